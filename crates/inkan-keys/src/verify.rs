@@ -1,0 +1,171 @@
+//! Verifying signatures made by anyone (our own keys, OpenSSL, pyHanko, an external TSA).
+
+use const_oid::db::rfc5912;
+use der::{Decode, Encode};
+use signature::hazmat::PrehashVerifier;
+use spki::{AlgorithmIdentifierOwned, DecodePublicKey, SubjectPublicKeyInfoOwned};
+use thiserror::Error;
+
+use crate::DigestAlgorithm;
+
+/// Why a signature did not verify.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("the signature does not match the data and the public key")]
+    BadSignature,
+    #[error("unsupported signature algorithm {0}")]
+    UnsupportedAlgorithm(String),
+    #[error("unsupported or malformed public key: {0}")]
+    BadPublicKey(String),
+}
+
+enum Scheme {
+    Pkcs1,
+    Pss { salt_len: usize },
+    Ecdsa,
+}
+
+/// Verifies `signature` over `message` with the public key `spki`.
+///
+/// `digest_hint` is the digest to use when `signature_algorithm` names only the key type
+/// (`rsaEncryption` or `id-ecPublicKey`, as OpenSSL writes into CMS SignerInfos); it is
+/// ignored when the algorithm names its own digest.
+pub fn verify_signature(
+    spki: &SubjectPublicKeyInfoOwned,
+    signature_algorithm: &AlgorithmIdentifierOwned,
+    digest_hint: Option<DigestAlgorithm>,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let (scheme, digest) = scheme_of(signature_algorithm, digest_hint)?;
+    let hash = digest.hash(message);
+    verify_prehashed(spki, scheme, digest, &hash, signature)
+}
+
+fn scheme_of(
+    alg: &AlgorithmIdentifierOwned,
+    hint: Option<DigestAlgorithm>,
+) -> Result<(Scheme, DigestAlgorithm), VerifyError> {
+    let need_hint = || {
+        hint.ok_or_else(|| {
+            VerifyError::UnsupportedAlgorithm(format!("{} without a digest", alg.oid))
+        })
+    };
+    let oid = alg.oid;
+    let pair = match oid {
+        o if o == rfc5912::SHA_1_WITH_RSA_ENCRYPTION => (Scheme::Pkcs1, DigestAlgorithm::Sha1),
+        o if o == rfc5912::SHA_256_WITH_RSA_ENCRYPTION => (Scheme::Pkcs1, DigestAlgorithm::Sha256),
+        o if o == rfc5912::SHA_384_WITH_RSA_ENCRYPTION => (Scheme::Pkcs1, DigestAlgorithm::Sha384),
+        o if o == rfc5912::SHA_512_WITH_RSA_ENCRYPTION => (Scheme::Pkcs1, DigestAlgorithm::Sha512),
+        o if o == rfc5912::RSA_ENCRYPTION => (Scheme::Pkcs1, need_hint()?),
+        o if o == rfc5912::ECDSA_WITH_SHA_256 => (Scheme::Ecdsa, DigestAlgorithm::Sha256),
+        o if o == rfc5912::ECDSA_WITH_SHA_384 => (Scheme::Ecdsa, DigestAlgorithm::Sha384),
+        o if o == rfc5912::ECDSA_WITH_SHA_512 => (Scheme::Ecdsa, DigestAlgorithm::Sha512),
+        o if o == rfc5912::ID_EC_PUBLIC_KEY => (Scheme::Ecdsa, need_hint()?),
+        o if o == rfc5912::ID_RSASSA_PSS => {
+            let params = alg.parameters.as_ref().ok_or_else(|| {
+                VerifyError::UnsupportedAlgorithm("RSASSA-PSS without parameters".into())
+            })?;
+            let der = params
+                .to_der()
+                .map_err(|e| VerifyError::UnsupportedAlgorithm(e.to_string()))?;
+            let params = pkcs1::RsaPssParams::from_der(&der).map_err(|e| {
+                VerifyError::UnsupportedAlgorithm(format!("RSASSA-PSS parameters: {e}"))
+            })?;
+            let digest = DigestAlgorithm::from_oid(&params.hash.oid).ok_or_else(|| {
+                VerifyError::UnsupportedAlgorithm(format!("PSS hash {}", params.hash.oid))
+            })?;
+            (
+                Scheme::Pss {
+                    salt_len: usize::from(params.salt_len),
+                },
+                digest,
+            )
+        }
+        other => return Err(VerifyError::UnsupportedAlgorithm(other.to_string())),
+    };
+    Ok(pair)
+}
+
+fn verify_prehashed(
+    spki: &SubjectPublicKeyInfoOwned,
+    scheme: Scheme,
+    digest: DigestAlgorithm,
+    hash: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let spki_der = spki
+        .to_der()
+        .map_err(|e| VerifyError::BadPublicKey(e.to_string()))?;
+    match scheme {
+        Scheme::Pkcs1 | Scheme::Pss { .. } => {
+            if spki.algorithm.oid != rfc5912::RSA_ENCRYPTION
+                && spki.algorithm.oid != rfc5912::ID_RSASSA_PSS
+            {
+                return Err(VerifyError::BadPublicKey("not an RSA key".into()));
+            }
+            let key = rsa::RsaPublicKey::from_public_key_der(&spki_der)
+                .map_err(|e| VerifyError::BadPublicKey(e.to_string()))?;
+            let result = match (scheme, digest) {
+                (Scheme::Pkcs1, DigestAlgorithm::Sha1) => {
+                    key.verify(rsa::Pkcs1v15Sign::new::<sha1::Sha1>(), hash, signature)
+                }
+                (Scheme::Pkcs1, DigestAlgorithm::Sha256) => {
+                    key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), hash, signature)
+                }
+                (Scheme::Pkcs1, DigestAlgorithm::Sha384) => {
+                    key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha384>(), hash, signature)
+                }
+                (Scheme::Pkcs1, DigestAlgorithm::Sha512) => {
+                    key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha512>(), hash, signature)
+                }
+                (Scheme::Pss { salt_len }, DigestAlgorithm::Sha1) => key.verify(
+                    rsa::Pss::new_with_salt::<sha1::Sha1>(salt_len),
+                    hash,
+                    signature,
+                ),
+                (Scheme::Pss { salt_len }, DigestAlgorithm::Sha256) => key.verify(
+                    rsa::Pss::new_with_salt::<sha2::Sha256>(salt_len),
+                    hash,
+                    signature,
+                ),
+                (Scheme::Pss { salt_len }, DigestAlgorithm::Sha384) => key.verify(
+                    rsa::Pss::new_with_salt::<sha2::Sha384>(salt_len),
+                    hash,
+                    signature,
+                ),
+                (Scheme::Pss { salt_len }, DigestAlgorithm::Sha512) => key.verify(
+                    rsa::Pss::new_with_salt::<sha2::Sha512>(salt_len),
+                    hash,
+                    signature,
+                ),
+                (Scheme::Ecdsa, _) => return Err(VerifyError::BadSignature),
+            };
+            result.map_err(|_| VerifyError::BadSignature)
+        }
+        Scheme::Ecdsa => {
+            if spki.algorithm.oid != rfc5912::ID_EC_PUBLIC_KEY {
+                return Err(VerifyError::BadPublicKey("not an EC key".into()));
+            }
+            let curve = crate::algorithm::named_curve(spki)
+                .ok_or_else(|| VerifyError::BadPublicKey("EC key without a named curve".into()))?;
+            if curve == rfc5912::SECP_256_R_1 {
+                let key = p256::ecdsa::VerifyingKey::from_public_key_der(&spki_der)
+                    .map_err(|e| VerifyError::BadPublicKey(e.to_string()))?;
+                let sig = p256::ecdsa::Signature::from_der(signature)
+                    .map_err(|_| VerifyError::BadSignature)?;
+                key.verify_prehash(hash, &sig)
+                    .map_err(|_| VerifyError::BadSignature)
+            } else if curve == rfc5912::SECP_384_R_1 {
+                let key = p384::ecdsa::VerifyingKey::from_public_key_der(&spki_der)
+                    .map_err(|e| VerifyError::BadPublicKey(e.to_string()))?;
+                let sig = p384::ecdsa::Signature::from_der(signature)
+                    .map_err(|_| VerifyError::BadSignature)?;
+                key.verify_prehash(hash, &sig)
+                    .map_err(|_| VerifyError::BadSignature)
+            } else {
+                Err(VerifyError::BadPublicKey(format!("EC curve {curve}")))
+            }
+        }
+    }
+}

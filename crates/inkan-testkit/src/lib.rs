@@ -1,0 +1,146 @@
+//! Test support shared by every crate's tests.
+//!
+//! The rule for outside tools (OpenSSL, SoftHSM2, pyHanko, pdfsig, qpdf, PostgreSQL, Chromium):
+//! when one is missing, a test prints why it is skipped and returns; under `CI=true` the same
+//! absence fails the test, because CI installs every tool and a silent skip would hide a gap.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// True when running in CI, where every outside tool must be present.
+pub fn in_ci() -> bool {
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
+}
+
+/// Finds `tool` on PATH (or at an absolute path). Missing: `None` after printing the reason, or a
+/// panic under CI.
+pub fn require_tool(tool: &str, why: &str) -> Option<PathBuf> {
+    if let Some(path) = find_tool(tool) {
+        return Some(path);
+    }
+    skip_or_fail(&format!("{tool} is not installed ({why})"));
+    None
+}
+
+/// Skips (prints the reason) or, under CI, fails.
+pub fn skip_or_fail(reason: &str) {
+    if in_ci() {
+        panic!("CI=true and a required tool is missing: {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
+
+pub fn find_tool(tool: &str) -> Option<PathBuf> {
+    let candidate = Path::new(tool);
+    if candidate.is_absolute() {
+        return candidate.exists().then(|| candidate.to_path_buf());
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+}
+
+/// Runs a command, returning its output; panics with stdout and stderr if it could not start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs a command that must succeed; returns stdout+stderr as text.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+/// The SoftHSM2 module, if installed.
+pub fn softhsm_module() -> Option<PathBuf> {
+    [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+        "/usr/local/lib/softhsm/libsofthsm2.so",
+        "/usr/lib64/softhsm/libsofthsm2.so",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
+/// A SoftHSM2 token created for this test process.
+pub struct SoftHsm {
+    pub module: PathBuf,
+    pub token_label: String,
+    pub user_pin: String,
+    pub so_pin: String,
+    /// The softhsm2.conf that SOFTHSM2_CONF points at.
+    pub config: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// One SoftHSM2 token per test process (a PKCS#11 module reads its configuration once per
+/// process, so every test shares it and uses its own key labels). `None` when SoftHSM2 is absent
+/// (after printing why; a failure under CI).
+pub fn softhsm() -> Option<&'static SoftHsm> {
+    static TOKEN: OnceLock<Option<SoftHsm>> = OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let module = match softhsm_module() {
+                Some(m) => m,
+                None => {
+                    skip_or_fail(
+                        "SoftHSM2 (libsofthsm2.so) is not installed (apt install softhsm2)",
+                    );
+                    return None;
+                }
+            };
+            require_tool("softhsm2-util", "creates the test token")?;
+            let dir = tempfile::tempdir().unwrap();
+            let tokens = dir.path().join("tokens");
+            std::fs::create_dir_all(&tokens).unwrap();
+            let config = dir.path().join("softhsm2.conf");
+            std::fs::write(
+                &config,
+                format!(
+                    "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                    tokens.display()
+                ),
+            )
+            .unwrap();
+            // Set before the module is first loaded in this process, so it reads our config.
+            std::env::set_var("SOFTHSM2_CONF", &config);
+            let token_label = "inkan-test".to_string();
+            let (user_pin, so_pin) = ("123456".to_string(), "654321".to_string());
+            run_ok(
+                Command::new("softhsm2-util")
+                    .env("SOFTHSM2_CONF", &config)
+                    .args(["--init-token", "--free", "--label", &token_label])
+                    .args(["--pin", &user_pin, "--so-pin", &so_pin]),
+            );
+            Some(SoftHsm {
+                module,
+                token_label,
+                user_pin,
+                so_pin,
+                config,
+                _dir: dir,
+            })
+        })
+        .as_ref()
+}
+
+/// Writes `bytes` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
