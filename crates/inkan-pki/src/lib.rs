@@ -1,1 +1,33 @@
+//! Inkan's trust services.
+//!
+//! - [`Pki`]: a PKI directory — root CA, issuing CA, TSA, OCSP-responder and witness
+//!   certificates — that issues signer certificates and revokes them.
+//! - [`crl`]: CRLs, issued fresh and checked.
+//! - [`ocsp`]: the OCSP responder for the issuing CA and a client for any responder.
+//! - [`tsa`]: the RFC 3161 time-stamping authority and a client with failover.
+//! - [`server`]: the HTTP endpoints of `inkan pki serve`.
+//!
+//! Keys live behind [`inkan_keys::SigningKey`], so every CA and service key can sit in a
+//! PKCS#11 token by configuration.
 
+mod ca;
+mod config;
+pub mod crl;
+mod error;
+mod fsutil;
+pub mod http;
+mod keystore;
+pub mod ocsp;
+mod revocation;
+pub mod server;
+pub mod tsa;
+pub mod x509;
+
+pub use ca::{
+    read_certificate, serial_hex, CaRole, CertState, InitOptions, Pki, Revocation,
+    RevocationReason, SignerRequest,
+};
+pub use config::{KeyBackendConfig, PkiConfig, Urls};
+pub use error::PkiError;
+pub use keystore::KeyRole;
+pub use revocation::RevocationStatus;

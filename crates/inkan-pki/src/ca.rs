@@ -1,0 +1,682 @@
+//! A PKI directory: a root CA, an issuing CA, and the service certificates they certify (TSA,
+//! OCSP responder, witness signer), with the database of what was issued and revoked.
+//!
+//! Layout of `DIR`:
+//! ```text
+//! pki.toml                 settings (base URL, organisation, TSA policy, key backend)
+//! root.pem                 the trust anchor
+//! issuing-ca.pem           the CA that issues every end-entity certificate
+//! chain.pem                issuing CA, then root
+//! tsa.pem ocsp.pem witness.pem   service certificates
+//! keys/                    private keys, wrapped under the key-encryption key (file backend)
+//! db/<ca>/issued/<serial>.pem    every certificate a CA issued
+//! db/<ca>/revoked/<serial>.toml  revocations (one file each, written atomically)
+//! db/tsa-serial            the next block of TSA serial numbers
+//! ```
+//! Revocation is a file appearing under `revoked/`: `inkan pki revoke` and a running
+//! `inkan pki serve` share the directory, so a revocation is visible to OCSP and CRLs at once.
+
+use const_oid::db::rfc5280;
+use der::Encode;
+use inkan_keys::{KeyKind, SigningKey};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use x509_cert::ext::pkix::KeyUsages;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::Certificate;
+
+use crate::config::{KeyBackendConfig, PkiConfig};
+use crate::keystore::{KeyRole, KeyStore};
+use crate::x509::{self, CertificateRequest};
+use crate::{fsutil, PkiError};
+
+/// The two certification authorities of a PKI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaRole {
+    Root,
+    Issuing,
+}
+
+impl CaRole {
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            CaRole::Root => "root",
+            CaRole::Issuing => "issuing-ca",
+        }
+    }
+}
+
+/// Validity periods, in days.
+const ROOT_DAYS: u32 = 3650;
+const ISSUING_DAYS: u32 = 3650;
+const TSA_DAYS: u32 = 5 * 365;
+const OCSP_DAYS: u32 = 90;
+const WITNESS_DAYS: u32 = 2 * 365;
+/// A responder certificate this close to its end is re-certified when the server starts.
+const OCSP_RENEW_BEFORE_DAYS: u64 = 30;
+
+/// Options of `inkan pki init`.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    pub base_url: String,
+    pub org: String,
+    pub keys: KeyBackendConfig,
+    /// The TSA policy OID; a random one under 2.25 when `None`.
+    pub tsa_policy: Option<String>,
+}
+
+/// A certificate's revocation, as recorded in the CA database.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Revocation {
+    /// Seconds since the Unix epoch.
+    pub revoked_at: u64,
+    pub reason: RevocationReason,
+}
+
+/// CRLReason (RFC 5280 §5.3.1).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationReason {
+    Unspecified,
+    KeyCompromise,
+    CaCompromise,
+    AffiliationChanged,
+    Superseded,
+    CessationOfOperation,
+    CertificateHold,
+    PrivilegeWithdrawn,
+}
+
+impl RevocationReason {
+    pub const ALL: [RevocationReason; 8] = [
+        Self::Unspecified,
+        Self::KeyCompromise,
+        Self::CaCompromise,
+        Self::AffiliationChanged,
+        Self::Superseded,
+        Self::CessationOfOperation,
+        Self::CertificateHold,
+        Self::PrivilegeWithdrawn,
+    ];
+
+    pub fn parse(text: &str) -> Result<Self, PkiError> {
+        let wanted: String = text
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|r| r.name().replace('-', "") == wanted)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|r| r.name()).collect();
+                PkiError::Invalid(format!(
+                    "unknown revocation reason {text:?}; one of: {}",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unspecified",
+            Self::KeyCompromise => "key-compromise",
+            Self::CaCompromise => "ca-compromise",
+            Self::AffiliationChanged => "affiliation-changed",
+            Self::Superseded => "superseded",
+            Self::CessationOfOperation => "cessation-of-operation",
+            Self::CertificateHold => "certificate-hold",
+            Self::PrivilegeWithdrawn => "privilege-withdrawn",
+        }
+    }
+
+    pub fn to_crl_reason(self) -> x509_cert::ext::pkix::CrlReason {
+        use x509_cert::ext::pkix::CrlReason as R;
+        match self {
+            Self::Unspecified => R::Unspecified,
+            Self::KeyCompromise => R::KeyCompromise,
+            Self::CaCompromise => R::CaCompromise,
+            Self::AffiliationChanged => R::AffiliationChanged,
+            Self::Superseded => R::Superseded,
+            Self::CessationOfOperation => R::CessationOfOperation,
+            Self::CertificateHold => R::CertificateHold,
+            Self::PrivilegeWithdrawn => R::PrivilegeWithdrawn,
+        }
+    }
+}
+
+/// The status of a serial number in a CA's database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertState {
+    Good,
+    Revoked(Revocation),
+    /// Not issued by this CA.
+    Unknown,
+}
+
+/// An end-entity certificate to issue.
+#[derive(Debug, Clone)]
+pub struct SignerRequest {
+    pub name: String,
+    pub email: Option<String>,
+    pub days: u32,
+}
+
+/// An opened PKI directory.
+pub struct Pki {
+    dir: PathBuf,
+    config: PkiConfig,
+    keys: KeyStore,
+    root: Certificate,
+    issuing: Certificate,
+    tsa: Certificate,
+    ocsp: Certificate,
+    witness: Certificate,
+}
+
+impl std::fmt::Debug for Pki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pki")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pki {
+    /// Creates a new PKI in `dir` (which must not hold one already).
+    pub fn init(dir: &Path, options: InitOptions) -> Result<Pki, PkiError> {
+        if dir.join("pki.toml").exists() {
+            return Err(PkiError::Directory(
+                dir.display().to_string(),
+                "already holds a PKI (pki.toml exists); choose another directory".into(),
+            ));
+        }
+        validate_base_url(&options.base_url)?;
+        fsutil::create_dir(dir)?;
+        let config = PkiConfig {
+            base_url: options.base_url.trim_end_matches('/').to_string(),
+            org: options.org,
+            tsa_policy: match options.tsa_policy {
+                Some(policy) => {
+                    policy.parse::<const_oid::ObjectIdentifier>().map_err(|_| {
+                        PkiError::Invalid(format!("TSA policy {policy:?} is not an OID"))
+                    })?;
+                    policy
+                }
+                None => random_policy_oid(),
+            },
+            keys: options.keys,
+        };
+        let keys = KeyStore::open(dir, &config.keys, true)?;
+        let urls = config.urls();
+        let org = config.org.as_str();
+
+        // Root CA: self-signed, RSA-3072, 10 years.
+        let root_key = keys.generate(KeyRole::Root, KeyKind::Rsa3072)?;
+        let root_name = x509::name(org, &format!("{org} Root CA"))?;
+        let root = CertificateRequest {
+            subject: root_name.clone(),
+            subject_key: root_key.public_key(),
+            issuer: root_name.clone(),
+            issuer_key: root_key.as_ref(),
+            serial: x509::random_serial()?,
+            validity: x509::validity(ROOT_DAYS)?,
+            extensions: vec![
+                x509::basic_constraints(true, None)?,
+                x509::key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)?,
+                x509::subject_key_identifier(root_key.public_key())?,
+            ],
+        }
+        .sign()?;
+
+        // Issuing CA: RSA-3072, pathlen 0, revocation via the root's CRL.
+        let issuing_key = keys.generate(KeyRole::IssuingCa, KeyKind::Rsa3072)?;
+        let issuing_name = x509::name(org, &format!("{org} Issuing CA"))?;
+        let issuing = CertificateRequest {
+            subject: issuing_name.clone(),
+            subject_key: issuing_key.public_key(),
+            issuer: root_name,
+            issuer_key: root_key.as_ref(),
+            serial: x509::random_serial()?,
+            validity: x509::validity(ISSUING_DAYS)?,
+            extensions: vec![
+                x509::basic_constraints(true, Some(0))?,
+                x509::key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)?,
+                x509::subject_key_identifier(issuing_key.public_key())?,
+                x509::authority_key_identifier(root_key.public_key())?,
+                x509::crl_distribution_point(&urls.crl(CaRole::Root))?,
+                x509::authority_info_access(None, Some(&urls.certificate(CaRole::Root)))?,
+            ],
+        }
+        .sign()?;
+
+        fsutil::create_dir(&dir.join("db/root/issued"))?;
+        fsutil::create_dir(&dir.join("db/root/revoked"))?;
+        fsutil::create_dir(&dir.join("db/issuing-ca/issued"))?;
+        fsutil::create_dir(&dir.join("db/issuing-ca/revoked"))?;
+        write_pem(&dir.join("root.pem"), &[root.clone()])?;
+        write_pem(&dir.join("issuing-ca.pem"), &[issuing.clone()])?;
+        write_pem(&dir.join("chain.pem"), &[issuing.clone(), root.clone()])?;
+        record_issued(dir, CaRole::Root, &issuing)?;
+
+        let mut pki = Pki {
+            dir: dir.to_path_buf(),
+            config: config.clone(),
+            keys,
+            root: root.clone(),
+            issuing: issuing.clone(),
+            // Placeholders until the service certificates are issued just below.
+            tsa: issuing.clone(),
+            ocsp: issuing.clone(),
+            witness: issuing,
+        };
+
+        let tsa_key = pki.keys.generate(KeyRole::Tsa, KeyKind::Rsa2048)?;
+        pki.tsa = pki.issue_service(ServiceProfile::Tsa, tsa_key.public_key(), TSA_DAYS)?;
+        write_pem(&dir.join("tsa.pem"), &[pki.tsa.clone()])?;
+
+        let ocsp_key = pki.keys.generate(KeyRole::OcspResponder, KeyKind::EcP256)?;
+        pki.ocsp = pki.issue_service(ServiceProfile::Ocsp, ocsp_key.public_key(), OCSP_DAYS)?;
+        write_pem(&dir.join("ocsp.pem"), &[pki.ocsp.clone()])?;
+
+        let witness_key = pki.keys.generate(KeyRole::Witness, KeyKind::Rsa2048)?;
+        pki.witness = pki.issue_service(
+            ServiceProfile::Witness,
+            witness_key.public_key(),
+            WITNESS_DAYS,
+        )?;
+        write_pem(&dir.join("witness.pem"), &[pki.witness.clone()])?;
+
+        // pki.toml last: a directory without it is an unfinished init, not a PKI.
+        config.write(dir)?;
+        Ok(pki)
+    }
+
+    /// Opens an existing PKI directory.
+    pub fn open(dir: &Path) -> Result<Pki, PkiError> {
+        let config = PkiConfig::read(dir)?;
+        let keys = KeyStore::open(dir, &config.keys, false)?;
+        let read = |name: &str| read_single_pem(&dir.join(name));
+        Ok(Pki {
+            dir: dir.to_path_buf(),
+            root: read("root.pem")?,
+            issuing: read("issuing-ca.pem")?,
+            tsa: read("tsa.pem")?,
+            ocsp: read("ocsp.pem")?,
+            witness: read("witness.pem")?,
+            config,
+            keys,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn config(&self) -> &PkiConfig {
+        &self.config
+    }
+    pub fn root(&self) -> &Certificate {
+        &self.root
+    }
+    pub fn issuing_ca(&self) -> &Certificate {
+        &self.issuing
+    }
+    pub fn ca_certificate(&self, ca: CaRole) -> &Certificate {
+        match ca {
+            CaRole::Root => &self.root,
+            CaRole::Issuing => &self.issuing,
+        }
+    }
+    pub fn tsa_certificate(&self) -> &Certificate {
+        &self.tsa
+    }
+    pub fn ocsp_certificate(&self) -> &Certificate {
+        &self.ocsp
+    }
+    pub fn witness_certificate(&self) -> &Certificate {
+        &self.witness
+    }
+
+    /// The TSA's signing key.
+    pub fn tsa_key(&self) -> Result<Arc<dyn SigningKey>, PkiError> {
+        self.keys.load(KeyRole::Tsa)
+    }
+    /// The OCSP responder's signing key.
+    pub fn ocsp_key(&self) -> Result<Arc<dyn SigningKey>, PkiError> {
+        self.keys.load(KeyRole::OcspResponder)
+    }
+    /// The witness (立会人型) signing key.
+    pub fn witness_key(&self) -> Result<Arc<dyn SigningKey>, PkiError> {
+        self.keys.load(KeyRole::Witness)
+    }
+    pub(crate) fn ca_key(&self, ca: CaRole) -> Result<Arc<dyn SigningKey>, PkiError> {
+        self.keys.load(match ca {
+            CaRole::Root => KeyRole::Root,
+            CaRole::Issuing => KeyRole::IssuingCa,
+        })
+    }
+
+    /// Issues a signer certificate for a new key pair made here; returns both.
+    pub fn issue_signer(
+        &self,
+        request: &SignerRequest,
+        kind: KeyKind,
+    ) -> Result<(Certificate, inkan_keys::SoftwareKey), PkiError> {
+        let key = inkan_keys::SoftwareKey::generate(kind)?;
+        let cert = self.issue_signer_for_key(request, key.public_key())?;
+        Ok((cert, key))
+    }
+
+    /// Issues a signer certificate for a public key whose private half lives elsewhere (a
+    /// signer's own token, for example).
+    pub fn issue_signer_for_key(
+        &self,
+        request: &SignerRequest,
+        public_key: &spki::SubjectPublicKeyInfoOwned,
+    ) -> Result<Certificate, PkiError> {
+        if request.days == 0 || request.days > 3650 {
+            return Err(PkiError::Invalid(format!(
+                "a signer certificate lasts 1 to 3650 days, not {}",
+                request.days
+            )));
+        }
+        let issuer_key = self.ca_key(CaRole::Issuing)?;
+        let urls = self.config.urls();
+        let mut extensions = signer_extensions(&urls, public_key, issuer_key.public_key())?;
+        if let Some(email) = &request.email {
+            validate_email(email)?;
+            extensions.push(x509::subject_alt_email(email)?);
+        }
+        let cert = CertificateRequest {
+            subject: x509::name(&self.config.org, &request.name)?,
+            subject_key: public_key,
+            issuer: self.issuing.tbs_certificate.subject.clone(),
+            issuer_key: issuer_key.as_ref(),
+            serial: x509::random_serial()?,
+            validity: x509::validity(request.days)?,
+            extensions,
+        }
+        .sign()?;
+        record_issued(&self.dir, CaRole::Issuing, &cert)?;
+        Ok(cert)
+    }
+
+    fn issue_service(
+        &self,
+        profile: ServiceProfile,
+        public_key: &spki::SubjectPublicKeyInfoOwned,
+        days: u32,
+    ) -> Result<Certificate, PkiError> {
+        let issuer_key = self.ca_key(CaRole::Issuing)?;
+        let urls = self.config.urls();
+        let org = &self.config.org;
+        let (common_name, extensions) = match profile {
+            ServiceProfile::Tsa => (
+                format!("{org} Time-Stamping Authority"),
+                vec![
+                    x509::basic_constraints(false, None)?,
+                    x509::key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
+                    // RFC 3161 §2.3: the TSA certificate has exactly this EKU, critical.
+                    x509::extended_key_usage(true, &[rfc5280::ID_KP_TIME_STAMPING])?,
+                    x509::subject_key_identifier(public_key)?,
+                    x509::authority_key_identifier(issuer_key.public_key())?,
+                    x509::crl_distribution_point(&urls.crl(CaRole::Issuing))?,
+                    x509::authority_info_access(
+                        Some(&urls.ocsp()),
+                        Some(&urls.certificate(CaRole::Issuing)),
+                    )?,
+                ],
+            ),
+            ServiceProfile::Ocsp => (
+                format!("{org} OCSP Responder"),
+                vec![
+                    x509::basic_constraints(false, None)?,
+                    x509::key_usage(KeyUsages::DigitalSignature)?,
+                    x509::extended_key_usage(true, &[rfc5280::ID_KP_OCSP_SIGNING])?,
+                    x509::ocsp_nocheck()?,
+                    x509::subject_key_identifier(public_key)?,
+                    x509::authority_key_identifier(issuer_key.public_key())?,
+                ],
+            ),
+            ServiceProfile::Witness => (
+                format!("{org} 電子契約サービス 立会人署名"),
+                signer_extensions(&urls, public_key, issuer_key.public_key())?,
+            ),
+        };
+        let cert = CertificateRequest {
+            subject: x509::name(org, &common_name)?,
+            subject_key: public_key,
+            issuer: self.issuing.tbs_certificate.subject.clone(),
+            issuer_key: issuer_key.as_ref(),
+            serial: x509::random_serial()?,
+            validity: x509::validity(days)?,
+            extensions,
+        }
+        .sign()?;
+        record_issued(&self.dir, CaRole::Issuing, &cert)?;
+        Ok(cert)
+    }
+
+    /// Re-certifies the OCSP responder key when its certificate ends within 30 days (the
+    /// responder certificate is short-lived because it is never checked for revocation).
+    pub fn renew_ocsp_certificate_if_due(&mut self) -> Result<bool, PkiError> {
+        let not_after = self
+            .ocsp
+            .tbs_certificate
+            .validity
+            .not_after
+            .to_system_time();
+        let due = SystemTime::now() + Duration::from_secs(OCSP_RENEW_BEFORE_DAYS * 86_400);
+        if not_after > due {
+            return Ok(false);
+        }
+        let key = self.ocsp_key()?;
+        let cert = self.issue_service(ServiceProfile::Ocsp, key.public_key(), OCSP_DAYS)?;
+        write_pem(&self.dir.join("ocsp.pem"), &[cert.clone()])?;
+        self.ocsp = cert;
+        Ok(true)
+    }
+
+    /// Which of our CAs issued `cert`, if any (by name and signature).
+    pub fn issuer_of(&self, cert: &Certificate) -> Option<CaRole> {
+        [CaRole::Issuing, CaRole::Root].into_iter().find(|ca| {
+            let issuer = self.ca_certificate(*ca);
+            x509::is_issued_by(cert, issuer) && signature_valid(cert, issuer)
+        })
+    }
+
+    /// Revokes a certificate issued by this PKI.
+    pub fn revoke(
+        &self,
+        cert: &Certificate,
+        reason: RevocationReason,
+    ) -> Result<Revocation, PkiError> {
+        let ca = self.issuer_of(cert).ok_or_else(|| {
+            PkiError::Invalid("this certificate was not issued by this PKI".into())
+        })?;
+        let serial = serial_hex(&cert.tbs_certificate.serial_number);
+        if let CertState::Revoked(existing) =
+            self.status(ca, &cert.tbs_certificate.serial_number)?
+        {
+            return Ok(existing); // revoking twice changes nothing
+        }
+        let revocation = Revocation {
+            revoked_at: unix_now(),
+            reason,
+        };
+        let text = toml::to_string(&revocation).map_err(|e| PkiError::Config(e.to_string()))?;
+        let path = self.db(ca).join("revoked").join(format!("{serial}.toml"));
+        fsutil::write_atomic(&path, text.as_bytes())?;
+        Ok(revocation)
+    }
+
+    /// The status of `serial` in `ca`'s database, read from disk on every call.
+    pub fn status(&self, ca: CaRole, serial: &SerialNumber) -> Result<CertState, PkiError> {
+        let serial = serial_hex(serial);
+        let db = self.db(ca);
+        let revoked = db.join("revoked").join(format!("{serial}.toml"));
+        match std::fs::read_to_string(&revoked) {
+            Ok(text) => {
+                let revocation: Revocation = toml::from_str(&text)
+                    .map_err(|e| PkiError::Config(format!("{}: {e}", revoked.display())))?;
+                return Ok(CertState::Revoked(revocation));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(PkiError::io(&revoked, e)),
+        }
+        if db.join("issued").join(format!("{serial}.pem")).exists() {
+            Ok(CertState::Good)
+        } else {
+            Ok(CertState::Unknown)
+        }
+    }
+
+    /// Every revocation recorded for `ca`, by serial number (hex).
+    pub fn revocations(&self, ca: CaRole) -> Result<Vec<(String, Revocation)>, PkiError> {
+        let dir = self.db(ca).join("revoked");
+        let entries = std::fs::read_dir(&dir).map_err(|e| PkiError::io(&dir, e))?;
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| PkiError::io(&dir, e))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let Some(serial) = name.strip_suffix(".toml") else {
+                continue; // temp files of a write in progress
+            };
+            let text = std::fs::read_to_string(entry.path())
+                .map_err(|e| PkiError::io(&entry.path(), e))?;
+            let revocation: Revocation = toml::from_str(&text)
+                .map_err(|e| PkiError::Config(format!("{}: {e}", entry.path().display())))?;
+            out.push((serial.to_string(), revocation));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    fn db(&self, ca: CaRole) -> PathBuf {
+        self.dir.join("db").join(ca.file_stem())
+    }
+}
+
+enum ServiceProfile {
+    Tsa,
+    Ocsp,
+    Witness,
+}
+
+/// The signer profile that every validator accepted (see shared/interop.md).
+fn signer_extensions(
+    urls: &crate::config::Urls,
+    subject_key: &spki::SubjectPublicKeyInfoOwned,
+    issuer_key: &spki::SubjectPublicKeyInfoOwned,
+) -> Result<Vec<x509_cert::ext::Extension>, PkiError> {
+    Ok(vec![
+        x509::basic_constraints(false, None)?,
+        x509::key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
+        x509::extended_key_usage(
+            false,
+            &[
+                rfc5280::ID_KP_EMAIL_PROTECTION,
+                x509::ID_KP_DOCUMENT_SIGNING,
+            ],
+        )?,
+        x509::subject_key_identifier(subject_key)?,
+        x509::authority_key_identifier(issuer_key)?,
+        x509::crl_distribution_point(&urls.crl(CaRole::Issuing))?,
+        x509::authority_info_access(Some(&urls.ocsp()), Some(&urls.certificate(CaRole::Issuing)))?,
+    ])
+}
+
+fn signature_valid(cert: &Certificate, issuer: &Certificate) -> bool {
+    let Ok(tbs) = cert.tbs_certificate.to_der() else {
+        return false;
+    };
+    inkan_keys::verify_signature(
+        &issuer.tbs_certificate.subject_public_key_info,
+        &cert.signature_algorithm,
+        None,
+        &tbs,
+        cert.signature.raw_bytes(),
+    )
+    .is_ok()
+}
+
+fn record_issued(dir: &Path, ca: CaRole, cert: &Certificate) -> Result<(), PkiError> {
+    let serial = serial_hex(&cert.tbs_certificate.serial_number);
+    let path = dir
+        .join("db")
+        .join(ca.file_stem())
+        .join("issued")
+        .join(format!("{serial}.pem"));
+    write_pem(&path, std::slice::from_ref(cert))
+}
+
+fn write_pem(path: &Path, certs: &[Certificate]) -> Result<(), PkiError> {
+    fsutil::write_atomic(path, x509::to_pem(certs)?.as_bytes())
+}
+
+fn read_single_pem(path: &Path) -> Result<Certificate, PkiError> {
+    let bytes = std::fs::read(path).map_err(|e| PkiError::io(path, e))?;
+    x509::from_pem_or_der(&bytes)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| PkiError::Certificate(format!("{}: no certificate", path.display())))
+}
+
+/// A serial number as lowercase hex without leading zero octets (the database's file names).
+pub fn serial_hex(serial: &SerialNumber) -> String {
+    let bytes = serial.as_bytes();
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    hex::encode(&bytes[first..])
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A TSA policy OID for this PKI when none is configured: a random arc under 2.25 (ITU-T X.667
+/// UUID arcs, open to anyone). Our OID library limits arcs to 32 bits, so it is a 32-bit random
+/// number rather than a full UUID; operators of a real TSA set their own policy OID.
+fn random_policy_oid() -> String {
+    use rand::RngCore;
+    format!("2.25.{}", rand::rngs::OsRng.next_u32())
+}
+
+fn validate_base_url(url: &str) -> Result<(), PkiError> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.is_ascii()
+        && !url.contains(char::is_whitespace)
+        && url.len() > "http://".len();
+    if ok {
+        Ok(())
+    } else {
+        Err(PkiError::Invalid(format!(
+            "--base-url must be an http:// or https:// URL, got {url:?}"
+        )))
+    }
+}
+
+fn validate_email(email: &str) -> Result<(), PkiError> {
+    let parts: Vec<&str> = email.split('@').collect();
+    let ok = parts.len() == 2
+        && !parts[0].is_empty()
+        && parts[1].contains('.')
+        && email.is_ascii()
+        && !email.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(PkiError::Invalid(format!(
+            "not an email address: {email:?}"
+        )))
+    }
+}
+
+/// Reads a certificate file (PEM or DER).
+pub fn read_certificate(path: &Path) -> Result<Certificate, PkiError> {
+    read_single_pem(path)
+}

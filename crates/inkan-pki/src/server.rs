@@ -1,0 +1,150 @@
+//! `inkan pki serve`: the PKI's HTTP endpoints (RFC 6960 appendix A, RFC 5280 §4.2.1.13/§4.2.2.1,
+//! RFC 3161 §3.4) on one axum router.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /ocsp`, `GET /ocsp/{base64}` | OCSP for the issuing CA's certificates |
+//! | `GET /crl/root.crl`, `GET /crl/issuing-ca.crl` | fresh CRLs (DER) |
+//! | `GET /certs/root.cer`, `GET /certs/issuing-ca.cer` | CA certificates (DER) |
+//! | `POST /tsa` | RFC 3161 time-stamping |
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use base64::Engine;
+use der::Encode;
+use std::sync::Arc;
+
+use crate::ocsp::OcspResponder;
+use crate::tsa::TimeStampAuthority;
+use crate::{CaRole, Pki, PkiError};
+
+/// OCSP and TSA requests are a few hundred bytes; refuse anything large before reading it.
+const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// Everything the endpoints need, built once at start.
+pub struct PkiServices {
+    pki: Arc<Pki>,
+    ocsp: OcspResponder,
+    tsa: TimeStampAuthority,
+}
+
+impl PkiServices {
+    pub fn new(pki: Arc<Pki>) -> Result<Self, PkiError> {
+        Ok(Self {
+            ocsp: OcspResponder::new(pki.clone())?,
+            tsa: TimeStampAuthority::new(&pki)?,
+            pki,
+        })
+    }
+}
+
+/// The router of `inkan pki serve`.
+pub fn router(services: Arc<PkiServices>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/ocsp", post(ocsp_post))
+        .route("/ocsp/", post(ocsp_post))
+        .route("/ocsp/{*request}", get(ocsp_get))
+        .route("/crl/{file}", get(crl))
+        .route("/certs/{file}", get(certificate))
+        .route("/tsa", post(tsa))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(services)
+}
+
+async fn index() -> &'static str {
+    "Inkan PKI: POST /ocsp, GET /ocsp/{base64}, GET /crl/{root,issuing-ca}.crl, \
+     GET /certs/{root,issuing-ca}.cer, POST /tsa\n"
+}
+
+fn der_response(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// Runs CPU-bound signing off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+async fn ocsp_post(State(services): State<Arc<PkiServices>>, body: Bytes) -> Response {
+    answer_ocsp(services, body.to_vec()).await
+}
+
+async fn ocsp_get(
+    State(services): State<Arc<PkiServices>>,
+    Path(request): Path<String>,
+) -> Response {
+    // RFC 6960 A.1: base64 of the DER request, URL-encoded (axum has already percent-decoded).
+    let cleaned: String = request.chars().filter(|c| !c.is_whitespace()).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(cleaned.as_bytes())
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(cleaned.as_bytes()))
+        .unwrap_or_default();
+    answer_ocsp(services, der).await
+}
+
+async fn answer_ocsp(services: Arc<PkiServices>, der: Vec<u8>) -> Response {
+    match blocking(move || services.ocsp.respond(&der)).await {
+        Some(reply) => der_response(reply.http_status, "application/ocsp-response", reply.body),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn tsa(State(services): State<Arc<PkiServices>>, body: Bytes) -> Response {
+    match blocking(move || services.tsa.respond(&body)).await {
+        Some(reply) => der_response(reply.http_status, "application/timestamp-reply", reply.body),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn ca_named(file: &str, extension: &str) -> Option<CaRole> {
+    let stem = file.strip_suffix(extension)?;
+    [CaRole::Root, CaRole::Issuing]
+        .into_iter()
+        .find(|ca| ca.file_stem() == stem)
+}
+
+async fn crl(State(services): State<Arc<PkiServices>>, Path(file): Path<String>) -> Response {
+    let Some(ca) = ca_named(&file, ".crl") else {
+        return (StatusCode::NOT_FOUND, "no such CRL\n").into_response();
+    };
+    let pki = services.pki.clone();
+    match blocking(move || crate::crl::issue_crl(&pki, ca)).await {
+        Some(Ok(der)) => der_response(200, "application/pkix-crl", der),
+        Some(Err(e)) => {
+            tracing::error!("CRL for {file}: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the CRL could not be issued\n",
+            )
+                .into_response()
+        }
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn certificate(
+    State(services): State<Arc<PkiServices>>,
+    Path(file): Path<String>,
+) -> Response {
+    let Some(ca) = ca_named(&file, ".cer") else {
+        return (StatusCode::NOT_FOUND, "no such certificate\n").into_response();
+    };
+    match services.pki.ca_certificate(ca).to_der() {
+        Ok(der) => der_response(200, "application/pkix-cert", der),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Serves the PKI on `listener` until the future is dropped or the process ends.
+pub async fn serve(pki: Arc<Pki>, listener: tokio::net::TcpListener) -> Result<(), PkiError> {
+    let services = Arc::new(PkiServices::new(pki)?);
+    axum::serve(listener, router(services))
+        .await
+        .map_err(|e| PkiError::Invalid(format!("server: {e}")))
+}

@@ -1,0 +1,240 @@
+//! `inkan pki init | issue | revoke | serve`.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use inkan_keys::{KeyKind, KeyProtection};
+use inkan_pki::{InitOptions, KeyBackendConfig, Pki, RevocationReason, SignerRequest};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create a root CA, an issuing CA, and the TSA, OCSP-responder and witness certificates.
+    Init(InitArgs),
+    /// Issue a signer certificate (and its key) from the issuing CA.
+    Issue(IssueArgs),
+    /// Revoke a certificate issued by this PKI (visible to OCSP and CRLs at once).
+    Revoke(RevokeArgs),
+    /// Serve OCSP, CRLs, CA certificates and the RFC 3161 TSA over HTTP.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The PKI directory to create.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Where `inkan pki serve` will be reachable, e.g. http://127.0.0.1:8440 (written into every
+    /// certificate's OCSP, CRL and CA-issuer URLs).
+    #[arg(long)]
+    base_url: String,
+    /// The organisation named in the certificates.
+    #[arg(long, default_value = "Inkan")]
+    org: String,
+    /// The TSA policy OID (a random one under 2.25 if not given).
+    #[arg(long)]
+    tsa_policy: Option<String>,
+    /// Keep the keys in this PKCS#11 module's token instead of files.
+    #[arg(long, requires = "pkcs11_token")]
+    pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(long, requires = "pkcs11_module")]
+    pkcs11_token: Option<String>,
+    /// The environment variable holding the token's user PIN.
+    #[arg(long, default_value = "INKAN_PKCS11_PIN")]
+    pkcs11_pin_env: String,
+    /// Prefix of the key labels in the token.
+    #[arg(long, default_value = "inkan")]
+    pkcs11_label_prefix: String,
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    #[arg(long)]
+    dir: PathBuf,
+    /// The signer's name (the certificate's common name; Japanese is fine).
+    #[arg(long)]
+    name: String,
+    /// The signer's email (subjectAltName).
+    #[arg(long)]
+    email: Option<String>,
+    /// Writes PREFIX.pem (certificate) and PREFIX.key (private key).
+    #[arg(long)]
+    out: PathBuf,
+    /// rsa2048, rsa3072, p256 or p384.
+    #[arg(long, default_value = "rsa2048")]
+    key_type: String,
+    /// Validity in days.
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Encrypt PREFIX.key under the passphrase in this environment variable.
+    #[arg(long)]
+    passphrase_env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    #[arg(long)]
+    dir: PathBuf,
+    /// The certificate to revoke (PEM or DER).
+    #[arg(long)]
+    cert: PathBuf,
+    /// unspecified, key-compromise, ca-compromise, affiliation-changed, superseded,
+    /// cessation-of-operation, certificate-hold or privilege-withdrawn.
+    #[arg(long, default_value = "unspecified")]
+    reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long)]
+    dir: PathBuf,
+    /// Address to listen on, e.g. 127.0.0.1:8440 (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8440")]
+    listen: String,
+}
+
+pub fn run(command: PkiCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PkiCommand::Init(args) => init(args),
+        PkiCommand::Issue(args) => issue(args),
+        PkiCommand::Revoke(args) => revoke(args),
+        PkiCommand::Serve(args) => serve(args),
+    }
+}
+
+fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
+    let keys = match (args.pkcs11_module, args.pkcs11_token) {
+        (Some(module), Some(token)) => KeyBackendConfig::Pkcs11 {
+            module,
+            token,
+            pin_env: args.pkcs11_pin_env,
+            label_prefix: args.pkcs11_label_prefix,
+        },
+        _ => KeyBackendConfig::File {
+            kek_file: PathBuf::from("keys/kek.bin"),
+        },
+    };
+    let pki = Pki::init(
+        &args.dir,
+        InitOptions {
+            base_url: args.base_url,
+            org: args.org,
+            keys,
+            tsa_policy: args.tsa_policy,
+        },
+    )
+    .with_context(|| format!("creating the PKI in {}", args.dir.display()))?;
+    let dir = pki.dir().display();
+    println!("PKI を作成しました / PKI created in {dir}");
+    println!("  trust anchor (root):   {dir}/root.pem");
+    println!("  issuing CA:            {dir}/issuing-ca.pem");
+    println!("  chain:                 {dir}/chain.pem");
+    println!(
+        "  TSA:                   {dir}/tsa.pem  (policy {})",
+        pki.config().tsa_policy
+    );
+    println!("  OCSP responder:        {dir}/ocsp.pem");
+    println!("  witness (立会人型):     {dir}/witness.pem");
+    println!(
+        "Serve it with: inkan pki serve --dir {dir} --listen <host:port of {}>",
+        pki.config().base_url
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
+    let kind = KeyKind::parse(&args.key_type).with_context(|| {
+        format!(
+            "unknown --key-type {:?}: use rsa2048, rsa3072, p256 or p384",
+            args.key_type
+        )
+    })?;
+    let pki = Pki::open(&args.dir)?;
+    let (cert, key) = pki.issue_signer(
+        &SignerRequest {
+            name: args.name,
+            email: args.email,
+            days: args.days,
+        },
+        kind,
+    )?;
+    let cert_path = with_suffix(&args.out, "pem");
+    let key_path = with_suffix(&args.out, "key");
+    let passphrase = match &args.passphrase_env {
+        Some(var) => Some(zeroize::Zeroizing::new(
+            std::env::var(var)
+                .with_context(|| format!("the environment variable {var} is not set"))?,
+        )),
+        None => None,
+    };
+    let protection = match &passphrase {
+        Some(p) => KeyProtection::Passphrase(p.as_bytes()),
+        None => KeyProtection::None,
+    };
+    key.write_file(&key_path, protection)?;
+    std::fs::write(&cert_path, inkan_pki::x509::to_pem(&[cert.clone()])?)
+        .with_context(|| format!("writing {}", cert_path.display()))?;
+    println!("証明書を発行しました / certificate issued");
+    println!("  certificate: {}", cert_path.display());
+    println!(
+        "  private key: {}{}",
+        key_path.display(),
+        if passphrase.is_some() {
+            " (encrypted)"
+        } else {
+            " (unencrypted, mode 0600)"
+        }
+    );
+    println!(
+        "  serial:      {}",
+        inkan_pki::serial_hex(&cert.tbs_certificate.serial_number)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn with_suffix(prefix: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut name = prefix.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
+    let reason = RevocationReason::parse(&args.reason)?;
+    let pki = Pki::open(&args.dir)?;
+    let cert = inkan_pki::read_certificate(&args.cert)?;
+    let revocation = pki.revoke(&cert, reason)?;
+    println!(
+        "失効しました / revoked: serial {} ({})",
+        inkan_pki::serial_hex(&cert.tbs_certificate.serial_number),
+        revocation.reason.name()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut pki = Pki::open(&args.dir)?;
+    if pki.renew_ocsp_certificate_if_due()? {
+        println!("OCSP responder certificate renewed");
+    }
+    let pki = Arc::new(pki);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        // Tests and scripts read this line to learn the port.
+        println!("listening on http://{address}");
+        println!("  OCSP  http://{address}/ocsp\n  TSA   http://{address}/tsa\n  CRL   http://{address}/crl/issuing-ca.crl");
+        use std::io::Write;
+        std::io::stdout().flush().ok();
+        tokio::select! {
+            result = inkan_pki::server::serve(pki, listener) => result.map_err(anyhow::Error::from),
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
