@@ -5,6 +5,8 @@ mod protocol;
 mod serials;
 mod server;
 
-pub use client::{TimeStampToken, TsaClient, TsaError};
+pub use client::{
+    build_request, check_response, check_token, CheckedToken, TimeStampToken, TsaClient, TsaError,
+};
 pub use protocol::FailureInfo;
 pub use server::{TimeStampAuthority, TsaReply};

@@ -136,12 +136,8 @@ impl TimeStampAuthority {
             extensions: None,
         };
         let content = info.to_der()?;
-        let digest = DigestAlgorithm::Sha256;
-        let certificates: Vec<Certificate> = if request.cert_req {
-            self.chain.clone()
-        } else {
-            Vec::new()
-        };
+        // The SignerInfo digest must be the one the key signs with (verifiers hash with it).
+        let digest = self.key.algorithm().digest();
         let token = inkan_cms::sign(&inkan_cms::SignRequest {
             content_type: inkan_cms::oid::ID_CT_TST_INFO,
             encapsulated: Some(&content),
@@ -149,7 +145,8 @@ impl TimeStampAuthority {
             digest,
             key: self.key.as_ref(),
             certificate: &self.certificate,
-            chain: &certificates,
+            chain: &self.chain,
+            include_certificates: request.cert_req,
         })?;
         let response = TimeStampResponse {
             status: StatusInfo {
