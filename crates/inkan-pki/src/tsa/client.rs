@@ -122,8 +122,17 @@ impl TsaClient {
                             break;
                         }
                     },
+                    // A 4xx answer is the TSA refusing this request: asking again will not help.
+                    Err(
+                        e @ crate::http::HttpError::Status {
+                            status: 400..=499, ..
+                        },
+                    ) => {
+                        failures.push(e.to_string());
+                        break;
+                    }
                     Err(e) => {
-                        failures.push(format!("{url} (attempt {attempt}): {e}"));
+                        failures.push(format!("{e} (attempt {attempt})"));
                         if attempt < self.attempts_per_url {
                             tokio::time::sleep(self.backoff * attempt).await;
                         }
