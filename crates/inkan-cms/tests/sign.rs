@@ -150,6 +150,7 @@ fn encapsulated_tstinfo_style_content() {
         key: &key,
         certificate: &leaf.cert,
         chain: &[pki.inter.clone(), leaf.cert.clone()], // a duplicate is dropped
+        include_certificates: true,
     })
     .unwrap();
     let parsed = parse(&der).unwrap();

@@ -256,8 +256,8 @@ impl Pki {
         fsutil::create_dir(&dir.join("db/root/revoked"))?;
         fsutil::create_dir(&dir.join("db/issuing-ca/issued"))?;
         fsutil::create_dir(&dir.join("db/issuing-ca/revoked"))?;
-        write_pem(&dir.join("root.pem"), &[root.clone()])?;
-        write_pem(&dir.join("issuing-ca.pem"), &[issuing.clone()])?;
+        write_pem(&dir.join("root.pem"), std::slice::from_ref(&root))?;
+        write_pem(&dir.join("issuing-ca.pem"), std::slice::from_ref(&issuing))?;
         write_pem(&dir.join("chain.pem"), &[issuing.clone(), root.clone()])?;
         record_issued(dir, CaRole::Root, &issuing)?;
 
@@ -474,7 +474,7 @@ impl Pki {
         }
         let key = self.ocsp_key()?;
         let cert = self.issue_service(ServiceProfile::Ocsp, key.public_key(), OCSP_DAYS)?;
-        write_pem(&self.dir.join("ocsp.pem"), &[cert.clone()])?;
+        write_pem(&self.dir.join("ocsp.pem"), std::slice::from_ref(&cert))?;
         self.ocsp = cert;
         Ok(true)
     }

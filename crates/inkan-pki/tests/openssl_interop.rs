@@ -34,7 +34,7 @@ fn issue(
     let path = write(
         tmp.path(),
         "cert.pem",
-        inkan_pki::x509::to_pem(&[cert.clone()]).unwrap(),
+        inkan_pki::x509::to_pem(std::slice::from_ref(&cert)).unwrap(),
     );
     (cert, path, tmp)
 }
@@ -231,7 +231,7 @@ fn inkan_ocsp_client_accepts_openssl_index_responses() {
                 .arg(write(
                     tmp.path(),
                     "c.pem",
-                    inkan_pki::x509::to_pem(&[c.clone()]).unwrap(),
+                    inkan_pki::x509::to_pem(std::slice::from_ref(c)).unwrap(),
                 )),
         );
         out.trim().trim_start_matches("subject=").to_string()

@@ -60,7 +60,7 @@ fn a_pki_with_its_keys_in_softhsm_works_end_to_end() {
     let cert_path = write(
         tmp.path(),
         "signer.pem",
-        inkan_pki::x509::to_pem(&[cert.clone()]).unwrap(),
+        inkan_pki::x509::to_pem(std::slice::from_ref(&cert)).unwrap(),
     );
     let out = run_ok(
         Command::new("openssl")

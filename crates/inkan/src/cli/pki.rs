@@ -88,7 +88,9 @@ pub struct RevokeArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    #[arg(long)]
+    /// The PKI directory; created on first start (with the listen address as base URL) when it
+    /// holds no PKI yet, so that a laptop needs no set-up.
+    #[arg(long, default_value = "inkan-data/pki")]
     dir: PathBuf,
     /// Address to listen on, e.g. 127.0.0.1:8440 (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8440")]
@@ -174,8 +176,11 @@ fn issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
         None => KeyProtection::None,
     };
     key.write_file(&key_path, protection)?;
-    std::fs::write(&cert_path, inkan_pki::x509::to_pem(&[cert.clone()])?)
-        .with_context(|| format!("writing {}", cert_path.display()))?;
+    std::fs::write(
+        &cert_path,
+        inkan_pki::x509::to_pem(std::slice::from_ref(&cert))?,
+    )
+    .with_context(|| format!("writing {}", cert_path.display()))?;
     println!("証明書を発行しました / certificate issued");
     println!("  certificate: {}", cert_path.display());
     println!(
@@ -215,20 +220,46 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut pki = Pki::open(&args.dir)?;
-    if pki.renew_ocsp_certificate_if_due()? {
-        println!("OCSP responder certificate renewed");
-    }
-    let pki = Arc::new(pki);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let address = listener.local_addr()?;
-        // Tests and scripts read this line to learn the port.
+        let mut pki = if args.dir.join("pki.toml").exists() {
+            Pki::open(&args.dir)?
+        } else {
+            let host = if address.ip().is_unspecified() {
+                std::net::SocketAddr::from(([127, 0, 0, 1], address.port()))
+            } else {
+                address
+            };
+            println!(
+                "PKI がないため作成します / no PKI in {} yet: creating one for http://{host}",
+                args.dir.display()
+            );
+            Pki::init(
+                &args.dir,
+                InitOptions {
+                    base_url: format!("http://{host}"),
+                    org: "Inkan".into(),
+                    keys: KeyBackendConfig::File {
+                        kek_file: PathBuf::from("keys/kek.bin"),
+                    },
+                    tsa_policy: None,
+                },
+            )?
+        };
+        if pki.renew_ocsp_certificate_if_due()? {
+            println!("OCSP responder certificate renewed");
+        }
+        let pki = Arc::new(pki);
+        // Tests and scripts read this first line to learn the port.
         println!("listening on http://{address}");
-        println!("  OCSP  http://{address}/ocsp\n  TSA   http://{address}/tsa\n  CRL   http://{address}/crl/issuing-ca.crl");
+        println!(
+            "  OCSP  http://{address}/ocsp\n  TSA   http://{address}/tsa\n  CRL   http://{address}/crl/issuing-ca.crl\n  trust anchor: {}",
+            args.dir.join("root.pem").display()
+        );
         use std::io::Write;
         std::io::stdout().flush().ok();
         tokio::select! {

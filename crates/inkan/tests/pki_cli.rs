@@ -1,0 +1,242 @@
+//! `inkan pki init | issue | revoke | serve`, run exactly as the README and the issue write them.
+#![allow(clippy::unwrap_used)]
+
+use inkan_testkit::{require_tool, run, run_ok, softhsm};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+fn inkan() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_inkan"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `inkan pki serve`, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &Path, port: u16) -> Server {
+    let mut child = inkan()
+        .args(["pki", "serve", "--dir"])
+        .arg(dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
+    Server(child)
+}
+
+fn ocsp_status(dir: &Path, cert: &Path, port: u16) -> String {
+    run_ok(
+        Command::new("openssl")
+            .arg("ocsp")
+            .arg("-issuer")
+            .arg(dir.join("issuing-ca.pem"))
+            .arg("-cert")
+            .arg(cert)
+            .arg("-url")
+            .arg(format!("http://127.0.0.1:{port}/ocsp"))
+            .arg("-CAfile")
+            .arg(dir.join("root.pem")),
+    )
+}
+
+#[test]
+fn init_issue_serve_revoke_as_documented() {
+    if require_tool("openssl", "checks what the commands produce").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    let port = free_port();
+    let out = run_ok(inkan().args(["pki", "init", "--dir"]).arg(&dir).args([
+        "--base-url",
+        &format!("http://127.0.0.1:{port}"),
+        "--org",
+        "南九州市",
+    ]));
+    assert!(out.contains("root.pem"), "{out}");
+    for file in [
+        "root.pem",
+        "issuing-ca.pem",
+        "chain.pem",
+        "tsa.pem",
+        "ocsp.pem",
+        "witness.pem",
+    ] {
+        assert!(dir.join(file).exists(), "{file} missing");
+    }
+    let prefix = tmp.path().join("taro");
+    run_ok(
+        inkan()
+            .args(["pki", "issue", "--dir"])
+            .arg(&dir)
+            .args([
+                "--name",
+                "山田太郎",
+                "--email",
+                "taro@example.co.jp",
+                "--out",
+            ])
+            .arg(&prefix),
+    );
+    let cert = tmp.path().join("taro.pem");
+    let key = tmp.path().join("taro.key");
+    assert!(cert.exists() && key.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The key belongs to the certificate (OpenSSL reads both and they match).
+    let from_cert = run_ok(
+        Command::new("openssl")
+            .args(["x509", "-noout", "-pubkey", "-in"])
+            .arg(&cert),
+    );
+    let from_key = run_ok(
+        Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key),
+    );
+    assert_eq!(from_cert, from_key);
+    let verify = run_ok(
+        Command::new("openssl")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(dir.join("root.pem"))
+            .arg("-untrusted")
+            .arg(dir.join("chain.pem"))
+            .arg(&cert),
+    );
+    assert!(verify.contains(": OK"), "{verify}");
+    let text = run_ok(
+        Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&cert),
+    );
+    for expected in [
+        "Digital Signature, Non Repudiation",
+        "E-mail Protection",
+        "email:taro@example.co.jp",
+        &format!("http://127.0.0.1:{port}/ocsp"),
+        &format!("http://127.0.0.1:{port}/crl/issuing-ca.crl"),
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+
+    let _server = serve(&dir, port);
+    assert!(ocsp_status(&dir, &cert, port).contains(": good"));
+    run_ok(
+        inkan()
+            .args(["pki", "revoke", "--dir"])
+            .arg(&dir)
+            .arg("--cert")
+            .arg(&cert)
+            .args(["--reason", "key-compromise"]),
+    );
+    // Revoked by another process; the running server sees it at once.
+    assert!(ocsp_status(&dir, &cert, port).contains(": revoked"));
+
+    // Errors are one clear line and exit code 2, never a panic.
+    let again = run(inkan()
+        .args(["pki", "init", "--dir"])
+        .arg(&dir)
+        .args(["--base-url", "http://x.example"]));
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a PKI"));
+    let missing = run(inkan()
+        .args(["pki", "issue", "--dir"])
+        .arg(tmp.path().join("nope"))
+        .args(["--name", "x", "--out"])
+        .arg(tmp.path().join("x")));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("pki init"));
+    let reason = run(inkan()
+        .args(["pki", "revoke", "--dir"])
+        .arg(&dir)
+        .arg("--cert")
+        .arg(&cert)
+        .args(["--reason", "bored"]));
+    assert_eq!(reason.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&reason.stderr).contains("unknown revocation reason"));
+    let bad_url = run(inkan()
+        .args(["pki", "init", "--dir"])
+        .arg(tmp.path().join("p2"))
+        .args(["--base-url", "ftp://nope"]));
+    assert_eq!(bad_url.status.code(), Some(2));
+}
+
+#[test]
+fn init_with_keys_in_a_pkcs11_token() {
+    let Some(hsm) = softhsm() else { return };
+    if require_tool("openssl", "checks what the commands produce").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    run_ok(
+        inkan()
+            .env("INKAN_PKCS11_PIN", &hsm.user_pin)
+            .args(["pki", "init", "--dir"])
+            .arg(&dir)
+            .args(["--base-url", "http://127.0.0.1:9"])
+            .arg("--pkcs11-module")
+            .arg(&hsm.module)
+            .args([
+                "--pkcs11-token",
+                &hsm.token_label,
+                "--pkcs11-label-prefix",
+                "cli-test",
+            ]),
+    );
+    assert!(!dir.join("keys").exists(), "no key files with a token");
+    run_ok(
+        inkan()
+            .env("INKAN_PKCS11_PIN", &hsm.user_pin)
+            .args(["pki", "issue", "--dir"])
+            .arg(&dir)
+            .args(["--name", "HSM signer", "--key-type", "p256", "--out"])
+            .arg(tmp.path().join("s")),
+    );
+    let verify = run_ok(
+        Command::new("openssl")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(dir.join("root.pem"))
+            .arg("-untrusted")
+            .arg(dir.join("chain.pem"))
+            .arg(tmp.path().join("s.pem")),
+    );
+    assert!(verify.contains(": OK"), "{verify}");
+    // Without the PIN: a clear error naming the variable.
+    let no_pin = run(inkan()
+        .env_remove("INKAN_PKCS11_PIN")
+        .args(["pki", "issue", "--dir"])
+        .arg(&dir)
+        .args(["--name", "x", "--out"])
+        .arg(tmp.path().join("x")));
+    assert_eq!(no_pin.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_pin.stderr).contains("INKAN_PKCS11_PIN"));
+}
