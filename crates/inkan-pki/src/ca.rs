@@ -200,8 +200,12 @@ impl Pki {
             org: options.org,
             tsa_policy: match options.tsa_policy {
                 Some(policy) => {
-                    policy.parse::<const_oid::ObjectIdentifier>().map_err(|_| {
+                    // Parse and read back, so a policy every reader accepts is all we write.
+                    let oid = policy.parse::<const_oid::ObjectIdentifier>().map_err(|_| {
                         PkiError::Invalid(format!("TSA policy {policy:?} is not an OID"))
+                    })?;
+                    const_oid::ObjectIdentifier::from_bytes(oid.as_bytes()).map_err(|_| {
+                        PkiError::Invalid(format!("TSA policy {policy:?} has an arc too large"))
                     })?;
                     policy
                 }
@@ -639,11 +643,12 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 /// A TSA policy OID for this PKI when none is configured: a random arc under 2.25 (ITU-T X.667
-/// UUID arcs, open to anyone). Our OID library limits arcs to 32 bits, so it is a 32-bit random
+/// UUID arcs, open to anyone). Our OID library limits arcs to 28 bits, so it is a 28-bit random
 /// number rather than a full UUID; operators of a real TSA set their own policy OID.
 fn random_policy_oid() -> String {
     use rand::RngCore;
-    format!("2.25.{}", rand::rngs::OsRng.next_u32())
+    // Our OID library reads arcs of at most 28 bits.
+    format!("2.25.{}", rand::rngs::OsRng.next_u32() & 0x0fff_ffff)
 }
 
 fn validate_base_url(url: &str) -> Result<(), PkiError> {

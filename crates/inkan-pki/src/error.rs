@@ -4,11 +4,11 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum PkiError {
     #[error("{0}")]
-    Key(#[from] inkan_keys::KeyError),
+    Key(inkan_keys::KeyError),
     #[error("CMS: {0}")]
-    Cms(#[from] inkan_cms::CmsError),
+    Cms(inkan_cms::CmsError),
     #[error("ASN.1 encoding: {0}")]
-    Der(#[from] der::Error),
+    Der(der::Error),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -31,5 +31,26 @@ impl PkiError {
             path: path.display().to_string(),
             source,
         }
+    }
+}
+
+// Conversions without `#[from]`: the inner error is shown in this error's message, so it is
+// not also reported as its source (which would print it twice).
+
+impl From<inkan_keys::KeyError> for PkiError {
+    fn from(e: inkan_keys::KeyError) -> Self {
+        Self::Key(e)
+    }
+}
+
+impl From<inkan_cms::CmsError> for PkiError {
+    fn from(e: inkan_cms::CmsError) -> Self {
+        Self::Cms(e)
+    }
+}
+
+impl From<der::Error> for PkiError {
+    fn from(e: der::Error) -> Self {
+        Self::Der(e)
     }
 }

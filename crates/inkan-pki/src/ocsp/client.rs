@@ -242,3 +242,19 @@ pub async fn query(
         .map_err(|e| PkiError::Invalid(format!("OCSP: {e}")))?;
     check_response(&body, cert, issuer, Some(&nonce), SystemTime::now())
 }
+
+/// The certificate that signed an OCSP response, when the response carries it (a delegated
+/// responder); `None` for unreadable responses or responses signed by the CA itself.
+pub fn responder_of(der: &[u8]) -> Option<Certificate> {
+    let response = OcspResponse::from_der(der).ok()?;
+    let basic = BasicOcspResponse::from_der(response.response_bytes?.response.as_bytes()).ok()?;
+    let id = &basic.tbs_response_data.responder_id;
+    basic.certs?.into_iter().find(|c| match id {
+        ResponderId::ByName(name) => &c.tbs_certificate.subject == name,
+        ResponderId::ByKey(hash) => {
+            Sha1::digest(c.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes())
+                .as_slice()
+                == hash.as_bytes()
+        }
+    })
+}

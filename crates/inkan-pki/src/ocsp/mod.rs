@@ -4,7 +4,7 @@
 mod client;
 mod responder;
 
-pub use client::{build_request, check_response, query, OcspAnswer};
+pub use client::{build_request, check_response, query, responder_of, OcspAnswer};
 pub use responder::{OcspReply, OcspResponder};
 
 use der::asn1::OctetString;
