@@ -148,3 +148,26 @@ pub async fn serve(pki: Arc<Pki>, listener: tokio::net::TcpListener) -> Result<(
         .await
         .map_err(|e| PkiError::Invalid(format!("server: {e}")))
 }
+
+/// Serves the PKI on `listener` from a thread of its own with its own runtime, for programs that
+/// are not async themselves (tests, tools). The thread ends when the process does.
+pub fn spawn_server(
+    pki: Arc<Pki>,
+    listener: std::net::TcpListener,
+) -> std::thread::JoinHandle<Result<(), PkiError>> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| PkiError::Invalid(format!("runtime: {e}")))?;
+        runtime.block_on(async move {
+            listener
+                .set_nonblocking(true)
+                .map_err(|e| PkiError::Invalid(format!("listener: {e}")))?;
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| PkiError::Invalid(format!("listener: {e}")))?;
+            serve(pki, listener).await
+        })
+    })
+}

@@ -144,3 +144,64 @@ pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// The pyHanko virtual environment that `.ci/run` creates (`INKAN_PYHANKO_VENV`, by default
+/// `~/.cache/inkan/pyhanko-venv`).
+pub fn pyhanko_venv() -> PathBuf {
+    if let Some(dir) = std::env::var_os("INKAN_PYHANKO_VENV") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
+    home.join(".cache/inkan/pyhanko-venv")
+}
+
+/// The `pyhanko` command of that environment. Missing: skip, or fail under CI.
+pub fn pyhanko() -> Option<PathBuf> {
+    let path = pyhanko_venv().join("bin/pyhanko");
+    if path.exists() {
+        return Some(path);
+    }
+    skip_or_fail(&format!(
+        "pyHanko is not installed at {} (bash .ci/run installs it)",
+        path.display()
+    ));
+    None
+}
+
+/// The Python of the pyHanko environment (for `shared/tools/pyhanko_ltv_check.py`).
+pub fn pyhanko_python() -> Option<PathBuf> {
+    pyhanko().map(|_| pyhanko_venv().join("bin/python"))
+}
+
+/// A file of the `shared/` folder beside the project (e.g. `tools/pyhanko_ltv_check.py`).
+pub fn shared_file(relative: &str) -> Option<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = workspace.join("../shared").join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    skip_or_fail(&format!(
+        "{} is missing (shared/ must sit beside the project)",
+        path.display()
+    ));
+    None
+}
+
+/// An NSS database trusting `root_pem` as a CA, for `pdfsig -nssdir sql:DIR`.
+pub fn nss_db_trusting(root_pem: &Path) -> Option<tempfile::TempDir> {
+    require_tool(
+        "certutil",
+        "pdfsig needs an NSS database (apt install libnss3-tools)",
+    )?;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sql:{}", dir.path().display());
+    run_ok(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
+    run_ok(
+        Command::new("certutil")
+            .args(["-A", "-d", &db, "-n", "inkan-root", "-t", "CT,C,C", "-i"])
+            .arg(root_pem),
+    );
+    Some(dir)
+}

@@ -252,8 +252,13 @@ pub fn responder_of(der: &[u8]) -> Option<Certificate> {
     basic.certs?.into_iter().find(|c| match id {
         ResponderId::ByName(name) => &c.tbs_certificate.subject == name,
         ResponderId::ByKey(hash) => {
-            Sha1::digest(c.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes())
-                .as_slice()
+            Sha1::digest(
+                c.tbs_certificate
+                    .subject_public_key_info
+                    .subject_public_key
+                    .raw_bytes(),
+            )
+            .as_slice()
                 == hash.as_bytes()
         }
     })

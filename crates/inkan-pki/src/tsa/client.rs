@@ -95,7 +95,8 @@ impl TsaClient {
             for attempt in 1..=self.attempts_per_url {
                 let mut nonce = [0u8; 8];
                 rand::rngs::OsRng.fill_bytes(&mut nonce);
-                nonce[0] &= 0x7f; // a positive INTEGER
+                // A positive INTEGER in minimal DER: top bit clear, first octet not zero.
+                nonce[0] = (nonce[0] & 0x7f) | 0x40;
                 let request = build_request(digest, imprint, &nonce)
                     .map_err(|e| TsaError::Invalid(e.to_string()))?;
                 let answer = crate::http::post(

@@ -14,21 +14,8 @@ pub struct Served {
     _tmp: tempfile::TempDir,
 }
 
-/// Starts `inkan_pki::server` for `pki` on a background runtime; returns nothing (it runs until
-/// the test process ends).
 pub fn serve_in_background(pki: Arc<Pki>, listener: std::net::TcpListener) {
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            inkan_pki::server::serve(pki, listener).await.unwrap();
-        });
-    });
+    inkan_pki::server::spawn_server(pki, listener);
 }
 
 pub fn served() -> &'static Served {

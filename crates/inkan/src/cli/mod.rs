@@ -1,6 +1,15 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own module.
 
+/// Prints a line to stdout, ignoring a closed pipe (`inkan … | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod pki;
+mod sign;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,10 +32,16 @@ enum Command {
         #[command(subcommand)]
         command: pki::PkiCommand,
     },
+    /// 署名 / Sign a PDF (PAdES B-B, B-T, B-LT or B-LTA).
+    Sign(Box<sign::SignArgs>),
+    /// タイムスタンプ / Renew a signed PDF's archive timestamp (validation data + document timestamp).
+    Timestamp(sign::TimestampArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Pki { command } => pki::run(command),
+        Command::Sign(args) => sign::sign(*args),
+        Command::Timestamp(args) => sign::timestamp(args),
     }
 }

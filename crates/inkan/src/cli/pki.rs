@@ -129,17 +129,17 @@ fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     )
     .with_context(|| format!("creating the PKI in {}", args.dir.display()))?;
     let dir = pki.dir().display();
-    println!("PKI を作成しました / PKI created in {dir}");
-    println!("  trust anchor (root):   {dir}/root.pem");
-    println!("  issuing CA:            {dir}/issuing-ca.pem");
-    println!("  chain:                 {dir}/chain.pem");
-    println!(
+    say!("PKI を作成しました / PKI created in {dir}");
+    say!("  trust anchor (root):   {dir}/root.pem");
+    say!("  issuing CA:            {dir}/issuing-ca.pem");
+    say!("  chain:                 {dir}/chain.pem");
+    say!(
         "  TSA:                   {dir}/tsa.pem  (policy {})",
         pki.config().tsa_policy
     );
-    println!("  OCSP responder:        {dir}/ocsp.pem");
-    println!("  witness (立会人型):     {dir}/witness.pem");
-    println!(
+    say!("  OCSP responder:        {dir}/ocsp.pem");
+    say!("  witness (立会人型):     {dir}/witness.pem");
+    say!(
         "Serve it with: inkan pki serve --dir {dir} --listen <host:port of {}>",
         pki.config().base_url
     );
@@ -181,9 +181,9 @@ fn issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
         inkan_pki::x509::to_pem(std::slice::from_ref(&cert))?,
     )
     .with_context(|| format!("writing {}", cert_path.display()))?;
-    println!("証明書を発行しました / certificate issued");
-    println!("  certificate: {}", cert_path.display());
-    println!(
+    say!("証明書を発行しました / certificate issued");
+    say!("  certificate: {}", cert_path.display());
+    say!(
         "  private key: {}{}",
         key_path.display(),
         if passphrase.is_some() {
@@ -192,7 +192,7 @@ fn issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
             " (unencrypted, mode 0600)"
         }
     );
-    println!(
+    say!(
         "  serial:      {}",
         inkan_pki::serial_hex(&cert.tbs_certificate.serial_number)
     );
@@ -211,7 +211,7 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     let pki = Pki::open(&args.dir)?;
     let cert = inkan_pki::read_certificate(&args.cert)?;
     let revocation = pki.revoke(&cert, reason)?;
-    println!(
+    say!(
         "失効しました / revoked: serial {} ({})",
         inkan_pki::serial_hex(&cert.tbs_certificate.serial_number),
         revocation.reason.name()
@@ -234,7 +234,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             } else {
                 address
             };
-            println!(
+            say!(
                 "PKI がないため作成します / no PKI in {} yet: creating one for http://{host}",
                 args.dir.display()
             );
@@ -251,12 +251,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             )?
         };
         if pki.renew_ocsp_certificate_if_due()? {
-            println!("OCSP responder certificate renewed");
+            say!("OCSP responder certificate renewed");
         }
         let pki = Arc::new(pki);
         // Tests and scripts read this first line to learn the port.
-        println!("listening on http://{address}");
-        println!(
+        say!("listening on http://{address}");
+        say!(
             "  OCSP  http://{address}/ocsp\n  TSA   http://{address}/tsa\n  CRL   http://{address}/crl/issuing-ca.crl\n  trust anchor: {}",
             args.dir.join("root.pem").display()
         );

@@ -1,0 +1,123 @@
+//! The Document Security Store (ISO 32000-2 §12.8.4.3, PAdES B-LT): certificates, OCSP responses
+//! and CRLs as streams referenced from the catalog's `/DSS`, with a `/VRI` entry per signature.
+
+use std::path::Path;
+
+use der::Encode;
+use inkan_pdf::{Compression, Dict, Document, IncrementalUpdate, ObjRef, Object, Source};
+use sha1::{Digest, Sha1};
+
+use crate::ltv::ValidationData;
+use crate::PadesError;
+
+/// The `/VRI` key of a signature: the uppercase hex SHA-1 of its `/Contents` bytes, padding
+/// included.
+pub fn vri_key(contents: &[u8]) -> String {
+    hex::encode_upper(Sha1::digest(contents))
+}
+
+/// Writes `input` plus an incremental update adding `data` to the DSS (merged with what the DSS
+/// already holds) into `output`. With `vri`, the data is also listed under that signature's VRI.
+pub fn add_validation_data(
+    input: &Path,
+    output: &Path,
+    data: &ValidationData,
+    vri: Option<&str>,
+) -> Result<(), PadesError> {
+    let doc = Document::open_file(input)?;
+    let mut update = IncrementalUpdate::new(&doc)?;
+    let root = doc.root_ref()?;
+    let mut catalog = doc.catalog()?;
+    let (mut dss, dss_ref) = match catalog.get("DSS") {
+        Some(Object::Reference(r)) => (doc.get_dict(*r)?, Some(*r)),
+        Some(Object::Dict(d)) => (d.clone(), None),
+        _ => (Dict::new(), None),
+    };
+
+    let cert_ders = data
+        .certificates
+        .iter()
+        .map(|c| c.to_der())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PadesError::Validation(format!("certificate encoding: {e}")))?;
+    let certs = append_streams(&doc, &mut update, &mut dss, "Certs", &cert_ders)?;
+    let ocsps = append_streams(&doc, &mut update, &mut dss, "OCSPs", &data.ocsps)?;
+    let crls = append_streams(&doc, &mut update, &mut dss, "CRLs", &data.crls)?;
+
+    if let Some(key) = vri {
+        let mut vri_dict = match dss.get("VRI") {
+            Some(v) => doc.resolve(v)?.as_dict().cloned().unwrap_or_default(),
+            None => Dict::new(),
+        };
+        let mut entry = Dict::new();
+        entry.insert("Cert", refs(&certs));
+        entry.insert("OCSP", refs(&ocsps));
+        entry.insert("CRL", refs(&crls));
+        vri_dict.insert(key, entry);
+        dss.insert("VRI", vri_dict);
+    }
+    match dss_ref {
+        Some(r) => update.set(r, dss)?,
+        None => {
+            let r = update.add(dss);
+            catalog.insert("DSS", r);
+            update.set(root, catalog)?;
+        }
+    }
+    let prepared = update.prepare()?;
+    let file = std::fs::File::create(output).map_err(|e| PadesError::io(output, e))?;
+    let mut out = std::io::BufWriter::new(file);
+    prepared.write_to(&mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(|e| PadesError::io(output, e.into_error()))?;
+    file.sync_all().map_err(|e| PadesError::io(output, e))?;
+    Ok(())
+}
+
+fn refs(list: &[ObjRef]) -> Vec<Object> {
+    list.iter().map(|r| Object::from(*r)).collect()
+}
+
+/// Adds each blob not yet in the DSS array `key` as a stream; returns the references of all
+/// the given blobs (new or already present).
+fn append_streams<S: Source>(
+    doc: &Document<S>,
+    update: &mut IncrementalUpdate<'_, S>,
+    dss: &mut Dict,
+    key: &str,
+    blobs: &[Vec<u8>],
+) -> Result<Vec<ObjRef>, PadesError> {
+    let mut array: Vec<Object> = match dss.get(key) {
+        Some(a) => doc
+            .resolve(a)?
+            .as_array()
+            .map(|a| a.to_vec())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    // What the DSS already holds, by content, so nothing is stored twice.
+    let mut existing = Vec::new();
+    for item in &array {
+        if let Some(r) = item.as_ref() {
+            if let Ok(Object::Stream(s)) = doc.get(r) {
+                if let Ok(bytes) = doc.decode_stream(&s, 64 << 20) {
+                    existing.push((bytes, r));
+                }
+            }
+        }
+    }
+    let mut result = Vec::new();
+    for blob in blobs {
+        if let Some((_, r)) = existing.iter().find(|(b, _)| b == blob) {
+            result.push(*r);
+            continue;
+        }
+        let r = update.add_stream(Dict::new(), blob, Compression::Flate)?;
+        array.push(r.into());
+        existing.push((blob.clone(), r));
+        result.push(r);
+    }
+    dss.insert(key, array);
+    Ok(result)
+}

@@ -1,0 +1,217 @@
+//! Signature fields: finding or creating the field a signature goes into, with its widget on a
+//! page and its entry in the AcroForm, as one incremental update.
+
+use inkan_pdf::{Dict, Document, IncrementalUpdate, ObjRef, Object, PdfString, Source};
+
+use crate::PadesError;
+
+/// Names of the top-level fields of the document's AcroForm, with their references.
+pub(crate) fn top_level_fields<S: Source>(
+    doc: &Document<S>,
+) -> Result<Vec<(ObjRef, Dict)>, PadesError> {
+    let Some(acroform) = doc.acroform()? else {
+        return Ok(Vec::new());
+    };
+    let Some(fields) = acroform.get("Fields") else {
+        return Ok(Vec::new());
+    };
+    let fields = doc.resolve(fields)?;
+    let mut out = Vec::new();
+    for field in fields.as_array().unwrap_or(&[]) {
+        if let Some(r) = field.as_ref() {
+            if let Ok(dict) = doc.get_dict(r) {
+                out.push((r, dict));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn field_name(dict: &Dict) -> Option<String> {
+    dict.get("T")
+        .and_then(|t| t.as_string())
+        .map(|s| s.to_text())
+}
+
+/// A name not used by any top-level field: `Signature1`, `Signature2`, …
+pub(crate) fn unused_field_name<S: Source>(
+    doc: &Document<S>,
+    stem: &str,
+) -> Result<String, PadesError> {
+    let names: Vec<String> = top_level_fields(doc)?
+        .iter()
+        .filter_map(|(_, d)| field_name(d))
+        .collect();
+    Ok((1..)
+        .map(|i| format!("{stem}{i}"))
+        .find(|n| !names.contains(n))
+        .unwrap_or_else(|| stem.to_string()))
+}
+
+/// Puts the signature dictionary `signature` into the field `name`: an existing empty signature
+/// field of that name is filled; otherwise a new invisible field and widget are created on the
+/// first page. Updates the AcroForm (`/SigFlags 3`) and, if given, adds `catalog_extra` entries
+/// (e.g. `/Perms`) to the catalog.
+pub(crate) fn place_signature<S: Source>(
+    doc: &Document<S>,
+    update: &mut IncrementalUpdate<'_, S>,
+    name: &str,
+    signature: ObjRef,
+    catalog_extra: Vec<(&str, Object)>,
+) -> Result<(), PadesError> {
+    let root = doc.root_ref()?;
+    let mut catalog = doc.catalog()?;
+    let mut catalog_changed = false;
+
+    // The AcroForm: indirect (rewrite that object), inline (rewrite the catalog) or absent.
+    let (mut acroform, acroform_ref) = match catalog.get("AcroForm") {
+        Some(Object::Reference(r)) => (doc.get_dict(*r)?, Some(*r)),
+        Some(Object::Dict(d)) => (d.clone(), None),
+        _ => (Dict::new(), None),
+    };
+    let mut fields: Vec<Object> = match acroform.get("Fields") {
+        Some(f) => doc
+            .resolve(f)?
+            .as_array()
+            .map(|a| a.to_vec())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+
+    let existing = top_level_fields(doc)?
+        .into_iter()
+        .find(|(_, d)| field_name(d).as_deref() == Some(name));
+    match existing {
+        Some((field_ref, mut field)) => {
+            if field.get_name("FT") != Some(b"Sig".as_slice()) {
+                return Err(PadesError::Refused(format!(
+                    "the field {name:?} exists but is not a signature field"
+                )));
+            }
+            if field.get("V").is_some() {
+                return Err(PadesError::Refused(format!(
+                    "the signature field {name:?} is already signed"
+                )));
+            }
+            field.insert("V", signature);
+            update.set(field_ref, field)?;
+        }
+        None => {
+            let page = doc
+                .pages()?
+                .next()
+                .ok_or_else(|| PadesError::Refused("the document has no page".into()))??;
+            let mut widget = Dict::new();
+            widget.insert("Type", Object::name("Annot"));
+            widget.insert("Subtype", Object::name("Widget"));
+            widget.insert("FT", Object::name("Sig"));
+            widget.insert("T", PdfString::from_text(name));
+            widget.insert("V", signature);
+            // Print (4) + Locked (128): shown when printed, cannot be moved.
+            widget.insert("F", 132);
+            widget.insert(
+                "Rect",
+                vec![
+                    Object::from(0),
+                    Object::from(0),
+                    Object::from(0),
+                    Object::from(0),
+                ],
+            );
+            widget.insert("P", page.reference);
+            let widget_ref = update.add(widget);
+            fields.push(widget_ref.into());
+            add_annotation(doc, update, page.reference, &page.dict, widget_ref)?;
+        }
+    }
+
+    acroform.insert("Fields", fields);
+    acroform.insert("SigFlags", 3);
+    match acroform_ref {
+        Some(r) => update.set(r, acroform)?,
+        None => {
+            let r = update.add(acroform);
+            catalog.insert("AcroForm", r);
+            catalog_changed = true;
+        }
+    }
+    for (key, value) in catalog_extra {
+        catalog.insert(key, value);
+        catalog_changed = true;
+    }
+    if catalog_changed {
+        update.set(root, catalog)?;
+    }
+    Ok(())
+}
+
+fn add_annotation<S: Source>(
+    doc: &Document<S>,
+    update: &mut IncrementalUpdate<'_, S>,
+    page_ref: ObjRef,
+    page: &Dict,
+    annotation: ObjRef,
+) -> Result<(), PadesError> {
+    match page.get("Annots") {
+        Some(Object::Reference(r)) => {
+            let mut annots = doc
+                .get(*r)?
+                .as_array()
+                .map(|a| a.to_vec())
+                .unwrap_or_default();
+            annots.push(annotation.into());
+            update.set(*r, annots)?;
+        }
+        Some(Object::Array(a)) => {
+            let mut annots = a.clone();
+            annots.push(annotation.into());
+            let mut page = page.clone();
+            page.insert("Annots", annots);
+            update.set(page_ref, page)?;
+        }
+        _ => {
+            let mut page = page.clone();
+            page.insert("Annots", vec![Object::from(annotation)]);
+            update.set(page_ref, page)?;
+        }
+    }
+    Ok(())
+}
+
+/// The DocMDP permission of the document's certification signature, if it has one.
+pub(crate) fn docmdp_permission<S: Source>(doc: &Document<S>) -> Result<Option<i64>, PadesError> {
+    let catalog = doc.catalog()?;
+    let Some(perms) = catalog.get("Perms") else {
+        return Ok(None);
+    };
+    let perms = doc.resolve(perms)?;
+    let Some(sig) = perms.as_dict().and_then(|p| p.get("DocMDP")) else {
+        return Ok(None);
+    };
+    let sig = doc.resolve(sig)?;
+    let Some(sig) = sig.as_dict() else {
+        return Ok(None);
+    };
+    let Some(references) = sig.get("Reference") else {
+        return Ok(Some(2));
+    };
+    let references = doc.resolve(references)?;
+    for reference in references.as_array().unwrap_or(&[]) {
+        let reference = doc.resolve(reference)?;
+        let Some(reference) = reference.as_dict() else {
+            continue;
+        };
+        if reference.get_name("TransformMethod") != Some(b"DocMDP".as_slice()) {
+            continue;
+        }
+        let params = match reference.get("TransformParams") {
+            Some(p) => doc.resolve(p)?,
+            None => return Ok(Some(2)),
+        };
+        // ISO 32000: /P defaults to 2.
+        return Ok(Some(
+            params.as_dict().and_then(|p| p.get_int("P")).unwrap_or(2),
+        ));
+    }
+    Ok(None)
+}

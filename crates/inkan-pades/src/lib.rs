@@ -1,0 +1,19 @@
+//! PAdES for Inkan: signing a PDF at B-B, B-T, B-LT or B-LTA (ETSI EN 319 142-1), document
+//! timestamps for archive renewal, and the DSS.
+//!
+//! The PDF bytes are handled by `inkan-pdf` (incremental updates that never change a byte of the
+//! original), the CMS by `inkan-cms`, timestamps and revocation data by `inkan-pki`'s clients.
+
+mod dss;
+mod error;
+mod fields;
+pub mod ltv;
+mod sign;
+
+pub use dss::{add_validation_data, vri_key};
+pub use error::PadesError;
+pub use ltv::{RevocationFetcher, ValidationData};
+pub use sign::{
+    add_document_timestamp, pdf_date, renew_archive_timestamp, sign_pdf, Certify, Level, Services,
+    SignOptions, SignOutcome, Signer,
+};

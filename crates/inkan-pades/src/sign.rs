@@ -1,0 +1,541 @@
+//! Signing a PDF: one incremental update holding the signature, then (B-LT) the validation data,
+//! then (B-LTA) a document timestamp and its validation data. Each stage is written to a temporary
+//! file next to the output and renamed into place at the end, so a failure never leaves a
+//! half-signed file at the output path.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use inkan_keys::{DigestAlgorithm, SigningKey};
+use inkan_pdf::{Dict, Document, IncrementalUpdate, Object, PdfString, Placeholder};
+use inkan_pki::tsa::TsaClient;
+use x509_cert::Certificate;
+
+use crate::dss::{add_validation_data, vri_key};
+use crate::ltv::{RevocationFetcher, ValidationData};
+use crate::{fields, PadesError};
+
+/// The PAdES baseline level to reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// A signature.
+    BB,
+    /// Plus a signature timestamp.
+    BT,
+    /// Plus validation data (certificates, OCSP, CRLs) in the DSS.
+    BLT,
+    /// Plus a document timestamp and its validation data.
+    BLTA,
+}
+
+impl Level {
+    pub fn parse(text: &str) -> Option<Level> {
+        match text.to_ascii_lowercase().replace('_', "-").as_str() {
+            "b-b" | "bb" => Some(Level::BB),
+            "b-t" | "bt" => Some(Level::BT),
+            "b-lt" | "blt" => Some(Level::BLT),
+            "b-lta" | "blta" => Some(Level::BLTA),
+            _ => None,
+        }
+    }
+}
+
+/// The certification level of a certification signature (DocMDP /P).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Certify {
+    /// No changes allowed.
+    NoChanges = 1,
+    /// Form filling and signing allowed.
+    FormFilling = 2,
+    /// Also annotations.
+    Annotations = 3,
+}
+
+/// What the signature says and how far it goes.
+#[derive(Debug, Clone)]
+pub struct SignOptions {
+    pub level: Level,
+    /// The signature field to fill or create (`Signature1`, `Signature2` … when not given).
+    pub field: Option<String>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    /// The signer's name in the signature dictionary (the certificate's common name if `None`).
+    pub name: Option<String>,
+    pub certify: Option<Certify>,
+    /// The signing time written into `/M`.
+    pub time: SystemTime,
+}
+
+impl SignOptions {
+    pub fn new(level: Level) -> Self {
+        SignOptions {
+            level,
+            field: None,
+            reason: None,
+            location: None,
+            name: None,
+            certify: None,
+            time: SystemTime::now(),
+        }
+    }
+}
+
+/// Who signs.
+pub struct Signer<'a> {
+    pub key: &'a dyn SigningKey,
+    pub certificate: &'a Certificate,
+    /// Intermediate certificates (and the root, if wanted) to embed.
+    pub chain: &'a [Certificate],
+}
+
+/// The outside services signing may need.
+pub struct Services<'a> {
+    /// The TSA(s), for B-T and above.
+    pub tsa: Option<&'a TsaClient>,
+    /// Where revocation data comes from, for B-LT and above.
+    pub revocation: &'a RevocationFetcher,
+    /// The trust anchors the signer's and the TSA's chains end in (for B-LT and above).
+    pub anchors: &'a [Certificate],
+}
+
+/// What was done.
+#[derive(Debug, Clone)]
+pub struct SignOutcome {
+    pub field: String,
+    pub level: Level,
+    /// Bytes reserved for `/Contents`, and bytes used.
+    pub contents_capacity: usize,
+    pub contents_used: usize,
+    /// The signature timestamp's time (B-T and above).
+    pub timestamp: Option<SystemTime>,
+}
+
+/// Unsigned-attribute overhead of a signature timestamp besides the token itself, plus slack for
+/// a token a few bytes longer than the probe (serial number, nonce, DER lengths).
+const TIMESTAMP_SLACK: usize = 256;
+
+/// Signs `input` into `output`.
+pub async fn sign_pdf(
+    input: &Path,
+    output: &Path,
+    signer: &Signer<'_>,
+    options: &SignOptions,
+    services: &Services<'_>,
+) -> Result<SignOutcome, PadesError> {
+    let tsa =
+        if options.level >= Level::BT {
+            Some(services.tsa.ok_or_else(|| {
+                PadesError::Refused(format!("{:?} needs a TSA URL", options.level))
+            })?)
+        } else {
+            None
+        };
+    let stage1 = stage_path(output, 1);
+    let outcome = sign_stage(input, &stage1, signer, options, tsa).await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = std::fs::remove_file(&stage1);
+            return Err(e);
+        }
+    };
+    let result = finish_levels(&stage1, output, signer, options, services, tsa).await;
+    let _ = std::fs::remove_file(&stage1);
+    result.map(|()| outcome)
+}
+
+async fn finish_levels(
+    signed: &Path,
+    output: &Path,
+    signer: &Signer<'_>,
+    options: &SignOptions,
+    services: &Services<'_>,
+    tsa: Option<&TsaClient>,
+) -> Result<(), PadesError> {
+    let mut current = signed.to_path_buf();
+    let mut stages = Vec::new();
+    if options.level >= Level::BLT {
+        let (contents, cms) = last_signature_contents(&current)?;
+        let parsed = inkan_cms::parse(&cms)?;
+        let mut pool = parsed.certificates().to_vec();
+        pool.extend(signer.chain.iter().cloned());
+        let mut data = services
+            .revocation
+            .collect(signer.certificate, &pool, services.anchors)
+            .await?;
+        for token in parsed.timestamp_tokens()? {
+            data.merge(tsa_validation_data(&token, services).await?);
+        }
+        let next = stage_path(output, 2);
+        add_validation_data(&current, &next, &data, Some(&vri_key(&contents)))?;
+        stages.push(next.clone());
+        current = next;
+    }
+    if options.level >= Level::BLTA {
+        let tsa = tsa.ok_or_else(|| PadesError::Refused("B-LTA needs a TSA".into()))?;
+        let next = stage_path(output, 3);
+        let token = add_document_timestamp(&current, &next, tsa).await?;
+        stages.push(next.clone());
+        current = next;
+        let data = tsa_validation_data(&token, services).await?;
+        let next = stage_path(output, 4);
+        add_validation_data(&current, &next, &data, None)?;
+        stages.push(next.clone());
+        current = next;
+    }
+    let result = std::fs::copy(&current, output)
+        .map(|_| ())
+        .map_err(|e| PadesError::io(output, e));
+    for stage in stages {
+        let _ = std::fs::remove_file(stage);
+    }
+    result
+}
+
+/// Validation data for a timestamp token's TSA chain.
+async fn tsa_validation_data(
+    token: &[u8],
+    services: &Services<'_>,
+) -> Result<ValidationData, PadesError> {
+    let parsed = inkan_cms::parse(token)?;
+    let tsa_cert = parsed
+        .signer_certificate()
+        .ok_or_else(|| {
+            PadesError::Validation("the timestamp token does not carry its TSA certificate".into())
+        })?
+        .clone();
+    services
+        .revocation
+        .collect(&tsa_cert, parsed.certificates(), services.anchors)
+        .await
+}
+
+fn stage_path(output: &Path, stage: u32) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".inkan-stage{stage}.tmp"));
+    output.with_file_name(name)
+}
+
+/// The signature stage: field, signature dictionary, CMS, signature timestamp.
+async fn sign_stage(
+    input: &Path,
+    output: &Path,
+    signer: &Signer<'_>,
+    options: &SignOptions,
+    tsa: Option<&TsaClient>,
+) -> Result<SignOutcome, PadesError> {
+    let doc = Document::open_file(input)?;
+    doc.ensure_not_encrypted()?;
+    let permission = fields::docmdp_permission(&doc)?;
+    if permission == Some(1) {
+        return Err(PadesError::NoChangesAllowed);
+    }
+    if options.certify.is_some() && permission.is_some() {
+        return Err(PadesError::Refused(
+            "the document is already certified; a certification signature must come first".into(),
+        ));
+    }
+    let field = match &options.field {
+        Some(name) => name.clone(),
+        None => fields::unused_field_name(&doc, "Signature")?,
+    };
+    let digest = signer.key.algorithm().digest();
+
+    // Size /Contents from the real thing: a CMS made with this key and these certificates, plus
+    // a token from this TSA over a probe imprint.
+    let probe = inkan_cms::sign(&cms_request(
+        signer,
+        digest,
+        &vec![0u8; digest.output_len()],
+    ))?;
+    let token_room = match tsa {
+        Some(tsa) => {
+            let probe_imprint = DigestAlgorithm::Sha256.hash(&probe);
+            tsa.timestamp(DigestAlgorithm::Sha256, &probe_imprint)
+                .await?
+                .der
+                .len()
+                + TIMESTAMP_SLACK
+        }
+        None => 0,
+    };
+    let mut capacity = probe.len() + token_room + 64;
+
+    // Rarely a real signature is longer than the estimate (a longer TSA token): then redo the
+    // update with the room it needed.
+    for _attempt in 0..3 {
+        let cms = write_signature(&doc, output, signer, options, &field, capacity, tsa).await?;
+        match cms {
+            Written::Done { used, timestamp } => {
+                return Ok(SignOutcome {
+                    field,
+                    level: options.level,
+                    contents_capacity: capacity,
+                    contents_used: used,
+                    timestamp,
+                })
+            }
+            Written::TooLarge(needed) => capacity = needed + TIMESTAMP_SLACK,
+        }
+    }
+    Err(PadesError::Refused(
+        "the signature kept outgrowing its reserved space".into(),
+    ))
+}
+
+enum Written {
+    Done {
+        used: usize,
+        timestamp: Option<SystemTime>,
+    },
+    TooLarge(usize),
+}
+
+fn cms_request<'a>(
+    signer: &'a Signer<'a>,
+    digest: DigestAlgorithm,
+    content_digest: &'a [u8],
+) -> inkan_cms::SignRequest<'a> {
+    inkan_cms::SignRequest {
+        content_type: inkan_cms::oid::ID_DATA,
+        encapsulated: None,
+        content_digest,
+        digest,
+        key: signer.key,
+        certificate: signer.certificate,
+        chain: signer.chain,
+        include_certificates: true,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_signature<S: inkan_pdf::Source>(
+    doc: &Document<S>,
+    output: &Path,
+    signer: &Signer<'_>,
+    options: &SignOptions,
+    field: &str,
+    capacity: usize,
+    tsa: Option<&TsaClient>,
+) -> Result<Written, PadesError> {
+    let mut update = IncrementalUpdate::new(doc)?;
+    let mut sig = Dict::new();
+    sig.insert("Type", Object::name("Sig"));
+    sig.insert("Filter", Object::name("Adobe.PPKLite"));
+    sig.insert("SubFilter", Object::name("ETSI.CAdES.detached"));
+    sig.insert("M", PdfString::literal(pdf_date(options.time)));
+    let name = options
+        .name
+        .clone()
+        .or_else(|| inkan_pki::x509::common_name(&signer.certificate.tbs_certificate.subject));
+    if let Some(name) = name {
+        sig.insert("Name", PdfString::from_text(&name));
+    }
+    if let Some(reason) = &options.reason {
+        sig.insert("Reason", PdfString::from_text(reason));
+    }
+    if let Some(location) = &options.location {
+        sig.insert("Location", PdfString::from_text(location));
+    }
+    let mut catalog_extra = Vec::new();
+    let sig_ref = update.reserve();
+    if let Some(level) = options.certify {
+        let mut params = Dict::new();
+        params.insert("Type", Object::name("TransformParams"));
+        params.insert("P", level as i64);
+        params.insert("V", Object::name("1.2"));
+        let mut reference = Dict::new();
+        reference.insert("Type", Object::name("SigRef"));
+        reference.insert("TransformMethod", Object::name("DocMDP"));
+        reference.insert("TransformParams", params);
+        sig.insert("Reference", vec![Object::from(reference)]);
+        let mut perms = Dict::new();
+        perms.insert("DocMDP", sig_ref);
+        catalog_extra.push(("Perms", Object::from(perms)));
+    }
+    update.set(sig_ref, sig)?;
+    let byte_range = update.placeholder(sig_ref, "ByteRange", Placeholder::ByteRange)?;
+    let contents = update.placeholder(sig_ref, "Contents", Placeholder::Hex { capacity })?;
+    fields::place_signature(doc, &mut update, field, sig_ref, catalog_extra)?;
+
+    let mut prepared = update.prepare()?;
+    prepared.fill_byte_range(byte_range, contents)?;
+    let digest_alg = signer.key.algorithm().digest();
+    let mut hasher = digest_alg.hasher();
+    let file = File::create(output).map_err(|e| PadesError::io(output, e))?;
+    let mut out = BufWriter::new(file);
+    // One pass: the output is written and its signed ranges hashed together.
+    prepared.write_signed(&mut out, contents, &mut |chunk| hasher.update(chunk))?;
+    let digest = hasher.finalize().to_vec();
+
+    let mut cms = inkan_cms::sign(&cms_request(signer, digest_alg, &digest))?;
+    let mut timestamp = None;
+    if let Some(tsa) = tsa {
+        // The signature timestamp covers the SignerInfo's signature value (ETSI EN 319 122).
+        let value = inkan_cms::parse(&cms)?.signature_value().to_vec();
+        let token = tsa
+            .timestamp(
+                DigestAlgorithm::Sha256,
+                &DigestAlgorithm::Sha256.hash(&value),
+            )
+            .await?;
+        timestamp = Some(token.time);
+        cms = inkan_cms::add_signature_timestamp(&cms, &token.der)?;
+    }
+    if cms.len() > capacity {
+        return Ok(Written::TooLarge(cms.len()));
+    }
+    let mut file = out
+        .into_inner()
+        .map_err(|e| PadesError::io(output, e.into_error()))?;
+    prepared.patch_hex(&mut file, contents, &cms)?;
+    file.sync_all().map_err(|e| PadesError::io(output, e))?;
+    Ok(Written::Done {
+        used: cms.len(),
+        timestamp,
+    })
+}
+
+/// Adds a document timestamp (PAdES B-LTA / archive timestamp) to `input`, writing `output`.
+/// Returns the token.
+pub async fn add_document_timestamp(
+    input: &Path,
+    output: &Path,
+    tsa: &TsaClient,
+) -> Result<Vec<u8>, PadesError> {
+    let doc = Document::open_file(input)?;
+    if fields::docmdp_permission(&doc)? == Some(1) {
+        return Err(PadesError::NoChangesAllowed);
+    }
+    let field = fields::unused_field_name(&doc, "DocTimeStamp")?;
+    let probe = tsa
+        .timestamp(
+            DigestAlgorithm::Sha256,
+            &DigestAlgorithm::Sha256.hash(b"probe"),
+        )
+        .await?;
+    let mut capacity = probe.der.len() + TIMESTAMP_SLACK;
+    for _attempt in 0..3 {
+        let mut update = IncrementalUpdate::new(&doc)?;
+        let mut sig = Dict::new();
+        sig.insert("Type", Object::name("DocTimeStamp"));
+        sig.insert("Filter", Object::name("Adobe.PPKLite"));
+        sig.insert("SubFilter", Object::name("ETSI.RFC3161"));
+        let sig_ref = update.add(sig);
+        let byte_range = update.placeholder(sig_ref, "ByteRange", Placeholder::ByteRange)?;
+        let contents = update.placeholder(sig_ref, "Contents", Placeholder::Hex { capacity })?;
+        fields::place_signature(&doc, &mut update, &field, sig_ref, Vec::new())?;
+        let mut prepared = update.prepare()?;
+        prepared.fill_byte_range(byte_range, contents)?;
+        let mut hasher = DigestAlgorithm::Sha256.hasher();
+        let file = File::create(output).map_err(|e| PadesError::io(output, e))?;
+        let mut out = BufWriter::new(file);
+        prepared.write_signed(&mut out, contents, &mut |chunk| hasher.update(chunk))?;
+        let digest = hasher.finalize().to_vec();
+        let token = tsa.timestamp(DigestAlgorithm::Sha256, &digest).await?;
+        if token.der.len() > capacity {
+            capacity = token.der.len() + TIMESTAMP_SLACK;
+            continue;
+        }
+        let mut file = out
+            .into_inner()
+            .map_err(|e| PadesError::io(output, e.into_error()))?;
+        prepared.patch_hex(&mut file, contents, &token.der)?;
+        file.sync_all().map_err(|e| PadesError::io(output, e))?;
+        return Ok(token.der);
+    }
+    Err(PadesError::Refused(
+        "the timestamp kept outgrowing its reserved space".into(),
+    ))
+}
+
+/// The decoded `/Contents` (with its zero padding) and the CMS inside it, of the newest
+/// signature or timestamp in the file.
+pub(crate) fn last_signature_contents(path: &Path) -> Result<(Vec<u8>, Vec<u8>), PadesError> {
+    let doc = Document::open_file(path)?;
+    let mut newest: Option<(u64, Vec<u8>)> = None;
+    for (_, field) in fields::top_level_fields(&doc)? {
+        let Some(v) = field.get("V") else { continue };
+        let v = doc.resolve(v)?;
+        let Some(sig) = v.as_dict() else { continue };
+        let Some(contents) = sig.get("Contents").and_then(|c| c.as_string()) else {
+            continue;
+        };
+        let offset = sig
+            .get("ByteRange")
+            .and_then(|b| b.as_array())
+            .and_then(|a| a.get(1))
+            .and_then(|o| o.as_int())
+            .unwrap_or(0) as u64;
+        if newest.as_ref().is_none_or(|(o, _)| offset > *o) {
+            newest = Some((offset, contents.bytes.clone()));
+        }
+    }
+    let (_, contents) =
+        newest.ok_or_else(|| PadesError::Refused("the file holds no signature".into()))?;
+    let mut cms = contents.clone();
+    while cms.last() == Some(&0) {
+        cms.pop();
+    }
+    Ok((contents, cms))
+}
+
+/// A PDF date (`D:YYYYMMDDHHmmSSZ`) in UTC.
+pub fn pdf_date(at: SystemTime) -> String {
+    let t = time::OffsetDateTime::from(at);
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Archive renewal (`inkan timestamp`): embeds validation data for the newest timestamp's TSA
+/// chain, then adds a new document timestamp and the validation data of its TSA, so the
+/// document stays verifiable past the older TSA certificate's life.
+pub async fn renew_archive_timestamp(
+    input: &Path,
+    output: &Path,
+    tsa: &TsaClient,
+    revocation: &RevocationFetcher,
+    anchors: &[Certificate],
+) -> Result<(), PadesError> {
+    let services = Services {
+        tsa: Some(tsa),
+        revocation,
+        anchors,
+    };
+    let (_, newest) = last_signature_contents(input)?;
+    // The newest is a document timestamp (a token) or a signature whose tokens are attributes.
+    let parsed = inkan_cms::parse(&newest)?;
+    let mut data = ValidationData::default();
+    if parsed.econtent_type() == inkan_cms::oid::ID_CT_TST_INFO {
+        data.merge(tsa_validation_data(&newest, &services).await?);
+    } else {
+        for token in parsed.timestamp_tokens()? {
+            data.merge(tsa_validation_data(&token, &services).await?);
+        }
+    }
+    let stage1 = stage_path(output, 1);
+    let stage2 = stage_path(output, 2);
+    let stage3 = stage_path(output, 3);
+    let result = async {
+        add_validation_data(input, &stage1, &data, None)?;
+        let token = add_document_timestamp(&stage1, &stage2, tsa).await?;
+        let data = tsa_validation_data(&token, &services).await?;
+        add_validation_data(&stage2, &stage3, &data, None)?;
+        std::fs::copy(&stage3, output).map_err(|e| PadesError::io(output, e))?;
+        Ok(())
+    }
+    .await;
+    for stage in [stage1, stage2, stage3] {
+        let _ = std::fs::remove_file(stage);
+    }
+    result
+}
