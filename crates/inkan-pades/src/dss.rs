@@ -64,15 +64,7 @@ pub fn add_validation_data(
             update.set(root, catalog)?;
         }
     }
-    let prepared = update.prepare()?;
-    let file = std::fs::File::create(output).map_err(|e| PadesError::io(output, e))?;
-    let mut out = std::io::BufWriter::new(file);
-    prepared.write_to(&mut out)?;
-    let file = out
-        .into_inner()
-        .map_err(|e| PadesError::io(output, e.into_error()))?;
-    file.sync_all().map_err(|e| PadesError::io(output, e))?;
-    Ok(())
+    crate::sign::write_update(update, output)
 }
 
 fn refs(list: &[ObjRef]) -> Vec<Object> {

@@ -48,15 +48,35 @@ pub(crate) fn unused_field_name<S: Source>(
         .unwrap_or_else(|| stem.to_string()))
 }
 
+/// Where a new signature widget goes and what it shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Widget {
+    /// The page, counted from 0.
+    pub page: usize,
+    /// `[llx, lly, urx, ury]`; all zero for an invisible signature.
+    pub rect: [f64; 4],
+    /// The normal appearance stream of a visible signature.
+    pub appearance: Option<ObjRef>,
+}
+
+impl Widget {
+    pub(crate) const INVISIBLE: Widget = Widget {
+        page: 0,
+        rect: [0.0; 4],
+        appearance: None,
+    };
+}
+
 /// Puts the signature dictionary `signature` into the field `name`: an existing empty signature
-/// field of that name is filled; otherwise a new invisible field and widget are created on the
-/// first page. Updates the AcroForm (`/SigFlags 3`) and, if given, adds `catalog_extra` entries
-/// (e.g. `/Perms`) to the catalog.
+/// field of that name is filled; otherwise a new field and widget are created as `widget` says.
+/// Updates the AcroForm (`/SigFlags 3`) and, if given, adds `catalog_extra` entries (e.g.
+/// `/Perms`) to the catalog.
 pub(crate) fn place_signature<S: Source>(
     doc: &Document<S>,
     update: &mut IncrementalUpdate<'_, S>,
     name: &str,
     signature: ObjRef,
+    widget_spec: Widget,
     catalog_extra: Vec<(&str, Object)>,
 ) -> Result<(), PadesError> {
     let root = doc.root_ref()?;
@@ -94,13 +114,17 @@ pub(crate) fn place_signature<S: Source>(
                 )));
             }
             field.insert("V", signature);
+            if let Some(appearance) = widget_spec.appearance {
+                let mut ap = Dict::new();
+                ap.insert("N", appearance);
+                field.insert("AP", ap);
+            }
             update.set(field_ref, field)?;
         }
         None => {
-            let page = doc
-                .pages()?
-                .next()
-                .ok_or_else(|| PadesError::Refused("the document has no page".into()))??;
+            let page = doc.pages()?.nth(widget_spec.page).ok_or_else(|| {
+                PadesError::Refused(format!("the document has no page {}", widget_spec.page + 1))
+            })??;
             let mut widget = Dict::new();
             widget.insert("Type", Object::name("Annot"));
             widget.insert("Subtype", Object::name("Widget"));
@@ -111,13 +135,17 @@ pub(crate) fn place_signature<S: Source>(
             widget.insert("F", 132);
             widget.insert(
                 "Rect",
-                vec![
-                    Object::from(0),
-                    Object::from(0),
-                    Object::from(0),
-                    Object::from(0),
-                ],
+                widget_spec
+                    .rect
+                    .iter()
+                    .map(|v| Object::from(*v))
+                    .collect::<Vec<_>>(),
             );
+            if let Some(appearance) = widget_spec.appearance {
+                let mut ap = Dict::new();
+                ap.insert("N", appearance);
+                widget.insert("AP", ap);
+            }
             widget.insert("P", page.reference);
             let widget_ref = update.add(widget);
             fields.push(widget_ref.into());
@@ -214,4 +242,11 @@ pub(crate) fn docmdp_permission<S: Source>(doc: &Document<S>) -> Result<Option<i
         ));
     }
     Ok(None)
+}
+
+/// Whether any top-level field already holds a signature.
+pub(crate) fn has_signatures<S: Source>(doc: &Document<S>) -> Result<bool, PadesError> {
+    Ok(top_level_fields(doc)?
+        .iter()
+        .any(|(_, f)| f.get_name("FT") == Some(b"Sig".as_slice()) && f.get("V").is_some()))
 }

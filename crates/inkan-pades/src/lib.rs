@@ -4,16 +4,21 @@
 //! The PDF bytes are handled by `inkan-pdf` (incremental updates that never change a byte of the
 //! original), the CMS by `inkan-cms`, timestamps and revocation data by `inkan-pki`'s clients.
 
+mod appearance;
 mod dss;
 mod error;
 mod fields;
+pub mod font;
 pub mod ltv;
 mod sign;
+mod stamp;
 
+pub use appearance::Visible;
 pub use dss::{add_validation_data, vri_key};
 pub use error::PadesError;
 pub use ltv::{RevocationFetcher, ValidationData};
 pub use sign::{
-    add_document_timestamp, pdf_date, renew_archive_timestamp, sign_pdf, Certify, Level, Services,
-    SignOptions, SignOutcome, Signer,
+    add_document_timestamp, japanese_time, pdf_date, renew_archive_timestamp, sign_pdf, Certify,
+    Level, Services, SignOptions, SignOutcome, Signer,
 };
+pub use stamp::stamp_every_page;

@@ -64,6 +64,8 @@ pub struct SignOptions {
     /// The signer's name in the signature dictionary (the certificate's common name if `None`).
     pub name: Option<String>,
     pub certify: Option<Certify>,
+    /// A visible signature (invisible when `None`).
+    pub visible: Option<crate::Visible>,
     /// The signing time written into `/M`.
     pub time: SystemTime,
 }
@@ -77,6 +79,7 @@ impl SignOptions {
             location: None,
             name: None,
             certify: None,
+            visible: None,
             time: SystemTime::now(),
         }
     }
@@ -330,8 +333,8 @@ async fn write_signature<S: inkan_pdf::Source>(
         .name
         .clone()
         .or_else(|| inkan_pki::x509::common_name(&signer.certificate.tbs_certificate.subject));
-    if let Some(name) = name {
-        sig.insert("Name", PdfString::from_text(&name));
+    if let Some(name) = &name {
+        sig.insert("Name", PdfString::from_text(name));
     }
     if let Some(reason) = &options.reason {
         sig.insert("Reason", PdfString::from_text(reason));
@@ -358,7 +361,25 @@ async fn write_signature<S: inkan_pdf::Source>(
     update.set(sig_ref, sig)?;
     let byte_range = update.placeholder(sig_ref, "ByteRange", Placeholder::ByteRange)?;
     let contents = update.placeholder(sig_ref, "Contents", Placeholder::Hex { capacity })?;
-    fields::place_signature(doc, &mut update, field, sig_ref, catalog_extra)?;
+    let widget = match &options.visible {
+        None => fields::Widget::INVISIBLE,
+        Some(visible) => {
+            let font = crate::font::Font::japanese()?;
+            let lines = vec![
+                name.clone().unwrap_or_default(),
+                "電子署名 / Digitally signed".to_string(),
+                japanese_time(options.time),
+            ];
+            let appearance =
+                crate::appearance::signature_appearance(&mut update, &font, visible, &lines)?;
+            fields::Widget {
+                page: visible.page,
+                rect: visible.rect,
+                appearance: Some(appearance),
+            }
+        }
+    };
+    fields::place_signature(doc, &mut update, field, sig_ref, widget, catalog_extra)?;
 
     let mut prepared = update.prepare()?;
     prepared.fill_byte_range(byte_range, contents)?;
@@ -426,7 +447,14 @@ pub async fn add_document_timestamp(
         let sig_ref = update.add(sig);
         let byte_range = update.placeholder(sig_ref, "ByteRange", Placeholder::ByteRange)?;
         let contents = update.placeholder(sig_ref, "Contents", Placeholder::Hex { capacity })?;
-        fields::place_signature(&doc, &mut update, &field, sig_ref, Vec::new())?;
+        fields::place_signature(
+            &doc,
+            &mut update,
+            &field,
+            sig_ref,
+            fields::Widget::INVISIBLE,
+            Vec::new(),
+        )?;
         let mut prepared = update.prepare()?;
         prepared.fill_byte_range(byte_range, contents)?;
         let mut hasher = DigestAlgorithm::Sha256.hasher();
@@ -538,4 +566,34 @@ pub async fn renew_archive_timestamp(
         let _ = std::fs::remove_file(stage);
     }
     result
+}
+
+/// Writes the original and an update without placeholders to `output`, durably.
+pub(crate) fn write_update<S: inkan_pdf::Source>(
+    update: IncrementalUpdate<'_, S>,
+    output: &Path,
+) -> Result<(), PadesError> {
+    let prepared = update.prepare()?;
+    let file = File::create(output).map_err(|e| PadesError::io(output, e))?;
+    let mut out = BufWriter::new(file);
+    prepared.write_to(&mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(|e| PadesError::io(output, e.into_error()))?;
+    file.sync_all().map_err(|e| PadesError::io(output, e))
+}
+
+/// A time as the seeds show it, in JST: `2026年02月01日 10:15:30 JST`.
+pub fn japanese_time(at: SystemTime) -> String {
+    let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let t = time::OffsetDateTime::from(at).to_offset(jst);
+    format!(
+        "{:04}年{:02}月{:02}日 {:02}:{:02}:{:02} JST",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }

@@ -48,9 +48,12 @@ pub struct SignArgs {
     /// Trust anchors (PEM) the signer's and TSA's chains end in (B-LT and above).
     #[arg(long)]
     trust: Vec<PathBuf>,
-    /// A visible signature: PAGE:X,Y,W,H.
+    /// A visible signature: PAGE:X,Y,W,H (page from 1, points from the bottom-left corner).
     #[arg(long)]
     visible: Option<String>,
+    /// A JPEG seal (印影) shown in the visible signature.
+    #[arg(long, requires = "visible")]
+    seal: Option<PathBuf>,
     /// A certification signature allowing 1 (nothing), 2 (form filling, signing) or 3 (also annotations).
     #[arg(long)]
     certify: Option<u8>,
@@ -97,9 +100,18 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
             args.level
         )
     })?;
-    if args.visible.is_some() {
-        bail!("--visible is not available yet in this version: signatures are invisible");
-    }
+    let visible = match &args.visible {
+        None => None,
+        Some(spec) => {
+            let mut visible = inkan_pades::Visible::parse(spec)?;
+            if let Some(seal) = &args.seal {
+                visible.seal_jpeg = Some(
+                    std::fs::read(seal).with_context(|| format!("reading {}", seal.display()))?,
+                );
+            }
+            Some(visible)
+        }
+    };
     let certify = match args.certify {
         None => None,
         Some(1) => Some(Certify::NoChanges),
@@ -184,6 +196,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
     options.reason = args.reason;
     options.location = args.location;
     options.certify = certify;
+    options.visible = visible;
     let fetcher = RevocationFetcher::default();
     let runtime = tokio::runtime::Runtime::new()?;
     let outcome = runtime.block_on(inkan_pades::sign_pdf(

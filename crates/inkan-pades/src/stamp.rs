@@ -1,0 +1,135 @@
+//! Stamping a line of text (the 締結証明書ID) at the bottom-left of every page, as an
+//! incremental update made before the first signature: afterwards it would be a change to page
+//! content, which no signature allows.
+
+use std::path::Path;
+
+use inkan_pdf::{Compression, Dict, Document, IncrementalUpdate, Object, Page, Source};
+
+use crate::font::{Font, FontUse};
+use crate::PadesError;
+
+/// Font size of the stamped line, in points.
+const SIZE: f64 = 7.0;
+/// Distance from the page edges, in points.
+const MARGIN: f64 = 12.0;
+
+/// Writes `input` with `text` stamped bottom-left on every page (as the reader sees the page,
+/// whatever its /Rotate) into `output`.
+pub fn stamp_every_page(
+    input: &Path,
+    output: &Path,
+    text: &str,
+    font: &Font,
+) -> Result<(), PadesError> {
+    let doc = Document::open_file(input)?;
+    if crate::fields::has_signatures(&doc)? {
+        return Err(PadesError::Refused(
+            "the document is already signed: stamping its pages now would break the signatures"
+                .into(),
+        ));
+    }
+    let mut update = IncrementalUpdate::new(&doc)?;
+
+    // One form XObject with the text, drawn on each page by a small content stream.
+    let mut glyphs = FontUse::new(font)?;
+    let (hex, width) = glyphs.encode(text)?;
+    let font_ref = glyphs.embed(&mut update)?;
+    let mut fonts = Dict::new();
+    fonts.insert("F1", font_ref);
+    let mut resources = Dict::new();
+    resources.insert("Font", fonts);
+    let mut form = Dict::new();
+    form.insert("Type", Object::name("XObject"));
+    form.insert("Subtype", Object::name("Form"));
+    form.insert(
+        "BBox",
+        vec![
+            Object::from(0),
+            Object::from(-2.0),
+            Object::from(width * SIZE + 2.0),
+            Object::from(SIZE + 2.0),
+        ],
+    );
+    form.insert("Resources", resources);
+    let content = format!("BT 0.25 g /F1 {SIZE} Tf 0 0 Td {hex} Tj ET\n");
+    let form_ref = update.add_stream(form, content.as_bytes(), Compression::Flate)?;
+    // Saves the graphics state before the page's own content, so the stamp is drawn untouched by it.
+    let save = update.add_stream(Dict::new(), b"q\n", Compression::None)?;
+
+    for page in doc.pages()? {
+        let page = page?;
+        let name = unused_xobject_name(&doc, &page)?;
+        let draw = format!("Q\nq {} cm /{name} Do Q\n", placement(&page));
+        let draw_ref = update.add_stream(Dict::new(), draw.as_bytes(), Compression::None)?;
+
+        let mut contents = vec![Object::from(save)];
+        match page.dict.get("Contents") {
+            Some(Object::Array(parts)) => contents.extend(parts.iter().cloned()),
+            Some(Object::Reference(r)) => match doc.get(*r)? {
+                Object::Array(parts) => contents.extend(parts),
+                _ => contents.push(Object::from(*r)),
+            },
+            _ => {}
+        }
+        contents.push(Object::from(draw_ref));
+
+        let mut resources = match &page.resources {
+            Some(r) => doc.resolve(r)?.as_dict().cloned().unwrap_or_default(),
+            None => Dict::new(),
+        };
+        let mut xobjects = match resources.get("XObject") {
+            Some(x) => doc.resolve(x)?.as_dict().cloned().unwrap_or_default(),
+            None => Dict::new(),
+        };
+        xobjects.insert(name.as_str(), form_ref);
+        resources.insert("XObject", xobjects);
+
+        let mut dict = page.dict.clone();
+        dict.insert("Contents", contents);
+        dict.insert("Resources", resources);
+        update.set(page.reference, dict)?;
+    }
+    crate::sign::write_update(update, output)
+}
+
+/// The matrix putting the stamp at the bottom-left corner of the page as displayed.
+fn placement(page: &Page) -> String {
+    let b = page
+        .crop_box
+        .or(page.media_box)
+        .map(|r| (r.llx, r.lly, r.urx, r.ury))
+        .unwrap_or((0.0, 0.0, 612.0, 792.0));
+    let (llx, lly, urx, ury) = (b.0.min(b.2), b.1.min(b.3), b.0.max(b.2), b.1.max(b.3));
+    let m = MARGIN;
+    match page.rotate {
+        90 => format!("0 1 -1 0 {} {}", urx - m, lly + m),
+        180 => format!("-1 0 0 -1 {} {}", urx - m, ury - m),
+        270 => format!("0 -1 1 0 {} {}", llx + m, ury - m),
+        _ => format!("1 0 0 1 {} {}", llx + m, lly + m),
+    }
+}
+
+fn unused_xobject_name<S: Source>(doc: &Document<S>, page: &Page) -> Result<String, PadesError> {
+    let existing = match &page.resources {
+        Some(r) => doc
+            .resolve(r)?
+            .as_dict()
+            .and_then(|d| d.get("XObject").cloned())
+            .map(|x| doc.resolve(&x))
+            .transpose()?
+            .and_then(|x| x.as_dict().cloned())
+            .unwrap_or_default(),
+        None => Dict::new(),
+    };
+    Ok((0..)
+        .map(|i| {
+            if i == 0 {
+                "InkanID".to_string()
+            } else {
+                format!("InkanID{i}")
+            }
+        })
+        .find(|n| !existing.contains_key(n.as_str()))
+        .unwrap_or_else(|| "InkanID".into()))
+}
