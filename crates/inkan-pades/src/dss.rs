@@ -24,6 +24,16 @@ pub fn add_validation_data(
     data: &ValidationData,
     vri: Option<&str>,
 ) -> Result<(), PadesError> {
+    add_validation_data_per_signature(input, output, &[(vri.map(str::to_string), data.clone())])
+}
+
+/// Like [`add_validation_data`] for several signatures at once, in one update: each entry's
+/// data goes into the DSS and, when it names a VRI key, under that key.
+pub fn add_validation_data_per_signature(
+    input: &Path,
+    output: &Path,
+    entries: &[(Option<String>, ValidationData)],
+) -> Result<(), PadesError> {
     let doc = Document::open_file(input)?;
     let mut update = IncrementalUpdate::new(&doc)?;
     let root = doc.root_ref()?;
@@ -33,27 +43,29 @@ pub fn add_validation_data(
         Some(Object::Dict(d)) => (d.clone(), None),
         _ => (Dict::new(), None),
     };
-
-    let cert_ders = data
-        .certificates
-        .iter()
-        .map(|c| c.to_der())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PadesError::Validation(format!("certificate encoding: {e}")))?;
-    let certs = append_streams(&doc, &mut update, &mut dss, "Certs", &cert_ders)?;
-    let ocsps = append_streams(&doc, &mut update, &mut dss, "OCSPs", &data.ocsps)?;
-    let crls = append_streams(&doc, &mut update, &mut dss, "CRLs", &data.crls)?;
-
-    if let Some(key) = vri {
-        let mut vri_dict = match dss.get("VRI") {
-            Some(v) => doc.resolve(v)?.as_dict().cloned().unwrap_or_default(),
-            None => Dict::new(),
-        };
-        let mut entry = Dict::new();
-        entry.insert("Cert", refs(&certs));
-        entry.insert("OCSP", refs(&ocsps));
-        entry.insert("CRL", refs(&crls));
-        vri_dict.insert(key, entry);
+    let mut vri_dict = match dss.get("VRI") {
+        Some(v) => doc.resolve(v)?.as_dict().cloned().unwrap_or_default(),
+        None => Dict::new(),
+    };
+    for (vri, data) in entries {
+        let cert_ders = data
+            .certificates
+            .iter()
+            .map(|c| c.to_der())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PadesError::Validation(format!("certificate encoding: {e}")))?;
+        let certs = append_streams(&doc, &mut update, &mut dss, "Certs", &cert_ders)?;
+        let ocsps = append_streams(&doc, &mut update, &mut dss, "OCSPs", &data.ocsps)?;
+        let crls = append_streams(&doc, &mut update, &mut dss, "CRLs", &data.crls)?;
+        if let Some(key) = vri {
+            let mut entry = Dict::new();
+            entry.insert("Cert", refs(&certs));
+            entry.insert("OCSP", refs(&ocsps));
+            entry.insert("CRL", refs(&crls));
+            vri_dict.insert(key.as_str(), entry);
+        }
+    }
+    if !vri_dict.is_empty() {
         dss.insert("VRI", vri_dict);
     }
     match dss_ref {

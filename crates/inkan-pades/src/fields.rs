@@ -250,3 +250,14 @@ pub(crate) fn has_signatures<S: Source>(doc: &Document<S>) -> Result<bool, Pades
         .iter()
         .any(|(_, f)| f.get_name("FT") == Some(b"Sig".as_slice()) && f.get("V").is_some()))
 }
+
+/// A partial field name: not empty, no period (a period separates levels of the field hierarchy,
+/// ISO 32000-2 §12.7.4.2, and validators refuse such names).
+pub(crate) fn check_field_name(name: &str) -> Result<(), PadesError> {
+    if name.is_empty() || name.contains('.') || name.len() > 200 {
+        return Err(PadesError::Refused(format!(
+            "the field name {name:?} must be 1 to 200 bytes without a period"
+        )));
+    }
+    Ok(())
+}

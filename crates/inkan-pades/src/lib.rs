@@ -9,12 +9,13 @@ mod dss;
 mod error;
 mod fields;
 pub mod font;
+pub mod forms;
 pub mod ltv;
 mod sign;
 mod stamp;
 
 pub use appearance::Visible;
-pub use dss::{add_validation_data, vri_key};
+pub use dss::{add_validation_data, add_validation_data_per_signature, vri_key};
 pub use error::PadesError;
 pub use ltv::{RevocationFetcher, ValidationData};
 pub use sign::{

@@ -64,8 +64,11 @@ pub struct SignOptions {
     /// The signer's name in the signature dictionary (the certificate's common name if `None`).
     pub name: Option<String>,
     pub certify: Option<Certify>,
-    /// A visible signature (invisible when `None`).
+    /// A visible signature (invisible when `None`; a field created with a size gets a visible
+    /// appearance in its own rectangle).
     pub visible: Option<crate::Visible>,
+    /// Form fields this signer fills, in the same update as the signature.
+    pub fill: Vec<(String, crate::forms::FieldValue)>,
     /// The signing time written into `/M`.
     pub time: SystemTime,
 }
@@ -80,6 +83,7 @@ impl SignOptions {
             name: None,
             certify: None,
             visible: None,
+            fill: Vec::new(),
             time: SystemTime::now(),
         }
     }
@@ -160,19 +164,34 @@ async fn finish_levels(
     let mut current = signed.to_path_buf();
     let mut stages = Vec::new();
     if options.level >= Level::BLT {
-        let (contents, cms) = last_signature_contents(&current)?;
-        let parsed = inkan_cms::parse(&cms)?;
-        let mut pool = parsed.certificates().to_vec();
-        pool.extend(signer.chain.iter().cloned());
-        let mut data = services
-            .revocation
-            .collect(signer.certificate, &pool, services.anchors)
-            .await?;
-        for token in parsed.timestamp_tokens()? {
-            data.merge(tsa_validation_data(&token, services).await?);
+        // Validation data for every signature in the document, not only this one: after the
+        // last signer, the whole contract must stay verifiable (earlier signers' chains too).
+        let mut entries = Vec::new();
+        for (contents, cms) in signature_contents(&current)? {
+            let parsed = inkan_cms::parse(&cms)?;
+            let mut data = ValidationData::default();
+            if parsed.econtent_type() == inkan_cms::oid::ID_CT_TST_INFO {
+                data.merge(tsa_validation_data(&cms, services).await?);
+            } else {
+                let signer_cert = parsed.signer_certificate().cloned().ok_or_else(|| {
+                    PadesError::Validation("a signature does not carry its certificate".into())
+                })?;
+                let mut pool = parsed.certificates().to_vec();
+                pool.extend(signer.chain.iter().cloned());
+                data.merge(
+                    services
+                        .revocation
+                        .collect(&signer_cert, &pool, services.anchors)
+                        .await?,
+                );
+                for token in parsed.timestamp_tokens()? {
+                    data.merge(tsa_validation_data(&token, services).await?);
+                }
+            }
+            entries.push((Some(vri_key(&contents)), data));
         }
         let next = stage_path(output, 2);
-        add_validation_data(&current, &next, &data, Some(&vri_key(&contents)))?;
+        crate::dss::add_validation_data_per_signature(&current, &next, &entries)?;
         stages.push(next.clone());
         current = next;
     }
@@ -241,7 +260,10 @@ async fn sign_stage(
         ));
     }
     let field = match &options.field {
-        Some(name) => name.clone(),
+        Some(name) => {
+            fields::check_field_name(name)?;
+            name.clone()
+        }
         None => fields::unused_field_name(&doc, "Signature")?,
     };
     let digest = signer.key.algorithm().digest();
@@ -361,7 +383,25 @@ async fn write_signature<S: inkan_pdf::Source>(
     update.set(sig_ref, sig)?;
     let byte_range = update.placeholder(sig_ref, "ByteRange", Placeholder::ByteRange)?;
     let contents = update.placeholder(sig_ref, "Contents", Placeholder::Hex { capacity })?;
-    let widget = match &options.visible {
+    crate::forms::fill(doc, &mut update, &options.fill)?;
+    // A field placed with a size shows its signature there.
+    let placed = fields::top_level_fields(doc)?
+        .into_iter()
+        .find(|(_, d)| {
+            d.get("T")
+                .and_then(|t| t.as_string())
+                .map(|t| t.to_text())
+                .as_deref()
+                == Some(field)
+        })
+        .map(|(_, d)| crate::forms::rect_of(&d))
+        .filter(|r| r[2] - r[0] > 1.0 && r[3] - r[1] > 1.0)
+        .map(|rect| crate::Visible {
+            page: 0,
+            rect,
+            seal_jpeg: None,
+        });
+    let widget = match options.visible.as_ref().or(placed.as_ref()) {
         None => fields::Widget::INVISIBLE,
         Some(visible) => {
             let font = crate::font::Font::japanese()?;
@@ -479,11 +519,11 @@ pub async fn add_document_timestamp(
     ))
 }
 
-/// The decoded `/Contents` (with its zero padding) and the CMS inside it, of the newest
-/// signature or timestamp in the file.
-pub(crate) fn last_signature_contents(path: &Path) -> Result<(Vec<u8>, Vec<u8>), PadesError> {
+/// The decoded `/Contents` (with its zero padding) and the CMS inside it, of every signature and
+/// document timestamp in the file, oldest first.
+pub(crate) fn signature_contents(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, PadesError> {
     let doc = Document::open_file(path)?;
-    let mut newest: Option<(u64, Vec<u8>)> = None;
+    let mut found: Vec<(u64, Vec<u8>)> = Vec::new();
     for (_, field) in fields::top_level_fields(&doc)? {
         let Some(v) = field.get("V") else { continue };
         let v = doc.resolve(v)?;
@@ -497,17 +537,26 @@ pub(crate) fn last_signature_contents(path: &Path) -> Result<(Vec<u8>, Vec<u8>),
             .and_then(|a| a.get(1))
             .and_then(|o| o.as_int())
             .unwrap_or(0) as u64;
-        if newest.as_ref().is_none_or(|(o, _)| offset > *o) {
-            newest = Some((offset, contents.bytes.clone()));
-        }
+        found.push((offset, contents.bytes.clone()));
     }
-    let (_, contents) =
-        newest.ok_or_else(|| PadesError::Refused("the file holds no signature".into()))?;
-    let mut cms = contents.clone();
-    while cms.last() == Some(&0) {
-        cms.pop();
-    }
-    Ok((contents, cms))
+    found.sort_by_key(|(offset, _)| *offset);
+    Ok(found
+        .into_iter()
+        .map(|(_, contents)| {
+            let mut cms = contents.clone();
+            while cms.last() == Some(&0) {
+                cms.pop();
+            }
+            (contents, cms)
+        })
+        .collect())
+}
+
+/// The newest signature's or document timestamp's `/Contents` and CMS.
+pub(crate) fn last_signature_contents(path: &Path) -> Result<(Vec<u8>, Vec<u8>), PadesError> {
+    signature_contents(path)?
+        .pop()
+        .ok_or_else(|| PadesError::Refused("the file holds no signature".into()))
 }
 
 /// A PDF date (`D:YYYYMMDDHHmmSSZ`) in UTC.
