@@ -57,7 +57,9 @@ pub fn add_validation_data_per_signature(
         let certs = append_streams(&doc, &mut update, &mut dss, "Certs", &cert_ders)?;
         let ocsps = append_streams(&doc, &mut update, &mut dss, "OCSPs", &data.ocsps)?;
         let crls = append_streams(&doc, &mut update, &mut dss, "CRLs", &data.crls)?;
-        if let Some(key) = vri {
+        // An existing VRI entry stays as it is: validators treat a changed entry as tampering
+        // with what an earlier revision recorded. Fresh data still joins the DSS arrays.
+        if let Some(key) = vri.as_ref().filter(|k| !vri_dict.contains_key(k.as_str())) {
             let mut entry = Dict::new();
             entry.insert("Cert", refs(&certs));
             entry.insert("OCSP", refs(&ocsps));

@@ -266,6 +266,22 @@ async fn sign_stage(
         }
         None => fields::unused_field_name(&doc, "Signature")?,
     };
+    if permission.is_some() && options.visible.is_some() {
+        let exists = fields::top_level_fields(&doc)?.iter().any(|(_, d)| {
+            d.get("T")
+                .and_then(|t| t.as_string())
+                .map(|t| t.to_text())
+                .as_deref()
+                == Some(field.as_str())
+        });
+        if !exists {
+            // A new visible widget is an annotation change that DocMDP P=2 does not allow
+            // (validators report the certification as broken): sign into a placed field.
+            return Err(PadesError::Refused(
+                "the document is certified: a visible signature must go into a signature field placed before the certification (use --field), or be invisible".into(),
+            ));
+        }
+    }
     let digest = signer.key.algorithm().digest();
 
     // Size /Contents from the real thing: a CMS made with this key and these certificates, plus
