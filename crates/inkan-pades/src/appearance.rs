@@ -106,23 +106,38 @@ pub(crate) fn signature_appearance<S: Source>(
     content.push_str("ET\n");
 
     let font_ref = glyphs.embed(update)?;
+    add_font_resource(&mut resources, font_ref);
+    form_xobject(
+        update,
+        [0.0, 0.0, width, height],
+        resources,
+        content.as_bytes(),
+    )
+}
+
+/// Resources naming `font` as `/F1`, the name every appearance here draws with.
+pub(crate) fn add_font_resource(resources: &mut Dict, font: ObjRef) {
     let mut fonts = Dict::new();
-    fonts.insert("F1", font_ref);
+    fonts.insert("F1", font);
     resources.insert("Font", fonts);
+}
+
+/// A form XObject (an appearance or a stamp) with the given bounding box and resources.
+pub(crate) fn form_xobject<S: Source>(
+    update: &mut IncrementalUpdate<'_, S>,
+    bbox: [f64; 4],
+    resources: Dict,
+    content: &[u8],
+) -> Result<ObjRef, PadesError> {
     let mut form = Dict::new();
     form.insert("Type", Object::name("XObject"));
     form.insert("Subtype", Object::name("Form"));
     form.insert(
         "BBox",
-        vec![
-            Object::from(0),
-            Object::from(0),
-            Object::from(width),
-            Object::from(height),
-        ],
+        bbox.iter().map(|v| Object::from(*v)).collect::<Vec<_>>(),
     );
     form.insert("Resources", resources);
-    Ok(update.add_stream(form, content.as_bytes(), Compression::Flate)?)
+    Ok(update.add_stream(form, content, Compression::Flate)?)
 }
 
 /// Embeds a baseline or progressive JPEG as-is (DCTDecode): reads only its frame header.

@@ -27,7 +27,7 @@ pub(crate) fn top_level_fields<S: Source>(
     Ok(out)
 }
 
-fn field_name(dict: &Dict) -> Option<String> {
+pub(crate) fn field_name(dict: &Dict) -> Option<String> {
     dict.get("T")
         .and_then(|t| t.as_string())
         .map(|s| s.to_text())
@@ -83,25 +83,8 @@ pub(crate) fn place_signature<S: Source>(
     let mut catalog = doc.catalog()?;
     let mut catalog_changed = false;
 
-    // The AcroForm: indirect (rewrite that object), inline (rewrite the catalog) or absent.
-    let (mut acroform, acroform_ref) = match catalog.get("AcroForm") {
-        Some(Object::Reference(r)) => (doc.get_dict(*r)?, Some(*r)),
-        Some(Object::Dict(d)) => (d.clone(), None),
-        _ => (Dict::new(), None),
-    };
-    let mut fields: Vec<Object> = match acroform.get("Fields") {
-        Some(f) => doc
-            .resolve(f)?
-            .as_array()
-            .map(|a| a.to_vec())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-
-    let existing = top_level_fields(doc)?
-        .into_iter()
-        .find(|(_, d)| field_name(d).as_deref() == Some(name));
-    match existing {
+    let mut acroform = AcroForm::read(doc, &catalog)?;
+    match find_field(doc, name)? {
         Some((field_ref, mut field)) => {
             if field.get_name("FT") != Some(b"Sig".as_slice()) {
                 return Err(PadesError::Refused(format!(
@@ -148,21 +131,13 @@ pub(crate) fn place_signature<S: Source>(
             }
             widget.insert("P", page.reference);
             let widget_ref = update.add(widget);
-            fields.push(widget_ref.into());
+            acroform.fields.push(widget_ref.into());
             add_annotation(doc, update, page.reference, &page.dict, widget_ref)?;
         }
     }
 
-    acroform.insert("Fields", fields);
-    acroform.insert("SigFlags", 3);
-    match acroform_ref {
-        Some(r) => update.set(r, acroform)?,
-        None => {
-            let r = update.add(acroform);
-            catalog.insert("AcroForm", r);
-            catalog_changed = true;
-        }
-    }
+    acroform.dict.insert("SigFlags", 3);
+    catalog_changed |= acroform.store(update, &mut catalog)?;
     for (key, value) in catalog_extra {
         catalog.insert(key, value);
         catalog_changed = true;
@@ -242,6 +217,72 @@ pub(crate) fn docmdp_permission<S: Source>(doc: &Document<S>) -> Result<Option<i
         ));
     }
     Ok(None)
+}
+
+/// The document's AcroForm as an update will rewrite it: its dictionary, where it lives, and its
+/// field list resolved to an inline array.
+pub(crate) struct AcroForm {
+    pub dict: Dict,
+    /// The AcroForm's own object, when it is indirect; `None` when it is inline or new.
+    reference: Option<ObjRef>,
+    pub fields: Vec<Object>,
+}
+
+impl AcroForm {
+    pub(crate) fn read<S: Source>(
+        doc: &Document<S>,
+        catalog: &Dict,
+    ) -> Result<AcroForm, PadesError> {
+        let (dict, reference) = match catalog.get("AcroForm") {
+            Some(Object::Reference(r)) => (doc.get_dict(*r)?, Some(*r)),
+            Some(Object::Dict(d)) => (d.clone(), None),
+            _ => (Dict::new(), None),
+        };
+        let fields = match dict.get("Fields") {
+            Some(f) => doc
+                .resolve(f)?
+                .as_array()
+                .map(|a| a.to_vec())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(AcroForm {
+            dict,
+            reference,
+            fields,
+        })
+    }
+
+    /// Writes the AcroForm into `update`; returns whether `catalog` changed (a new AcroForm is
+    /// linked from it) and must be written too.
+    pub(crate) fn store<S: Source>(
+        mut self,
+        update: &mut IncrementalUpdate<'_, S>,
+        catalog: &mut Dict,
+    ) -> Result<bool, PadesError> {
+        self.dict.insert("Fields", self.fields);
+        match self.reference {
+            Some(r) => {
+                update.set(r, self.dict)?;
+                Ok(false)
+            }
+            None => {
+                let r = update.add(self.dict);
+                catalog.insert("AcroForm", r);
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// The top-level field called `name`.
+pub(crate) fn find_field<S: Source>(
+    doc: &Document<S>,
+    name: &str,
+) -> Result<Option<(ObjRef, Dict)>, PadesError> {
+    Ok(top_level_fields(doc)?
+        .into_iter()
+        .find(|(_, d)| field_name(d).as_deref() == Some(name)))
 }
 
 /// Whether any top-level field already holds a signature.

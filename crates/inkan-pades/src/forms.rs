@@ -55,7 +55,7 @@ pub fn add_fields(input: &Path, output: &Path, fields: &[FieldSpec]) -> Result<(
     }
     let existing: Vec<String> = crate::fields::top_level_fields(&doc)?
         .iter()
-        .filter_map(|(_, d)| d.get("T").and_then(|t| t.as_string()).map(|s| s.to_text()))
+        .filter_map(|(_, d)| crate::fields::field_name(d))
         .collect();
     let pages: Vec<_> = doc.pages()?.collect::<Result<_, _>>()?;
     let mut update = IncrementalUpdate::new(&doc)?;
@@ -156,23 +156,10 @@ fn add_to_acroform<S: Source>(
 ) -> Result<(), PadesError> {
     let root = doc.root_ref()?;
     let mut catalog = doc.catalog()?;
-    let (mut acroform, acroform_ref) = match catalog.get("AcroForm") {
-        Some(Object::Reference(r)) => (doc.get_dict(*r)?, Some(*r)),
-        Some(Object::Dict(d)) => (d.clone(), None),
-        _ => (Dict::new(), None),
-    };
-    let mut fields: Vec<Object> = match acroform.get("Fields") {
-        Some(f) => doc
-            .resolve(f)?
-            .as_array()
-            .map(|a| a.to_vec())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    fields.extend(new_fields);
-    acroform.insert("Fields", fields);
+    let mut acroform = crate::fields::AcroForm::read(doc, &catalog)?;
+    acroform.fields.extend(new_fields);
     // A default font for viewers that regenerate appearances; ours are generated already.
-    if !acroform.contains_key("DR") {
+    if !acroform.dict.contains_key("DR") {
         let mut helv = Dict::new();
         helv.insert("Type", Object::name("Font"));
         helv.insert("Subtype", Object::name("Type1"));
@@ -181,16 +168,13 @@ fn add_to_acroform<S: Source>(
         fonts.insert("Helv", helv);
         let mut dr = Dict::new();
         dr.insert("Font", fonts);
-        acroform.insert("DR", dr);
-        acroform.insert("DA", PdfString::literal("/Helv 10 Tf 0 g"));
+        acroform.dict.insert("DR", dr);
+        acroform
+            .dict
+            .insert("DA", PdfString::literal("/Helv 10 Tf 0 g"));
     }
-    match acroform_ref {
-        Some(r) => update.set(r, acroform)?,
-        None => {
-            let r = update.add(acroform);
-            catalog.insert("AcroForm", r);
-            update.set(root, catalog)?;
-        }
+    if acroform.store(update, &mut catalog)? {
+        update.set(root, catalog)?;
     }
     Ok(())
 }
@@ -234,19 +218,9 @@ pub(crate) fn fill<S: Source>(
     if values.is_empty() {
         return Ok(());
     }
-    let fields = crate::fields::top_level_fields(doc)?;
     let mut font: Option<Font> = None;
     for (name, value) in values {
-        let (field_ref, mut field) = fields
-            .iter()
-            .find(|(_, d)| {
-                d.get("T")
-                    .and_then(|t| t.as_string())
-                    .map(|s| s.to_text())
-                    .as_deref()
-                    == Some(name)
-            })
-            .cloned()
+        let (field_ref, mut field) = crate::fields::find_field(doc, name)?
             .ok_or_else(|| PadesError::Refused(format!("no field named {name:?}")))?;
         match (field.get_name("FT"), value) {
             (Some(b"Tx"), FieldValue::Text(text)) => {
@@ -314,22 +288,12 @@ fn text_appearance<S: Source>(
     let content =
         format!("/Tx BMC q BT 0 g /F1 {size:.2} Tf 2 {baseline:.2} Td {hex} Tj ET Q EMC\n");
     let font_ref = glyphs.embed(update)?;
-    let mut fonts = Dict::new();
-    fonts.insert("F1", font_ref);
     let mut resources = Dict::new();
-    resources.insert("Font", fonts);
-    let mut form = Dict::new();
-    form.insert("Type", Object::name("XObject"));
-    form.insert("Subtype", Object::name("Form"));
-    form.insert(
-        "BBox",
-        vec![
-            Object::from(0),
-            Object::from(0),
-            Object::from(width),
-            Object::from(height),
-        ],
-    );
-    form.insert("Resources", resources);
-    Ok(update.add_stream(form, content.as_bytes(), Compression::Flate)?)
+    crate::appearance::add_font_resource(&mut resources, font_ref);
+    crate::appearance::form_xobject(
+        update,
+        [0.0, 0.0, width, height],
+        resources,
+        content.as_bytes(),
+    )
 }

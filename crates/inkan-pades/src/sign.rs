@@ -267,13 +267,7 @@ async fn sign_stage(
         None => fields::unused_field_name(&doc, "Signature")?,
     };
     if permission.is_some() && options.visible.is_some() {
-        let exists = fields::top_level_fields(&doc)?.iter().any(|(_, d)| {
-            d.get("T")
-                .and_then(|t| t.as_string())
-                .map(|t| t.to_text())
-                .as_deref()
-                == Some(field.as_str())
-        });
+        let exists = fields::find_field(&doc, &field)?.is_some();
         if !exists {
             // A new visible widget is an annotation change that DocMDP P=2 does not allow
             // (validators report the certification as broken): sign into a placed field.
@@ -401,15 +395,7 @@ async fn write_signature<S: inkan_pdf::Source>(
     let contents = update.placeholder(sig_ref, "Contents", Placeholder::Hex { capacity })?;
     crate::forms::fill(doc, &mut update, &options.fill)?;
     // A field placed with a size shows its signature there.
-    let placed = fields::top_level_fields(doc)?
-        .into_iter()
-        .find(|(_, d)| {
-            d.get("T")
-                .and_then(|t| t.as_string())
-                .map(|t| t.to_text())
-                .as_deref()
-                == Some(field)
-        })
+    let placed = fields::find_field(doc, field)?
         .map(|(_, d)| crate::forms::rect_of(&d))
         .filter(|r| r[2] - r[0] > 1.0 && r[3] - r[1] > 1.0)
         .map(|rect| crate::Visible {

@@ -35,25 +35,15 @@ pub fn stamp_every_page(
     let mut glyphs = FontUse::new(font)?;
     let (hex, width) = glyphs.encode(text)?;
     let font_ref = glyphs.embed(&mut update)?;
-    let mut fonts = Dict::new();
-    fonts.insert("F1", font_ref);
     let mut resources = Dict::new();
-    resources.insert("Font", fonts);
-    let mut form = Dict::new();
-    form.insert("Type", Object::name("XObject"));
-    form.insert("Subtype", Object::name("Form"));
-    form.insert(
-        "BBox",
-        vec![
-            Object::from(0),
-            Object::from(-2.0),
-            Object::from(width * SIZE + 2.0),
-            Object::from(SIZE + 2.0),
-        ],
-    );
-    form.insert("Resources", resources);
+    crate::appearance::add_font_resource(&mut resources, font_ref);
     let content = format!("BT 0.25 g /F1 {SIZE} Tf 0 0 Td {hex} Tj ET\n");
-    let form_ref = update.add_stream(form, content.as_bytes(), Compression::Flate)?;
+    let form_ref = crate::appearance::form_xobject(
+        &mut update,
+        [0.0, -2.0, width * SIZE + 2.0, SIZE + 2.0],
+        resources,
+        content.as_bytes(),
+    )?;
     // Saves the graphics state before the page's own content, so the stamp is drawn untouched by it.
     let save = update.add_stream(Dict::new(), b"q\n", Compression::None)?;
 
