@@ -167,7 +167,7 @@ async fn finish_levels(
         // Validation data for every signature in the document, not only this one: after the
         // last signer, the whole contract must stay verifiable (earlier signers' chains too).
         let mut entries = Vec::new();
-        for (contents, cms) in signature_contents(&current)? {
+        for SignatureBytes { contents, cms } in signature_contents(&current)? {
             let parsed = inkan_cms::parse(&cms)?;
             let mut data = ValidationData::default();
             if parsed.econtent_type() == inkan_cms::oid::ID_CT_TST_INFO {
@@ -523,7 +523,14 @@ pub async fn add_document_timestamp(
 
 /// The decoded `/Contents` (with its zero padding) and the CMS inside it, of every signature and
 /// document timestamp in the file, oldest first.
-pub(crate) fn signature_contents(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, PadesError> {
+/// A signature's `/Contents` as stored (zero padding included: the VRI key hashes it) and the
+/// CMS inside it.
+pub(crate) struct SignatureBytes {
+    pub contents: Vec<u8>,
+    pub cms: Vec<u8>,
+}
+
+pub(crate) fn signature_contents(path: &Path) -> Result<Vec<SignatureBytes>, PadesError> {
     let doc = Document::open_file(path)?;
     let mut found: Vec<(u64, Vec<u8>)> = Vec::new();
     for (_, field) in fields::top_level_fields(&doc)? {
@@ -549,13 +556,13 @@ pub(crate) fn signature_contents(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>,
             while cms.last() == Some(&0) {
                 cms.pop();
             }
-            (contents, cms)
+            SignatureBytes { contents, cms }
         })
         .collect())
 }
 
 /// The newest signature's or document timestamp's `/Contents` and CMS.
-pub(crate) fn last_signature_contents(path: &Path) -> Result<(Vec<u8>, Vec<u8>), PadesError> {
+pub(crate) fn last_signature_contents(path: &Path) -> Result<SignatureBytes, PadesError> {
     signature_contents(path)?
         .pop()
         .ok_or_else(|| PadesError::Refused("the file holds no signature".into()))
@@ -590,7 +597,7 @@ pub async fn renew_archive_timestamp(
         revocation,
         anchors,
     };
-    let (_, newest) = last_signature_contents(input)?;
+    let newest = last_signature_contents(input)?.cms;
     // The newest is a document timestamp (a token) or a signature whose tokens are attributes.
     let parsed = inkan_cms::parse(&newest)?;
     let mut data = ValidationData::default();
