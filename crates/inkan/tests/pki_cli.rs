@@ -1,49 +1,12 @@
 //! `inkan pki init | issue | revoke | serve`, run exactly as the README and the issue write them.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{free_port, inkan, serve};
 use inkan_testkit::{require_tool, run, run_ok, softhsm};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-fn inkan() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_inkan"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running `inkan pki serve`, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(dir: &Path, port: u16) -> Server {
-    let mut child = inkan()
-        .args(["pki", "serve", "--dir"])
-        .arg(dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
-    // Keep draining what the server prints, so it never writes into a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    Server(child)
-}
+use std::process::Command;
 
 fn ocsp_status(dir: &Path, cert: &Path, port: u16) -> String {
     run_ok(

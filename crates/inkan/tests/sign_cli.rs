@@ -2,51 +2,12 @@
 //! results checked by pyHanko.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{init_and_serve, inkan};
 use inkan_testkit::{pyhanko, require_tool, run, run_ok, softhsm};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-fn inkan() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_inkan"))
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `inkan pki init` then `inkan pki serve` on a free port.
-fn pki(dir: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    run_ok(inkan().args(["pki", "init", "--dir"]).arg(dir).args([
-        "--base-url",
-        &format!("http://127.0.0.1:{port}"),
-        "--org",
-        "滝沢市",
-    ]));
-    let mut child = inkan()
-        .args(["pki", "serve", "--dir"])
-        .arg(dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    assert!(line.starts_with("listening on"), "{line}");
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    Server(child)
-}
+use std::process::Command;
 
 fn one_page_pdf(path: &Path) {
     let objects = [
@@ -91,7 +52,7 @@ fn pyhanko_says_valid(pdf: &Path, root: &Path, count: usize) {
 fn sign_with_the_pki_witness_key_files_and_a_token() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("pki");
-    let _server = pki(&dir);
+    let _server = init_and_serve(&dir, "滝沢市");
     let root = dir.join("root.pem");
     let input = tmp.path().join("in.pdf");
     one_page_pdf(&input);
