@@ -13,6 +13,7 @@ pub mod forms;
 pub mod ltv;
 mod sign;
 mod stamp;
+pub mod verify;
 
 pub use appearance::Visible;
 pub use dss::{add_validation_data, add_validation_data_per_signature, vri_key};
@@ -23,3 +24,4 @@ pub use sign::{
     Level, Services, SignOptions, SignOutcome, Signer,
 };
 pub use stamp::stamp_every_page;
+pub use verify::{verify_pdf, VerifyOptions};

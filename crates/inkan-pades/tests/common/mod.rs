@@ -196,3 +196,50 @@ pub fn assert_valid_everywhere(pdf: &Path, root: &Path) {
         assert!(ok, "pdfsig:\n{text}");
     }
 }
+
+/// pdfsig's verdict on a file holding `expected` signatures of any kind (`adbe.pkcs7.detached`
+/// from other signers as well as Inkan's `ETSI.CAdES.detached`; pdfsig does not check document
+/// timestamps): each "Signature is Valid." and "Certificate is Trusted.".
+pub fn pdfsig_all_valid(pdf: &Path, root: &Path, expected: usize) -> Option<(bool, String)> {
+    require_tool("pdfsig", "independent check (apt install poppler-utils)")?;
+    let db = nss_db_trusting(root)?;
+    let out = run(Command::new("pdfsig")
+        .arg("-nssdir")
+        .arg(format!("sql:{}", db.path().display()))
+        .arg(pdf));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signatures = text.matches("Signature Type: ETSI.CAdES.detached").count()
+        + text.matches("Signature Type: adbe.pkcs7.detached").count();
+    let valid = signatures == expected
+        && text.matches("Signature is Valid.").count() == signatures
+        && text.matches("Certificate is Trusted.").count() == signatures;
+    Some((valid, text))
+}
+
+/// The per-signature verdicts of the offline LTV check's JSON report: (field, "PASS"/"FAIL").
+pub fn ltv_verdicts(report: &str) -> Vec<(String, String)> {
+    fn value_after(text: &str, key: &str) -> Option<String> {
+        let start = text.rfind(key)? + key.len();
+        let end = start + text[start..].find('"')?;
+        Some(text[start..end].to_string())
+    }
+    let mut verdicts = Vec::new();
+    let mut rest = 0;
+    while let Some(found) = report[rest..].find("\"verdict\": \"") {
+        let at = rest + found;
+        let field = value_after(&report[..at], "\"field\": \"").unwrap_or_default();
+        let start = at + "\"verdict\": \"".len();
+        let verdict = report[start..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        verdicts.push((field, verdict));
+        rest = at + 1;
+    }
+    verdicts
+}

@@ -10,6 +10,7 @@ macro_rules! say {
 
 mod pki;
 mod sign;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +37,9 @@ enum Command {
     Sign(Box<sign::SignArgs>),
     /// タイムスタンプ / Renew a signed PDF's archive timestamp (validation data + document timestamp).
     Timestamp(sign::TimestampArgs),
+    /// 検証 / Verify every signature and document timestamp of a PDF (exit 0 valid, 1 invalid,
+    /// 2 unreadable).
+    Verify(verify::VerifyArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -43,5 +47,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pki { command } => pki::run(command),
         Command::Sign(args) => sign::sign(*args),
         Command::Timestamp(args) => sign::timestamp(args),
+        Command::Verify(args) => verify::verify(args),
     }
 }
