@@ -167,8 +167,18 @@ async fn finish_levels(
         // Validation data for every signature in the document, not only this one: after the
         // last signer, the whole contract must stay verifiable (earlier signers' chains too).
         let mut entries = Vec::new();
-        for SignatureBytes { contents, cms } in signature_contents(&current)? {
-            let parsed = inkan_cms::parse(&cms)?;
+        for (index, SignatureBytes { contents, cms }) in
+            signature_contents(&current)?.into_iter().enumerate()
+        {
+            // Context, so a failure names the signature and the file it was read from.
+            let parsed = inkan_cms::parse(&cms).map_err(|e| {
+                PadesError::Validation(format!(
+                    "signature {} of {} ({} bytes of /Contents): {e}",
+                    index + 1,
+                    current.display(),
+                    contents.len()
+                ))
+            })?;
             let mut data = ValidationData::default();
             if parsed.econtent_type() == inkan_cms::oid::ID_CT_TST_INFO {
                 data.merge(tsa_validation_data(&cms, services).await?);
@@ -207,9 +217,7 @@ async fn finish_levels(
         stages.push(next.clone());
         current = next;
     }
-    let result = std::fs::copy(&current, output)
-        .map(|_| ())
-        .map_err(|e| PadesError::io(output, e));
+    let result = move_into_place(&current, output);
     for stage in stages {
         let _ = std::fs::remove_file(stage);
     }
@@ -232,6 +240,18 @@ async fn tsa_validation_data(
         .revocation
         .collect(&tsa_cert, parsed.certificates(), services.anchors)
         .await
+}
+
+/// Renames the finished (already fsynced) stage file to `output` — atomic, as both sit in the
+/// same directory — and syncs the directory so the rename itself survives a crash.
+fn move_into_place(stage: &Path, output: &Path) -> Result<(), PadesError> {
+    std::fs::rename(stage, output).map_err(|e| PadesError::io(output, e))?;
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
 }
 
 fn stage_path(output: &Path, stage: u32) -> PathBuf {
@@ -616,7 +636,7 @@ pub async fn renew_archive_timestamp(
         let token = add_document_timestamp(&stage1, &stage2, tsa).await?;
         let data = tsa_validation_data(&token, &services).await?;
         add_validation_data(&stage2, &stage3, &data, None)?;
-        std::fs::copy(&stage3, output).map_err(|e| PadesError::io(output, e))?;
+        move_into_place(&stage3, output)?;
         Ok(())
     }
     .await;

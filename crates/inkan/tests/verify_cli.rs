@@ -5,8 +5,7 @@ mod common;
 
 use common::{free_port, inkan, serve};
 use inkan_testkit::{run, run_ok};
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// A one-page PDF with a classic cross-reference table.
