@@ -572,13 +572,32 @@ pub(crate) fn signature_contents(path: &Path) -> Result<Vec<SignatureBytes>, Pad
     Ok(found
         .into_iter()
         .map(|(_, contents)| {
-            let mut cms = contents.clone();
-            while cms.last() == Some(&0) {
-                cms.pop();
-            }
+            // The CMS is exactly its outer DER element; the zeros after it are padding. (Trimming
+            // zeros instead would also cut a CMS that happens to end in a zero byte.)
+            let cms = contents[..der_length(&contents).unwrap_or(contents.len())].to_vec();
             SignatureBytes { contents, cms }
         })
         .collect())
+}
+
+/// The length of the DER element at the start of `bytes` (tag, length, value), if it fits.
+fn der_length(bytes: &[u8]) -> Option<usize> {
+    let first = *bytes.get(1)?;
+    let (header, length) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return None; // indefinite or absurd: not DER we wrote
+        }
+        let digits = bytes.get(2..2 + count)?;
+        let length = digits
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (2 + count, length)
+    };
+    let total = header.checked_add(length)?;
+    (total <= bytes.len()).then_some(total)
 }
 
 /// The newest signature's or document timestamp's `/Contents` and CMS.
@@ -674,4 +693,22 @@ pub fn japanese_time(at: SystemTime) -> String {
         t.minute(),
         t.second()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::der_length;
+
+    #[test]
+    fn der_length_keeps_a_final_zero_byte_and_drops_padding() {
+        // SEQUENCE { INTEGER 0 } ends in a zero byte; two zeros of padding follow.
+        assert_eq!(
+            der_length(&[0x30, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00]),
+            Some(5)
+        );
+        assert_eq!(der_length(&[0x30, 0x82, 0x00, 0x01, 0x05, 0x00]), Some(5));
+        assert_eq!(der_length(&[0x30, 0x80, 0x00]), None);
+        assert_eq!(der_length(&[0x30, 0x05, 0x00]), None);
+        assert_eq!(der_length(&[]), None);
+    }
 }
