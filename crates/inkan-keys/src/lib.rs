@@ -32,6 +32,30 @@ pub trait SigningKey: Send + Sync {
     /// Signs `message`; returns the signature value as X.509 and CMS carry it (RSA: the raw
     /// octets; ECDSA: a DER `Ecdsa-Sig-Value`).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+
+    /// The longest signature value this key can produce, so that room for a signature can be
+    /// reserved without making one (RSA: the modulus length; ECDSA: the longest DER encoding).
+    fn max_signature_len(&self) -> usize {
+        max_signature_len(self.algorithm(), self.public_key())
+    }
+}
+
+/// See [`SigningKey::max_signature_len`].
+pub fn max_signature_len(
+    algorithm: SignatureAlgorithm,
+    public_key: &SubjectPublicKeyInfoOwned,
+) -> usize {
+    match algorithm {
+        SignatureAlgorithm::EcdsaP256Sha256 => 72,
+        SignatureAlgorithm::EcdsaP384Sha384 => 104,
+        SignatureAlgorithm::RsaPkcs1Sha256 | SignatureAlgorithm::RsaPssSha256 => {
+            use der::Decode;
+            pkcs1::RsaPublicKey::from_der(public_key.subject_public_key.raw_bytes())
+                .map(|k| k.modulus.as_bytes().iter().skip_while(|b| **b == 0).count())
+                // 4096-bit keys are the largest Inkan expects; err on the large side.
+                .unwrap_or(512)
+        }
+    }
 }
 
 impl<K: SigningKey + ?Sized> SigningKey for std::sync::Arc<K> {

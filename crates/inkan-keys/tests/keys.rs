@@ -42,6 +42,15 @@ fn openssl_accepts(key: &dyn SigningKey, signature: &[u8]) -> bool {
 
 fn check_key(key: &dyn SigningKey, openssl: bool) {
     let signature = key.sign(MESSAGE).unwrap();
+    // Room reserved from max_signature_len always holds the real signature.
+    assert!(
+        signature.len() <= key.max_signature_len(),
+        "{:?}",
+        key.algorithm()
+    );
+    if key.algorithm().is_rsa() {
+        assert_eq!(signature.len(), key.max_signature_len());
+    }
     let alg = key.algorithm().identifier();
     verify_signature(key.public_key(), &alg, None, MESSAGE, &signature)
         .unwrap_or_else(|e| panic!("{:?}: {e}", key.algorithm()));

@@ -119,6 +119,22 @@ pub struct SignOutcome {
     pub timestamp: Option<SystemTime>,
 }
 
+/// A key that signs nothing: it answers with zeros of the real key's longest signature length,
+/// which is all sizing the signature slot needs (and costs no token operation on an HSM).
+struct SizingKey<'a>(&'a dyn SigningKey);
+
+impl SigningKey for SizingKey<'_> {
+    fn algorithm(&self) -> inkan_keys::SignatureAlgorithm {
+        self.0.algorithm()
+    }
+    fn public_key(&self) -> &spki::SubjectPublicKeyInfoOwned {
+        self.0.public_key()
+    }
+    fn sign(&self, _message: &[u8]) -> Result<Vec<u8>, inkan_keys::KeyError> {
+        Ok(vec![0; self.0.max_signature_len()])
+    }
+}
+
 /// Unsigned-attribute overhead of a signature timestamp besides the token itself, plus slack for
 /// a token a few bytes longer than the probe (serial number, nonce, DER lengths).
 const TIMESTAMP_SLACK: usize = 256;
@@ -298,21 +314,33 @@ async fn sign_stage(
     }
     let digest = signer.key.algorithm().digest();
 
-    // Size /Contents from the real thing: a CMS made with this key and these certificates, plus
-    // a token from this TSA over a probe imprint.
+    // Size /Contents from the real thing: a CMS built with these certificates and a stand-in
+    // signature of the key's longest length, plus a token of the size this TSA gives (asked for
+    // once per client with a probe request, then remembered).
+    let sizing = SizingKey(signer.key);
+    let sizing_signer = Signer {
+        key: &sizing,
+        certificate: signer.certificate,
+        chain: signer.chain,
+    };
     let probe = inkan_cms::sign(&cms_request(
-        signer,
+        &sizing_signer,
         digest,
         &vec![0u8; digest.output_len()],
     ))?;
     let token_room = match tsa {
         Some(tsa) => {
-            let probe_imprint = DigestAlgorithm::Sha256.hash(&probe);
-            tsa.timestamp(DigestAlgorithm::Sha256, &probe_imprint)
-                .await?
-                .der
-                .len()
-                + TIMESTAMP_SLACK
+            let token_len = match tsa.last_token_len() {
+                Some(len) => len,
+                None => {
+                    let probe_imprint = DigestAlgorithm::Sha256.hash(&probe);
+                    tsa.timestamp(DigestAlgorithm::Sha256, &probe_imprint)
+                        .await?
+                        .der
+                        .len()
+                }
+            };
+            token_len + TIMESTAMP_SLACK
         }
         None => 0,
     };
@@ -493,13 +521,18 @@ pub async fn add_document_timestamp(
         return Err(PadesError::NoChangesAllowed);
     }
     let field = fields::unused_field_name(&doc, "DocTimeStamp")?;
-    let probe = tsa
-        .timestamp(
-            DigestAlgorithm::Sha256,
-            &DigestAlgorithm::Sha256.hash(b"probe"),
-        )
-        .await?;
-    let mut capacity = probe.der.len() + TIMESTAMP_SLACK;
+    let token_len = match tsa.last_token_len() {
+        Some(len) => len,
+        None => tsa
+            .timestamp(
+                DigestAlgorithm::Sha256,
+                &DigestAlgorithm::Sha256.hash(b"probe"),
+            )
+            .await?
+            .der
+            .len(),
+    };
+    let mut capacity = token_len + TIMESTAMP_SLACK;
     for _attempt in 0..3 {
         let mut update = IncrementalUpdate::new(&doc)?;
         let mut sig = Dict::new();

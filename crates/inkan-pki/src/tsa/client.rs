@@ -45,6 +45,9 @@ pub struct TsaClient {
     attempts_per_url: u32,
     backoff: Duration,
     http: reqwest::Client,
+    /// The size of the last token received, shared by clones: a signer sizes the signature slot
+    /// from it instead of asking the TSA for a probe token every time.
+    last_token_len: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl TsaClient {
@@ -59,6 +62,7 @@ impl TsaClient {
             attempts_per_url: 2,
             backoff: Duration::from_millis(200),
             http: crate::http::client(),
+            last_token_len: Default::default(),
         })
     }
 
@@ -75,6 +79,17 @@ impl TsaClient {
 
     pub fn urls(&self) -> &[String] {
         &self.urls
+    }
+
+    /// The size of the last token this client received, if it has received one.
+    pub fn last_token_len(&self) -> Option<usize> {
+        match self
+            .last_token_len
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => None,
+            n => Some(n),
+        }
     }
 
     /// Gets a timestamp over `imprint` (a `digest` hash of the data).
@@ -110,12 +125,14 @@ impl TsaClient {
                 match answer {
                     Ok(body) => match check_response(&body, digest, imprint, &nonce) {
                         Ok((der, time, signer)) => {
+                            self.last_token_len
+                                .store(der.len(), std::sync::atomic::Ordering::Relaxed);
                             return Ok(TimeStampToken {
                                 der,
                                 time,
                                 signer,
                                 url: url.clone(),
-                            })
+                            });
                         }
                         // A TSA that answers wrongly will answer wrongly again: next URL.
                         Err(e) => {
