@@ -78,7 +78,7 @@ pub fn add_validation_data_per_signature(
             update.set(root, catalog)?;
         }
     }
-    crate::sign::write_update(update, output)
+    crate::stages::write_update(update, output)
 }
 
 fn refs(list: &[ObjRef]) -> Vec<Object> {

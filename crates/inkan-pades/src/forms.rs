@@ -146,7 +146,7 @@ pub fn add_fields(input: &Path, output: &Path, fields: &[FieldSpec]) -> Result<(
         update.set(page.reference, dict)?;
     }
     add_to_acroform(&doc, &mut update, new_fields)?;
-    crate::sign::write_update(update, output)
+    crate::stages::write_update(update, output)
 }
 
 fn add_to_acroform<S: Source>(

@@ -5,6 +5,8 @@
 //! original), the CMS by `inkan-cms`, timestamps and revocation data by `inkan-pki`'s clients.
 
 mod appearance;
+mod contents;
+mod dates;
 mod dss;
 mod error;
 mod fields;
@@ -12,16 +14,17 @@ pub mod font;
 pub mod forms;
 pub mod ltv;
 mod sign;
+mod stages;
 mod stamp;
+mod timestamp;
 pub mod verify;
 
 pub use appearance::Visible;
+pub use dates::{japanese_time, pdf_date};
 pub use dss::{add_validation_data, add_validation_data_per_signature, vri_key};
 pub use error::PadesError;
 pub use ltv::{RevocationFetcher, ValidationData};
-pub use sign::{
-    add_document_timestamp, japanese_time, pdf_date, renew_archive_timestamp, sign_pdf, Certify,
-    Level, Services, SignOptions, SignOutcome, Signer,
-};
+pub use sign::{sign_pdf, Certify, Level, Services, SignOptions, SignOutcome, Signer};
 pub use stamp::stamp_every_page;
+pub use timestamp::{add_document_timestamp, renew_archive_timestamp};
 pub use verify::{verify_pdf, VerifyOptions};

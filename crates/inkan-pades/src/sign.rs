@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use inkan_keys::{DigestAlgorithm, SigningKey};
@@ -13,8 +13,11 @@ use inkan_pdf::{Dict, Document, IncrementalUpdate, Object, PdfString, Placeholde
 use inkan_pki::tsa::TsaClient;
 use x509_cert::Certificate;
 
+use crate::contents::{signature_contents, SignatureBytes};
 use crate::dss::{add_validation_data, vri_key};
 use crate::ltv::{RevocationFetcher, ValidationData};
+use crate::stages::{move_into_place, stage_path};
+use crate::timestamp::{add_document_timestamp, tsa_validation_data};
 use crate::{fields, PadesError};
 
 /// The PAdES baseline level to reach.
@@ -137,7 +140,7 @@ impl SigningKey for SizingKey<'_> {
 
 /// Unsigned-attribute overhead of a signature timestamp besides the token itself, plus slack for
 /// a token a few bytes longer than the probe (serial number, nonce, DER lengths).
-const TIMESTAMP_SLACK: usize = 256;
+pub(crate) const TIMESTAMP_SLACK: usize = 256;
 
 /// Signs `input` into `output`.
 pub async fn sign_pdf(
@@ -238,42 +241,6 @@ async fn finish_levels(
         let _ = std::fs::remove_file(stage);
     }
     result
-}
-
-/// Validation data for a timestamp token's TSA chain.
-async fn tsa_validation_data(
-    token: &[u8],
-    services: &Services<'_>,
-) -> Result<ValidationData, PadesError> {
-    let parsed = inkan_cms::parse(token)?;
-    let tsa_cert = parsed
-        .signer_certificate()
-        .ok_or_else(|| {
-            PadesError::Validation("the timestamp token does not carry its TSA certificate".into())
-        })?
-        .clone();
-    services
-        .revocation
-        .collect(&tsa_cert, parsed.certificates(), services.anchors)
-        .await
-}
-
-/// Renames the finished (already fsynced) stage file to `output` — atomic, as both sit in the
-/// same directory — and syncs the directory so the rename itself survives a crash.
-fn move_into_place(stage: &Path, output: &Path) -> Result<(), PadesError> {
-    std::fs::rename(stage, output).map_err(|e| PadesError::io(output, e))?;
-    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
-    }
-    Ok(())
-}
-
-fn stage_path(output: &Path, stage: u32) -> PathBuf {
-    let mut name = output.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".inkan-stage{stage}.tmp"));
-    output.with_file_name(name)
 }
 
 /// The signature stage: field, signature dictionary, CMS, signature timestamp.
@@ -408,7 +375,10 @@ async fn write_signature<S: inkan_pdf::Source>(
     sig.insert("Type", Object::name("Sig"));
     sig.insert("Filter", Object::name("Adobe.PPKLite"));
     sig.insert("SubFilter", Object::name("ETSI.CAdES.detached"));
-    sig.insert("M", PdfString::literal(pdf_date(options.time)));
+    sig.insert(
+        "M",
+        PdfString::literal(crate::dates::pdf_date(options.time)),
+    );
     let name = options
         .name
         .clone()
@@ -458,7 +428,7 @@ async fn write_signature<S: inkan_pdf::Source>(
             let lines = vec![
                 name.clone().unwrap_or_default(),
                 "電子署名 / Digitally signed".to_string(),
-                japanese_time(options.time),
+                crate::dates::japanese_time(options.time),
             ];
             let appearance =
                 crate::appearance::signature_appearance(&mut update, &font, visible, &lines)?;
@@ -507,241 +477,4 @@ async fn write_signature<S: inkan_pdf::Source>(
         used: cms.len(),
         timestamp,
     })
-}
-
-/// Adds a document timestamp (PAdES B-LTA / archive timestamp) to `input`, writing `output`.
-/// Returns the token.
-pub async fn add_document_timestamp(
-    input: &Path,
-    output: &Path,
-    tsa: &TsaClient,
-) -> Result<Vec<u8>, PadesError> {
-    let doc = Document::open_file(input)?;
-    if fields::docmdp_permission(&doc)? == Some(1) {
-        return Err(PadesError::NoChangesAllowed);
-    }
-    let field = fields::unused_field_name(&doc, "DocTimeStamp")?;
-    let token_len = match tsa.last_token_len() {
-        Some(len) => len,
-        None => tsa
-            .timestamp(
-                DigestAlgorithm::Sha256,
-                &DigestAlgorithm::Sha256.hash(b"probe"),
-            )
-            .await?
-            .der
-            .len(),
-    };
-    let mut capacity = token_len + TIMESTAMP_SLACK;
-    for _attempt in 0..3 {
-        let mut update = IncrementalUpdate::new(&doc)?;
-        let mut sig = Dict::new();
-        sig.insert("Type", Object::name("DocTimeStamp"));
-        sig.insert("Filter", Object::name("Adobe.PPKLite"));
-        sig.insert("SubFilter", Object::name("ETSI.RFC3161"));
-        let sig_ref = update.add(sig);
-        let byte_range = update.placeholder(sig_ref, "ByteRange", Placeholder::ByteRange)?;
-        let contents = update.placeholder(sig_ref, "Contents", Placeholder::Hex { capacity })?;
-        fields::place_signature(
-            &doc,
-            &mut update,
-            &field,
-            sig_ref,
-            fields::Widget::INVISIBLE,
-            Vec::new(),
-        )?;
-        let mut prepared = update.prepare()?;
-        prepared.fill_byte_range(byte_range, contents)?;
-        let mut hasher = DigestAlgorithm::Sha256.hasher();
-        let file = File::create(output).map_err(|e| PadesError::io(output, e))?;
-        let mut out = BufWriter::new(file);
-        prepared.write_signed(&mut out, contents, &mut |chunk| hasher.update(chunk))?;
-        let digest = hasher.finalize().to_vec();
-        let token = tsa.timestamp(DigestAlgorithm::Sha256, &digest).await?;
-        if token.der.len() > capacity {
-            capacity = token.der.len() + TIMESTAMP_SLACK;
-            continue;
-        }
-        let mut file = out
-            .into_inner()
-            .map_err(|e| PadesError::io(output, e.into_error()))?;
-        prepared.patch_hex(&mut file, contents, &token.der)?;
-        file.sync_all().map_err(|e| PadesError::io(output, e))?;
-        return Ok(token.der);
-    }
-    Err(PadesError::Refused(
-        "the timestamp kept outgrowing its reserved space".into(),
-    ))
-}
-
-/// The decoded `/Contents` (with its zero padding) and the CMS inside it, of every signature and
-/// document timestamp in the file, oldest first.
-/// A signature's `/Contents` as stored (zero padding included: the VRI key hashes it) and the
-/// CMS inside it.
-pub(crate) struct SignatureBytes {
-    pub contents: Vec<u8>,
-    pub cms: Vec<u8>,
-}
-
-pub(crate) fn signature_contents(path: &Path) -> Result<Vec<SignatureBytes>, PadesError> {
-    let doc = Document::open_file(path)?;
-    let mut found: Vec<(u64, Vec<u8>)> = Vec::new();
-    for (_, field) in fields::top_level_fields(&doc)? {
-        let Some(v) = field.get("V") else { continue };
-        let v = doc.resolve(v)?;
-        let Some(sig) = v.as_dict() else { continue };
-        let Some(contents) = sig.get("Contents").and_then(|c| c.as_string()) else {
-            continue;
-        };
-        let offset = sig
-            .get("ByteRange")
-            .and_then(|b| b.as_array())
-            .and_then(|a| a.get(1))
-            .and_then(|o| o.as_int())
-            .unwrap_or(0) as u64;
-        found.push((offset, contents.bytes.clone()));
-    }
-    found.sort_by_key(|(offset, _)| *offset);
-    Ok(found
-        .into_iter()
-        .map(|(_, contents)| {
-            // The CMS is exactly its outer DER element; the zeros after it are padding. (Trimming
-            // zeros instead would also cut a CMS that happens to end in a zero byte.)
-            let cms = contents[..der_length(&contents).unwrap_or(contents.len())].to_vec();
-            SignatureBytes { contents, cms }
-        })
-        .collect())
-}
-
-/// The length of the DER element at the start of `bytes` (tag, length, value), if it fits.
-fn der_length(bytes: &[u8]) -> Option<usize> {
-    let first = *bytes.get(1)?;
-    let (header, length) = if first < 0x80 {
-        (2, usize::from(first))
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 {
-            return None; // indefinite or absurd: not DER we wrote
-        }
-        let digits = bytes.get(2..2 + count)?;
-        let length = digits
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (2 + count, length)
-    };
-    let total = header.checked_add(length)?;
-    (total <= bytes.len()).then_some(total)
-}
-
-/// The newest signature's or document timestamp's `/Contents` and CMS.
-pub(crate) fn last_signature_contents(path: &Path) -> Result<SignatureBytes, PadesError> {
-    signature_contents(path)?
-        .pop()
-        .ok_or_else(|| PadesError::Refused("the file holds no signature".into()))
-}
-
-/// A PDF date (`D:YYYYMMDDHHmmSSZ`) in UTC.
-pub fn pdf_date(at: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(at);
-    format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// Archive renewal (`inkan timestamp`): embeds validation data for the newest timestamp's TSA
-/// chain, then adds a new document timestamp and the validation data of its TSA, so the
-/// document stays verifiable past the older TSA certificate's life.
-pub async fn renew_archive_timestamp(
-    input: &Path,
-    output: &Path,
-    tsa: &TsaClient,
-    revocation: &RevocationFetcher,
-    anchors: &[Certificate],
-) -> Result<(), PadesError> {
-    let services = Services {
-        tsa: Some(tsa),
-        revocation,
-        anchors,
-    };
-    let newest = last_signature_contents(input)?.cms;
-    // The newest is a document timestamp (a token) or a signature whose tokens are attributes.
-    let parsed = inkan_cms::parse(&newest)?;
-    let mut data = ValidationData::default();
-    if parsed.econtent_type() == inkan_cms::oid::ID_CT_TST_INFO {
-        data.merge(tsa_validation_data(&newest, &services).await?);
-    } else {
-        for token in parsed.timestamp_tokens()? {
-            data.merge(tsa_validation_data(&token, &services).await?);
-        }
-    }
-    let stage1 = stage_path(output, 1);
-    let stage2 = stage_path(output, 2);
-    let stage3 = stage_path(output, 3);
-    let result = async {
-        add_validation_data(input, &stage1, &data, None)?;
-        let token = add_document_timestamp(&stage1, &stage2, tsa).await?;
-        let data = tsa_validation_data(&token, &services).await?;
-        add_validation_data(&stage2, &stage3, &data, None)?;
-        move_into_place(&stage3, output)?;
-        Ok(())
-    }
-    .await;
-    for stage in [stage1, stage2, stage3] {
-        let _ = std::fs::remove_file(stage);
-    }
-    result
-}
-
-/// Writes the original and an update without placeholders to `output`, durably.
-pub(crate) fn write_update<S: inkan_pdf::Source>(
-    update: IncrementalUpdate<'_, S>,
-    output: &Path,
-) -> Result<(), PadesError> {
-    let prepared = update.prepare()?;
-    let file = File::create(output).map_err(|e| PadesError::io(output, e))?;
-    let mut out = BufWriter::new(file);
-    prepared.write_to(&mut out)?;
-    let file = out
-        .into_inner()
-        .map_err(|e| PadesError::io(output, e.into_error()))?;
-    file.sync_all().map_err(|e| PadesError::io(output, e))
-}
-
-/// A time as the seeds show it, in JST: `2026年02月01日 10:15:30 JST`.
-pub fn japanese_time(at: SystemTime) -> String {
-    let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let t = time::OffsetDateTime::from(at).to_offset(jst);
-    format!(
-        "{:04}年{:02}月{:02}日 {:02}:{:02}:{:02} JST",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::der_length;
-
-    #[test]
-    fn der_length_keeps_a_final_zero_byte_and_drops_padding() {
-        // SEQUENCE { INTEGER 0 } ends in a zero byte; two zeros of padding follow.
-        assert_eq!(
-            der_length(&[0x30, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00]),
-            Some(5)
-        );
-        assert_eq!(der_length(&[0x30, 0x82, 0x00, 0x01, 0x05, 0x00]), Some(5));
-        assert_eq!(der_length(&[0x30, 0x80, 0x00]), None);
-        assert_eq!(der_length(&[0x30, 0x05, 0x00]), None);
-        assert_eq!(der_length(&[]), None);
-    }
 }

@@ -80,7 +80,7 @@ pub fn stamp_every_page(
         dict.insert("Resources", resources);
         update.set(page.reference, dict)?;
     }
-    crate::sign::write_update(update, output)
+    crate::stages::write_update(update, output)
 }
 
 /// The matrix putting the stamp at the bottom-left corner of the page as displayed.

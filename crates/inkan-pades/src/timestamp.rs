@@ -1,0 +1,144 @@
+//! Document timestamps (B-LTA) and archive renewal, and the validation data of a TSA's chain.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use inkan_keys::DigestAlgorithm;
+use inkan_pdf::{Dict, Document, IncrementalUpdate, Object, Placeholder};
+use inkan_pki::tsa::TsaClient;
+use x509_cert::Certificate;
+
+use crate::contents::last_signature_contents;
+use crate::dss::add_validation_data;
+use crate::ltv::{RevocationFetcher, ValidationData};
+use crate::sign::{Services, TIMESTAMP_SLACK};
+use crate::stages::{move_into_place, stage_path};
+use crate::{fields, PadesError};
+
+/// Validation data for a timestamp token's TSA chain.
+pub(crate) async fn tsa_validation_data(
+    token: &[u8],
+    services: &Services<'_>,
+) -> Result<ValidationData, PadesError> {
+    let parsed = inkan_cms::parse(token)?;
+    let tsa_cert = parsed
+        .signer_certificate()
+        .ok_or_else(|| {
+            PadesError::Validation("the timestamp token does not carry its TSA certificate".into())
+        })?
+        .clone();
+    services
+        .revocation
+        .collect(&tsa_cert, parsed.certificates(), services.anchors)
+        .await
+}
+
+/// Adds a document timestamp (PAdES B-LTA / archive timestamp) to `input`, writing `output`.
+/// Returns the token.
+pub async fn add_document_timestamp(
+    input: &Path,
+    output: &Path,
+    tsa: &TsaClient,
+) -> Result<Vec<u8>, PadesError> {
+    let doc = Document::open_file(input)?;
+    if fields::docmdp_permission(&doc)? == Some(1) {
+        return Err(PadesError::NoChangesAllowed);
+    }
+    let field = fields::unused_field_name(&doc, "DocTimeStamp")?;
+    let token_len = match tsa.last_token_len() {
+        Some(len) => len,
+        None => tsa
+            .timestamp(
+                DigestAlgorithm::Sha256,
+                &DigestAlgorithm::Sha256.hash(b"probe"),
+            )
+            .await?
+            .der
+            .len(),
+    };
+    let mut capacity = token_len + TIMESTAMP_SLACK;
+    for _attempt in 0..3 {
+        let mut update = IncrementalUpdate::new(&doc)?;
+        let mut sig = Dict::new();
+        sig.insert("Type", Object::name("DocTimeStamp"));
+        sig.insert("Filter", Object::name("Adobe.PPKLite"));
+        sig.insert("SubFilter", Object::name("ETSI.RFC3161"));
+        let sig_ref = update.add(sig);
+        let byte_range = update.placeholder(sig_ref, "ByteRange", Placeholder::ByteRange)?;
+        let contents = update.placeholder(sig_ref, "Contents", Placeholder::Hex { capacity })?;
+        fields::place_signature(
+            &doc,
+            &mut update,
+            &field,
+            sig_ref,
+            fields::Widget::INVISIBLE,
+            Vec::new(),
+        )?;
+        let mut prepared = update.prepare()?;
+        prepared.fill_byte_range(byte_range, contents)?;
+        let mut hasher = DigestAlgorithm::Sha256.hasher();
+        let file = File::create(output).map_err(|e| PadesError::io(output, e))?;
+        let mut out = BufWriter::new(file);
+        prepared.write_signed(&mut out, contents, &mut |chunk| hasher.update(chunk))?;
+        let digest = hasher.finalize().to_vec();
+        let token = tsa.timestamp(DigestAlgorithm::Sha256, &digest).await?;
+        if token.der.len() > capacity {
+            capacity = token.der.len() + TIMESTAMP_SLACK;
+            continue;
+        }
+        let mut file = out
+            .into_inner()
+            .map_err(|e| PadesError::io(output, e.into_error()))?;
+        prepared.patch_hex(&mut file, contents, &token.der)?;
+        file.sync_all().map_err(|e| PadesError::io(output, e))?;
+        return Ok(token.der);
+    }
+    Err(PadesError::Refused(
+        "the timestamp kept outgrowing its reserved space".into(),
+    ))
+}
+
+/// Archive renewal (`inkan timestamp`): embeds validation data for the newest timestamp's TSA
+/// chain, then adds a new document timestamp and the validation data of its TSA, so the
+/// document stays verifiable past the older TSA certificate's life.
+pub async fn renew_archive_timestamp(
+    input: &Path,
+    output: &Path,
+    tsa: &TsaClient,
+    revocation: &RevocationFetcher,
+    anchors: &[Certificate],
+) -> Result<(), PadesError> {
+    let services = Services {
+        tsa: Some(tsa),
+        revocation,
+        anchors,
+    };
+    let newest = last_signature_contents(input)?.cms;
+    // The newest is a document timestamp (a token) or a signature whose tokens are attributes.
+    let parsed = inkan_cms::parse(&newest)?;
+    let mut data = ValidationData::default();
+    if parsed.econtent_type() == inkan_cms::oid::ID_CT_TST_INFO {
+        data.merge(tsa_validation_data(&newest, &services).await?);
+    } else {
+        for token in parsed.timestamp_tokens()? {
+            data.merge(tsa_validation_data(&token, &services).await?);
+        }
+    }
+    let stage1 = stage_path(output, 1);
+    let stage2 = stage_path(output, 2);
+    let stage3 = stage_path(output, 3);
+    let result = async {
+        add_validation_data(input, &stage1, &data, None)?;
+        let token = add_document_timestamp(&stage1, &stage2, tsa).await?;
+        let data = tsa_validation_data(&token, &services).await?;
+        add_validation_data(&stage2, &stage3, &data, None)?;
+        move_into_place(&stage3, output)?;
+        Ok(())
+    }
+    .await;
+    for stage in [stage1, stage2, stage3] {
+        let _ = std::fs::remove_file(stage);
+    }
+    result
+}
