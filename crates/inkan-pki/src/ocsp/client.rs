@@ -169,19 +169,7 @@ fn responder_certificate(
     at: SystemTime,
 ) -> Result<Certificate, PkiError> {
     let bad = |m: &str| PkiError::Invalid(format!("OCSP response: {m}"));
-    let matches = |c: &Certificate| match &basic.tbs_response_data.responder_id {
-        ResponderId::ByName(name) => &c.tbs_certificate.subject == name,
-        ResponderId::ByKey(hash) => {
-            Sha1::digest(
-                c.tbs_certificate
-                    .subject_public_key_info
-                    .subject_public_key
-                    .raw_bytes(),
-            )
-            .as_slice()
-                == hash.as_bytes()
-        }
-    };
+    let matches = |c: &Certificate| identifies(&basic.tbs_response_data.responder_id, c);
     if matches(issuer) {
         return Ok(issuer.clone());
     }
@@ -249,11 +237,16 @@ pub fn responder_of(der: &[u8]) -> Option<Certificate> {
     let response = OcspResponse::from_der(der).ok()?;
     let basic = BasicOcspResponse::from_der(response.response_bytes?.response.as_bytes()).ok()?;
     let id = &basic.tbs_response_data.responder_id;
-    basic.certs?.into_iter().find(|c| match id {
-        ResponderId::ByName(name) => &c.tbs_certificate.subject == name,
+    basic.certs?.into_iter().find(|c| identifies(id, c))
+}
+
+/// Whether `cert` is the responder a ResponderID names (by subject, or by SHA-1 of its key).
+fn identifies(id: &ResponderId, cert: &Certificate) -> bool {
+    match id {
+        ResponderId::ByName(name) => &cert.tbs_certificate.subject == name,
         ResponderId::ByKey(hash) => {
             Sha1::digest(
-                c.tbs_certificate
+                cert.tbs_certificate
                     .subject_public_key_info
                     .subject_public_key
                     .raw_bytes(),
@@ -261,5 +254,5 @@ pub fn responder_of(der: &[u8]) -> Option<Certificate> {
             .as_slice()
                 == hash.as_bytes()
         }
-    })
+    }
 }
