@@ -70,29 +70,14 @@ fn the_id_is_stamped_on_every_page_and_extractable() {
     let s = served();
     let key = s.pki.witness_key().unwrap();
     let signed = tmp.path().join("signed.pdf");
-    let tsa = inkan_pki::tsa::TsaClient::new(vec![format!("{}/tsa", s.base_url)]).unwrap();
-    let fetcher = inkan_pades::RevocationFetcher::default();
-    let chain = vec![s.pki.issuing_ca().clone()];
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(inkan_pades::sign_pdf(
-            &stamped,
-            &signed,
-            &inkan_pades::Signer {
-                key: &key,
-                certificate: s.pki.witness_certificate(),
-                chain: &chain,
-            },
-            &inkan_pades::SignOptions::new(inkan_pades::Level::BLTA),
-            &inkan_pades::Services {
-                tsa: Some(&tsa),
-                revocation: &fetcher,
-                anchors: std::slice::from_ref(s.pki.root()),
-            },
-        ))
-        .unwrap();
+    common::sign(
+        &stamped,
+        &signed,
+        &key,
+        s.pki.witness_certificate(),
+        &inkan_pades::SignOptions::new(inkan_pades::Level::BLTA),
+    )
+    .unwrap();
     assert_valid_everywhere(&signed, &s.root_pem);
     let err = inkan_pades::stamp_every_page(&signed, &tmp.path().join("again.pdf"), ID_LINE, &font)
         .unwrap_err();
@@ -139,29 +124,7 @@ fn visible_signatures_show_the_signer_in_japanese_and_stay_valid() {
     visible.seal_jpeg = Some(seal);
     options.visible = Some(visible);
     let signed = tmp.path().join("visible.pdf");
-    let tsa = inkan_pki::tsa::TsaClient::new(vec![format!("{}/tsa", s.base_url)]).unwrap();
-    let fetcher = inkan_pades::RevocationFetcher::default();
-    let chain = vec![s.pki.issuing_ca().clone()];
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(inkan_pades::sign_pdf(
-            &input,
-            &signed,
-            &inkan_pades::Signer {
-                key: &key,
-                certificate: &cert,
-                chain: &chain,
-            },
-            &options,
-            &inkan_pades::Services {
-                tsa: Some(&tsa),
-                revocation: &fetcher,
-                anchors: std::slice::from_ref(s.pki.root()),
-            },
-        ))
-        .unwrap();
+    common::sign(&input, &signed, &key, &cert, &options).unwrap();
     assert_valid_everywhere(&signed, &s.root_pem);
     if let Some((ok, text)) = common::ltv_check(&signed, &s.root_pem, None) {
         assert!(ok, "{text}");

@@ -7,8 +7,7 @@ mod common;
 
 use common::{assert_valid_everywhere, ltv_check, pdfsig_valid, pyhanko_valid, sample_pdf, served};
 use inkan_pades::forms::{FieldKind, FieldSpec, FieldValue};
-use inkan_pades::{Certify, Level, RevocationFetcher, Services, SignOptions, Signer};
-use inkan_pki::tsa::TsaClient;
+use inkan_pades::{Certify, Level, SignOptions};
 use inkan_pki::SignerRequest;
 use std::path::Path;
 
@@ -19,30 +18,7 @@ fn sign(
     cert: &x509_cert::Certificate,
     options: SignOptions,
 ) {
-    let s = served();
-    let tsa = TsaClient::new(vec![format!("{}/tsa", s.base_url)]).unwrap();
-    let fetcher = RevocationFetcher::default();
-    let chain = vec![s.pki.issuing_ca().clone()];
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(inkan_pades::sign_pdf(
-            input,
-            output,
-            &Signer {
-                key,
-                certificate: cert,
-                chain: &chain,
-            },
-            &options,
-            &Services {
-                tsa: Some(&tsa),
-                revocation: &fetcher,
-                anchors: std::slice::from_ref(s.pki.root()),
-            },
-        ))
-        .unwrap();
+    common::sign(input, output, key, cert, &options).unwrap();
 }
 
 fn field(name: &str, kind: FieldKind, page: usize, y: f64, x: f64) -> FieldSpec {

@@ -29,31 +29,13 @@ fn sign_with(
     level: Level,
     tweak: impl FnOnce(&mut SignOptions),
 ) -> Result<SignOutcome, PadesError> {
-    let s = served();
-    let tsa = TsaClient::new(vec![format!("{}/tsa", s.base_url)]).unwrap();
-    let fetcher = RevocationFetcher::default();
     let mut options = SignOptions::new(level);
     options.reason = Some(
         "山田太郎様 taro@example.co.jp が 2026-02-01 10:15:30 +09:00 JSTに承認しました".into(),
     );
     options.location = Some("日本".into());
     tweak(&mut options);
-    let chain = vec![s.pki.issuing_ca().clone()];
-    runtime().block_on(inkan_pades::sign_pdf(
-        input,
-        output,
-        &Signer {
-            key,
-            certificate,
-            chain: &chain,
-        },
-        &options,
-        &Services {
-            tsa: Some(&tsa),
-            revocation: &fetcher,
-            anchors: std::slice::from_ref(s.pki.root()),
-        },
-    ))
+    common::sign(input, output, key, certificate, &options)
 }
 
 fn input(dir: &Path, pages: usize) -> PathBuf {

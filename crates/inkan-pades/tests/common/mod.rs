@@ -243,3 +243,36 @@ pub fn ltv_verdicts(report: &str) -> Vec<(String, String)> {
     }
     verdicts
 }
+
+/// Signs `input` into `output` with the served PKI's TSA, revocation data and root.
+pub fn sign(
+    input: &Path,
+    output: &Path,
+    key: &dyn inkan_keys::SigningKey,
+    certificate: &x509_cert::Certificate,
+    options: &inkan_pades::SignOptions,
+) -> Result<inkan_pades::SignOutcome, inkan_pades::PadesError> {
+    let s = served();
+    let tsa = inkan_pki::tsa::TsaClient::new(vec![format!("{}/tsa", s.base_url)]).unwrap();
+    let fetcher = inkan_pades::RevocationFetcher::default();
+    let chain = vec![s.pki.issuing_ca().clone()];
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(inkan_pades::sign_pdf(
+            input,
+            output,
+            &inkan_pades::Signer {
+                key,
+                certificate,
+                chain: &chain,
+            },
+            options,
+            &inkan_pades::Services {
+                tsa: Some(&tsa),
+                revocation: &fetcher,
+                anchors: std::slice::from_ref(s.pki.root()),
+            },
+        ))
+}
