@@ -1,0 +1,384 @@
+//! The envelope (封筒) and its state machine:
+//!
+//! ```text
+//! draft ──submit──► awaiting_approval ──(all approve)──► sent ──sign──► partially_signed ──► completed
+//!   │                      │                              │                 │
+//!   └──────────── cancel ──┴──────── cancel / decline / expire at the deadline ┘
+//! ```
+//! Every operation either changes the envelope and says into what, or says it changed nothing
+//! (doing the same thing twice — a double click — is not an error), or refuses with the reason.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::routing::signers_due;
+use crate::{
+    ConclusionId, DomainError, EnvelopeId, OrganizationId, Recipient, RecipientId, RecipientState,
+    Role,
+};
+
+/// At most this many documents in one envelope.
+pub const MAX_DOCUMENTS: usize = 100;
+/// At most this many bytes of documents in one envelope (200 MB).
+pub const MAX_TOTAL_BYTES: u64 = 200 * 1024 * 1024;
+
+/// Where an envelope stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum EnvelopeStatus {
+    Draft,
+    AwaitingApproval,
+    Sent,
+    PartiallySigned,
+    Completed,
+    Declined { by: RecipientId, reason: String },
+    Cancelled { reason: String },
+    Expired,
+}
+
+impl EnvelopeStatus {
+    /// Completed, declined, cancelled or expired: nothing more can happen.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Declined { .. } | Self::Cancelled { .. } | Self::Expired
+        )
+    }
+}
+
+impl fmt::Display for EnvelopeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Draft => "a draft (下書き)",
+            Self::AwaitingApproval => "awaiting approval (承認待ち)",
+            Self::Sent => "sent (送信済み)",
+            Self::PartiallySigned => "partially signed (署名中)",
+            Self::Completed => "completed (締結済み)",
+            Self::Declined { .. } => "declined (辞退)",
+            Self::Cancelled { .. } => "cancelled (取消)",
+            Self::Expired => "expired (期限切れ)",
+        })
+    }
+}
+
+/// The operations, as named in errors and in the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Submit,
+    Approve,
+    Sign,
+    Decline,
+    Cancel,
+    Expire,
+    Edit,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Submit => "sent",
+            Action::Approve => "approved",
+            Action::Sign => "signed",
+            Action::Decline => "declined",
+            Action::Cancel => "cancelled",
+            Action::Expire => "expired",
+            Action::Edit => "edited",
+        }
+    }
+}
+
+/// What an operation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The envelope is now in this status (possibly the same, with a recipient's progress).
+    Changed(EnvelopeStatus),
+    /// Nothing: it had already been done.
+    Unchanged,
+}
+
+/// An envelope: documents to conclude, sent to recipients in order, until a deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: EnvelopeId,
+    pub organization: OrganizationId,
+    /// 管理番号.
+    pub number: String,
+    pub title: String,
+    pub message: String,
+    /// 署名期限, in seconds since the Unix epoch.
+    pub deadline: i64,
+    pub conclusion_id: ConclusionId,
+    status: EnvelopeStatus,
+    recipients: Vec<Recipient>,
+    documents: usize,
+    document_bytes: u64,
+}
+
+impl Envelope {
+    /// A new draft.
+    pub fn new(
+        organization: OrganizationId,
+        number: &str,
+        title: &str,
+        deadline: i64,
+        now: i64,
+    ) -> Result<Envelope, DomainError> {
+        let title = title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(DomainError::InvalidValue {
+                what: "envelope title",
+                why: "1 to 200 characters".into(),
+            });
+        }
+        if deadline <= now {
+            return Err(DomainError::InvalidValue {
+                what: "signing deadline (署名期限)",
+                why: "it must be in the future".into(),
+            });
+        }
+        Ok(Envelope {
+            id: EnvelopeId::new(),
+            organization,
+            number: number.trim().to_string(),
+            title: title.to_string(),
+            message: String::new(),
+            deadline,
+            conclusion_id: ConclusionId::new(),
+            status: EnvelopeStatus::Draft,
+            recipients: Vec::new(),
+            documents: 0,
+            document_bytes: 0,
+        })
+    }
+
+    pub fn status(&self) -> &EnvelopeStatus {
+        &self.status
+    }
+
+    pub fn recipients(&self) -> &[Recipient] {
+        &self.recipients
+    }
+
+    pub fn document_count(&self) -> usize {
+        self.documents
+    }
+
+    fn refuse(&self, action: Action) -> DomainError {
+        DomainError::IllegalTransition {
+            from: self.status.clone(),
+            action: action.verb(),
+        }
+    }
+
+    fn editable(&self) -> Result<(), DomainError> {
+        if self.status == EnvelopeStatus::Draft {
+            Ok(())
+        } else {
+            Err(self.refuse(Action::Edit))
+        }
+    }
+
+    /// Adds a recipient to a draft. One email may appear once per role.
+    pub fn add_recipient(&mut self, recipient: Recipient) -> Result<RecipientId, DomainError> {
+        self.editable()?;
+        if self
+            .recipients
+            .iter()
+            .any(|r| r.email == recipient.email && r.role == recipient.role)
+        {
+            return Err(DomainError::NotAllowed(format!(
+                "{} is already a recipient with that role",
+                recipient.email
+            )));
+        }
+        let id = recipient.id;
+        self.recipients.push(recipient);
+        Ok(id)
+    }
+
+    /// Counts a document of `bytes` into a draft, within the envelope's limits.
+    pub fn add_document(&mut self, bytes: u64) -> Result<(), DomainError> {
+        self.editable()?;
+        if self.documents >= MAX_DOCUMENTS {
+            return Err(DomainError::Limit(format!(
+                "an envelope holds at most {MAX_DOCUMENTS} documents"
+            )));
+        }
+        if self.document_bytes.saturating_add(bytes) > MAX_TOTAL_BYTES {
+            return Err(DomainError::Limit(
+                "an envelope's documents total at most 200 MB".into(),
+            ));
+        }
+        self.documents += 1;
+        self.document_bytes += bytes;
+        Ok(())
+    }
+
+    /// Sends a draft: to its approvers first if it has any, else to its first signers.
+    pub fn submit(&mut self, now: i64) -> Result<Outcome, DomainError> {
+        match self.status {
+            EnvelopeStatus::Draft => {}
+            EnvelopeStatus::AwaitingApproval | EnvelopeStatus::Sent => {
+                return Ok(Outcome::Unchanged)
+            }
+            _ => return Err(self.refuse(Action::Submit)),
+        }
+        if self.documents == 0 {
+            return Err(DomainError::NotAllowed(
+                "the envelope has no document".into(),
+            ));
+        }
+        if !self.recipients.iter().any(|r| r.role == Role::Signer) {
+            return Err(DomainError::NotAllowed("the envelope has no signer".into()));
+        }
+        if self.deadline <= now {
+            return Err(DomainError::NotAllowed(
+                "the signing deadline has passed".into(),
+            ));
+        }
+        let has_approvers = self.recipients.iter().any(|r| r.role == Role::Approver);
+        self.status = if has_approvers {
+            EnvelopeStatus::AwaitingApproval
+        } else {
+            EnvelopeStatus::Sent
+        };
+        Ok(Outcome::Changed(self.status.clone()))
+    }
+
+    /// An approver approves; when the last one has, the envelope is sent.
+    pub fn approve(&mut self, approver: RecipientId) -> Result<Outcome, DomainError> {
+        let index = self.recipient_index(approver, Role::Approver)?;
+        if self.recipients[index].state == RecipientState::Done {
+            return Ok(Outcome::Unchanged);
+        }
+        if self.status != EnvelopeStatus::AwaitingApproval {
+            return Err(self.refuse(Action::Approve));
+        }
+        self.recipients[index].state = RecipientState::Done;
+        let all_done = self
+            .recipients
+            .iter()
+            .filter(|r| r.role == Role::Approver)
+            .all(|r| r.state == RecipientState::Done);
+        if all_done {
+            self.status = EnvelopeStatus::Sent;
+        }
+        Ok(Outcome::Changed(self.status.clone()))
+    }
+
+    /// The signers who may sign now.
+    pub fn due(&self) -> Vec<RecipientId> {
+        match self.status {
+            EnvelopeStatus::Sent | EnvelopeStatus::PartiallySigned => signers_due(&self.recipients),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A signer signs (a second time changes nothing); after the last one the envelope is
+    /// completed. Refused when it is not that signer's turn or past the deadline.
+    pub fn sign(&mut self, signer: RecipientId, now: i64) -> Result<Outcome, DomainError> {
+        let index = self.recipient_index(signer, Role::Signer)?;
+        if self.recipients[index].state == RecipientState::Done {
+            return Ok(Outcome::Unchanged);
+        }
+        if !matches!(
+            self.status,
+            EnvelopeStatus::Sent | EnvelopeStatus::PartiallySigned
+        ) {
+            return Err(self.refuse(Action::Sign));
+        }
+        if now >= self.deadline {
+            return Err(DomainError::NotAllowed(
+                "the signing deadline has passed".into(),
+            ));
+        }
+        if !signers_due(&self.recipients).contains(&signer) {
+            return Err(DomainError::NotAllowed(
+                "it is not this signer's turn yet: earlier signers have not signed".into(),
+            ));
+        }
+        self.recipients[index].state = RecipientState::Done;
+        self.status = if signers_due(&self.recipients).is_empty() {
+            EnvelopeStatus::Completed
+        } else {
+            EnvelopeStatus::PartiallySigned
+        };
+        Ok(Outcome::Changed(self.status.clone()))
+    }
+
+    /// A signer declines (辞退), with a reason; the envelope ends there.
+    pub fn decline(&mut self, signer: RecipientId, reason: &str) -> Result<Outcome, DomainError> {
+        let index = self.recipient_index(signer, Role::Signer)?;
+        if let EnvelopeStatus::Declined { by, .. } = &self.status {
+            if *by == signer {
+                return Ok(Outcome::Unchanged);
+            }
+        }
+        if !matches!(
+            self.status,
+            EnvelopeStatus::Sent | EnvelopeStatus::PartiallySigned
+        ) {
+            return Err(self.refuse(Action::Decline));
+        }
+        if self.recipients[index].state == RecipientState::Done {
+            return Err(DomainError::NotAllowed(
+                "this signer has already signed".into(),
+            ));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(DomainError::InvalidValue {
+                what: "reason for declining",
+                why: "it must not be empty".into(),
+            });
+        }
+        self.recipients[index].state = RecipientState::Declined;
+        self.status = EnvelopeStatus::Declined {
+            by: signer,
+            reason: reason.to_string(),
+        };
+        Ok(Outcome::Changed(self.status.clone()))
+    }
+
+    /// The sender cancels (取消) an envelope that is not finished.
+    pub fn cancel(&mut self, reason: &str) -> Result<Outcome, DomainError> {
+        if matches!(self.status, EnvelopeStatus::Cancelled { .. }) {
+            return Ok(Outcome::Unchanged);
+        }
+        if self.status.is_final() {
+            return Err(self.refuse(Action::Cancel));
+        }
+        self.status = EnvelopeStatus::Cancelled {
+            reason: reason.trim().to_string(),
+        };
+        Ok(Outcome::Changed(self.status.clone()))
+    }
+
+    /// Expires an envelope whose deadline has passed before it was completed.
+    pub fn expire(&mut self, now: i64) -> Result<Outcome, DomainError> {
+        match self.status {
+            EnvelopeStatus::Expired => Ok(Outcome::Unchanged),
+            _ if self.status.is_final() || self.status == EnvelopeStatus::Draft => {
+                Err(self.refuse(Action::Expire))
+            }
+            _ if now < self.deadline => Err(DomainError::NotAllowed(
+                "the signing deadline has not passed yet".into(),
+            )),
+            _ => {
+                self.status = EnvelopeStatus::Expired;
+                Ok(Outcome::Changed(EnvelopeStatus::Expired))
+            }
+        }
+    }
+
+    fn recipient_index(&self, id: RecipientId, role: Role) -> Result<usize, DomainError> {
+        self.recipients
+            .iter()
+            .position(|r| r.id == id && r.role == role)
+            .ok_or_else(|| {
+                DomainError::NotAllowed(
+                    format!("no {role:?} with this ID in the envelope").to_lowercase(),
+                )
+            })
+    }
+}

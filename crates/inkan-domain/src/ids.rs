@@ -1,0 +1,70 @@
+//! Identifiers: one newtype each, so an envelope's ID can never be passed where a document's is
+//! expected.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::DomainError;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(uuid::Uuid);
+
+        impl $name {
+            /// A new, random identifier (UUID v4).
+            pub fn new() -> Self {
+                Self(uuid::Uuid::new_v4())
+            }
+            pub fn as_uuid(&self) -> uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, DomainError> {
+                uuid::Uuid::parse_str(s).map(Self).map_err(|e| DomainError::InvalidValue {
+                    what: $what,
+                    why: e.to_string(),
+                })
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// An organisation (a tenant: a city, a company).
+    OrganizationId,
+    "organization ID"
+);
+uuid_id!(
+    /// An envelope (封筒).
+    EnvelopeId,
+    "envelope ID"
+);
+uuid_id!(
+    /// A document inside an envelope.
+    DocumentId,
+    "document ID"
+);
+uuid_id!(
+    /// A recipient of an envelope.
+    RecipientId,
+    "recipient ID"
+);

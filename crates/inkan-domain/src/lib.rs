@@ -1,0 +1,18 @@
+//! Inkan's domain model, free of I/O: what an envelope (封筒) is, who receives it in which order,
+//! which state changes are legal, and the value types every layer shares.
+//!
+//! Invalid states are made unrepresentable where the type system allows it (parsed value types,
+//! an envelope that changes state only through its methods), and every refused operation says
+//! why in a [`DomainError`].
+
+mod envelope;
+mod error;
+mod ids;
+mod routing;
+mod values;
+
+pub use envelope::{Action, Envelope, EnvelopeStatus, Outcome, MAX_DOCUMENTS, MAX_TOTAL_BYTES};
+pub use error::DomainError;
+pub use ids::{DocumentId, EnvelopeId, OrganizationId, RecipientId};
+pub use routing::{Recipient, RecipientState, Role};
+pub use values::{ConclusionId, Email, Yen};
