@@ -196,6 +196,22 @@ fn certified_p2_then_approval_keeps_both_valid_and_p1_refuses_more() {
         assert_eq!(text.matches("judged VALID").count(), 2, "{text}");
     }
 
+    // P=3 (annotations also allowed) is a valid certification too.
+    let annotatable = tmp.path().join("p3.pdf");
+    sign_with(
+        &input,
+        &annotatable,
+        &witness,
+        s.pki.witness_certificate(),
+        Level::BT,
+        |o| o.certify = Some(Certify::Annotations),
+    )
+    .unwrap();
+    assert_valid_everywhere(&annotatable, &s.root_pem);
+    if let Some((_, text)) = pyhanko_valid(&annotatable, &s.root_pem) {
+        assert!(text.to_lowercase().contains("certif"), "{text}");
+    }
+
     let locked = tmp.path().join("locked.pdf");
     sign_with(
         &input,
