@@ -121,11 +121,7 @@ pub fn pyhanko_valid(pdf: &Path, root: &Path) -> Option<(bool, String)> {
         .arg(root)
         .arg("--trust-replace")
         .arg(pdf));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     let valid = out.status.success() && text.contains("judged VALID") && !text.contains("INVALID");
     Some((valid, text))
 }
@@ -140,44 +136,53 @@ pub fn ltv_check(pdf: &Path, root: &Path, future: Option<&str>) -> Option<(bool,
         cmd.args(["--future", date, "--require-future"]);
     }
     let out = run(cmd.arg(pdf));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     Some((out.status.success(), text))
 }
 
 /// pdfsig's verdict per signature (it does not check document timestamps): every signature
 /// "Signature is Valid." and "Certificate is Trusted.".
 pub fn pdfsig_valid(pdf: &Path, root: &Path) -> Option<(bool, String)> {
+    let text = pdfsig_report(pdf, root)?;
+    let signatures = text.matches("Signature Type: ETSI.CAdES.detached").count();
+    Some((
+        signatures > 0 && all_valid_and_trusted(&text, signatures),
+        text,
+    ))
+}
+
+/// What pdfsig prints for `pdf`, trusting `root`.
+fn pdfsig_report(pdf: &Path, root: &Path) -> Option<String> {
     require_tool("pdfsig", "independent check (apt install poppler-utils)")?;
     let db = nss_db_trusting(root)?;
     let out = run(Command::new("pdfsig")
         .arg("-nssdir")
         .arg(format!("sql:{}", db.path().display()))
         .arg(pdf));
-    let text = format!(
+    Some(output_text(&out))
+}
+
+/// Whether pdfsig's report says "Signature is Valid." and "Certificate is Trusted." for each of
+/// `signatures` signatures.
+fn all_valid_and_trusted(report: &str, signatures: usize) -> bool {
+    report.matches("Signature is Valid.").count() == signatures
+        && report.matches("Certificate is Trusted.").count() == signatures
+}
+
+/// A finished command's stdout and stderr as one text.
+fn output_text(out: &std::process::Output) -> String {
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    let signatures = text.matches("Signature Type: ETSI.CAdES.detached").count();
-    let valid = signatures > 0
-        && text.matches("Signature is Valid.").count() == signatures
-        && text.matches("Certificate is Trusted.").count() == signatures;
-    Some((valid, text))
+    )
 }
 
 /// `qpdf --check` passes with no warning.
 pub fn qpdf_clean(pdf: &Path) -> Option<(bool, String)> {
     require_tool("qpdf", "structure check (apt install qpdf)")?;
     let out = run(Command::new("qpdf").arg("--check").arg(pdf));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     Some((
         out.status.success() && !text.to_lowercase().contains("warning"),
         text,
@@ -201,23 +206,13 @@ pub fn assert_valid_everywhere(pdf: &Path, root: &Path) {
 /// from other signers as well as Inkan's `ETSI.CAdES.detached`; pdfsig does not check document
 /// timestamps): each "Signature is Valid." and "Certificate is Trusted.".
 pub fn pdfsig_all_valid(pdf: &Path, root: &Path, expected: usize) -> Option<(bool, String)> {
-    require_tool("pdfsig", "independent check (apt install poppler-utils)")?;
-    let db = nss_db_trusting(root)?;
-    let out = run(Command::new("pdfsig")
-        .arg("-nssdir")
-        .arg(format!("sql:{}", db.path().display()))
-        .arg(pdf));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = pdfsig_report(pdf, root)?;
     let signatures = text.matches("Signature Type: ETSI.CAdES.detached").count()
         + text.matches("Signature Type: adbe.pkcs7.detached").count();
-    let valid = signatures == expected
-        && text.matches("Signature is Valid.").count() == signatures
-        && text.matches("Certificate is Trusted.").count() == signatures;
-    Some((valid, text))
+    Some((
+        signatures == expected && all_valid_and_trusted(&text, signatures),
+        text,
+    ))
 }
 
 /// The per-signature verdicts of the offline LTV check's JSON report: (field, "PASS"/"FAIL").
