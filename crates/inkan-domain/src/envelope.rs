@@ -37,6 +37,32 @@ pub enum EnvelopeStatus {
 }
 
 impl EnvelopeStatus {
+    /// The stable name stored in databases and shown in the API (`draft`, `sent`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::AwaitingApproval => "awaiting_approval",
+            Self::Sent => "sent",
+            Self::PartiallySigned => "partially_signed",
+            Self::Completed => "completed",
+            Self::Declined { .. } => "declined",
+            Self::Cancelled { .. } => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Every status name, as [`EnvelopeStatus::name`] gives them.
+    pub const NAMES: [&'static str; 8] = [
+        "draft",
+        "awaiting_approval",
+        "sent",
+        "partially_signed",
+        "completed",
+        "declined",
+        "cancelled",
+        "expired",
+    ];
+
     /// Completed, declined, cancelled or expired: nothing more can happen.
     pub fn is_final(&self) -> bool {
         matches!(
@@ -159,6 +185,11 @@ impl Envelope {
         &self.recipients
     }
 
+    /// One recipient by ID.
+    pub fn recipient(&self, id: RecipientId) -> Option<&Recipient> {
+        self.recipients.iter().find(|r| r.id == id)
+    }
+
     pub fn document_count(&self) -> usize {
         self.documents
     }
@@ -246,7 +277,7 @@ impl Envelope {
     }
 
     /// An approver approves; when the last one has, the envelope is sent.
-    pub fn approve(&mut self, approver: RecipientId) -> Result<Outcome, DomainError> {
+    pub fn approve(&mut self, approver: RecipientId, now: i64) -> Result<Outcome, DomainError> {
         let index = self.recipient_index(approver, Role::Approver)?;
         if self.recipients[index].state == RecipientState::Done {
             return Ok(Outcome::Unchanged);
@@ -255,6 +286,7 @@ impl Envelope {
             return Err(self.refuse(Action::Approve));
         }
         self.recipients[index].state = RecipientState::Done;
+        self.recipients[index].done_at = Some(now);
         let all_done = self
             .recipients
             .iter()
@@ -298,6 +330,7 @@ impl Envelope {
             ));
         }
         self.recipients[index].state = RecipientState::Done;
+        self.recipients[index].done_at = Some(now);
         self.status = if signers_due(&self.recipients).is_empty() {
             EnvelopeStatus::Completed
         } else {

@@ -68,3 +68,43 @@ uuid_id!(
     RecipientId,
     "recipient ID"
 );
+uuid_id!(
+    /// A department (部署) of an organisation.
+    DepartmentId,
+    "department ID"
+);
+uuid_id!(
+    /// A staff user of an organisation.
+    UserId,
+    "user ID"
+);
+uuid_id!(
+    /// A counterparty (取引先) registered by its 電子契約用メールアドレス届出書.
+    CounterpartyId,
+    "counterparty ID"
+);
+uuid_id!(
+    /// A field placed on a document for one recipient.
+    FieldId,
+    "field ID"
+);
+uuid_id!(
+    /// A file attached to an envelope, by its sender or by a signer.
+    AttachmentId,
+    "attachment ID"
+);
+uuid_id!(
+    /// An organisation's API key.
+    ApiKeyId,
+    "API key ID"
+);
+uuid_id!(
+    /// A durable job.
+    JobId,
+    "job ID"
+);
+uuid_id!(
+    /// A webhook endpoint of an organisation.
+    WebhookId,
+    "webhook ID"
+);

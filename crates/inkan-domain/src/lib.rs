@@ -7,12 +7,17 @@
 
 mod envelope;
 mod error;
+mod fields;
 mod ids;
 mod routing;
 mod values;
 
 pub use envelope::{Action, Envelope, EnvelopeStatus, Outcome, MAX_DOCUMENTS, MAX_TOTAL_BYTES};
 pub use error::DomainError;
-pub use ids::{DocumentId, EnvelopeId, OrganizationId, RecipientId};
-pub use routing::{Recipient, RecipientState, Role};
+pub use fields::{fill, signs, Field, FieldKind, FieldValue, Placement};
+pub use ids::{
+    ApiKeyId, AttachmentId, CounterpartyId, DepartmentId, DocumentId, EnvelopeId, FieldId, JobId,
+    OrganizationId, RecipientId, UserId, WebhookId,
+};
+pub use routing::{Recipient, RecipientState, Role, SignatureMethod};
 pub use values::{ConclusionId, Email, Yen};

@@ -32,6 +32,28 @@ pub enum RecipientState {
     Declined,
 }
 
+/// How a signer's signature is made (署名方法).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureMethod {
+    /// 契約印タイプ / 立会人型: the service signs with its own certificate, naming the signer in
+    /// the signature's Reason after the signer proved control of their email.
+    #[default]
+    Witness,
+    /// 実印タイプ / 当事者型: a certificate in the signer's own name, issued by the built-in CA.
+    Party,
+}
+
+impl SignatureMethod {
+    /// The name the seeds use.
+    pub fn japanese(self) -> &'static str {
+        match self {
+            SignatureMethod::Witness => "契約印タイプ",
+            SignatureMethod::Party => "実印タイプ",
+        }
+    }
+}
+
 /// One recipient of an envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
@@ -42,6 +64,12 @@ pub struct Recipient {
     /// Routing group: lower groups act first; equal groups act in parallel.
     pub order: u32,
     pub state: RecipientState,
+    /// Signers only: how their signature is made.
+    #[serde(default)]
+    pub method: SignatureMethod,
+    /// When they approved or signed (seconds since the Unix epoch).
+    #[serde(default)]
+    pub done_at: Option<i64>,
 }
 
 impl Recipient {
@@ -53,6 +81,8 @@ impl Recipient {
             role,
             order,
             state: RecipientState::Waiting,
+            method: SignatureMethod::Witness,
+            done_at: None,
         }
     }
 }

@@ -151,13 +151,13 @@ fn internal_approval_comes_before_sending() {
     assert!(e.due().is_empty(), "nobody signs before approval");
     assert!(e.sign(vendor, NOW).is_err());
     assert_eq!(
-        e.approve(boss).unwrap(),
+        e.approve(boss, NOW).unwrap(),
         Outcome::Changed(EnvelopeStatus::Sent)
     );
-    assert_eq!(e.approve(boss).unwrap(), Outcome::Unchanged);
+    assert_eq!(e.approve(boss, NOW).unwrap(), Outcome::Unchanged);
     assert_eq!(e.due(), vec![vendor]);
     // A signer is not an approver, nor the other way round.
-    assert!(e.approve(vendor).is_err());
+    assert!(e.approve(vendor, NOW).is_err());
     assert!(e.sign(boss, NOW).is_err());
 }
 

@@ -1,0 +1,171 @@
+//! Fields (入力項目) that a sender places on a document for one recipient: where the signature
+//! goes, and what the signer must fill in before signing (署名日, a checkbox, an attached PDF).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AttachmentId, DomainError, FieldId, RecipientId};
+
+/// What a field asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// The recipient's signature. Without a placement it is invisible (the seeds' default).
+    Signature,
+    /// Free text with a label, such as 署名日 or 住所.
+    Text,
+    /// A date (YYYY-MM-DD).
+    Date,
+    /// A checkbox.
+    Checkbox,
+    /// A PDF the signer must attach (添付依頼).
+    Attachment,
+}
+
+/// Where a field sits: a page (1-based) and a rectangle in PDF points from the bottom-left.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    pub page: u32,
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// What a recipient entered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "value")]
+pub enum FieldValue {
+    Text(String),
+    Checked(bool),
+    Attachment(AttachmentId),
+}
+
+/// One field of one document, for one recipient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    pub id: FieldId,
+    pub recipient: RecipientId,
+    pub kind: FieldKind,
+    pub label: String,
+    pub required: bool,
+    pub placement: Option<Placement>,
+    pub value: Option<FieldValue>,
+}
+
+impl Field {
+    /// A new, empty field. Signature fields are always required.
+    pub fn new(
+        recipient: RecipientId,
+        kind: FieldKind,
+        label: &str,
+        required: bool,
+        placement: Option<Placement>,
+    ) -> Result<Field, DomainError> {
+        if let Some(p) = placement {
+            let finite = [p.x, p.y, p.width, p.height].iter().all(|v| v.is_finite());
+            if p.page == 0 || !finite || p.width <= 0.0 || p.height <= 0.0 || p.x < 0.0 || p.y < 0.0
+            {
+                return Err(DomainError::InvalidValue {
+                    what: "field placement",
+                    why: "the page counts from 1 and the rectangle must have a positive size on the page".into(),
+                });
+            }
+        }
+        if kind != FieldKind::Signature && label.trim().is_empty() {
+            return Err(DomainError::InvalidValue {
+                what: "field label",
+                why: "a field the signer fills needs a label, such as 署名日".into(),
+            });
+        }
+        Ok(Field {
+            id: FieldId::new(),
+            recipient,
+            kind,
+            label: label.trim().to_string(),
+            required: required || kind == FieldKind::Signature,
+            placement,
+            value: None,
+        })
+    }
+}
+
+/// Records `recipient`'s values into `fields`: each value must be for one of that recipient's
+/// fields and of the field's kind, and afterwards every required field of theirs (other than the
+/// signature itself, which signing supplies) must have a value. Nothing changes on refusal.
+pub fn fill(
+    fields: &mut [Field],
+    recipient: RecipientId,
+    values: &[(FieldId, FieldValue)],
+) -> Result<(), DomainError> {
+    let mut staged: Vec<Field> = fields.to_vec();
+    for (id, value) in values {
+        let field = staged
+            .iter_mut()
+            .find(|f| f.id == *id && f.recipient == recipient)
+            .ok_or_else(|| {
+                DomainError::NotAllowed(format!("field {id} is not one of this signer's fields"))
+            })?;
+        let fits = match (field.kind, value) {
+            (FieldKind::Text, FieldValue::Text(t)) => t.chars().count() <= 1000,
+            (FieldKind::Date, FieldValue::Text(t)) => is_iso_date(t),
+            (FieldKind::Checkbox, FieldValue::Checked(_)) => true,
+            (FieldKind::Attachment, FieldValue::Attachment(_)) => true,
+            _ => false,
+        };
+        if !fits {
+            return Err(DomainError::InvalidValue {
+                what: "field value",
+                why: format!(
+                    "{:?} does not fit the field 「{}」 ({:?}{})",
+                    value,
+                    field.label,
+                    field.kind,
+                    if field.kind == FieldKind::Date {
+                        ", written YYYY-MM-DD"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
+        field.value = Some(value.clone());
+    }
+    let missing: Vec<&str> = staged
+        .iter()
+        .filter(|f| f.recipient == recipient && f.required && f.kind != FieldKind::Signature)
+        .filter(|f| match &f.value {
+            None => true,
+            Some(FieldValue::Text(t)) => t.trim().is_empty(),
+            Some(FieldValue::Checked(c)) => !c,
+            Some(FieldValue::Attachment(_)) => false,
+        })
+        .map(|f| f.label.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(DomainError::NotAllowed(format!(
+            "required items are not filled in (必須項目が未入力です): {}",
+            missing.join(", ")
+        )));
+    }
+    fields.clone_from_slice(&staged);
+    Ok(())
+}
+
+fn is_iso_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let number = |r: std::ops::Range<usize>| text.get(r).and_then(|s| s.parse::<u32>().ok());
+    matches!(
+        (number(0..4), number(5..7), number(8..10)),
+        (Some(y), Some(m), Some(d)) if y >= 1900 && (1..=12).contains(&m) && (1..=31).contains(&d)
+    )
+}
+
+/// True when `recipient` signs this document (has a signature field on it).
+pub fn signs(fields: &[Field], recipient: RecipientId) -> bool {
+    fields
+        .iter()
+        .any(|f| f.recipient == recipient && f.kind == FieldKind::Signature)
+}
