@@ -1,0 +1,138 @@
+//! An outgoing mail and its RFC 5322 form.
+
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+use serde::{Deserialize, Serialize};
+
+use crate::{MailError, Rendered};
+
+/// A name and an email address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    /// Display name; may be empty.
+    pub name: String,
+    pub email: String,
+}
+
+impl Address {
+    pub fn new(name: impl Into<String>, email: impl Into<String>) -> Address {
+        Address {
+            name: name.into(),
+            email: email.into(),
+        }
+    }
+
+    fn mailbox(&self) -> Result<Mailbox, MailError> {
+        let email = self
+            .email
+            .trim()
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailError::Address {
+                address: self.email.clone(),
+                reason: e.to_string(),
+            })?;
+        let name = self.name.trim();
+        Ok(Mailbox::new(
+            (!name.is_empty()).then(|| name.to_string()),
+            email,
+        ))
+    }
+}
+
+/// One mail ready to send: rendered content, addresses, and the key that makes it unique.
+///
+/// It is plain serde data so a durable job can hold it and send it again after a crash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMail {
+    pub to: Vec<Address>,
+    pub from: Address,
+    pub reply_to: Option<Address>,
+    pub rendered: Rendered,
+    /// Stable across retries (e.g. `sign-request:<envelope>:<recipient>:<n>`). The Message-ID is
+    /// derived from it, so a mail sent twice after a timeout is recognisably the same mail, and
+    /// the .eml folder overwrites instead of duplicating.
+    pub idempotency_key: String,
+}
+
+impl OutgoingMail {
+    /// The Message-ID: `<key@domain of From>`, the key encoded so that any string makes a valid
+    /// and distinct id (letters, digits, `-` and `_` stay; every other byte becomes `=XX`).
+    pub fn message_id(&self) -> String {
+        let domain = self
+            .from
+            .email
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim())
+            .filter(|d| {
+                !d.is_empty()
+                    && d.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            })
+            .unwrap_or("inkan.invalid");
+        format!("<{}@{}>", encode_key(&self.idempotency_key), domain)
+    }
+
+    /// The lettre message: multipart/alternative (plain text, then HTML), UTF-8, with the
+    /// subject encoded as RFC 2047 by lettre.
+    pub fn to_message(&self) -> Result<Message, MailError> {
+        if self.to.is_empty() {
+            return Err(MailError::Build("the mail has no recipient".into()));
+        }
+        let mut builder = Message::builder()
+            .from(self.from.mailbox()?)
+            .subject(self.rendered.subject.clone())
+            .message_id(Some(self.message_id()));
+        for to in &self.to {
+            builder = builder.to(to.mailbox()?);
+        }
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.mailbox()?);
+        }
+        builder
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(self.rendered.text.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(self.rendered.html.clone()),
+                    ),
+            )
+            .map_err(|e| MailError::Build(e.to_string()))
+    }
+
+    /// The message as RFC 5322 bytes (what an .eml file holds).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, MailError> {
+        Ok(self.to_message()?.formatted())
+    }
+}
+
+/// Encodes an idempotency key for a Message-ID or a file name: injective, ASCII, no dots.
+pub(crate) fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("={b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_encode_injectively() {
+        assert_eq!(encode_key("sign:abc-1_2"), "sign=3Aabc-1_2");
+        assert_eq!(encode_key("a=3A"), "a=3D3A");
+        assert_eq!(encode_key("a.b/c"), "a=2Eb=2Fc");
+        assert_ne!(encode_key("a:b"), encode_key("a=3Ab"));
+    }
+}

@@ -1,0 +1,734 @@
+//! The mails Inkan sends, in Japanese and English, as subject + plain text + HTML.
+//!
+//! Each template is plain data (strings and Unix times, no database types) so the service can
+//! store it in a durable job and render it when the job runs. Every template is first turned into
+//! one [`Layout`] (greeting, paragraphs, labelled fields, a button, notes); the text and HTML
+//! renderers work on that layout only, so HTML escaping happens in exactly one place and the two
+//! bodies cannot drift apart.
+
+use serde::{Deserialize, Serialize};
+
+use crate::jst::format_jst;
+
+/// The language of a mail. Japanese is the default: the recipients are Japanese cities and their
+/// vendors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Ja,
+    En,
+}
+
+/// How long the download link of a completion notice stays valid (the seeds promise 14 days);
+/// the service sets [`Completed::download_expires_at`] from it.
+pub const DOWNLOAD_VALIDITY_DAYS: i64 = 14;
+
+/// 署名依頼: a signer is asked to review and sign an envelope (also used for reminders).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureRequest {
+    /// The sending organisation (組織名), e.g. `南九州市`.
+    pub organization: String,
+    /// The person or department who sent the envelope (送信者).
+    pub sender_name: String,
+    /// The signer's name, for the greeting (empty: a neutral greeting).
+    pub recipient_name: String,
+    /// The envelope's title (封筒名).
+    pub envelope_title: String,
+    /// The sender's message to the signer, if any (may span lines).
+    pub message: Option<String>,
+    /// The documents' names, in order.
+    pub documents: Vec<String>,
+    /// The signing deadline (署名期限), Unix seconds.
+    pub deadline: i64,
+    /// The signer's personal link to the signing page.
+    pub signer_url: String,
+}
+
+/// 承認依頼: an internal approver is asked to approve an envelope before it goes out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    pub organization: String,
+    /// Who prepared the envelope and asks for approval (申請者).
+    pub requester_name: String,
+    pub approver_name: String,
+    pub envelope_title: String,
+    pub message: Option<String>,
+    pub documents: Vec<String>,
+    /// The signing deadline the envelope will carry, Unix seconds.
+    pub deadline: i64,
+    /// The approver's link to the approval page.
+    pub approval_url: String,
+}
+
+/// 電子署名完了のお知らせ: every party has signed; the documents can be downloaded for a while.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completed {
+    pub organization: String,
+    pub recipient_name: String,
+    pub envelope_title: String,
+    pub documents: Vec<String>,
+    /// 送り主: who sent the envelope.
+    pub sender_name: String,
+    /// The download page.
+    pub download_url: String,
+    /// When the download link stops working, Unix seconds (see [`DOWNLOAD_VALIDITY_DAYS`]).
+    pub download_expires_at: i64,
+}
+
+/// 辞退: a signer declined; sent to the sender and the parties who already took part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declined {
+    pub organization: String,
+    pub recipient_name: String,
+    pub envelope_title: String,
+    pub declined_by_name: String,
+    pub declined_by_email: String,
+    pub reason: String,
+    /// Unix seconds.
+    pub declined_at: i64,
+    /// The envelope's page for the sender's staff, if the recipient has one.
+    pub envelope_url: Option<String>,
+}
+
+/// 取消: the sender cancelled the envelope; sent to the signers who had been asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancelled {
+    pub organization: String,
+    pub recipient_name: String,
+    pub envelope_title: String,
+    pub reason: String,
+    /// Unix seconds.
+    pub cancelled_at: i64,
+}
+
+/// 期限切れ: the signing deadline passed before every party signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expired {
+    pub organization: String,
+    pub recipient_name: String,
+    pub envelope_title: String,
+    /// The deadline that passed, Unix seconds.
+    pub deadline: i64,
+    pub envelope_url: Option<String>,
+}
+
+/// Every mail Inkan sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Template {
+    SignatureRequest(SignatureRequest),
+    /// The same request again, marked as a reminder (リマインド).
+    Reminder(SignatureRequest),
+    ApprovalRequest(ApprovalRequest),
+    Completed(Completed),
+    Declined(Declined),
+    Cancelled(Cancelled),
+    Expired(Expired),
+}
+
+/// A rendered mail: what goes into the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendered {
+    /// One line (user text in it has its line breaks replaced by spaces).
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Template {
+    /// Renders the mail in `lang`.
+    pub fn render(&self, lang: Lang) -> Rendered {
+        render(self, lang)
+    }
+}
+
+/// Renders `template` in `lang`.
+pub fn render(template: &Template, lang: Lang) -> Rendered {
+    let layout = layout(template, lang);
+    Rendered {
+        subject: one_line(&layout.subject),
+        text: layout.text(lang),
+        html: layout.html(lang),
+    }
+}
+
+/// The language-independent shape of a mail body.
+struct Layout {
+    subject: String,
+    greeting: String,
+    paragraphs: Vec<String>,
+    fields: Vec<(&'static str, Value)>,
+    button: Option<(&'static str, String)>,
+    notes: Vec<String>,
+}
+
+enum Value {
+    Line(String),
+    /// Free text that may span lines (a message, a reason).
+    Block(String),
+    List(Vec<String>),
+}
+
+fn greeting(name: &str, lang: Lang) -> String {
+    match (lang, name.trim()) {
+        (Lang::Ja, "") => "ご担当者様".to_string(),
+        (Lang::Ja, name) => format!("{name} 様"),
+        (Lang::En, "") => "Hello,".to_string(),
+        (Lang::En, name) => format!("Dear {name},"),
+    }
+}
+
+fn message_field(message: &Option<String>, lang: Lang) -> Option<(&'static str, Value)> {
+    let message = message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())?;
+    let label = match lang {
+        Lang::Ja => "メッセージ",
+        Lang::En => "Message",
+    };
+    Some((label, Value::Block(message.to_string())))
+}
+
+fn layout(template: &Template, lang: Lang) -> Layout {
+    match template {
+        Template::SignatureRequest(r) => signature_layout(r, false, lang),
+        Template::Reminder(r) => signature_layout(r, true, lang),
+        Template::ApprovalRequest(a) => approval_layout(a, lang),
+        Template::Completed(c) => completed_layout(c, lang),
+        Template::Declined(d) => declined_layout(d, lang),
+        Template::Cancelled(c) => cancelled_layout(c, lang),
+        Template::Expired(e) => expired_layout(e, lang),
+    }
+}
+
+fn signature_layout(r: &SignatureRequest, reminder: bool, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    let subject = match (lang, reminder) {
+        (Ja, false) => format!(
+            "【{}】 様より{}への署名依頼が届いています",
+            r.organization, r.envelope_title
+        ),
+        (Ja, true) => format!(
+            "【リマインド】【{}】 様より{}への署名依頼が届いています",
+            r.organization, r.envelope_title
+        ),
+        (En, false) => format!(
+            "[{}] {} — please review and sign",
+            r.organization, r.envelope_title
+        ),
+        (En, true) => format!(
+            "Reminder: [{}] {} — please review and sign",
+            r.organization, r.envelope_title
+        ),
+    };
+    let deadline = format_jst(r.deadline, lang);
+    let mut paragraphs = match lang {
+        Ja => vec![format!(
+            "{} 様より「{}」への署名依頼が届いています。",
+            r.organization, r.envelope_title
+        )],
+        En => vec![format!(
+            "{} asks you to review and sign \u{201c}{}\u{201d}.",
+            r.organization, r.envelope_title
+        )],
+    };
+    if reminder {
+        paragraphs.insert(
+            0,
+            match lang {
+                Ja => "署名がまだ完了していないため、再度お知らせします。".to_string(),
+                En => {
+                    "This is a reminder: the documents below are still waiting for your signature."
+                        .to_string()
+                }
+            },
+        );
+    }
+    paragraphs.push(match lang {
+        Ja => format!("下のボタンから文書を確認し、署名期限（{deadline}）までに署名してください。"),
+        En => format!(
+            "Please open the documents with the button below and sign them before {deadline}."
+        ),
+    });
+    let mut fields = vec![
+        (
+            label(lang, "封筒", "Envelope"),
+            Value::Line(r.envelope_title.clone()),
+        ),
+        (
+            label(lang, "送信者", "Sender"),
+            Value::Line(sender_line(&r.sender_name, &r.organization, lang)),
+        ),
+    ];
+    fields.extend(message_field(&r.message, lang));
+    fields.push((
+        label(lang, "文書", "Documents"),
+        Value::List(r.documents.clone()),
+    ));
+    fields.push((
+        label(lang, "署名期限", "Signing deadline"),
+        Value::Line(deadline),
+    ));
+    Layout {
+        subject,
+        greeting: greeting(&r.recipient_name, lang),
+        paragraphs,
+        fields,
+        button: Some((label(lang, "文書を確認する", "Review the documents"), r.signer_url.clone())),
+        notes: vec![match lang {
+            Ja => "このリンクはあなた専用です。他の方に転送しないでください。署名の前に文書をダウンロードして社内で確認することもできます。".to_string(),
+            En => "This link is yours alone: please do not forward it. \
+                   You can download the documents for internal review before signing."
+                .to_string(),
+        }],
+    }
+}
+
+fn approval_layout(a: &ApprovalRequest, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    let deadline = format_jst(a.deadline, lang);
+    let mut fields = vec![
+        (
+            label(lang, "封筒", "Envelope"),
+            Value::Line(a.envelope_title.clone()),
+        ),
+        (
+            label(lang, "申請者", "Requested by"),
+            Value::Line(sender_line(&a.requester_name, &a.organization, lang)),
+        ),
+    ];
+    fields.extend(message_field(&a.message, lang));
+    fields.push((
+        label(lang, "文書", "Documents"),
+        Value::List(a.documents.clone()),
+    ));
+    fields.push((
+        label(lang, "署名期限", "Signing deadline"),
+        Value::Line(deadline),
+    ));
+    Layout {
+        subject: match lang {
+            Ja => format!("【{}】 {}の承認依頼が届いています", a.organization, a.envelope_title),
+            En => format!("[{}] {} — approval requested", a.organization, a.envelope_title),
+        },
+        greeting: greeting(&a.approver_name, lang),
+        paragraphs: vec![match lang {
+            Ja => format!(
+                "{} さんより「{}」の送信前の承認依頼が届いています。内容を確認し、承認または差し戻しをしてください。",
+                a.requester_name, a.envelope_title
+            ),
+            En => format!(
+                "{} asks you to approve \u{201c}{}\u{201d} before it is sent for signature. Please review it, then approve or send it back.",
+                a.requester_name, a.envelope_title
+            ),
+        }],
+        fields,
+        button: Some((label(lang, "内容を確認して承認する", "Review and approve"), a.approval_url.clone())),
+        notes: vec![],
+    }
+}
+
+fn completed_layout(c: &Completed, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    let expiry = format_jst(c.download_expires_at, lang);
+    Layout {
+        subject: match lang {
+            Ja => format!("電子署名完了のお知らせ（{}）", c.envelope_title),
+            En => format!("Signing completed: {}", c.envelope_title),
+        },
+        greeting: greeting(&c.recipient_name, lang),
+        paragraphs: vec![match lang {
+            Ja => "すべての手続きが完了しました。\
+                   署名完了文書ダウンロード画面より、ダウンロードしてください。"
+                .to_string(),
+            En => "Every party has signed. \
+                   Download the signed documents from the download page."
+                .to_string(),
+        }],
+        fields: vec![
+            (label(lang, "封筒", "Envelope"), Value::Line(c.envelope_title.clone())),
+            (label(lang, "文書", "Documents"), Value::List(c.documents.clone())),
+            (label(lang, "送り主", "Sender"), Value::Line(sender_line(&c.sender_name, &c.organization, lang))),
+            (label(lang, "ダウンロード有効期限", "Download available until"), Value::Line(expiry.clone())),
+        ],
+        button: Some((label(lang, "ダウンロード", "Download"), c.download_url.clone())),
+        notes: vec![match lang {
+            Ja => format!(
+                "ダウンロードの有効期限は{expiry}までです。期限を過ぎるとダウンロードできなくなりますので、\
+                 必ず期限内にダウンロードして保管してください。"
+            ),
+            En => format!(
+                "The download link works until {expiry}; after that it no longer opens. \
+                 Please download and keep the documents before then."
+            ),
+        }],
+    }
+}
+
+fn declined_layout(d: &Declined, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    let mut notes = vec![];
+    if d.envelope_url.is_none() {
+        notes.push(match lang {
+            Ja => "この封筒の手続きは終了しました。".to_string(),
+            En => "This envelope is closed.".to_string(),
+        });
+    }
+    Layout {
+        subject: match lang {
+            Ja => format!(
+                "【{}】 {}の署名が辞退されました",
+                d.organization, d.envelope_title
+            ),
+            En => format!(
+                "[{}] {} — signing declined",
+                d.organization, d.envelope_title
+            ),
+        },
+        greeting: greeting(&d.recipient_name, lang),
+        paragraphs: vec![match lang {
+            Ja => format!(
+                "{} 様が「{}」への署名を辞退しました。",
+                d.declined_by_name, d.envelope_title
+            ),
+            En => format!(
+                "{} declined to sign \u{201c}{}\u{201d}.",
+                d.declined_by_name, d.envelope_title
+            ),
+        }],
+        fields: vec![
+            (
+                label(lang, "封筒", "Envelope"),
+                Value::Line(d.envelope_title.clone()),
+            ),
+            (
+                label(lang, "辞退した方", "Declined by"),
+                Value::Line(format!("{} <{}>", d.declined_by_name, d.declined_by_email)),
+            ),
+            (
+                label(lang, "辞退日時", "Declined at"),
+                Value::Line(format_jst(d.declined_at, lang)),
+            ),
+            (
+                label(lang, "辞退理由", "Reason"),
+                Value::Block(d.reason.clone()),
+            ),
+        ],
+        button: d
+            .envelope_url
+            .clone()
+            .map(|url| (label(lang, "封筒を確認する", "View the envelope"), url)),
+        notes,
+    }
+}
+
+fn cancelled_layout(c: &Cancelled, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    Layout {
+        subject: match lang {
+            Ja => format!(
+                "【{}】 {}の署名依頼が取り消されました",
+                c.organization, c.envelope_title
+            ),
+            En => format!(
+                "[{}] {} — signature request cancelled",
+                c.organization, c.envelope_title
+            ),
+        },
+        greeting: greeting(&c.recipient_name, lang),
+        paragraphs: vec![match lang {
+            Ja => format!(
+                "{} 様より届いていた「{}」への署名依頼は取り消されました。署名の必要はありません。",
+                c.organization, c.envelope_title
+            ),
+            En => format!(
+                "{} cancelled its request to sign \u{201c}{}\u{201d}. You do not need to sign it.",
+                c.organization, c.envelope_title
+            ),
+        }],
+        fields: vec![
+            (
+                label(lang, "封筒", "Envelope"),
+                Value::Line(c.envelope_title.clone()),
+            ),
+            (
+                label(lang, "取消日時", "Cancelled at"),
+                Value::Line(format_jst(c.cancelled_at, lang)),
+            ),
+            (
+                label(lang, "取消理由", "Reason"),
+                Value::Block(c.reason.clone()),
+            ),
+        ],
+        button: None,
+        notes: vec![],
+    }
+}
+
+fn expired_layout(e: &Expired, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    Layout {
+        subject: match lang {
+            Ja => format!(
+                "【{}】 {}の署名期限が切れました",
+                e.organization, e.envelope_title
+            ),
+            En => format!(
+                "[{}] {} — signing deadline passed",
+                e.organization, e.envelope_title
+            ),
+        },
+        greeting: greeting(&e.recipient_name, lang),
+        paragraphs: vec![match lang {
+            Ja => format!(
+                "「{}」は署名期限までにすべての署名が完了しなかったため、期限切れとなりました。",
+                e.envelope_title
+            ),
+            En => format!(
+                "\u{201c}{}\u{201d} expired: not every party signed before the deadline.",
+                e.envelope_title
+            ),
+        }],
+        fields: vec![
+            (
+                label(lang, "封筒", "Envelope"),
+                Value::Line(e.envelope_title.clone()),
+            ),
+            (
+                label(lang, "署名期限", "Signing deadline"),
+                Value::Line(format_jst(e.deadline, lang)),
+            ),
+        ],
+        button: e
+            .envelope_url
+            .clone()
+            .map(|url| (label(lang, "封筒を確認する", "View the envelope"), url)),
+        notes: vec![match lang {
+            Ja => format!(
+                "署名が必要な場合は、{} の担当者にお問い合わせください。",
+                e.organization
+            ),
+            En => format!(
+                "If the contract still needs signing, please contact {}.",
+                e.organization
+            ),
+        }],
+    }
+}
+
+fn label(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Ja => ja,
+        Lang::En => en,
+    }
+}
+
+/// `山田 太郎（南九州市）` / `山田 太郎 (南九州市)`, or the organisation alone when the name is
+/// empty or the same.
+fn sender_line(name: &str, organization: &str, lang: Lang) -> String {
+    let name = name.trim();
+    if name.is_empty() || name == organization.trim() {
+        organization.to_string()
+    } else if lang == Lang::Ja {
+        format!("{name}（{organization}）")
+    } else {
+        format!("{name} ({organization})")
+    }
+}
+
+/// Subjects are one header line: user text with line breaks or other controls must not break
+/// it. Each run of control characters becomes one space.
+fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_run = false;
+    for c in s.chars() {
+        if c.is_control() {
+            if !in_run {
+                out.push(' ');
+            }
+            in_run = true;
+        } else {
+            out.push(c);
+            in_run = false;
+        }
+    }
+    out
+}
+
+const FOOTER_JA: &str =
+    "このメールは Inkan（電子契約サービス）から自動送信されています。お心当たりのない場合は破棄してください。";
+const FOOTER_EN: &str =
+    "This message was sent automatically by Inkan, an electronic contract service. If you did not expect it, please ignore it.";
+
+impl Layout {
+    fn footer(lang: Lang) -> &'static str {
+        match lang {
+            Lang::Ja => FOOTER_JA,
+            Lang::En => FOOTER_EN,
+        }
+    }
+
+    fn text(&self, lang: Lang) -> String {
+        let mut out = String::new();
+        out.push_str(&self.greeting);
+        out.push_str("\n\n");
+        for p in &self.paragraphs {
+            out.push_str(p);
+            out.push_str("\n\n");
+        }
+        let (colon, bullet) = match lang {
+            Lang::Ja => ("：", "・"),
+            Lang::En => (":", "- "),
+        };
+        for (label, value) in &self.fields {
+            match value {
+                Value::Line(v) if lang == Lang::En => out.push_str(&format!("{label}: {v}\n")),
+                Value::Line(v) => out.push_str(&format!("{label}{colon}{v}\n")),
+                Value::Block(v) => {
+                    out.push_str(&format!("{label}{colon}\n"));
+                    for line in v.lines() {
+                        out.push_str(&format!("  {line}\n"));
+                    }
+                }
+                Value::List(items) => {
+                    out.push_str(&format!("{label}{colon}\n"));
+                    for item in items {
+                        out.push_str(&format!("{bullet}{item}\n"));
+                    }
+                }
+            }
+        }
+        if let Some((label, url)) = &self.button {
+            out.push_str(&format!("\n{label}{colon}\n{url}\n"));
+        }
+        for note in &self.notes {
+            out.push('\n');
+            out.push_str(note);
+            out.push('\n');
+        }
+        out.push_str("\n--\n");
+        out.push_str(Self::footer(lang));
+        out.push('\n');
+        out
+    }
+
+    fn html(&self, lang: Lang) -> String {
+        let lang_tag = match lang {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        };
+        let mut out = String::new();
+        out.push_str(&format!(
+            "<!DOCTYPE html>\n<html lang=\"{lang_tag}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n</head>\n",
+            escape(&self.subject)
+        ));
+        out.push_str("<body style=\"margin:0;padding:24px;background:#f4f5f7;font-family:sans-serif;color:#222;line-height:1.6\">\n");
+        out.push_str("<div style=\"max-width:600px;margin:0 auto;background:#fff;padding:24px;border-radius:6px\">\n");
+        out.push_str(&format!("<p>{}</p>\n", escape(&self.greeting)));
+        for p in &self.paragraphs {
+            out.push_str(&format!("<p>{}</p>\n", escape_lines(p)));
+        }
+        if let Some((label, url)) = &self.button {
+            out.push_str(&format!(
+                "<p style=\"text-align:center;margin:24px 0\"><a href=\"{}\" style=\"display:inline-block;padding:12px 28px;background:#1a5fb4;color:#fff;text-decoration:none;border-radius:4px;font-weight:bold\">{}</a></p>\n",
+                escape(url),
+                escape(label)
+            ));
+        }
+        out.push_str("<table style=\"border-collapse:collapse;width:100%\">\n");
+        for (label, value) in &self.fields {
+            let value = match value {
+                Value::Line(v) => escape(v),
+                Value::Block(v) => escape_lines(v),
+                Value::List(items) => {
+                    let mut list = String::from("<ul style=\"margin:0;padding-left:1.2em\">");
+                    for item in items {
+                        list.push_str(&format!("<li>{}</li>", escape(item)));
+                    }
+                    list.push_str("</ul>");
+                    list
+                }
+            };
+            out.push_str(&format!(
+                "<tr><th style=\"text-align:left;vertical-align:top;padding:6px 12px 6px 0;white-space:nowrap;color:#555\">{}</th><td style=\"padding:6px 0\">{}</td></tr>\n",
+                escape(label),
+                value
+            ));
+        }
+        out.push_str("</table>\n");
+        if let Some((_, url)) = &self.button {
+            // Some mail clients strip buttons: the address itself, as text, always works.
+            out.push_str(&format!(
+                "<p style=\"font-size:12px;color:#555;word-break:break-all\">{}</p>\n",
+                escape(url)
+            ));
+        }
+        for note in &self.notes {
+            out.push_str(&format!(
+                "<p style=\"font-size:13px\">{}</p>\n",
+                escape_lines(note)
+            ));
+        }
+        out.push_str(&format!(
+            "<hr style=\"border:none;border-top:1px solid #ddd\">\n<p style=\"font-size:12px;color:#777\">{}</p>\n",
+            escape(Self::footer(lang))
+        ));
+        out.push_str("</div>\n</body>\n</html>\n");
+        out
+    }
+}
+
+/// HTML-escapes text for element content and double- or single-quoted attributes.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes, then keeps the author's line breaks.
+fn escape_lines(s: &str) -> String {
+    s.lines().map(escape).collect::<Vec<_>>().join("<br>\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_covers_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn subjects_stay_on_one_line() {
+        assert_eq!(one_line("a\r\nb\tc"), "a b c");
+    }
+
+    #[test]
+    fn sender_line_avoids_repeating_the_organisation() {
+        assert_eq!(sender_line("南九州市", "南九州市", Lang::Ja), "南九州市");
+        assert_eq!(sender_line(" ", "南九州市", Lang::En), "南九州市");
+        assert_eq!(
+            sender_line("契約検査課", "南九州市", Lang::Ja),
+            "契約検査課（南九州市）"
+        );
+        assert_eq!(
+            sender_line("Contracts", "Morioka", Lang::En),
+            "Contracts (Morioka)"
+        );
+    }
+}
