@@ -1,0 +1,123 @@
+//! Who is calling: staff (by API key or login) acting for one organization, or a recipient
+//! holding a link token. Every read below takes the caller's organization from here, never from
+//! the request, so one organization's data cannot be reached from another's credentials.
+
+use inkan_domain::{ApiKeyId, EnvelopeId, OrganizationId, RecipientId, UserId};
+use inkan_store::{AccessToken, TokenHash, TokenKind};
+
+use crate::{Inkan, Result, ServiceError};
+
+/// Where a request came from, for the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A staff member (or an API key) acting for one organization.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub organization: OrganizationId,
+    /// `user:<id>` or `api_key:<id>`, as the audit trail names them.
+    pub actor: String,
+    pub user: Option<UserId>,
+}
+
+impl Staff {
+    pub fn api_key(organization: OrganizationId, key: ApiKeyId) -> Staff {
+        Staff {
+            organization,
+            actor: format!("api_key:{key}"),
+            user: None,
+        }
+    }
+    pub fn user(organization: OrganizationId, user: UserId) -> Staff {
+        Staff {
+            organization,
+            actor: format!("user:{user}"),
+            user: Some(user),
+        }
+    }
+}
+
+/// A resolved link: one recipient of one envelope.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub organization: OrganizationId,
+    pub envelope: EnvelopeId,
+    pub recipient: RecipientId,
+}
+
+impl Inkan {
+    /// The staff identity of an API key (`Authorization: Bearer inkan_…`).
+    pub async fn authenticate_api_key(&self, secret: &str) -> Result<Staff> {
+        let key = self
+            .store
+            .api_key_by_hash(&TokenHash::of(secret.trim()))
+            .await?
+            .ok_or_else(|| ServiceError::Unauthenticated("unknown or revoked API key".into()))?;
+        Ok(Staff::api_key(key.organization, key.id))
+    }
+
+    /// Resolves a link token of `kind`. Unknown, expired, or of another kind: all "not found",
+    /// so a guess learns nothing.
+    pub(crate) async fn resolve_link(&self, token: &str, kind: TokenKind) -> Result<Link> {
+        let not_found = ServiceError::NotFound("this link");
+        if token.len() < 20 || token.len() > 200 {
+            return Err(not_found);
+        }
+        let stored: AccessToken = self
+            .store
+            .token(&TokenHash::of(token))
+            .await?
+            .ok_or(ServiceError::NotFound("this link"))?;
+        if stored.kind != kind {
+            return Err(not_found);
+        }
+        if stored.expires_at.is_some_and(|at| at <= self.now()) {
+            return Err(not_found);
+        }
+        let recipient = stored
+            .recipient
+            .ok_or(ServiceError::NotFound("this link"))?;
+        Ok(Link {
+            organization: stored.organization,
+            envelope: stored.envelope,
+            recipient,
+        })
+    }
+
+    /// The URL of a recipient's page.
+    pub(crate) fn link_url(
+        &self,
+        kind: TokenKind,
+        envelope: EnvelopeId,
+        recipient: RecipientId,
+    ) -> String {
+        let token = self.links.token(kind, envelope, recipient);
+        match kind {
+            TokenKind::Signer => format!("{}/s/{token}", self.settings.public_url),
+            TokenKind::Completion => format!("{}/c/{token}", self.settings.public_url),
+        }
+    }
+
+    /// The stored form of a recipient's link.
+    pub(crate) fn link_record(
+        &self,
+        kind: TokenKind,
+        organization: OrganizationId,
+        envelope: EnvelopeId,
+        recipient: RecipientId,
+        expires_at: Option<i64>,
+    ) -> AccessToken {
+        AccessToken {
+            hash: TokenHash::of(&self.links.token(kind, envelope, recipient)),
+            kind,
+            organization,
+            envelope,
+            recipient: Some(recipient),
+            created_at: self.now(),
+            expires_at,
+        }
+    }
+}

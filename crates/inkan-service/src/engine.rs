@@ -1,0 +1,298 @@
+//! The signing engine: the service's side of inkan-pades. It turns a document's bytes into its
+//! next revision — prepared (締結証明書ID stamped, fields placed, certified with DocMDP P=2), or
+//! signed by one more signer (their fields filled in the same update) — and the last step of
+//! each document goes to B-LTA. Every step works on temporary files in a scratch folder and
+//! returns the new bytes; nothing is kept if a step fails.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use inkan_domain::{ConclusionId, Field, FieldKind, FieldValue, RecipientId};
+use inkan_keys::SigningKey;
+use inkan_pades::forms::{FieldKind as PdfFieldKind, FieldSpec, FieldValue as PdfValue};
+use inkan_pades::{Certify, Level, RevocationFetcher, Services, SignOptions, Signer};
+use inkan_pki::tsa::TsaClient;
+use inkan_pki::{Pki, SignerRequest};
+use x509_cert::Certificate;
+
+use crate::{Result, ServiceError};
+
+/// Who the next signature is by.
+pub enum SignAs {
+    /// 契約印タイプ: the service's witness certificate, naming the signer in the Reason.
+    Witness { name: String, reason: String },
+    /// 実印タイプ: a certificate in the signer's name from the built-in CA.
+    Party { name: String, email: String },
+}
+
+pub struct SigningEngine {
+    pki: Arc<Pki>,
+    witness_key: Arc<dyn SigningKey>,
+    chain: Vec<Certificate>,
+    anchors: Vec<Certificate>,
+    tsa: TsaClient,
+    revocation: RevocationFetcher,
+    font: Option<inkan_pades::font::Font>,
+    scratch: PathBuf,
+}
+
+impl SigningEngine {
+    /// An engine signing with `pki`'s witness key, timestamping with `tsa_urls` (the PKI's own
+    /// TSA when empty), working in `scratch`.
+    pub fn new(pki: Arc<Pki>, tsa_urls: Vec<String>, scratch: PathBuf) -> Result<SigningEngine> {
+        let urls = if tsa_urls.is_empty() {
+            vec![pki.config().urls().tsa()]
+        } else {
+            tsa_urls
+        };
+        let tsa = TsaClient::new(urls)
+            .map_err(|e| ServiceError::Internal(format!("TSA client: {e}")))?
+            .with_timeout(Duration::from_secs(20));
+        std::fs::create_dir_all(&scratch).map_err(ServiceError::internal)?;
+        Ok(SigningEngine {
+            witness_key: pki
+                .witness_key()
+                .map_err(|e| ServiceError::Internal(format!("witness key: {e}")))?,
+            chain: vec![pki.issuing_ca().clone()],
+            anchors: vec![pki.root().clone()],
+            tsa,
+            revocation: RevocationFetcher::new(Duration::from_secs(20)),
+            font: inkan_pades::font::Font::japanese().ok(),
+            pki,
+            scratch,
+        })
+    }
+
+    /// The root certificate every signature of this installation chains to.
+    pub fn root(&self) -> &Certificate {
+        &self.anchors[0]
+    }
+
+    pub fn pki(&self) -> &Pki {
+        &self.pki
+    }
+
+    fn font(&self) -> Result<&inkan_pades::font::Font> {
+        self.font.as_ref().ok_or_else(|| {
+            ServiceError::Internal(
+                "no Japanese font for the 締結証明書ID stamp: install fonts-ipaexfont-gothic or set INKAN_FONT"
+                    .into(),
+            )
+        })
+    }
+
+    fn services(&self) -> Services<'_> {
+        Services {
+            tsa: Some(&self.tsa),
+            revocation: &self.revocation,
+            anchors: &self.anchors,
+        }
+    }
+
+    /// Revision 1 of a document: the 締結証明書ID on every page, every recipient's fields, and
+    /// the service's certification signature (P=2: form filling and signing allowed). `last`
+    /// when no one else signs this document: then it goes to B-LTA at once.
+    pub async fn prepare(
+        &self,
+        original: &[u8],
+        conclusion: &ConclusionId,
+        fields: &[Field],
+        last: bool,
+    ) -> Result<Vec<u8>> {
+        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let p = |n: &str| work.path().join(n);
+        write(&p("0.pdf"), original)?;
+        inkan_pades::stamp_every_page(
+            &p("0.pdf"),
+            &p("1.pdf"),
+            &conclusion.stamp_line(),
+            self.font()?,
+        )
+        .map_err(pdf_error)?;
+        let specs = pdf_fields(fields);
+        inkan_pades::forms::add_fields(&p("1.pdf"), &p("2.pdf"), &specs).map_err(pdf_error)?;
+        let mut options = SignOptions::new(if last { Level::BLTA } else { Level::BT });
+        options.certify = Some(Certify::FormFilling);
+        options.field = Some("inkan_certification".into());
+        options.reason = Some(format!("電子契約サービス Inkan による証明 ({conclusion})"));
+        options.location = Some("日本".into());
+        let signer = Signer {
+            key: self.witness_key.as_ref(),
+            certificate: self.pki.witness_certificate(),
+            chain: &self.chain,
+        };
+        inkan_pades::sign_pdf(
+            &p("2.pdf"),
+            &p("3.pdf"),
+            &signer,
+            &options,
+            &self.services(),
+        )
+        .await
+        .map_err(signing_error)?;
+        read(&p("3.pdf"))
+    }
+
+    /// The next revision: `recipient`'s fields filled and their signature added; B-LTA when
+    /// `last`.
+    pub async fn sign(
+        &self,
+        current: &[u8],
+        recipient: RecipientId,
+        fields: &[Field],
+        who: &SignAs,
+        signed_at: i64,
+        last: bool,
+    ) -> Result<Vec<u8>> {
+        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let p = |n: &str| work.path().join(n);
+        write(&p("in.pdf"), current)?;
+        let mut options = SignOptions::new(if last { Level::BLTA } else { Level::BT });
+        options.field = Some(signature_field_name(recipient));
+        options.time = UNIX_EPOCH + Duration::from_secs(signed_at.max(0) as u64);
+        options.location = Some("日本".into());
+        options.fill = fields
+            .iter()
+            .filter(|f| f.recipient == recipient && f.placement.is_some())
+            .filter_map(|f| {
+                let value = match (&f.value, f.kind) {
+                    (Some(FieldValue::Text(t)), FieldKind::Text | FieldKind::Date) => {
+                        PdfValue::Text(t.clone())
+                    }
+                    (Some(FieldValue::Checked(c)), FieldKind::Checkbox) => PdfValue::Checked(*c),
+                    _ => return None,
+                };
+                Some((field_name(f), value))
+            })
+            .collect();
+        let services = self.services();
+        match who {
+            SignAs::Witness { name, reason } => {
+                options.name = Some(name.clone());
+                options.reason = Some(reason.clone());
+                let signer = Signer {
+                    key: self.witness_key.as_ref(),
+                    certificate: self.pki.witness_certificate(),
+                    chain: &self.chain,
+                };
+                inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
+                    .await
+                    .map_err(signing_error)?;
+            }
+            SignAs::Party { name, email } => {
+                let (certificate, key) = self
+                    .pki
+                    .issue_signer(
+                        &SignerRequest {
+                            name: name.clone(),
+                            email: Some(email.clone()),
+                            days: 365 * 3,
+                        },
+                        inkan_keys::KeyKind::EcP256,
+                    )
+                    .map_err(|e| {
+                        ServiceError::Internal(format!("issuing the signer's certificate: {e}"))
+                    })?;
+                options.reason = Some("署名者本人の電子証明書による署名".into());
+                let signer = Signer {
+                    key: &key,
+                    certificate: &certificate,
+                    chain: &self.chain,
+                };
+                inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
+                    .await
+                    .map_err(signing_error)?;
+            }
+        }
+        read(&p("out.pdf"))
+    }
+}
+
+/// The PDF name of a recipient's signature field.
+pub fn signature_field_name(recipient: RecipientId) -> String {
+    format!("sig_{}", recipient.as_uuid().simple())
+}
+
+fn field_name(field: &Field) -> String {
+    format!("f_{}", field.id.as_uuid().simple())
+}
+
+/// The PDF fields of a document: one signature field per signing recipient (invisible when not
+/// placed), and every placed text, date and checkbox field.
+fn pdf_fields(fields: &[Field]) -> Vec<FieldSpec> {
+    let mut specs = Vec::new();
+    let mut signature_done: Vec<RecipientId> = Vec::new();
+    for f in fields {
+        let (page, rect) = match f.placement {
+            Some(p) => (
+                p.page.saturating_sub(1) as usize,
+                [p.x, p.y, p.x + p.width, p.y + p.height],
+            ),
+            None => (0, [0.0; 4]),
+        };
+        match f.kind {
+            FieldKind::Signature => {
+                if signature_done.contains(&f.recipient) {
+                    continue;
+                }
+                signature_done.push(f.recipient);
+                specs.push(FieldSpec {
+                    name: signature_field_name(f.recipient),
+                    label: None,
+                    kind: PdfFieldKind::Signature,
+                    page,
+                    rect,
+                });
+            }
+            FieldKind::Text | FieldKind::Date if f.placement.is_some() => specs.push(FieldSpec {
+                name: field_name(f),
+                label: Some(f.label.clone()),
+                kind: PdfFieldKind::Text {
+                    required: f.required,
+                },
+                page,
+                rect,
+            }),
+            FieldKind::Checkbox if f.placement.is_some() => specs.push(FieldSpec {
+                name: field_name(f),
+                label: Some(f.label.clone()),
+                kind: PdfFieldKind::Checkbox,
+                page,
+                rect,
+            }),
+            _ => {}
+        }
+    }
+    specs
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(ServiceError::internal)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(ServiceError::internal)
+}
+
+fn pdf_error(e: inkan_pades::PadesError) -> ServiceError {
+    ServiceError::Invalid(format!("the PDF cannot be prepared for signing: {e}"))
+}
+
+/// A TSA or OCSP that does not answer is worth a retry; anything else is reported as is.
+fn signing_error(e: inkan_pades::PadesError) -> ServiceError {
+    match e {
+        inkan_pades::PadesError::Tsa(_) | inkan_pades::PadesError::Validation(_) => {
+            ServiceError::Unavailable(format!("signing could not finish: {e}"))
+        }
+        other => ServiceError::Internal(format!("signing: {other}")),
+    }
+}
+
+/// The witness signature's Reason, as the seeds show it:
+/// `山田太郎様 taro@example.co.jp が 2026-02-01 10:15:30 +09:00 JSTに承認しました`.
+pub fn witness_reason(name: &str, email: &str, at: i64) -> String {
+    let time = SystemTime::UNIX_EPOCH + Duration::from_secs(at.max(0) as u64);
+    let jst = crate::japan::format_iso_jst(time);
+    format!("{name}様 {email} が {jst} JSTに承認しました")
+}

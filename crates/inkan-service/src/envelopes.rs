@@ -1,0 +1,868 @@
+//! Staff's use cases on envelopes: create a draft with its documents, recipients and fields;
+//! send; cancel; remind; read, list and download; the 電帳法 search and its CSV export.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use inkan_domain::{
+    AttachmentId, CounterpartyId, DocumentId, Email, Envelope, EnvelopeId, EnvelopeStatus, Field,
+    FieldKind, Outcome, Placement, Recipient, RecipientId, Role, SignatureMethod, Yen,
+};
+use inkan_store::{
+    AttachmentRecord, Change, DocumentQuery, DocumentRecord, EnvelopeFilter, EnvelopeRecord,
+    EnvelopeWrite, NewAuditEntry, TokenKind, TransactionMetadata,
+};
+
+use crate::notify::MailKind;
+use crate::views::{document_view, envelope_view, summary};
+use crate::{
+    Caller, DocumentHitView, EnvelopeSummary, EnvelopeView, Inkan, MetadataInput, NewEnvelope,
+    Result, ServiceError, Staff,
+};
+
+/// Upper bound of one upload, before decoding (base64 of 200 MB plus slack).
+const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
+
+pub(crate) fn blob_key(org: impl std::fmt::Display, env: EnvelopeId, tail: &str) -> String {
+    format!(
+        "org/{org}/env/{env}/{tail}-{}",
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Checks that `bytes` are a PDF Inkan can sign and returns its page count.
+pub(crate) fn check_pdf(name: &str, bytes: &[u8]) -> Result<u32> {
+    let bad = |why: String| {
+        ServiceError::Invalid(format!("「{name}」 is not a PDF Inkan can sign: {why}"))
+    };
+    let doc = inkan_pdf::Document::open(bytes).map_err(|e| bad(e.to_string()))?;
+    doc.ensure_not_encrypted().map_err(|e| bad(e.to_string()))?;
+    let pages = doc.pages().map_err(|e| bad(e.to_string()))?.count();
+    if pages == 0 {
+        return Err(bad("it has no pages".into()));
+    }
+    if doc
+        .acroform()
+        .ok()
+        .flatten()
+        .is_some_and(|f| f.get("SigFlags").is_some())
+    {
+        return Err(bad(
+            "it is already signed; upload the unsigned original (its signatures would break when the 締結証明書ID is stamped)".into(),
+        ));
+    }
+    u32::try_from(pages).map_err(|_| bad("too many pages".into()))
+}
+
+fn decode(what: &str, text: &str) -> Result<Vec<u8>> {
+    STANDARD.decode(text.trim()).map_err(|e| {
+        ServiceError::Invalid(format!("{what}: the content is not valid base64 ({e})"))
+    })
+}
+
+fn file_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 200
+        || name.chars().any(char::is_control)
+        || name.contains(['/', '\\'])
+    {
+        return Err(ServiceError::Invalid(format!(
+            "{name:?} is not a usable file name (1 to 200 characters, no slashes)"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+pub(crate) fn parse_metadata(m: &MetadataInput) -> Result<TransactionMetadata> {
+    let date = match m.date.as_deref().map(str::trim) {
+        Some(d) if !d.is_empty() => {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(d, format).map_err(|_| {
+                ServiceError::Invalid(format!("取引年月日 {d:?} is not a date written YYYY-MM-DD"))
+            })?;
+            Some(d.to_string())
+        }
+        _ => None,
+    };
+    let amount = match m.amount.as_deref().map(str::trim) {
+        Some(a) if !a.is_empty() => Some(a.parse::<Yen>()?),
+        _ => None,
+    };
+    let counterparty = m
+        .counterparty
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    Ok(TransactionMetadata {
+        date,
+        amount,
+        counterparty,
+    })
+}
+
+fn parse_kind(kind: &str) -> Result<FieldKind> {
+    Ok(match kind {
+        "signature" => FieldKind::Signature,
+        "text" => FieldKind::Text,
+        "date" => FieldKind::Date,
+        "checkbox" => FieldKind::Checkbox,
+        "attachment" => FieldKind::Attachment,
+        other => {
+            return Err(ServiceError::Invalid(format!(
+                "unknown field kind {other:?}: use signature, text, date, checkbox or attachment"
+            )))
+        }
+    })
+}
+
+impl Inkan {
+    pub(crate) async fn load(
+        &self,
+        org: inkan_domain::OrganizationId,
+        id: EnvelopeId,
+    ) -> Result<EnvelopeRecord> {
+        self.store
+            .envelope(org, id)
+            .await?
+            .ok_or(ServiceError::NotFound("the envelope"))
+    }
+
+    fn parse_envelope_id(id: &str) -> Result<EnvelopeId> {
+        id.parse()
+            .map_err(|_| ServiceError::NotFound("the envelope"))
+    }
+
+    /// A write of `record` (changed) over the version it was read at.
+    pub(crate) fn write(&self, record: &EnvelopeRecord) -> EnvelopeWrite {
+        let mut next = record.clone();
+        next.updated_at = self.now();
+        EnvelopeWrite {
+            expected_version: Some(record.version),
+            record: next,
+        }
+    }
+
+    /// Creates a draft envelope with its documents, recipients, fields and attachments.
+    pub async fn create_envelope(
+        &self,
+        staff: &Staff,
+        input: &NewEnvelope,
+        caller: &Caller,
+    ) -> Result<EnvelopeView> {
+        let now = self.now();
+        let org = self
+            .store
+            .organization(staff.organization)
+            .await?
+            .ok_or(ServiceError::NotFound("the organization"))?;
+        let mut envelope = Envelope::new(
+            staff.organization,
+            &input.number,
+            &input.title,
+            input.deadline,
+            now,
+        )?;
+        envelope.message = input.message.trim().to_string();
+        if envelope.message.chars().count() > 5000 {
+            return Err(ServiceError::Invalid(
+                "the message is longer than 5,000 characters".into(),
+            ));
+        }
+        let counterparty = match input.counterparty.as_deref() {
+            Some(id) if !id.trim().is_empty() => {
+                let id: CounterpartyId = id
+                    .parse()
+                    .map_err(|_| ServiceError::NotFound("the counterparty"))?;
+                Some(
+                    self.store
+                        .counterparty(staff.organization, id)
+                        .await?
+                        .ok_or(ServiceError::NotFound("the counterparty"))?,
+                )
+            }
+            _ => None,
+        };
+
+        // Recipients, by the keys the request names them with.
+        let mut keys: Vec<(String, RecipientId, Role)> = Vec::new();
+        for r in &input.recipients {
+            let role = match r.role.as_str() {
+                "signer" => Role::Signer,
+                "approver" => Role::Approver,
+                "cc" => Role::Cc,
+                other => {
+                    return Err(ServiceError::Invalid(format!(
+                        "unknown recipient role {other:?}: use signer, approver or cc"
+                    )))
+                }
+            };
+            if keys.iter().any(|(k, _, _)| *k == r.key) {
+                return Err(ServiceError::Invalid(format!(
+                    "two recipients have the key {:?}",
+                    r.key
+                )));
+            }
+            let email: Email = r.email.parse()?;
+            let name = r.name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Err(ServiceError::Invalid(format!(
+                    "recipient {:?}: a name of 1 to 100 characters is required",
+                    r.key
+                )));
+            }
+            let mut recipient = Recipient::new(name, email, role, r.order);
+            recipient.method = match r.method.as_deref() {
+                None | Some("witness") => SignatureMethod::Witness,
+                Some("party") => SignatureMethod::Party,
+                Some(other) => {
+                    return Err(ServiceError::Invalid(format!(
+                        "unknown signature method {other:?}: use witness (契約印タイプ) or party (実印タイプ)"
+                    )))
+                }
+            };
+            keys.push((r.key.clone(), recipient.id, role));
+            envelope.add_recipient(recipient)?;
+        }
+        let recipient_of = |key: &str| -> Result<(RecipientId, Role)> {
+            keys.iter()
+                .find(|(k, _, _)| k == key)
+                .map(|(_, id, role)| (*id, *role))
+                .ok_or_else(|| ServiceError::Invalid(format!("no recipient has the key {key:?}")))
+        };
+        let signers: Vec<RecipientId> = keys
+            .iter()
+            .filter(|(_, _, role)| *role == Role::Signer)
+            .map(|(_, id, _)| *id)
+            .collect();
+
+        // Documents: checked, counted against the envelope's limits, stored encrypted.
+        let mut documents = Vec::new();
+        let mut audit: Vec<NewAuditEntry> = Vec::new();
+        if input.documents.is_empty() {
+            return Err(ServiceError::Invalid(
+                "an envelope needs at least one document".into(),
+            ));
+        }
+        for (i, d) in input.documents.iter().enumerate() {
+            let name = file_name(&d.name)?;
+            let bytes = decode(&format!("document {name}"), &d.content_base64)?;
+            envelope.add_document(bytes.len() as u64)?;
+            let pages = check_pdf(&name, &bytes)?;
+            let mut fields = Vec::new();
+            for f in &d.fields {
+                let (recipient, role) = recipient_of(&f.recipient)?;
+                if role != Role::Signer {
+                    return Err(ServiceError::Invalid(format!(
+                        "fields are for signers; {:?} is not a signer",
+                        f.recipient
+                    )));
+                }
+                let placement = f.placement.map(|p| Placement {
+                    page: p.page,
+                    x: p.x,
+                    y: p.y,
+                    width: p.width,
+                    height: p.height,
+                });
+                if placement.is_some_and(|p| p.page > pages) {
+                    return Err(ServiceError::Invalid(format!(
+                        "a field of {:?} is placed on page {} of 「{name}」, which has {pages} pages",
+                        f.recipient,
+                        placement.map_or(0, |p| p.page)
+                    )));
+                }
+                let kind = parse_kind(&f.kind)?;
+                if kind == FieldKind::Signature
+                    && fields
+                        .iter()
+                        .any(|x: &Field| x.recipient == recipient && x.kind == FieldKind::Signature)
+                {
+                    return Err(ServiceError::Invalid(format!(
+                        "{:?} has two signature fields on 「{name}」: one signature per document",
+                        f.recipient
+                    )));
+                }
+                fields.push(Field::new(
+                    recipient, kind, &f.label, f.required, placement,
+                )?);
+            }
+            // Who signs this document: those named, else every signer; each gets a signature
+            // field (invisible unless placed).
+            let doc_signers: Vec<RecipientId> = match &d.signers {
+                Some(list) => list
+                    .iter()
+                    .map(|k| {
+                        let (id, role) = recipient_of(k)?;
+                        if role != Role::Signer {
+                            return Err(ServiceError::Invalid(format!("{k:?} is not a signer")));
+                        }
+                        Ok(id)
+                    })
+                    .collect::<Result<_>>()?,
+                None => signers.clone(),
+            };
+            for s in &doc_signers {
+                if !inkan_domain::signs(&fields, *s) {
+                    fields.push(Field::new(*s, FieldKind::Signature, "", true, None)?);
+                }
+            }
+            let id = DocumentId::new();
+            let key = blob_key(staff.organization, envelope.id, &format!("doc/{id}/r0"));
+            let info = self.put_blob(&key, &bytes).await?;
+            let mut metadata = parse_metadata(&d.metadata)?;
+            if metadata.counterparty.is_none() {
+                metadata.counterparty = counterparty.as_ref().map(|c| c.trade_name.clone());
+            }
+            documents.push(DocumentRecord {
+                id,
+                envelope: envelope.id,
+                organization: staff.organization,
+                position: i as u32 + 1,
+                name,
+                pages,
+                original_blob: key.clone(),
+                current_blob: key,
+                revision: 0,
+                size: info.0,
+                sha256: info.1,
+                fields,
+                signed_by: Vec::new(),
+                metadata,
+                created_at: now,
+            });
+        }
+        let mut attachments = Vec::new();
+        for a in &input.attachments {
+            let name = file_name(&a.name)?;
+            let bytes = decode(&format!("attachment {name}"), &a.content_base64)?;
+            if bytes.len() > MAX_ATTACHMENT_BYTES {
+                return Err(ServiceError::Invalid(format!(
+                    "attachment 「{name}」 is larger than 20 MB"
+                )));
+            }
+            let id = AttachmentId::new();
+            let key = blob_key(staff.organization, envelope.id, &format!("att/{id}"));
+            let info = self.put_blob(&key, &bytes).await?;
+            attachments.push(AttachmentRecord {
+                id,
+                envelope: envelope.id,
+                organization: staff.organization,
+                recipient: None,
+                field: None,
+                name,
+                blob: key,
+                size: info.0,
+                sha256: info.1,
+                created_at: now,
+            });
+        }
+        let sender = match staff.user {
+            Some(u) => self.store.user(staff.organization, u).await?,
+            None => None,
+        };
+        let department = match sender.as_ref().and_then(|u| u.department) {
+            Some(d) => self
+                .store
+                .departments(staff.organization)
+                .await?
+                .into_iter()
+                .find(|x| x.id == d)
+                .map(|x| x.name),
+            None => None,
+        };
+        let record = EnvelopeRecord {
+            envelope,
+            version: 0,
+            created_by: staff.user,
+            sender_name: match department {
+                Some(d) => format!("{} {d}", org.name),
+                None => org.name.clone(),
+            },
+            sender_email: sender.map(|u| u.email.to_string()).unwrap_or_default(),
+            counterparty: counterparty.map(|c| c.id),
+            sealed_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        audit.push(self.audit_entry(
+            staff.organization,
+            &staff.actor,
+            "create",
+            Some(record.id()),
+            None,
+            caller,
+            serde_json::json!({
+                "title": record.envelope.title,
+                "number": record.envelope.number,
+                "documents": documents.iter().map(|d| serde_json::json!({"id": d.id.to_string(), "name": d.name, "sha256": d.sha256})).collect::<Vec<_>>(),
+            }),
+        ));
+        let view = envelope_view(&record, &documents, &attachments);
+        self.store
+            .apply(Change {
+                envelope: Some(EnvelopeWrite {
+                    record,
+                    expected_version: None,
+                }),
+                documents,
+                attachments,
+                audit,
+                now,
+                ..Change::default()
+            })
+            .await?;
+        Ok(view)
+    }
+
+    pub(crate) async fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<(u64, String)> {
+        let key = inkan_blobs::BlobKey::new(key).map_err(ServiceError::internal)?;
+        let info = self.blobs.put(&key, bytes).await?;
+        Ok((info.size, info.sha256))
+    }
+
+    pub(crate) async fn get_blob(&self, key: &str) -> Result<Vec<u8>> {
+        let key = inkan_blobs::BlobKey::new(key).map_err(ServiceError::internal)?;
+        Ok(self.blobs.get(&key).await?)
+    }
+
+    /// Sends a draft (送信): approvers are asked first when there are any; otherwise the first
+    /// signers get their request, and the documents are prepared for signing. Sending twice
+    /// changes nothing.
+    pub async fn send(&self, staff: &Staff, id: &str, caller: &Caller) -> Result<EnvelopeView> {
+        let id = Self::parse_envelope_id(id)?;
+        let mut record = self.load(staff.organization, id).await?;
+        let before = record.clone();
+        let now = self.now();
+        if record.envelope.submit(now)? == Outcome::Unchanged {
+            return self.envelope(staff, &id.to_string()).await;
+        }
+        let mut change = Change {
+            now,
+            ..Change::default()
+        };
+        // Every approver and signer gets their link now; it dies with the envelope.
+        for r in record.envelope.recipients() {
+            if r.role != Role::Cc {
+                change.tokens.push(self.link_record(
+                    TokenKind::Signer,
+                    staff.organization,
+                    id,
+                    r.id,
+                    None,
+                ));
+            }
+        }
+        self.after_transition(
+            &mut record,
+            &mut change,
+            caller,
+            &staff.actor,
+            "send",
+            serde_json::json!({}),
+        )?;
+        change.envelope = Some(self.write_from(&before, &record));
+        self.store.apply(change).await?;
+        self.envelope(staff, &id.to_string()).await
+    }
+
+    /// The jobs and audit entry that follow a state change: emails to whoever's turn it now is,
+    /// sealing work, webhooks.
+    pub(crate) fn after_transition(
+        &self,
+        record: &mut EnvelopeRecord,
+        change: &mut Change,
+        caller: &Caller,
+        actor: &str,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let org = record.organization();
+        let id = record.id();
+        change
+            .audit
+            .push(self.audit_entry(org, actor, action, Some(id), None, caller, detail));
+        match record.envelope.status() {
+            EnvelopeStatus::AwaitingApproval => {
+                for r in record.envelope.recipients() {
+                    if r.role == Role::Approver && r.state == inkan_domain::RecipientState::Waiting
+                    {
+                        change.jobs.push(self.mail_job(
+                            org,
+                            id,
+                            Some(r.id),
+                            MailKind::ApprovalRequest,
+                        ));
+                    }
+                }
+            }
+            EnvelopeStatus::Sent | EnvelopeStatus::PartiallySigned | EnvelopeStatus::Completed => {
+                // The seal job prepares documents and applies signatures in order.
+                change.jobs.push(self.seal_job(org, id));
+                for r in record.envelope.due() {
+                    change
+                        .jobs
+                        .push(self.mail_job(org, id, Some(r), MailKind::SignatureRequest));
+                }
+            }
+            EnvelopeStatus::Declined { .. } => {
+                change
+                    .jobs
+                    .push(self.mail_job(org, id, None, MailKind::Declined));
+            }
+            EnvelopeStatus::Cancelled { .. } => {
+                change
+                    .jobs
+                    .push(self.mail_job(org, id, None, MailKind::Cancelled));
+            }
+            EnvelopeStatus::Expired => {
+                change
+                    .jobs
+                    .push(self.mail_job(org, id, None, MailKind::Expired));
+            }
+            EnvelopeStatus::Draft => {}
+        }
+        change.jobs.push(self.event_job(org, id, action));
+        Ok(())
+    }
+
+    pub(crate) fn write_from(
+        &self,
+        before: &EnvelopeRecord,
+        after: &EnvelopeRecord,
+    ) -> EnvelopeWrite {
+        let mut next = after.clone();
+        next.updated_at = self.now();
+        EnvelopeWrite {
+            expected_version: Some(before.version),
+            record: next,
+        }
+    }
+
+    /// Cancels (取消) an envelope that is not finished, with a reason.
+    pub async fn cancel(
+        &self,
+        staff: &Staff,
+        id: &str,
+        reason: &str,
+        caller: &Caller,
+    ) -> Result<EnvelopeView> {
+        let id = Self::parse_envelope_id(id)?;
+        let mut record = self.load(staff.organization, id).await?;
+        let before = record.clone();
+        if record.envelope.cancel(reason)? == Outcome::Changed(record.envelope.status().clone()) {
+            let mut change = Change {
+                now: self.now(),
+                ..Change::default()
+            };
+            self.after_transition(
+                &mut record,
+                &mut change,
+                caller,
+                &staff.actor,
+                "cancel",
+                serde_json::json!({ "reason": reason.trim() }),
+            )?;
+            change.envelope = Some(self.write_from(&before, &record));
+            self.store.apply(change).await?;
+        }
+        self.envelope(staff, &id.to_string()).await
+    }
+
+    /// Sends the request again to everyone whose turn it is (リマインド).
+    pub async fn remind(&self, staff: &Staff, id: &str, caller: &Caller) -> Result<EnvelopeView> {
+        let id = Self::parse_envelope_id(id)?;
+        let record = self.load(staff.organization, id).await?;
+        let org = staff.organization;
+        let mut change = Change {
+            now: self.now(),
+            ..Change::default()
+        };
+        match record.envelope.status() {
+            EnvelopeStatus::Sent | EnvelopeStatus::PartiallySigned => {
+                for r in record.envelope.due() {
+                    change
+                        .jobs
+                        .push(self.mail_job(org, id, Some(r), MailKind::Reminder));
+                }
+            }
+            EnvelopeStatus::AwaitingApproval => {
+                for r in record.envelope.recipients() {
+                    if r.role == Role::Approver && r.state == inkan_domain::RecipientState::Waiting
+                    {
+                        change.jobs.push(self.mail_job(
+                            org,
+                            id,
+                            Some(r.id),
+                            MailKind::ApprovalRequest,
+                        ));
+                    }
+                }
+            }
+            other => {
+                return Err(ServiceError::NotAllowed(format!(
+                    "an envelope that is {other} has no one to remind"
+                )))
+            }
+        }
+        change.audit.push(self.audit_entry(
+            org,
+            &staff.actor,
+            "remind",
+            Some(id),
+            None,
+            caller,
+            serde_json::json!({}),
+        ));
+        self.store.apply(change).await?;
+        self.envelope(staff, &id.to_string()).await
+    }
+
+    /// One envelope with its documents and progress.
+    pub async fn envelope(&self, staff: &Staff, id: &str) -> Result<EnvelopeView> {
+        let id = Self::parse_envelope_id(id)?;
+        let record = self.load(staff.organization, id).await?;
+        let documents = self.store.documents(staff.organization, id).await?;
+        let attachments = self.store.attachments(staff.organization, id).await?;
+        Ok(envelope_view(&record, &documents, &attachments))
+    }
+
+    /// The organization's envelopes, newest first, optionally of one status.
+    pub async fn envelopes(
+        &self,
+        staff: &Staff,
+        status: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<EnvelopeSummary>> {
+        if let Some(s) = status {
+            if !EnvelopeStatus::NAMES.contains(&s) {
+                return Err(ServiceError::Invalid(format!(
+                    "unknown status {s:?}: use one of {}",
+                    EnvelopeStatus::NAMES.join(", ")
+                )));
+            }
+        }
+        let filter = EnvelopeFilter {
+            status: status.map(str::to_string),
+            limit: limit.clamp(1, 500),
+            offset,
+        };
+        Ok(self
+            .store
+            .envelopes(staff.organization, &filter)
+            .await?
+            .iter()
+            .map(summary)
+            .collect())
+    }
+
+    /// A document's current revision (the signed PDF once sealed), recorded in the audit trail.
+    pub async fn download_document(
+        &self,
+        staff: &Staff,
+        envelope: &str,
+        document: &str,
+        caller: &Caller,
+    ) -> Result<(String, Vec<u8>)> {
+        let envelope = Self::parse_envelope_id(envelope)?;
+        let document: DocumentId = document
+            .parse()
+            .map_err(|_| ServiceError::NotFound("the document"))?;
+        let doc = self
+            .store
+            .document(staff.organization, document)
+            .await?
+            .filter(|d| d.envelope == envelope)
+            .ok_or(ServiceError::NotFound("the document"))?;
+        let bytes = self.get_blob(&doc.current_blob).await?;
+        self.store
+            .apply(Change {
+                audit: vec![self.audit_entry(
+                    staff.organization,
+                    &staff.actor,
+                    "download",
+                    Some(envelope),
+                    Some(document),
+                    caller,
+                    serde_json::json!({ "name": doc.name, "revision": doc.revision, "sha256": doc.sha256 }),
+                )],
+                now: self.now(),
+                ..Change::default()
+            })
+            .await?;
+        Ok((doc.name, bytes))
+    }
+
+    /// A sender's or signer's attachment, recorded in the audit trail.
+    pub async fn download_attachment(
+        &self,
+        staff: &Staff,
+        envelope: &str,
+        attachment: &str,
+        caller: &Caller,
+    ) -> Result<(String, Vec<u8>)> {
+        let envelope = Self::parse_envelope_id(envelope)?;
+        let a = self
+            .store
+            .attachments(staff.organization, envelope)
+            .await?
+            .into_iter()
+            .find(|a| a.id.to_string() == attachment)
+            .ok_or(ServiceError::NotFound("the attachment"))?;
+        let bytes = self.get_blob(&a.blob).await?;
+        self.store
+            .apply(Change {
+                audit: vec![self.audit_entry(
+                    staff.organization,
+                    &staff.actor,
+                    "download",
+                    Some(envelope),
+                    None,
+                    caller,
+                    serde_json::json!({ "attachment": a.id.to_string(), "name": a.name }),
+                )],
+                now: self.now(),
+                ..Change::default()
+            })
+            .await?;
+        Ok((a.name, bytes))
+    }
+
+    /// 電帳法 search: 取引年月日 and 取引金額 ranges and 取引先, in any combination.
+    pub async fn search(&self, staff: &Staff, query: &SearchInput) -> Result<Vec<DocumentHitView>> {
+        let q = query.to_query()?;
+        Ok(self
+            .store
+            .search_documents(staff.organization, &q)
+            .await?
+            .into_iter()
+            .map(|hit| DocumentHitView {
+                envelope_id: hit.document.envelope.to_string(),
+                envelope_title: hit.envelope_title,
+                envelope_number: hit.envelope_number,
+                envelope_status: hit.envelope_status,
+                document: document_view(&hit.document, None),
+            })
+            .collect())
+    }
+
+    /// The search as CSV (UTF-8 with a BOM, so Excel reads the Japanese).
+    pub async fn search_csv(
+        &self,
+        staff: &Staff,
+        query: &SearchInput,
+        caller: &Caller,
+    ) -> Result<String> {
+        let hits = self.search(staff, query).await?;
+        let mut out = String::from("\u{feff}");
+        out.push_str(
+            "取引年月日,取引金額,取引先,文書名,封筒名,管理番号,状態,SHA-256,封筒ID,文書ID\r\n",
+        );
+        for h in &hits {
+            let row = [
+                h.document.metadata.date.clone().unwrap_or_default(),
+                h.document.metadata.amount.clone().unwrap_or_default(),
+                h.document.metadata.counterparty.clone().unwrap_or_default(),
+                h.document.name.clone(),
+                h.envelope_title.clone(),
+                h.envelope_number.clone(),
+                h.envelope_status.clone(),
+                h.document.sha256.clone(),
+                h.envelope_id.clone(),
+                h.document.id.clone(),
+            ];
+            out.push_str(
+                &row.iter()
+                    .map(|c| csv_cell(c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            out.push_str("\r\n");
+        }
+        self.record(
+            staff,
+            caller,
+            "export_csv",
+            serde_json::json!({ "rows": hits.len() }),
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// An envelope's audit trail (or the organization's, for `None`).
+    pub async fn audit_trail(
+        &self,
+        staff: &Staff,
+        envelope: Option<&str>,
+    ) -> Result<Vec<inkan_store::AuditEntry>> {
+        let envelope = match envelope {
+            Some(id) => Some(Self::parse_envelope_id(id)?),
+            None => None,
+        };
+        Ok(self
+            .store
+            .audit_entries(staff.organization, envelope)
+            .await?)
+    }
+}
+
+/// A CSV cell: quoted when needed; a leading =, +, - or @ is neutralised so a spreadsheet never
+/// runs it as a formula.
+fn csv_cell(value: &str) -> String {
+    let mut v = value.to_string();
+    if v.starts_with(['=', '+', '-', '@']) {
+        v.insert(0, '\'');
+    }
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+/// 電帳法 search criteria as a request gives them.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+pub struct SearchInput {
+    /// 取引年月日 from (YYYY-MM-DD).
+    pub date_from: Option<String>,
+    /// 取引年月日 to (YYYY-MM-DD).
+    pub date_to: Option<String>,
+    /// 取引金額 from.
+    pub amount_min: Option<String>,
+    /// 取引金額 to.
+    pub amount_max: Option<String>,
+    /// 取引先 (part of the name).
+    pub counterparty: Option<String>,
+    /// Only concluded documents.
+    #[serde(default)]
+    pub completed_only: bool,
+}
+
+impl SearchInput {
+    fn to_query(&self) -> Result<DocumentQuery> {
+        let date = |d: &Option<String>| -> Result<Option<String>> {
+            parse_metadata(&MetadataInput {
+                date: d.clone(),
+                ..Default::default()
+            })
+            .map(|m| m.date)
+        };
+        let amount = |a: &Option<String>| -> Result<Option<Yen>> {
+            parse_metadata(&MetadataInput {
+                amount: a.clone(),
+                ..Default::default()
+            })
+            .map(|m| m.amount)
+        };
+        Ok(DocumentQuery {
+            date_from: date(&self.date_from)?,
+            date_to: date(&self.date_to)?,
+            amount_min: amount(&self.amount_min)?,
+            amount_max: amount(&self.amount_max)?,
+            counterparty: self.counterparty.clone().filter(|c| !c.trim().is_empty()),
+            completed_only: self.completed_only,
+            limit: 1000,
+        })
+    }
+}

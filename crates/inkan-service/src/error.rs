@@ -1,0 +1,86 @@
+//! One error type for every use case, mapped by the web layer to an HTTP status, a stable code
+//! and the message itself (which is written for the person who made the request).
+
+use inkan_domain::DomainError;
+use inkan_store::StoreError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    /// The input is wrong: what, and why.
+    #[error("{0}")]
+    Invalid(String),
+    /// The operation is not possible in the envelope's current state (or not this person's).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// No such thing — or it belongs to another organization, which looks the same from outside.
+    #[error("{0} was not found")]
+    NotFound(&'static str),
+    /// The link belonged to an envelope that is over (cancelled, declined, expired).
+    #[error("{0}")]
+    Gone(String),
+    /// Missing or wrong credentials.
+    #[error("authentication required: {0}")]
+    Unauthenticated(String),
+    /// Someone changed the same envelope at the same moment; retrying is safe.
+    #[error("the envelope was changed at the same moment by someone else; please try again")]
+    Conflict,
+    /// An outside service (TSA, SMTP, storage) failed; retrying later may work.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A fault of the installation (configuration, corrupt data): reported, never hidden.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// A stable machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Invalid(_) => "invalid",
+            ServiceError::NotAllowed(_) => "not_allowed",
+            ServiceError::NotFound(_) => "not_found",
+            ServiceError::Gone(_) => "gone",
+            ServiceError::Unauthenticated(_) => "unauthenticated",
+            ServiceError::Conflict => "conflict",
+            ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Internal(_) => "internal",
+        }
+    }
+
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+impl From<DomainError> for ServiceError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::InvalidValue { .. } | DomainError::Limit(_) => {
+                ServiceError::Invalid(e.to_string())
+            }
+            DomainError::IllegalTransition { .. } | DomainError::NotAllowed(_) => {
+                ServiceError::NotAllowed(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => ServiceError::Conflict,
+            StoreError::Duplicate(what) => ServiceError::Invalid(format!("{what} already exists")),
+            StoreError::NotFound(_) => ServiceError::NotFound("the record"),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<inkan_blobs::BlobError> for ServiceError {
+    fn from(e: inkan_blobs::BlobError) -> Self {
+        ServiceError::Internal(format!("document storage: {e}"))
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

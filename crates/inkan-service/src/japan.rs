@@ -1,0 +1,50 @@
+//! Japanese Standard Time, as people read it in Inkan's texts.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+use time::{OffsetDateTime, UtcOffset};
+
+fn jst(at: i64) -> OffsetDateTime {
+    let offset = UtcOffset::from_hms(9, 0, 0).unwrap_or(UtcOffset::UTC);
+    OffsetDateTime::from_unix_timestamp(at)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(offset)
+}
+
+/// `2026-02-01 10:15:30 +09:00`.
+pub fn format_iso_jst(time: SystemTime) -> String {
+    let at = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let t = jst(at);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +09:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `2025年8月21日(木) 23:59:00`, the seeds' deadline format.
+pub fn format_japanese(at: i64) -> String {
+    let t = jst(at);
+    let weekday =
+        ["月", "火", "水", "木", "金", "土", "日"][t.weekday().number_days_from_monday() as usize];
+    format!(
+        "{}年{}月{}日({weekday}) {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `YYYY-MM-DD` of a time in JST.
+pub fn date_jst(at: i64) -> String {
+    let t = jst(at);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}

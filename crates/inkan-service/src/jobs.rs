@@ -1,0 +1,241 @@
+//! The worker: claims due jobs, runs them, and records the outcome — done, retried later with
+//! exponential backoff, or failed for good (visible, and retryable by an operator). It also
+//! expires envelopes whose deadline passed. Jobs are claimed with a lease: when a worker dies
+//! mid-job, the lease runs out and another worker (or the restarted one) takes the job over;
+//! every handler is idempotent, so running a job twice does what running it once does.
+
+use inkan_domain::{EnvelopeStatus, Outcome};
+use inkan_store::{Change, Job, JobFilter, JobStatus, StoreError};
+use serde::Serialize;
+use std::time::Duration;
+
+use crate::{Caller, Inkan, Result, ServiceError};
+
+/// Runs jobs for an [`Inkan`].
+#[derive(Clone)]
+pub struct Worker {
+    inkan: Inkan,
+    /// Jobs claimed per round.
+    pub batch: u32,
+    /// Pause between rounds when there was nothing to do.
+    pub idle: Duration,
+}
+
+/// The sweeper's view of the job queue.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobReport {
+    pub queued: usize,
+    pub running: usize,
+    /// Running jobs whose lease ran out: their worker died; they will be taken over.
+    pub stalled: Vec<JobLine>,
+    /// Jobs out of attempts: need an operator (`inkan jobs retry`).
+    pub failed: Vec<JobLine>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobLine {
+    pub id: String,
+    pub kind: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
+fn line(j: &Job) -> JobLine {
+    JobLine {
+        id: j.id.to_string(),
+        kind: j.kind.clone(),
+        attempts: j.attempts,
+        last_error: j.last_error.clone(),
+        updated_at: j.updated_at,
+    }
+}
+
+/// Seconds to wait before attempt `attempts + 1`: 5 s, 10 s, 20 s … up to an hour.
+fn backoff(attempts: u32) -> i64 {
+    5i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(10))
+        .min(3600)
+}
+
+impl Inkan {
+    pub fn worker(&self) -> Worker {
+        Worker {
+            inkan: self.clone(),
+            batch: 8,
+            idle: Duration::from_millis(250),
+        }
+    }
+
+    /// Runs one job's work.
+    async fn run_job(&self, job: &Job) -> Result<()> {
+        match job.kind.as_str() {
+            "seal" => self.run_seal(&job.payload).await,
+            "email" => self.run_mail_job(job.id, &job.payload).await,
+            "event" => self.run_event_job(&job.payload).await,
+            "webhook" => self.run_webhook_job(&job.payload).await,
+            other => Err(ServiceError::Invalid(format!("unknown job kind {other:?}"))),
+        }
+    }
+
+    /// Expires envelopes whose deadline has passed (期限切れ). Returns how many.
+    pub async fn expire_due(&self) -> Result<usize> {
+        let now = self.now();
+        let mut count = 0;
+        for (org, id) in self.store.envelopes_past_deadline(now, 100).await? {
+            let mut record = self.load(org, id).await?;
+            let before = record.clone();
+            if record.envelope.expire(now)? != Outcome::Changed(EnvelopeStatus::Expired) {
+                continue;
+            }
+            let mut change = Change {
+                now,
+                ..Change::default()
+            };
+            self.after_transition(
+                &mut record,
+                &mut change,
+                &Caller::default(),
+                "system",
+                "expire",
+                serde_json::json!({}),
+            )?;
+            change.envelope = Some(self.write_from(&before, &record));
+            match self.store.apply(change).await {
+                Ok(()) => count += 1,
+                Err(StoreError::Conflict) => {} // someone acted at the same moment; next round
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(count)
+    }
+
+    /// The sweeper: what is queued, stalled or failed. Stalled and failed work is logged.
+    pub async fn job_report(&self) -> Result<JobReport> {
+        let now = self.now();
+        let all = |status| JobFilter {
+            status: Some(status),
+            limit: 10_000,
+            ..JobFilter::default()
+        };
+        let queued = self.store.jobs(&all(JobStatus::Queued)).await?.len();
+        let running = self.store.jobs(&all(JobStatus::Running)).await?;
+        let stalled: Vec<JobLine> = running
+            .iter()
+            .filter(|j| j.locked_until.is_some_and(|t| t < now))
+            .map(line)
+            .collect();
+        let failed: Vec<JobLine> = self
+            .store
+            .jobs(&all(JobStatus::Failed))
+            .await?
+            .iter()
+            .map(line)
+            .collect();
+        for j in &stalled {
+            tracing::warn!(job = %j.id, kind = %j.kind, "job stalled: its worker stopped; it will be taken over");
+        }
+        for j in &failed {
+            tracing::error!(job = %j.id, kind = %j.kind, error = ?j.last_error, "job failed for good: retry it with `inkan jobs retry`");
+        }
+        Ok(JobReport {
+            queued,
+            running: running.len(),
+            stalled,
+            failed,
+        })
+    }
+
+    /// Puts a failed job back in the queue.
+    pub async fn retry_job(&self, id: &str) -> Result<()> {
+        let id = id.parse().map_err(|_| ServiceError::NotFound("the job"))?;
+        Ok(self.store.requeue_job(id, self.now()).await?)
+    }
+}
+
+impl Worker {
+    /// One round: expiry, then every due job (up to the batch size). Returns the jobs run.
+    pub async fn run_once(&self) -> Result<usize> {
+        let inkan = &self.inkan;
+        inkan.expire_due().await?;
+        let now = inkan.now();
+        let jobs = inkan
+            .store
+            .claim_jobs(
+                &inkan.settings.worker_id,
+                now,
+                inkan.settings.job_lease_seconds,
+                self.batch,
+            )
+            .await?;
+        for job in &jobs {
+            let result = inkan.run_job(job).await;
+            let now = inkan.now();
+            match result {
+                Ok(()) => inkan.store.finish_job(job.id, now).await?,
+                Err(e) => {
+                    let permanent = matches!(
+                        e,
+                        ServiceError::Invalid(_)
+                            | ServiceError::NotFound(_)
+                            | ServiceError::NotAllowed(_)
+                    );
+                    tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, permanent, error = %e, "job attempt failed");
+                    let retry_at = (!permanent).then(|| now + backoff(job.attempts));
+                    inkan
+                        .store
+                        .fail_job(job.id, &e.to_string(), retry_at, now)
+                        .await?;
+                }
+            }
+        }
+        Ok(jobs.len())
+    }
+
+    /// Runs rounds until nothing is due (for tests and `inkan demo`).
+    pub async fn drain(&self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let n = self.run_once().await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    /// Runs forever (until the task is dropped), sweeping every minute.
+    pub async fn run(self) {
+        let mut last_sweep = 0;
+        loop {
+            match self.run_once().await {
+                Ok(0) => tokio::time::sleep(self.idle).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "worker round failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+            let now = self.inkan.now();
+            if now - last_sweep >= 60 {
+                last_sweep = now;
+                if let Err(e) = self.inkan.job_report().await {
+                    tracing::error!(error = %e, "sweeper failed");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), 5);
+        assert_eq!(backoff(2), 10);
+        assert_eq!(backoff(3), 20);
+        assert_eq!(backoff(100), 3600);
+        assert_eq!(backoff(0), 5);
+    }
+}

@@ -1,0 +1,129 @@
+//! Inkan's use cases: what staff, signers and the background workers can do, written once over
+//! the ports they need — the [`Store`](inkan_store::Store), the encrypted blob store, the mailer,
+//! the signing engine and a clock. No HTTP and no SQL here: the web layer parses requests and
+//! calls these functions; the store writes each [`Change`](inkan_store::Change) atomically.
+//!
+//! The flow of one envelope:
+//! 1. staff create a draft with its documents, recipients and fields ([`Inkan::create_envelope`]);
+//! 2. they send it ([`Inkan::send`]): approvers get an approval request first, then the first
+//!    signers get the signature request email, and a `seal` job prepares every document (the
+//!    締結証明書ID stamped, fields placed, certification with DocMDP P=2);
+//! 3. each signer completes through their link ([`Inkan::complete`]): their values are recorded
+//!    and a `seal` job adds their signature (filling their fields) to each document they sign;
+//! 4. after the last signature of a document it is at B-LTA; when every document is, the
+//!    envelope is sealed and everyone gets the completion email with a 14-day download link.
+
+mod access;
+mod audit;
+mod clock;
+mod engine;
+mod envelopes;
+mod error;
+pub mod japan;
+mod jobs;
+mod notify;
+mod sealing;
+mod secrets;
+mod signer;
+mod staff;
+mod views;
+mod webhooks;
+
+pub use access::{Caller, Staff};
+pub use audit::AuditReport;
+pub use clock::{Clock, ShiftedClock, SystemClock};
+pub use engine::{signature_field_name, witness_reason, SignAs, SigningEngine};
+pub use envelopes::SearchInput;
+pub use error::{Result, ServiceError};
+pub use jobs::{JobLine, JobReport, Worker};
+pub use secrets::{new_api_key, webhook_signature, LinkKey};
+pub use staff::{CounterpartyInput, CounterpartyView, NewOrganization, OrganizationCreated};
+pub use views::*;
+pub use webhooks::WebhookCreated;
+
+use inkan_blobs::BlobStore;
+use inkan_mail::Mailer;
+use inkan_store::Store;
+use std::sync::Arc;
+
+/// Settings of the service that are not ports.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The URL people reach the server at, for links in emails: `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// The sender address of emails.
+    pub mail_from: String,
+    /// How long a completion download link lives (14 days).
+    pub completion_link_days: i64,
+    /// How long a claimed job is leased to its worker before another may take it over.
+    pub job_lease_seconds: i64,
+    /// This worker's name in job leases.
+    pub worker_id: String,
+}
+
+impl Settings {
+    pub fn new(public_url: &str) -> Settings {
+        Settings {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            mail_from: "Inkan <no-reply@inkan.localhost>".into(),
+            completion_link_days: 14,
+            job_lease_seconds: 300,
+            worker_id: format!("inkan-{}", std::process::id()),
+        }
+    }
+}
+
+/// The service: every use case is a method.
+#[derive(Clone)]
+pub struct Inkan {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) blobs: Arc<BlobStore>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) engine: Arc<SigningEngine>,
+    pub(crate) links: LinkKey,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: Settings,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Inkan {
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Arc<BlobStore>,
+        mailer: Arc<dyn Mailer>,
+        engine: Arc<SigningEngine>,
+        links: LinkKey,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Inkan {
+        Inkan {
+            store,
+            blobs,
+            mailer,
+            engine,
+            links,
+            clock,
+            settings,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(15))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn engine(&self) -> &Arc<SigningEngine> {
+        &self.engine
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

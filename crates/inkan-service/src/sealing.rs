@@ -1,0 +1,247 @@
+//! The `seal` job: brings every document of an envelope up to date with the envelope's state,
+//! one committed step at a time —
+//! 1. revision 0 → 1: the 締結証明書ID stamped, fields placed, certified (P=2) by the service;
+//! 2. one revision per signer who has completed, in the order they completed, with their
+//!    fields filled; the document's last signature goes to B-LTA;
+//! 3. when the envelope is completed and every document is done: sealed, completion links and
+//!    emails, the `envelope.completed` webhook.
+//!
+//! Each step writes its PDF to a new blob and commits the document's new revision together with
+//! the envelope's version. A step interrupted by a crash is simply redone by the next attempt
+//! (the uncommitted blob is unreferenced); a step raced by a concurrent change loses on the
+//! version check and is redone on the new state. So a signature is in a document exactly once.
+
+use inkan_domain::{
+    signs, EnvelopeId, EnvelopeStatus, JobId, OrganizationId, RecipientId, RecipientState, Role,
+    SignatureMethod,
+};
+use inkan_store::{Change, DocumentRecord, EnvelopeRecord, NewJob, StoreError, TokenKind};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{witness_reason, SignAs};
+use crate::envelopes::blob_key;
+use crate::notify::MailKind;
+use crate::{Caller, Inkan, Result, ServiceError};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SealJob {
+    pub organization: OrganizationId,
+    pub envelope: EnvelopeId,
+}
+
+/// The next thing to do to one document.
+enum Step {
+    Prepare { last: bool },
+    Sign { recipient: RecipientId, last: bool },
+}
+
+/// The signers of a document: those with a signature field on it.
+fn signers_of(record: &EnvelopeRecord, doc: &DocumentRecord) -> Vec<RecipientId> {
+    record
+        .envelope
+        .recipients()
+        .iter()
+        .filter(|r| r.role == Role::Signer && signs(&doc.fields, r.id))
+        .map(|r| r.id)
+        .collect()
+}
+
+fn next_step(record: &EnvelopeRecord, doc: &DocumentRecord) -> Option<Step> {
+    let signers = signers_of(record, doc);
+    if doc.revision == 0 {
+        return Some(Step::Prepare {
+            last: signers.is_empty(),
+        });
+    }
+    let mut pending: Vec<_> = record
+        .envelope
+        .recipients()
+        .iter()
+        .filter(|r| {
+            r.state == RecipientState::Done
+                && signers.contains(&r.id)
+                && !doc.signed_by.contains(&r.id)
+        })
+        .collect();
+    pending.sort_by_key(|r| r.done_at);
+    pending.first().map(|r| Step::Sign {
+        recipient: r.id,
+        last: doc.signed_by.len() + 1 == signers.len(),
+    })
+}
+
+impl Inkan {
+    pub(crate) fn seal_job(&self, organization: OrganizationId, envelope: EnvelopeId) -> NewJob {
+        NewJob {
+            id: JobId::new(),
+            kind: "seal".into(),
+            payload: serde_json::to_value(SealJob {
+                organization,
+                envelope,
+            })
+            .unwrap_or_default(),
+            organization: Some(organization),
+            run_at: self.now(),
+            max_attempts: 12,
+            dedupe_key: Some(format!("seal:{envelope}")),
+        }
+    }
+
+    /// Runs the seal job of an envelope until nothing is left to do now.
+    pub(crate) async fn run_seal(&self, payload: &serde_json::Value) -> Result<()> {
+        let job: SealJob = serde_json::from_value(payload.clone())
+            .map_err(|e| ServiceError::Invalid(format!("seal job payload: {e}")))?;
+        // Bounded: every iteration either commits a step or returns; conflicts are rare.
+        for _ in 0..10_000 {
+            let record = self.load(job.organization, job.envelope).await?;
+            if !matches!(
+                record.envelope.status(),
+                EnvelopeStatus::Sent | EnvelopeStatus::PartiallySigned | EnvelopeStatus::Completed
+            ) || record.sealed_at.is_some()
+            {
+                return Ok(());
+            }
+            let documents = self.store.documents(job.organization, job.envelope).await?;
+            let step = documents
+                .iter()
+                .find_map(|d| next_step(&record, d).map(|s| (d, s)));
+            let change = match step {
+                Some((doc, step)) => self.seal_step(&record, doc, step).await?,
+                None if *record.envelope.status() == EnvelopeStatus::Completed => {
+                    self.sealed(&record)
+                }
+                None => return Ok(()), // waiting for signers
+            };
+            match self.store.apply(change).await {
+                Ok(()) => continue,
+                Err(StoreError::Conflict) => continue, // the envelope moved on: redo on the new state
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Internal("sealing did not converge".into()))
+    }
+
+    async fn seal_step(
+        &self,
+        record: &EnvelopeRecord,
+        doc: &DocumentRecord,
+        step: Step,
+    ) -> Result<Change> {
+        let current = self.get_blob(&doc.current_blob).await?;
+        let (bytes, detail, signer) = match step {
+            Step::Prepare { last } => {
+                let bytes = self
+                    .engine
+                    .prepare(&current, &record.envelope.conclusion_id, &doc.fields, last)
+                    .await?;
+                (
+                    bytes,
+                    serde_json::json!({ "step": "certify", "lta": last }),
+                    None,
+                )
+            }
+            Step::Sign { recipient, last } => {
+                let r = record
+                    .envelope
+                    .recipient(recipient)
+                    .ok_or(ServiceError::NotFound("the signer"))?;
+                let signed_at = r.done_at.unwrap_or_else(|| self.now());
+                let who = match r.method {
+                    SignatureMethod::Witness => SignAs::Witness {
+                        name: r.name.clone(),
+                        reason: witness_reason(&r.name, r.email.as_str(), signed_at),
+                    },
+                    SignatureMethod::Party => SignAs::Party {
+                        name: r.name.clone(),
+                        email: r.email.to_string(),
+                    },
+                };
+                let bytes = self
+                    .engine
+                    .sign(&current, recipient, &doc.fields, &who, signed_at, last)
+                    .await?;
+                (
+                    bytes,
+                    serde_json::json!({ "step": "sign", "signer": recipient.to_string(), "method": r.method.japanese(), "lta": last }),
+                    Some(recipient),
+                )
+            }
+        };
+        let mut next = doc.clone();
+        next.revision += 1;
+        let key = blob_key(
+            doc.organization,
+            doc.envelope,
+            &format!("doc/{}/r{}", doc.id, next.revision),
+        );
+        let (size, sha256) = self.put_blob(&key, &bytes).await?;
+        next.current_blob = key;
+        next.size = size;
+        next.sha256 = sha256.clone();
+        if let Some(r) = signer {
+            next.signed_by.push(r);
+        }
+        let mut detail = detail;
+        detail["revision"] = next.revision.into();
+        detail["sha256"] = sha256.into();
+        detail["document"] = doc.name.clone().into();
+        Ok(Change {
+            envelope: Some(self.write(record)),
+            audit: vec![self.audit_entry(
+                doc.organization,
+                "system",
+                "seal_step",
+                Some(doc.envelope),
+                Some(doc.id),
+                &Caller::default(),
+                detail,
+            )],
+            documents: vec![next],
+            now: self.now(),
+            ..Change::default()
+        })
+    }
+
+    /// The change that concludes an envelope: sealed, completion links (14 days) and emails.
+    fn sealed(&self, record: &EnvelopeRecord) -> Change {
+        let now = self.now();
+        let org = record.organization();
+        let id = record.id();
+        let mut sealed = record.clone();
+        sealed.sealed_at = Some(now);
+        let expires = now + self.settings.completion_link_days * 86_400;
+        let mut change = Change {
+            now,
+            ..Change::default()
+        };
+        for r in record.envelope.recipients() {
+            if matches!(r.role, Role::Signer | Role::Cc) {
+                change.tokens.push(self.link_record(
+                    TokenKind::Completion,
+                    org,
+                    id,
+                    r.id,
+                    Some(expires),
+                ));
+                change
+                    .jobs
+                    .push(self.mail_job(org, id, Some(r.id), MailKind::Completed));
+            }
+        }
+        change
+            .jobs
+            .push(self.mail_job(org, id, None, MailKind::Completed));
+        change.jobs.push(self.event_job(org, id, "completed"));
+        change.audit.push(self.audit_entry(
+            org,
+            "system",
+            "sealed",
+            Some(id),
+            None,
+            &Caller::default(),
+            serde_json::json!({ "conclusion_id": record.envelope.conclusion_id.to_string() }),
+        ));
+        change.envelope = Some(self.write_from(record, &sealed));
+        change
+    }
+}

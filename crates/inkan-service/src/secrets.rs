@@ -1,0 +1,113 @@
+//! The secrets Inkan hands out: signer and completion link tokens, API keys. Only their SHA-256
+//! is stored. Link tokens are derived with HMAC from a key the database does not hold, so the
+//! email job can put the link into the mail without the job row ever containing it.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use inkan_domain::{EnvelopeId, RecipientId};
+use inkan_store::{TokenHash, TokenKind};
+use rand::RngCore;
+use sha2::Sha256;
+use std::fmt;
+use std::path::Path;
+
+use crate::{Result, ServiceError};
+
+/// The key that derives link tokens: 32 random bytes in a file of the data folder.
+#[derive(Clone)]
+pub struct LinkKey([u8; 32]);
+
+impl fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkKey(…)")
+    }
+}
+
+impl LinkKey {
+    pub fn random() -> LinkKey {
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        LinkKey(k)
+    }
+
+    /// Reads the key at `path`, creating it (mode 0600) when absent.
+    pub fn load_or_create(path: &Path) -> Result<LinkKey> {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let k: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                    ServiceError::Internal(format!("{} must hold exactly 32 bytes", path.display()))
+                })?;
+                Ok(LinkKey(k))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = LinkKey::random();
+                write_private(path, &key.0)?;
+                Ok(key)
+            }
+            Err(e) => Err(ServiceError::Internal(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// The token of a recipient's link (signer or completion page): 256 bits, URL-safe.
+    pub fn token(&self, kind: TokenKind, envelope: EnvelopeId, recipient: RecipientId) -> String {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
+        let label = match kind {
+            TokenKind::Signer => "signer",
+            TokenKind::Completion => "completion",
+        };
+        mac.update(format!("inkan-link-v1|{label}|{envelope}|{recipient}").as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+// HMAC accepts keys of any length; this cannot happen.
+fn unreachable_hmac() -> Hmac<Sha256> {
+    unreachable!("HMAC-SHA256 takes keys of any length")
+}
+
+/// A new API key (`inkan_` + 256 random bits) and its stored hash.
+pub fn new_api_key() -> (String, TokenHash) {
+    let mut k = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut k);
+    let secret = format!("inkan_{}", URL_SAFE_NO_PAD.encode(k));
+    let hash = TokenHash::of(&secret);
+    (secret, hash)
+}
+
+/// A new webhook signing secret.
+pub fn new_webhook_secret() -> String {
+    let mut k = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut k);
+    format!("whsec_{}", URL_SAFE_NO_PAD.encode(k))
+}
+
+/// Writes a secret file readable by its owner only, atomically.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(ServiceError::internal)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(ServiceError::internal)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
+            .map_err(ServiceError::internal)?;
+    }
+    tmp.write_all(bytes).map_err(ServiceError::internal)?;
+    tmp.as_file().sync_all().map_err(ServiceError::internal)?;
+    tmp.persist(path).map_err(ServiceError::internal)?;
+    Ok(())
+}
+
+/// HMAC-SHA256 of a webhook body, hex: the `Inkan-Signature: t=<time>,v1=<hex>` value covers
+/// `<time>.<body>`.
+pub fn webhook_signature(secret: &str, time: i64, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(time.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}

@@ -1,0 +1,428 @@
+//! What a recipient does through the link in their email — no account: view the request and
+//! the documents, download them for internal review, attach files where asked, fill in their
+//! fields and complete (sign), approve (approvers), or decline with a reason — and the
+//! completion page behind the completion email (14 days).
+
+use inkan_domain::{
+    fill, AttachmentId, DocumentId, EnvelopeStatus, FieldId, FieldKind, FieldValue, Outcome, Role,
+};
+use inkan_store::{AttachmentRecord, Change, EnvelopeRecord, StoreError, TokenKind};
+
+use crate::access::Link;
+use crate::envelopes::blob_key;
+use crate::views::{attachment_view, document_view, recipient_view, summary};
+use crate::{
+    AttachmentView, Caller, CompletionView, FieldInput, Inkan, Result, ServiceError, SignerView,
+};
+
+/// Largest file a signer may attach.
+const MAX_SIGNER_ATTACHMENT: usize = 20 * 1024 * 1024;
+
+impl Inkan {
+    fn actor(record: &EnvelopeRecord, link: &Link) -> String {
+        match record.envelope.recipient(link.recipient) {
+            Some(r) => format!("recipient:{} {}", r.id, r.email),
+            None => format!("recipient:{}", link.recipient),
+        }
+    }
+
+    /// The envelope behind a signer link; a link of a finished-without-conclusion envelope is
+    /// dead ("gone"), with the reason in words.
+    async fn signer_envelope(&self, token: &str) -> Result<(Link, EnvelopeRecord)> {
+        let link = self.resolve_link(token, TokenKind::Signer).await?;
+        let record = self.load(link.organization, link.envelope).await?;
+        let gone = match record.envelope.status() {
+            EnvelopeStatus::Cancelled { .. } => Some("この封筒は送信者により取り消されました (this envelope was cancelled by its sender)"),
+            EnvelopeStatus::Declined { .. } => Some("この封筒は辞退されました (this envelope was declined)"),
+            EnvelopeStatus::Expired => Some("署名期限を過ぎました (the signing deadline has passed)"),
+            _ => None,
+        };
+        match gone {
+            Some(why) => Err(ServiceError::Gone(why.into())),
+            None => Ok((link, record)),
+        }
+    }
+
+    async fn signer_view(&self, link: &Link, record: &EnvelopeRecord) -> Result<SignerView> {
+        let recipient = record
+            .envelope
+            .recipient(link.recipient)
+            .ok_or(ServiceError::NotFound("this link"))?;
+        let documents = self
+            .store
+            .documents(link.organization, link.envelope)
+            .await?;
+        let can_act = match recipient.role {
+            Role::Signer => record.envelope.due().contains(&recipient.id),
+            Role::Approver => {
+                *record.envelope.status() == EnvelopeStatus::AwaitingApproval
+                    && recipient.state == inkan_domain::RecipientState::Waiting
+            }
+            Role::Cc => false,
+        };
+        Ok(SignerView {
+            envelope: summary(record),
+            recipient: recipient_view(recipient),
+            can_act,
+            documents: documents
+                .iter()
+                .map(|d| document_view(d, Some(recipient.id)))
+                .collect(),
+            attachments: self
+                .store
+                .attachments(link.organization, link.envelope)
+                .await?
+                .iter()
+                .filter(|a| a.recipient.is_none() || a.recipient == Some(recipient.id))
+                .map(attachment_view)
+                .collect(),
+            progress: record
+                .envelope
+                .recipients()
+                .iter()
+                .map(recipient_view)
+                .collect(),
+        })
+    }
+
+    /// Opens a signer link (recorded as a view in the audit trail).
+    pub async fn open_link(&self, token: &str, caller: &Caller) -> Result<SignerView> {
+        let (link, record) = self.signer_envelope(token).await?;
+        let view = self.signer_view(&link, &record).await?;
+        self.store
+            .apply(Change {
+                audit: vec![self.audit_entry(
+                    link.organization,
+                    &Self::actor(&record, &link),
+                    "view",
+                    Some(link.envelope),
+                    None,
+                    caller,
+                    serde_json::json!({}),
+                )],
+                now: self.now(),
+                ..Change::default()
+            })
+            .await?;
+        Ok(view)
+    }
+
+    /// A document as the signer sees it now (for reading, or internal review before signing).
+    pub async fn signer_document(
+        &self,
+        token: &str,
+        document: &str,
+        caller: &Caller,
+    ) -> Result<(String, Vec<u8>)> {
+        let (link, record) = self.signer_envelope(token).await?;
+        self.link_document(&link, &record, document, caller).await
+    }
+
+    async fn link_document(
+        &self,
+        link: &Link,
+        record: &EnvelopeRecord,
+        document: &str,
+        caller: &Caller,
+    ) -> Result<(String, Vec<u8>)> {
+        let id: DocumentId = document
+            .parse()
+            .map_err(|_| ServiceError::NotFound("the document"))?;
+        let doc = self
+            .store
+            .document(link.organization, id)
+            .await?
+            .filter(|d| d.envelope == link.envelope)
+            .ok_or(ServiceError::NotFound("the document"))?;
+        let bytes = self.get_blob(&doc.current_blob).await?;
+        self.store
+            .apply(Change {
+                audit: vec![self.audit_entry(link.organization, &Self::actor(record, link), "download", Some(link.envelope), Some(id), caller, serde_json::json!({ "name": doc.name, "revision": doc.revision, "sha256": doc.sha256 }))],
+                now: self.now(),
+                ..Change::default()
+            })
+            .await?;
+        Ok((doc.name, bytes))
+    }
+
+    /// Attaches a PDF for one of the signer's attachment fields (添付).
+    pub async fn attach(
+        &self,
+        token: &str,
+        field: &str,
+        name: &str,
+        bytes: Vec<u8>,
+        caller: &Caller,
+    ) -> Result<AttachmentView> {
+        let (link, record) = self.signer_envelope(token).await?;
+        if !record.envelope.due().contains(&link.recipient) {
+            return Err(ServiceError::NotAllowed(
+                "it is not this recipient's turn to sign".into(),
+            ));
+        }
+        let field: FieldId = field
+            .parse()
+            .map_err(|_| ServiceError::NotFound("the field"))?;
+        let documents = self
+            .store
+            .documents(link.organization, link.envelope)
+            .await?;
+        let ok = documents.iter().flat_map(|d| &d.fields).any(|f| {
+            f.id == field && f.recipient == link.recipient && f.kind == FieldKind::Attachment
+        });
+        if !ok {
+            return Err(ServiceError::NotFound("an attachment field of this signer"));
+        }
+        if bytes.len() > MAX_SIGNER_ATTACHMENT {
+            return Err(ServiceError::Invalid(
+                "an attachment is at most 20 MB".into(),
+            ));
+        }
+        crate::envelopes::check_pdf(name, &bytes)?;
+        let id = AttachmentId::new();
+        let key = blob_key(link.organization, link.envelope, &format!("att/{id}"));
+        let (size, sha256) = self.put_blob(&key, &bytes).await?;
+        let attachment = AttachmentRecord {
+            id,
+            envelope: link.envelope,
+            organization: link.organization,
+            recipient: Some(link.recipient),
+            field: Some(field),
+            name: name.trim().to_string(),
+            blob: key,
+            size,
+            sha256: sha256.clone(),
+            created_at: self.now(),
+        };
+        let view = attachment_view(&attachment);
+        self.store
+            .apply(Change {
+                envelope: Some(self.write(&record)),
+                attachments: vec![attachment],
+                audit: vec![self.audit_entry(link.organization, &Self::actor(&record, &link), "attach", Some(link.envelope), None, caller, serde_json::json!({ "attachment": id.to_string(), "name": name, "sha256": sha256 }))],
+                now: self.now(),
+                ..Change::default()
+            })
+            .await?;
+        Ok(view)
+    }
+
+    /// Completes the signer's part (「署名手続きを完了する」): records their field values and their
+    /// signature; the seal job adds it to the documents. Completing twice changes nothing.
+    pub async fn complete(
+        &self,
+        token: &str,
+        values: &[FieldInput],
+        caller: &Caller,
+    ) -> Result<SignerView> {
+        for _ in 0..5 {
+            let (link, mut record) = self.signer_envelope(token).await?;
+            let before = record.clone();
+            let recipient = record
+                .envelope
+                .recipient(link.recipient)
+                .ok_or(ServiceError::NotFound("this link"))?
+                .clone();
+            if recipient.role == Role::Approver {
+                return self.approve(token, caller).await;
+            }
+            let now = self.now();
+            let outcome = record.envelope.sign(recipient.id, now)?;
+            if outcome == Outcome::Unchanged {
+                return self.signer_view(&link, &record).await;
+            }
+            let mut documents = self
+                .store
+                .documents(link.organization, link.envelope)
+                .await?;
+            let attachments = self
+                .store
+                .attachments(link.organization, link.envelope)
+                .await?;
+            let mut used = vec![false; values.len()];
+            for doc in &mut documents {
+                let mut mine = Vec::new();
+                for (i, v) in values.iter().enumerate() {
+                    let Some(f) = doc.fields.iter().find(|f| f.id.to_string() == v.field) else {
+                        continue;
+                    };
+                    used[i] = true;
+                    let value = match f.kind {
+                        FieldKind::Checkbox => match v.value.as_str() {
+                            "true" | "on" | "1" => FieldValue::Checked(true),
+                            "false" | "off" | "0" | "" => FieldValue::Checked(false),
+                            other => {
+                                return Err(ServiceError::Invalid(format!(
+                                    "「{}」 is a checkbox: {other:?} is not true or false",
+                                    f.label
+                                )))
+                            }
+                        },
+                        FieldKind::Attachment => {
+                            let a = attachments
+                                .iter()
+                                .find(|a| {
+                                    a.id.to_string() == v.value && a.recipient == Some(recipient.id)
+                                })
+                                .ok_or_else(|| {
+                                    ServiceError::Invalid(format!(
+                                        "「{}」: attach the file first",
+                                        f.label
+                                    ))
+                                })?;
+                            FieldValue::Attachment(a.id)
+                        }
+                        _ => FieldValue::Text(v.value.trim().to_string()),
+                    };
+                    mine.push((f.id, value));
+                }
+                fill(&mut doc.fields, recipient.id, &mine)?;
+            }
+            if let Some(i) = used.iter().position(|u| !u) {
+                return Err(ServiceError::Invalid(format!(
+                    "{:?} is not a field of this envelope",
+                    values[i].field
+                )));
+            }
+            let mut change = Change {
+                now,
+                documents,
+                ..Change::default()
+            };
+            let detail = serde_json::json!({
+                "signer": recipient.name,
+                "email": recipient.email.to_string(),
+                "method": recipient.method.japanese(),
+                "values": values.len(),
+            });
+            self.after_transition(
+                &mut record,
+                &mut change,
+                caller,
+                &Self::actor(&before, &link),
+                "sign",
+                detail,
+            )?;
+            change.envelope = Some(self.write_from(&before, &record));
+            match self.store.apply(change).await {
+                Ok(()) => {
+                    let record = self.load(link.organization, link.envelope).await?;
+                    return self.signer_view(&link, &record).await;
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+
+    /// An approver approves (社内承認); after the last approval the envelope is sent.
+    pub async fn approve(&self, token: &str, caller: &Caller) -> Result<SignerView> {
+        for _ in 0..5 {
+            let (link, mut record) = self.signer_envelope(token).await?;
+            let before = record.clone();
+            if record.envelope.approve(link.recipient, self.now())? == Outcome::Unchanged {
+                return self.signer_view(&link, &record).await;
+            }
+            let mut change = Change {
+                now: self.now(),
+                ..Change::default()
+            };
+            self.after_transition(
+                &mut record,
+                &mut change,
+                caller,
+                &Self::actor(&before, &link),
+                "approve",
+                serde_json::json!({}),
+            )?;
+            change.envelope = Some(self.write_from(&before, &record));
+            match self.store.apply(change).await {
+                Ok(()) => return self.signer_view(&link, &record).await,
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+
+    /// Declines (辞退) with a reason; the envelope ends there.
+    pub async fn decline(&self, token: &str, reason: &str, caller: &Caller) -> Result<()> {
+        for _ in 0..5 {
+            let link = self.resolve_link(token, TokenKind::Signer).await?;
+            let mut record = self.load(link.organization, link.envelope).await?;
+            let before = record.clone();
+            if record.envelope.decline(link.recipient, reason)? == Outcome::Unchanged {
+                return Ok(());
+            }
+            let mut change = Change {
+                now: self.now(),
+                ..Change::default()
+            };
+            self.after_transition(
+                &mut record,
+                &mut change,
+                caller,
+                &Self::actor(&before, &link),
+                "decline",
+                serde_json::json!({ "reason": reason.trim() }),
+            )?;
+            change.envelope = Some(self.write_from(&before, &record));
+            match self.store.apply(change).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+
+    /// The completion page (「全ての手続きが完了しました」), for 14 days after sealing.
+    pub async fn completion(&self, token: &str, caller: &Caller) -> Result<CompletionView> {
+        let link = self.resolve_link(token, TokenKind::Completion).await?;
+        let record = self.load(link.organization, link.envelope).await?;
+        let stored = self.store.token(&inkan_store::TokenHash::of(token)).await?;
+        let documents = self
+            .store
+            .documents(link.organization, link.envelope)
+            .await?;
+        self.store
+            .apply(Change {
+                audit: vec![self.audit_entry(
+                    link.organization,
+                    &Self::actor(&record, &link),
+                    "view",
+                    Some(link.envelope),
+                    None,
+                    caller,
+                    serde_json::json!({ "page": "completion" }),
+                )],
+                now: self.now(),
+                ..Change::default()
+            })
+            .await?;
+        Ok(CompletionView {
+            envelope: summary(&record),
+            documents: documents.iter().map(|d| document_view(d, None)).collect(),
+            progress: record
+                .envelope
+                .recipients()
+                .iter()
+                .map(recipient_view)
+                .collect(),
+            expires_at: stored.and_then(|t| t.expires_at),
+        })
+    }
+
+    /// A signed document from the completion page.
+    pub async fn completion_document(
+        &self,
+        token: &str,
+        document: &str,
+        caller: &Caller,
+    ) -> Result<(String, Vec<u8>)> {
+        let link = self.resolve_link(token, TokenKind::Completion).await?;
+        let record = self.load(link.organization, link.envelope).await?;
+        self.link_document(&link, &record, document, caller).await
+    }
+}

@@ -1,0 +1,353 @@
+//! Organizations (tenants), their users and API keys, and the counterparty registry (取引先,
+//! the 電子契約用メールアドレス届出書).
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use inkan_domain::{ApiKeyId, CounterpartyId, DepartmentId, Email, OrganizationId, UserId};
+use inkan_store::{ApiKey, Change, Counterparty, Department, Organization, User, UserRole};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::secrets::new_api_key;
+use crate::{Caller, Inkan, Result, ServiceError, Staff};
+
+/// A new organization with its first administrator.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewOrganization {
+    /// 組織名: `盛岡市`.
+    pub name: String,
+    /// The first department: `財政部契約検査課`.
+    #[serde(default)]
+    pub department: Option<String>,
+    pub admin_name: String,
+    pub admin_email: String,
+    /// At least 10 characters; without one the administrator uses API keys only.
+    #[serde(default)]
+    pub admin_password: Option<String>,
+}
+
+/// What creating an organization gives back, once: the API key is not stored in clear.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrganizationCreated {
+    pub organization_id: String,
+    pub admin_user_id: String,
+    pub api_key: String,
+}
+
+/// A counterparty as registered from its 届出書.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CounterpartyInput {
+    /// 所在地.
+    pub address: String,
+    /// 商号又は名称.
+    pub trade_name: String,
+    /// 代表者職氏名.
+    pub representative: String,
+    /// 契約締結権限者 役職.
+    pub signatory_title: String,
+    /// 契約締結権限者 氏名.
+    pub signatory_name: String,
+    /// 契約締結権限者 メールアドレス.
+    pub signatory_email: String,
+    /// 事務担当者 部署名.
+    #[serde(default)]
+    pub clerk_department: String,
+    /// 事務担当者 役職.
+    #[serde(default)]
+    pub clerk_title: String,
+    /// 事務担当者 氏名.
+    #[serde(default)]
+    pub clerk_name: String,
+    /// 事務担当者 電話番号.
+    #[serde(default)]
+    pub clerk_phone: String,
+    /// 事務担当者 メールアドレス.
+    #[serde(default)]
+    pub clerk_email: Option<String>,
+}
+
+/// A registered counterparty.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CounterpartyView {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: CounterpartyInput,
+}
+
+fn required(what: &str, value: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ServiceError::Invalid(format!("{what} is required")));
+    }
+    if v.chars().count() > max {
+        return Err(ServiceError::Invalid(format!(
+            "{what} is longer than {max} characters"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+fn optional(what: &str, value: &str, max: usize) -> Result<String> {
+    if value.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        required(what, value, max)
+    }
+}
+
+pub(crate) fn hash_password(password: &str) -> Result<String> {
+    if password.chars().count() < 10 {
+        return Err(ServiceError::Invalid(
+            "a password has at least 10 characters".into(),
+        ));
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(ServiceError::internal)
+}
+
+fn counterparty_view(c: &Counterparty) -> CounterpartyView {
+    CounterpartyView {
+        id: c.id.to_string(),
+        fields: CounterpartyInput {
+            address: c.address.clone(),
+            trade_name: c.trade_name.clone(),
+            representative: c.representative.clone(),
+            signatory_title: c.signatory_title.clone(),
+            signatory_name: c.signatory_name.clone(),
+            signatory_email: c.signatory_email.to_string(),
+            clerk_department: c.clerk_department.clone(),
+            clerk_title: c.clerk_title.clone(),
+            clerk_name: c.clerk_name.clone(),
+            clerk_phone: c.clerk_phone.clone(),
+            clerk_email: c.clerk_email.as_ref().map(|e| e.to_string()),
+        },
+    }
+}
+
+impl Inkan {
+    /// Creates an organization, its first department and administrator, and an API key.
+    pub async fn create_organization(
+        &self,
+        input: &NewOrganization,
+    ) -> Result<OrganizationCreated> {
+        let now = self.now();
+        let org = Organization {
+            id: OrganizationId::new(),
+            name: required("the organization's name (組織名)", &input.name, 100)?,
+            created_at: now,
+        };
+        let email: Email = input.admin_email.parse()?;
+        let password_hash = match &input.admin_password {
+            Some(p) => Some(hash_password(p)?),
+            None => None,
+        };
+        self.store.create_organization(&org).await?;
+        let department = match &input.department {
+            Some(name) if !name.trim().is_empty() => {
+                let d = Department {
+                    id: DepartmentId::new(),
+                    organization: org.id,
+                    name: required("department (部署)", name, 100)?,
+                };
+                self.store.create_department(&d).await?;
+                Some(d.id)
+            }
+            _ => None,
+        };
+        let user = User {
+            id: UserId::new(),
+            organization: org.id,
+            department,
+            name: required("the administrator's name", &input.admin_name, 100)?,
+            email,
+            role: UserRole::Admin,
+            password_hash,
+            created_at: now,
+        };
+        self.store.create_user(&user).await?;
+        let (secret, hash) = new_api_key();
+        let key = ApiKey {
+            id: ApiKeyId::new(),
+            organization: org.id,
+            name: "initial".into(),
+            hash,
+            created_at: now,
+            revoked_at: None,
+        };
+        self.store.create_api_key(&key).await?;
+        let staff = Staff::user(org.id, user.id);
+        self.store
+            .apply(Change {
+                audit: vec![self.audit_entry(
+                    org.id,
+                    &staff.actor,
+                    "create_organization",
+                    None,
+                    None,
+                    &Caller::default(),
+                    serde_json::json!({ "name": org.name }),
+                )],
+                now,
+                ..Change::default()
+            })
+            .await?;
+        Ok(OrganizationCreated {
+            organization_id: org.id.to_string(),
+            admin_user_id: user.id.to_string(),
+            api_key: secret,
+        })
+    }
+
+    /// A new API key for the caller's organization (shown once).
+    pub async fn create_api_key(
+        &self,
+        staff: &Staff,
+        name: &str,
+        caller: &Caller,
+    ) -> Result<String> {
+        let (secret, hash) = new_api_key();
+        let key = ApiKey {
+            id: ApiKeyId::new(),
+            organization: staff.organization,
+            name: required("the key's name", name, 100)?,
+            hash,
+            created_at: self.now(),
+            revoked_at: None,
+        };
+        self.store.create_api_key(&key).await?;
+        self.record(
+            staff,
+            caller,
+            "create_api_key",
+            serde_json::json!({ "key": key.id.to_string(), "name": key.name }),
+        )
+        .await?;
+        Ok(secret)
+    }
+
+    /// Staff login by email and password. A wrong email and a wrong password look the same.
+    pub async fn login(&self, email: &str, password: &str, caller: &Caller) -> Result<Staff> {
+        let denied = || ServiceError::Unauthenticated("wrong email or password".into());
+        let user = self
+            .store
+            .user_by_email(email.trim())
+            .await?
+            .ok_or_else(denied)?;
+        let stored = user.password_hash.as_deref().ok_or_else(denied)?;
+        let parsed = PasswordHash::new(stored).map_err(ServiceError::internal)?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .map_err(|_| denied())?;
+        let staff = Staff::user(user.organization, user.id);
+        self.record(
+            &staff,
+            caller,
+            "login",
+            serde_json::json!({ "email": user.email.to_string() }),
+        )
+        .await?;
+        Ok(staff)
+    }
+
+    /// Registers a counterparty from its 届出書.
+    pub async fn register_counterparty(
+        &self,
+        staff: &Staff,
+        input: &CounterpartyInput,
+        caller: &Caller,
+    ) -> Result<CounterpartyView> {
+        let c = Counterparty {
+            id: CounterpartyId::new(),
+            organization: staff.organization,
+            address: required("所在地 (address)", &input.address, 300)?,
+            trade_name: required("商号又は名称 (trade name)", &input.trade_name, 200)?,
+            representative: required("代表者職氏名 (representative)", &input.representative, 200)?,
+            signatory_title: optional("契約締結権限者 役職", &input.signatory_title, 100)?,
+            signatory_name: required(
+                "契約締結権限者 氏名 (signatory's name)",
+                &input.signatory_name,
+                100,
+            )?,
+            signatory_email: input.signatory_email.parse()?,
+            clerk_department: optional("事務担当者 部署名", &input.clerk_department, 100)?,
+            clerk_title: optional("事務担当者 役職", &input.clerk_title, 100)?,
+            clerk_name: optional("事務担当者 氏名", &input.clerk_name, 100)?,
+            clerk_phone: optional("事務担当者 電話番号", &input.clerk_phone, 30)?,
+            clerk_email: match input.clerk_email.as_deref().map(str::trim) {
+                Some(e) if !e.is_empty() => Some(e.parse()?),
+                _ => None,
+            },
+            created_at: self.now(),
+        };
+        if !c
+            .clerk_phone
+            .chars()
+            .all(|ch| ch.is_ascii_digit() || "-+() ".contains(ch))
+        {
+            return Err(ServiceError::Invalid(
+                "事務担当者 電話番号 has only digits, spaces, +, - and parentheses".into(),
+            ));
+        }
+        self.store.save_counterparty(&c).await?;
+        self.record(
+            staff,
+            caller,
+            "register_counterparty",
+            serde_json::json!({ "counterparty": c.id.to_string(), "trade_name": c.trade_name }),
+        )
+        .await?;
+        Ok(counterparty_view(&c))
+    }
+
+    pub async fn counterparties(&self, staff: &Staff) -> Result<Vec<CounterpartyView>> {
+        Ok(self
+            .store
+            .counterparties(staff.organization)
+            .await?
+            .iter()
+            .map(counterparty_view)
+            .collect())
+    }
+
+    pub async fn counterparty(&self, staff: &Staff, id: &str) -> Result<CounterpartyView> {
+        let id: CounterpartyId = id
+            .parse()
+            .map_err(|_| ServiceError::NotFound("the counterparty"))?;
+        self.store
+            .counterparty(staff.organization, id)
+            .await?
+            .map(|c| counterparty_view(&c))
+            .ok_or(ServiceError::NotFound("the counterparty"))
+    }
+
+    /// An audit entry of its own (for actions that change nothing else).
+    pub(crate) async fn record(
+        &self,
+        staff: &Staff,
+        caller: &Caller,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        self.store
+            .apply(Change {
+                audit: vec![self.audit_entry(
+                    staff.organization,
+                    &staff.actor,
+                    action,
+                    None,
+                    None,
+                    caller,
+                    detail,
+                )],
+                now: self.now(),
+                ..Change::default()
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,410 @@
+//! What the use cases take and return: plain data (strings, numbers, lists) that the web layer
+//! serialises as JSON and describes in its OpenAPI document.
+
+use inkan_domain::{Envelope, EnvelopeStatus, Field, FieldKind, FieldValue, Recipient, Role};
+use inkan_store::{AttachmentRecord, DocumentRecord, EnvelopeRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::japan::format_japanese;
+
+/// A new envelope (封筒): its documents, recipients and fields, as a draft.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewEnvelope {
+    /// 管理番号.
+    #[serde(default)]
+    pub number: String,
+    /// 封筒名.
+    pub title: String,
+    #[serde(default)]
+    pub message: String,
+    /// 署名期限, seconds since the Unix epoch.
+    pub deadline: i64,
+    /// A registered counterparty (取引先) ID.
+    #[serde(default)]
+    pub counterparty: Option<String>,
+    pub recipients: Vec<NewRecipient>,
+    pub documents: Vec<NewDocument>,
+    /// Files the sender attaches (e.g. 納付書).
+    #[serde(default)]
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// A recipient of a new envelope.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewRecipient {
+    /// A name for this recipient inside the request (`vendor`, `city`), used by fields.
+    pub key: String,
+    pub name: String,
+    pub email: String,
+    /// `signer`, `approver` or `cc`.
+    pub role: String,
+    /// Routing group: lower groups act first, equal groups in parallel.
+    #[serde(default = "one")]
+    pub order: u32,
+    /// `witness` (契約印タイプ, default) or `party` (実印タイプ).
+    #[serde(default)]
+    pub method: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A document of a new envelope.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewDocument {
+    /// `業務委託契約書.pdf`.
+    pub name: String,
+    /// The PDF, base64.
+    pub content_base64: String,
+    /// The keys of the recipients who sign this document (every signer when absent). A 請書
+    /// names the vendor alone.
+    #[serde(default)]
+    pub signers: Option<Vec<String>>,
+    #[serde(default)]
+    pub fields: Vec<NewField>,
+    #[serde(default)]
+    pub metadata: MetadataInput,
+}
+
+/// A field placed for a recipient.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewField {
+    /// The recipient's key.
+    pub recipient: String,
+    /// `signature`, `text`, `date`, `checkbox` or `attachment`.
+    pub kind: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub placement: Option<PlacementView>,
+}
+
+/// A file attached by the sender.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewAttachment {
+    pub name: String,
+    pub content_base64: String,
+}
+
+/// 電帳法 items of a document as entered.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct MetadataInput {
+    /// 取引年月日, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date: Option<String>,
+    /// 取引金額, as people write it: `1,234,567円`.
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// 取引先.
+    #[serde(default)]
+    pub counterparty: Option<String>,
+}
+
+/// Page and rectangle (PDF points from the bottom-left; page from 1).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub struct PlacementView {
+    pub page: u32,
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// An envelope as staff see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnvelopeView {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub message: String,
+    /// `draft`, `awaiting_approval`, `sent`, `partially_signed`, `completed`, `declined`,
+    /// `cancelled`, `expired`.
+    pub status: String,
+    /// The status in words (Japanese and English).
+    pub status_label: String,
+    /// Why it was declined or cancelled.
+    pub status_reason: Option<String>,
+    pub deadline: i64,
+    /// `2025年8月21日(木) 23:59:00`.
+    pub deadline_text: String,
+    pub sender_name: String,
+    pub sender_email: String,
+    /// 締結証明書ID.
+    pub conclusion_id: String,
+    /// True when every document has reached B-LTA.
+    pub sealed: bool,
+    pub created_at: i64,
+    pub recipients: Vec<RecipientView>,
+    pub documents: Vec<DocumentView>,
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// One recipient and their progress (署名の進行状況).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecipientView {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub order: u32,
+    /// `waiting`, `done` or `declined`.
+    pub state: String,
+    /// `witness` or `party`.
+    pub method: String,
+    pub done_at: Option<i64>,
+}
+
+/// A document and its signing progress.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DocumentView {
+    pub id: String,
+    pub position: u32,
+    pub name: String,
+    pub pages: u32,
+    pub size: u64,
+    pub sha256: String,
+    pub revision: u32,
+    /// Recipient IDs whose signatures are in the current revision.
+    pub signed_by: Vec<String>,
+    pub fields: Vec<FieldView>,
+    pub metadata: MetadataInput,
+}
+
+/// A field and its value.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FieldView {
+    pub id: String,
+    pub recipient: String,
+    pub kind: String,
+    pub label: String,
+    pub required: bool,
+    pub placement: Option<PlacementView>,
+    /// Text, `true`/`false`, or an attachment ID.
+    pub value: Option<String>,
+}
+
+/// An attached file.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: String,
+    pub name: String,
+    pub size: u64,
+    /// The recipient who attached it (none for the sender's).
+    pub recipient: Option<String>,
+}
+
+/// What a recipient sees through their link.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignerView {
+    pub envelope: EnvelopeSummary,
+    pub recipient: RecipientView,
+    /// True when it is this recipient's turn to sign or approve.
+    pub can_act: bool,
+    /// The documents, with this recipient's fields only.
+    pub documents: Vec<DocumentView>,
+    pub attachments: Vec<AttachmentView>,
+    /// Every recipient's progress.
+    pub progress: Vec<RecipientView>,
+}
+
+/// An envelope in a list.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnvelopeSummary {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub message: String,
+    pub status: String,
+    pub status_label: String,
+    pub deadline: i64,
+    pub deadline_text: String,
+    pub sender_name: String,
+    pub conclusion_id: String,
+    pub sealed: bool,
+    pub created_at: i64,
+}
+
+/// A field value a signer enters.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct FieldInput {
+    pub field: String,
+    /// Text for text and date fields (`YYYY-MM-DD`), `true`/`false` for checkboxes, an
+    /// attachment ID for attachment fields.
+    pub value: String,
+}
+
+/// One 電帳法 search result.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DocumentHitView {
+    pub envelope_id: String,
+    pub envelope_title: String,
+    pub envelope_number: String,
+    pub envelope_status: String,
+    pub document: DocumentView,
+}
+
+/// The completion page behind the completion email.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CompletionView {
+    pub envelope: EnvelopeSummary,
+    pub documents: Vec<DocumentView>,
+    pub progress: Vec<RecipientView>,
+    /// When the link stops working.
+    pub expires_at: Option<i64>,
+}
+
+pub(crate) fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Signer => "signer",
+        Role::Approver => "approver",
+        Role::Cc => "cc",
+    }
+}
+
+pub(crate) fn kind_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Signature => "signature",
+        FieldKind::Text => "text",
+        FieldKind::Date => "date",
+        FieldKind::Checkbox => "checkbox",
+        FieldKind::Attachment => "attachment",
+    }
+}
+
+pub(crate) fn status_reason(status: &EnvelopeStatus) -> Option<String> {
+    match status {
+        EnvelopeStatus::Declined { reason, .. } | EnvelopeStatus::Cancelled { reason } => {
+            Some(reason.clone())
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn recipient_view(r: &Recipient) -> RecipientView {
+    RecipientView {
+        id: r.id.to_string(),
+        name: r.name.clone(),
+        email: r.email.to_string(),
+        role: role_name(r.role).into(),
+        order: r.order,
+        state: match r.state {
+            inkan_domain::RecipientState::Waiting => "waiting",
+            inkan_domain::RecipientState::Done => "done",
+            inkan_domain::RecipientState::Declined => "declined",
+        }
+        .into(),
+        method: match r.method {
+            inkan_domain::SignatureMethod::Witness => "witness",
+            inkan_domain::SignatureMethod::Party => "party",
+        }
+        .into(),
+        done_at: r.done_at,
+    }
+}
+
+pub(crate) fn field_view(f: &Field) -> FieldView {
+    FieldView {
+        id: f.id.to_string(),
+        recipient: f.recipient.to_string(),
+        kind: kind_name(f.kind).into(),
+        label: f.label.clone(),
+        required: f.required,
+        placement: f.placement.map(|p| PlacementView {
+            page: p.page,
+            x: p.x,
+            y: p.y,
+            width: p.width,
+            height: p.height,
+        }),
+        value: f.value.as_ref().map(|v| match v {
+            FieldValue::Text(t) => t.clone(),
+            FieldValue::Checked(c) => c.to_string(),
+            FieldValue::Attachment(a) => a.to_string(),
+        }),
+    }
+}
+
+pub(crate) fn document_view(
+    d: &DocumentRecord,
+    only: Option<inkan_domain::RecipientId>,
+) -> DocumentView {
+    DocumentView {
+        id: d.id.to_string(),
+        position: d.position,
+        name: d.name.clone(),
+        pages: d.pages,
+        size: d.size,
+        sha256: d.sha256.clone(),
+        revision: d.revision,
+        signed_by: d.signed_by.iter().map(|r| r.to_string()).collect(),
+        fields: d
+            .fields
+            .iter()
+            .filter(|f| only.is_none_or(|r| f.recipient == r))
+            .map(field_view)
+            .collect(),
+        metadata: MetadataInput {
+            date: d.metadata.date.clone(),
+            amount: d.metadata.amount.map(|y| y.0.to_string()),
+            counterparty: d.metadata.counterparty.clone(),
+        },
+    }
+}
+
+pub(crate) fn attachment_view(a: &AttachmentRecord) -> AttachmentView {
+    AttachmentView {
+        id: a.id.to_string(),
+        name: a.name.clone(),
+        size: a.size,
+        recipient: a.recipient.map(|r| r.to_string()),
+    }
+}
+
+pub(crate) fn summary(record: &EnvelopeRecord) -> EnvelopeSummary {
+    let e: &Envelope = &record.envelope;
+    EnvelopeSummary {
+        id: e.id.to_string(),
+        number: e.number.clone(),
+        title: e.title.clone(),
+        message: e.message.clone(),
+        status: e.status().name().into(),
+        status_label: e.status().to_string(),
+        deadline: e.deadline,
+        deadline_text: format_japanese(e.deadline),
+        sender_name: record.sender_name.clone(),
+        conclusion_id: e.conclusion_id.to_string(),
+        sealed: record.sealed_at.is_some(),
+        created_at: record.created_at,
+    }
+}
+
+pub(crate) fn envelope_view(
+    record: &EnvelopeRecord,
+    documents: &[DocumentRecord],
+    attachments: &[AttachmentRecord],
+) -> EnvelopeView {
+    let e = &record.envelope;
+    EnvelopeView {
+        id: e.id.to_string(),
+        number: e.number.clone(),
+        title: e.title.clone(),
+        message: e.message.clone(),
+        status: e.status().name().into(),
+        status_label: e.status().to_string(),
+        status_reason: status_reason(e.status()),
+        deadline: e.deadline,
+        deadline_text: format_japanese(e.deadline),
+        sender_name: record.sender_name.clone(),
+        sender_email: record.sender_email.clone(),
+        conclusion_id: e.conclusion_id.to_string(),
+        sealed: record.sealed_at.is_some(),
+        created_at: record.created_at,
+        recipients: e.recipients().iter().map(recipient_view).collect(),
+        documents: documents.iter().map(|d| document_view(d, None)).collect(),
+        attachments: attachments.iter().map(attachment_view).collect(),
+    }
+}
