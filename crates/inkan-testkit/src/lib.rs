@@ -205,3 +205,4 @@ pub fn nss_db_trusting(root_pem: &Path) -> Option<tempfile::TempDir> {
     );
     Some(dir)
 }
+pub mod validators;
