@@ -1,0 +1,25 @@
+use thiserror::Error;
+
+/// Why a storage operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Someone else changed the envelope first: reload and try again.
+    #[error("the envelope was changed by someone else at the same time; reload and try again")]
+    Conflict,
+    /// A unique value (an email, an API key, an ID) already exists.
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// Something named in a change does not exist (or belongs to another organization).
+    #[error("{0} was not found")]
+    NotFound(String),
+    /// The database URL or settings are wrong.
+    #[error("database configuration: {0}")]
+    Config(String),
+    /// A stored value could not be read back (a bug or a hand-edited database).
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}

@@ -1,0 +1,1063 @@
+//! The one implementation of [`Store`](crate::Store), instantiated for each backend.
+//!
+//! Both databases accept the same SQL for everything Inkan does (`$1` parameters, upserts with
+//! `excluded`, partial unique indexes as conflict targets, `UPDATE … RETURNING`), so the methods
+//! are written once here and expanded for `SqliteStore` and `PostgresStore`. What really
+//! differs is supplied by each backend as inherent items:
+//!
+//! - `begin_write(&self)`: the transaction for writes that read first. SQLite takes the write
+//!   lock at `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of failing
+//!   when a reader tries to become a writer; PostgreSQL uses an ordinary transaction and row
+//!   locks.
+//! - `FOR_UPDATE` / `SKIP_LOCKED`: row-lock clauses, empty on SQLite (its write lock already
+//!   covers the whole database).
+//!
+//! Lock order inside `apply` is fixed (envelope row, documents, attachments, tokens, jobs, audit
+//! heads in organization order) so concurrent changes on PostgreSQL cannot deadlock.
+
+macro_rules! store_impl {
+    ($store:ty, $db:ty, $backend:literal) => {
+        use $crate::rows::{self, db_error, to_i64, to_json};
+        use $crate::{
+            chain_hash, AccessToken, ApiKey, AttachmentRecord, AuditEntry, Change, Counterparty,
+            Department, DocumentHit, DocumentQuery, DocumentRecord, EnvelopeFilter,
+            EnvelopeRecord, Job, JobFilter, NewAuditEntry, Organization, Result, Store,
+            StoreError, TokenHash, User, Webhook, GENESIS_HASH,
+        };
+        use inkan_domain::{
+            CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId, UserId,
+        };
+
+        /// Default number of rows when a filter says `limit: 0`.
+        const DEFAULT_LIMIT: i64 = 100;
+        const DEFAULT_SEARCH_LIMIT: i64 = 1000;
+        const DEFAULT_CLAIM_LIMIT: i64 = 10;
+
+        fn limit_or(limit: u32, default: i64) -> i64 {
+            if limit == 0 {
+                default
+            } else {
+                i64::from(limit)
+            }
+        }
+
+        impl $store {
+            /// Commits after success, rolls back at once after a failure. (A dropped transaction
+            /// is rolled back only when the pool next pings the connection, and until then it
+            /// keeps its locks: SQLite's write lock, PostgreSQL's row locks.)
+            async fn end<T>(tx: sqlx::Transaction<'static, $db>, result: Result<T>) -> Result<T> {
+                match result {
+                    Ok(value) => {
+                        tx.commit().await?;
+                        Ok(value)
+                    }
+                    Err(e) => {
+                        // The failure is what the caller needs; a failed rollback closes the
+                        // connection anyway.
+                        let _ = tx.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+
+            /// Fails unless the envelope exists in that organization.
+            async fn check_envelope(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                envelope: EnvelopeId,
+                organization: OrganizationId,
+                what: &str,
+            ) -> Result<()> {
+                let found =
+                    sqlx::query("SELECT id FROM envelopes WHERE id = $1 AND organization = $2")
+                    .bind(envelope.to_string())
+                    .bind(organization.to_string())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                match found {
+                    Some(_) => Ok(()),
+                    None => Err(StoreError::NotFound(format!(
+                        "envelope {envelope} of {what} (in organization {organization})"
+                    ))),
+                }
+            }
+
+            /// Documents, attachments and tokens of a change must belong to the change's envelope;
+            /// in a change without one, their envelope must exist in their organization.
+            async fn check_owner(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                owner: Option<(EnvelopeId, OrganizationId)>,
+                checked: &mut Vec<(EnvelopeId, OrganizationId)>,
+                envelope: EnvelopeId,
+                organization: OrganizationId,
+                what: &str,
+            ) -> Result<()> {
+                match owner {
+                    Some(pair) if pair == (envelope, organization) => Ok(()),
+                    Some(_) => Err(StoreError::NotFound(format!(
+                        "envelope {envelope} of {what} in this change \
+                         (it names another envelope or organization)"
+                    ))),
+                    None if checked.contains(&(envelope, organization)) => Ok(()),
+                    None => {
+                        Self::check_envelope(tx, envelope, organization, what).await?;
+                        checked.push((envelope, organization));
+                        Ok(())
+                    }
+                }
+            }
+
+            async fn write_envelope(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                write: &$crate::EnvelopeWrite,
+            ) -> Result<()> {
+                let r = &write.record;
+                let e = &r.envelope;
+                let data = to_json(e, "envelope")?;
+                match write.expected_version {
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO envelopes (id, organization, status, number, title, \
+                             deadline, version, created_by, sender_name, sender_email, \
+                             counterparty, sealed_at, created_at, updated_at, data) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                             $14, $15)",
+                        )
+                        .bind(e.id.to_string())
+                        .bind(e.organization.to_string())
+                        .bind(e.status().name())
+                        .bind(&e.number)
+                        .bind(&e.title)
+                        .bind(e.deadline)
+                        .bind(r.version)
+                        .bind(r.created_by.map(|u| u.to_string()))
+                        .bind(&r.sender_name)
+                        .bind(&r.sender_email)
+                        .bind(r.counterparty.map(|c| c.to_string()))
+                        .bind(r.sealed_at)
+                        .bind(r.created_at)
+                        .bind(r.updated_at)
+                        .bind(data)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(|err| db_error(err, || format!("envelope {}", e.id)))?;
+                    }
+                    Some(expected) => {
+                        let next = expected.checked_add(1).ok_or(StoreError::Conflict)?;
+                        let done = sqlx::query(
+                            "UPDATE envelopes SET status = $3, number = $4, title = $5, \
+                             deadline = $6, version = $7, created_by = $8, sender_name = $9, \
+                             sender_email = $10, counterparty = $11, sealed_at = $12, \
+                             updated_at = $13, data = $14 \
+                             WHERE id = $1 AND organization = $2 AND version = $15",
+                        )
+                        .bind(e.id.to_string())
+                        .bind(e.organization.to_string())
+                        .bind(e.status().name())
+                        .bind(&e.number)
+                        .bind(&e.title)
+                        .bind(e.deadline)
+                        .bind(next)
+                        .bind(r.created_by.map(|u| u.to_string()))
+                        .bind(&r.sender_name)
+                        .bind(&r.sender_email)
+                        .bind(r.counterparty.map(|c| c.to_string()))
+                        .bind(r.sealed_at)
+                        .bind(r.updated_at)
+                        .bind(data)
+                        .bind(expected)
+                        .execute(&mut **tx)
+                        .await?;
+                        if done.rows_affected() == 0 {
+                            // Tell a stale version from an envelope that is not there (or not
+                            // this organization's).
+                            Self::check_envelope(tx, e.id, e.organization, "the change").await?;
+                            return Err(StoreError::Conflict);
+                        }
+                    }
+                }
+                Ok(())
+            }
+
+            async fn append_audit(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                entries: &[NewAuditEntry],
+            ) -> Result<()> {
+                let mut organizations: Vec<OrganizationId> =
+                    entries.iter().map(|e| e.organization).collect();
+                organizations.sort();
+                organizations.dedup();
+                for org in organizations {
+                    let org_text = org.to_string();
+                    sqlx::query(
+                        "INSERT INTO audit_heads (organization, seq, hash) VALUES ($1, 0, $2) \
+                         ON CONFLICT (organization) DO NOTHING",
+                    )
+                    .bind(&org_text)
+                    .bind(GENESIS_HASH)
+                    .execute(&mut **tx)
+                    .await?;
+                    let sql = format!(
+                        "SELECT seq, hash FROM audit_heads WHERE organization = $1{}",
+                        Self::FOR_UPDATE
+                    );
+                    let head = sqlx::query(&sql).bind(&org_text).fetch_one(&mut **tx).await?;
+                    let mut seq: i64 = rows::Get::int(&head, "seq")?;
+                    let mut prev: String = rows::Get::text(&head, "hash")?;
+                    for entry in entries.iter().filter(|e| e.organization == org) {
+                        seq = seq
+                            .checked_add(1)
+                            .ok_or_else(|| StoreError::Corrupt("audit sequence overflow".into()))?;
+                        let hash = chain_hash(&prev, seq, entry);
+                        sqlx::query(
+                            "INSERT INTO audit_entries (organization, seq, envelope, at, entry, \
+                             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(&org_text)
+                        .bind(seq)
+                        .bind(entry.envelope.map(|e| e.to_string()))
+                        .bind(entry.at)
+                        .bind(to_json(entry, "audit entry")?)
+                        .bind(&prev)
+                        .bind(&hash)
+                        .execute(&mut **tx)
+                        .await?;
+                        prev = hash;
+                    }
+                    sqlx::query(
+                        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE organization = $1",
+                    )
+                        .bind(&org_text)
+                        .bind(seq)
+                        .bind(&prev)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn apply_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                change: &Change,
+            ) -> Result<()> {
+                let now = change.now;
+
+                let owner = change
+                    .envelope
+                    .as_ref()
+                    .map(|w| (w.record.envelope.id, w.record.envelope.organization));
+                if let Some(write) = &change.envelope {
+                    Self::write_envelope(tx, write).await?;
+                }
+                let mut checked = Vec::new();
+
+                for d in &change.documents {
+                    let what = format!("document {}", d.id);
+                    Self::check_owner(tx, owner, &mut checked, d.envelope, d.organization, &what)
+                        .await?;
+                    let done = sqlx::query(
+                        "INSERT INTO documents (id, envelope, organization, position, name, pages, \
+                         original_blob, current_blob, revision, size, sha256, fields, signed_by, \
+                         tx_date, tx_amount, tx_counterparty, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                         $15, $16, $17) \
+                         ON CONFLICT (id) DO UPDATE SET position = excluded.position, \
+                         name = excluded.name, pages = excluded.pages, \
+                         original_blob = excluded.original_blob, \
+                         current_blob = excluded.current_blob, revision = excluded.revision, \
+                         size = excluded.size, sha256 = excluded.sha256, \
+                         fields = excluded.fields, signed_by = excluded.signed_by, \
+                         tx_date = excluded.tx_date, tx_amount = excluded.tx_amount, \
+                         tx_counterparty = excluded.tx_counterparty \
+                         WHERE documents.envelope = excluded.envelope \
+                         AND documents.organization = excluded.organization",
+                    )
+                    .bind(d.id.to_string())
+                    .bind(d.envelope.to_string())
+                    .bind(d.organization.to_string())
+                    .bind(i64::from(d.position))
+                    .bind(&d.name)
+                    .bind(i64::from(d.pages))
+                    .bind(&d.original_blob)
+                    .bind(&d.current_blob)
+                    .bind(i64::from(d.revision))
+                    .bind(to_i64(d.size, "document size")?)
+                    .bind(&d.sha256)
+                    .bind(to_json(&d.fields, "document fields")?)
+                    .bind(to_json(&d.signed_by, "document signers")?)
+                    .bind(&d.metadata.date)
+                    .bind(d.metadata.amount.map(|y| to_i64(y.0, "取引金額")).transpose()?)
+                    .bind(&d.metadata.counterparty)
+                    .bind(d.created_at)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| db_error(e, || what.clone()))?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!(
+                            "{what} in envelope {} (the ID belongs to another envelope)",
+                            d.envelope
+                        )));
+                    }
+                }
+
+                for a in &change.attachments {
+                    let what = format!("attachment {}", a.id);
+                    Self::check_owner(tx, owner, &mut checked, a.envelope, a.organization, &what)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO attachments (id, envelope, organization, recipient, field, \
+                         name, blob, size, sha256, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(a.id.to_string())
+                    .bind(a.envelope.to_string())
+                    .bind(a.organization.to_string())
+                    .bind(a.recipient.map(|r| r.to_string()))
+                    .bind(a.field.map(|f| f.to_string()))
+                    .bind(&a.name)
+                    .bind(&a.blob)
+                    .bind(to_i64(a.size, "attachment size")?)
+                    .bind(&a.sha256)
+                    .bind(a.created_at)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| db_error(e, || what.clone()))?;
+                }
+
+                for t in &change.tokens {
+                    let what = "an access token";
+                    Self::check_owner(tx, owner, &mut checked, t.envelope, t.organization, what)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO tokens (hash, kind, organization, envelope, recipient, \
+                         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&t.hash.0[..])
+                    .bind(rows::token_kind_name(t.kind))
+                    .bind(t.organization.to_string())
+                    .bind(t.envelope.to_string())
+                    .bind(t.recipient.map(|r| r.to_string()))
+                    .bind(t.created_at)
+                    .bind(t.expires_at)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| db_error(e, || "an access token with this hash".to_string()))?;
+                }
+
+                for j in &change.jobs {
+                    // A queued job with the same dedupe key already covers this one.
+                    sqlx::query(
+                        "INSERT INTO jobs (id, kind, payload, organization, status, run_at, \
+                         attempts, max_attempts, dedupe_key, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8) \
+                         ON CONFLICT (dedupe_key) WHERE status = 'queued' DO NOTHING",
+                    )
+                    .bind(j.id.to_string())
+                    .bind(&j.kind)
+                    .bind(to_json(&j.payload, "job payload")?)
+                    .bind(j.organization.map(|o| o.to_string()))
+                    .bind(j.run_at)
+                    .bind(i64::from(j.max_attempts))
+                    .bind(&j.dedupe_key)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| db_error(e, || format!("job {}", j.id)))?;
+                }
+
+                if let Some(id) = change.finish_job {
+                    let done = sqlx::query(
+                        "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $2 \
+                         WHERE id = $1",
+                    )
+                    .bind(id.to_string())
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!("job {id}")));
+                    }
+                }
+
+                Self::append_audit(tx, &change.audit).await
+            }
+
+            /// The ID of another queued job with this dedupe key, if any: a job that goes back to
+            /// the queue would collide with it.
+            async fn queued_twin(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: JobId,
+                dedupe_key: Option<&str>,
+            ) -> Result<Option<String>> {
+                let Some(key) = dedupe_key else {
+                    return Ok(None);
+                };
+                let row = sqlx::query(
+                    "SELECT id FROM jobs WHERE dedupe_key = $1 AND status = 'queued' AND id <> $2",
+                )
+                .bind(key)
+                .bind(id.to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
+                row.map(|r| rows::Get::text(&r, "id")).transpose()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            // ── Organizations, departments, users, API keys ────────────────────────────────
+
+            async fn create_organization(&self, org: &Organization) -> Result<()> {
+                sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(org.id.to_string())
+                    .bind(&org.name)
+                    .bind(org.created_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| db_error(e, || format!("organization {}", org.id)))?;
+                Ok(())
+            }
+
+            async fn organization(&self, id: OrganizationId) -> Result<Option<Organization>> {
+                let sql = format!("SELECT {} FROM organizations WHERE id = $1", rows::ORGANIZATION);
+                let row = sqlx::query(&sql)
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::organization).transpose()
+            }
+
+            async fn create_department(&self, department: &Department) -> Result<()> {
+                sqlx::query("INSERT INTO departments (id, organization, name) VALUES ($1, $2, $3)")
+                    .bind(department.id.to_string())
+                    .bind(department.organization.to_string())
+                    .bind(&department.name)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| db_error(e, || format!("department {}", department.id)))?;
+                Ok(())
+            }
+
+            async fn departments(&self, org: OrganizationId) -> Result<Vec<Department>> {
+                let sql = format!(
+                    "SELECT {} FROM departments WHERE organization = $1 ORDER BY name, id",
+                    rows::DEPARTMENT
+                );
+                let found = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.iter().map(rows::department).collect()
+            }
+
+            async fn create_user(&self, user: &User) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO users (id, organization, department, name, email, role, \
+                     password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(user.id.to_string())
+                .bind(user.organization.to_string())
+                .bind(user.department.map(|d| d.to_string()))
+                .bind(&user.name)
+                .bind(user.email.as_str())
+                .bind(rows::role_name(user.role))
+                .bind(&user.password_hash)
+                .bind(user.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| db_error(e, || format!("a user with the email {}", user.email)))?;
+                Ok(())
+            }
+
+            async fn user(&self, org: OrganizationId, id: UserId) -> Result<Option<User>> {
+                let sql = format!(
+                    "SELECT {} FROM users WHERE id = $1 AND organization = $2",
+                    rows::USER
+                );
+                let row = sqlx::query(&sql)
+                    .bind(id.to_string())
+                    .bind(org.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::user).transpose()
+            }
+
+            async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+                let sql = format!(
+                    "SELECT {} FROM users WHERE lower(email) = lower($1)",
+                    rows::USER
+                );
+                let row = sqlx::query(&sql)
+                    .bind(email.trim())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::user).transpose()
+            }
+
+            async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO api_keys (id, organization, name, hash, created_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(key.id.to_string())
+                .bind(key.organization.to_string())
+                .bind(&key.name)
+                .bind(&key.hash.0[..])
+                .bind(key.created_at)
+                .bind(key.revoked_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| db_error(e, || format!("API key {}", key.id)))?;
+                Ok(())
+            }
+
+            async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>> {
+                let sql = format!(
+                    "SELECT {} FROM api_keys WHERE hash = $1 AND revoked_at IS NULL",
+                    rows::API_KEY
+                );
+                let row = sqlx::query(&sql)
+                    .bind(&hash.0[..])
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::api_key).transpose()
+            }
+
+            // ── Counterparties ────────────────────────────────────────────────────────────
+
+            async fn save_counterparty(&self, c: &Counterparty) -> Result<()> {
+                let sql = format!(
+                    "INSERT INTO counterparties ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                     $10, $11, $12, $13, $14) \
+                     ON CONFLICT (id) DO UPDATE SET address = excluded.address, \
+                     trade_name = excluded.trade_name, representative = excluded.representative, \
+                     signatory_title = excluded.signatory_title, \
+                     signatory_name = excluded.signatory_name, \
+                     signatory_email = excluded.signatory_email, \
+                     clerk_department = excluded.clerk_department, \
+                     clerk_title = excluded.clerk_title, clerk_name = excluded.clerk_name, \
+                     clerk_phone = excluded.clerk_phone, clerk_email = excluded.clerk_email \
+                     WHERE counterparties.organization = excluded.organization",
+                    rows::COUNTERPARTY
+                );
+                let done = sqlx::query(&sql)
+                    .bind(c.id.to_string())
+                    .bind(c.organization.to_string())
+                    .bind(&c.address)
+                    .bind(&c.trade_name)
+                    .bind(&c.representative)
+                    .bind(&c.signatory_title)
+                    .bind(&c.signatory_name)
+                    .bind(c.signatory_email.as_str())
+                    .bind(&c.clerk_department)
+                    .bind(&c.clerk_title)
+                    .bind(&c.clerk_name)
+                    .bind(&c.clerk_phone)
+                    .bind(c.clerk_email.as_ref().map(|e| e.as_str().to_string()))
+                    .bind(c.created_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| db_error(e, || format!("counterparty {}", c.id)))?;
+                if done.rows_affected() == 0 {
+                    // The ID exists in another organization.
+                    return Err(StoreError::NotFound(format!(
+                        "counterparty {} in organization {}",
+                        c.id, c.organization
+                    )));
+                }
+                Ok(())
+            }
+
+            async fn counterparty(
+                &self,
+                org: OrganizationId,
+                id: CounterpartyId,
+            ) -> Result<Option<Counterparty>> {
+                let sql = format!(
+                    "SELECT {} FROM counterparties WHERE id = $1 AND organization = $2",
+                    rows::COUNTERPARTY
+                );
+                let row = sqlx::query(&sql)
+                    .bind(id.to_string())
+                    .bind(org.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::counterparty).transpose()
+            }
+
+            async fn counterparties(&self, org: OrganizationId) -> Result<Vec<Counterparty>> {
+                let sql = format!(
+                    "SELECT {} FROM counterparties WHERE organization = $1 ORDER BY trade_name, id",
+                    rows::COUNTERPARTY
+                );
+                let found = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.iter().map(rows::counterparty).collect()
+            }
+
+            // ── Envelopes and what belongs to them ────────────────────────────────────────
+
+            async fn apply(&self, change: Change) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let result = Self::apply_in(&mut tx, &change).await;
+                Self::end(tx, result).await
+            }
+
+            async fn envelope(
+                &self,
+                org: OrganizationId,
+                id: EnvelopeId,
+            ) -> Result<Option<EnvelopeRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM envelopes WHERE id = $1 AND organization = $2",
+                    rows::ENVELOPE
+                );
+                let row = sqlx::query(&sql)
+                    .bind(id.to_string())
+                    .bind(org.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::envelope).transpose()
+            }
+
+            async fn envelopes(
+                &self,
+                org: OrganizationId,
+                filter: &EnvelopeFilter,
+            ) -> Result<Vec<EnvelopeRecord>> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM envelopes WHERE organization = ",
+                    rows::ENVELOPE
+                ));
+                q.push_bind(org.to_string());
+                if let Some(status) = &filter.status {
+                    q.push(" AND status = ").push_bind(status.clone());
+                }
+                q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                    .push_bind(limit_or(filter.limit, DEFAULT_LIMIT))
+                    .push(" OFFSET ")
+                    .push_bind(i64::from(filter.offset));
+                let found = q.build().fetch_all(&self.pool).await?;
+                found.iter().map(rows::envelope).collect()
+            }
+
+            async fn envelopes_past_deadline(
+                &self,
+                now: i64,
+                limit: u32,
+            ) -> Result<Vec<(OrganizationId, EnvelopeId)>> {
+                let found = sqlx::query(
+                    "SELECT organization, id FROM envelopes \
+                     WHERE status IN ('awaiting_approval', 'sent', 'partially_signed') \
+                     AND deadline <= $1 ORDER BY deadline, id LIMIT $2",
+                )
+                .bind(now)
+                .bind(limit_or(limit, DEFAULT_LIMIT))
+                .fetch_all(&self.pool)
+                .await?;
+                found
+                    .iter()
+                    .map(|r| {
+                        let org = rows::Get::text(r, "organization")?;
+                        let id = rows::Get::text(r, "id")?;
+                        let bad = |what: &str, v: &str| {
+                            StoreError::Corrupt(format!("envelope {what} {v:?}"))
+                        };
+                        Ok((
+                            org.parse().map_err(|_| bad("organization", &org))?,
+                            id.parse().map_err(|_| bad("id", &id))?,
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn documents(
+                &self,
+                org: OrganizationId,
+                envelope: EnvelopeId,
+            ) -> Result<Vec<DocumentRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM documents d WHERE d.organization = $1 AND d.envelope = $2 \
+                     ORDER BY d.position, d.created_at, d.id",
+                    rows::DOCUMENT
+                );
+                let found = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .bind(envelope.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.iter().map(rows::document).collect()
+            }
+
+            async fn document(
+                &self,
+                org: OrganizationId,
+                id: DocumentId,
+            ) -> Result<Option<DocumentRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM documents d WHERE d.id = $1 AND d.organization = $2",
+                    rows::DOCUMENT
+                );
+                let row = sqlx::query(&sql)
+                    .bind(id.to_string())
+                    .bind(org.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::document).transpose()
+            }
+
+            async fn attachments(
+                &self,
+                org: OrganizationId,
+                envelope: EnvelopeId,
+            ) -> Result<Vec<AttachmentRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM attachments WHERE organization = $1 AND envelope = $2 \
+                     ORDER BY created_at, id",
+                    rows::ATTACHMENT
+                );
+                let found = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .bind(envelope.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.iter().map(rows::attachment).collect()
+            }
+
+            async fn search_documents(
+                &self,
+                org: OrganizationId,
+                query: &DocumentQuery,
+            ) -> Result<Vec<DocumentHit>> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {}, e.title AS envelope_title, e.number AS envelope_number, \
+                     e.status AS envelope_status \
+                     FROM documents d JOIN envelopes e \
+                     ON e.id = d.envelope AND e.organization = d.organization \
+                     WHERE d.organization = ",
+                    rows::DOCUMENT
+                ));
+                q.push_bind(org.to_string());
+                // YYYY-MM-DD compares as text in date order.
+                if let Some(from) = &query.date_from {
+                    q.push(" AND d.tx_date >= ").push_bind(from.clone());
+                }
+                if let Some(to) = &query.date_to {
+                    q.push(" AND d.tx_date <= ").push_bind(to.clone());
+                }
+                // Nothing above i64::MAX can be stored, so clamping the bounds changes no answer.
+                if let Some(min) = query.amount_min {
+                    q.push(" AND d.tx_amount >= ")
+                        .push_bind(i64::try_from(min.0).unwrap_or(i64::MAX));
+                }
+                if let Some(max) = query.amount_max {
+                    q.push(" AND d.tx_amount <= ")
+                        .push_bind(i64::try_from(max.0).unwrap_or(i64::MAX));
+                }
+                if let Some(name) = &query.counterparty {
+                    // Case-insensitive for ASCII on SQLite, for every script on PostgreSQL.
+                    q.push(" AND lower(d.tx_counterparty) LIKE ")
+                        .push_bind(rows::contains_pattern(name))
+                        .push(" ESCAPE '\\'");
+                }
+                if query.completed_only {
+                    q.push(" AND e.status = 'completed'");
+                }
+                // NULL dates last on both backends (SQLite sorts NULL first, PostgreSQL last).
+                q.push(" ORDER BY d.tx_date IS NULL, d.tx_date, d.created_at, d.id LIMIT ")
+                    .push_bind(limit_or(query.limit, DEFAULT_SEARCH_LIMIT));
+                let found = q.build().fetch_all(&self.pool).await?;
+                found.iter().map(rows::document_hit).collect()
+            }
+
+            async fn token(&self, hash: &TokenHash) -> Result<Option<AccessToken>> {
+                let sql = format!("SELECT {} FROM tokens WHERE hash = $1", rows::TOKEN);
+                let row = sqlx::query(&sql)
+                    .bind(&hash.0[..])
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::token).transpose()
+            }
+
+            // ── Jobs ──────────────────────────────────────────────────────────────────────
+
+            async fn claim_jobs(
+                &self,
+                worker: &str,
+                now: i64,
+                lease_seconds: i64,
+                limit: u32,
+            ) -> Result<Vec<Job>> {
+                // One statement: on PostgreSQL the CTE's rows stay locked until the UPDATE
+                // (others skip them); on SQLite the statement holds the write lock throughout.
+                let sql = format!(
+                    "WITH due AS (SELECT id FROM jobs \
+                     WHERE (status = 'queued' AND run_at <= $2) \
+                     OR (status = 'running' AND locked_until < $2) \
+                     ORDER BY run_at, id LIMIT $4{}) \
+                     UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $3, \
+                     attempts = attempts + 1, updated_at = $2 \
+                     WHERE id IN (SELECT id FROM due) RETURNING {}",
+                    Self::SKIP_LOCKED,
+                    rows::JOB
+                );
+                let mut tx = self.begin_write().await?;
+                // Decoded before the commit: an unreadable row claims nothing.
+                let result: Result<Vec<Job>> = async {
+                    let found = sqlx::query(&sql)
+                        .bind(worker)
+                        .bind(now)
+                        .bind(now.saturating_add(lease_seconds))
+                        .bind(limit_or(limit, DEFAULT_CLAIM_LIMIT))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    found.iter().map(rows::job).collect()
+                }
+                .await;
+                let mut jobs = Self::end(tx, result).await?;
+                jobs.sort_by(|a, b| (a.run_at, a.id).cmp(&(b.run_at, b.id)));
+                Ok(jobs)
+            }
+
+            async fn finish_job(&self, id: JobId, now: i64) -> Result<()> {
+                let done = sqlx::query(
+                    "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $2 \
+                     WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!("job {id}")));
+                }
+                Ok(())
+            }
+
+            async fn fail_job(
+                &self,
+                id: JobId,
+                error: &str,
+                retry_at: Option<i64>,
+                now: i64,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let result: Result<()> = async {
+                    let sql = format!(
+                        "SELECT {} FROM jobs WHERE id = $1{}",
+                        rows::JOB,
+                        Self::FOR_UPDATE
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some(job) = row.as_ref().map(rows::job).transpose()? else {
+                        return Err(StoreError::NotFound(format!("job {id}")));
+                    };
+                    if job.status != $crate::JobStatus::Running {
+                        // Finished or failed meanwhile (a late report from a worker whose lease
+                        // ran out): the newer outcome stands.
+                        return Ok(());
+                    }
+                    let retry = retry_at.filter(|_| job.attempts < job.max_attempts);
+                    let twin = match retry {
+                        Some(_) => Self::queued_twin(&mut tx, id, job.dedupe_key.as_deref()).await?,
+                        None => None,
+                    };
+                    let (status, run_at, message) = match (retry, twin) {
+                        // A queued job with the same key will do this work: this one is closed.
+                        (Some(_), Some(twin)) => (
+                            "done",
+                            job.run_at,
+                            format!("superseded by queued job {twin} after: {error}"),
+                        ),
+                        (Some(at), None) => ("queued", at, error.to_string()),
+                        (None, _) => ("failed", job.run_at, error.to_string()),
+                    };
+                    sqlx::query(
+                        "UPDATE jobs SET status = $2, run_at = $3, last_error = $4, \
+                         locked_until = NULL, updated_at = $5 WHERE id = $1",
+                    )
+                    .bind(id.to_string())
+                    .bind(status)
+                    .bind(run_at)
+                    .bind(message)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                .await;
+                Self::end(tx, result).await
+            }
+
+            async fn requeue_job(&self, id: JobId, now: i64) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let result: Result<()> = async {
+                    let sql = format!(
+                        "SELECT {} FROM jobs WHERE id = $1{}",
+                        rows::JOB,
+                        Self::FOR_UPDATE
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some(job) = row.as_ref().map(rows::job).transpose()? else {
+                        return Err(StoreError::NotFound(format!("job {id}")));
+                    };
+                    if job.status != $crate::JobStatus::Failed {
+                        // Queued, running or done: nothing to retry.
+                        return Ok(());
+                    }
+                    let twin = Self::queued_twin(&mut tx, id, job.dedupe_key.as_deref()).await?;
+                    match twin {
+                        Some(twin) => {
+                            sqlx::query(
+                                "UPDATE jobs SET status = 'done', last_error = $2, updated_at = $3 \
+                                 WHERE id = $1",
+                            )
+                            .bind(id.to_string())
+                            .bind(format!(
+                                "superseded by queued job {twin}; last error: {}",
+                                job.last_error.as_deref().unwrap_or("none")
+                            ))
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        None => {
+                            sqlx::query(
+                                "UPDATE jobs SET status = 'queued', run_at = $2, attempts = 0, \
+                                 locked_by = NULL, locked_until = NULL, updated_at = $2 \
+                                 WHERE id = $1",
+                            )
+                            .bind(id.to_string())
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    Ok(())
+                }
+                .await;
+                Self::end(tx, result).await
+            }
+
+            async fn job(&self, id: JobId) -> Result<Option<Job>> {
+                let sql = format!("SELECT {} FROM jobs WHERE id = $1", rows::JOB);
+                let row = sqlx::query(&sql)
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::job).transpose()
+            }
+
+            async fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM jobs WHERE 1 = 1",
+                    rows::JOB
+                ));
+                if let Some(status) = filter.status {
+                    q.push(" AND status = ").push_bind(status.name());
+                }
+                if let Some(kind) = &filter.kind {
+                    q.push(" AND kind = ").push_bind(kind.clone());
+                }
+                if let Some(org) = filter.organization {
+                    q.push(" AND organization = ").push_bind(org.to_string());
+                }
+                q.push(" ORDER BY created_at, id LIMIT ")
+                    .push_bind(limit_or(filter.limit, DEFAULT_LIMIT));
+                let found = q.build().fetch_all(&self.pool).await?;
+                found.iter().map(rows::job).collect()
+            }
+
+            // ── Audit trail ───────────────────────────────────────────────────────────────
+
+            async fn audit_entries(
+                &self,
+                org: OrganizationId,
+                envelope: Option<EnvelopeId>,
+            ) -> Result<Vec<AuditEntry>> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM audit_entries WHERE organization = ",
+                    rows::AUDIT
+                ));
+                q.push_bind(org.to_string());
+                if let Some(envelope) = envelope {
+                    q.push(" AND envelope = ").push_bind(envelope.to_string());
+                }
+                q.push(" ORDER BY seq");
+                let found = q.build().fetch_all(&self.pool).await?;
+                found.iter().map(rows::audit_entry).collect()
+            }
+
+            async fn audit_head(&self, org: OrganizationId) -> Result<Option<(i64, String)>> {
+                let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE organization = $1")
+                    .bind(org.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| Ok((rows::Get::int(&r, "seq")?, rows::Get::text(&r, "hash")?)))
+                    .transpose()
+            }
+
+            async fn audited_organizations(&self) -> Result<Vec<OrganizationId>> {
+                // The heads and the entries: an organization whose entries were all deleted, or
+                // whose head was, is still listed (and fails verification).
+                let found = sqlx::query(
+                    "SELECT organization FROM audit_heads UNION \
+                     SELECT organization FROM audit_entries ORDER BY organization",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                found
+                    .iter()
+                    .map(|r| {
+                        let org = rows::Get::text(r, "organization")?;
+                        org.parse()
+                            .map_err(|_| StoreError::Corrupt(format!("audit organization {org:?}")))
+                    })
+                    .collect()
+            }
+
+            // ── Webhooks ──────────────────────────────────────────────────────────────────
+
+            async fn create_webhook(&self, webhook: &Webhook) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO webhooks (id, organization, url, secret, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(webhook.id.to_string())
+                .bind(webhook.organization.to_string())
+                .bind(&webhook.url)
+                .bind(&webhook.secret)
+                .bind(webhook.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| db_error(e, || format!("webhook {}", webhook.id)))?;
+                Ok(())
+            }
+
+            async fn webhooks(&self, org: OrganizationId) -> Result<Vec<Webhook>> {
+                let sql = format!(
+                    "SELECT {} FROM webhooks WHERE organization = $1 ORDER BY created_at, id",
+                    rows::WEBHOOK
+                );
+                let found = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.iter().map(rows::webhook).collect()
+            }
+        }
+    };
+}
+
+pub(crate) use store_impl;

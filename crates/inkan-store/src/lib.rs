@@ -1,0 +1,164 @@
+//! Inkan's storage: everything the service keeps, behind one [`Store`] trait with two
+//! implementations that are always compiled — SQLite (the zero-configuration default, one file)
+//! and PostgreSQL (by URL, for scaling out). Each applies its own forward-only SQL migrations at
+//! start (`migrations/sqlite`, `migrations/postgres`), and one test suite runs against both.
+//!
+//! Business code never branches on the backend: it computes a [`Change`] (the envelope's new
+//! state, its documents, the jobs and audit entries the change causes) and hands it to
+//! [`Store::apply`], which writes all of it in one transaction or none of it. That one rule is
+//! what makes the service crash-safe: a job exists if and only if the change that caused it
+//! was committed.
+
+mod audit;
+mod error;
+mod imp;
+mod model;
+mod postgres;
+mod rows;
+mod sqlite;
+
+pub use audit::{chain_hash, verify_chain, ChainBreak, GENESIS_HASH};
+pub use error::StoreError;
+pub use model::*;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use inkan_domain::{CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId, UserId};
+use std::sync::Arc;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Opens the store a URL names: `sqlite://path/to/inkan.db` (created if absent) or
+/// `postgres://…`. Migrations are applied before it returns.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported database URL {:?}: use sqlite://FILE or postgres://…",
+            url.split('@').next_back().unwrap_or(url)
+        )))
+    }
+}
+
+/// Everything Inkan keeps, except blobs (see inkan-blobs). Every read that concerns one
+/// organization's data takes that organization's ID, so no query can cross tenants.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// "sqlite" or "postgres", for logs and benchmarks.
+    fn backend(&self) -> &'static str;
+
+    // ── Organizations, departments, users, API keys ────────────────────────────────────────
+    async fn create_organization(&self, org: &Organization) -> Result<()>;
+    async fn organization(&self, id: OrganizationId) -> Result<Option<Organization>>;
+    async fn create_department(&self, department: &Department) -> Result<()>;
+    async fn departments(&self, org: OrganizationId) -> Result<Vec<Department>>;
+    /// Staff emails are unique across the installation (they are the login name):
+    /// a second user with the same email is [`StoreError::Duplicate`].
+    async fn create_user(&self, user: &User) -> Result<()>;
+    async fn user(&self, org: OrganizationId, id: UserId) -> Result<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn create_api_key(&self, key: &ApiKey) -> Result<()>;
+    /// The key whose SHA-256 is `hash`, if it exists and is not revoked.
+    async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>>;
+
+    // ── Counterparties (取引先) ──────────────────────────────────────────────────────────────
+    /// Inserts or replaces (by ID, within the organization).
+    async fn save_counterparty(&self, counterparty: &Counterparty) -> Result<()>;
+    async fn counterparty(
+        &self,
+        org: OrganizationId,
+        id: CounterpartyId,
+    ) -> Result<Option<Counterparty>>;
+    async fn counterparties(&self, org: OrganizationId) -> Result<Vec<Counterparty>>;
+
+    // ── Envelopes, documents, attachments, tokens: written only through `apply` ─────────────
+    /// Writes a [`Change`] atomically. An envelope write whose `expected_version` is not the
+    /// stored version fails with [`StoreError::Conflict`] and writes nothing.
+    async fn apply(&self, change: Change) -> Result<()>;
+    async fn envelope(&self, org: OrganizationId, id: EnvelopeId)
+        -> Result<Option<EnvelopeRecord>>;
+    /// Newest first.
+    async fn envelopes(
+        &self,
+        org: OrganizationId,
+        filter: &EnvelopeFilter,
+    ) -> Result<Vec<EnvelopeRecord>>;
+    /// Envelopes still waiting for someone (awaiting approval, sent, partially signed) whose
+    /// deadline is at or before `now`, across organizations: the expiry sweep's input.
+    async fn envelopes_past_deadline(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<(OrganizationId, EnvelopeId)>>;
+    /// In position order.
+    async fn documents(
+        &self,
+        org: OrganizationId,
+        envelope: EnvelopeId,
+    ) -> Result<Vec<DocumentRecord>>;
+    async fn document(&self, org: OrganizationId, id: DocumentId)
+        -> Result<Option<DocumentRecord>>;
+    async fn attachments(
+        &self,
+        org: OrganizationId,
+        envelope: EnvelopeId,
+    ) -> Result<Vec<AttachmentRecord>>;
+    /// 電帳法 search: every criterion optional, all given ones combined (AND).
+    async fn search_documents(
+        &self,
+        org: OrganizationId,
+        query: &DocumentQuery,
+    ) -> Result<Vec<DocumentHit>>;
+    /// The access token whose SHA-256 is `hash` (tokens are never stored in clear).
+    async fn token(&self, hash: &TokenHash) -> Result<Option<AccessToken>>;
+
+    // ── Durable jobs ─────────────────────────────────────────────────────────────────────────
+    /// Claims up to `limit` jobs that are due: queued with `run_at <= now`, or running with a
+    /// lease that expired (their worker died). Each claimed job is `Running`, leased until
+    /// `now + lease_seconds`, with `attempts` incremented, oldest `run_at` first (`limit` 0:
+    /// 10). Concurrent claimers never get the same job (PostgreSQL: FOR UPDATE SKIP LOCKED;
+    /// SQLite: one writer at a time).
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> Result<Vec<Job>>;
+    /// The job succeeded. [`StoreError::NotFound`] if there is no such job.
+    async fn finish_job(&self, id: JobId, now: i64) -> Result<()>;
+    /// The attempt failed: queued again at `retry_at`, or `Failed` once `attempts` reached
+    /// `max_attempts` or when `retry_at` is `None` (a permanent failure). A job that is no
+    /// longer running (a late report) is left as it is. A retry that would collide with a newer
+    /// queued job of the same `dedupe_key` closes this job as `Done` ("superseded by …" in
+    /// `last_error`): the queued one does the work.
+    async fn fail_job(&self, id: JobId, error: &str, retry_at: Option<i64>, now: i64)
+        -> Result<()>;
+    /// Puts a failed job back in the queue (an operator's retry), with its attempts reset. Jobs
+    /// in any other state are left as they are; a failed job superseded by a queued job of the
+    /// same `dedupe_key` is closed as `Done` instead.
+    async fn requeue_job(&self, id: JobId, now: i64) -> Result<()>;
+    async fn job(&self, id: JobId) -> Result<Option<Job>>;
+    async fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+
+    // ── Audit trail ──────────────────────────────────────────────────────────────────────────
+    /// One organization's trail in chain order (optionally one envelope's entries only).
+    async fn audit_entries(
+        &self,
+        org: OrganizationId,
+        envelope: Option<EnvelopeId>,
+    ) -> Result<Vec<AuditEntry>>;
+    /// The organization's chain head (last sequence number and hash), kept apart from the entries
+    /// so that deleting the newest entries is detected too.
+    async fn audit_head(&self, org: OrganizationId) -> Result<Option<(i64, String)>>;
+    /// Every organization that has audit entries (for `inkan audit verify`).
+    async fn audited_organizations(&self) -> Result<Vec<OrganizationId>>;
+
+    // ── Webhooks ─────────────────────────────────────────────────────────────────────────────
+    async fn create_webhook(&self, webhook: &Webhook) -> Result<()>;
+    async fn webhooks(&self, org: OrganizationId) -> Result<Vec<Webhook>>;
+}

@@ -1,0 +1,49 @@
+//! The PostgreSQL backend, for running several Inkan processes against one database.
+//!
+//! Concurrency comes from row locks: the envelope row (the version check is an `UPDATE … WHERE
+//! version = $n`), the organization's audit head (`FOR UPDATE`), and job claims with
+//! `FOR UPDATE SKIP LOCKED` so that workers never wait for, or share, a job.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Inkan's data in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `postgres://user@host/db` and applies the migrations it has not seen yet
+    /// (under PostgreSQL's advisory lock, so processes starting together do not race).
+    pub async fn connect(url: &str) -> crate::Result<PostgresStore> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            crate::StoreError::Config(format!(
+                "PostgreSQL URL (…@{}): {e}",
+                url.split('@').next_back().unwrap_or("")
+            ))
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+
+    async fn begin_write(&self) -> crate::Result<sqlx::Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+crate::imp::store_impl!(PostgresStore, Postgres, "postgres");

@@ -1,0 +1,417 @@
+//! What both backends share below the SQL: reading rows back into records (with checked
+//! conversions: a stored value that does not fit is [`StoreError::Corrupt`], never a panic),
+//! the column lists every query selects, and the mapping of constraint violations to errors.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use inkan_domain::{Email, Envelope, Yen};
+use serde::de::DeserializeOwned;
+use sqlx::Row;
+
+use crate::{
+    AccessToken, ApiKey, AttachmentRecord, AuditEntry, Counterparty, Department, DocumentHit,
+    DocumentRecord, EnvelopeRecord, Job, JobStatus, NewAuditEntry, Organization, Result,
+    StoreError, TokenHash, TokenKind, TransactionMetadata, User, UserRole, Webhook,
+};
+
+/// Typed column access over either backend's rows.
+pub(crate) trait Get {
+    fn text(&self, col: &str) -> Result<String>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>>;
+    fn int(&self, col: &str) -> Result<i64>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>>;
+    fn blob(&self, col: &str) -> Result<Vec<u8>>;
+}
+
+macro_rules! impl_get {
+    ($row:ty) => {
+        impl Get for $row {
+            fn text(&self, col: &str) -> Result<String> {
+                self.try_get(col).map_err(|e| column(col, e))
+            }
+            fn opt_text(&self, col: &str) -> Result<Option<String>> {
+                self.try_get(col).map_err(|e| column(col, e))
+            }
+            fn int(&self, col: &str) -> Result<i64> {
+                self.try_get(col).map_err(|e| column(col, e))
+            }
+            fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+                self.try_get(col).map_err(|e| column(col, e))
+            }
+            fn blob(&self, col: &str) -> Result<Vec<u8>> {
+                self.try_get(col).map_err(|e| column(col, e))
+            }
+        }
+    };
+}
+
+impl_get!(sqlx::sqlite::SqliteRow);
+impl_get!(sqlx::postgres::PgRow);
+
+fn column(col: &str, e: sqlx::Error) -> StoreError {
+    StoreError::Corrupt(format!("column {col}: {e}"))
+}
+
+// ── Conversions ──────────────────────────────────────────────────────────────────────────────
+
+fn parse<T: FromStr>(value: &str, what: &str) -> Result<T>
+where
+    T::Err: Display,
+{
+    value
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("{what} {value:?}: {e}")))
+}
+
+fn id<T: FromStr>(r: &impl Get, col: &str) -> Result<T>
+where
+    T::Err: Display,
+{
+    parse(&r.text(col)?, col)
+}
+
+fn opt_id<T: FromStr>(r: &impl Get, col: &str) -> Result<Option<T>>
+where
+    T::Err: Display,
+{
+    r.opt_text(col)?.map(|s| parse(&s, col)).transpose()
+}
+
+fn u32_col(r: &impl Get, col: &str) -> Result<u32> {
+    let v = r.int(col)?;
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{col}: {v} is out of range")))
+}
+
+fn u64_of(v: i64, col: &str) -> Result<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{col}: {v} is negative")))
+}
+
+/// A u64 (a size, an amount) as the signed 64-bit integer both databases store.
+pub(crate) fn to_i64(v: u64, what: &str) -> Result<i64> {
+    i64::try_from(v).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "{what} {v} cannot be stored: larger than {}",
+            i64::MAX
+        ))
+    })
+}
+
+fn json<T: DeserializeOwned>(r: &impl Get, col: &str) -> Result<T> {
+    serde_json::from_str(&r.text(col)?).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+pub(crate) fn to_json(value: &impl serde::Serialize, what: &str) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Corrupt(format!("{what} cannot be written as JSON: {e}")))
+}
+
+fn email(r: &impl Get, col: &str) -> Result<Email> {
+    parse(&r.text(col)?, col)
+}
+
+fn token_hash(r: &impl Get, col: &str) -> Result<TokenHash> {
+    let bytes = r.blob(col)?;
+    let array: [u8; 32] = bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| StoreError::Corrupt(format!("{col}: {} bytes, not 32", b.len())))?;
+    Ok(TokenHash(array))
+}
+
+pub(crate) fn role_name(role: UserRole) -> &'static str {
+    match role {
+        UserRole::Admin => "admin",
+        UserRole::Member => "member",
+    }
+}
+
+pub(crate) fn token_kind_name(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Signer => "signer",
+        TokenKind::Completion => "completion",
+    }
+}
+
+fn job_status(name: &str) -> Result<JobStatus> {
+    match name {
+        "queued" => Ok(JobStatus::Queued),
+        "running" => Ok(JobStatus::Running),
+        "done" => Ok(JobStatus::Done),
+        "failed" => Ok(JobStatus::Failed),
+        other => Err(StoreError::Corrupt(format!("job status {other:?}"))),
+    }
+}
+
+/// A LIKE pattern matching `needle` anywhere, lowercased, with `\`, `%` and `_` escaped (the
+/// queries say `ESCAPE '\'`).
+pub(crate) fn contains_pattern(needle: &str) -> String {
+    let mut p = String::with_capacity(needle.len() + 2);
+    p.push('%');
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Maps a constraint violation to the error the trait promises; other errors pass through.
+pub(crate) fn db_error(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            return StoreError::Duplicate(what());
+        }
+        if d.is_foreign_key_violation() {
+            return StoreError::NotFound(format!(
+                "the organization, envelope or department that {} refers to",
+                what()
+            ));
+        }
+    }
+    StoreError::Database(e)
+}
+
+// ── Column lists and decoders ────────────────────────────────────────────────────────────────
+
+pub(crate) const ORGANIZATION: &str = "id, name, created_at";
+
+pub(crate) fn organization(r: &impl Get) -> Result<Organization> {
+    Ok(Organization {
+        id: id(r, "id")?,
+        name: r.text("name")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub(crate) const DEPARTMENT: &str = "id, organization, name";
+
+pub(crate) fn department(r: &impl Get) -> Result<Department> {
+    Ok(Department {
+        id: id(r, "id")?,
+        organization: id(r, "organization")?,
+        name: r.text("name")?,
+    })
+}
+
+pub(crate) const USER: &str =
+    "id, organization, department, name, email, role, password_hash, created_at";
+
+pub(crate) fn user(r: &impl Get) -> Result<User> {
+    let role = match r.text("role")?.as_str() {
+        "admin" => UserRole::Admin,
+        "member" => UserRole::Member,
+        other => return Err(StoreError::Corrupt(format!("user role {other:?}"))),
+    };
+    Ok(User {
+        id: id(r, "id")?,
+        organization: id(r, "organization")?,
+        department: opt_id(r, "department")?,
+        name: r.text("name")?,
+        email: email(r, "email")?,
+        role,
+        password_hash: r.opt_text("password_hash")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub(crate) const API_KEY: &str = "id, organization, name, hash, created_at, revoked_at";
+
+pub(crate) fn api_key(r: &impl Get) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: id(r, "id")?,
+        organization: id(r, "organization")?,
+        name: r.text("name")?,
+        hash: token_hash(r, "hash")?,
+        created_at: r.int("created_at")?,
+        revoked_at: r.opt_int("revoked_at")?,
+    })
+}
+
+pub(crate) const COUNTERPARTY: &str = "id, organization, address, trade_name, representative, \
+     signatory_title, signatory_name, signatory_email, clerk_department, clerk_title, \
+     clerk_name, clerk_phone, clerk_email, created_at";
+
+pub(crate) fn counterparty(r: &impl Get) -> Result<Counterparty> {
+    Ok(Counterparty {
+        id: id(r, "id")?,
+        organization: id(r, "organization")?,
+        address: r.text("address")?,
+        trade_name: r.text("trade_name")?,
+        representative: r.text("representative")?,
+        signatory_title: r.text("signatory_title")?,
+        signatory_name: r.text("signatory_name")?,
+        signatory_email: email(r, "signatory_email")?,
+        clerk_department: r.text("clerk_department")?,
+        clerk_title: r.text("clerk_title")?,
+        clerk_name: r.text("clerk_name")?,
+        clerk_phone: r.text("clerk_phone")?,
+        clerk_email: r
+            .opt_text("clerk_email")?
+            .map(|s| parse(&s, "clerk_email"))
+            .transpose()?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub(crate) const ENVELOPE: &str = "id, organization, version, created_by, sender_name, \
+     sender_email, counterparty, sealed_at, created_at, updated_at, data";
+
+pub(crate) fn envelope(r: &impl Get) -> Result<EnvelopeRecord> {
+    let envelope: Envelope = json(r, "data")?;
+    let row_id: inkan_domain::EnvelopeId = id(r, "id")?;
+    let row_org: inkan_domain::OrganizationId = id(r, "organization")?;
+    if envelope.id != row_id || envelope.organization != row_org {
+        return Err(StoreError::Corrupt(format!(
+            "envelope {row_id}: its data names another envelope or organization"
+        )));
+    }
+    Ok(EnvelopeRecord {
+        envelope,
+        version: r.int("version")?,
+        created_by: opt_id(r, "created_by")?,
+        sender_name: r.text("sender_name")?,
+        sender_email: r.text("sender_email")?,
+        counterparty: opt_id(r, "counterparty")?,
+        sealed_at: r.opt_int("sealed_at")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+    })
+}
+
+/// Always selected from `documents d`.
+pub(crate) const DOCUMENT: &str = "d.id, d.envelope, d.organization, d.position, d.name, \
+     d.pages, d.original_blob, d.current_blob, d.revision, d.size, d.sha256, d.fields, \
+     d.signed_by, d.tx_date, d.tx_amount, d.tx_counterparty, d.created_at";
+
+pub(crate) fn document(r: &impl Get) -> Result<DocumentRecord> {
+    Ok(DocumentRecord {
+        id: id(r, "id")?,
+        envelope: id(r, "envelope")?,
+        organization: id(r, "organization")?,
+        position: u32_col(r, "position")?,
+        name: r.text("name")?,
+        pages: u32_col(r, "pages")?,
+        original_blob: r.text("original_blob")?,
+        current_blob: r.text("current_blob")?,
+        revision: u32_col(r, "revision")?,
+        size: u64_of(r.int("size")?, "size")?,
+        sha256: r.text("sha256")?,
+        fields: json(r, "fields")?,
+        signed_by: json(r, "signed_by")?,
+        metadata: TransactionMetadata {
+            date: r.opt_text("tx_date")?,
+            amount: r
+                .opt_int("tx_amount")?
+                .map(|v| u64_of(v, "tx_amount").map(Yen))
+                .transpose()?,
+            counterparty: r.opt_text("tx_counterparty")?,
+        },
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub(crate) fn document_hit(r: &impl Get) -> Result<DocumentHit> {
+    Ok(DocumentHit {
+        document: document(r)?,
+        envelope_title: r.text("envelope_title")?,
+        envelope_number: r.text("envelope_number")?,
+        envelope_status: r.text("envelope_status")?,
+    })
+}
+
+pub(crate) const ATTACHMENT: &str =
+    "id, envelope, organization, recipient, field, name, blob, size, sha256, created_at";
+
+pub(crate) fn attachment(r: &impl Get) -> Result<AttachmentRecord> {
+    Ok(AttachmentRecord {
+        id: id(r, "id")?,
+        envelope: id(r, "envelope")?,
+        organization: id(r, "organization")?,
+        recipient: opt_id(r, "recipient")?,
+        field: opt_id(r, "field")?,
+        name: r.text("name")?,
+        blob: r.text("blob")?,
+        size: u64_of(r.int("size")?, "size")?,
+        sha256: r.text("sha256")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub(crate) const TOKEN: &str =
+    "hash, kind, organization, envelope, recipient, created_at, expires_at";
+
+pub(crate) fn token(r: &impl Get) -> Result<AccessToken> {
+    let kind = match r.text("kind")?.as_str() {
+        "signer" => TokenKind::Signer,
+        "completion" => TokenKind::Completion,
+        other => return Err(StoreError::Corrupt(format!("token kind {other:?}"))),
+    };
+    Ok(AccessToken {
+        hash: token_hash(r, "hash")?,
+        kind,
+        organization: id(r, "organization")?,
+        envelope: id(r, "envelope")?,
+        recipient: opt_id(r, "recipient")?,
+        created_at: r.int("created_at")?,
+        expires_at: r.opt_int("expires_at")?,
+    })
+}
+
+pub(crate) const JOB: &str = "id, kind, payload, organization, status, run_at, attempts, \
+     max_attempts, dedupe_key, locked_by, locked_until, last_error, created_at, updated_at";
+
+pub(crate) fn job(r: &impl Get) -> Result<Job> {
+    Ok(Job {
+        id: id(r, "id")?,
+        kind: r.text("kind")?,
+        payload: json(r, "payload")?,
+        organization: opt_id(r, "organization")?,
+        status: job_status(&r.text("status")?)?,
+        run_at: r.int("run_at")?,
+        attempts: u32_col(r, "attempts")?,
+        max_attempts: u32_col(r, "max_attempts")?,
+        dedupe_key: r.opt_text("dedupe_key")?,
+        locked_by: r.opt_text("locked_by")?,
+        locked_until: r.opt_int("locked_until")?,
+        last_error: r.opt_text("last_error")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+    })
+}
+
+pub(crate) const AUDIT: &str = "seq, entry, prev_hash, hash";
+
+pub(crate) fn audit_entry(r: &impl Get) -> Result<AuditEntry> {
+    let entry: NewAuditEntry = json(r, "entry")?;
+    Ok(AuditEntry {
+        seq: r.int("seq")?,
+        entry,
+        prev_hash: r.text("prev_hash")?,
+        hash: r.text("hash")?,
+    })
+}
+
+pub(crate) const WEBHOOK: &str = "id, organization, url, secret, created_at";
+
+pub(crate) fn webhook(r: &impl Get) -> Result<Webhook> {
+    Ok(Webhook {
+        id: id(r, "id")?,
+        organization: id(r, "organization")?,
+        url: r.text("url")?,
+        secret: r.text("secret")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("A%b_c\\"), "%a\\%b\\_c\\\\%");
+        assert_eq!(contains_pattern("株式会社"), "%株式会社%");
+    }
+}

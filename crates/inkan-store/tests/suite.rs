@@ -1,0 +1,1695 @@
+//! The one test suite of the store, run against both backends: every test below is an async
+//! function taking a [`Ctx`], expanded by `both!` into `sqlite::name` (a fresh file in a temporary
+//! directory) and `postgres::name` (a fresh database, dropped afterwards).
+//!
+//! PostgreSQL comes from `INKAN_TEST_DATABASE_URL` (an admin URL allowed to create databases;
+//! default `postgres://postgres@127.0.0.1:5432/test`). Unreachable, the PostgreSQL half is
+//! skipped with a printed reason, or fails under `CI=true`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use inkan_domain::{
+    AttachmentId, DocumentId, Envelope, EnvelopeId, Field, FieldKind, JobId, OrganizationId,
+    Recipient, Role, UserId, Yen,
+};
+use inkan_store::*;
+use serde_json::json;
+use sqlx::Connection;
+
+const NOW: i64 = 1_750_000_000;
+
+// ── Harness ──────────────────────────────────────────────────────────────────────────────────
+
+/// What a test gets: the store, its URL (to connect again) and a raw pool (to tamper).
+struct Ctx {
+    store: Arc<dyn Store>,
+    url: String,
+    raw: Raw,
+}
+
+#[derive(Clone)]
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Raw {
+    async fn exec(&self, sql: &str) -> u64 {
+        match self {
+            Raw::Sqlite(p) => sqlx::raw_sql(sql).execute(p).await.unwrap().rows_affected(),
+            Raw::Postgres(p) => sqlx::raw_sql(sql).execute(p).await.unwrap().rows_affected(),
+        }
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        match self {
+            Raw::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+            Raw::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        }
+    }
+}
+
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("inkan.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap());
+    let started = std::time::Instant::now();
+    test(Ctx {
+        store: Arc::new(store),
+        url,
+        raw,
+    })
+    .await;
+    eprintln!("sqlite: {:?}", started.elapsed());
+}
+
+fn admin_url() -> String {
+    std::env::var("INKAN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// The URL of database `name` on the admin URL's server.
+fn database_url(admin: &str, name: &str) -> String {
+    let without_query = admin.split('?').next().unwrap_or(admin);
+    let (scheme, rest) = without_query.split_once("://").unwrap();
+    let server = rest.split('/').next().unwrap();
+    format!("{scheme}://{server}/{name}")
+}
+
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let admin = admin_url();
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(c) => c,
+        Err(e) => {
+            inkan_testkit::skip_or_fail(&format!(
+                "PostgreSQL is not reachable at INKAN_TEST_DATABASE_URL or its default ({e})"
+            ));
+            return;
+        }
+    };
+    let name = format!("inkan_t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let url = database_url(&admin, &name);
+    let started = std::time::Instant::now();
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let raw = sqlx::PgPool::connect(&url).await.unwrap();
+    // Spawned so that a failing test still lets us drop its database.
+    let outcome = tokio::spawn(test(Ctx {
+        store: Arc::new(store),
+        url,
+        raw: Raw::Postgres(raw.clone()),
+    }))
+    .await;
+    eprintln!("postgres: {:?}", started.elapsed());
+    raw.close().await;
+    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_sqlite(super::$name).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_postgres(super::$name).await
+                }
+            )*
+        }
+    };
+}
+
+both!(
+    organizations_users_and_keys,
+    counterparties_upsert_and_isolation,
+    apply_writes_a_change_whole,
+    stale_version_is_a_conflict_and_writes_nothing,
+    concurrent_updates_of_one_envelope_conflict,
+    documents_must_belong_to_the_change,
+    tenants_are_isolated,
+    envelopes_newest_first_filtered_and_paged,
+    envelopes_past_deadline,
+    search_by_each_criterion_and_combined,
+    corrupt_values_are_errors_not_panics,
+    job_dedupe,
+    claim_respects_run_at_and_leases,
+    fail_retry_failed_requeue,
+    retry_superseded_by_a_queued_twin,
+    concurrent_claimers_never_share_a_job,
+    audit_chain_verifies,
+    tampering_with_an_entry_is_detected,
+    deleting_a_middle_entry_is_detected,
+    deleting_the_last_entry_is_detected,
+    swapping_entries_is_detected,
+    concurrent_audit_appends_keep_the_chain,
+    migrations_apply_once,
+);
+
+// ── Fixtures ─────────────────────────────────────────────────────────────────────────────────
+
+async fn organization(store: &dyn Store, name: &str) -> OrganizationId {
+    let org = Organization {
+        id: OrganizationId::new(),
+        name: name.to_string(),
+        created_at: NOW,
+    };
+    store.create_organization(&org).await.unwrap();
+    org.id
+}
+
+fn email(s: &str) -> inkan_domain::Email {
+    s.parse().unwrap()
+}
+
+/// A draft with one signer and one document.
+fn draft(org: OrganizationId, title: &str, deadline: i64) -> Envelope {
+    let mut e = Envelope::new(org, "R7-001", title, deadline, NOW).unwrap();
+    e.add_recipient(Recipient::new(
+        "山田太郎",
+        email("yamada@vendor.example.jp"),
+        Role::Signer,
+        1,
+    ))
+    .unwrap();
+    e.add_document(1000).unwrap();
+    e
+}
+
+fn sent(org: OrganizationId, title: &str, deadline: i64) -> Envelope {
+    let mut e = draft(org, title, deadline);
+    e.submit(NOW).unwrap();
+    e
+}
+
+fn completed(org: OrganizationId, title: &str) -> Envelope {
+    let mut e = sent(org, title, NOW + 1000);
+    for signer in e.due() {
+        e.sign(signer, NOW).unwrap();
+    }
+    assert_eq!(e.status().name(), "completed");
+    e
+}
+
+fn record(envelope: Envelope, created_at: i64) -> EnvelopeRecord {
+    EnvelopeRecord {
+        envelope,
+        version: 1,
+        created_by: Some(UserId::new()),
+        sender_name: "盛岡市 財政部契約検査課".to_string(),
+        sender_email: "keiyaku@city.example.jp".to_string(),
+        counterparty: None,
+        sealed_at: None,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+fn insert(record: &EnvelopeRecord) -> Change {
+    Change {
+        envelope: Some(EnvelopeWrite {
+            record: record.clone(),
+            expected_version: None,
+        }),
+        now: NOW,
+        ..Change::default()
+    }
+}
+
+fn update(record: &EnvelopeRecord, expected: i64) -> Change {
+    Change {
+        envelope: Some(EnvelopeWrite {
+            record: record.clone(),
+            expected_version: Some(expected),
+        }),
+        now: NOW,
+        ..Change::default()
+    }
+}
+
+fn document(
+    record: &EnvelopeRecord,
+    position: u32,
+    metadata: TransactionMetadata,
+) -> DocumentRecord {
+    let signer = record.envelope.recipients()[0].id;
+    DocumentRecord {
+        id: DocumentId::new(),
+        envelope: record.id(),
+        organization: record.organization(),
+        position,
+        name: format!("業務委託契約書{position}.pdf"),
+        pages: 3,
+        original_blob: format!("blob-{position}"),
+        current_blob: format!("blob-{position}"),
+        revision: 0,
+        size: 123_456,
+        sha256: "ab".repeat(32),
+        fields: vec![Field::new(signer, FieldKind::Signature, "", true, None).unwrap()],
+        signed_by: vec![],
+        metadata,
+        created_at: NOW + i64::from(position),
+    }
+}
+
+fn meta(
+    date: Option<&str>,
+    amount: Option<u64>,
+    counterparty: Option<&str>,
+) -> TransactionMetadata {
+    TransactionMetadata {
+        date: date.map(str::to_string),
+        amount: amount.map(Yen),
+        counterparty: counterparty.map(str::to_string),
+    }
+}
+
+fn attachment(record: &EnvelopeRecord) -> AttachmentRecord {
+    AttachmentRecord {
+        id: AttachmentId::new(),
+        envelope: record.id(),
+        organization: record.organization(),
+        recipient: None,
+        field: None,
+        name: "納付書.pdf".to_string(),
+        blob: "blob-attachment".to_string(),
+        size: 999,
+        sha256: "cd".repeat(32),
+        created_at: NOW,
+    }
+}
+
+fn token(record: &EnvelopeRecord, secret: &str) -> AccessToken {
+    AccessToken {
+        hash: TokenHash::of(secret),
+        kind: TokenKind::Signer,
+        organization: record.organization(),
+        envelope: record.id(),
+        recipient: Some(record.envelope.recipients()[0].id),
+        created_at: NOW,
+        expires_at: Some(NOW + 86_400),
+    }
+}
+
+fn job(kind: &str, dedupe_key: Option<&str>, run_at: i64, max_attempts: u32) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind: kind.to_string(),
+        payload: json!({"kind": kind, "n": [1, 2, 3]}),
+        organization: None,
+        run_at,
+        max_attempts,
+        dedupe_key: dedupe_key.map(str::to_string),
+    }
+}
+
+fn jobs_change(jobs: Vec<NewJob>) -> Change {
+    Change {
+        jobs,
+        now: NOW,
+        ..Change::default()
+    }
+}
+
+fn audit(org: OrganizationId, envelope: Option<EnvelopeId>, n: i64) -> NewAuditEntry {
+    NewAuditEntry {
+        organization: org,
+        at: NOW + n,
+        actor: "system".to_string(),
+        action: "view".to_string(),
+        envelope,
+        document: None,
+        ip: Some("192.0.2.1".to_string()),
+        user_agent: None,
+        detail: json!({"n": n, "note": "閲覧", "z": true, "a": null}),
+    }
+}
+
+async fn verify(store: &dyn Store, org: OrganizationId) -> Result<(), ChainBreak> {
+    let entries = store.audit_entries(org, None).await.unwrap();
+    let head = store.audit_head(org).await.unwrap();
+    verify_chain(&entries, head.as_ref().map(|(s, h)| (*s, h.as_str())))
+}
+
+async fn count_jobs(store: &dyn Store) -> usize {
+    store
+        .jobs(&JobFilter {
+            limit: 10_000,
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap()
+        .len()
+}
+
+// ── Organizations, users, keys, counterparties ───────────────────────────────────────────────
+
+async fn organizations_users_and_keys(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let other = organization(s, "花巻市").await;
+    assert_eq!(s.organization(org).await.unwrap().unwrap().name, "盛岡市");
+    assert!(s
+        .organization(OrganizationId::new())
+        .await
+        .unwrap()
+        .is_none());
+
+    let dept = Department {
+        id: inkan_domain::DepartmentId::new(),
+        organization: org,
+        name: "財政部契約検査課".to_string(),
+    };
+    s.create_department(&dept).await.unwrap();
+    assert_eq!(s.departments(org).await.unwrap(), vec![dept.clone()]);
+    assert!(s.departments(other).await.unwrap().is_empty());
+
+    let user = User {
+        id: UserId::new(),
+        organization: org,
+        department: Some(dept.id),
+        name: "契約 花子".to_string(),
+        email: email("Hanako.Keiyaku@City.Example.JP"),
+        role: UserRole::Admin,
+        password_hash: Some("$argon2id$v=19$…".to_string()),
+        created_at: NOW,
+    };
+    s.create_user(&user).await.unwrap();
+    assert_eq!(s.user(org, user.id).await.unwrap().unwrap(), user);
+    assert!(s.user(other, user.id).await.unwrap().is_none());
+    assert_eq!(
+        s.user_by_email("hanako.keiyaku@city.example.jp")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        user.id
+    );
+    assert!(s
+        .user_by_email("nobody@example.jp")
+        .await
+        .unwrap()
+        .is_none());
+    // The same email (in another case, in another organization) is a duplicate.
+    let twin = User {
+        id: UserId::new(),
+        organization: other,
+        department: None,
+        email: email("hanako.keiyaku@city.example.jp"),
+        role: UserRole::Member,
+        password_hash: None,
+        ..user.clone()
+    };
+    assert!(matches!(
+        s.create_user(&twin).await,
+        Err(StoreError::Duplicate(_))
+    ));
+
+    let key = ApiKey {
+        id: inkan_domain::ApiKeyId::new(),
+        organization: org,
+        name: "財務会計システム".to_string(),
+        hash: TokenHash::of("ink_live_secret"),
+        created_at: NOW,
+        revoked_at: None,
+    };
+    s.create_api_key(&key).await.unwrap();
+    assert_eq!(s.api_key_by_hash(&key.hash).await.unwrap().unwrap(), key);
+    assert!(s
+        .api_key_by_hash(&TokenHash::of("other"))
+        .await
+        .unwrap()
+        .is_none());
+    let revoked = ApiKey {
+        id: inkan_domain::ApiKeyId::new(),
+        hash: TokenHash::of("ink_live_old"),
+        revoked_at: Some(NOW),
+        ..key.clone()
+    };
+    s.create_api_key(&revoked).await.unwrap();
+    assert!(s.api_key_by_hash(&revoked.hash).await.unwrap().is_none());
+    let same_hash = ApiKey {
+        id: inkan_domain::ApiKeyId::new(),
+        ..key.clone()
+    };
+    assert!(matches!(
+        s.create_api_key(&same_hash).await,
+        Err(StoreError::Duplicate(_))
+    ));
+
+    let hook = Webhook {
+        id: inkan_domain::WebhookId::new(),
+        organization: org,
+        url: "https://erp.example.jp/inkan".to_string(),
+        secret: "whsec".to_string(),
+        created_at: NOW,
+    };
+    s.create_webhook(&hook).await.unwrap();
+    assert_eq!(s.webhooks(org).await.unwrap(), vec![hook]);
+    assert!(s.webhooks(other).await.unwrap().is_empty());
+}
+
+fn counterparty(org: OrganizationId, name: &str) -> Counterparty {
+    Counterparty {
+        id: inkan_domain::CounterpartyId::new(),
+        organization: org,
+        address: "岩手県盛岡市内丸12-2".to_string(),
+        trade_name: name.to_string(),
+        representative: "代表取締役 山田太郎".to_string(),
+        signatory_title: "代表取締役".to_string(),
+        signatory_name: "山田太郎".to_string(),
+        signatory_email: email("yamada@vendor.example.jp"),
+        clerk_department: "総務部".to_string(),
+        clerk_title: "主任".to_string(),
+        clerk_name: "佐藤次郎".to_string(),
+        clerk_phone: "019-000-0000".to_string(),
+        clerk_email: Some(email("sato@vendor.example.jp")),
+        created_at: NOW,
+    }
+}
+
+async fn counterparties_upsert_and_isolation(ctx: Ctx) {
+    let s = &*ctx.store;
+    let a = organization(s, "A市").await;
+    let b = organization(s, "B市").await;
+    let mut c = counterparty(a, "株式会社いわて");
+    s.save_counterparty(&c).await.unwrap();
+    assert_eq!(s.counterparty(a, c.id).await.unwrap().unwrap(), c);
+    c.trade_name = "株式会社いわて建設".to_string();
+    c.clerk_email = None;
+    s.save_counterparty(&c).await.unwrap();
+    assert_eq!(s.counterparty(a, c.id).await.unwrap().unwrap(), c);
+    let c2 = counterparty(a, "あおば商事");
+    s.save_counterparty(&c2).await.unwrap();
+    assert_eq!(s.counterparties(a).await.unwrap(), vec![c2, c.clone()]);
+
+    // Another organization neither sees it nor can overwrite it through its ID.
+    assert!(s.counterparty(b, c.id).await.unwrap().is_none());
+    assert!(s.counterparties(b).await.unwrap().is_empty());
+    let hijack = Counterparty {
+        organization: b,
+        trade_name: "乗っ取り".to_string(),
+        ..c.clone()
+    };
+    assert!(matches!(
+        s.save_counterparty(&hijack).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.counterparty(a, c.id).await.unwrap().unwrap(), c);
+}
+
+// ── apply ────────────────────────────────────────────────────────────────────────────────────
+
+async fn apply_writes_a_change_whole(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let rec = record(sent(org, "業務委託契約", NOW + 1000), NOW);
+    let d1 = document(
+        &rec,
+        1,
+        meta(Some("2025-04-01"), Some(1_100_000), Some("株式会社いわて")),
+    );
+    let d2 = document(&rec, 2, TransactionMetadata::default());
+    let att = attachment(&rec);
+    let tok = token(&rec, "signer-link-secret");
+    let mut change = insert(&rec);
+    change.documents = vec![d2.clone(), d1.clone()];
+    change.attachments = vec![att.clone()];
+    change.tokens = vec![tok.clone()];
+    change.jobs = vec![
+        job("email", Some("email:1"), NOW, 5),
+        job("seal", None, NOW, 5),
+    ];
+    change.audit = vec![audit(org, Some(rec.id()), 1), audit(org, Some(rec.id()), 2)];
+    s.apply(change).await.unwrap();
+
+    assert_eq!(s.envelope(org, rec.id()).await.unwrap().unwrap(), rec);
+    assert_eq!(
+        s.documents(org, rec.id()).await.unwrap(),
+        vec![d1.clone(), d2]
+    );
+    assert_eq!(s.document(org, d1.id).await.unwrap().unwrap(), d1);
+    assert_eq!(s.attachments(org, rec.id()).await.unwrap(), vec![att]);
+    assert_eq!(s.token(&tok.hash).await.unwrap().unwrap(), tok);
+    assert!(s.token(&TokenHash::of("guess")).await.unwrap().is_none());
+    let jobs = s.jobs(&JobFilter::default()).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(jobs
+        .iter()
+        .all(|j| j.status == JobStatus::Queued && j.attempts == 0));
+    assert_eq!(
+        jobs[0].payload,
+        json!({"kind": jobs[0].kind, "n": [1, 2, 3]})
+    );
+    assert_eq!(
+        s.jobs(&JobFilter {
+            kind: Some("seal".into()),
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        1
+    );
+    let entries = s.audit_entries(org, Some(rec.id())).await.unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(entries[1].entry, audit(org, Some(rec.id()), 2));
+
+    // Inserting it again is a duplicate, and nothing of that change is written.
+    let mut again = insert(&rec);
+    again.jobs = vec![job("email", None, NOW, 5)];
+    again.audit = vec![audit(org, None, 3)];
+    assert!(matches!(
+        s.apply(again).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(count_jobs(s).await, 2);
+    assert_eq!(s.audit_head(org).await.unwrap().unwrap().0, 2);
+
+    // An update bumps the version and replaces the document by ID.
+    let mut next = rec.clone();
+    next.sealed_at = Some(NOW + 5);
+    next.updated_at = NOW + 5;
+    let mut d1b = d1.clone();
+    d1b.revision = 1;
+    d1b.current_blob = "blob-1-rev1".to_string();
+    d1b.signed_by = vec![rec.envelope.recipients()[0].id];
+    let mut change = update(&next, 1);
+    change.documents = vec![d1b.clone()];
+    s.apply(change).await.unwrap();
+    let stored = s.envelope(org, rec.id()).await.unwrap().unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.sealed_at, Some(NOW + 5));
+    assert_eq!(s.document(org, d1.id).await.unwrap().unwrap(), d1b);
+    assert_eq!(s.documents(org, rec.id()).await.unwrap().len(), 2);
+
+    // Updating an envelope that does not exist is not found.
+    let ghost = record(sent(org, "幽霊", NOW + 1000), NOW);
+    assert!(matches!(
+        s.apply(update(&ghost, 1)).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn stale_version_is_a_conflict_and_writes_nothing(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let rec = record(sent(org, "業務委託契約", NOW + 1000), NOW);
+    let doc = document(&rec, 1, meta(Some("2025-04-01"), Some(1), Some("x")));
+    let mut change = insert(&rec);
+    change.documents = vec![doc.clone()];
+    change.audit = vec![audit(org, Some(rec.id()), 1)];
+    s.apply(change).await.unwrap();
+    s.apply(update(&rec, 1)).await.unwrap(); // now version 2
+
+    let mut stale_doc = doc.clone();
+    stale_doc.name = "書き換え.pdf".to_string();
+    let mut stale = update(&rec, 1);
+    stale.documents = vec![stale_doc, document(&rec, 2, TransactionMetadata::default())];
+    stale.attachments = vec![attachment(&rec)];
+    stale.tokens = vec![token(&rec, "stale")];
+    stale.jobs = vec![job("email", Some("k"), NOW, 3)];
+    stale.audit = vec![audit(org, Some(rec.id()), 2)];
+    assert!(matches!(s.apply(stale).await, Err(StoreError::Conflict)));
+
+    assert_eq!(s.envelope(org, rec.id()).await.unwrap().unwrap().version, 2);
+    assert_eq!(s.documents(org, rec.id()).await.unwrap(), vec![doc]);
+    assert!(s.attachments(org, rec.id()).await.unwrap().is_empty());
+    assert!(s.token(&TokenHash::of("stale")).await.unwrap().is_none());
+    assert_eq!(count_jobs(s).await, 0);
+    assert_eq!(s.audit_entries(org, None).await.unwrap().len(), 1);
+    assert_eq!(s.audit_head(org).await.unwrap().unwrap().0, 1);
+    verify(s, org).await.unwrap();
+
+    // An envelope cannot be updated under another organization's ID.
+    let other = organization(s, "花巻市").await;
+    let mut moved = rec.clone();
+    moved.envelope = serde_json::from_value({
+        let mut v = serde_json::to_value(&rec.envelope).unwrap();
+        v["organization"] = json!(other.to_string());
+        v
+    })
+    .unwrap();
+    assert!(matches!(
+        s.apply(update(&moved, 2)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.envelope(org, rec.id()).await.unwrap().unwrap().version, 2);
+}
+
+async fn concurrent_updates_of_one_envelope_conflict(ctx: Ctx) {
+    let s = ctx.store.clone();
+    let org = organization(&*s, "盛岡市").await;
+    let rec = record(sent(org, "業務委託契約", NOW + 1000), NOW);
+    s.apply(insert(&rec)).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let s = s.clone();
+        let rec = rec.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut change = update(&rec, 1);
+            change.audit = vec![audit(org, Some(rec.id()), i)];
+            change.jobs = vec![job("email", None, NOW, 3)];
+            s.apply(change).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(s.envelope(org, rec.id()).await.unwrap().unwrap().version, 2);
+    assert_eq!(count_jobs(&*s).await, 1);
+    assert_eq!(s.audit_entries(org, None).await.unwrap().len(), 1);
+}
+
+async fn documents_must_belong_to_the_change(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let other = organization(s, "花巻市").await;
+    let a = record(draft(org, "A", NOW + 1000), NOW);
+    let b = record(draft(org, "B", NOW + 1000), NOW);
+    s.apply(insert(&a)).await.unwrap();
+    s.apply(insert(&b)).await.unwrap();
+
+    // A document of envelope B inside a change of envelope A.
+    let mut change = update(&a, 1);
+    change.documents = vec![document(&b, 1, TransactionMetadata::default())];
+    change.jobs = vec![job("email", None, NOW, 3)];
+    assert!(matches!(
+        s.apply(change).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.envelope(org, a.id()).await.unwrap().unwrap().version, 1);
+    assert_eq!(count_jobs(s).await, 0);
+
+    // Without an envelope in the change: accepted when the envelope exists in that organization.
+    let doc = document(&a, 1, TransactionMetadata::default());
+    s.apply(Change {
+        documents: vec![doc.clone()],
+        attachments: vec![attachment(&a)],
+        tokens: vec![token(&a, "t")],
+        now: NOW,
+        ..Change::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.documents(org, a.id()).await.unwrap(), vec![doc.clone()]);
+    // … refused when it names another organization or an unknown envelope.
+    let mut foreign = document(&a, 2, TransactionMetadata::default());
+    foreign.organization = other;
+    let unknown = document(
+        &record(draft(org, "X", NOW + 1000), NOW),
+        1,
+        TransactionMetadata::default(),
+    );
+    for bad in [foreign, unknown] {
+        let result = s
+            .apply(Change {
+                documents: vec![bad],
+                now: NOW,
+                ..Change::default()
+            })
+            .await;
+        assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");
+    }
+    // A document ID cannot move to another envelope.
+    let mut moved = doc.clone();
+    moved.envelope = b.id();
+    let mut change = update(&b, 1);
+    change.documents = vec![moved];
+    assert!(matches!(
+        s.apply(change).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.document(org, doc.id).await.unwrap().unwrap(), doc);
+    assert!(s.documents(org, b.id()).await.unwrap().is_empty());
+
+    // finish_job of a job that does not exist fails the whole change.
+    let mut change = update(&a, 1);
+    change.finish_job = Some(JobId::new());
+    assert!(matches!(
+        s.apply(change).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.envelope(org, a.id()).await.unwrap().unwrap().version, 1);
+}
+
+async fn tenants_are_isolated(ctx: Ctx) {
+    let s = &*ctx.store;
+    let a = organization(s, "A市").await;
+    let b = organization(s, "B市").await;
+    let rec = record(sent(a, "A市の契約", NOW + 1000), NOW);
+    let doc = document(
+        &rec,
+        1,
+        meta(Some("2025-04-01"), Some(100), Some("株式会社いわて")),
+    );
+    let mut change = insert(&rec);
+    change.documents = vec![doc.clone()];
+    change.attachments = vec![attachment(&rec)];
+    change.audit = vec![audit(a, Some(rec.id()), 1)];
+    s.apply(change).await.unwrap();
+    s.save_counterparty(&counterparty(a, "株式会社いわて"))
+        .await
+        .unwrap();
+
+    assert!(s.envelope(b, rec.id()).await.unwrap().is_none());
+    assert!(s
+        .envelopes(b, &EnvelopeFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s.documents(b, rec.id()).await.unwrap().is_empty());
+    assert!(s.document(b, doc.id).await.unwrap().is_none());
+    assert!(s.attachments(b, rec.id()).await.unwrap().is_empty());
+    assert!(s.counterparties(b).await.unwrap().is_empty());
+    assert!(s
+        .search_documents(b, &DocumentQuery::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s.audit_entries(b, None).await.unwrap().is_empty());
+    assert!(s.audit_entries(b, Some(rec.id())).await.unwrap().is_empty());
+    assert!(s.audit_head(b).await.unwrap().is_none());
+    // A's own view is intact.
+    assert_eq!(
+        s.search_documents(a, &DocumentQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(s.audited_organizations().await.unwrap(), vec![a]);
+}
+
+async fn envelopes_newest_first_filtered_and_paged(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let e = if i % 2 == 0 {
+            sent(org, &format!("契約{i}"), NOW + 1000)
+        } else {
+            draft(org, &format!("契約{i}"), NOW + 1000)
+        };
+        let rec = record(e, NOW + i);
+        s.apply(insert(&rec)).await.unwrap();
+        ids.push(rec.id());
+    }
+    let list = |status: Option<&str>, limit, offset| EnvelopeFilter {
+        status: status.map(str::to_string),
+        limit,
+        offset,
+    };
+    let got: Vec<_> = s
+        .envelopes(org, &list(None, 0, 0))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id())
+        .collect();
+    assert_eq!(got, ids.iter().rev().copied().collect::<Vec<_>>());
+    let page: Vec<_> = s
+        .envelopes(org, &list(None, 2, 1))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id())
+        .collect();
+    assert_eq!(page, vec![ids[3], ids[2]]);
+    let sent_ids: Vec<_> = s
+        .envelopes(org, &list(Some("sent"), 0, 0))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id())
+        .collect();
+    assert_eq!(sent_ids, vec![ids[4], ids[2], ids[0]]);
+    assert!(s
+        .envelopes(org, &list(Some("completed"), 0, 0))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .envelopes(org, &list(None, 10, 5))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn envelopes_past_deadline(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let other = organization(s, "花巻市").await;
+    let deadline = NOW + 100;
+    let due_sent = record(sent(org, "送信済み", deadline), NOW);
+    let due_other = record(sent(other, "他市", deadline - 50), NOW);
+    let mut approval = draft(org, "承認待ち", deadline);
+    approval
+        .add_recipient(Recipient::new(
+            "課長",
+            email("kacho@city.example.jp"),
+            Role::Approver,
+            0,
+        ))
+        .unwrap();
+    approval.submit(NOW).unwrap();
+    assert_eq!(approval.status().name(), "awaiting_approval");
+    let due_approval = record(approval, NOW);
+    let mut partial = draft(org, "署名中", deadline);
+    partial
+        .add_recipient(Recipient::new(
+            "市長",
+            email("mayor@city.example.jp"),
+            Role::Signer,
+            2,
+        ))
+        .unwrap();
+    partial.submit(NOW).unwrap();
+    let first = partial.due()[0];
+    partial.sign(first, NOW).unwrap();
+    assert_eq!(partial.status().name(), "partially_signed");
+    let due_partial = record(partial, NOW);
+    let later = record(sent(org, "まだ", deadline + 1), NOW);
+    let draft_rec = record(draft(org, "下書き", deadline), NOW);
+    let done = record(completed(org, "締結済み"), NOW);
+    let mut c = sent(org, "取消", deadline);
+    c.cancel("誤送信").unwrap();
+    let cancelled = record(c, NOW);
+    for r in [
+        &due_sent,
+        &due_other,
+        &due_approval,
+        &due_partial,
+        &later,
+        &draft_rec,
+        &done,
+        &cancelled,
+    ] {
+        s.apply(insert(r)).await.unwrap();
+    }
+    let found: HashSet<_> = s
+        .envelopes_past_deadline(deadline, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let expected: HashSet<_> = [&due_sent, &due_other, &due_approval, &due_partial]
+        .iter()
+        .map(|r| (r.organization(), r.id()))
+        .collect();
+    assert_eq!(found, expected);
+    // Earliest deadline first, and the limit holds.
+    assert_eq!(
+        s.envelopes_past_deadline(deadline, 1).await.unwrap(),
+        vec![(other, due_other.id())]
+    );
+    assert!(s
+        .envelopes_past_deadline(deadline - 51, 0)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn search_by_each_criterion_and_combined(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let done = record(completed(org, "締結済みの契約"), NOW);
+    let open = record(sent(org, "署名待ちの契約", NOW + 1000), NOW);
+    let d_april = document(
+        &done,
+        1,
+        meta(
+            Some("2025-04-01"),
+            Some(1_000_000),
+            Some("株式会社いわて建設"),
+        ),
+    );
+    let d_may = document(
+        &done,
+        2,
+        meta(
+            Some("2025-05-15"),
+            Some(2_500_000),
+            Some("Iwate 100% Partners"),
+        ),
+    );
+    let d_june = document(
+        &open,
+        1,
+        meta(Some("2025-06-30"), Some(500_000), Some("あおば_商事")),
+    );
+    let d_none = document(&open, 2, TransactionMetadata::default());
+    for (rec, docs) in [
+        (&done, vec![d_april.clone(), d_may.clone()]),
+        (&open, vec![d_june.clone(), d_none.clone()]),
+    ] {
+        let mut change = insert(rec);
+        change.documents = docs;
+        s.apply(change).await.unwrap();
+    }
+    let ids = |hits: Vec<DocumentHit>| hits.into_iter().map(|h| h.document.id).collect::<Vec<_>>();
+    let search = |q: DocumentQuery| async move { ids(s.search_documents(org, &q).await.unwrap()) };
+    let q = DocumentQuery::default;
+
+    // Nothing given: everything, by date, undated last.
+    assert_eq!(
+        search(q()).await,
+        vec![d_april.id, d_may.id, d_june.id, d_none.id]
+    );
+    // Dates, inclusive at both ends.
+    assert_eq!(
+        search(DocumentQuery {
+            date_from: Some("2025-04-01".into()),
+            date_to: Some("2025-05-15".into()),
+            ..q()
+        })
+        .await,
+        vec![d_april.id, d_may.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            date_from: Some("2025-04-02".into()),
+            ..q()
+        })
+        .await,
+        vec![d_may.id, d_june.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            date_to: Some("2025-04-01".into()),
+            ..q()
+        })
+        .await,
+        vec![d_april.id]
+    );
+    // Amounts, inclusive.
+    assert_eq!(
+        search(DocumentQuery {
+            amount_min: Some(Yen(1_000_000)),
+            amount_max: Some(Yen(2_500_000)),
+            ..q()
+        })
+        .await,
+        vec![d_april.id, d_may.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            amount_max: Some(Yen(999_999)),
+            ..q()
+        })
+        .await,
+        vec![d_june.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            amount_min: Some(Yen(u64::MAX)),
+            ..q()
+        })
+        .await,
+        vec![]
+    );
+    // Counterparty: a part of the name, ASCII case ignored, wildcards taken literally.
+    assert_eq!(
+        search(DocumentQuery {
+            counterparty: Some("いわて".into()),
+            ..q()
+        })
+        .await,
+        vec![d_april.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            counterparty: Some("iwate".into()),
+            ..q()
+        })
+        .await,
+        vec![d_may.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            counterparty: Some("100%".into()),
+            ..q()
+        })
+        .await,
+        vec![d_may.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            counterparty: Some("%".into()),
+            ..q()
+        })
+        .await,
+        vec![d_may.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            counterparty: Some("_".into()),
+            ..q()
+        })
+        .await,
+        vec![d_june.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            counterparty: Some("存在しない".into()),
+            ..q()
+        })
+        .await,
+        vec![]
+    );
+    // Completed envelopes only.
+    assert_eq!(
+        search(DocumentQuery {
+            completed_only: true,
+            ..q()
+        })
+        .await,
+        vec![d_april.id, d_may.id]
+    );
+    // Combined: AND.
+    assert_eq!(
+        search(DocumentQuery {
+            date_from: Some("2025-04-01".into()),
+            amount_min: Some(Yen(600_000)),
+            counterparty: Some("partners".into()),
+            completed_only: true,
+            ..q()
+        })
+        .await,
+        vec![d_may.id]
+    );
+    assert_eq!(
+        search(DocumentQuery {
+            date_from: Some("2025-06-01".into()),
+            completed_only: true,
+            ..q()
+        })
+        .await,
+        vec![]
+    );
+    assert_eq!(
+        search(DocumentQuery { limit: 2, ..q() }).await,
+        vec![d_april.id, d_may.id]
+    );
+    // A hit carries its envelope's title, number and status.
+    let hit = &s
+        .search_documents(
+            org,
+            &DocumentQuery {
+                date_to: Some("2025-04-01".into()),
+                ..q()
+            },
+        )
+        .await
+        .unwrap()[0];
+    assert_eq!(hit.document, d_april);
+    assert_eq!(hit.envelope_title, "締結済みの契約");
+    assert_eq!(hit.envelope_number, "R7-001");
+    assert_eq!(hit.envelope_status, "completed");
+}
+
+async fn corrupt_values_are_errors_not_panics(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let rec = record(sent(org, "契約", NOW + 1000), NOW);
+    let doc = document(&rec, 1, TransactionMetadata::default());
+    let mut change = insert(&rec);
+    change.documents = vec![doc.clone()];
+    s.apply(change).await.unwrap();
+    ctx.raw
+        .exec(&format!(
+            "UPDATE documents SET size = -1 WHERE id = '{}'",
+            doc.id
+        ))
+        .await;
+    assert!(matches!(
+        s.document(org, doc.id).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    ctx.raw
+        .exec(&format!(
+            "UPDATE documents SET size = 1, pages = 5000000000 WHERE id = '{}'",
+            doc.id
+        ))
+        .await;
+    assert!(matches!(
+        s.document(org, doc.id).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    ctx.raw
+        .exec(&format!(
+            "UPDATE envelopes SET data = '{{\"id\": 1}}' WHERE id = '{}'",
+            rec.id()
+        ))
+        .await;
+    assert!(matches!(
+        s.envelope(org, rec.id()).await,
+        Err(StoreError::Corrupt(_))
+    ));
+
+    // An amount that does not fit a signed 64-bit column is refused, with nothing written.
+    let mut huge = document(&rec, 2, meta(None, Some(u64::MAX), None));
+    huge.id = DocumentId::new();
+    let result = s
+        .apply(Change {
+            documents: vec![huge],
+            jobs: vec![job("x", None, NOW, 1)],
+            now: NOW,
+            ..Change::default()
+        })
+        .await;
+    assert!(matches!(result, Err(StoreError::Corrupt(_))), "{result:?}");
+    assert_eq!(count_jobs(s).await, 0);
+}
+
+// ── Jobs ─────────────────────────────────────────────────────────────────────────────────────
+
+async fn job_dedupe(ctx: Ctx) {
+    let s = &*ctx.store;
+    let first = job("seal", Some("seal:env1"), NOW, 3);
+    s.apply(jobs_change(vec![
+        first.clone(),
+        job("seal", Some("seal:env1"), NOW, 3),
+    ]))
+    .await
+    .unwrap();
+    s.apply(jobs_change(vec![job("seal", Some("seal:env1"), NOW, 3)]))
+        .await
+        .unwrap();
+    assert_eq!(count_jobs(s).await, 1);
+    // A different key, and no key at all, are separate jobs.
+    s.apply(jobs_change(vec![
+        job("seal", Some("seal:env2"), NOW, 3),
+        job("email", None, NOW, 3),
+        job("email", None, NOW, 3),
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(count_jobs(s).await, 4);
+    // The same job ID twice is a duplicate, not silently skipped.
+    let mut same_id = job("seal", Some("other"), NOW, 3);
+    same_id.id = first.id;
+    assert!(matches!(
+        s.apply(jobs_change(vec![same_id])).await,
+        Err(StoreError::Duplicate(_))
+    ));
+
+    // Once the first is running, a new one with its key is added (the running one may have read
+    // the state before the change that asks again).
+    let claimed = s.claim_jobs("w1", NOW, 60, 10).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    let second = job("seal", Some("seal:env1"), NOW + 1, 3);
+    s.apply(jobs_change(vec![second.clone()])).await.unwrap();
+    assert_eq!(
+        s.job(second.id).await.unwrap().unwrap().status,
+        JobStatus::Queued
+    );
+    // Finishing through a change.
+    s.apply(Change {
+        finish_job: Some(first.id),
+        now: NOW + 2,
+        ..Change::default()
+    })
+    .await
+    .unwrap();
+    let done = s.job(first.id).await.unwrap().unwrap();
+    assert_eq!(done.status, JobStatus::Done);
+    assert_eq!(done.updated_at, NOW + 2);
+    let queued = s
+        .jobs(&JobFilter {
+            status: Some(JobStatus::Queued),
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        queued.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![second.id]
+    );
+    assert!(matches!(
+        s.finish_job(JobId::new(), NOW).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn claim_respects_run_at_and_leases(ctx: Ctx) {
+    let s = &*ctx.store;
+    let later = job("email", None, NOW + 10, 5);
+    let sooner = job("email", None, NOW + 5, 5);
+    s.apply(jobs_change(vec![later.clone(), sooner.clone()]))
+        .await
+        .unwrap();
+    assert!(s.claim_jobs("w1", NOW, 30, 10).await.unwrap().is_empty());
+    let got = s.claim_jobs("w1", NOW + 10, 30, 1).await.unwrap();
+    assert_eq!(got.len(), 1);
+    let j = &got[0];
+    assert_eq!(j.id, sooner.id, "oldest run_at first");
+    assert_eq!(j.status, JobStatus::Running);
+    assert_eq!(j.attempts, 1);
+    assert_eq!(j.locked_by.as_deref(), Some("w1"));
+    assert_eq!(j.locked_until, Some(NOW + 40));
+    assert_eq!(s.job(j.id).await.unwrap().unwrap(), *j);
+    let got = s.claim_jobs("w1", NOW + 10, 30, 10).await.unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![later.id]);
+    // Leased: nobody else gets them until the lease runs out (strictly after locked_until).
+    assert!(s
+        .claim_jobs("w2", NOW + 40, 30, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = s.claim_jobs("w2", NOW + 41, 30, 10).await.unwrap();
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().all(|j| j.attempts == 2
+        && j.locked_by.as_deref() == Some("w2")
+        && j.locked_until == Some(NOW + 71)));
+    s.finish_job(sooner.id, NOW + 42).await.unwrap();
+    let done = s.job(sooner.id).await.unwrap().unwrap();
+    assert_eq!((done.status, done.locked_until), (JobStatus::Done, None));
+    assert!(s
+        .claim_jobs("w3", NOW + 1000, 30, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|j| j.id == later.id));
+}
+
+async fn fail_retry_failed_requeue(ctx: Ctx) {
+    let s = &*ctx.store;
+    let j = job("webhook", None, NOW, 2);
+    s.apply(jobs_change(vec![j.clone()])).await.unwrap();
+    s.claim_jobs("w", NOW, 30, 10).await.unwrap();
+    s.fail_job(j.id, "HTTP 503", Some(NOW + 60), NOW + 1)
+        .await
+        .unwrap();
+    let after = s.job(j.id).await.unwrap().unwrap();
+    assert_eq!(after.status, JobStatus::Queued);
+    assert_eq!(after.run_at, NOW + 60);
+    assert_eq!(after.attempts, 1);
+    assert_eq!(after.last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(after.locked_until, None);
+    assert!(s
+        .claim_jobs("w", NOW + 59, 30, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.claim_jobs("w", NOW + 60, 30, 10).await.unwrap()[0].attempts,
+        2
+    );
+    // Out of attempts: failed, even though a retry time is given.
+    s.fail_job(j.id, "HTTP 500", Some(NOW + 120), NOW + 61)
+        .await
+        .unwrap();
+    let failed = s.job(j.id).await.unwrap().unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.last_error.as_deref(), Some("HTTP 500"));
+    assert!(s
+        .claim_jobs("w", NOW + 10_000, 30, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // A late report about a job that is no longer running changes nothing.
+    s.fail_job(j.id, "late", Some(NOW), NOW + 62).await.unwrap();
+    assert_eq!(s.job(j.id).await.unwrap().unwrap(), failed);
+
+    // The operator retries it.
+    s.requeue_job(j.id, NOW + 100).await.unwrap();
+    let requeued = s.job(j.id).await.unwrap().unwrap();
+    assert_eq!(
+        (requeued.status, requeued.attempts, requeued.run_at),
+        (JobStatus::Queued, 0, NOW + 100)
+    );
+    s.requeue_job(j.id, NOW + 200).await.unwrap(); // not failed: unchanged
+    assert_eq!(s.job(j.id).await.unwrap().unwrap(), requeued);
+    // A permanent failure (no retry time) fails at once.
+    s.claim_jobs("w", NOW + 100, 30, 10).await.unwrap();
+    s.fail_job(j.id, "410 Gone", None, NOW + 101).await.unwrap();
+    assert_eq!(
+        s.job(j.id).await.unwrap().unwrap().status,
+        JobStatus::Failed
+    );
+    assert_eq!(
+        s.jobs(&JobFilter {
+            status: Some(JobStatus::Failed),
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        1
+    );
+    assert!(matches!(
+        s.fail_job(JobId::new(), "x", None, NOW).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.requeue_job(JobId::new(), NOW).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn retry_superseded_by_a_queued_twin(ctx: Ctx) {
+    let s = &*ctx.store;
+    let a = job("seal", Some("seal:e"), NOW, 5);
+    s.apply(jobs_change(vec![a.clone()])).await.unwrap();
+    s.claim_jobs("w", NOW, 30, 10).await.unwrap();
+    let b = job("seal", Some("seal:e"), NOW + 1, 5);
+    s.apply(jobs_change(vec![b.clone()])).await.unwrap();
+    // A goes back to the queue while B is queued with the same key: A is closed instead.
+    s.fail_job(a.id, "TSA down", Some(NOW + 60), NOW + 2)
+        .await
+        .unwrap();
+    let a_now = s.job(a.id).await.unwrap().unwrap();
+    assert_eq!(a_now.status, JobStatus::Done);
+    assert!(a_now.last_error.unwrap().contains("superseded"));
+    assert_eq!(
+        s.job(b.id).await.unwrap().unwrap().status,
+        JobStatus::Queued
+    );
+
+    // The same when an operator requeues a failed job whose key is queued again.
+    let c = job("mail", Some("mail:e"), NOW, 1);
+    s.apply(jobs_change(vec![c.clone()])).await.unwrap();
+    let claimed = s.claim_jobs("w", NOW + 100, 30, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2); // b and c
+    s.fail_job(c.id, "bounce", Some(NOW + 200), NOW + 101)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.job(c.id).await.unwrap().unwrap().status,
+        JobStatus::Failed
+    );
+    let d = job("mail", Some("mail:e"), NOW + 300, 1);
+    s.apply(jobs_change(vec![d.clone()])).await.unwrap();
+    s.requeue_job(c.id, NOW + 102).await.unwrap();
+    assert_eq!(s.job(c.id).await.unwrap().unwrap().status, JobStatus::Done);
+    assert_eq!(
+        s.job(d.id).await.unwrap().unwrap().status,
+        JobStatus::Queued
+    );
+}
+
+async fn concurrent_claimers_never_share_a_job(ctx: Ctx) {
+    let s = ctx.store.clone();
+    let jobs: Vec<_> = (0..50).map(|i| job("email", None, NOW - i, 3)).collect();
+    s.apply(jobs_change(jobs)).await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let got = s.claim_jobs(&format!("w{w}"), NOW, 300, 3).await.unwrap();
+                if got.is_empty() {
+                    break;
+                }
+                for j in got {
+                    s.finish_job(j.id, NOW).await.unwrap();
+                    mine.push(j.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 50, "every job claimed exactly once");
+    assert_eq!(unique.len(), 50);
+    assert!(s
+        .jobs(&JobFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .all(|j| j.status == JobStatus::Done && j.attempts == 1));
+}
+
+// ── Audit trail ──────────────────────────────────────────────────────────────────────────────
+
+/// Five entries for `org` over three changes (and two for another organization in between).
+async fn five_entries(s: &dyn Store) -> OrganizationId {
+    let org = organization(s, "盛岡市").await;
+    let other = organization(s, "花巻市").await;
+    let rec = record(sent(org, "契約", NOW + 1000), NOW);
+    let mut change = insert(&rec);
+    change.audit = vec![audit(org, Some(rec.id()), 1), audit(org, Some(rec.id()), 2)];
+    s.apply(change).await.unwrap();
+    s.apply(Change {
+        audit: vec![
+            audit(other, None, 1),
+            audit(org, None, 3),
+            audit(other, None, 2),
+        ],
+        now: NOW,
+        ..Change::default()
+    })
+    .await
+    .unwrap();
+    let mut change = update(&rec, 1);
+    change.audit = vec![audit(org, Some(rec.id()), 4), audit(org, None, 5)];
+    s.apply(change).await.unwrap();
+    org
+}
+
+fn org_filter(org: OrganizationId) -> String {
+    format!("organization = '{org}'")
+}
+
+async fn audit_chain_verifies(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = five_entries(s).await;
+    let entries = s.audit_entries(org, None).await.unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert_eq!(entries[0].prev_hash, GENESIS_HASH);
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| e.entry.detail["n"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    let head = s.audit_head(org).await.unwrap().unwrap();
+    assert_eq!(head, (5, entries[4].hash.clone()));
+    verify(s, org).await.unwrap();
+    let orgs = s.audited_organizations().await.unwrap();
+    assert_eq!(orgs.len(), 2);
+    for o in orgs {
+        verify(s, o).await.unwrap();
+    }
+    let envelope = entries[0].entry.envelope;
+    assert_eq!(
+        s.audit_entries(org, envelope)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect::<Vec<_>>(),
+        vec![1, 2, 4]
+    );
+    // Details survive the trip through the database bit for bit (floats, escapes, nesting).
+    let detail = json!({
+        "floats": [0.1, 0.30000000000000004, 1e-7, 123456.789e100, -0.0, 5e-324],
+        "text": "改行\n\"引用\" \u{1F4C4} \\ ',",
+        "nested": {"b": [1, {"z": null, "a": u64::MAX}], "a": i64::MIN},
+    });
+    s.apply(Change {
+        audit: vec![NewAuditEntry {
+            detail,
+            ..audit(org, None, 6)
+        }],
+        now: NOW,
+        ..Change::default()
+    })
+    .await
+    .unwrap();
+    verify(s, org).await.unwrap();
+    // No entries, no head: a valid empty chain.
+    verify(s, OrganizationId::new()).await.unwrap();
+}
+
+async fn tampering_with_an_entry_is_detected(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = five_entries(s).await;
+    let n = ctx
+        .raw
+        .exec(&format!(
+            "UPDATE audit_entries SET entry = replace(entry, '\"n\":3', '\"n\":33') WHERE {} AND seq = 3",
+            org_filter(org)
+        ))
+        .await;
+    assert_eq!(n, 1);
+    assert_eq!(verify(s, org).await, Err(ChainBreak::Content { seq: 3 }));
+}
+
+async fn deleting_a_middle_entry_is_detected(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = five_entries(s).await;
+    ctx.raw
+        .exec(&format!(
+            "DELETE FROM audit_entries WHERE {} AND seq = 3",
+            org_filter(org)
+        ))
+        .await;
+    assert_eq!(
+        verify(s, org).await,
+        Err(ChainBreak::Gap {
+            seq: 4,
+            expected: 3
+        })
+    );
+}
+
+async fn deleting_the_last_entry_is_detected(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = five_entries(s).await;
+    ctx.raw
+        .exec(&format!(
+            "DELETE FROM audit_entries WHERE {} AND seq = 5",
+            org_filter(org)
+        ))
+        .await;
+    assert_eq!(
+        verify(s, org).await,
+        Err(ChainBreak::Truncated { last: 4, head: 5 })
+    );
+    // Deleting everything still leaves the organization listed, and broken.
+    ctx.raw
+        .exec(&format!(
+            "DELETE FROM audit_entries WHERE {}",
+            org_filter(org)
+        ))
+        .await;
+    assert!(s.audited_organizations().await.unwrap().contains(&org));
+    assert_eq!(
+        verify(s, org).await,
+        Err(ChainBreak::Truncated { last: 0, head: 5 })
+    );
+}
+
+async fn swapping_entries_is_detected(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = five_entries(s).await;
+    let f = org_filter(org);
+    ctx.raw
+        .exec(&format!(
+            "UPDATE audit_entries SET seq = -1 WHERE {f} AND seq = 2; \
+             UPDATE audit_entries SET seq = 2 WHERE {f} AND seq = 3; \
+             UPDATE audit_entries SET seq = 3 WHERE {f} AND seq = -1;"
+        ))
+        .await;
+    assert_eq!(verify(s, org).await, Err(ChainBreak::Link { seq: 2 }));
+}
+
+async fn concurrent_audit_appends_keep_the_chain(ctx: Ctx) {
+    let s = ctx.store.clone();
+    let org = organization(&*s, "盛岡市").await;
+    let mut tasks = Vec::new();
+    for t in 0..6 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                s.apply(Change {
+                    audit: vec![
+                        audit(org, None, t * 100 + i),
+                        audit(org, None, t * 100 + i + 50),
+                    ],
+                    now: NOW,
+                    ..Change::default()
+                })
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(s.audit_entries(org, None).await.unwrap().len(), 120);
+    assert_eq!(s.audit_head(org).await.unwrap().unwrap().0, 120);
+    verify(&*s, org).await.unwrap();
+}
+
+// ── Migrations ───────────────────────────────────────────────────────────────────────────────
+
+async fn migrations_apply_once(ctx: Ctx) {
+    let org = organization(&*ctx.store, "盛岡市").await;
+    let again = inkan_store::open(&ctx.url).await.unwrap();
+    assert_eq!(again.backend(), ctx.store.backend());
+    assert_eq!(
+        again.organization(org).await.unwrap().unwrap().name,
+        "盛岡市"
+    );
+    let third = inkan_store::open(&ctx.url).await.unwrap();
+    assert!(third.organization(org).await.unwrap().is_some());
+    assert_eq!(
+        ctx.raw.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_configuration_errors() {
+    for url in ["mysql://root@localhost/inkan", "inkan.db", ""] {
+        assert!(matches!(
+            inkan_store::open(url).await,
+            Err(StoreError::Config(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn sqlite_creates_the_file_and_its_directory_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let store = inkan_store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    assert!(path.exists());
+    let missing = dir.path().join("no/such/dir.db");
+    assert!(
+        inkan_store::open(&format!("sqlite://{}", missing.display()))
+            .await
+            .is_err()
+    );
+}
