@@ -30,6 +30,7 @@ mod pages;
 mod parser;
 mod placeholder;
 mod reconstruct;
+pub mod sample;
 mod serialize;
 mod source;
 pub mod text;

@@ -618,6 +618,35 @@ impl Inkan {
         self.envelope(staff, &id.to_string()).await
     }
 
+    /// The signer-page links of a sent envelope's approvers and signers (to hand over by other
+    /// means when a mail went astray).
+    pub async fn recipient_links(
+        &self,
+        staff: &Staff,
+        id: &str,
+    ) -> Result<Vec<(String, String, String)>> {
+        let id = Self::parse_envelope_id(id)?;
+        let record = self.load(staff.organization, id).await?;
+        if *record.envelope.status() == EnvelopeStatus::Draft {
+            return Err(ServiceError::NotAllowed(
+                "a draft has no links yet: send it first".into(),
+            ));
+        }
+        Ok(record
+            .envelope
+            .recipients()
+            .iter()
+            .filter(|r| r.role != Role::Cc)
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.email.to_string(),
+                    self.link_url(TokenKind::Signer, id, r.id),
+                )
+            })
+            .collect())
+    }
+
     /// One envelope with its documents and progress.
     pub async fn envelope(&self, staff: &Staff, id: &str) -> Result<EnvelopeView> {
         let id = Self::parse_envelope_id(id)?;

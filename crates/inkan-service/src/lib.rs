@@ -16,6 +16,7 @@
 mod access;
 mod audit;
 mod clock;
+pub mod demo;
 mod engine;
 mod envelopes;
 mod error;
@@ -24,6 +25,7 @@ mod jobs;
 mod notify;
 mod sealing;
 mod secrets;
+pub mod setup;
 mod signer;
 mod staff;
 mod views;

@@ -1,0 +1,128 @@
+//! `inkan demo`: a sample city, vendor and sent envelope, so a new installation has something to
+//! click through at once.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::{
+    Caller, CounterpartyInput, Inkan, MetadataInput, NewDocument, NewEnvelope, NewField,
+    NewOrganization, NewRecipient, PlacementView, Result,
+};
+
+/// What the demo created.
+#[derive(Debug, Clone)]
+pub struct DemoSeed {
+    pub organization_id: String,
+    pub api_key: String,
+    pub envelope_id: String,
+    pub envelope_title: String,
+    /// (name, email, signer URL) of each recipient with a link.
+    pub links: Vec<(String, String, String)>,
+}
+
+pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
+    let caller = Caller::default();
+    let org = inkan
+        .create_organization(&NewOrganization {
+            name: "盛岡市".into(),
+            department: Some("財政部契約検査課".into()),
+            admin_name: "契約 花子".into(),
+            admin_email: format!(
+                "keiyaku+{}@city.morioka.example.jp",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            admin_password: None,
+        })
+        .await?;
+    let staff = inkan.authenticate_api_key(&org.api_key).await?;
+    let vendor_email = "taro.yamada@seisou.example.co.jp";
+    let counterparty = inkan
+        .register_counterparty(
+            &staff,
+            &CounterpartyInput {
+                address: "岩手県盛岡市内丸12-2".into(),
+                trade_name: "株式会社盛岡清掃".into(),
+                representative: "代表取締役 山田一郎".into(),
+                signatory_title: "代表取締役".into(),
+                signatory_name: "山田太郎".into(),
+                signatory_email: vendor_email.into(),
+                clerk_department: "総務部".into(),
+                clerk_title: "主任".into(),
+                clerk_name: "佐藤花子".into(),
+                clerk_phone: "019-000-0000".into(),
+                clerk_email: None,
+            },
+            &caller,
+        )
+        .await?;
+    let pdf = STANDARD.encode(inkan_pdf::sample::sample_pdf(2));
+    let doc = |name: &str, signers: Option<Vec<String>>, fields: Vec<NewField>| NewDocument {
+        name: name.into(),
+        content_base64: pdf.clone(),
+        signers,
+        fields,
+        metadata: MetadataInput {
+            date: Some(crate::japan::date_jst(inkan.now())),
+            amount: Some("1,234,567円".into()),
+            counterparty: None,
+        },
+    };
+    let date_field = NewField {
+        recipient: "vendor".into(),
+        kind: "date".into(),
+        label: "署名日".into(),
+        required: true,
+        placement: Some(PlacementView {
+            page: 2,
+            x: 72.0,
+            y: 600.0,
+            width: 160.0,
+            height: 24.0,
+        }),
+    };
+    let envelope = inkan
+        .create_envelope(
+            &staff,
+            &NewEnvelope {
+                number: "R8-契約-0001".into(),
+                title: "庁舎清掃業務委託".into(),
+                message: "ご確認のうえ、署名をお願いいたします。".into(),
+                deadline: inkan.now() + 7 * 86_400,
+                counterparty: Some(counterparty.id),
+                recipients: vec![
+                    NewRecipient {
+                        key: "vendor".into(),
+                        name: "山田太郎".into(),
+                        email: vendor_email.into(),
+                        role: "signer".into(),
+                        order: 1,
+                        method: None,
+                    },
+                    NewRecipient {
+                        key: "city".into(),
+                        name: "盛岡市長".into(),
+                        email: "shicho@city.morioka.example.jp".into(),
+                        role: "signer".into(),
+                        order: 2,
+                        method: None,
+                    },
+                ],
+                documents: vec![
+                    doc("業務委託契約書.pdf", None, vec![date_field]),
+                    doc("請書.pdf", Some(vec!["vendor".into()]), vec![]),
+                ],
+                attachments: vec![],
+            },
+            &caller,
+        )
+        .await?;
+    inkan.send(&staff, &envelope.id, &caller).await?;
+    let links = inkan.recipient_links(&staff, &envelope.id).await?;
+    Ok(DemoSeed {
+        organization_id: org.organization_id,
+        api_key: org.api_key,
+        envelope_id: envelope.id,
+        envelope_title: envelope.title,
+        links,
+    })
+}

@@ -1,0 +1,192 @@
+//! Assembling a running service from its configuration: the one place where concrete backends
+//! are chosen (SQLite or PostgreSQL, disk or S3, a key file or a PKCS#11 token, the built-in TSA
+//! or external ones, SMTP or a folder of .eml files). With no configuration at all everything
+//! lives in one data folder and is created on first start, PKI and TSA included.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use inkan_blobs::{BlobConfig, BlobStore, MasterKeyConfig};
+use inkan_mail::MailConfig;
+use inkan_pki::{InitOptions, KeyBackendConfig, Pki};
+use serde::Deserialize;
+
+use crate::{Clock, Inkan, LinkKey, Result, ServiceError, Settings, SigningEngine, SystemClock};
+
+/// The configuration (TOML file and `INKAN_*` environment variables). Every field has a default.
+#[derive(Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The data folder: database, blobs, keys, PKI, outgoing mail (`./inkan-data`).
+    pub data_dir: Option<PathBuf>,
+    /// Where to listen (`127.0.0.1:8080`).
+    pub listen: Option<String>,
+    /// The URL people reach the server at (`http://<listen>`).
+    pub public_url: Option<String>,
+    /// `sqlite://FILE` (default: `<data_dir>/inkan.db`) or `postgres://…`.
+    pub database_url: Option<String>,
+    /// Blob storage (default: `<data_dir>/blobs` on disk).
+    pub blobs: Option<BlobConfig>,
+    /// The master key that wraps every blob's data key (default: `<data_dir>/keys/master.key`).
+    pub master_key: Option<MasterKeyConfig>,
+    /// Outgoing mail (default: .eml files in `<data_dir>/outbox`).
+    pub mail: Option<MailConfig>,
+    /// The sender address of emails.
+    pub mail_from: Option<String>,
+    /// External RFC 3161 TSAs, tried in order (default: the built-in TSA).
+    #[serde(default)]
+    pub tsa_urls: Vec<String>,
+    /// The PKI folder (default: `<data_dir>/pki`, created on first start).
+    pub pki_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads a TOML file (if given), then applies `INKAN_DATA_DIR`, `INKAN_LISTEN`,
+    /// `INKAN_PUBLIC_URL`, `INKAN_DATABASE_URL`, `INKAN_MAIL_FROM` and `INKAN_TSA_URLS`
+    /// (comma-separated) from the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ServiceError::Invalid(format!("reading {}: {e}", path.display()))
+                })?;
+                toml::from_str(&text)
+                    .map_err(|e| ServiceError::Invalid(format!("{}: {e}", path.display())))?
+            }
+            None => Config::default(),
+        };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if let Some(v) = env("INKAN_DATA_DIR") {
+            config.data_dir = Some(v.into());
+        }
+        if let Some(v) = env("INKAN_LISTEN") {
+            config.listen = Some(v);
+        }
+        if let Some(v) = env("INKAN_PUBLIC_URL") {
+            config.public_url = Some(v);
+        }
+        if let Some(v) = env("INKAN_DATABASE_URL") {
+            config.database_url = Some(v);
+        }
+        if let Some(v) = env("INKAN_MAIL_FROM") {
+            config.mail_from = Some(v);
+        }
+        if let Some(v) = env("INKAN_TSA_URLS") {
+            config.tsa_urls = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        Ok(config)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("inkan-data"))
+    }
+
+    pub fn listen(&self) -> String {
+        self.listen
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen()))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir().join("inkan.db").display()))
+    }
+}
+
+/// A service assembled from its configuration.
+pub struct Assembled {
+    pub inkan: Inkan,
+    pub pki: Arc<Pki>,
+    pub config: Config,
+}
+
+/// Opens (creating on first start) everything the configuration names.
+pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled> {
+    let data = config.data_dir();
+    std::fs::create_dir_all(&data)
+        .map_err(|e| ServiceError::Internal(format!("creating {}: {e}", data.display())))?;
+    let public_url = config.public_url();
+
+    let pki_dir = config.pki_dir.clone().unwrap_or_else(|| data.join("pki"));
+    let pki = if pki_dir.join("pki.toml").exists() {
+        Pki::open(&pki_dir)
+    } else {
+        Pki::init(
+            &pki_dir,
+            InitOptions {
+                base_url: format!("{public_url}/pki"),
+                org: "Inkan".into(),
+                keys: KeyBackendConfig::File {
+                    kek_file: PathBuf::from("keys/kek.bin"),
+                },
+                tsa_policy: None,
+            },
+        )
+    }
+    .map_err(|e| ServiceError::Internal(format!("the PKI in {}: {e}", pki_dir.display())))?;
+    let pki = Arc::new(pki);
+
+    let store = inkan_store::open(&config.database_url()).await?;
+    let master = config
+        .master_key
+        .clone()
+        .unwrap_or(MasterKeyConfig::File {
+            path: data.join("keys").join("master.key"),
+        })
+        .open()
+        .map_err(|e| ServiceError::Internal(format!("the master key: {e}")))?;
+    let blob_config = config.blobs.clone().unwrap_or(BlobConfig::Filesystem {
+        root: data.join("blobs"),
+    });
+    let blobs = Arc::new(BlobStore::open(&blob_config, master)?);
+    let mailer = config
+        .mail
+        .clone()
+        .unwrap_or(MailConfig::EmlDir {
+            dir: data.join("outbox"),
+        })
+        .build()
+        .map_err(|e| ServiceError::Internal(format!("mail: {e}")))?;
+    let engine = Arc::new(SigningEngine::new(
+        pki.clone(),
+        config.tsa_urls.clone(),
+        data.join("tmp"),
+    )?);
+    let links = LinkKey::load_or_create(&data.join("keys").join("links.key"))?;
+    let mut settings = Settings::new(&public_url);
+    if let Some(from) = &config.mail_from {
+        settings.mail_from = from.clone();
+    }
+    let inkan = Inkan::new(store, blobs, mailer, engine, links, clock, settings);
+    Ok(Assembled { inkan, pki, config })
+}
+
+/// The real clock.
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}

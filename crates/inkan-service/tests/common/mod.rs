@@ -1,0 +1,106 @@
+//! A whole service on a temporary data folder — SQLite by default, PostgreSQL when asked — with
+//! its PKI's OCSP, CRL and TSA served on loopback, a clock tests can move, and the outbox of
+//! .eml files read back.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use inkan_service::setup::{assemble, Config};
+use inkan_service::{Caller, Inkan, ShiftedClock};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct TestService {
+    pub inkan: Inkan,
+    pub clock: Arc<ShiftedClock>,
+    pub data: tempfile::TempDir,
+    pub root_pem: PathBuf,
+    pub public_url: String,
+}
+
+pub fn caller() -> Caller {
+    Caller {
+        ip: Some("192.0.2.10".into()),
+        user_agent: Some("inkan-test/1.0".into()),
+    }
+}
+
+pub async fn start(database_url: Option<String>) -> TestService {
+    let data = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public_url = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config {
+        data_dir: Some(data.path().to_path_buf()),
+        public_url: Some(public_url.clone()),
+        database_url,
+        ..Config::default()
+    };
+    let clock = Arc::new(ShiftedClock::default());
+    let assembled = assemble(config, clock.clone()).await.unwrap();
+    let services = Arc::new(inkan_pki::server::PkiServices::new(assembled.pki.clone()).unwrap());
+    let app = axum::Router::new().nest("/pki", inkan_pki::server::router(services));
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    TestService {
+        inkan: assembled.inkan,
+        clock,
+        root_pem: data.path().join("pki").join("root.pem"),
+        data,
+        public_url,
+    }
+}
+
+/// A received mail: to, subject, plain text.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl TestService {
+    /// Every mail in the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<Mail> {
+        let dir = self.data.path().join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files
+            .iter()
+            .map(|p| {
+                let bytes = std::fs::read(p).unwrap();
+                let message = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+                let to = message
+                    .to()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.address())
+                    .unwrap_or_default()
+                    .to_string();
+                Mail {
+                    to,
+                    subject: message.subject().unwrap_or_default().to_string(),
+                    text: message.body_text(0).unwrap_or_default().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// The token of the last link `/{prefix}/<token>` mailed to `to`.
+    pub fn link_token(&self, to: &str, prefix: &str) -> String {
+        let marker = format!("{}/{prefix}/", self.public_url);
+        self.outbox()
+            .iter()
+            .rev()
+            .filter(|m| m.to == to)
+            .find_map(|m| {
+                let start = m.text.find(&marker)? + marker.len();
+                let token: String = m.text[start..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect();
+                Some(token)
+            })
+            .unwrap_or_else(|| panic!("no /{prefix}/ link mailed to {to}: {:#?}", self.outbox()))
+    }
+}
