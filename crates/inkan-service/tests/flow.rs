@@ -65,11 +65,25 @@ fn have_font() -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta() {
+async fn vendor_then_city_on_sqlite() {
+    if have_font() {
+        vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(None).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vendor_then_city_on_postgres() {
     if !have_font() {
         return;
     }
-    let t = start(None).await;
+    let Some(db) = inkan_testkit::postgres::fresh_database() else {
+        return;
+    };
+    vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(Some(db.url.clone())).await;
+}
+
+async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url: Option<String>) {
+    let t = start(database_url).await;
     let inkan = &t.inkan;
     let who = caller();
     let org = inkan

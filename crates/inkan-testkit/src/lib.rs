@@ -205,4 +205,5 @@ pub fn nss_db_trusting(root_pem: &Path) -> Option<tempfile::TempDir> {
     );
     Some(dir)
 }
+pub mod postgres;
 pub mod validators;
