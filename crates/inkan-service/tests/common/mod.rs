@@ -104,3 +104,70 @@ impl TestService {
             .unwrap_or_else(|| panic!("no /{prefix}/ link mailed to {to}: {:#?}", self.outbox()))
     }
 }
+
+/// A new organization; returns its staff identity.
+pub async fn organization(inkan: &Inkan, name: &str, admin_email: &str) -> inkan_service::Staff {
+    let created = inkan
+        .create_organization(&inkan_service::NewOrganization {
+            name: name.into(),
+            department: None,
+            admin_name: "管理者".into(),
+            admin_email: admin_email.into(),
+            admin_password: Some("correct horse battery".into()),
+        })
+        .await
+        .unwrap();
+    inkan.authenticate_api_key(&created.api_key).await.unwrap()
+}
+
+/// A recipient of `role` with `email`, keyed by its email.
+pub fn recipient(email: &str, role: &str, order: u32) -> inkan_service::NewRecipient {
+    inkan_service::NewRecipient {
+        key: email.into(),
+        name: format!("{email} さん"),
+        email: email.into(),
+        role: role.into(),
+        order,
+        method: None,
+    }
+}
+
+/// A draft with one two-page document (取引金額 `amount`) for `recipients`.
+pub async fn draft(
+    inkan: &Inkan,
+    staff: &inkan_service::Staff,
+    title: &str,
+    recipients: Vec<inkan_service::NewRecipient>,
+    amount: &str,
+) -> inkan_service::EnvelopeView {
+    use base64::Engine;
+    let now = inkan_service::Clock::now(&inkan_service::SystemClock);
+    inkan
+        .create_envelope(
+            staff,
+            &inkan_service::NewEnvelope {
+                number: "R8-0001".into(),
+                title: title.into(),
+                message: String::new(),
+                deadline: now + 3 * 86_400,
+                counterparty: None,
+                recipients,
+                documents: vec![inkan_service::NewDocument {
+                    name: "契約書.pdf".into(),
+                    content_base64: base64::engine::general_purpose::STANDARD
+                        .encode(inkan_testkit::validators::sample_pdf(2)),
+                    signers: None,
+                    fields: vec![],
+                    metadata: inkan_service::MetadataInput {
+                        date: Some("2026-05-01".into()),
+                        amount: Some(amount.into()),
+                        counterparty: Some("株式会社テスト".into()),
+                    },
+                }],
+                attachments: vec![],
+            },
+            &caller(),
+        )
+        .await
+        .unwrap()
+}

@@ -1,0 +1,335 @@
+//! Every way an envelope can go besides the happy path — internal approval, decline, cancel,
+//! expiry at the deadline, a party-type (実印タイプ) signer, a TSA that is down — and tenant
+//! isolation: one organization's credentials never reach another's data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{caller, draft, organization, recipient, start};
+use inkan_service::{SearchInput, ServiceError};
+use inkan_testkit::validators::{ltv_check, pyhanko_valid};
+
+fn have_font() -> bool {
+    if inkan_pades::font::Font::japanese().is_err() {
+        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
+        return false;
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
+    if !have_font() {
+        return;
+    }
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let staff = organization(inkan, "滝沢市", "admin@city.takizawa.example.jp").await;
+    let env = draft(
+        inkan,
+        &staff,
+        "物品購入契約",
+        vec![
+            recipient("kacho@city.takizawa.example.jp", "approver", 1),
+            recipient("vendor-a@example.co.jp", "signer", 1),
+            recipient("vendor-b@example.co.jp", "signer", 1),
+        ],
+        "500,000",
+    )
+    .await;
+    inkan.send(&staff, &env.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    assert_eq!(
+        inkan.envelope(&staff, &env.id).await.unwrap().status,
+        "awaiting_approval"
+    );
+    assert!(
+        t.outbox().iter().all(|m| !m.to.starts_with("vendor")),
+        "signers wait for the approval"
+    );
+    let approver = t.link_token("kacho@city.takizawa.example.jp", "s");
+    inkan.approve(&approver, &who).await.unwrap();
+    inkan.approve(&approver, &who).await.unwrap(); // twice: harmless
+    inkan.worker().drain().await.unwrap();
+    assert_eq!(
+        inkan.envelope(&staff, &env.id).await.unwrap().status,
+        "sent"
+    );
+
+    // Two signers in parallel: B declines, which ends the envelope for A too.
+    let a = t.link_token("vendor-a@example.co.jp", "s");
+    let b = t.link_token("vendor-b@example.co.jp", "s");
+    assert!(inkan.open_link(&a, &who).await.unwrap().can_act);
+    let err = inkan.decline(&b, "  ", &who).await.unwrap_err();
+    assert!(
+        matches!(err, ServiceError::Invalid(_)),
+        "a reason is required: {err}"
+    );
+    inkan
+        .decline(&b, "金額に誤りがあります", &who)
+        .await
+        .unwrap();
+    inkan
+        .decline(&b, "金額に誤りがあります", &who)
+        .await
+        .unwrap();
+    let declined = inkan.envelope(&staff, &env.id).await.unwrap();
+    assert_eq!(declined.status, "declined");
+    assert_eq!(
+        declined.status_reason.as_deref(),
+        Some("金額に誤りがあります")
+    );
+    for token in [&a, &b] {
+        assert!(matches!(
+            inkan.open_link(token, &who).await,
+            Err(ServiceError::Gone(_))
+        ));
+        assert!(matches!(
+            inkan.complete(token, &[], &who).await,
+            Err(ServiceError::Gone(_))
+        ));
+    }
+    inkan.worker().drain().await.unwrap();
+    assert!(
+        t.outbox()
+            .iter()
+            .any(|m| m.to == "vendor-a@example.co.jp" && m.subject.contains("辞退")),
+        "the other signer is told: {:#?}",
+        t.outbox()
+    );
+    // Finished envelopes cannot be cancelled.
+    assert!(matches!(
+        inkan.cancel(&staff, &env.id, "x", &who).await,
+        Err(ServiceError::NotAllowed(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_and_expiry_end_envelopes_and_notify() {
+    if !have_font() {
+        return;
+    }
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let staff = organization(inkan, "南九州市", "admin@city.minamikyushu.example.jp").await;
+    let cancelled = draft(
+        inkan,
+        &staff,
+        "取消する封筒",
+        vec![recipient("v1@example.co.jp", "signer", 1)],
+        "1",
+    )
+    .await;
+    inkan.send(&staff, &cancelled.id, &who).await.unwrap();
+    inkan
+        .cancel(&staff, &cancelled.id, "内容を変更するため", &who)
+        .await
+        .unwrap();
+    inkan
+        .cancel(&staff, &cancelled.id, "内容を変更するため", &who)
+        .await
+        .unwrap();
+    assert_eq!(
+        inkan.envelope(&staff, &cancelled.id).await.unwrap().status,
+        "cancelled"
+    );
+
+    let expiring = draft(
+        inkan,
+        &staff,
+        "期限切れになる封筒",
+        vec![recipient("v2@example.co.jp", "signer", 1)],
+        "2",
+    )
+    .await;
+    inkan.send(&staff, &expiring.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    let token = t.link_token("v2@example.co.jp", "s");
+    t.clock.advance(3 * 86_400 + 1);
+    inkan.worker().drain().await.unwrap();
+    assert_eq!(
+        inkan.envelope(&staff, &expiring.id).await.unwrap().status,
+        "expired"
+    );
+    assert!(matches!(
+        inkan.complete(&token, &[], &who).await,
+        Err(ServiceError::Gone(_))
+    ));
+    let subjects: Vec<String> = t.outbox().into_iter().map(|m| m.subject).collect();
+    assert!(subjects.iter().any(|s| s.contains("取消")), "{subjects:#?}");
+    assert!(subjects.iter().any(|s| s.contains("期限")), "{subjects:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_type_signer_signs_with_a_certificate_in_their_own_name() {
+    if !have_font() {
+        return;
+    }
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let staff = organization(inkan, "盛岡市", "admin@city.morioka.example.jp").await;
+    let mut signer = recipient("jitsuin@example.co.jp", "signer", 1);
+    signer.name = "実印 太郎".into();
+    signer.method = Some("party".into());
+    let env = draft(inkan, &staff, "実印タイプの契約", vec![signer], "3").await;
+    inkan.send(&staff, &env.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    inkan
+        .complete(&t.link_token("jitsuin@example.co.jp", "s"), &[], &who)
+        .await
+        .unwrap();
+    inkan.worker().drain().await.unwrap();
+    let done = inkan.envelope(&staff, &env.id).await.unwrap();
+    assert!(done.sealed);
+    let (_, pdf) = inkan
+        .download_document(&staff, &env.id, &done.documents[0].id, &who)
+        .await
+        .unwrap();
+    let path = t.data.path().join("party.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    if let Some((ok, text)) = pyhanko_valid(&path, &t.root_pem) {
+        assert!(ok, "{text}");
+        assert!(
+            text.contains("実印 太郎"),
+            "the signer's own certificate:\n{text}"
+        );
+    }
+    if let Some((ok, text)) = ltv_check(&path, &t.root_pem, None) {
+        assert!(ok, "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tsa_that_is_down_is_retried_and_never_replaced_by_an_invented_time() {
+    if !have_font() {
+        return;
+    }
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/tsa", dead.local_addr().unwrap());
+    drop(dead);
+    let data = tempfile::tempdir().unwrap();
+    let config = inkan_service::setup::Config {
+        data_dir: Some(data.path().to_path_buf()),
+        public_url: Some("http://127.0.0.1:9".into()),
+        tsa_urls: vec![dead_url],
+        ..Default::default()
+    };
+    let app = inkan_service::setup::assemble(config, inkan_service::setup::system_clock())
+        .await
+        .unwrap();
+    let inkan = &app.inkan;
+    let who = caller();
+    let staff = organization(inkan, "盛岡市", "admin@city.morioka.example.jp").await;
+    let env = draft(
+        inkan,
+        &staff,
+        "TSA 停止中",
+        vec![recipient("v@example.co.jp", "signer", 1)],
+        "4",
+    )
+    .await;
+    inkan.send(&staff, &env.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    let view = inkan.envelope(&staff, &env.id).await.unwrap();
+    assert_eq!(
+        view.documents[0].revision, 0,
+        "nothing signed without a timestamp"
+    );
+    let report = inkan.job_report().await.unwrap();
+    assert_eq!(
+        report.queued, 1,
+        "the seal job waits for its retry: {report:#?}"
+    );
+    let seal = inkan
+        .store()
+        .jobs(&inkan_store::JobFilter {
+            kind: Some("seal".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        seal[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("timestamp"),
+        "{seal:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_organization_never_sees_another() {
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let a = organization(inkan, "盛岡市", "a@city.morioka.example.jp").await;
+    let b = organization(inkan, "滝沢市", "b@city.takizawa.example.jp").await;
+    let env = draft(
+        inkan,
+        &a,
+        "盛岡市の封筒",
+        vec![recipient("v@example.co.jp", "signer", 1)],
+        "99",
+    )
+    .await;
+    let doc = env.documents[0].id.clone();
+    let not_found = |r: Result<_, ServiceError>| matches!(r, Err(ServiceError::NotFound(_)));
+    assert!(not_found(inkan.envelope(&b, &env.id).await.map(|_| ())));
+    assert!(not_found(inkan.send(&b, &env.id, &who).await.map(|_| ())));
+    assert!(not_found(
+        inkan.cancel(&b, &env.id, "x", &who).await.map(|_| ())
+    ));
+    assert!(not_found(
+        inkan
+            .download_document(&b, &env.id, &doc, &who)
+            .await
+            .map(|_| ())
+    ));
+    assert!(inkan.envelopes(&b, None, 100, 0).await.unwrap().is_empty());
+    assert!(inkan
+        .search(&b, &SearchInput::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(inkan
+        .audit_trail(&b, Some(&env.id))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(inkan
+        .audit_trail(&b, None)
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.entry.envelope.is_none()));
+    assert_eq!(
+        inkan
+            .search(&a, &SearchInput::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Credentials: a wrong key is refused; a password login names nobody else's organization.
+    assert!(matches!(
+        inkan.authenticate_api_key("inkan_wrong").await,
+        Err(ServiceError::Unauthenticated(_))
+    ));
+    let staff = inkan
+        .login("a@city.morioka.example.jp", "correct horse battery", &who)
+        .await
+        .unwrap();
+    assert_eq!(staff.organization, a.organization);
+    assert!(inkan
+        .login("a@city.morioka.example.jp", "wrong password!!", &who)
+        .await
+        .is_err());
+    // A guessed link is not found.
+    assert!(not_found(
+        inkan
+            .open_link("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &who)
+            .await
+            .map(|_| ())
+    ));
+}
