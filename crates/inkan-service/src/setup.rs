@@ -38,6 +38,9 @@ pub struct Config {
     pub tsa_urls: Vec<String>,
     /// The PKI folder (default: `<data_dir>/pki`, created on first start).
     pub pki_dir: Option<PathBuf>,
+    /// How long a worker holds a job before another may take it over (default 300 s). A worker
+    /// that dies mid-job delays that job by this much.
+    pub job_lease_seconds: Option<i64>,
 }
 
 impl std::fmt::Debug for Config {
@@ -52,8 +55,8 @@ impl std::fmt::Debug for Config {
 
 impl Config {
     /// Reads a TOML file (if given), then applies `INKAN_DATA_DIR`, `INKAN_LISTEN`,
-    /// `INKAN_PUBLIC_URL`, `INKAN_DATABASE_URL`, `INKAN_MAIL_FROM` and `INKAN_TSA_URLS`
-    /// (comma-separated) from the environment.
+    /// `INKAN_PUBLIC_URL`, `INKAN_DATABASE_URL`, `INKAN_MAIL_FROM`, `INKAN_TSA_URLS`
+    /// (comma-separated) and `INKAN_JOB_LEASE_SECONDS` from the environment.
     pub fn load(file: Option<&Path>) -> Result<Config> {
         let mut config = match file {
             Some(path) => {
@@ -80,6 +83,13 @@ impl Config {
         }
         if let Some(v) = env("INKAN_MAIL_FROM") {
             config.mail_from = Some(v);
+        }
+        if let Some(v) = env("INKAN_JOB_LEASE_SECONDS") {
+            config.job_lease_seconds = Some(v.parse().map_err(|_| {
+                ServiceError::Invalid(format!(
+                    "INKAN_JOB_LEASE_SECONDS={v:?} is not a number of seconds"
+                ))
+            })?);
         }
         if let Some(v) = env("INKAN_TSA_URLS") {
             config.tsa_urls = v
@@ -181,6 +191,9 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
     let mut settings = Settings::new(&public_url);
     if let Some(from) = &config.mail_from {
         settings.mail_from = from.clone();
+    }
+    if let Some(lease) = config.job_lease_seconds {
+        settings.job_lease_seconds = lease.clamp(1, 86_400);
     }
     let inkan = Inkan::new(store, blobs, mailer, engine, links, clock, settings);
     Ok(Assembled { inkan, pki, config })

@@ -333,3 +333,142 @@ async fn one_organization_never_sees_another() {
             .map(|_| ())
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_signed_with_hmac_and_retried_until_delivered() {
+    use std::sync::{Arc, Mutex};
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let staff = organization(inkan, "盛岡市", "hook@city.morioka.example.jp").await;
+    // A receiver that fails the first delivery and accepts the rest.
+    let received: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = {
+        let (received, calls) = (received.clone(), calls.clone());
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let (received, calls) = (received.clone(), calls.clone());
+                async move {
+                    if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                        return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                    }
+                    let signature = headers
+                        .get("inkan-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    received.lock().unwrap().push((signature, body));
+                    axum::http::StatusCode::OK
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    assert!(inkan
+        .add_webhook(&staff, "ftp://example.jp/x", &who)
+        .await
+        .is_err());
+    let hook = inkan.add_webhook(&staff, &url, &who).await.unwrap();
+
+    let env = draft(
+        inkan,
+        &staff,
+        "通知される封筒",
+        vec![recipient("v@example.co.jp", "signer", 1)],
+        "5",
+    )
+    .await;
+    inkan.cancel(&staff, &env.id, "テスト", &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "the first delivery failed"
+    );
+    t.clock.advance(60);
+    inkan.worker().drain().await.unwrap();
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "delivered once after the retry: {got:#?}");
+    let (header, body) = &got[0];
+    let (time, mac) = header
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+        .expect("t=…,v1=…");
+    let expected =
+        inkan_service::webhook_signature(&hook.secret, time.parse().unwrap(), body.as_bytes());
+    assert_eq!(mac, expected, "the HMAC covers the time and the body");
+    let event: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(event["event"], "envelope.cancelled");
+    assert_eq!(event["envelope"]["id"], env.id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_combines_criteria_and_exports_csv() {
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let staff = organization(inkan, "盛岡市", "csv@city.morioka.example.jp").await;
+    for (title, amount) in [
+        ("小さい契約", "10,000"),
+        ("中くらいの契約", "500,000"),
+        ("大きい契約", "2,000,000"),
+    ] {
+        draft(
+            inkan,
+            &staff,
+            title,
+            vec![recipient("v@example.co.jp", "signer", 1)],
+            amount,
+        )
+        .await;
+    }
+    let search = |min: Option<&str>, max: Option<&str>| SearchInput {
+        amount_min: min.map(String::from),
+        amount_max: max.map(String::from),
+        date_from: Some("2026-05-01".into()),
+        date_to: Some("2026-05-01".into()),
+        counterparty: Some("テスト".into()),
+        ..SearchInput::default()
+    };
+    assert_eq!(
+        inkan
+            .search(&staff, &search(Some("10000"), Some("500,000円")))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        inkan
+            .search(&staff, &search(Some("500001"), None))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(inkan
+        .search(
+            &staff,
+            &SearchInput {
+                date_from: Some("2026-13-01".into()),
+                ..SearchInput::default()
+            }
+        )
+        .await
+        .is_err());
+    let csv = inkan
+        .search_csv(&staff, &search(None, None), &who)
+        .await
+        .unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[0].contains("取引年月日,取引金額,取引先"), "{csv}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("2026-05-01,2000000,株式会社テスト,契約書.pdf,大きい契約")),
+        "{csv}"
+    );
+}
