@@ -33,6 +33,7 @@ use inkan_keys::{KeyProtection, SoftwareKey};
 use inkan_pki::{InitOptions, KeyBackendConfig, Pki};
 
 mod inputs;
+mod load;
 mod process;
 mod report;
 mod sealer;
@@ -83,6 +84,19 @@ pub(crate) enum Cmd {
         input: PathBuf,
         output: PathBuf,
     },
+    /// The service under load: completed envelopes per second and sign-request latency, on
+    /// SQLite and on PostgreSQL (a fresh database on INKAN_TEST_DATABASE_URL's server).
+    Load {
+        /// Envelopes per backend (default 40, or 6 with --quick).
+        #[arg(long)]
+        envelopes: Option<usize>,
+        /// Envelopes signed at the same time.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Few envelopes (CI).
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> Result<()> {
@@ -98,6 +112,30 @@ fn main() -> Result<()> {
             if let Some(kb) = vm_hwm_kb("self") {
                 println!("vmhwm_kb={kb}");
             }
+            Ok(())
+        }
+        Some(Cmd::Load {
+            envelopes,
+            concurrency,
+            quick,
+        }) => {
+            let envelopes = envelopes.unwrap_or(if *quick { 6 } else { 40 });
+            let work = tempfile::tempdir()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let mut results =
+                vec![runtime.block_on(load::run(work.path(), None, envelopes, *concurrency))?];
+            match inkan_testkit::postgres::fresh_database() {
+                Some(db) => results.push(runtime.block_on(load::run(
+                    work.path(),
+                    Some(db.url.clone()),
+                    envelopes,
+                    *concurrency,
+                ))?),
+                None => println!("PostgreSQL is not reachable: SQLite only"),
+            }
+            load::print(&results, *concurrency);
             Ok(())
         }
         None => bench(&cli),

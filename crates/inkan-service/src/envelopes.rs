@@ -826,7 +826,12 @@ impl Inkan {
         envelope: Option<&str>,
     ) -> Result<Vec<inkan_store::AuditEntry>> {
         let envelope = match envelope {
-            Some(id) => Some(Self::parse_envelope_id(id)?),
+            Some(id) => {
+                let id = Self::parse_envelope_id(id)?;
+                // Another organization's (or no) envelope is "not found", not an empty trail.
+                self.load(staff.organization, id).await?;
+                Some(id)
+            }
             None => None,
         };
         Ok(self

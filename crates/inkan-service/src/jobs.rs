@@ -4,7 +4,7 @@
 //! mid-job, the lease runs out and another worker (or the restarted one) takes the job over;
 //! every handler is idempotent, so running a job twice does what running it once does.
 
-use inkan_domain::{EnvelopeStatus, Outcome};
+use inkan_domain::{EnvelopeStatus, OrganizationId, Outcome};
 use inkan_store::{Change, Job, JobFilter, JobStatus, StoreError};
 use serde::Serialize;
 use std::time::Duration;
@@ -109,11 +109,13 @@ impl Inkan {
         Ok(count)
     }
 
-    /// The sweeper: what is queued, stalled or failed. Stalled and failed work is logged.
-    pub async fn job_report(&self) -> Result<JobReport> {
+    /// The sweeper: what is queued, stalled or failed — the whole installation's (`None`, for
+    /// operators) or one organization's jobs. Stalled and failed work is logged.
+    pub async fn job_report(&self, scope: Option<OrganizationId>) -> Result<JobReport> {
         let now = self.now();
         let all = |status| JobFilter {
             status: Some(status),
+            organization: scope,
             limit: 10_000,
             ..JobFilter::default()
         };
@@ -145,9 +147,17 @@ impl Inkan {
         })
     }
 
-    /// Puts a failed job back in the queue.
-    pub async fn retry_job(&self, id: &str) -> Result<()> {
+    /// Puts a failed job back in the queue; with a scope, only that organization's jobs.
+    pub async fn retry_job(&self, scope: Option<OrganizationId>, id: &str) -> Result<()> {
         let id = id.parse().map_err(|_| ServiceError::NotFound("the job"))?;
+        let job = self
+            .store
+            .job(id)
+            .await?
+            .ok_or(ServiceError::NotFound("the job"))?;
+        if scope.is_some() && job.organization != scope {
+            return Err(ServiceError::NotFound("the job"));
+        }
         Ok(self.store.requeue_job(id, self.now()).await?)
     }
 }
@@ -218,7 +228,7 @@ impl Worker {
             let now = self.inkan.now();
             if now - last_sweep >= 60 {
                 last_sweep = now;
-                if let Err(e) = self.inkan.job_report().await {
+                if let Err(e) = self.inkan.job_report(None).await {
                     tracing::error!(error = %e, "sweeper failed");
                 }
             }

@@ -9,6 +9,7 @@ macro_rules! say {
 }
 
 mod pki;
+mod service;
 mod sign;
 mod verify;
 
@@ -40,6 +41,29 @@ enum Command {
     /// 検証 / Verify every signature and document timestamp of a PDF (exit 0 valid, 1 invalid,
     /// 2 unreadable).
     Verify(verify::VerifyArgs),
+    /// サーバー起動 / Run the service: web API and job workers (zero configuration: ./inkan-data).
+    Serve(service::ConfigArgs),
+    /// Job workers only, beside `serve` (PostgreSQL deployments).
+    Worker(service::ConfigArgs),
+    /// Apply the database migrations and exit.
+    Migrate(service::ConfigArgs),
+    /// デモ / Seed a sample organization, counterparty and sent envelope; print the signer links.
+    Demo(service::ConfigArgs),
+    /// 組織 / Organizations.
+    Org {
+        #[command(subcommand)]
+        command: service::OrgCommand,
+    },
+    /// 監査ログ / The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: service::AuditCommand,
+    },
+    /// ジョブ / The durable job queue.
+    Jobs {
+        #[command(subcommand)]
+        command: service::JobsCommand,
+    },
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -48,5 +72,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign(args) => sign::sign(*args),
         Command::Timestamp(args) => sign::timestamp(args),
         Command::Verify(args) => verify::verify(args),
+        Command::Serve(args) => service::serve(args),
+        Command::Worker(args) => service::worker(args),
+        Command::Migrate(args) => service::migrate(args),
+        Command::Demo(args) => service::demo(args),
+        Command::Org { command } => service::org(command),
+        Command::Audit { command } => service::audit(command),
+        Command::Jobs { command } => service::jobs(command),
     }
 }

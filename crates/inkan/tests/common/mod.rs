@@ -57,3 +57,4 @@ pub fn init_and_serve(dir: &Path, org: &str) -> Server {
     ]));
     serve(dir, port)
 }
+pub mod service;

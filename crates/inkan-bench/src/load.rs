@@ -1,0 +1,230 @@
+//! The load benchmark: completed envelopes per second through the real HTTP API, and the
+//! latency of a signer's sign request, on SQLite and on PostgreSQL side by side in one run.
+//!
+//! Each envelope holds one ~1 MB scanned PDF and two signers (vendor, then city). The timed part
+//! starts once every envelope is sent and prepared: signers complete through
+//! `POST /api/v1/sign/{token}/complete` (several envelopes at once), while two workers in the
+//! same process seal (each signature at B-T, the last one at B-LTA with the built-in TSA and
+//! OCSP); it ends when every envelope is sealed. The numbers depend on the machine; the point is
+//! to compare backends and to see the cost of a request against the cost of sealing.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use inkan_service::setup::{assemble, system_clock, Config};
+use inkan_service::{Inkan, Staff};
+
+use crate::inputs::write_scanned_pdf;
+use crate::report::{median, ms};
+
+/// One backend's result.
+pub(crate) struct LoadResult {
+    pub backend: &'static str,
+    pub envelopes: usize,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Runs the load on the database at `database_url` (SQLite in `work` when `None`).
+pub(crate) async fn run(
+    work: &Path,
+    database_url: Option<String>,
+    envelopes: usize,
+    concurrency: usize,
+) -> Result<LoadResult> {
+    let data = work.join(if database_url.is_some() {
+        "load-pg"
+    } else {
+        "load-sqlite"
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let config = Config {
+        data_dir: Some(data.clone()),
+        public_url: Some(base.clone()),
+        database_url,
+        ..Config::default()
+    };
+    let app = assemble(config, system_clock())
+        .await
+        .context("assembling the service")?;
+    let inkan = app.inkan.clone();
+    let backend = inkan.store().backend();
+    let router = inkan_web::router(inkan_web::AppState {
+        inkan: inkan.clone(),
+        pki: app.pki.clone(),
+        operator_token: None,
+    })?;
+    let server = tokio::spawn(inkan_web::serve(listener, router));
+
+    let pdf_path = data.join("input.pdf");
+    write_scanned_pdf(&pdf_path, 1)?;
+    let pdf = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&pdf_path)?);
+    let created = inkan
+        .create_organization(&inkan_service::NewOrganization {
+            name: "盛岡市".into(),
+            department: Some("財政部契約検査課".into()),
+            admin_name: "負荷試験".into(),
+            admin_email: format!("load-{backend}@city.morioka.example.jp"),
+            admin_password: None,
+        })
+        .await?;
+    let staff = inkan.authenticate_api_key(&created.api_key).await?;
+    let client = reqwest::Client::new();
+
+    // Prepared envelopes: created and sent through the API, then certified by the workers.
+    let mut links = Vec::new();
+    for i in 0..envelopes {
+        let body = serde_json::json!({
+            "number": format!("LOAD-{i:04}"),
+            "title": format!("負荷試験 {i}"),
+            "deadline": system_clock().now() + 86_400,
+            "recipients": [
+                {"key": "vendor", "name": "山田太郎", "email": format!("vendor{i}@example.co.jp"), "role": "signer", "order": 1},
+                {"key": "city", "name": "盛岡市長", "email": format!("city{i}@city.morioka.example.jp"), "role": "signer", "order": 2}
+            ],
+            "documents": [{"name": "契約書.pdf", "content_base64": pdf}]
+        });
+        let response = client
+            .post(format!("{base}/api/v1/envelopes"))
+            .bearer_auth(&created.api_key)
+            .json(&body)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!(
+                "creating an envelope: {} {}",
+                response.status(),
+                response.text().await?
+            );
+        }
+        let view: serde_json::Value = response.json().await?;
+        let id = view["id"].as_str().context("envelope id")?.to_string();
+        inkan
+            .send(&staff, &id, &inkan_service::Caller::default())
+            .await?;
+        let urls = inkan.recipient_links(&staff, &id).await?;
+        let tokens: Vec<String> = urls
+            .iter()
+            .map(|(_, _, url)| url.rsplit('/').next().unwrap_or_default().to_string())
+            .collect();
+        links.push((id, tokens));
+    }
+    inkan.worker().drain().await?;
+
+    // The timed part: signers complete while two workers seal.
+    let workers: Vec<_> = (0..2).map(|_| tokio::spawn(inkan.worker().run())).collect();
+    let started = Instant::now();
+    let latencies = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = Vec::new();
+    for (_, tokens) in &links {
+        let (client, base, tokens, latencies, semaphore) = (
+            client.clone(),
+            base.clone(),
+            tokens.clone(),
+            latencies.clone(),
+            semaphore.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _permit = semaphore.acquire().await?;
+            for token in &tokens {
+                let t = Instant::now();
+                let response = client
+                    .post(format!("{base}/api/v1/sign/{token}/complete"))
+                    .json(&serde_json::json!({"values": []}))
+                    .send()
+                    .await?;
+                let elapsed = ms(t.elapsed());
+                if !response.status().is_success() {
+                    bail!(
+                        "sign request: {} {}",
+                        response.status(),
+                        response.text().await?
+                    );
+                }
+                latencies.lock().await.push(elapsed);
+            }
+            Ok::<(), anyhow::Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    wait_sealed(&inkan, &staff, &links).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    for w in workers {
+        w.abort();
+    }
+    server.abort();
+    let mut values = latencies.lock().await.clone();
+    values.sort_by(f64::total_cmp);
+    Ok(LoadResult {
+        backend,
+        envelopes,
+        seconds,
+        p50_ms: median(&values).unwrap_or(f64::NAN),
+        p99_ms: percentile(&values, 99.0),
+    })
+}
+
+async fn wait_sealed(inkan: &Inkan, staff: &Staff, links: &[(String, Vec<String>)]) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    for (id, _) in links {
+        loop {
+            let view = inkan.envelope(staff, id).await?;
+            if view.sealed {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "envelope {id} was not sealed in 30 minutes: {}",
+                    view.status
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn print(results: &[LoadResult], concurrency: usize) {
+    println!();
+    println!("Load: envelopes of one ~1 MB PDF and two signers (vendor, city), sealed to B-LTA with the built-in TSA;");
+    println!("      sign requests over HTTP, {concurrency} envelopes at a time; two workers seal in the same process.");
+    println!(
+        "{:<10} {:>10} {:>10} {:>14} {:>12} {:>12}",
+        "backend", "envelopes", "seconds", "envelopes/s", "sign p50", "sign p99"
+    );
+    for r in results {
+        println!(
+            "{:<10} {:>10} {:>10.1} {:>14.2} {:>9.1} ms {:>9.1} ms",
+            r.backend,
+            r.envelopes,
+            r.seconds,
+            r.envelopes as f64 / r.seconds,
+            r.p50_ms,
+            r.p99_ms
+        );
+    }
+    if let [a, b] = results {
+        println!(
+            "ratio {}/{}: {:.2}× envelopes/s",
+            b.backend,
+            a.backend,
+            (b.envelopes as f64 / b.seconds) / (a.envelopes as f64 / a.seconds)
+        );
+    }
+}

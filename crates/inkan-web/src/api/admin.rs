@@ -1,0 +1,113 @@
+//! Organizations (operator only), API keys, webhooks and the job queue.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use inkan_service::{JobReport, NewOrganization, OrganizationCreated, WebhookCreated};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{CallerInfo, Json, OperatorAuth, Path, Shared, StaffAuth};
+
+/// A new API key's name.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ApiKeyRequest {
+    /// What the key is for: `会計システム連携`.
+    pub name: String,
+}
+
+/// A new API key, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyCreated {
+    pub api_key: String,
+}
+
+/// A webhook endpoint to register.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WebhookRequest {
+    /// `https://…`; events are POSTed with an `Inkan-Signature` HMAC header.
+    pub url: String,
+}
+
+/// Creates an organization with its first administrator and API key (operator only).
+#[utoipa::path(post, path = "/api/v1/organizations", tag = "admin",
+    request_body = NewOrganization,
+    security(("operator_token" = [])),
+    responses(
+        (status = 201, description = "created; the API key is shown once", body = OrganizationCreated),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "organization creation over the API is disabled", body = ErrorBody)))]
+pub(crate) async fn create_organization(
+    State(state): State<Shared>,
+    _operator: OperatorAuth,
+    Json(input): Json<NewOrganization>,
+) -> Result<(StatusCode, Json<OrganizationCreated>), ApiError> {
+    let created = state.inkan.create_organization(&input).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A new API key for the caller's organization.
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "admin",
+    request_body = ApiKeyRequest,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "created; the key is shown once", body = ApiKeyCreated),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub(crate) async fn create_api_key(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Json(input): Json<ApiKeyRequest>,
+) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
+    let api_key = state
+        .inkan
+        .create_api_key(&staff, &input.name, &caller)
+        .await?;
+    Ok((StatusCode::CREATED, Json(ApiKeyCreated { api_key })))
+}
+
+/// Registers a webhook endpoint for the organization's envelope events.
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "admin",
+    request_body = WebhookRequest,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "registered; the HMAC secret is shown once", body = WebhookCreated),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub(crate) async fn add_webhook(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Json(input): Json<WebhookRequest>,
+) -> Result<(StatusCode, Json<WebhookCreated>), ApiError> {
+    let created = state.inkan.add_webhook(&staff, &input.url, &caller).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The organization's job queue: queued, running, stalled and failed work.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "admin",
+    security(("api_key" = [])),
+    responses((status = 200, body = JobReport), (status = 401, body = ErrorBody)))]
+pub(crate) async fn jobs(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+) -> Result<Json<JobReport>, ApiError> {
+    Ok(Json(
+        state.inkan.job_report(Some(staff.organization)).await?,
+    ))
+}
+
+/// Puts a failed job back in the queue.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "admin",
+    params(("id" = String, Path, description = "the job's ID")),
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "queued again"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn retry_job(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.inkan.retry_job(Some(staff.organization), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

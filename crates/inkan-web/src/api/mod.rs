@@ -1,0 +1,15 @@
+//! The JSON API under `/api/v1`, one file per resource. Each handler parses the request, calls
+//! one use case and renders its answer; the routes themselves are listed in `router.rs`.
+
+pub(crate) mod admin;
+pub(crate) mod completion;
+pub(crate) mod counterparties;
+pub(crate) mod documents;
+pub(crate) mod envelopes;
+pub(crate) mod signer;
+pub(crate) mod system;
+
+/// Largest `POST /api/v1/envelopes` body: base64 of 200 MB of PDFs, with room for the JSON.
+pub(crate) const MAX_ENVELOPE_BODY: usize = 300 * 1024 * 1024;
+/// Largest signer attachment body (the service itself allows 20 MB).
+pub(crate) const MAX_ATTACHMENT_BODY: usize = 25 * 1024 * 1024;

@@ -1,0 +1,100 @@
+//! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]` annotations and the
+//! service's `ToSchema` types. Every route of `router.rs` under `/api/v1` is listed here; a test
+//! compares the two.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api::{admin, completion, counterparties, documents, envelopes, signer, system};
+
+/// The API's description, served at `/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Inkan API",
+        description = "電子契約 for Japanese cities: envelopes, counterparties, signer links, \
+                       電帳法 search. Staff authenticate with `Authorization: Bearer <API key>`; \
+                       recipients use the token of the link in their email. Errors are \
+                       `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    paths(
+        system::healthz,
+        system::openapi,
+        admin::create_organization,
+        admin::create_api_key,
+        admin::add_webhook,
+        admin::jobs,
+        admin::retry_job,
+        counterparties::list,
+        counterparties::register,
+        counterparties::get,
+        envelopes::create,
+        envelopes::list,
+        envelopes::get,
+        envelopes::send,
+        envelopes::cancel,
+        envelopes::remind,
+        envelopes::document,
+        envelopes::attachment,
+        envelopes::audit,
+        documents::search,
+        documents::search_csv,
+        signer::open,
+        signer::document,
+        signer::attach,
+        signer::complete,
+        signer::approve,
+        signer::decline,
+        completion::open,
+        completion::document,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&BearerSchemes),
+    tags(
+        (name = "envelopes", description = "封筒: draft, send, cancel, remind, downloads, audit trail"),
+        (name = "counterparties", description = "取引先 registry"),
+        (name = "documents", description = "電帳法 search"),
+        (name = "signer", description = "Recipients, through the link in their email"),
+        (name = "completion", description = "The completion link (14 days)"),
+        (name = "admin", description = "Organizations, API keys, webhooks, jobs"),
+        (name = "system", description = "Health and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// A file in a request or response body (a PDF), described as `string`/`binary`.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(
+    dead_code,
+    reason = "only describes raw bodies in the OpenAPI document"
+)]
+pub(crate) struct Binary(Vec<u8>);
+
+/// `api_key` (an organization's API key) and `operator_token` (the installation's operator),
+/// both as `Authorization: Bearer`.
+struct BearerSchemes;
+
+impl Modify for BearerSchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An organization's API key (`inkan_…`)"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "operator_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The installation's operator token"))
+                    .build(),
+            ),
+        );
+    }
+}

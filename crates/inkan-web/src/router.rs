@@ -1,0 +1,94 @@
+//! Every route of the server, in one place.
+
+use axum::extract::DefaultBodyLimit;
+use axum::extract::OriginalUri;
+use axum::handler::Handler;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+use crate::api::{
+    admin, completion, counterparties, documents, envelopes, signer, system, MAX_ATTACHMENT_BODY,
+    MAX_ENVELOPE_BODY,
+};
+use crate::error::{ApiError, StartError};
+use crate::{headers, pages, AppState};
+
+/// The whole server: the JSON API, the OpenAPI document, the link pages, and the PKI's OCSP,
+/// CRL and TSA endpoints under `/pki` (the certificates of the built-in PKI point there, so
+/// signing needs them served).
+pub fn router(state: AppState) -> Result<Router, StartError> {
+    let pki = Arc::new(inkan_pki::server::PkiServices::new(state.pki.clone())?);
+    let state = Arc::new(state);
+
+    let api = Router::new()
+        // Organizations (operator), API keys, webhooks, jobs.
+        .route("/organizations", post(admin::create_organization))
+        .route("/api-keys", post(admin::create_api_key))
+        .route("/webhooks", post(admin::add_webhook))
+        .route("/jobs", get(admin::jobs))
+        .route("/jobs/{id}/retry", post(admin::retry_job))
+        // Counterparties (取引先).
+        .route(
+            "/counterparties",
+            get(counterparties::list).post(counterparties::register),
+        )
+        .route("/counterparties/{id}", get(counterparties::get))
+        // Envelopes.
+        .route(
+            "/envelopes",
+            get(envelopes::list)
+                .post(envelopes::create.layer(DefaultBodyLimit::max(MAX_ENVELOPE_BODY))),
+        )
+        .route("/envelopes/{id}", get(envelopes::get))
+        .route("/envelopes/{id}/send", post(envelopes::send))
+        .route("/envelopes/{id}/cancel", post(envelopes::cancel))
+        .route("/envelopes/{id}/remind", post(envelopes::remind))
+        .route("/envelopes/{id}/documents/{doc}", get(envelopes::document))
+        .route(
+            "/envelopes/{id}/attachments/{att}",
+            get(envelopes::attachment),
+        )
+        .route("/envelopes/{id}/audit", get(envelopes::audit))
+        // 電帳法 search.
+        .route("/documents/search", get(documents::search))
+        .route("/documents/search.csv", get(documents::search_csv))
+        // Recipients, by the token of their link.
+        .route("/sign/{token}", get(signer::open))
+        .route("/sign/{token}/documents/{doc}", get(signer::document))
+        .route(
+            "/sign/{token}/attachments",
+            post(signer::attach.layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BODY))),
+        )
+        .route("/sign/{token}/complete", post(signer::complete))
+        .route("/sign/{token}/approve", post(signer::approve))
+        .route("/sign/{token}/decline", post(signer::decline))
+        // The completion link.
+        .route("/completion/{token}", get(completion::open))
+        .route(
+            "/completion/{token}/documents/{doc}",
+            get(completion::document),
+        )
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed);
+
+    Ok(Router::new()
+        .nest("/api/v1", api)
+        .route("/openapi.json", get(system::openapi))
+        .route("/healthz", get(system::healthz))
+        // Placeholder pages behind the email links.
+        .route("/s/{token}", get(pages::signer))
+        .route("/c/{token}", get(pages::completion))
+        .with_state(state)
+        .nest("/pki", inkan_pki::server::router(pki))
+        .fallback(no_route)
+        .layer(axum::middleware::from_fn(headers::security_headers)))
+}
+
+async fn no_route(OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::NoRoute(uri.path().to_string())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

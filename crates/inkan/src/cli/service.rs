@@ -1,0 +1,261 @@
+//! The service commands: `serve` (web + workers), `worker`, `migrate`, `demo`, `org create`,
+//! `audit verify`, `jobs`. All read the same configuration: a TOML file (`--config` or
+//! INKAN_CONFIG) and INKAN_* variables; with none, everything lives in ./inkan-data.
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use inkan_service::setup::{assemble, system_clock, Assembled, Config};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The configuration file (TOML). Without one: ./inkan-data, SQLite, files, built-in PKI.
+    #[arg(long, env = "INKAN_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    fn load(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(self.config.as_deref())?)
+    }
+}
+
+async fn open(args: &ConfigArgs) -> anyhow::Result<Assembled> {
+    let config = args.load()?;
+    let data = config.data_dir();
+    assemble(config, system_clock())
+        .await
+        .with_context(|| format!("opening the service in {}", data.display()))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// `inkan serve`: the web server and the job workers in one process.
+pub fn serve(args: ConfigArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let app = open(&args).await?;
+        let listen = app.config.listen();
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let url = app.inkan.settings().public_url.clone();
+        say!(
+            "Inkan 電子契約: listening on http://{} ({url})",
+            listener.local_addr()?
+        );
+        say!("  data:     {}", app.config.data_dir().display());
+        say!("  database: {}", app.inkan.store().backend());
+        say!("  API:      {url}/api/v1  (OpenAPI: {url}/openapi.json)");
+        say!("  PKI/TSA:  {url}/pki");
+        let worker = tokio::spawn(app.inkan.worker().run());
+        let state = inkan_web::AppState {
+            inkan: app.inkan.clone(),
+            pki: app.pki.clone(),
+            operator_token: std::env::var("INKAN_OPERATOR_TOKEN")
+                .ok()
+                .filter(|t| t.len() >= 16),
+        };
+        let router = inkan_web::router(state)?;
+        inkan_web::serve(listener, router).await?;
+        worker.abort();
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `inkan worker`: job workers only (to scale out beside `serve`, on PostgreSQL).
+pub fn worker(args: ConfigArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let app = open(&args).await?;
+        say!(
+            "Inkan worker {} on {}",
+            app.inkan.settings().worker_id,
+            app.inkan.store().backend()
+        );
+        app.inkan.worker().run().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `inkan migrate`: applies the database migrations and exits.
+pub fn migrate(args: ConfigArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let config = args.load()?;
+        let store = inkan_store::open(&config.database_url()).await?;
+        say!("{}: migrations applied", store.backend());
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// 組織の作成 / Create an organization with its administrator; prints its first API key.
+    Create {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// 組織名, e.g. 盛岡市.
+        #[arg(long)]
+        name: String,
+        /// 部署, e.g. 財政部契約検査課.
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        admin_name: String,
+        #[arg(long)]
+        admin_email: String,
+    },
+}
+
+pub fn org(command: OrgCommand) -> anyhow::Result<ExitCode> {
+    let OrgCommand::Create {
+        config,
+        name,
+        department,
+        admin_name,
+        admin_email,
+    } = command;
+    runtime()?.block_on(async move {
+        let app = open(&config).await?;
+        let password = std::env::var("INKAN_ADMIN_PASSWORD").ok();
+        let created = app
+            .inkan
+            .create_organization(&inkan_service::NewOrganization {
+                name,
+                department,
+                admin_name,
+                admin_email,
+                admin_password: password,
+            })
+            .await?;
+        say!("organization: {}", created.organization_id);
+        say!("API key (shown once / 一度だけ表示): {}", created.api_key);
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// 監査ログの検証 / Check every organization's hash chain: exit 0 intact, 1 broken.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+pub fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
+    let AuditCommand::Verify { config } = command;
+    runtime()?.block_on(async move {
+        let app = open(&config).await?;
+        let reports = app.inkan.verify_audit().await?;
+        let mut broken = false;
+        for r in &reports {
+            match &r.broken {
+                None => say!(
+                    "OK      {} ({} entries) / 改ざんなし",
+                    r.organization,
+                    r.entries
+                ),
+                Some(why) => {
+                    broken = true;
+                    say!(
+                        "BROKEN  {} ({} entries) / 改ざんを検出: {why}",
+                        r.organization,
+                        r.entries
+                    );
+                }
+            }
+        }
+        if reports.is_empty() {
+            say!("no audit entries yet / 監査ログはまだありません");
+        }
+        Ok(if broken {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// The queue: queued, running, stalled and failed jobs.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Puts a failed job back in the queue.
+    Retry {
+        #[command(flatten)]
+        config: ConfigArgs,
+        id: String,
+    },
+}
+
+pub fn jobs(command: JobsCommand) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        match command {
+            JobsCommand::List { config } => {
+                let app = open(&config).await?;
+                let report = app.inkan.job_report(None).await?;
+                say!(
+                    "queued {}, running {}, stalled {}, failed {}",
+                    report.queued,
+                    report.running,
+                    report.stalled.len(),
+                    report.failed.len()
+                );
+                for j in report.stalled.iter().chain(&report.failed) {
+                    say!(
+                        "{} {} attempts={} {}",
+                        j.id,
+                        j.kind,
+                        j.attempts,
+                        j.last_error.as_deref().unwrap_or("")
+                    );
+                }
+                Ok(if report.failed.is_empty() && report.stalled.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                })
+            }
+            JobsCommand::Retry { config, id } => {
+                let app = open(&config).await?;
+                app.inkan.retry_job(None, &id).await?;
+                say!("job {id} queued again");
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+/// `inkan demo`: a sample organization (盛岡市 財政部契約検査課), a counterparty and a sent
+/// envelope; prints the API key and the signer links. The running `inkan serve` seals.
+pub fn demo(args: ConfigArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let app = open(&args).await?;
+        let inkan = &app.inkan;
+        let demo = inkan_service::demo::seed(inkan).await?;
+        say!(
+            "盛岡市 財政部契約検査課 — demo organization {}",
+            demo.organization_id
+        );
+        say!("API key (shown once / 一度だけ表示): {}", demo.api_key);
+        say!(
+            "envelope 「{}」 sent: {}",
+            demo.envelope_title,
+            demo.envelope_id
+        );
+        for (name, email, url) in &demo.links {
+            say!("  {name} <{email}>: {url}");
+        }
+        if demo.links.is_empty() {
+            bail!("the demo envelope has no signer links");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
