@@ -321,8 +321,8 @@ async fn killed_in_the_middle_of_sealing_it_finishes_after_restart_signing_once(
             .iter()
             .map(|d| d["revision"].as_i64().unwrap())
             .collect();
-        if revisions.iter().any(|r| *r == 2) {
-            interrupted = revisions.iter().any(|r| *r == 1);
+        if revisions.contains(&2) {
+            interrupted = revisions.contains(&1);
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
