@@ -41,6 +41,18 @@ impl Inkan {
         }
     }
 
+    /// Appends one entry on its own (for actions that change nothing else: views, downloads).
+    pub(crate) async fn append_audit(&self, entry: NewAuditEntry) -> Result<()> {
+        self.store
+            .apply(inkan_store::Change {
+                audit: vec![entry],
+                now: self.now(),
+                ..inkan_store::Change::default()
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Verifies every organization's chain.
     pub async fn verify_audit(&self) -> Result<Vec<AuditReport>> {
         let mut reports = Vec::new();

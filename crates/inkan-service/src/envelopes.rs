@@ -695,31 +695,40 @@ impl Inkan {
         caller: &Caller,
     ) -> Result<(String, Vec<u8>)> {
         let envelope = Self::parse_envelope_id(envelope)?;
+        self.read_document(staff.organization, envelope, document, &staff.actor, caller)
+            .await
+    }
+
+    /// A document's current revision, for whoever may read it (staff, a signer, a completion
+    /// page), recorded as a download in the audit trail.
+    pub(crate) async fn read_document(
+        &self,
+        organization: inkan_domain::OrganizationId,
+        envelope: EnvelopeId,
+        document: &str,
+        actor: &str,
+        caller: &Caller,
+    ) -> Result<(String, Vec<u8>)> {
         let document: DocumentId = document
             .parse()
             .map_err(|_| ServiceError::NotFound("the document"))?;
         let doc = self
             .store
-            .document(staff.organization, document)
+            .document(organization, document)
             .await?
             .filter(|d| d.envelope == envelope)
             .ok_or(ServiceError::NotFound("the document"))?;
         let bytes = self.get_blob(&doc.current_blob).await?;
-        self.store
-            .apply(Change {
-                audit: vec![self.audit_entry(
-                    staff.organization,
-                    &staff.actor,
-                    "download",
-                    Some(envelope),
-                    Some(document),
-                    caller,
-                    serde_json::json!({ "name": doc.name, "revision": doc.revision, "sha256": doc.sha256 }),
-                )],
-                now: self.now(),
-                ..Change::default()
-            })
-            .await?;
+        self.append_audit(self.audit_entry(
+            organization,
+            actor,
+            "download",
+            Some(envelope),
+            Some(document),
+            caller,
+            serde_json::json!({ "name": doc.name, "revision": doc.revision, "sha256": doc.sha256 }),
+        ))
+        .await?;
         Ok((doc.name, bytes))
     }
 
@@ -740,21 +749,16 @@ impl Inkan {
             .find(|a| a.id.to_string() == attachment)
             .ok_or(ServiceError::NotFound("the attachment"))?;
         let bytes = self.get_blob(&a.blob).await?;
-        self.store
-            .apply(Change {
-                audit: vec![self.audit_entry(
-                    staff.organization,
-                    &staff.actor,
-                    "download",
-                    Some(envelope),
-                    None,
-                    caller,
-                    serde_json::json!({ "attachment": a.id.to_string(), "name": a.name }),
-                )],
-                now: self.now(),
-                ..Change::default()
-            })
-            .await?;
+        self.append_audit(self.audit_entry(
+            staff.organization,
+            &staff.actor,
+            "download",
+            Some(envelope),
+            None,
+            caller,
+            serde_json::json!({ "attachment": a.id.to_string(), "name": a.name }),
+        ))
+        .await?;
         Ok((a.name, bytes))
     }
 

@@ -27,20 +27,9 @@ pub fn format_iso_jst(time: SystemTime) -> String {
     )
 }
 
-/// `2025年8月21日(木) 23:59:00`, the seeds' deadline format.
+/// `2025年8月21日(木) 23:59:00`, the seeds' deadline format (the same as in the emails).
 pub fn format_japanese(at: i64) -> String {
-    let t = jst(at);
-    let weekday =
-        ["月", "火", "水", "木", "金", "土", "日"][t.weekday().number_days_from_monday() as usize];
-    format!(
-        "{}年{}月{}日({weekday}) {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    inkan_mail::format_jst(at, inkan_mail::Lang::Ja)
 }
 
 /// `YYYY-MM-DD` of a time in JST.

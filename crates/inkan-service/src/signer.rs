@@ -4,7 +4,7 @@
 //! completion page behind the completion email (14 days).
 
 use inkan_domain::{
-    fill, AttachmentId, DocumentId, EnvelopeStatus, FieldId, FieldKind, FieldValue, Outcome, Role,
+    fill, AttachmentId, EnvelopeStatus, FieldId, FieldKind, FieldValue, Outcome, Role,
 };
 use inkan_store::{AttachmentRecord, Change, EnvelopeRecord, StoreError, TokenKind};
 
@@ -89,21 +89,16 @@ impl Inkan {
     pub async fn open_link(&self, token: &str, caller: &Caller) -> Result<SignerView> {
         let (link, record) = self.signer_envelope(token).await?;
         let view = self.signer_view(&link, &record).await?;
-        self.store
-            .apply(Change {
-                audit: vec![self.audit_entry(
-                    link.organization,
-                    &Self::actor(&record, &link),
-                    "view",
-                    Some(link.envelope),
-                    None,
-                    caller,
-                    serde_json::json!({}),
-                )],
-                now: self.now(),
-                ..Change::default()
-            })
-            .await?;
+        self.append_audit(self.audit_entry(
+            link.organization,
+            &Self::actor(&record, &link),
+            "view",
+            Some(link.envelope),
+            None,
+            caller,
+            serde_json::json!({}),
+        ))
+        .await?;
         Ok(view)
     }
 
@@ -125,24 +120,14 @@ impl Inkan {
         document: &str,
         caller: &Caller,
     ) -> Result<(String, Vec<u8>)> {
-        let id: DocumentId = document
-            .parse()
-            .map_err(|_| ServiceError::NotFound("the document"))?;
-        let doc = self
-            .store
-            .document(link.organization, id)
-            .await?
-            .filter(|d| d.envelope == link.envelope)
-            .ok_or(ServiceError::NotFound("the document"))?;
-        let bytes = self.get_blob(&doc.current_blob).await?;
-        self.store
-            .apply(Change {
-                audit: vec![self.audit_entry(link.organization, &Self::actor(record, link), "download", Some(link.envelope), Some(id), caller, serde_json::json!({ "name": doc.name, "revision": doc.revision, "sha256": doc.sha256 }))],
-                now: self.now(),
-                ..Change::default()
-            })
-            .await?;
-        Ok((doc.name, bytes))
+        self.read_document(
+            link.organization,
+            link.envelope,
+            document,
+            &Self::actor(record, link),
+            caller,
+        )
+        .await
     }
 
     /// Attaches a PDF for one of the signer's attachment fields (添付).
@@ -386,21 +371,16 @@ impl Inkan {
             .store
             .documents(link.organization, link.envelope)
             .await?;
-        self.store
-            .apply(Change {
-                audit: vec![self.audit_entry(
-                    link.organization,
-                    &Self::actor(&record, &link),
-                    "view",
-                    Some(link.envelope),
-                    None,
-                    caller,
-                    serde_json::json!({ "page": "completion" }),
-                )],
-                now: self.now(),
-                ..Change::default()
-            })
-            .await?;
+        self.append_audit(self.audit_entry(
+            link.organization,
+            &Self::actor(&record, &link),
+            "view",
+            Some(link.envelope),
+            None,
+            caller,
+            serde_json::json!({ "page": "completion" }),
+        ))
+        .await?;
         Ok(CompletionView {
             envelope: summary(&record),
             documents: documents.iter().map(|d| document_view(d, None)).collect(),

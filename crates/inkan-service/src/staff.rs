@@ -333,21 +333,15 @@ impl Inkan {
         action: &str,
         detail: serde_json::Value,
     ) -> Result<()> {
-        self.store
-            .apply(Change {
-                audit: vec![self.audit_entry(
-                    staff.organization,
-                    &staff.actor,
-                    action,
-                    None,
-                    None,
-                    caller,
-                    detail,
-                )],
-                now: self.now(),
-                ..Change::default()
-            })
-            .await?;
-        Ok(())
+        self.append_audit(self.audit_entry(
+            staff.organization,
+            &staff.actor,
+            action,
+            None,
+            None,
+            caller,
+            detail,
+        ))
+        .await
     }
 }

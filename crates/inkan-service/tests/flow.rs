@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::have_font;
+
 use base64::Engine;
 use common::{caller, start};
 use inkan_service::{
@@ -54,14 +56,6 @@ fn placed(recipient: &str, kind: &str, label: &str, y: f64) -> NewField {
             height: if kind == "checkbox" { 12.0 } else { 24.0 },
         }),
     }
-}
-
-fn have_font() -> bool {
-    if inkan_pades::font::Font::japanese().is_err() {
-        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
-        return false;
-    }
-    true
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

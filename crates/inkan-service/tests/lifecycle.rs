@@ -5,17 +5,11 @@
 
 mod common;
 
+use common::have_font;
+
 use common::{caller, draft, organization, recipient, start};
 use inkan_service::{SearchInput, ServiceError};
 use inkan_testkit::validators::{ltv_check, pyhanko_valid};
-
-fn have_font() -> bool {
-    if inkan_pades::font::Font::japanese().is_err() {
-        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
-        return false;
-    }
-    true
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
