@@ -203,3 +203,53 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_full_toml_file_reads_and_a_misspelt_key_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("inkan.toml");
+        std::fs::write(
+            &file,
+            r#"
+data_dir = "/var/lib/inkan"
+listen = "0.0.0.0:8080"
+public_url = "https://keiyaku.example.jp/"
+database_url = "postgres://inkan@db/inkan"
+tsa_urls = ["https://tsa.example.jp/tsa"]
+job_lease_seconds = 120
+[blobs]
+kind = "filesystem"
+root = "/srv/blobs"
+[master_key]
+kind = "file"
+path = "/etc/inkan/master.key"
+[mail]
+transport = "eml_dir"
+dir = "/var/spool/inkan"
+"#,
+        )
+        .unwrap();
+        let config = Config::load(Some(&file)).unwrap();
+        assert_eq!(config.public_url(), "https://keiyaku.example.jp");
+        assert_eq!(config.database_url(), "postgres://inkan@db/inkan");
+        assert_eq!(config.job_lease_seconds, Some(120));
+        assert_eq!(config.tsa_urls.len(), 1);
+
+        std::fs::write(&file, "data_dri = \"x\"\n").unwrap();
+        let err = Config::load(Some(&file)).err().unwrap().to_string();
+        assert!(err.contains("data_dri"), "{err}");
+    }
+
+    #[test]
+    fn with_nothing_configured_everything_lives_in_inkan_data() {
+        let config = Config::default();
+        assert_eq!(config.data_dir(), PathBuf::from("inkan-data"));
+        assert_eq!(config.public_url(), "http://127.0.0.1:8080");
+        assert_eq!(config.database_url(), "sqlite://inkan-data/inkan.db");
+    }
+}

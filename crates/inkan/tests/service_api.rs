@@ -354,3 +354,26 @@ async fn killed_in_the_middle_of_sealing_it_finishes_after_restart_signing_once(
     let jobs = call(&client, Method::GET, &api("/jobs"), Some(&key), None).await;
     assert_eq!(jobs["failed"].as_array().unwrap().len(), 0, "{jobs:#}");
 }
+
+#[test]
+fn demo_seeds_a_sent_envelope_and_prints_the_signer_links() {
+    let data = tempfile::tempdir().unwrap();
+    let out = inkan()
+        .arg("demo")
+        .env("INKAN_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("盛岡市 財政部契約検査課"), "{text}");
+    assert!(text.contains("API key"), "{text}");
+    assert_eq!(
+        text.matches("http://127.0.0.1:8080/s/").count(),
+        2,
+        "{text}"
+    );
+}
