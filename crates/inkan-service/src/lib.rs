@@ -39,7 +39,10 @@ pub use envelopes::SearchInput;
 pub use error::{Result, ServiceError};
 pub use jobs::{JobLine, JobReport, Worker};
 pub use secrets::{new_api_key, webhook_signature, LinkKey};
-pub use staff::{CounterpartyInput, CounterpartyView, NewOrganization, OrganizationCreated};
+pub use staff::{
+    CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
+    OrganizationCreated, UserView,
+};
 pub use views::*;
 pub use webhooks::WebhookCreated;
 

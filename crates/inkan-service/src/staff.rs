@@ -36,6 +36,41 @@ pub struct OrganizationCreated {
     pub api_key: String,
 }
 
+/// A new staff user of the caller's organization.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewUser {
+    pub name: String,
+    /// The login name: unique across the installation.
+    pub email: String,
+    /// The department (部署) by name; created when the organization does not have it yet.
+    #[serde(default)]
+    pub department: Option<String>,
+    /// At least 10 characters; without one the user cannot log in with a password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Administrators manage users and keys.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// A staff user.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub department: Option<String>,
+    /// `admin` or `member`.
+    pub role: String,
+}
+
+/// A department (部署).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DepartmentView {
+    pub id: String,
+    pub name: String,
+}
+
 /// A counterparty as registered from its 届出書.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CounterpartyInput {
@@ -252,6 +287,98 @@ impl Inkan {
         )
         .await?;
         Ok(staff)
+    }
+
+    /// Refuses a user who is not an administrator (API keys act for the organization itself).
+    async fn require_admin(&self, staff: &Staff) -> Result<()> {
+        let Some(id) = staff.user else {
+            return Ok(());
+        };
+        match self.store.user(staff.organization, id).await? {
+            Some(u) if u.role == UserRole::Admin => Ok(()),
+            _ => Err(ServiceError::NotAllowed(
+                "only an administrator of the organization can do this".into(),
+            )),
+        }
+    }
+
+    /// Adds a staff user (and their department if it is new).
+    pub async fn add_user(
+        &self,
+        staff: &Staff,
+        input: &NewUser,
+        caller: &Caller,
+    ) -> Result<UserView> {
+        self.require_admin(staff).await?;
+        let department = match input.department.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => {
+                let existing = self
+                    .store
+                    .departments(staff.organization)
+                    .await?
+                    .into_iter()
+                    .find(|d| d.name == name);
+                Some(match existing {
+                    Some(d) => d,
+                    None => {
+                        let d = Department {
+                            id: DepartmentId::new(),
+                            organization: staff.organization,
+                            name: required("department (部署)", name, 100)?,
+                        };
+                        self.store.create_department(&d).await?;
+                        d
+                    }
+                })
+            }
+            _ => None,
+        };
+        let user = User {
+            id: UserId::new(),
+            organization: staff.organization,
+            department: department.as_ref().map(|d| d.id),
+            name: required("the user's name", &input.name, 100)?,
+            email: input.email.parse()?,
+            role: if input.admin {
+                UserRole::Admin
+            } else {
+                UserRole::Member
+            },
+            password_hash: match &input.password {
+                Some(p) => Some(hash_password(p)?),
+                None => None,
+            },
+            created_at: self.now(),
+        };
+        self.store.create_user(&user).await?;
+        self.record(
+            staff,
+            caller,
+            "add_user",
+            serde_json::json!({ "user": user.id.to_string(), "email": user.email.to_string() }),
+        )
+        .await?;
+        Ok(UserView {
+            id: user.id.to_string(),
+            name: user.name,
+            email: user.email.to_string(),
+            department: department.map(|d| d.name),
+            role: if input.admin { "admin" } else { "member" }.into(),
+        })
+    }
+
+    /// The organization's departments.
+    pub async fn departments(&self, staff: &Staff) -> Result<Vec<DepartmentView>> {
+        Ok(self
+            .store
+            .departments(staff.organization)
+            .await?
+            .into_iter()
+            .map(|d| DepartmentView {
+                id: d.id.to_string(),
+                name: d.name,
+            })
+            .collect())
     }
 
     /// Registers a counterparty from its 届出書.

@@ -22,6 +22,8 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         system::openapi,
         admin::create_organization,
         admin::create_api_key,
+        admin::add_user,
+        admin::departments,
         admin::add_webhook,
         admin::jobs,
         admin::retry_job,

@@ -25,6 +25,8 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         // Organizations (operator), API keys, webhooks, jobs.
         .route("/organizations", post(admin::create_organization))
         .route("/api-keys", post(admin::create_api_key))
+        .route("/users", post(admin::add_user))
+        .route("/departments", get(admin::departments))
         .route("/webhooks", post(admin::add_webhook))
         .route("/jobs", get(admin::jobs))
         .route("/jobs/{id}/retry", post(admin::retry_job))

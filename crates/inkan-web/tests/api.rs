@@ -44,6 +44,8 @@ async fn health_openapi_headers_and_unknown_routes() {
     let expected = [
         ("/api/v1/organizations", "post"),
         ("/api/v1/api-keys", "post"),
+        ("/api/v1/users", "post"),
+        ("/api/v1/departments", "get"),
         ("/api/v1/counterparties", "get"),
         ("/api/v1/counterparties", "post"),
         ("/api/v1/counterparties/{id}", "get"),
@@ -217,6 +219,43 @@ async fn organizations_need_the_operator_token_and_the_api_an_api_key() {
     assert_eq!(r.status(), 200);
     let report: Value = r.json().await.unwrap();
     assert!(report["failed"].is_array());
+
+    // Staff users and departments.
+    let user = json!({ "name": "契約 次郎", "email": "jiro@city.example.jp", "department": "財政部契約検査課", "password": "correct horse battery" });
+    let r = app
+        .post("/api/v1/users")
+        .bearer_auth(&key)
+        .json(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["department"], "財政部契約検査課");
+    assert_eq!(created["role"], "member");
+    let r = app
+        .post("/api/v1/users")
+        .bearer_auth(&key)
+        .json(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "the same email twice");
+    let r = app
+        .get("/api/v1/departments")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let departments: Value = r.json().await.unwrap();
+    assert!(
+        departments
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "財政部契約検査課"),
+        "{departments}"
+    );
 
     let r = app
         .post("/api/v1/webhooks")

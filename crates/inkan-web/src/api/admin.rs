@@ -66,6 +66,35 @@ pub(crate) async fn create_api_key(
     Ok((StatusCode::CREATED, Json(ApiKeyCreated { api_key })))
 }
 
+/// Adds a staff user (administrators and API keys only); a new department is created by name.
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin",
+    request_body = inkan_service::NewUser,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, body = inkan_service::UserView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(crate) async fn add_user(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Json(input): Json<inkan_service::NewUser>,
+) -> Result<(StatusCode, Json<inkan_service::UserView>), ApiError> {
+    let user = state.inkan.add_user(&staff, &input, &caller).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// The organization's departments (部署).
+#[utoipa::path(get, path = "/api/v1/departments", tag = "admin",
+    security(("api_key" = [])),
+    responses((status = 200, body = [inkan_service::DepartmentView]), (status = 401, body = ErrorBody)))]
+pub(crate) async fn departments(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+) -> Result<Json<Vec<inkan_service::DepartmentView>>, ApiError> {
+    Ok(Json(state.inkan.departments(&staff).await?))
+}
+
 /// Registers a webhook endpoint for the organization's envelope events.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "admin",
     request_body = WebhookRequest,
