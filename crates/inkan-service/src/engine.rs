@@ -22,8 +22,13 @@ use crate::{Result, ServiceError};
 pub enum SignAs {
     /// 契約印タイプ: the service's witness certificate, naming the signer in the Reason.
     Witness { name: String, reason: String },
-    /// 実印タイプ: a certificate in the signer's name from the built-in CA.
-    Party { name: String, email: String },
+    /// 実印タイプ: the signer's own certificate (uploaded as PKCS#12), or else one in their
+    /// name from the built-in CA.
+    Party {
+        name: String,
+        email: String,
+        own: Option<Box<crate::own_certificate::OwnKey>>,
+    },
 }
 
 pub struct SigningEngine {
@@ -180,7 +185,35 @@ impl SigningEngine {
                     .await
                     .map_err(signing_error)?;
             }
-            SignAs::Party { name, email } => {
+            SignAs::Party { own: Some(own), .. } => {
+                options.reason = Some("署名者本人の電子証明書による署名".into());
+                // A self-signed root the signer brings is what their chain ends in.
+                let mut anchors = self.anchors.clone();
+                anchors.extend(
+                    own.chain
+                        .iter()
+                        .filter(|c| c.tbs_certificate.subject == c.tbs_certificate.issuer)
+                        .cloned(),
+                );
+                let services = Services {
+                    tsa: Some(&self.tsa),
+                    revocation: &self.revocation,
+                    anchors: &anchors,
+                };
+                let signer = Signer {
+                    key: &own.key,
+                    certificate: &own.certificate,
+                    chain: &own.chain,
+                };
+                inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
+                    .await
+                    .map_err(signing_error)?;
+            }
+            SignAs::Party {
+                name,
+                email,
+                own: None,
+            } => {
                 let (certificate, key) = self
                     .pki
                     .issue_signer(

@@ -23,6 +23,7 @@ mod error;
 pub mod japan;
 mod jobs;
 mod notify;
+mod own_certificate;
 mod sealing;
 mod secrets;
 pub mod setup;
@@ -38,6 +39,7 @@ pub use engine::{signature_field_name, witness_reason, SignAs, SigningEngine};
 pub use envelopes::SearchInput;
 pub use error::{Result, ServiceError};
 pub use jobs::{JobLine, JobReport, Worker};
+pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};
 pub use secrets::{new_api_key, webhook_signature, LinkKey};
 pub use staff::{
     CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,

@@ -105,6 +105,7 @@ impl Inkan {
             let step = documents
                 .iter()
                 .find_map(|d| next_step(&record, d).map(|s| (d, s)));
+            let concluding = step.is_none();
             let change = match step {
                 Some((doc, step)) => self.seal_step(&record, doc, step).await?,
                 None if *record.envelope.status() == EnvelopeStatus::Completed => {
@@ -113,6 +114,10 @@ impl Inkan {
                 None => return Ok(()), // waiting for signers
             };
             match self.store.apply(change).await {
+                Ok(()) if concluding => {
+                    self.forget_own_keys(&record).await;
+                    return Ok(());
+                }
                 Ok(()) => continue,
                 Err(StoreError::Conflict) => continue, // the envelope moved on: redo on the new state
                 Err(e) => return Err(e.into()),
@@ -154,6 +159,10 @@ impl Inkan {
                     SignatureMethod::Party => SignAs::Party {
                         name: r.name.clone(),
                         email: r.email.to_string(),
+                        own: self
+                            .own_key(doc.organization, doc.envelope, recipient)
+                            .await?
+                            .map(Box::new),
                     },
                 };
                 let bytes = self
@@ -200,6 +209,22 @@ impl Inkan {
             now: self.now(),
             ..Change::default()
         })
+    }
+
+    /// Deletes the keys signers brought, once their signatures are in every document. Best
+    /// effort: a key left behind stays encrypted and is reported.
+    async fn forget_own_keys(&self, record: &EnvelopeRecord) {
+        for r in record.envelope.recipients() {
+            if r.method == SignatureMethod::Party {
+                let key =
+                    crate::own_certificate::key_blob(record.organization(), record.id(), r.id);
+                if let Ok(key) = inkan_blobs::BlobKey::new(key) {
+                    if let Err(e) = self.blobs.delete(&key).await {
+                        tracing::warn!(envelope = %record.id(), error = %e, "a signer's key could not be deleted after sealing");
+                    }
+                }
+            }
+        }
     }
 
     /// The change that concludes an envelope: sealed, completion links (14 days) and emails.

@@ -465,3 +465,103 @@ async fn search_combines_criteria_and_exports_csv() {
         "{csv}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_type_signer_may_bring_their_own_pkcs12() {
+    if !have_font() {
+        return;
+    }
+    let Some(openssl) = inkan_testkit::require_tool("openssl", "makes the signer's PKCS#12") else {
+        return;
+    };
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    // The signer's certificate and key, from a CA the installation trusts, as a .p12 file.
+    let pki = inkan_pki::Pki::open(&t.data.path().join("pki")).unwrap();
+    let (cert, key) = pki
+        .issue_signer(
+            &inkan_pki::SignerRequest {
+                name: "持参 花子".into(),
+                email: Some("own@example.co.jp".into()),
+                days: 30,
+            },
+            inkan_keys::KeyKind::EcP256,
+        )
+        .unwrap();
+    let dir = t.data.path();
+    std::fs::write(
+        dir.join("own.key"),
+        key.to_pem(inkan_keys::KeyProtection::None)
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("own.crt"),
+        inkan_pki::x509::to_pem(&[cert]).unwrap(),
+    )
+    .unwrap();
+    inkan_testkit::run_ok(
+        std::process::Command::new(openssl)
+            .args([
+                "pkcs12",
+                "-export",
+                "-passout",
+                "pass:秘密のパスワード",
+                "-inkey",
+            ])
+            .arg(dir.join("own.key"))
+            .arg("-in")
+            .arg(dir.join("own.crt"))
+            .arg("-certfile")
+            .arg(dir.join("pki/issuing-ca.pem"))
+            .arg("-out")
+            .arg(dir.join("own.p12")),
+    );
+    let p12 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        std::fs::read(dir.join("own.p12")).unwrap(),
+    );
+
+    let staff = organization(inkan, "盛岡市", "p12@city.morioka.example.jp").await;
+    let mut signer = recipient("own@example.co.jp", "signer", 1);
+    signer.method = Some("party".into());
+    let env = draft(inkan, &staff, "持参の証明書で署名", vec![signer], "6").await;
+    inkan.send(&staff, &env.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    let token = t.link_token("own@example.co.jp", "s");
+    let upload = |password: &str| inkan_service::OwnCertificateUpload {
+        content_base64: p12.clone(),
+        password: password.into(),
+    };
+    let err = inkan
+        .upload_own_certificate(&token, &upload("wrong"), &who)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Invalid(_)), "{err}");
+    let view = inkan
+        .upload_own_certificate(&token, &upload("秘密のパスワード"), &who)
+        .await
+        .unwrap();
+    assert!(view.subject.contains("持参 花子"), "{view:?}");
+    inkan.complete(&token, &[], &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    let done = inkan.envelope(&staff, &env.id).await.unwrap();
+    assert!(done.sealed);
+    let (_, pdf) = inkan
+        .download_document(&staff, &env.id, &done.documents[0].id, &who)
+        .await
+        .unwrap();
+    let path = dir.join("own-signed.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    if let Some((ok, text)) = pyhanko_valid(&path, &t.root_pem) {
+        assert!(ok, "{text}");
+        assert!(
+            text.contains("持参 花子"),
+            "signed with the uploaded certificate:\n{text}"
+        );
+    }
+    if let Some((ok, text)) = ltv_check(&path, &t.root_pem, None) {
+        assert!(ok, "{text}");
+    }
+}

@@ -44,6 +44,7 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         signer::open,
         signer::document,
         signer::attach,
+        signer::certificate,
         signer::complete,
         signer::approve,
         signer::decline,

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
             "/sign/{token}/attachments",
             post(signer::attach.layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BODY))),
         )
+        .route("/sign/{token}/certificate", post(signer::certificate))
         .route("/sign/{token}/complete", post(signer::complete))
         .route("/sign/{token}/approve", post(signer::approve))
         .route("/sign/{token}/decline", post(signer::decline))

@@ -66,6 +66,7 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/sign/{token}", "get"),
         ("/api/v1/sign/{token}/documents/{doc}", "get"),
         ("/api/v1/sign/{token}/attachments", "post"),
+        ("/api/v1/sign/{token}/certificate", "post"),
         ("/api/v1/sign/{token}/complete", "post"),
         ("/api/v1/sign/{token}/approve", "post"),
         ("/api/v1/sign/{token}/decline", "post"),

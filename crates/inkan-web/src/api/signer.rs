@@ -91,6 +91,27 @@ pub(crate) async fn attach(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// A 実印タイプ signer brings their own certificate: a PKCS#12 file and its password.
+#[utoipa::path(post, path = "/api/v1/sign/{token}/certificate", tag = "signer",
+    params(("token" = String, Path, description = "the token of the link in the email")),
+    request_body = inkan_service::OwnCertificateUpload,
+    responses(
+        (status = 201, body = inkan_service::OwnCertificateView),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub(crate) async fn certificate(
+    State(state): State<Shared>,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+    Json(input): Json<inkan_service::OwnCertificateUpload>,
+) -> Result<(StatusCode, Json<inkan_service::OwnCertificateView>), ApiError> {
+    let view = state
+        .inkan
+        .upload_own_certificate(&token, &input, &caller)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
 /// Completes the signer's part (署名): records the field values and the signature.
 #[utoipa::path(post, path = "/api/v1/sign/{token}/complete", tag = "signer",
     params(("token" = String, Path, description = "the token of the link in the email")),
