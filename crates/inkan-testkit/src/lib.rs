@@ -205,5 +205,6 @@ pub fn nss_db_trusting(root_pem: &Path) -> Option<tempfile::TempDir> {
     );
     Some(dir)
 }
+pub mod browser;
 pub mod postgres;
 pub mod validators;
