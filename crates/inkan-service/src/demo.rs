@@ -14,6 +14,9 @@ use crate::{
 pub struct DemoSeed {
     pub organization_id: String,
     pub api_key: String,
+    /// The administrator's login for the staff pages (`/login`).
+    pub admin_email: String,
+    pub admin_password: String,
     pub envelope_id: String,
     pub envelope_title: String,
     /// (name, email, signer URL) of each recipient with a link.
@@ -22,16 +25,19 @@ pub struct DemoSeed {
 
 pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
     let caller = Caller::default();
+    let admin_email = format!(
+        "keiyaku+{}@city.morioka.example.jp",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    // A fresh password per demo, printed once: never a default one.
+    let admin_password = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
     let org = inkan
         .create_organization(&NewOrganization {
             name: "盛岡市".into(),
             department: Some("財政部契約検査課".into()),
             admin_name: "契約 花子".into(),
-            admin_email: format!(
-                "keiyaku+{}@city.morioka.example.jp",
-                &uuid::Uuid::new_v4().simple().to_string()[..8]
-            ),
-            admin_password: None,
+            admin_email: admin_email.clone(),
+            admin_password: Some(admin_password.clone()),
         })
         .await?;
     let staff = inkan.authenticate_api_key(&org.api_key).await?;
@@ -121,6 +127,8 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
     Ok(DemoSeed {
         organization_id: org.organization_id,
         api_key: org.api_key,
+        admin_email,
+        admin_password,
         envelope_id: envelope.id,
         envelope_title: envelope.title,
         links,

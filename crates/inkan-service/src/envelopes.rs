@@ -128,7 +128,7 @@ impl Inkan {
             .ok_or(ServiceError::NotFound("the envelope"))
     }
 
-    fn parse_envelope_id(id: &str) -> Result<EnvelopeId> {
+    pub(crate) fn parse_envelope_id(id: &str) -> Result<EnvelopeId> {
         id.parse()
             .map_err(|_| ServiceError::NotFound("the envelope"))
     }

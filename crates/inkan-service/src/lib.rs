@@ -17,6 +17,7 @@ mod access;
 mod audit;
 mod clock;
 pub mod demo;
+mod display;
 mod engine;
 mod envelopes;
 mod error;
@@ -26,6 +27,7 @@ mod notify;
 mod own_certificate;
 mod sealing;
 mod secrets;
+mod sessions;
 pub mod setup;
 mod signer;
 mod staff;
@@ -35,12 +37,14 @@ mod webhooks;
 pub use access::{Caller, Staff};
 pub use audit::AuditReport;
 pub use clock::{Clock, ShiftedClock, SystemClock};
+pub use display::DisplaySource;
 pub use engine::{signature_field_name, witness_reason, SignAs, SigningEngine};
 pub use envelopes::SearchInput;
 pub use error::{Result, ServiceError};
 pub use jobs::{JobLine, JobReport, Worker};
 pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};
 pub use secrets::{new_api_key, webhook_signature, LinkKey};
+pub use sessions::{SessionUser, SESSION_SECONDS};
 pub use staff::{
     CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
     OrganizationCreated, UserView,

@@ -28,7 +28,7 @@ impl Inkan {
 
     /// The envelope behind a signer link; a link of a finished-without-conclusion envelope is
     /// dead ("gone"), with the reason in words.
-    async fn signer_envelope(&self, token: &str) -> Result<(Link, EnvelopeRecord)> {
+    pub(crate) async fn signer_envelope(&self, token: &str) -> Result<(Link, EnvelopeRecord)> {
         let link = self.resolve_link(token, TokenKind::Signer).await?;
         let record = self.load(link.organization, link.envelope).await?;
         let gone = match record.envelope.status() {

@@ -371,6 +371,10 @@ fn demo_seeds_a_sent_envelope_and_prints_the_signer_links() {
     );
     assert!(text.contains("盛岡市 財政部契約検査課"), "{text}");
     assert!(text.contains("API key"), "{text}");
+    assert!(
+        text.contains("staff login / 職員ログイン: http://127.0.0.1:8080/login"),
+        "{text}"
+    );
     assert_eq!(
         text.matches("http://127.0.0.1:8080/s/").count(),
         2,

@@ -50,16 +50,17 @@ pub fn serve(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         );
         say!("  data:     {}", app.config.data_dir().display());
         say!("  database: {}", app.inkan.store().backend());
+        say!("  pages:    {url}/login (staff), {url}/s/… and {url}/c/… (email links)");
         say!("  API:      {url}/api/v1  (OpenAPI: {url}/openapi.json)");
         say!("  PKI/TSA:  {url}/pki");
         let worker = tokio::spawn(app.inkan.worker().run());
-        let state = inkan_web::AppState {
-            inkan: app.inkan.clone(),
-            pki: app.pki.clone(),
-            operator_token: std::env::var("INKAN_OPERATOR_TOKEN")
+        let state = inkan_web::AppState::new(
+            app.inkan.clone(),
+            app.pki.clone(),
+            std::env::var("INKAN_OPERATOR_TOKEN")
                 .ok()
                 .filter(|t| t.len() >= 16),
-        };
+        );
         let router = inkan_web::router(state)?;
         inkan_web::serve(listener, router).await?;
         worker.abort();
@@ -245,6 +246,12 @@ pub fn demo(args: ConfigArgs) -> anyhow::Result<ExitCode> {
             demo.organization_id
         );
         say!("API key (shown once / 一度だけ表示): {}", demo.api_key);
+        say!(
+            "staff login / 職員ログイン: {}/login  {}  password {}",
+            inkan.settings().public_url,
+            demo.admin_email,
+            demo.admin_password
+        );
         say!(
             "envelope 「{}」 sent: {}",
             demo.envelope_title,

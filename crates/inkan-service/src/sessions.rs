@@ -1,0 +1,104 @@
+//! Staff sessions of the web pages and the CSRF tokens of every form.
+//!
+//! A session is a signed cookie value (`v1.<organization>.<user>.<expires>.<nonce>.<mac>`, MAC by
+//! the installation's link key), so any instance behind a load balancer can check it without a
+//! shared session table. Each check also reloads the user, so a deleted user's session dies at
+//! once. CSRF tokens are MACs of the scope they protect (a session, a signer link, a login
+//! form's cookie): a page can only post back what the server rendered into it.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use inkan_domain::{OrganizationId, UserId};
+use rand::RngCore;
+
+use crate::{Inkan, Result, ServiceError, Staff};
+
+/// How long a staff session lasts: a working day.
+pub const SESSION_SECONDS: i64 = 12 * 3600;
+
+/// The logged-in staff member as the page header shows them.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub organization: String,
+    pub name: String,
+    pub email: String,
+}
+
+const SESSION: &str = "session";
+const CSRF: &str = "csrf";
+
+impl Inkan {
+    /// Opens a session for a logged-in user: the cookie value.
+    pub fn start_session(&self, staff: &Staff) -> Result<String> {
+        let user = staff.user.ok_or_else(|| {
+            ServiceError::NotAllowed("only a staff user (not an API key) can hold a session".into())
+        })?;
+        let mut nonce = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let body = format!(
+            "v1.{}.{user}.{}.{}",
+            staff.organization,
+            self.now() + SESSION_SECONDS,
+            URL_SAFE_NO_PAD.encode(nonce)
+        );
+        let tag = self.links.mac(SESSION, body.as_bytes());
+        Ok(format!("{body}.{}", URL_SAFE_NO_PAD.encode(tag)))
+    }
+
+    /// The staff member of a session cookie: refused when forged, expired, or when the user no
+    /// longer exists.
+    pub async fn session(&self, cookie: &str) -> Result<Staff> {
+        let expired =
+            || ServiceError::Unauthenticated("the session has ended; log in again".into());
+        let (body, tag) = cookie.rsplit_once('.').ok_or_else(expired)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| expired())?;
+        if !self.links.verify(SESSION, body.as_bytes(), &tag) {
+            return Err(expired());
+        }
+        let mut parts = body.split('.');
+        let (Some("v1"), Some(org), Some(user), Some(expires)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(expired());
+        };
+        let expires: i64 = expires.parse().map_err(|_| expired())?;
+        if expires <= self.now() {
+            return Err(expired());
+        }
+        let org: OrganizationId = org.parse().map_err(|_| expired())?;
+        let user: UserId = user.parse().map_err(|_| expired())?;
+        self.store.user(org, user).await?.ok_or_else(expired)?;
+        Ok(Staff::user(org, user))
+    }
+
+    /// Who is logged in, for the page header.
+    pub async fn session_user(&self, staff: &Staff) -> Result<SessionUser> {
+        let org = self
+            .store
+            .organization(staff.organization)
+            .await?
+            .ok_or(ServiceError::NotFound("the organization"))?;
+        let user = match staff.user {
+            Some(id) => self.store.user(staff.organization, id).await?,
+            None => None,
+        };
+        Ok(SessionUser {
+            organization: org.name,
+            name: user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+            email: user.map(|u| u.email.to_string()).unwrap_or_default(),
+        })
+    }
+
+    /// The CSRF token for forms posted within `scope` (a session cookie, a link token, …).
+    pub fn csrf_token(&self, scope: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.links.mac(CSRF, scope.as_bytes()))
+    }
+
+    /// True when `token` is the CSRF token of `scope` (constant time).
+    pub fn csrf_valid(&self, scope: &str, token: &str) -> bool {
+        match URL_SAFE_NO_PAD.decode(token.trim()) {
+            Ok(tag) => self.links.verify(CSRF, scope.as_bytes(), &tag),
+            Err(_) => false,
+        }
+    }
+}
