@@ -62,11 +62,11 @@ pub(crate) async fn run(
         .context("assembling the service")?;
     let inkan = app.inkan.clone();
     let backend = inkan.store().backend();
-    let router = inkan_web::router(inkan_web::AppState {
-        inkan: inkan.clone(),
-        pki: app.pki.clone(),
-        operator_token: None,
-    })?;
+    let router = inkan_web::router(inkan_web::AppState::new(
+        inkan.clone(),
+        app.pki.clone(),
+        None,
+    ))?;
     let server = tokio::spawn(inkan_web::serve(listener, router));
 
     let pdf_path = data.join("input.pdf");

@@ -1,6 +1,6 @@
 //! The one web error type: every failure of a request becomes an HTTP status, a stable code and
-//! a message a person understands, as JSON (`{"error": {"code", "message"}}`) for the API, or as
-//! a small page for the email links ([`PageError`]). Internal faults are logged in full and
+//! a message a person understands, as JSON (`{"error": {"code", "message"}}`) (the web pages
+//! have their own, `ui::error::UiError`). Internal faults are logged in full and
 //! answered with a reference only.
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
@@ -168,40 +168,6 @@ impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
         let text = format!("the request body cannot be read: {}", r.body_text());
         ApiError::rejected(r.status(), "the request body", text)
-    }
-}
-
-/// The same errors as a small HTML page, for the links people open from their email.
-#[derive(Debug)]
-pub struct PageError(pub ApiError);
-
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> Self {
-        PageError(e)
-    }
-}
-
-impl From<ServiceError> for PageError {
-    fn from(e: ServiceError) -> Self {
-        PageError(ApiError::Service(e))
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let (status, _, message) = self.0.parts();
-        let (title, text) = match status {
-            StatusCode::NOT_FOUND => (
-                "リンクが見つかりません (link not found)",
-                "このリンクは無効か、有効期限が切れています。メールのリンクをご確認ください。\n\
-                 This link is not valid or has expired. Please check the link in your email."
-                    .to_string(),
-            ),
-            StatusCode::GONE => ("この手続きは終了しました (this request has ended)", message),
-            _ => ("エラー (error)", message),
-        };
-        let html = crate::render::page(title, &crate::render::paragraphs(&text));
-        with_auth_challenge((status, axum::response::Html(html)).into_response(), status)
     }
 }
 

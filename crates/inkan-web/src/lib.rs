@@ -1,6 +1,7 @@
 //! Inkan's HTTP layer: the JSON API under `/api/v1` (described by the OpenAPI document at
-//! `/openapi.json`, generated from the handlers), placeholder pages behind the email links
-//! (`/s/{token}`, `/c/{token}`), and the PKI's OCSP, CRL and TSA endpoints under `/pki`.
+//! `/openapi.json`, generated from the handlers), the web pages ([`ui`]: the signer's pages
+//! behind the email links, the completion page, the staff's pages), and the PKI's OCSP, CRL and
+//! TSA endpoints under `/pki`.
 //!
 //! Every route is listed in [`router()`] (`src/router.rs`). Handlers are thin: they parse the
 //! request, call one use case of [`Inkan`], and render its answer; every failure goes through
@@ -11,9 +12,9 @@ mod error;
 mod extract;
 mod headers;
 mod openapi;
-mod pages;
 mod render;
 mod router;
+mod ui;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail, StartError};
 pub use extract::{CallerInfo, StaffAuth};
@@ -32,6 +33,19 @@ pub struct AppState {
     /// The secret that allows `POST /api/v1/organizations`; `None` turns that route off (the
     /// operator then creates organizations with `inkan org create`).
     pub operator_token: Option<String>,
+    /// Rate limiters and the cache of rendered pages, shared by every request.
+    pub(crate) web: Arc<ui::WebRuntime>,
+}
+
+impl AppState {
+    pub fn new(inkan: Inkan, pki: Arc<inkan_pki::Pki>, operator_token: Option<String>) -> AppState {
+        AppState {
+            inkan,
+            pki,
+            operator_token,
+            web: Arc::new(ui::WebRuntime::new()),
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {

@@ -1,5 +1,5 @@
-//! Rendering helpers: file downloads (with a Content-Disposition that carries Japanese names) and
-//! the small HTML pages, where every piece of text is escaped.
+//! Rendering helpers: file downloads (with a Content-Disposition that carries Japanese names)
+//! and percent-encoding for URLs built from IDs and tokens.
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -62,42 +62,6 @@ pub(crate) fn percent_encode(text: &str) -> String {
     out
 }
 
-/// Escapes text for HTML content and quoted attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Each line of `text` as an escaped paragraph.
-pub(crate) fn paragraphs(text: &str) -> String {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| format!("<p>{}</p>\n", escape(l.trim())))
-        .collect()
-}
-
-/// A whole page around `body` (already HTML). `title` is escaped here. No scripts and no inline
-/// styles, so the Content-Security-Policy can stay `default-src 'self'`.
-pub(crate) fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"referrer\" content=\"no-referrer\">\n\
-         <title>{title} — Inkan</title>\n</head>\n<body>\n<h1>{title}</h1>\n{body}</body>\n</html>\n",
-        title = escape(title),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,14 +77,5 @@ mod tests {
         let d = content_disposition("a\"b\\c\r\n.pdf");
         assert!(HeaderValue::from_str(&d).is_ok(), "{d}");
         assert!(d.contains("filename=\"a_b_c__.pdf\""), "{d}");
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape("<script>alert('x')</script>&\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
-        );
-        assert!(page("<b>", "").contains("<h1>&lt;b&gt;</h1>"));
     }
 }

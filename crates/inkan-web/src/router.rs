@@ -12,7 +12,7 @@ use crate::api::{
     MAX_ENVELOPE_BODY,
 };
 use crate::error::{ApiError, StartError};
-use crate::{headers, pages, AppState};
+use crate::{headers, ui, AppState};
 
 /// The whole server: the JSON API, the OpenAPI document, the link pages, and the PKI's OCSP,
 /// CRL and TSA endpoints under `/pki` (the certificates of the built-in PKI point there, so
@@ -79,9 +79,8 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .nest("/api/v1", api)
         .route("/openapi.json", get(system::openapi))
         .route("/healthz", get(system::healthz))
-        // Placeholder pages behind the email links.
-        .route("/s/{token}", get(pages::signer))
-        .route("/c/{token}", get(pages::completion))
+        // The web pages: signer, completion, staff.
+        .merge(ui::routes(&state))
         .with_state(state)
         .nest("/pki", inkan_pki::server::router(pki))
         .fallback(no_route)

@@ -38,6 +38,11 @@ async fn spawn(router: axum::Router) -> String {
 
 impl TestApp {
     pub async fn start() -> TestApp {
+        TestApp::start_with_clock(system_clock()).await
+    }
+
+    /// A server whose service reads time from `clock` (tests move it forward).
+    pub async fn start_with_clock(clock: Arc<dyn inkan_service::Clock>) -> TestApp {
         let data = tempfile::tempdir().unwrap();
         // Bind first: the PKI's certificates carry the server's URL.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -47,12 +52,12 @@ impl TestApp {
             public_url: Some(url.clone()),
             ..Config::default()
         };
-        let assembled = assemble(config, system_clock()).await.unwrap();
-        let state = AppState {
-            inkan: assembled.inkan.clone(),
-            pki: assembled.pki.clone(),
-            operator_token: Some(OPERATOR.into()),
-        };
+        let assembled = assemble(config, clock).await.unwrap();
+        let state = AppState::new(
+            assembled.inkan.clone(),
+            assembled.pki.clone(),
+            Some(OPERATOR.into()),
+        );
         let router = inkan_web::router(state).unwrap();
         tokio::spawn(async move {
             inkan_web::serve(listener, router).await.unwrap();
@@ -71,11 +76,7 @@ impl TestApp {
 
     /// The same service behind a second server with another operator token setting.
     pub async fn another_server(&self, operator_token: Option<String>) -> String {
-        let state = AppState {
-            inkan: self.inkan.clone(),
-            pki: self.pki.clone(),
-            operator_token,
-        };
+        let state = AppState::new(self.inkan.clone(), self.pki.clone(), operator_token);
         spawn(inkan_web::router(state).unwrap()).await
     }
 

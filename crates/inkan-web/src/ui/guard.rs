@@ -1,0 +1,200 @@
+//! What protects the pages: CSRF tokens on every form, a same-origin check on every post,
+//! session cookies, and rate limits on the login and on the signer links (GCRA through
+//! `governor`, keyed by client IP).
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+
+use crate::extract::Shared;
+use crate::ui::i18n::Lang;
+use crate::ui::layout;
+
+/// The session cookie of staff pages.
+pub(crate) const SESSION_COOKIE: &str = "inkan_session";
+/// The cookie a login form's CSRF token is bound to (before there is a session).
+pub(crate) const LOGIN_COOKIE: &str = "inkan_login";
+
+/// The limits: generous for people, tight for scripts guessing passwords or links.
+pub(crate) struct RateLimits {
+    /// Login attempts per client: 10 a minute, 5 at once.
+    login: DefaultKeyedRateLimiter<IpAddr>,
+    /// Signer and completion pages and posts per client: 120 a minute, 60 at once.
+    links: DefaultKeyedRateLimiter<IpAddr>,
+    /// Page images per client: a long contract shows many at once.
+    images: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(per_minute).allow_burst(burst)
+}
+
+impl RateLimits {
+    pub fn new() -> RateLimits {
+        RateLimits {
+            login: RateLimiter::keyed(quota(10, 5)),
+            links: RateLimiter::keyed(quota(120, 60)),
+            images: RateLimiter::keyed(quota(1200, 400)),
+        }
+    }
+
+    /// True when this client may try to log in now.
+    pub fn login_allowed(&self, ip: IpAddr) -> bool {
+        self.login.check_key(&ip).is_ok()
+    }
+}
+
+fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip().to_canonical())
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+/// 429 with a page that says to wait.
+pub(crate) fn too_many(lang: Lang) -> Response {
+    let mut response = layout::message_page(
+        lang,
+        StatusCode::TOO_MANY_REQUESTS,
+        lang.t("アクセスが集中しています", "Too many requests"),
+        lang.t(
+            "短時間に多くの操作がありました。しばらく待ってからもう一度お試しください。",
+            "There were too many requests in a short time. Please wait a minute and try again.",
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+    response
+}
+
+pub(crate) async fn limit_links(
+    State(state): State<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let lang = Lang::of_headers(request.headers());
+    if state
+        .web
+        .limits
+        .links
+        .check_key(&client_ip(&request))
+        .is_err()
+    {
+        return too_many(lang);
+    }
+    same_origin_or_refuse(&state, request, next).await
+}
+
+pub(crate) async fn limit_images(
+    State(state): State<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state
+        .web
+        .limits
+        .images
+        .check_key(&client_ip(&request))
+        .is_err()
+    {
+        return StatusCode::TOO_MANY_REQUESTS.into_response();
+    }
+    next.run(request).await
+}
+
+/// Refuses a state-changing request that another site's page made (the browser says so in
+/// `Sec-Fetch-Site` and `Origin`). CSRF tokens are checked too; this is the second lock.
+pub(crate) async fn same_origin(
+    State(state): State<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
+    same_origin_or_refuse(&state, request, next).await
+}
+
+async fn same_origin_or_refuse(state: &Shared, request: Request, next: Next) -> Response {
+    if request.method() != Method::GET
+        && request.method() != Method::HEAD
+        && !is_same_origin(state, request.headers())
+    {
+        let lang = Lang::of_headers(request.headers());
+        return layout::message_page(
+            lang,
+            StatusCode::FORBIDDEN,
+            lang.t("この操作は受け付けられません", "This request was refused"),
+            lang.t(
+                "別のサイトから送られた操作です。Inkan の画面から操作してください。",
+                "It came from another site. Please use Inkan's own pages.",
+            ),
+        );
+    }
+    next.run(request).await
+}
+
+fn is_same_origin(state: &Shared, headers: &HeaderMap) -> bool {
+    // Browsers say where a request comes from in `Sec-Fetch-Site`; trust it when present
+    // (`Origin` is `null` on form posts from our pages, whose referrer policy is no-referrer).
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // Not a browser, or an old one: the CSRF token decides.
+        return true;
+    };
+    let public = state.inkan.settings().public_url.trim_end_matches('/');
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin == public || origin == format!("http://{host}") || origin == format!("https://{host}")
+}
+
+/// The value of one cookie.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when the server is reached over
+/// HTTPS (its public URL says so).
+pub(crate) fn set_cookie(state: &Shared, name: &str, value: &str, max_age: Option<i64>) -> String {
+    let secure = state.inkan.settings().public_url.starts_with("https://");
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+/// The refusal of a form whose CSRF token is not the one of `scope` (`None`: the token is right).
+pub(crate) fn csrf_refusal(state: &Shared, scope: &str, token: Option<&str>) -> Option<Response> {
+    match token {
+        Some(t) if state.inkan.csrf_valid(scope, t) => None,
+        _ => {
+            let lang = Lang::Ja;
+            Some(layout::message_page(
+                lang,
+                StatusCode::FORBIDDEN,
+                "画面の有効期限が切れました (this page has expired)",
+                "ページを読み込み直してから、もう一度操作してください。\nReload the page and try again.",
+            ))
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Japanese first, English available: every text of the pages comes in both, and the reader's
+//! choice is kept in a cookie (`/lang?to=en&back=…` switches).
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::extract::Query;
+use crate::ui::guard::cookie;
+
+const LANG_COOKIE: &str = "inkan_lang";
+
+/// The language of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    Ja,
+    En,
+}
+
+impl Lang {
+    /// The text in this language.
+    pub fn t<'a>(self, ja: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Ja => ja,
+            Lang::En => en,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Ja => Lang::En,
+            Lang::En => Lang::Ja,
+        }
+    }
+
+    /// The reader's choice (the cookie), Japanese otherwise.
+    pub fn of_headers(headers: &HeaderMap) -> Lang {
+        match cookie(headers, LANG_COOKIE) {
+            Some("en") => Lang::En,
+            _ => Lang::Ja,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Lang::of_headers(&parts.headers))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Switch {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// `GET /lang?to=en&back=/s/…`: keeps the choice for a year and goes back to the page.
+pub(crate) async fn switch(Query(q): Query<Switch>) -> Response {
+    let lang = if q.to == "en" { "en" } else { "ja" };
+    // Only a path of this site: never an open redirect.
+    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') {
+        q.back
+    } else {
+        "/".to_string()
+    };
+    let mut response = Redirect::to(&back).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax"
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}

@@ -1,0 +1,87 @@
+//! The web pages people use: the signer's pages behind the email link (`/s/{token}`), the
+//! completion page (`/c/{token}`), and the staff's pages (`/login`, `/app/…`).
+//!
+//! Pages are rendered on the server with maud (every interpolated value is escaped by
+//! construction). Contract pages are shown as images the server renders itself
+//! ([`page_images`]), and the little JavaScript there is (tabs, the checklist, dialogs, field
+//! placement) is served from the binary ([`assets`]): nothing comes from a CDN, and the
+//! Content-Security-Policy allows only this origin.
+
+mod assets;
+mod completion;
+mod error;
+mod guard;
+mod i18n;
+mod layout;
+mod page_images;
+mod signer;
+mod staff;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::extract::Shared;
+
+pub(crate) use guard::RateLimits;
+pub(crate) use page_images::PageCache;
+
+/// What the pages keep between requests: rate limiters and rendered page images.
+pub(crate) struct WebRuntime {
+    pub limits: RateLimits,
+    pub pages: PageCache,
+}
+
+impl WebRuntime {
+    pub fn new() -> WebRuntime {
+        WebRuntime {
+            limits: RateLimits::new(),
+            pages: PageCache::new(64 << 20),
+        }
+    }
+}
+
+/// Every page route; mounted at the root by [`crate::router`].
+pub(crate) fn routes(state: &Shared) -> Router<Shared> {
+    let signer_pages = Router::new()
+        .route("/s/{token}", get(signer::summary))
+        .route("/s/{token}/sign", get(signer::signing))
+        .route("/s/{token}/complete", post(signer::complete))
+        .route("/s/{token}/approve", post(signer::approve))
+        .route("/s/{token}/decline", post(signer::decline))
+        .route("/s/{token}/done", get(signer::done))
+        .route(
+            "/s/{token}/attachments/{field}",
+            post(signer::attach).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::MAX_ATTACHMENT_BODY,
+            )),
+        )
+        .route("/c/{token}", get(completion::page_handler))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::limit_links,
+        ));
+    let images = Router::new()
+        .route(
+            "/s/{token}/documents/{doc}/pages/{page}",
+            get(page_images::signer_page),
+        )
+        .route(
+            "/c/{token}/documents/{doc}/pages/{page}",
+            get(page_images::completion_page),
+        )
+        .route(
+            "/app/envelopes/{id}/documents/{doc}/pages/{page}",
+            get(page_images::staff_page),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::limit_images,
+        ));
+    Router::new()
+        .merge(signer_pages)
+        .merge(images)
+        .merge(staff::routes(state))
+        .route("/assets/{name}", get(assets::serve))
+        .route("/lang", get(i18n::switch))
+        .route("/", get(staff::home))
+}

@@ -1,0 +1,192 @@
+//! Contract pages as images, rendered by the server itself (`inkan-render`): the browser needs
+//! no PDF library and fetches nothing from elsewhere. Rendered pages are kept in a bounded
+//! in-memory cache keyed by document revision, page and width, so a reader scrolling back and
+//! forth costs one render per page.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use inkan_render::PageSize;
+use inkan_service::{DisplaySource, ServiceError};
+use serde::Deserialize;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use crate::extract::{Path, Query, Shared};
+use crate::ui::error::{PageContext, UiResult};
+use crate::ui::i18n::Lang;
+use crate::ui::staff::StaffSession;
+
+/// The widths pages are rendered at: rounded so that zooming reuses cached renders.
+const WIDTH_STEP: u32 = 200;
+const DEFAULT_WIDTH: u32 = 1000;
+
+/// Rendered pages and page sizes, least recently used first out.
+pub(crate) struct PageCache {
+    budget: usize,
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    used: usize,
+    order: VecDeque<String>,
+    images: HashMap<String, Arc<Vec<u8>>>,
+    sizes: HashMap<String, Arc<Vec<PageSize>>>,
+}
+
+impl PageCache {
+    pub fn new(budget: usize) -> PageCache {
+        PageCache {
+            budget,
+            inner: Mutex::new(CacheInner::default()),
+        }
+    }
+
+    fn image(&self, key: &str) -> Option<Arc<Vec<u8>>> {
+        let inner = self.inner.lock().ok()?;
+        inner.images.get(key).cloned()
+    }
+
+    fn put_image(&self, key: String, png: Arc<Vec<u8>>) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if inner.images.contains_key(&key) {
+            return;
+        }
+        inner.used += png.len();
+        inner.order.push_back(key.clone());
+        inner.images.insert(key, png);
+        while inner.used > self.budget {
+            let Some(old) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(img) = inner.images.remove(&old) {
+                inner.used -= img.len();
+            }
+        }
+    }
+
+    fn sizes(&self, key: &str) -> Option<Arc<Vec<PageSize>>> {
+        self.inner.lock().ok()?.sizes.get(key).cloned()
+    }
+
+    fn put_sizes(&self, key: String, sizes: Arc<Vec<PageSize>>) {
+        if let Ok(mut inner) = self.inner.lock() {
+            if inner.sizes.len() > 10_000 {
+                inner.sizes.clear();
+            }
+            inner.sizes.insert(key, sizes);
+        }
+    }
+}
+
+/// The sizes of a document's pages (points), for placing fields over their images.
+pub(crate) async fn page_sizes(
+    state: &Shared,
+    source: &DisplaySource,
+) -> Result<Arc<Vec<PageSize>>, ServiceError> {
+    if let Some(s) = state.web.pages.sizes(&source.key) {
+        return Ok(s);
+    }
+    let bytes = state.inkan.display_bytes(source).await?;
+    let sizes = tokio::task::spawn_blocking(move || inkan_render::page_sizes(&bytes))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(|e| ServiceError::Invalid(format!("the document cannot be shown: {e}")))?;
+    let sizes = Arc::new(sizes);
+    state.web.pages.put_sizes(source.key.clone(), sizes.clone());
+    Ok(sizes)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Width {
+    w: Option<u32>,
+}
+
+async fn rendered(
+    state: &Shared,
+    source: DisplaySource,
+    page: &str,
+    width: Option<u32>,
+) -> Result<Response, ServiceError> {
+    let page: u32 = page
+        .trim_end_matches(".png")
+        .parse()
+        .map_err(|_| ServiceError::NotFound("the page"))?;
+    if page == 0 || page > source.pages {
+        return Err(ServiceError::NotFound("the page"));
+    }
+    let width = width.unwrap_or(DEFAULT_WIDTH).clamp(WIDTH_STEP, 2400);
+    let width = width.div_ceil(WIDTH_STEP) * WIDTH_STEP;
+    let key = format!("{}#{page}@{width}", source.key);
+    let png = match state.web.pages.image(&key) {
+        Some(png) => png,
+        None => {
+            let bytes = state.inkan.display_bytes(&source).await?;
+            let image =
+                tokio::task::spawn_blocking(move || inkan_render::render_page(&bytes, page, width))
+                    .await
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?
+                    .map_err(|e| ServiceError::Invalid(format!("the page cannot be shown: {e}")))?;
+            let png = Arc::new(image.png);
+            state.web.pages.put_image(key, png.clone());
+            png
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            // Private: behind a link token or a session.
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=300"),
+            ),
+        ],
+        png.as_ref().clone(),
+    )
+        .into_response())
+}
+
+/// `GET /s/{token}/documents/{doc}/pages/{n}?w=`.
+pub(crate) async fn signer_page(
+    State(state): State<Shared>,
+    lang: Lang,
+    Path((token, doc, page)): Path<(String, String, String)>,
+    Query(q): Query<Width>,
+) -> UiResult<Response> {
+    let source = state.inkan.signer_display(&token, &doc).await.page(lang)?;
+    rendered(&state, source, &page, q.w).await.page(lang)
+}
+
+/// `GET /c/{token}/documents/{doc}/pages/{n}?w=`.
+pub(crate) async fn completion_page(
+    State(state): State<Shared>,
+    lang: Lang,
+    Path((token, doc, page)): Path<(String, String, String)>,
+    Query(q): Query<Width>,
+) -> UiResult<Response> {
+    let source = state
+        .inkan
+        .completion_display(&token, &doc)
+        .await
+        .page(lang)?;
+    rendered(&state, source, &page, q.w).await.page(lang)
+}
+
+/// `GET /app/envelopes/{id}/documents/{doc}/pages/{n}?w=`.
+pub(crate) async fn staff_page(
+    State(state): State<Shared>,
+    session: StaffSession,
+    Path((id, doc, page)): Path<(String, String, String)>,
+    Query(q): Query<Width>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    let source = state
+        .inkan
+        .staff_display(&session.staff, &id, &doc)
+        .await
+        .staff_page(lang)?;
+    rendered(&state, source, &page, q.w).await.staff_page(lang)
+}

@@ -1,0 +1,545 @@
+//! The signer's pages, as the seeds walk through them: the request summary with 「署名をはじめる」,
+//! the usage guide, the documents as tabs with the signer's fields over their pages, the
+//! checklist, zoom, download for internal review, attachments, 「その他」 → 辞退, and 「完了する」 →
+//! confirmation → 「署名手続きを完了する」 → the done page. Approvers get 「承認する」 instead.
+//!
+//! The link token in the path is the credential; every form also carries a CSRF token bound to
+//! it, and posts from other sites are refused.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use inkan_service::japan::format_japanese;
+use inkan_service::{DocumentView, FieldInput, FieldView, RecipientView, SignerView};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::extract::{CallerInfo, Json, Path, Query, Shared};
+use crate::render::percent_encode;
+use crate::ui::error::{PageContext, UiResult};
+use crate::ui::guard::csrf_refusal;
+use crate::ui::i18n::Lang;
+use crate::ui::layout::{self, page, Frame};
+use crate::ui::page_images::page_sizes;
+
+fn csrf_scope(token: &str) -> String {
+    format!("link:{token}")
+}
+
+fn base(token: &str) -> String {
+    format!("/s/{}", percent_encode(token))
+}
+
+/// 署名の進行状況: every recipient in routing order with what they have done.
+pub(crate) fn progress(lang: Lang, recipients: &[RecipientView]) -> Markup {
+    let mut sorted: Vec<&RecipientView> = recipients.iter().collect();
+    sorted.sort_by_key(|r| r.order);
+    html! {
+        section.progress {
+            h2 { (lang.t("署名の進行状況", "Signing progress")) }
+            ol {
+                @for r in sorted {
+                    li class=(format!("state-{}", r.state)) {
+                        span.name { (r.name) }
+                        " "
+                        span.role { "(" (role_label(lang, &r.role)) ")" }
+                        " — "
+                        span.state {
+                            (state_label(lang, &r.role, &r.state))
+                            @if let Some(at) = r.done_at { " " (format_japanese(at)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn role_label(lang: Lang, role: &str) -> &'static str {
+    match role {
+        "approver" => lang.t("承認者", "approver"),
+        "cc" => lang.t("受領者", "copy"),
+        _ => lang.t("署名者", "signer"),
+    }
+}
+
+fn state_label(lang: Lang, role: &str, state: &str) -> &'static str {
+    match (role, state) {
+        ("approver", "done") => lang.t("承認済み", "approved"),
+        (_, "done") => lang.t("署名済み", "signed"),
+        (_, "declined") => lang.t("辞退", "declined"),
+        ("cc", _) => lang.t("完了後に受領", "receives the result"),
+        _ => lang.t("未完了", "waiting"),
+    }
+}
+
+/// A document's name without `.pdf`, as the tabs show it.
+fn short_name(name: &str) -> &str {
+    name.strip_suffix(".pdf")
+        .or_else(|| name.strip_suffix(".PDF"))
+        .unwrap_or(name)
+}
+
+/// `GET /s/{token}`: 署名依頼が届いています.
+pub(crate) async fn summary(
+    State(state): State<Shared>,
+    lang: Lang,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+) -> UiResult<Response> {
+    let view = state.inkan.open_link(&token, &caller).await.page(lang)?;
+    let path = base(&token);
+    let e = &view.envelope;
+    let me = &view.recipient;
+    let heading = match (me.role.as_str(), me.state.as_str()) {
+        ("approver", "done") => lang.t("承認済みです", "You have approved"),
+        (_, "done") => lang.t("署名済みです", "You have signed"),
+        ("approver", _) => lang.t("承認依頼が届いています", "Approval requested"),
+        ("cc", _) => lang.t("文書が共有されています", "Documents shared with you"),
+        _ => lang.t("署名依頼が届いています", "Signature requested"),
+    };
+    let csrf = state.inkan.csrf_token(&csrf_scope(&token));
+    let body = html! {
+        section.summary {
+            h1 { (heading) }
+            h2.title { (e.title) }
+            dl.facts {
+                dt { (lang.t("送信者", "Sender")) } dd.sender { (e.sender_name) }
+                @if !e.number.is_empty() { dt { (lang.t("管理番号", "Number")) } dd { (e.number) } }
+                dt { (lang.t("文書", "Documents")) }
+                dd { ul.doclist { @for d in &view.documents { li { (d.name) } } } }
+                dt { (lang.t("署名期限", "Deadline")) } dd.deadline { (e.deadline_text) }
+            }
+            @if !e.message.trim().is_empty() {
+                div.message { @for line in e.message.lines() { p { (line) } } }
+            }
+            @if me.state == "done" {
+                p.notice { (lang.t(
+                    "全ての関係者の手続きが完了すると「電子署名完了のお知らせ」メールが届きます。",
+                    "When every party has finished you will receive the completion email.")) }
+                (progress(lang, &view.progress))
+            } @else if me.role == "approver" {
+                @if view.can_act {
+                    (document_downloads(lang, &token, &view.documents))
+                    form.inline method="post" action=(format!("{path}/approve")) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button.primary #approve type="submit" { (lang.t("承認する", "Approve")) }
+                    }
+                    (decline_dialog(lang, &token, &csrf))
+                } @else {
+                    p.notice { (lang.t("承認の順番をお待ちください。", "Please wait for your turn to approve.")) }
+                }
+            } @else if me.role == "cc" {
+                (document_downloads(lang, &token, &view.documents))
+            } @else if view.can_act {
+                a.button.primary #start href=(format!("{path}/sign")) { (lang.t("署名をはじめる", "Start signing")) }
+            } @else {
+                p.notice { (lang.t(
+                    "前の署名者の手続きが終わると、署名できるようになります。メールでお知らせします。",
+                    "You can sign once the previous signers have finished; we will email you.")) }
+                (progress(lang, &view.progress))
+            }
+        }
+    };
+    let mut frame = Frame::new(lang, &e.title, &path);
+    frame.scripts = &["signer.js"];
+    Ok(layout::html(page(frame, body)))
+}
+
+fn document_downloads(lang: Lang, token: &str, documents: &[DocumentView]) -> Markup {
+    html! {
+        ul.downloads {
+            @for d in documents {
+                li {
+                    (d.name) " "
+                    a.download href=(format!("/api/v1/sign/{}/documents/{}", percent_encode(token), percent_encode(&d.id))) download {
+                        (lang.t("ダウンロード", "Download"))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn decline_dialog(lang: Lang, token: &str, csrf: &str) -> Markup {
+    html! {
+        details.more {
+            summary #more { (lang.t("その他", "More")) }
+            button.link #decline-open type="button" { (lang.t("辞退する", "Decline")) }
+        }
+        dialog #decline-dialog {
+            form method="post" action=(format!("{}/decline", base(token))) {
+                h2 { (lang.t("署名を辞退します", "Decline to sign")) }
+                p { (lang.t("辞退すると、この封筒の手続きは終了し、送信者に通知されます。",
+                    "Declining ends this envelope; the sender is told.")) }
+                label for="decline-reason" { (lang.t("辞退理由", "Reason")) }
+                textarea #decline-reason name="reason" required maxlength="1000" rows="4" {}
+                input type="hidden" name="csrf" value=(csrf);
+                div.actions {
+                    button.secondary type="button" data-close="decline-dialog" { (lang.t("キャンセル", "Cancel")) }
+                    button.danger #decline-submit type="submit" { (lang.t("辞退する", "Decline")) }
+                }
+            }
+        }
+    }
+}
+
+/// The label of each of the signer's fields in the checklist: 署名 1, テキスト入力 1, ….
+fn field_labels(lang: Lang, documents: &[DocumentView]) -> Vec<(String, String)> {
+    let mut counts = std::collections::HashMap::<&str, u32>::new();
+    let mut out = Vec::new();
+    for d in documents {
+        for f in &d.fields {
+            let n = counts.entry(f.kind.as_str()).or_insert(0);
+            *n += 1;
+            let kind = match f.kind.as_str() {
+                "signature" => lang.t("署名", "Signature"),
+                "text" => lang.t("テキスト入力", "Text"),
+                "date" => lang.t("日付", "Date"),
+                "checkbox" => lang.t("チェックボックス", "Checkbox"),
+                _ => lang.t("添付ファイル", "Attachment"),
+            };
+            out.push((f.id.clone(), format!("{kind} {n}")));
+        }
+    }
+    out
+}
+
+/// `GET /s/{token}/sign`: the documents, the fields, the checklist.
+pub(crate) async fn signing(
+    State(state): State<Shared>,
+    lang: Lang,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+) -> UiResult<Response> {
+    let view = state.inkan.open_link(&token, &caller).await.page(lang)?;
+    let path = base(&token);
+    if !view.can_act || view.recipient.role != "signer" {
+        return Ok(Redirect::to(&path).into_response());
+    }
+    let mut sizes = Vec::new();
+    for d in &view.documents {
+        let source = state.inkan.signer_display(&token, &d.id).await.page(lang)?;
+        sizes.push(page_sizes(&state, &source).await.page(lang)?);
+    }
+    let csrf = state.inkan.csrf_token(&csrf_scope(&token));
+    let labels = field_labels(lang, &view.documents);
+    let label_of = |id: &str| {
+        labels
+            .iter()
+            .find(|(f, _)| f == id)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
+    };
+    let count = view.documents.len();
+    let body = html! {
+        (guide(lang))
+        h1.envelope-title { (view.envelope.title) }
+        div.signing data-token=(token) data-csrf=(csrf) {
+            div.toolbar {
+                nav.tabs role="tablist" {
+                    @for (i, d) in view.documents.iter().enumerate() {
+                        button.tab type="button" role="tab" data-doc=(i) aria-selected=(if i == 0 { "true" } else { "false" }) {
+                            span.num { (i + 1) } " " (short_name(&d.name))
+                        }
+                    }
+                }
+                span #docpos data-count=(count) { (lang.t("文書", "Document")) " 1 (1/" (count) ")" }
+                span.zoom {
+                    button.icon #zoom-out type="button" title=(lang.t("縮小", "Zoom out")) { "−" }
+                    span #zoom-level { "100%" }
+                    button.icon #zoom-in type="button" title=(lang.t("拡大", "Zoom in")) { "+" }
+                }
+                (decline_dialog(lang, &token, &csrf))
+            }
+            form #complete-form method="post" action=(format!("{path}/complete")) {
+                input type="hidden" name="csrf" value=(csrf);
+                div.workspace {
+                    section.viewer #viewer {
+                        @for (i, d) in view.documents.iter().enumerate() {
+                            (document(lang, &token, i, d, &sizes[i], &label_of))
+                        }
+                    }
+                    aside.checklist {
+                        h3 { "☰ " (lang.t("チェックリスト", "Checklist")) " " span #checklist-count { (labels.len()) } }
+                        p.hint { (lang.t("リストを押すと該当箇所へ移動します。", "Click an item to jump to it.")) }
+                        ul #checklist {
+                            @for (i, d) in view.documents.iter().enumerate() {
+                                @for f in &d.fields {
+                                    li {
+                                        button.check-item type="button" data-doc=(i) data-target=(format!("field-{}", f.id)) {
+                                            span.mark {}
+                                            (label_of(&f.id))
+                                            @if !f.label.is_empty() { span.flabel { " " (f.label) } }
+                                            @if f.required { span.req { " *" } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        p.required { (lang.t("必須項目", "Required")) ": " span #required-done { "0" } "/" span #required-total { "0" } }
+                        button.primary #finish type="button" disabled { (lang.t("完了する", "Finish")) }
+                    }
+                }
+                dialog #confirm-dialog {
+                    h2 { (lang.t("署名手続きを完了しますか？", "Complete the signing?")) }
+                    p { (lang.t("完了すると、入力内容と署名は変更できません。",
+                        "Once completed, your entries and signature cannot be changed.")) }
+                    div.actions {
+                        button.secondary type="button" data-close="confirm-dialog" { (lang.t("戻る", "Back")) }
+                        button.primary #confirm-complete type="submit" { (lang.t("署名手続きを完了する", "Complete signing")) }
+                    }
+                }
+            }
+        }
+    };
+    let mut frame = Frame::new(lang, &view.envelope.title, &path);
+    frame.scripts = &["signer.js"];
+    Ok(layout::html(page(frame, body)))
+}
+
+/// 使い方ガイド: shown on arrival unless the reader ticked 「次回以降表示しない」.
+fn guide(lang: Lang) -> Markup {
+    html! {
+        dialog #guide {
+            h2 { (lang.t("使い方ガイド", "How to sign")) }
+            ol {
+                li { (lang.t("文書の内容を確認します。複数の文書は上部のタブで切り替えます。",
+                    "Read the documents; switch between them with the tabs at the top.")) }
+                li { (lang.t("チェックリストの項目を押すと、入力する箇所へ移動します。署名日などを入力してください。",
+                    "Click a checklist item to jump to its field, and fill it (such as the signing date).")) }
+                li { (lang.t("「完了する」を押し、確認画面で「署名手続きを完了する」を押すと署名が完了します。",
+                    "Press 「完了する」, then 「署名手続きを完了する」 to sign.")) }
+                li { (lang.t("印影の不要な不可視署名です。署名前の文書はダウンロードして社内で確認できます。",
+                    "The signature is invisible (no seal image). You can download the documents before signing.")) }
+            }
+            label.check { input #guide-hide type="checkbox"; " " (lang.t("次回以降表示しない", "Do not show this again")) }
+            div.actions { button.primary #guide-close type="button" { (lang.t("閉じる", "Close")) } }
+        }
+    }
+}
+
+fn document(
+    lang: Lang,
+    token: &str,
+    index: usize,
+    d: &DocumentView,
+    sizes: &[inkan_render::PageSize],
+    label_of: &dyn Fn(&str) -> String,
+) -> Markup {
+    let token_path = percent_encode(token);
+    let doc_path = percent_encode(&d.id);
+    let unplaced: Vec<&FieldView> = d.fields.iter().filter(|f| f.placement.is_none()).collect();
+    html! {
+        article.document #(format!("doc-{index}")) data-doc=(index) hidden[index != 0] {
+            div.docbar {
+                h2 { (d.name) }
+                a.download href=(format!("/api/v1/sign/{token_path}/documents/{doc_path}")) download {
+                    "↓ " (lang.t("ダウンロード", "Download"))
+                }
+            }
+            @for p in 1..=d.pages {
+                div.page data-page=(p) {
+                    img.pageimg loading="lazy" alt=(format!("{} p.{p}", d.name))
+                        src=(format!("/s/{token_path}/documents/{doc_path}/pages/{p}?w=1000"));
+                    @for f in d.fields.iter().filter(|f| f.placement.is_some_and(|pl| pl.page == p)) {
+                        @if let (Some(pl), Some(size)) = (f.placement, sizes.get(p as usize - 1)) {
+                            div.overlay
+                                data-left=(format!("{:.3}", pl.x / size.width_pt * 100.0))
+                                data-top=(format!("{:.3}", (size.height_pt - pl.y - pl.height) / size.height_pt * 100.0))
+                                data-width=(format!("{:.3}", pl.width / size.width_pt * 100.0))
+                                data-height=(format!("{:.3}", pl.height / size.height_pt * 100.0)) {
+                                (field_input(lang, token, f, &label_of(&f.id)))
+                            }
+                        }
+                    }
+                }
+            }
+            @if !unplaced.is_empty() {
+                fieldset.unplaced {
+                    legend { (lang.t("入力項目", "Fields")) }
+                    @for f in unplaced {
+                        div.row { (field_input(lang, token, f, &label_of(&f.id))) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn field_input(lang: Lang, _token: &str, f: &FieldView, item: &str) -> Markup {
+    let id = format!("field-{}", f.id);
+    let name = format!("f.{}", f.id);
+    let caption = if f.label.is_empty() {
+        item.to_string()
+    } else {
+        format!("{item} {}", f.label)
+    };
+    html! {
+        @match f.kind.as_str() {
+            "signature" => {
+                button.field.sig #(id) type="button" data-field=(f.id) data-kind="signature" data-required=(u8::from(f.required)) {
+                    span.todo { (lang.t("ここをクリックして署名", "Click to sign")) }
+                    span.done { (lang.t("署名します ✓", "Signing ✓")) }
+                }
+            }
+            "checkbox" => {
+                label.field.checkbox #(id) data-field=(f.id) data-kind="checkbox" data-required=(u8::from(f.required)) {
+                    input type="checkbox" name=(name) value="true";
+                    " " (caption)
+                }
+            }
+            "attachment" => {
+                div.field.attach #(id) data-field=(f.id) data-kind="attachment" data-required=(u8::from(f.required)) {
+                    label { (caption) " (PDF)" }
+                    input.attach-file type="file" accept="application/pdf,.pdf" data-field=(f.id);
+                    input type="hidden" name=(name) value="";
+                    span.attach-status {}
+                }
+            }
+            kind => {
+                input.field.text #(id) type=(if kind == "date" { "date" } else { "text" }) name=(name)
+                    placeholder=(caption) title=(caption) maxlength="500"
+                    data-field=(f.id) data-kind=(kind) data-required=(u8::from(f.required));
+            }
+        }
+    }
+}
+
+/// `POST /s/{token}/complete`: the field values, then 「署名手続きを完了する」.
+pub(crate) async fn complete(
+    State(state): State<Shared>,
+    lang: Lang,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> UiResult<Response> {
+    if let Some(r) = csrf_refusal(&state, &csrf_scope(&token), form_value(&form, "csrf")) {
+        return Ok(r);
+    }
+    let values: Vec<FieldInput> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("f.").map(|field| FieldInput {
+                field: field.to_string(),
+                value: v.clone(),
+            })
+        })
+        .collect();
+    state
+        .inkan
+        .complete(&token, &values, &caller)
+        .await
+        .page(lang)?;
+    Ok(Redirect::to(&format!("{}/done", base(&token))).into_response())
+}
+
+fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `POST /s/{token}/approve`.
+pub(crate) async fn approve(
+    State(state): State<Shared>,
+    lang: Lang,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> UiResult<Response> {
+    if let Some(r) = csrf_refusal(&state, &csrf_scope(&token), form_value(&form, "csrf")) {
+        return Ok(r);
+    }
+    state.inkan.approve(&token, &caller).await.page(lang)?;
+    Ok(Redirect::to(&format!("{}/done", base(&token))).into_response())
+}
+
+/// `POST /s/{token}/decline`: 辞退, with the reason.
+pub(crate) async fn decline(
+    State(state): State<Shared>,
+    lang: Lang,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> UiResult<Response> {
+    if let Some(r) = csrf_refusal(&state, &csrf_scope(&token), form_value(&form, "csrf")) {
+        return Ok(r);
+    }
+    let reason = form_value(&form, "reason").unwrap_or("");
+    state
+        .inkan
+        .decline(&token, reason, &caller)
+        .await
+        .page(lang)?;
+    Ok(layout::message_page(
+        lang,
+        StatusCode::OK,
+        lang.t("署名を辞退しました", "You have declined"),
+        lang.t(
+            "送信者に辞退をお知らせしました。この封筒の手続きは終了しました。",
+            "The sender has been told. This envelope has ended.",
+        ),
+    ))
+}
+
+/// `GET /s/{token}/done`: after signing or approving.
+pub(crate) async fn done(
+    State(state): State<Shared>,
+    lang: Lang,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+) -> UiResult<Response> {
+    let view: SignerView = state.inkan.open_link(&token, &caller).await.page(lang)?;
+    let approver = view.recipient.role == "approver";
+    let finished = view.envelope.status == "completed";
+    let body = html! {
+        section.done {
+            h1 #done-title { @if approver { (lang.t("承認が完了しました", "Approved")) } @else { (lang.t("署名手続きが完了しました", "Signing complete")) } }
+            h2.title { (view.envelope.title) }
+            @if finished {
+                p { (lang.t("全ての関係者の手続きが完了しました。「電子署名完了のお知らせ」メールから署名済みの文書をダウンロードできます。",
+                    "Every party has finished. The completion email has the link to download the signed documents.")) }
+            } @else {
+                p { (lang.t("ほかの関係者の手続きが完了すると、「電子署名完了のお知らせ」メールが届きます。",
+                    "When the other parties have finished, you will receive the completion email.")) }
+            }
+            (progress(lang, &view.progress))
+        }
+    };
+    let path = format!("{}/done", base(&token));
+    Ok(layout::html(page(
+        Frame::new(lang, &view.envelope.title, &path),
+        body,
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AttachName {
+    name: String,
+}
+
+/// `POST /s/{token}/attachments/{field}?name=…` (the PDF as the body, `X-CSRF-Token`): called
+/// by the page's script; answers JSON.
+pub(crate) async fn attach(
+    State(state): State<Shared>,
+    CallerInfo(caller): CallerInfo,
+    headers: HeaderMap,
+    Path((token, field)): Path<(String, String)>,
+    Query(q): Query<AttachName>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    if !csrf.is_some_and(|t| state.inkan.csrf_valid(&csrf_scope(&token), t)) {
+        return Err(ApiError::Forbidden(
+            "the page has expired: reload it and attach again".into(),
+        ));
+    }
+    let view = state
+        .inkan
+        .attach(&token, &field, &q.name, body.to_vec(), &caller)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}

@@ -1,0 +1,149 @@
+//! 文書管理: the 電帳法 search (取引年月日 and 取引金額 ranges, 取引先, in any combination), a
+//! preview of each hit with its signers (the envelope's page), downloads and the CSV export.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use inkan_service::SearchInput;
+use maud::html;
+
+use super::{status_label, StaffSession};
+use crate::extract::{CallerInfo, Query, Shared};
+use crate::render::percent_encode;
+use crate::ui::error::{PageContext, UiResult};
+use crate::ui::layout::{self, page};
+
+fn query_string(q: &SearchInput) -> String {
+    let mut parts = Vec::new();
+    let mut add = |k: &str, v: &Option<String>| {
+        if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
+            parts.push(format!("{k}={}", percent_encode(v)));
+        }
+    };
+    add("date_from", &q.date_from);
+    add("date_to", &q.date_to);
+    add("amount_min", &q.amount_min);
+    add("amount_max", &q.amount_max);
+    add("counterparty", &q.counterparty);
+    if q.completed_only {
+        parts.push("completed_only=true".into());
+    }
+    parts.join("&")
+}
+
+/// Empty form fields are "no criterion", not an invalid date.
+fn cleaned(mut q: SearchInput) -> SearchInput {
+    for v in [
+        &mut q.date_from,
+        &mut q.date_to,
+        &mut q.amount_min,
+        &mut q.amount_max,
+        &mut q.counterparty,
+    ] {
+        if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            *v = None;
+        }
+    }
+    q
+}
+
+/// `GET /app/documents?date_from=&date_to=&amount_min=&amount_max=&counterparty=`.
+pub(crate) async fn page_handler(
+    State(state): State<Shared>,
+    session: StaffSession,
+    Query(q): Query<SearchInput>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    let q = cleaned(q);
+    let hits = state
+        .inkan
+        .search(&session.staff, &q)
+        .await
+        .staff_page(lang)?;
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let title = lang.t("文書管理", "Documents");
+    let body = html! {
+        section.archive {
+            h1 { (title) }
+            form.search #search method="get" action="/app/documents" {
+                fieldset {
+                    legend { (lang.t("取引年月日", "Transaction date")) }
+                    input #date_from type="date" name="date_from" value=(value(&q.date_from));
+                    " 〜 "
+                    input #date_to type="date" name="date_to" value=(value(&q.date_to));
+                }
+                fieldset {
+                    legend { (lang.t("取引金額（円）", "Amount (yen)")) }
+                    input #amount_min type="text" inputmode="numeric" name="amount_min" value=(value(&q.amount_min));
+                    " 〜 "
+                    input #amount_max type="text" inputmode="numeric" name="amount_max" value=(value(&q.amount_max));
+                }
+                fieldset {
+                    legend { (lang.t("取引先", "Counterparty")) }
+                    input #counterparty type="text" name="counterparty" value=(value(&q.counterparty));
+                }
+                label.check { input type="checkbox" name="completed_only" value="true" checked[q.completed_only]; " " (lang.t("締結済みのみ", "Concluded only")) }
+                button.primary #search-button type="submit" { (lang.t("検索", "Search")) }
+                a.button.secondary #csv href=(format!("/app/documents.csv?{}", query_string(&q))) { (lang.t("CSV出力", "Export CSV")) }
+            }
+            p #hit-count { (hits.len()) (lang.t(" 件", " documents")) }
+            table.list #hits {
+                thead { tr {
+                    th { (lang.t("文書名", "Document")) } th { (lang.t("封筒", "Envelope")) }
+                    th { (lang.t("取引年月日", "Date")) } th { (lang.t("取引金額", "Amount")) }
+                    th { (lang.t("取引先", "Counterparty")) } th { (lang.t("状態", "Status")) } th {}
+                } }
+                tbody {
+                    @for h in &hits {
+                        @let eid = percent_encode(&h.envelope_id);
+                        tr {
+                            td { (h.document.name) }
+                            td { a href=(format!("/app/envelopes/{eid}")) { (h.envelope_number) " " (h.envelope_title) } }
+                            td { (h.document.metadata.date.as_deref().unwrap_or("")) }
+                            td.num { (h.document.metadata.amount.as_deref().unwrap_or("")) }
+                            td { (h.document.metadata.counterparty.as_deref().unwrap_or("")) }
+                            td { (status_label(lang, &h.envelope_status)) }
+                            td {
+                                a href=(format!("/app/envelopes/{eid}")) { (lang.t("プレビュー", "Preview")) }
+                                " "
+                                a href=(format!("/app/envelopes/{eid}/documents/{}/download", percent_encode(&h.document.id))) { (lang.t("ダウンロード", "Download")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::html(page(
+        session.frame(title, "/app/documents"),
+        body,
+    )))
+}
+
+/// `GET /app/documents.csv?…`: the same search as CSV (recorded in the audit trail).
+pub(crate) async fn csv(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Query(q): Query<SearchInput>,
+) -> UiResult<Response> {
+    let text = state
+        .inkan
+        .search_csv(&session.staff, &cleaned(q), &caller)
+        .await
+        .staff_page(session.lang)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"inkan-documents.csv\""),
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}

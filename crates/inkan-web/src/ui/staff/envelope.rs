@@ -1,0 +1,246 @@
+//! An envelope's detail for staff: its state, 署名の進行状況, the documents (pages shown,
+//! downloads), attachments, the actions its state allows (send, remind, cancel), and its audit
+//! trail. Opening it is recorded as a view; every download as a download.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use inkan_service::japan::format_japanese;
+use maud::html;
+use serde::Deserialize;
+
+use super::{expired_form, status_label, StaffSession};
+use crate::extract::{CallerInfo, Path, Shared};
+use crate::render::{self, percent_encode};
+use crate::ui::error::{PageContext, UiResult};
+use crate::ui::layout::{self, page};
+use crate::ui::signer::progress;
+
+fn action_label(lang: crate::ui::i18n::Lang, action: &str) -> String {
+    let ja = match action {
+        "create" => "作成",
+        "send" => "送信",
+        "approve" => "承認",
+        "view" => "閲覧",
+        "download" => "ダウンロード",
+        "fill" => "入力",
+        "attach" => "添付",
+        "sign" => "署名",
+        "decline" => "辞退",
+        "cancel" => "取消",
+        "login" => "ログイン",
+        "remind" => "リマインド",
+        "seal" => "封緘",
+        "expire" => "期限切れ",
+        other => other,
+    };
+    match lang {
+        crate::ui::i18n::Lang::Ja => ja.to_string(),
+        crate::ui::i18n::Lang::En => action.to_string(),
+    }
+}
+
+/// `GET /app/envelopes/{id}`.
+pub(crate) async fn page_handler(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    let e = state
+        .inkan
+        .view_envelope(&session.staff, &id, &caller)
+        .await
+        .staff_page(lang)?;
+    let trail = state
+        .inkan
+        .audit_trail(&session.staff, Some(&id))
+        .await
+        .staff_page(lang)?;
+    let eid = percent_encode(&e.id);
+    let base = format!("/app/envelopes/{eid}");
+    let open = matches!(
+        e.status.as_str(),
+        "draft" | "awaiting_approval" | "sent" | "partially_signed"
+    );
+    let body = html! {
+        section.envelope {
+            div.heading {
+                h1 #envelope-title { (e.title) }
+                span #envelope-status class=(format!("badge {}", e.status)) { (status_label(lang, &e.status)) }
+            }
+            dl.facts {
+                dt { (lang.t("管理番号", "Number")) } dd { (e.number) }
+                dt { (lang.t("送信者", "Sender")) } dd { (e.sender_name) " " (e.sender_email) }
+                dt { (lang.t("署名期限", "Deadline")) } dd { (e.deadline_text) }
+                dt { (lang.t("締結証明書ID", "Conclusion ID")) } dd.mono { (e.conclusion_id) }
+                @if let Some(reason) = &e.status_reason { dt { (lang.t("理由", "Reason")) } dd { (reason) } }
+                @if e.sealed { dt { "PAdES" } dd { "B-LTA" } }
+            }
+            @if !e.message.trim().is_empty() { div.message { @for l in e.message.lines() { p { (l) } } } }
+            div.actions {
+                @if e.status == "draft" {
+                    form.inline method="post" action=(format!("{base}/send")) {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        button.primary #send type="submit" { (lang.t("送信する", "Send")) }
+                    }
+                }
+                @if matches!(e.status.as_str(), "sent" | "partially_signed") {
+                    form.inline method="post" action=(format!("{base}/remind")) {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        button.secondary #remind type="submit" { (lang.t("リマインドを送る", "Send a reminder")) }
+                    }
+                }
+                @if open {
+                    details.cancel {
+                        summary { (lang.t("取り消す", "Cancel")) }
+                        form method="post" action=(format!("{base}/cancel")) {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            label for="cancel-reason" { (lang.t("取消理由", "Reason")) }
+                            textarea #cancel-reason name="reason" required maxlength="1000" rows="3" {}
+                            button.danger #cancel type="submit" { (lang.t("この封筒を取り消す", "Cancel this envelope")) }
+                        }
+                    }
+                }
+            }
+            (progress(lang, &e.recipients))
+            h2 { (lang.t("文書", "Documents")) }
+            div.doccards {
+                @for d in &e.documents {
+                    div.doccard {
+                        img.thumb loading="lazy" alt=(d.name) src=(format!("{base}/documents/{}/pages/1?w=400", percent_encode(&d.id)));
+                        div {
+                            strong { (d.name) }
+                            p.small { (d.pages) " " (lang.t("ページ", "pages")) " · rev. " (d.revision) }
+                            @if let Some(date) = &d.metadata.date { p.small { (lang.t("取引年月日", "Date")) ": " (date) } }
+                            @if let Some(amount) = &d.metadata.amount { p.small { (lang.t("取引金額", "Amount")) ": " (amount) (lang.t("円", " yen")) } }
+                            @if let Some(cp) = &d.metadata.counterparty { p.small { (lang.t("取引先", "Counterparty")) ": " (cp) } }
+                            a.download href=(format!("{base}/documents/{}/download", percent_encode(&d.id))) { "↓ " (lang.t("ダウンロード", "Download")) }
+                        }
+                    }
+                }
+            }
+            @if !e.attachments.is_empty() {
+                h2 { (lang.t("添付ファイル", "Attachments")) }
+                ul {
+                    @for a in &e.attachments {
+                        li { a href=(format!("{base}/attachments/{}/download", percent_encode(&a.id))) { (a.name) } }
+                    }
+                }
+            }
+            h2 { (lang.t("操作ログ", "Audit trail")) }
+            table.list.audit #audit {
+                thead { tr {
+                    th { "#" } th { (lang.t("日時", "Time")) } th { (lang.t("操作", "Action")) }
+                    th { (lang.t("操作者", "Actor")) } th { (lang.t("IPアドレス", "IP address")) }
+                } }
+                tbody {
+                    @for a in &trail {
+                        tr {
+                            td { (a.seq) }
+                            td { (format_japanese(a.entry.at)) }
+                            td { (action_label(lang, &a.entry.action)) }
+                            td.small { (a.entry.actor) }
+                            td { (a.entry.ip.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::html(page(session.frame(&e.title, &base), body)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Action {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn act(
+    state: &Shared,
+    session: &StaffSession,
+    caller: &inkan_service::Caller,
+    id: &str,
+    what: &str,
+    form: &Action,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    if !session.csrf_ok(state, Some(&form.csrf)) {
+        return Ok(expired_form(lang));
+    }
+    let staff = &session.staff;
+    let result = match what {
+        "send" => state.inkan.send(staff, id, caller).await,
+        "remind" => state.inkan.remind(staff, id, caller).await,
+        _ => state.inkan.cancel(staff, id, &form.reason, caller).await,
+    };
+    result.staff_page(lang)?;
+    Ok(Redirect::to(&format!("/app/envelopes/{}", percent_encode(id))).into_response())
+}
+
+/// `POST /app/envelopes/{id}/send`.
+pub(crate) async fn send(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+    Form(form): Form<Action>,
+) -> UiResult<Response> {
+    act(&state, &session, &caller, &id, "send", &form).await
+}
+
+/// `POST /app/envelopes/{id}/remind`.
+pub(crate) async fn remind(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+    Form(form): Form<Action>,
+) -> UiResult<Response> {
+    act(&state, &session, &caller, &id, "remind", &form).await
+}
+
+/// `POST /app/envelopes/{id}/cancel`.
+pub(crate) async fn cancel(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+    Form(form): Form<Action>,
+) -> UiResult<Response> {
+    act(&state, &session, &caller, &id, "cancel", &form).await
+}
+
+/// `GET /app/envelopes/{id}/documents/{doc}/download`.
+pub(crate) async fn download(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path((id, doc)): Path<(String, String)>,
+) -> UiResult<Response> {
+    let (name, bytes) = state
+        .inkan
+        .download_document(&session.staff, &id, &doc, &caller)
+        .await
+        .staff_page(session.lang)?;
+    Ok(render::file(&name, bytes))
+}
+
+/// `GET /app/envelopes/{id}/attachments/{att}/download`.
+pub(crate) async fn attachment(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path((id, att)): Path<(String, String)>,
+) -> UiResult<Response> {
+    let (name, bytes) = state
+        .inkan
+        .download_attachment(&session.staff, &id, &att, &caller)
+        .await
+        .staff_page(session.lang)?;
+    Ok(render::file(&name, bytes))
+}

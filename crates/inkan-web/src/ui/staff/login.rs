@@ -1,0 +1,187 @@
+//! Login with email and password, and logout. The login form's CSRF token is bound to a
+//! random cookie set with the form (there is no session yet); attempts are rate-limited per
+//! client, and a wrong email and a wrong password look the same.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use maud::html;
+use serde::Deserialize;
+
+use crate::extract::{CallerInfo, Query, Shared};
+use crate::ui::guard::{cookie, set_cookie, too_many, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::ui::i18n::Lang;
+use crate::ui::layout::{self, page, Frame};
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only a path of this site (never an open redirect).
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/app"
+    }
+}
+
+fn render(
+    state: &Shared,
+    lang: Lang,
+    status: StatusCode,
+    nonce: &str,
+    next: &str,
+    error: Option<&str>,
+    email: &str,
+) -> Response {
+    let csrf = state.inkan.csrf_token(&format!("login:{nonce}"));
+    let body = html! {
+        section.login {
+            h1 { (lang.t("ログイン", "Log in")) }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="next" value=(safe_next(next));
+                label for="email" { (lang.t("メールアドレス", "Email")) }
+                input #email type="email" name="email" value=(email) required autocomplete="username";
+                label for="password" { (lang.t("パスワード", "Password")) }
+                input #password type="password" name="password" required autocomplete="current-password";
+                button.primary #login type="submit" { (lang.t("ログイン", "Log in")) }
+            }
+        }
+    };
+    let mut response = (
+        status,
+        layout::html(page(
+            Frame::new(lang, lang.t("ログイン", "Log in"), "/login"),
+            body,
+        )),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(state, LOGIN_COOKIE, nonce, Some(3600))) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn new_nonce() -> String {
+    URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
+}
+
+/// `GET /login`.
+pub(crate) async fn form(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    Query(q): Query<Next>,
+) -> Response {
+    let nonce = cookie(&headers, LOGIN_COOKIE)
+        .map(str::to_string)
+        .unwrap_or_else(new_nonce);
+    render(&state, lang, StatusCode::OK, &nonce, &q.next, None, "")
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Credentials {
+    email: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login`.
+pub(crate) async fn submit(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    CallerInfo(caller): CallerInfo,
+    Form(c): Form<Credentials>,
+) -> Response {
+    let ip = caller
+        .ip
+        .as_deref()
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if !state.web.limits.login_allowed(ip) {
+        return too_many(lang);
+    }
+    let nonce = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if nonce.is_empty() || !state.inkan.csrf_valid(&format!("login:{nonce}"), &c.csrf) {
+        let nonce = new_nonce();
+        let message = lang.t(
+            "画面の有効期限が切れました。もう一度ログインしてください。",
+            "The page expired. Please log in again.",
+        );
+        return render(
+            &state,
+            lang,
+            StatusCode::FORBIDDEN,
+            &nonce,
+            &c.next,
+            Some(message),
+            &c.email,
+        );
+    }
+    let staff = match state.inkan.login(&c.email, &c.password, &caller).await {
+        Ok(s) => s,
+        Err(_) => {
+            let message = lang.t(
+                "メールアドレスまたはパスワードが違います。",
+                "Wrong email or password.",
+            );
+            return render(
+                &state,
+                lang,
+                StatusCode::UNAUTHORIZED,
+                nonce,
+                &c.next,
+                Some(message),
+                &c.email,
+            );
+        }
+    };
+    let session = match state.inkan.start_session(&staff) {
+        Ok(s) => s,
+        Err(e) => {
+            return crate::ui::error::UiError {
+                lang,
+                error: e,
+                login: false,
+            }
+            .into_response()
+        }
+    };
+    let mut response = Redirect::to(safe_next(&c.next)).into_response();
+    let cookies = [
+        set_cookie(
+            &state,
+            SESSION_COOKIE,
+            &session,
+            Some(inkan_service::SESSION_SECONDS),
+        ),
+        set_cookie(&state, LOGIN_COOKIE, "", Some(0)),
+    ];
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// `POST /logout`: drops the session cookie.
+pub(crate) async fn logout(State(state): State<Shared>) -> Response {
+    let mut response = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(&state, SESSION_COOKIE, "", Some(0))) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}

@@ -1,0 +1,181 @@
+//! The staff's pages: login, the dashboard of envelopes by state, the counterparty registry,
+//! a new envelope (upload, place fields, recipients, send), an envelope's detail (progress,
+//! cancel, remind, audit trail) and 文書管理 (電帳法 search, CSV).
+//!
+//! A staff page needs a session ([`StaffSession`]); without one it redirects to the login.
+//! Every form posts a CSRF token bound to the session.
+
+mod archive;
+mod compose;
+mod counterparties;
+mod dashboard;
+mod envelope;
+mod login;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use inkan_service::{SessionUser, Staff};
+
+use crate::extract::Shared;
+use crate::render::percent_encode;
+use crate::ui::guard::{cookie, SESSION_COOKIE};
+use crate::ui::i18n::Lang;
+use crate::ui::layout::{Frame, StaffNav};
+
+pub(crate) fn routes(state: &Shared) -> Router<Shared> {
+    Router::new()
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/app", get(dashboard::page_handler))
+        .route(
+            "/app/counterparties",
+            get(counterparties::page_handler).post(counterparties::register),
+        )
+        .route("/app/envelopes/new", get(compose::page_handler))
+        .route(
+            "/app/envelopes/preview",
+            post(compose::preview).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::MAX_ATTACHMENT_BODY * 3,
+            )),
+        )
+        .route(
+            "/app/envelopes",
+            post(compose::create).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::MAX_ENVELOPE_BODY,
+            )),
+        )
+        .route("/app/envelopes/{id}", get(envelope::page_handler))
+        .route("/app/envelopes/{id}/send", post(envelope::send))
+        .route("/app/envelopes/{id}/cancel", post(envelope::cancel))
+        .route("/app/envelopes/{id}/remind", post(envelope::remind))
+        .route(
+            "/app/envelopes/{id}/documents/{doc}/download",
+            get(envelope::download),
+        )
+        .route(
+            "/app/envelopes/{id}/attachments/{att}/download",
+            get(envelope::attachment),
+        )
+        .route("/app/documents", get(archive::page_handler))
+        .route("/app/documents.csv", get(archive::csv))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::ui::guard::same_origin,
+        ))
+}
+
+/// `GET /`: staff go to their dashboard (or the login).
+pub(crate) async fn home() -> Redirect {
+    Redirect::to("/app")
+}
+
+/// A logged-in staff member.
+pub(crate) struct StaffSession {
+    pub staff: Staff,
+    pub user: SessionUser,
+    pub lang: Lang,
+    /// The CSRF token of this session's forms.
+    pub csrf: String,
+    /// The session cookie value (the CSRF scope).
+    pub cookie: String,
+}
+
+impl StaffSession {
+    /// The page frame with the staff navigation.
+    pub fn frame<'a>(&'a self, title: &'a str, path: &'a str) -> Frame<'a> {
+        let mut frame = Frame::new(self.lang, title, path);
+        frame.staff = Some(StaffNav {
+            organization: &self.user.organization,
+            name: &self.user.name,
+            csrf: &self.csrf,
+        });
+        frame
+    }
+
+    /// True when `token` is this session's CSRF token.
+    pub fn csrf_ok(&self, state: &Shared, token: Option<&str>) -> bool {
+        token.is_some_and(|t| state.inkan.csrf_valid(&self.scope(), t))
+    }
+
+    fn scope(&self) -> String {
+        format!("session:{}", self.cookie)
+    }
+}
+
+impl FromRequestParts<Shared> for StaffSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        let lang = Lang::of_headers(&parts.headers);
+        let to_login = || {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/app");
+            Redirect::to(&format!("/login?next={}", percent_encode(next))).into_response()
+        };
+        let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        let staff = match state.inkan.session(value).await {
+            Ok(s) => s,
+            Err(_) => return Err(to_login()),
+        };
+        let user = match state.inkan.session_user(&staff).await {
+            Ok(u) => u,
+            Err(_) => return Err(to_login()),
+        };
+        let cookie = value.to_string();
+        let csrf = state.inkan.csrf_token(&format!("session:{cookie}"));
+        Ok(StaffSession {
+            staff,
+            user,
+            lang,
+            csrf,
+            cookie,
+        })
+    }
+}
+
+/// A refused form: the page expired (no or a wrong CSRF token).
+pub(crate) fn expired_form(lang: Lang) -> Response {
+    crate::ui::layout::message_page(
+        lang,
+        axum::http::StatusCode::FORBIDDEN,
+        lang.t("画面の有効期限が切れました", "This page has expired"),
+        lang.t(
+            "ページを読み込み直してから、もう一度操作してください。",
+            "Reload the page and try again.",
+        ),
+    )
+}
+
+/// The status names and their labels, in the dashboard's order.
+pub(crate) fn status_label(lang: Lang, status: &str) -> &'static str {
+    match status {
+        "draft" => lang.t("下書き", "Draft"),
+        "awaiting_approval" => lang.t("承認待ち", "Awaiting approval"),
+        "sent" => lang.t("署名待ち", "Sent"),
+        "partially_signed" => lang.t("一部署名済み", "Partially signed"),
+        "completed" => lang.t("締結済み", "Completed"),
+        "declined" => lang.t("辞退", "Declined"),
+        "cancelled" => lang.t("取消", "Cancelled"),
+        "expired" => lang.t("期限切れ", "Expired"),
+        _ => lang.t("不明", "Unknown"),
+    }
+}
+
+pub(crate) const STATUSES: [&str; 8] = [
+    "draft",
+    "awaiting_approval",
+    "sent",
+    "partially_signed",
+    "completed",
+    "declined",
+    "cancelled",
+    "expired",
+];

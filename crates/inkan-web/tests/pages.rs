@@ -1,0 +1,539 @@
+//! The web pages over plain HTTP: what a browser is told (CSP, cookies), what is refused
+//! (cross-site posts, forms without their CSRF token, too many login attempts), that user text
+//! is escaped, and that dead links get the seeds' pages. The browser-driven flows are in
+//! tests/ui.rs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const ADMIN: &str = "keiyaku@city.morioka.example.jp";
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn organization_with_login(app: &TestApp) -> String {
+    let r = app
+        .post("/api/v1/organizations")
+        .bearer_auth(OPERATOR)
+        .json(&json!({
+            "name": "盛岡市", "department": "財政部契約検査課",
+            "admin_name": "契約花子", "admin_email": ADMIN, "admin_password": PASSWORD
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    body["api_key"].as_str().unwrap().to_string()
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Logs in with a fresh client: the session cookie.
+async fn login(app: &TestApp) -> String {
+    let client = no_redirects();
+    let form = client
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("inkan_login="))
+        .unwrap();
+    let nonce = login_cookie.split(';').next().unwrap().to_string();
+    let html = form.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+    let r = client
+        .post(format!("{}/login", app.url))
+        .header("cookie", &nonce)
+        .form(&[
+            ("email", ADMIN),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+            ("next", "/app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("inkan_session="))
+        .unwrap();
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Lax"), "{session}");
+    session.split(';').next().unwrap().to_string()
+}
+
+/// The value of a hidden input in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn pages_carry_a_strict_csp_and_no_outside_assets() {
+    let app = TestApp::start().await;
+    let key = organization_with_login(&app).await;
+    let envelope = app
+        .envelope(&key, "業務委託契約", "vendor@example.jp")
+        .await;
+    let id = envelope["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/envelopes/{id}/send"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    app.drain().await;
+    let token = app.link_token("vendor@example.jp", "s");
+    for path in [
+        format!("/s/{token}"),
+        format!("/s/{token}/sign"),
+        "/login".into(),
+    ] {
+        let r = app.get(&path).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
+        let html = r.text().await.unwrap();
+        // Everything comes from this server: no absolute URLs in src or href of assets.
+        for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
+            assert!(
+                !html.contains(attr),
+                "{path} loads an outside asset: {attr}"
+            );
+        }
+        assert!(!html.contains("<script>"), "{path} has an inline script");
+        assert!(!html.contains("style=\""), "{path} has an inline style");
+    }
+    // The assets themselves, with their types.
+    let css = app.get("/assets/inkan.css").send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let js = app.get("/assets/signer.js").send().await.unwrap();
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(js.text().await.unwrap().contains("inkan.guide.hidden"));
+    // A page image is a PNG rendered here.
+    let view: Value = app
+        .get(&format!("/api/v1/sign/{token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let doc = view["documents"][0]["id"].as_str().unwrap();
+    let png = app
+        .get(&format!("/s/{token}/documents/{doc}/pages/1?w=600"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let bytes = png.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let missing = app
+        .get(&format!("/s/{token}/documents/{doc}/pages/9"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn user_text_is_escaped_on_every_page() {
+    let app = TestApp::start().await;
+    let key = organization_with_login(&app).await;
+    let mut input = new_envelope("<script>alert('title')</script>", "vendor@example.jp");
+    input["message"] = json!("<img src=x onerror=alert(1)>\n2行目");
+    input["recipients"][0]["name"] = json!("<b>山田</b>");
+    let r = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(&key)
+        .json(&input)
+        .send()
+        .await
+        .unwrap();
+    let envelope: Value = r.json().await.unwrap();
+    let id = envelope["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/envelopes/{id}/send"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    app.drain().await;
+    let token = app.link_token("vendor@example.jp", "s");
+    let session = login(&app).await;
+    let pages = [
+        app.get(&format!("/s/{token}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        app.get(&format!("/s/{token}/sign"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        app.get(&format!("/app/envelopes/{id}"))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        app.get("/app")
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    ];
+    for html in &pages {
+        assert!(!html.contains("<script>alert"), "unescaped title: {html}");
+        assert!(!html.contains("<img src=x"), "unescaped message");
+        assert!(!html.contains("<b>山田</b>"), "unescaped name");
+    }
+    assert!(
+        pages[0].contains("&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;")
+            || pages[0].contains("&lt;script&gt;alert('title')&lt;/script&gt;")
+    );
+}
+
+#[tokio::test]
+async fn forms_need_their_csrf_token_and_cross_site_posts_are_refused() {
+    let app = TestApp::start().await;
+    let key = organization_with_login(&app).await;
+    let envelope = app
+        .envelope(&key, "業務委託契約", "vendor@example.jp")
+        .await;
+    let id = envelope["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/envelopes/{id}/send"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    app.drain().await;
+    let token = app.link_token("vendor@example.jp", "s");
+    let html = app
+        .get(&format!("/s/{token}/sign"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&html, "csrf");
+
+    // No token, a wrong token, another site's page: refused, and nothing changes.
+    let client = no_redirects();
+    let url = format!("{}/s/{token}/decline", app.url);
+    let r = client
+        .post(&url)
+        .form(&[("reason", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = client
+        .post(&url)
+        .form(&[("reason", "x"), ("csrf", "AAAA")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = client
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .form(&[("reason", "x"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = client
+        .post(&url)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("reason", "x"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A token of another link does not work here either.
+    let other = app.inkan.csrf_token("link:someone-else");
+    let r = client
+        .post(&url)
+        .form(&[("reason", "x"), ("csrf", other.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let state: Value = app
+        .get(&format!("/api/v1/envelopes/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["status"], "sent");
+
+    // Staff forms: the session's own token only.
+    let session = login(&app).await;
+    let r = client
+        .post(format!("{}/app/envelopes/{id}/cancel", app.url))
+        .header("cookie", &session)
+        .form(&[("reason", "x"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Without a session: to the login page.
+    let r = client.get(format!("{}/app", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
+    let r = client
+        .get(format!("{}/app", app.url))
+        .header(
+            "cookie",
+            "inkan_session=v1.forged.session.9999999999.AAAA.AAAA",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+
+    // The right token from this origin declines.
+    let r = client
+        .post(&url)
+        .header("origin", &app.url)
+        .form(&[
+            ("reason", "単価の再確認が必要なため"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("署名を辞退しました"));
+}
+
+#[tokio::test]
+async fn login_attempts_are_rate_limited_and_wrong_passwords_say_nothing_more() {
+    let app = TestApp::start().await;
+    organization_with_login(&app).await;
+    let client = no_redirects();
+    let form = client
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap();
+    let nonce = form.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = hidden(&form.text().await.unwrap(), "csrf");
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let email = if i % 2 == 0 {
+            ADMIN
+        } else {
+            "nobody@example.jp"
+        };
+        let r = client
+            .post(format!("{}/login", app.url))
+            .header("cookie", &nonce)
+            .form(&[
+                ("email", email),
+                ("password", "wrong password!"),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let html = r.text().await.unwrap();
+        if status == 401 {
+            assert!(
+                html.contains("メールアドレスまたはパスワードが違います"),
+                "{html}"
+            );
+        }
+        statuses.push(status);
+    }
+    assert!(statuses[..5].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(
+        statuses.contains(&429),
+        "no limit after 12 attempts: {statuses:?}"
+    );
+    // The right password is refused too while limited.
+    let r = client
+        .post(format!("{}/login", app.url))
+        .header("cookie", &nonce)
+        .form(&[
+            ("email", ADMIN),
+            ("password", PASSWORD),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn dead_links_get_clear_pages() {
+    let clock = std::sync::Arc::new(inkan_service::ShiftedClock::default());
+    let app = TestApp::start_with_clock(clock.clone()).await;
+    let key = organization_with_login(&app).await;
+    // Unknown links: the seeds' Not Found page, in Japanese and in English.
+    for path in ["/s/not-a-real-token", "/c/not-a-real-token"] {
+        let r = app.get(path).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("該当のページが見つかりませんでした。"),
+            "{html}"
+        );
+        assert!(
+            html.contains("ご指定のURLが間違いないかご確認ください。"),
+            "{html}"
+        );
+    }
+    let r = app
+        .get("/c/not-a-real-token")
+        .header("cookie", "inkan_lang=en")
+        .send()
+        .await
+        .unwrap();
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The page you asked for was not found."));
+
+    // A completed envelope: the completion page, then Not Found after 14 days.
+    let envelope = app
+        .envelope(&key, "業務委託契約", "vendor@example.jp")
+        .await;
+    let id = envelope["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/envelopes/{id}/send"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    app.drain().await;
+    let token = app.link_token("vendor@example.jp", "s");
+    let r = app
+        .post(&format!("/api/v1/sign/{token}/complete"))
+        .json(&json!({ "values": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.drain().await;
+    // The used link says so.
+    let html = app
+        .get(&format!("/s/{token}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("署名済みです"), "{html}");
+    let completion = app.link_token("vendor@example.jp", "c");
+    let r = app.get(&format!("/c/{completion}")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("全ての手続きが完了しました"), "{html}");
+    assert!(html.contains("ダウンロード"));
+    assert!(html.contains("署名の進行状況"));
+    // A cancelled envelope's link: ended, with the reason, never an error dump.
+    let envelope = app
+        .envelope(&key, "取消される契約", "other@example.jp")
+        .await;
+    let id = envelope["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/envelopes/{id}/send"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    app.drain().await;
+    let token = app.link_token("other@example.jp", "s");
+    app.post(&format!("/api/v1/envelopes/{id}/cancel"))
+        .bearer_auth(&key)
+        .json(&json!({ "reason": "仕様変更のため" }))
+        .send()
+        .await
+        .unwrap();
+    let r = app.get(&format!("/s/{token}")).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("この手続きは終了しました"), "{html}");
+    assert!(html.contains("取り消されました"), "{html}");
+
+    // 14 days later (the deadline of the other envelopes moves past too, which is fine). A
+    // staff session of today has ended by then as well.
+    let session = login(&app).await;
+    let r = no_redirects()
+        .get(format!("{}/app", app.url))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    clock.advance(15 * 86_400);
+    let r = no_redirects()
+        .get(format!("{}/app", app.url))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "an expired session still works");
+    let r = app.get(&format!("/c/{completion}")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("該当のページが見つかりませんでした。"));
+}

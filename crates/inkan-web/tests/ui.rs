@@ -1,0 +1,577 @@
+//! The web pages in a real headless Chromium (Debian's chromium and chromium-driver, through
+//! WebDriver): the whole signer flow, a decline, the completion page, and the staff flow, each
+//! asserting on what the page shows and saving a screenshot of every step under
+//! target/ui-screenshots/. Without Chromium the tests print SKIPPED (and fail under CI=true).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use inkan_testkit::browser::Browser;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const ADMIN: &str = "keiyaku@city.morioka.example.jp";
+const PASSWORD: &str = "correct horse battery staple";
+const VENDOR: &str = "taro.yamada@seisou.example.co.jp";
+
+async fn organization_with_login(app: &TestApp) -> String {
+    let r = app
+        .post("/api/v1/organizations")
+        .bearer_auth(OPERATOR)
+        .json(&json!({
+            "name": "盛岡市", "department": "財政部契約検査課",
+            "admin_name": "契約花子", "admin_email": ADMIN, "admin_password": PASSWORD
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    body["api_key"].as_str().unwrap().to_string()
+}
+
+/// 製品管理システム開発発注: 機密保持契約書 (two pages, a placed 署名日 and 住所), 業務委託契約書
+/// (a required attachment and a checkbox), 送付状; the vendor signs first, the city last.
+async fn seeds_envelope(app: &TestApp, key: &str) -> String {
+    let pdf2 = b64(&inkan_testkit::validators::sample_pdf(2));
+    let pdf1 = b64(&inkan_testkit::validators::sample_pdf(1));
+    let input = json!({
+        "number": "R8-契約-0042",
+        "title": "製品管理システム開発発注",
+        "message": "契約書類をお送りします。ご確認のうえ署名をお願いします。",
+        "deadline": now() + 7 * 86_400,
+        "recipients": [
+            { "key": "vendor", "name": "山田太郎", "email": VENDOR, "role": "signer", "order": 1 },
+            { "key": "city", "name": "契約花子", "email": ADMIN, "role": "signer", "order": 2 }
+        ],
+        "documents": [
+            { "name": "機密保持契約書.pdf", "content_base64": pdf2, "fields": [
+                { "recipient": "vendor", "kind": "text", "label": "署名日", "required": true,
+                  "placement": { "page": 1, "x": 72, "y": 120, "width": 160, "height": 22 } },
+                { "recipient": "vendor", "kind": "text", "label": "住所", "required": true,
+                  "placement": { "page": 2, "x": 72, "y": 600, "width": 240, "height": 22 } }
+            ]},
+            { "name": "業務委託契約書.pdf", "content_base64": pdf1, "fields": [
+                { "recipient": "vendor", "kind": "attachment", "label": "保証証書", "required": true },
+                { "recipient": "vendor", "kind": "checkbox", "label": "約款に同意する", "required": true,
+                  "placement": { "page": 1, "x": 72, "y": 300, "width": 18, "height": 18 } }
+            ]},
+            { "name": "送付状.pdf", "content_base64": pdf1 }
+        ]
+    });
+    let r = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(key)
+        .json(&input)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(&format!("/api/v1/envelopes/{id}/send"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.drain().await;
+    id
+}
+
+async fn js(browser: &Browser, script: &str) -> Value {
+    browser.client().execute(script, vec![]).await.unwrap()
+}
+
+async fn envelope(app: &TestApp, key: &str, id: &str) -> Value {
+    app.get(&format!("/api/v1/envelopes/{id}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
+    let Some(browser) = Browser::start("signer-flow").await else {
+        return;
+    };
+    let app = TestApp::start().await;
+    let key = organization_with_login(&app).await;
+    let id = seeds_envelope(&app, &key).await;
+    let token = app.link_token(VENDOR, "s");
+
+    // The request summary.
+    browser.goto(&format!("{}/s/{token}", app.url)).await;
+    browser.wait_for_text("h1", "署名依頼が届いています").await;
+    let summary = browser.body_text().await;
+    assert!(summary.contains("製品管理システム開発発注"), "{summary}");
+    assert!(summary.contains("送信者\n盛岡市"), "{summary}");
+    for doc in ["機密保持契約書.pdf", "業務委託契約書.pdf", "送付状.pdf"] {
+        assert!(summary.contains(doc), "{summary}");
+    }
+    let deadline = browser.text(".deadline").await;
+    assert!(
+        regex_like_deadline(&deadline),
+        "deadline {deadline:?} is not like 2025年8月21日(木) 23:59:00"
+    );
+    browser.screenshot("summary").await;
+    browser.click("#start").await;
+
+    // The usage guide, with 「次回以降表示しない」.
+    browser.wait_for_text("#guide", "使い方ガイド").await;
+    browser.screenshot("guide").await;
+    browser.click("#guide-hide").await;
+    browser.click("#guide-close").await;
+    assert_eq!(
+        js(&browser, "return document.querySelector('#guide').open").await,
+        json!(false)
+    );
+
+    // The tabs and the position.
+    let tabs = browser.text(".tabs").await;
+    assert!(tabs.contains("1 機密保持契約書"), "{tabs}");
+    assert!(tabs.contains("2 業務委託契約書"), "{tabs}");
+    assert!(tabs.contains("3 送付状"), "{tabs}");
+    assert_eq!(browser.text("#docpos").await, "文書 1 (1/3)");
+    // Pages are images the server rendered.
+    let loaded = wait_js(&browser, "const i = document.querySelector('#doc-0 img.pageimg'); return !!i && i.complete && i.naturalWidth > 0").await;
+    assert!(loaded, "the first page image did not load");
+    let checklist = browser.text("#checklist").await;
+    for item in [
+        "署名 1",
+        "テキスト入力 1",
+        "テキスト入力 2",
+        "添付ファイル 1",
+        "チェックボックス 1",
+    ] {
+        assert!(checklist.contains(item), "{checklist}");
+    }
+    // Every signature field is required too: three documents, three signatures.
+    assert_eq!(browser.text(".required").await, "必須項目: 0/7");
+    assert_eq!(
+        js(
+            &browser,
+            "return document.querySelector('#finish').disabled"
+        )
+        .await,
+        json!(true)
+    );
+    browser.screenshot("document-1").await;
+
+    // Zoom.
+    browser.click("#zoom-in").await;
+    assert_eq!(browser.text("#zoom-level").await, "125%");
+    browser.click("#zoom-out").await;
+    assert_eq!(browser.text("#zoom-level").await, "100%");
+
+    // A checklist click jumps to the field (on page 2 of document 1) and focuses it.
+    browser
+        .client()
+        .find(fantoccini::Locator::XPath(
+            "//button[contains(@class,'check-item')][contains(., '住所')]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let focused = js(
+        &browser,
+        "return document.activeElement && document.activeElement.placeholder",
+    )
+    .await;
+    assert_eq!(
+        focused,
+        json!("テキスト入力 2 住所"),
+        "the jump did not reach 住所"
+    );
+    browser
+        .fill(
+            "input[placeholder='テキスト入力 2 住所']",
+            "岩手県盛岡市内丸1-1",
+        )
+        .await;
+    browser
+        .fill(
+            "input[placeholder='テキスト入力 1 署名日']",
+            "2026年11月30日",
+        )
+        .await;
+
+    // The signature (invisible): one click per document.
+    browser.click("#doc-0 button.field.sig").await;
+    assert_eq!(browser.text(".required").await, "必須項目: 3/7");
+
+    // Document 2: the attachment, the checkbox, the signature.
+    browser.click(".tab[data-doc='1']").await;
+    assert_eq!(browser.text("#docpos").await, "文書 2 (2/3)");
+    assert_eq!(
+        js(&browser, "return document.querySelector('#doc-0').hidden").await,
+        json!(true)
+    );
+    let attachment = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    std::fs::write(attachment.path(), inkan_testkit::validators::sample_pdf(1)).unwrap();
+    browser
+        .upload("#doc-1 .attach-file", attachment.path())
+        .await;
+    browser.wait_for_text("#doc-1 .attach-status", "✓").await;
+    browser.click("#doc-1 label.checkbox").await;
+    browser.click("#doc-1 button.field.sig").await;
+    browser.screenshot("document-2-filled").await;
+    // Document 3.
+    browser.click(".tab[data-doc='2']").await;
+    assert_eq!(browser.text("#docpos").await, "文書 3 (3/3)");
+    browser.click("#doc-2 button.field.sig").await;
+    assert_eq!(browser.text(".required").await, "必須項目: 7/7");
+    assert_eq!(
+        js(
+            &browser,
+            "return document.querySelector('#finish').disabled"
+        )
+        .await,
+        json!(false)
+    );
+
+    // 完了する → confirmation → 署名手続きを完了する → done.
+    browser.click("#finish").await;
+    browser
+        .wait_for_text("#confirm-dialog", "署名手続きを完了しますか")
+        .await;
+    browser.screenshot("confirm").await;
+    browser.click("#confirm-complete").await;
+    browser
+        .wait_for_text("#done-title", "署名手続きが完了しました")
+        .await;
+    browser.screenshot("done").await;
+
+    // What was recorded: the values, the attachment, the signature.
+    let e = envelope(&app, &key, &id).await;
+    assert_eq!(e["status"], "partially_signed", "{e}");
+    let values: Vec<String> = e["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["fields"].as_array().unwrap().clone())
+        .filter_map(|f| f["value"].as_str().map(str::to_string))
+        .collect();
+    assert!(values.contains(&"2026年11月30日".to_string()), "{values:?}");
+    assert!(
+        values.contains(&"岩手県盛岡市内丸1-1".to_string()),
+        "{values:?}"
+    );
+    assert!(values.contains(&"true".to_string()), "{values:?}");
+    assert_eq!(e["attachments"].as_array().unwrap().len(), 1, "{e}");
+
+    // The used link now says it is done; the guide stays hidden on a second visit.
+    browser.goto(&format!("{}/s/{token}", app.url)).await;
+    browser.wait_for_text("h1", "署名済みです").await;
+    browser.screenshot("link-used").await;
+
+    // The city signs last (API), then the completion page behind the email.
+    app.drain().await;
+    let city = app.link_token(ADMIN, "s");
+    let r = app
+        .post(&format!("/api/v1/sign/{city}/complete"))
+        .json(&json!({ "values": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.drain().await;
+    let completion = app.link_token(VENDOR, "c");
+    browser.goto(&format!("{}/c/{completion}", app.url)).await;
+    browser
+        .wait_for_text("#completed", "全ての手続きが完了しました")
+        .await;
+    let page = browser.body_text().await;
+    assert!(page.contains("文書1：機密保持契約書.pdf"), "{page}");
+    assert!(page.contains("署名の進行状況"), "{page}");
+    let downloads = js(
+        &browser,
+        "return document.querySelectorAll('ul.downloads a.download').length",
+    )
+    .await;
+    assert_eq!(downloads, json!(3));
+    browser.screenshot("completion").await;
+    let href = js(
+        &browser,
+        "return document.querySelector('ul.downloads a.download').getAttribute('href')",
+    )
+    .await;
+    let pdf = app
+        .get(href.as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    browser.close().await;
+}
+
+fn regex_like_deadline(text: &str) -> bool {
+    // 2025年8月21日(木) 23:59:00
+    let Some((date, time)) = text.split_once(' ') else {
+        return false;
+    };
+    let weekday_ok = ["(月)", "(火)", "(水)", "(木)", "(金)", "(土)", "(日)"]
+        .iter()
+        .any(|w| date.ends_with(w));
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let date_ok = date.contains('年') && date.contains('月') && date.contains('日');
+    let t: Vec<&str> = time.split(':').collect();
+    weekday_ok && date_ok && t.len() == 3 && t.iter().all(|p| digits(p) && p.len() == 2)
+}
+
+async fn wait_js(browser: &Browser, script: &str) -> bool {
+    for _ in 0..50 {
+        if js(browser, script).await == json!(true) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_vendor_declines_with_a_reason_on_a_phone() {
+    let Some(browser) = Browser::start_mobile("decline-phone").await else {
+        return;
+    };
+    let app = TestApp::start().await;
+    let key = organization_with_login(&app).await;
+    let id = seeds_envelope(&app, &key).await;
+    let token = app.link_token(VENDOR, "s");
+    browser.goto(&format!("{}/s/{token}", app.url)).await;
+    browser.wait_for_text("h1", "署名依頼が届いています").await;
+    // Usable on a phone: nothing wider than the screen.
+    let fits = js(
+        &browser,
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    assert_eq!(fits, json!(true), "the summary overflows a phone screen");
+    browser.screenshot("summary-phone").await;
+    browser.click("#start").await;
+    browser.wait_for_text("#guide", "使い方ガイド").await;
+    browser.click("#guide-close").await;
+    let fits = js(
+        &browser,
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    assert_eq!(
+        fits,
+        json!(true),
+        "the signing page overflows a phone screen"
+    );
+    browser.screenshot("signing-phone").await;
+    // その他 → 辞退, with a reason.
+    browser.click("#more").await;
+    browser.click("#decline-open").await;
+    browser
+        .wait_for_text("#decline-dialog", "署名を辞退します")
+        .await;
+    browser
+        .fill("#decline-reason", "契約金額の再確認が必要なため")
+        .await;
+    browser.screenshot("decline-reason").await;
+    browser.click("#decline-submit").await;
+    browser.wait_for_text("h1", "署名を辞退しました").await;
+    browser.screenshot("declined").await;
+    let e = envelope(&app, &key, &id).await;
+    assert_eq!(e["status"], "declined");
+    assert_eq!(e["status_reason"], "契約金額の再確認が必要なため");
+    // The link is dead now, and says why.
+    browser.goto(&format!("{}/s/{token}", app.url)).await;
+    browser
+        .wait_for_text("h1", "この手続きは終了しました")
+        .await;
+    assert!(browser.body_text().await.contains("辞退されました"));
+    browser.screenshot("link-ended").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn staff_log_in_upload_place_fields_and_send() {
+    let Some(browser) = Browser::start("staff-flow").await else {
+        return;
+    };
+    let app = TestApp::start().await;
+    let key = organization_with_login(&app).await;
+
+    // Login.
+    browser.goto(&format!("{}/app", app.url)).await;
+    browser.wait_for_text("h1", "ログイン").await;
+    browser.fill("#email", ADMIN).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.screenshot("login").await;
+    browser.click("#login").await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    browser.screenshot("dashboard-empty").await;
+
+    // The counterparty registry.
+    browser
+        .goto(&format!("{}/app/counterparties", app.url))
+        .await;
+    for (field, value) in [
+        ("#address", "岩手県盛岡市内丸1-1"),
+        ("#trade_name", "株式会社盛岡清掃"),
+        ("#representative", "代表取締役 山田一郎"),
+        ("#signatory_title", "代表取締役"),
+        ("#signatory_name", "山田太郎"),
+        ("#signatory_email", VENDOR),
+        ("#clerk_department", "総務部"),
+        ("#clerk_name", "佐藤次郎"),
+        ("#clerk_phone", "019-000-0000"),
+    ] {
+        browser.fill(field, value).await;
+    }
+    browser.click("#register").await;
+    browser
+        .wait_for_text("#counterparty-list", "株式会社盛岡清掃")
+        .await;
+    browser.screenshot("counterparties").await;
+
+    // A new envelope: title, recipients, a PDF, fields placed on its page, send.
+    browser
+        .goto(&format!("{}/app/envelopes/new", app.url))
+        .await;
+    browser.fill("#title", "庁舎清掃業務委託").await;
+    browser.fill("#number", "R8-清掃-0007").await;
+    let option = js(
+        &browser,
+        "const s = document.querySelector('#counterparty'); s.selectedIndex = 1; return s.value",
+    )
+    .await;
+    assert!(option.as_str().is_some_and(|v| !v.is_empty()));
+    browser.click("#add-counterparty").await;
+    browser.click("#add-me").await;
+    let pdf = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    std::fs::write(pdf.path(), inkan_testkit::validators::sample_pdf(2)).unwrap();
+    browser.upload("#files", pdf.path()).await;
+    let shown = wait_js(&browser, "const i = document.querySelector('.page.drop img'); return !!i && i.complete && i.naturalWidth > 0").await;
+    assert!(shown, "the uploaded PDF's pages are not shown");
+    assert_eq!(
+        js(
+            &browser,
+            "return document.querySelectorAll('.page.drop').length"
+        )
+        .await,
+        json!(2)
+    );
+    // Drag 「署名」 onto page 1 (pointer events, as a mouse does).
+    let chip = browser
+        .client()
+        .find(fantoccini::Locator::Css(".chip[data-kind='signature']"))
+        .await
+        .unwrap();
+    let page = browser
+        .client()
+        .find(fantoccini::Locator::Css(".page.drop[data-page='1'] img"))
+        .await
+        .unwrap();
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: chip,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 20.0,
+            y: 20.0,
+        })
+        .then(PointerAction::MoveToElement {
+            element: page,
+            duration: Some(Duration::from_millis(200)),
+            x: 60.0,
+            y: 120.0,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    browser.client().perform_actions(drag).await.unwrap();
+    // Click-to-place a required 「テキスト」 labelled 署名日.
+    browser.fill("#place-label", "署名日").await;
+    browser.click(".chip[data-kind='text']").await;
+    browser.click(".page.drop[data-page='1'] img").await;
+    assert_eq!(
+        js(
+            &browser,
+            "return document.querySelectorAll('.placed').length"
+        )
+        .await,
+        json!(2)
+    );
+    browser.screenshot("fields-placed").await;
+    browser.click("#send-now").await;
+    browser.wait_for_text("#envelope-status", "署名待ち").await;
+    browser.screenshot("sent").await;
+
+    // What the server holds: the recipients in order, the fields where they were put.
+    let list: Value = app
+        .get("/api/v1/envelopes")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let e = envelope(&app, &key, &id).await;
+    assert_eq!(e["title"], "庁舎清掃業務委託");
+    assert_eq!(e["status"], "sent");
+    let recipients = e["recipients"].as_array().unwrap();
+    assert_eq!(recipients[0]["email"], VENDOR);
+    assert_eq!(recipients[1]["email"], ADMIN);
+    assert!(recipients[0]["order"].as_u64() < recipients[1]["order"].as_u64());
+    let fields = e["documents"][0]["fields"].as_array().unwrap();
+    let vendor = recipients[0]["id"].as_str().unwrap();
+    let text = fields.iter().find(|f| f["kind"] == "text").unwrap();
+    assert_eq!(text["label"], "署名日");
+    assert_eq!(text["recipient"], vendor);
+    assert_eq!(text["placement"]["page"], 1);
+    let sig = fields
+        .iter()
+        .find(|f| f["kind"] == "signature" && f["recipient"] == vendor && !f["placement"].is_null())
+        .expect("the dragged signature field");
+    let (x, y) = (
+        sig["placement"]["x"].as_f64().unwrap(),
+        sig["placement"]["y"].as_f64().unwrap(),
+    );
+    assert!(
+        (0.0..595.0).contains(&x) && (0.0..842.0).contains(&y),
+        "{sig}"
+    );
+
+    // The detail shows progress and the audit trail; 文書管理 finds it.
+    let detail = browser.body_text().await;
+    assert!(detail.contains("署名の進行状況"), "{detail}");
+    assert!(detail.contains("送信"), "{detail}");
+    browser
+        .goto(&format!("{}/app/documents?counterparty=盛岡清掃", app.url))
+        .await;
+    browser.wait_for_text("#hit-count", "1").await;
+    browser.screenshot("archive").await;
+    browser.goto(&format!("{}/app", app.url)).await;
+    browser
+        .wait_for_text("#envelopes", "庁舎清掃業務委託")
+        .await;
+    browser.screenshot("dashboard").await;
+    browser.close().await;
+}
