@@ -537,3 +537,234 @@ async fn dead_links_get_clear_pages() {
         .unwrap()
         .contains("該当のページが見つかりませんでした。"));
 }
+
+/// A staff page's CSRF token (the logout form carries it on every staff page).
+async fn staff_csrf(app: &TestApp, session: &str) -> String {
+    let html = app
+        .get("/app")
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    hidden(&html, "csrf")
+}
+
+#[tokio::test]
+async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages() {
+    let app = TestApp::start().await;
+    let key = organization_with_login(&app).await;
+    let mut input = new_envelope("承認が要る契約", "vendor@example.jp");
+    input["recipients"] = json!([
+        { "key": "boss", "name": "財政部長", "email": "bucho@city.morioka.example.jp", "role": "approver", "order": 1 },
+        { "key": "vendor", "name": "山田太郎", "email": "vendor@example.jp", "role": "signer", "order": 2 }
+    ]);
+    let envelope: Value = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(&key)
+        .json(&input)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = envelope["id"].as_str().unwrap().to_string();
+    let session = login(&app).await;
+    let csrf = staff_csrf(&app, &session).await;
+    let client = no_redirects();
+
+    // Staff send the draft from its page; the approver is asked first.
+    let r = client
+        .post(format!("{}/app/envelopes/{id}/send", app.url))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    app.drain().await;
+    let approver = app.link_token("bucho@city.morioka.example.jp", "s");
+    let html = app
+        .get(&format!("/s/{approver}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("承認依頼が届いています"), "{html}");
+    assert!(html.contains("承認する"), "{html}");
+    let link_csrf = hidden(&html, "csrf");
+    let r = client
+        .post(format!("{}/s/{approver}/approve", app.url))
+        .form(&[("csrf", link_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let done = app
+        .get(&format!("/s/{approver}/done"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("承認が完了しました"), "{done}");
+    app.drain().await;
+    // Now the vendor has their request; staff remind them, then cancel with a reason.
+    app.link_token("vendor@example.jp", "s");
+    let r = client
+        .post(format!("{}/app/envelopes/{id}/remind", app.url))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let detail = app
+        .get(&format!("/app/envelopes/{id}"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(detail.contains("署名の進行状況"), "{detail}");
+    assert!(detail.contains("承認済み"), "{detail}");
+    assert!(detail.contains("リマインド"), "{detail}");
+    assert!(
+        detail.contains("閲覧"),
+        "the audit trail lists the views: {detail}"
+    );
+
+    // 文書管理: the search page and its CSV, by amount range and counterparty together.
+    let page = app
+        .get("/app/documents?amount_min=1000000&amount_max=2000000&counterparty=%E7%9B%9B%E5%B2%A1&date_from=&date_to=")
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("業務委託契約書.pdf"), "{page}");
+    let none = app
+        .get("/app/documents?amount_min=2000000")
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!none.contains("業務委託契約書.pdf"));
+    let csv = app
+        .get("/app/documents.csv?counterparty=%E7%9B%9B%E5%B2%A1")
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(csv.text().await.unwrap().contains("業務委託契約書.pdf"));
+
+    let r = client
+        .post(format!("{}/app/envelopes/{id}/cancel", app.url))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str()), ("reason", "予算の都合により")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let e: Value = app
+        .get(&format!("/api/v1/envelopes/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e["status"], "cancelled");
+    assert_eq!(e["status_reason"], "予算の都合により");
+}
+
+#[tokio::test]
+async fn english_is_one_click_away_and_signer_links_are_rate_limited() {
+    let clock = std::sync::Arc::new(inkan_service::ShiftedClock::default());
+    let app = TestApp::start_with_clock(clock.clone()).await;
+    let key = organization_with_login(&app).await;
+    let envelope = app
+        .envelope(&key, "業務委託契約", "vendor@example.jp")
+        .await;
+    let id = envelope["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/envelopes/{id}/send"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    app.drain().await;
+    let token = app.link_token("vendor@example.jp", "s");
+
+    // The switch keeps the choice in a cookie and comes back to the page (never elsewhere).
+    let client = no_redirects();
+    let r = client
+        .get(format!("{}/lang?to=en&back=/s/{token}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/s/{token}"));
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = app
+        .get(&format!("/s/{token}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Signature requested"), "{html}");
+    assert!(html.contains("Start signing"), "{html}");
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+    let r = client
+        .get(format!("{}/lang?to=en&back=https://evil.example/", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/");
+
+    // Past the deadline: the link says so.
+    clock.advance(8 * 86_400);
+    app.inkan.expire_due().await.unwrap();
+    let r = app.get(&format!("/s/{token}")).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains("署名期限を過ぎました"));
+
+    // Guessing links: a client that keeps trying is slowed down.
+    let mut limited = false;
+    for i in 0..100 {
+        let r = app.get(&format!("/s/guess-{i}")).send().await.unwrap();
+        if r.status() == 429 {
+            assert!(r.headers().contains_key("retry-after"));
+            limited = true;
+            break;
+        }
+        assert_eq!(r.status(), 404);
+    }
+    assert!(limited, "100 link guesses in a row were never limited");
+}

@@ -134,6 +134,22 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
         js(&browser, "return document.querySelector('#guide').open").await,
         json!(false)
     );
+    // 次回以降表示しない: the next visit goes straight to the documents.
+    browser.goto(&format!("{}/s/{token}/sign", app.url)).await;
+    browser.wait_for_text("#docpos", "文書 1").await;
+    assert_eq!(
+        js(&browser, "return document.querySelector('#guide').open").await,
+        json!(false)
+    );
+    // The unsigned document can be downloaded for internal review.
+    let href = js(
+        &browser,
+        "return document.querySelector('#doc-0 a.download').getAttribute('href')",
+    )
+    .await;
+    let unsigned = app.get(href.as_str().unwrap()).send().await.unwrap();
+    assert_eq!(unsigned.headers()["content-type"], "application/pdf");
+    assert!(unsigned.bytes().await.unwrap().starts_with(b"%PDF-"));
 
     // The tabs and the position.
     let tabs = browser.text(".tabs").await;
