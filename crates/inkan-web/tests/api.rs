@@ -693,7 +693,7 @@ async fn a_signer_link_declined_is_gone() {
     assert_eq!(header(&r, "cache-control"), "no-store");
     let page = r.text().await.unwrap();
     assert!(
-        page.contains("リンクが見つかりません") && page.contains("not found"),
+        page.contains("Not Found") && page.contains("該当のページが見つかりませんでした"),
         "{page}"
     );
     let r = app.get(&format!("/c/{unknown}")).send().await.unwrap();
@@ -735,7 +735,7 @@ async fn a_signer_link_declined_is_gone() {
     assert!(!page.contains("<script>"), "{page}");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; 庁舎清掃業務委託"));
     assert!(page.contains("業務委託契約書.pdf"));
-    assert!(page.contains(&format!("/api/v1/sign/{token}/documents/{doc}")));
+    assert!(page.contains(&format!("/s/{token}/sign")), "{page}");
     assert!(page.contains(envelope["deadline_text"].as_str().unwrap()));
 
     let r = app

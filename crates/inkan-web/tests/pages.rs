@@ -9,25 +9,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-const ADMIN: &str = "keiyaku@city.morioka.example.jp";
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn organization_with_login(app: &TestApp) -> String {
-    let r = app
-        .post("/api/v1/organizations")
-        .bearer_auth(OPERATOR)
-        .json(&json!({
-            "name": "盛岡市", "department": "財政部契約検査課",
-            "admin_name": "契約花子", "admin_email": ADMIN, "admin_password": PASSWORD
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let body: Value = r.json().await.unwrap();
-    body["api_key"].as_str().unwrap().to_string()
-}
-
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -91,7 +72,7 @@ fn hidden(html: &str, name: &str) -> String {
 #[tokio::test]
 async fn pages_carry_a_strict_csp_and_no_outside_assets() {
     let app = TestApp::start().await;
-    let key = organization_with_login(&app).await;
+    let key = app.organization_with_login().await;
     let envelope = app
         .envelope(&key, "業務委託契約", "vendor@example.jp")
         .await;
@@ -167,7 +148,7 @@ async fn pages_carry_a_strict_csp_and_no_outside_assets() {
 #[tokio::test]
 async fn user_text_is_escaped_on_every_page() {
     let app = TestApp::start().await;
-    let key = organization_with_login(&app).await;
+    let key = app.organization_with_login().await;
     let mut input = new_envelope("<script>alert('title')</script>", "vendor@example.jp");
     input["message"] = json!("<img src=x onerror=alert(1)>\n2行目");
     input["recipients"][0]["name"] = json!("<b>山田</b>");
@@ -234,7 +215,7 @@ async fn user_text_is_escaped_on_every_page() {
 #[tokio::test]
 async fn forms_need_their_csrf_token_and_cross_site_posts_are_refused() {
     let app = TestApp::start().await;
-    let key = organization_with_login(&app).await;
+    let key = app.organization_with_login().await;
     let envelope = app
         .envelope(&key, "業務委託契約", "vendor@example.jp")
         .await;
@@ -355,7 +336,7 @@ async fn forms_need_their_csrf_token_and_cross_site_posts_are_refused() {
 #[tokio::test]
 async fn login_attempts_are_rate_limited_and_wrong_passwords_say_nothing_more() {
     let app = TestApp::start().await;
-    organization_with_login(&app).await;
+    app.organization_with_login().await;
     let client = no_redirects();
     let form = client
         .get(format!("{}/login", app.url))
@@ -423,7 +404,7 @@ async fn login_attempts_are_rate_limited_and_wrong_passwords_say_nothing_more() 
 async fn dead_links_get_clear_pages() {
     let clock = std::sync::Arc::new(inkan_service::ShiftedClock::default());
     let app = TestApp::start_with_clock(clock.clone()).await;
-    let key = organization_with_login(&app).await;
+    let key = app.organization_with_login().await;
     // Unknown links: the seeds' Not Found page, in Japanese and in English.
     for path in ["/s/not-a-real-token", "/c/not-a-real-token"] {
         let r = app.get(path).send().await.unwrap();
@@ -555,7 +536,7 @@ async fn staff_csrf(app: &TestApp, session: &str) -> String {
 #[tokio::test]
 async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages() {
     let app = TestApp::start().await;
-    let key = organization_with_login(&app).await;
+    let key = app.organization_with_login().await;
     let mut input = new_envelope("承認が要る契約", "vendor@example.jp");
     input["recipients"] = json!([
         { "key": "boss", "name": "財政部長", "email": "bucho@city.morioka.example.jp", "role": "approver", "order": 1 },
@@ -700,7 +681,7 @@ async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages
 async fn english_is_one_click_away_and_signer_links_are_rate_limited() {
     let clock = std::sync::Arc::new(inkan_service::ShiftedClock::default());
     let app = TestApp::start_with_clock(clock.clone()).await;
-    let key = organization_with_login(&app).await;
+    let key = app.organization_with_login().await;
     let envelope = app
         .envelope(&key, "業務委託契約", "vendor@example.jp")
         .await;

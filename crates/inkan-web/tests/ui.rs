@@ -12,25 +12,7 @@ use inkan_testkit::browser::Browser;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const ADMIN: &str = "keiyaku@city.morioka.example.jp";
-const PASSWORD: &str = "correct horse battery staple";
 const VENDOR: &str = "taro.yamada@seisou.example.co.jp";
-
-async fn organization_with_login(app: &TestApp) -> String {
-    let r = app
-        .post("/api/v1/organizations")
-        .bearer_auth(OPERATOR)
-        .json(&json!({
-            "name": "盛岡市", "department": "財政部契約検査課",
-            "admin_name": "契約花子", "admin_email": ADMIN, "admin_password": PASSWORD
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let body: Value = r.json().await.unwrap();
-    body["api_key"].as_str().unwrap().to_string()
-}
 
 /// 製品管理システム開発発注: 機密保持契約書 (two pages, a placed 署名日 and 住所), 業務委託契約書
 /// (a required attachment and a checkbox), 送付状; the vendor signs first, the city last.
@@ -104,7 +86,7 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
         return;
     };
     let app = TestApp::start().await;
-    let key = organization_with_login(&app).await;
+    let key = app.organization_with_login().await;
     let id = seeds_envelope(&app, &key).await;
     let token = app.link_token(VENDOR, "s");
 
@@ -364,7 +346,7 @@ async fn a_vendor_declines_with_a_reason_on_a_phone() {
         return;
     };
     let app = TestApp::start().await;
-    let key = organization_with_login(&app).await;
+    let key = app.organization_with_login().await;
     let id = seeds_envelope(&app, &key).await;
     let token = app.link_token(VENDOR, "s");
     browser.goto(&format!("{}/s/{token}", app.url)).await;
@@ -423,7 +405,7 @@ async fn staff_log_in_upload_place_fields_and_send() {
         return;
     };
     let app = TestApp::start().await;
-    let key = organization_with_login(&app).await;
+    let key = app.organization_with_login().await;
 
     // Login.
     browser.goto(&format!("{}/app", app.url)).await;

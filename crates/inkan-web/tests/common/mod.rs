@@ -218,3 +218,27 @@ pub async fn error_of(r: reqwest::Response, status: u16) -> (String, String) {
         body["error"]["message"].as_str().unwrap().to_string(),
     )
 }
+
+/// The administrator's login of [`TestApp::organization_with_login`].
+pub const ADMIN: &str = "keiyaku@city.morioka.example.jp";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// 盛岡市 財政部契約検査課 whose administrator logs in with [`ADMIN`] and [`PASSWORD`]; the
+    /// organization's API key.
+    pub async fn organization_with_login(&self) -> String {
+        let r = self
+            .post("/api/v1/organizations")
+            .bearer_auth(OPERATOR)
+            .json(&json!({
+                "name": "盛岡市", "department": "財政部契約検査課",
+                "admin_name": "契約花子", "admin_email": ADMIN, "admin_password": PASSWORD
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.unwrap();
+        body["api_key"].as_str().unwrap().to_string()
+    }
+}
