@@ -454,9 +454,10 @@ async fn staff_log_in_upload_place_fields_and_send() {
     assert!(option.as_str().is_some_and(|v| !v.is_empty()));
     browser.click("#add-counterparty").await;
     browser.click("#add-me").await;
-    let pdf = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
-    std::fs::write(pdf.path(), inkan_testkit::validators::sample_pdf(2)).unwrap();
-    browser.upload("#files", pdf.path()).await;
+    let folder = tempfile::tempdir().unwrap();
+    let pdf = folder.path().join("庁舎清掃業務委託契約書.pdf");
+    std::fs::write(&pdf, inkan_testkit::validators::sample_pdf(2)).unwrap();
+    browser.upload("#files", &pdf).await;
     let shown = wait_js(&browser, "const i = document.querySelector('.page.drop img'); return !!i && i.complete && i.naturalWidth > 0").await;
     assert!(shown, "the uploaded PDF's pages are not shown");
     assert_eq!(
@@ -533,6 +534,7 @@ async fn staff_log_in_upload_place_fields_and_send() {
     let id = list[0]["id"].as_str().unwrap().to_string();
     let e = envelope(&app, &key, &id).await;
     assert_eq!(e["title"], "庁舎清掃業務委託");
+    assert_eq!(e["documents"][0]["name"], "庁舎清掃業務委託契約書.pdf");
     assert_eq!(e["status"], "sent");
     let recipients = e["recipients"].as_array().unwrap();
     assert_eq!(recipients[0]["email"], VENDOR);

@@ -44,10 +44,26 @@ impl RateLimits {
         }
     }
 
+    /// Forgets clients whose limits have refilled, about once every thousand calls, so the
+    /// keyed state does not grow with every address ever seen.
+    pub fn prune(&self) {
+        if every_thousandth_call() {
+            self.login.retain_recent();
+            self.links.retain_recent();
+            self.images.retain_recent();
+        }
+    }
+
     /// True when this client may try to log in now.
     pub fn login_allowed(&self, ip: IpAddr) -> bool {
         self.login.check_key(&ip).is_ok()
     }
+}
+
+fn every_thousandth_call() -> bool {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    CALLS.fetch_add(1, Ordering::Relaxed) % 1000 == 999
 }
 
 fn client_ip(request: &Request) -> IpAddr {
@@ -80,6 +96,7 @@ pub(crate) async fn limit_links(
     request: Request,
     next: Next,
 ) -> Response {
+    state.web.limits.prune();
     let lang = Lang::of_headers(request.headers());
     if state
         .web
@@ -172,12 +189,16 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when the server is reached over
 /// HTTPS (its public URL says so).
 pub(crate) fn set_cookie(state: &Shared, name: &str, value: &str, max_age: Option<i64>) -> String {
-    let secure = state.inkan.settings().public_url.starts_with("https://");
+    cookie_header(&state.inkan.settings().public_url, name, value, max_age)
+}
+
+fn cookie_header(public_url: &str, name: &str, value: &str, max_age: Option<i64>) -> String {
     let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={age}"));
     }
-    if secure {
+    // Over plain HTTP (a laptop, a test) a Secure cookie would never come back.
+    if public_url.starts_with("https://") {
         c.push_str("; Secure");
     }
     c
@@ -196,5 +217,32 @@ pub(crate) fn csrf_refusal(state: &Shared, scope: &str, token: Option<&str>) -> 
                 "ページを読み込み直してから、もう一度操作してください。\nReload the page and try again.",
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_http_only_and_secure_behind_https() {
+        let c = cookie_header("https://keiyaku.example.jp", "inkan_session", "v", Some(60));
+        assert_eq!(
+            c,
+            "inkan_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
+        );
+        let c = cookie_header("http://127.0.0.1:8080", "inkan_session", "v", None);
+        assert_eq!(c, "inkan_session=v; Path=/; HttpOnly; SameSite=Lax");
+    }
+
+    #[test]
+    fn cookies_are_read_by_exact_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            header::HeaderValue::from_static("xinkan_session=a; inkan_session=b; other=c"),
+        );
+        assert_eq!(cookie(&headers, "inkan_session"), Some("b"));
+        assert_eq!(cookie(&headers, "missing"), None);
     }
 }
