@@ -4,7 +4,7 @@
 //! [`Inkan::view_envelope`]).
 
 use inkan_domain::{DocumentId, EnvelopeId, OrganizationId};
-use inkan_store::TokenKind;
+use inkan_store::{DocumentRecord, TokenKind};
 
 use crate::views::envelope_view;
 use crate::{Caller, EnvelopeView, Inkan, Result, ServiceError, Staff};
@@ -14,6 +14,8 @@ use crate::{Caller, EnvelopeView, Inkan, Result, ServiceError, Staff};
 #[derive(Debug, Clone)]
 pub struct DisplaySource {
     pub key: String,
+    /// The document's ID.
+    pub id: String,
     pub name: String,
     pub pages: u32,
     blob: String,
@@ -26,6 +28,16 @@ impl Inkan {
         let (link, _) = self.signer_envelope(token).await?;
         self.display_source(link.organization, link.envelope, document)
             .await
+    }
+
+    /// Every document of a signer's envelope, for display, in one read.
+    pub async fn signer_displays(&self, token: &str) -> Result<Vec<DisplaySource>> {
+        let (link, _) = self.signer_envelope(token).await?;
+        let documents = self
+            .store
+            .documents(link.organization, link.envelope)
+            .await?;
+        Ok(documents.into_iter().map(DisplaySource::of).collect())
     }
 
     /// A document of a completed envelope, for display through the completion link.
@@ -91,11 +103,18 @@ impl Inkan {
             .await?
             .filter(|d| d.envelope == envelope)
             .ok_or(ServiceError::NotFound("the document"))?;
-        Ok(DisplaySource {
+        Ok(DisplaySource::of(doc))
+    }
+}
+
+impl DisplaySource {
+    fn of(doc: DocumentRecord) -> DisplaySource {
+        DisplaySource {
             key: format!("{}@{}", doc.id, doc.revision),
+            id: doc.id.to_string(),
             name: doc.name,
             pages: doc.pages,
             blob: doc.current_blob,
-        })
+        }
     }
 }

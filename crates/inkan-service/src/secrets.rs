@@ -60,30 +60,29 @@ impl LinkKey {
         mac.update(format!("inkan-link-v1|{label}|{envelope}|{recipient}").as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
-}
 
-impl LinkKey {
     /// HMAC-SHA256 of `data` under this key, separated by `purpose` so that a MAC made for one
     /// use (a session, a CSRF token) is never valid for another.
     pub(crate) fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
-        mac.update(b"inkan-mac-v1|");
-        mac.update(purpose.as_bytes());
-        mac.update(b"|");
-        mac.update(data);
-        mac.finalize().into_bytes().into()
+        self.purpose_mac(purpose, data)
+            .finalize()
+            .into_bytes()
+            .into()
     }
 
     /// Checks a MAC made by [`LinkKey::mac`] in constant time.
     pub(crate) fn verify(&self, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
+        self.purpose_mac(purpose, data).verify_slice(tag).is_ok()
+    }
+
+    fn purpose_mac(&self, purpose: &str, data: &[u8]) -> Hmac<Sha256> {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
         mac.update(b"inkan-mac-v1|");
         mac.update(purpose.as_bytes());
         mac.update(b"|");
         mac.update(data);
-        mac.verify_slice(tag).is_ok()
+        mac
     }
 }
 

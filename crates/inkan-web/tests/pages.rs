@@ -77,13 +77,7 @@ async fn pages_carry_a_strict_csp_and_no_outside_assets() {
         .envelope(&key, "業務委託契約", "vendor@example.jp")
         .await;
     let id = envelope["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/envelopes/{id}/send"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    app.drain().await;
-    let token = app.link_token("vendor@example.jp", "s");
+    let token = app.send_for_link(&key, id, "vendor@example.jp").await;
     for path in [
         format!("/s/{token}"),
         format!("/s/{token}/sign"),
@@ -161,13 +155,7 @@ async fn user_text_is_escaped_on_every_page() {
         .unwrap();
     let envelope: Value = r.json().await.unwrap();
     let id = envelope["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/envelopes/{id}/send"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    app.drain().await;
-    let token = app.link_token("vendor@example.jp", "s");
+    let token = app.send_for_link(&key, id, "vendor@example.jp").await;
     let session = login(&app).await;
     let pages = [
         app.get(&format!("/s/{token}"))
@@ -220,13 +208,7 @@ async fn forms_need_their_csrf_token_and_cross_site_posts_are_refused() {
         .envelope(&key, "業務委託契約", "vendor@example.jp")
         .await;
     let id = envelope["id"].as_str().unwrap().to_string();
-    app.post(&format!("/api/v1/envelopes/{id}/send"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    app.drain().await;
-    let token = app.link_token("vendor@example.jp", "s");
+    let token = app.send_for_link(&key, &id, "vendor@example.jp").await;
     let html = app
         .get(&format!("/s/{token}/sign"))
         .send()
@@ -436,13 +418,7 @@ async fn dead_links_get_clear_pages() {
         .envelope(&key, "業務委託契約", "vendor@example.jp")
         .await;
     let id = envelope["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/envelopes/{id}/send"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    app.drain().await;
-    let token = app.link_token("vendor@example.jp", "s");
+    let token = app.send_for_link(&key, id, "vendor@example.jp").await;
     let r = app
         .post(&format!("/api/v1/sign/{token}/complete"))
         .json(&json!({ "values": [] }))
@@ -473,13 +449,7 @@ async fn dead_links_get_clear_pages() {
         .envelope(&key, "取消される契約", "other@example.jp")
         .await;
     let id = envelope["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/envelopes/{id}/send"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    app.drain().await;
-    let token = app.link_token("other@example.jp", "s");
+    let token = app.send_for_link(&key, id, "other@example.jp").await;
     app.post(&format!("/api/v1/envelopes/{id}/cancel"))
         .bearer_auth(&key)
         .json(&json!({ "reason": "仕様変更のため" }))
@@ -686,13 +656,7 @@ async fn english_is_one_click_away_and_signer_links_are_rate_limited() {
         .envelope(&key, "業務委託契約", "vendor@example.jp")
         .await;
     let id = envelope["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/envelopes/{id}/send"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    app.drain().await;
-    let token = app.link_token("vendor@example.jp", "s");
+    let token = app.send_for_link(&key, id, "vendor@example.jp").await;
 
     // The switch keeps the choice in a cookie and comes back to the page (never elsewhere).
     let client = no_redirects();

@@ -205,18 +205,15 @@ fn cookie_header(public_url: &str, name: &str, value: &str, max_age: Option<i64>
 }
 
 /// The refusal of a form whose CSRF token is not the one of `scope` (`None`: the token is right).
-pub(crate) fn csrf_refusal(state: &Shared, scope: &str, token: Option<&str>) -> Option<Response> {
+pub(crate) fn csrf_refusal(
+    state: &Shared,
+    lang: Lang,
+    scope: &str,
+    token: Option<&str>,
+) -> Option<Response> {
     match token {
         Some(t) if state.inkan.csrf_valid(scope, t) => None,
-        _ => {
-            let lang = Lang::Ja;
-            Some(layout::message_page(
-                lang,
-                StatusCode::FORBIDDEN,
-                "画面の有効期限が切れました (this page has expired)",
-                "ページを読み込み直してから、もう一度操作してください。\nReload the page and try again.",
-            ))
-        }
+        _ => Some(layout::expired_form(lang)),
     }
 }
 

@@ -114,6 +114,19 @@ pub(crate) fn not_found(lang: Lang) -> Response {
     )
 }
 
+/// A refused form: no CSRF token, or not this page's (the page is stale or from elsewhere).
+pub(crate) fn expired_form(lang: Lang) -> Response {
+    message_page(
+        lang,
+        StatusCode::FORBIDDEN,
+        lang.t("画面の有効期限が切れました", "This page has expired"),
+        lang.t(
+            "ページを読み込み直してから、もう一度操作してください。",
+            "Reload the page and try again.",
+        ),
+    )
+}
+
 /// Renders a page into a response.
 pub(crate) fn html(markup: Markup) -> Response {
     Html(markup.into_string()).into_response()

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use inkan_service::japan::format_japanese;
-use inkan_service::{DocumentView, FieldInput, FieldView, RecipientView, SignerView};
+use inkan_service::{DocumentView, FieldInput, FieldView, RecipientView, ServiceError, SignerView};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -219,10 +219,15 @@ pub(crate) async fn signing(
     if !view.can_act || view.recipient.role != "signer" {
         return Ok(Redirect::to(&path).into_response());
     }
+    let sources = state.inkan.signer_displays(&token).await.page(lang)?;
     let mut sizes = Vec::new();
     for d in &view.documents {
-        let source = state.inkan.signer_display(&token, &d.id).await.page(lang)?;
-        sizes.push(page_sizes(&state, &source).await.page(lang)?);
+        let source = sources
+            .iter()
+            .find(|s| s.id == d.id)
+            .ok_or(ServiceError::NotFound("the document"))
+            .page(lang)?;
+        sizes.push(page_sizes(&state, source).await.page(lang)?);
     }
     let csrf = state.inkan.csrf_token(&csrf_scope(&token));
     let labels = field_labels(lang, &view.documents);
@@ -416,7 +421,7 @@ pub(crate) async fn complete(
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> UiResult<Response> {
-    if let Some(r) = csrf_refusal(&state, &csrf_scope(&token), form_value(&form, "csrf")) {
+    if let Some(r) = link_form_refusal(&state, lang, &token, &form) {
         return Ok(r);
     }
     let values: Vec<FieldInput> = form
@@ -436,6 +441,16 @@ pub(crate) async fn complete(
     Ok(Redirect::to(&format!("{}/done", base(&token))).into_response())
 }
 
+/// The refusal of a link page's form without that link's CSRF token.
+fn link_form_refusal(
+    state: &Shared,
+    lang: Lang,
+    token: &str,
+    form: &[(String, String)],
+) -> Option<Response> {
+    csrf_refusal(state, lang, &csrf_scope(token), form_value(form, "csrf"))
+}
+
 fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(k, _)| k == name)
@@ -450,7 +465,7 @@ pub(crate) async fn approve(
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> UiResult<Response> {
-    if let Some(r) = csrf_refusal(&state, &csrf_scope(&token), form_value(&form, "csrf")) {
+    if let Some(r) = link_form_refusal(&state, lang, &token, &form) {
         return Ok(r);
     }
     state.inkan.approve(&token, &caller).await.page(lang)?;
@@ -465,7 +480,7 @@ pub(crate) async fn decline(
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> UiResult<Response> {
-    if let Some(r) = csrf_refusal(&state, &csrf_scope(&token), form_value(&form, "csrf")) {
+    if let Some(r) = link_form_refusal(&state, lang, &token, &form) {
         return Ok(r);
     }
     let reason = form_value(&form, "reason").unwrap_or("");

@@ -117,6 +117,19 @@ impl TestApp {
         body
     }
 
+    /// Sends envelope `id`, runs the jobs, and returns the token of `to`'s signer link.
+    pub async fn send_for_link(&self, key: &str, id: &str, to: &str) -> String {
+        let r = self
+            .post(&format!("/api/v1/envelopes/{id}/send"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        self.drain().await;
+        self.link_token(to, "s")
+    }
+
     pub async fn drain(&self) {
         self.inkan.worker().drain().await.unwrap();
     }

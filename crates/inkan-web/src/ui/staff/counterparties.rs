@@ -7,11 +7,11 @@ use inkan_service::CounterpartyInput;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{expired_form, StaffSession};
+use super::StaffSession;
 use crate::extract::{CallerInfo, Shared};
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::i18n::Lang;
-use crate::ui::layout::{self, page};
+use crate::ui::layout::{self, expired_form, page};
 
 fn input(id: &str, label: &str, kind: &str, required: bool) -> Markup {
     html! {

@@ -9,11 +9,11 @@ use inkan_service::japan::format_japanese;
 use maud::html;
 use serde::Deserialize;
 
-use super::{expired_form, status_label, StaffSession};
+use super::{status_label, StaffSession};
 use crate::extract::{CallerInfo, Path, Shared};
 use crate::render::{self, percent_encode};
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::layout::{self, page};
+use crate::ui::layout::{self, expired_form, page};
 use crate::ui::signer::progress;
 
 fn action_label(lang: crate::ui::i18n::Lang, action: &str) -> String {

@@ -141,19 +141,6 @@ impl FromRequestParts<Shared> for StaffSession {
     }
 }
 
-/// A refused form: the page expired (no or a wrong CSRF token).
-pub(crate) fn expired_form(lang: Lang) -> Response {
-    crate::ui::layout::message_page(
-        lang,
-        axum::http::StatusCode::FORBIDDEN,
-        lang.t("画面の有効期限が切れました", "This page has expired"),
-        lang.t(
-            "ページを読み込み直してから、もう一度操作してください。",
-            "Reload the page and try again.",
-        ),
-    )
-}
-
 /// The status names and their labels, in the dashboard's order.
 pub(crate) fn status_label(lang: Lang, status: &str) -> &'static str {
     match status {
