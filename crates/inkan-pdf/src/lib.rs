@@ -14,16 +14,21 @@
 //!   byte of the original. [`Placeholder`]s reserve a signature's `/Contents` and `/ByteRange`;
 //!   [`PreparedUpdate`] knows every offset before writing, writes in one streaming pass while
 //!   feeding the signed byte ranges to a hash, and patches the signature in afterwards.
+//! - [`NewDocument`] writes a brand-new file (classic cross-reference table); [`ObjectSink`] is
+//!   what both writers share, so fonts and form XObjects are built once for either.
+//! - [`content::Operations`] reads content streams (and CMaps) as operands and operators.
 //!
 //! Nothing here panics, hangs or allocates without bound on any input: see [`limits`].
 
 #![warn(missing_docs)]
 
+pub mod content;
 mod document;
 mod error;
 mod filters;
 mod lexer;
 pub mod limits;
+mod new_document;
 mod object;
 mod objstm;
 mod pages;
@@ -32,6 +37,7 @@ mod placeholder;
 mod reconstruct;
 pub mod sample;
 mod serialize;
+mod sink;
 mod source;
 pub mod text;
 mod writer;
@@ -40,9 +46,11 @@ mod xref;
 pub use document::{Document, OpenOptions, Revision};
 pub use error::{PdfError, Result};
 pub use filters::{decode, flate_encode, Filter};
+pub use new_document::NewDocument;
 pub use object::{Dict, Name, ObjRef, Object, PdfString, Stream, StreamData, StringFormat};
 pub use pages::{Page, Pages, Rect};
 pub use placeholder::{hash_byte_range, Placeholder, PlaceholderId, PlaceholderSpan};
+pub use sink::ObjectSink;
 pub use source::{FileSource, Prefix, Source};
 pub use writer::{Compression, IncrementalUpdate, PreparedUpdate};
 pub use xref::{XrefEntry, XrefKind, XrefSection, MAX_XREF_ENTRIES};

@@ -147,6 +147,12 @@ fn take_element(budget: &mut usize) -> Result<()> {
     Ok(())
 }
 
+/// Parses the value that starts with `tok` (already read), within the usual limits.
+pub(crate) fn parse_value_at(cur: &mut Cursor<'_>, tok: Token) -> Result<Object> {
+    let mut budget = MAX_OBJECT_ELEMENTS;
+    parse_value(cur, tok, 0, &mut budget)
+}
+
 fn parse_value(
     cur: &mut Cursor<'_>,
     tok: Token,

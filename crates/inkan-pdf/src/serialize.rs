@@ -60,6 +60,19 @@ pub(crate) fn write_dict(
     Ok(())
 }
 
+/// Appends a stream's dictionary with its `/Length` set to `length`, and the `stream` keyword
+/// with its end of line: what precedes the data of every stream written.
+pub(crate) fn write_stream_head(out: &mut Vec<u8>, dict: &Dict, length: u64) -> Result<()> {
+    let mut dict = dict.clone();
+    dict.insert(
+        "Length",
+        Object::Integer(i64::try_from(length).unwrap_or(i64::MAX)),
+    );
+    write_object(out, &Object::Dict(dict))?;
+    out.extend_from_slice(b"\nstream\n");
+    Ok(())
+}
+
 pub(crate) fn write_int(out: &mut Vec<u8>, i: i64) {
     let _ = write!(out, "{i}");
 }

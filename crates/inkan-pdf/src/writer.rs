@@ -14,7 +14,7 @@ use crate::error::{PdfError, Result};
 use crate::filters::flate_encode;
 use crate::object::{Dict, Name, ObjRef, Object, PdfString, Stream, StreamData};
 use crate::placeholder::{Placeholder, PlaceholderId, PlaceholderSpan};
-use crate::serialize::{write_dict, write_object};
+use crate::serialize::{write_dict, write_object, write_stream_head};
 use crate::source::{copy_range, Source};
 use crate::xref::{XrefEntry, XrefKind};
 
@@ -101,24 +101,11 @@ impl<'d, S: Source> IncrementalUpdate<'d, S> {
     /// filter already). `/Length` is set by the writer.
     pub fn add_stream(
         &mut self,
-        mut dict: Dict,
+        dict: Dict,
         data: &[u8],
         compression: Compression,
     ) -> Result<ObjRef> {
-        let data = match compression {
-            Compression::None => data.to_vec(),
-            Compression::Flate => {
-                if dict.contains_key("Filter") {
-                    return Err(PdfError::InvalidUpdate(
-                        "cannot Flate-compress a stream whose dictionary already has a /Filter"
-                            .into(),
-                    ));
-                }
-                dict.insert("Filter", Object::name("FlateDecode"));
-                flate_encode(data)
-            }
-        };
-        Ok(self.add(Stream::new(dict, data)))
+        Ok(self.add(make_stream(dict, data, compression)?))
     }
 
     /// Gives a value to a reserved object, or replaces an existing object of the document (the
@@ -337,10 +324,7 @@ impl<'d, S: Source> IncrementalUpdate<'d, S> {
                     StreamData::InMemory(v) => v.len() as u64,
                     StreamData::InFile { length, .. } => *length,
                 };
-                let mut dict = stream.dict.clone();
-                dict.insert("Length", Object::Integer(length as i64));
-                write_object(out, &Object::Dict(dict))?;
-                out.extend_from_slice(b"\nstream\n");
+                write_stream_head(out, &stream.dict, length)?;
                 self.doc.copy_stream_data(stream, &mut |chunk| {
                     out.extend_from_slice(chunk);
                     Ok(())
@@ -353,7 +337,25 @@ impl<'d, S: Source> IncrementalUpdate<'d, S> {
     }
 }
 
-fn id_array(first: Vec<u8>, second: Vec<u8>) -> Object {
+/// A stream holding `data`, Flate-compressed if asked (`dict` then must not name a filter
+/// already: compressing twice would need a filter chain nobody asked for).
+pub(crate) fn make_stream(mut dict: Dict, data: &[u8], compression: Compression) -> Result<Stream> {
+    let data = match compression {
+        Compression::None => data.to_vec(),
+        Compression::Flate => {
+            if dict.contains_key("Filter") {
+                return Err(PdfError::InvalidUpdate(
+                    "cannot Flate-compress a stream whose dictionary already has a /Filter".into(),
+                ));
+            }
+            dict.insert("Filter", Object::name("FlateDecode"));
+            flate_encode(data)
+        }
+    };
+    Ok(Stream::new(dict, data))
+}
+
+pub(crate) fn id_array(first: Vec<u8>, second: Vec<u8>) -> Object {
     Object::Array(vec![
         Object::String(PdfString::hex(first)),
         Object::String(PdfString::hex(second)),
