@@ -1,7 +1,7 @@
 //! Appearance streams: what a visible signature shows (the signer's name and the time in
 //! Japanese, optionally beside a seal image), drawn with an embedded subset of a Japanese font.
 
-use inkan_pdf::{Compression, Dict, IncrementalUpdate, ObjRef, Object, Source};
+use inkan_pdf::{Compression, Dict, ObjRef, Object, ObjectSink};
 
 use crate::font::{Font, FontUse};
 use crate::PadesError;
@@ -52,8 +52,8 @@ impl Visible {
 
 /// Builds the normal appearance of a visible signature: a thin frame, the seal (if any) and
 /// `lines` of text fitted to the box.
-pub(crate) fn signature_appearance<S: Source>(
-    update: &mut IncrementalUpdate<'_, S>,
+pub(crate) fn signature_appearance(
+    update: &mut impl ObjectSink,
     font: &Font,
     visible: &Visible,
     lines: &[String],
@@ -123,8 +123,8 @@ pub(crate) fn add_font_resource(resources: &mut Dict, font: ObjRef) {
 }
 
 /// A form XObject (an appearance or a stamp) with the given bounding box and resources.
-pub(crate) fn form_xobject<S: Source>(
-    update: &mut IncrementalUpdate<'_, S>,
+pub(crate) fn form_xobject(
+    update: &mut impl ObjectSink,
     bbox: [f64; 4],
     resources: Dict,
     content: &[u8],
@@ -141,10 +141,7 @@ pub(crate) fn form_xobject<S: Source>(
 }
 
 /// Embeds a baseline or progressive JPEG as-is (DCTDecode): reads only its frame header.
-fn embed_jpeg<S: Source>(
-    update: &mut IncrementalUpdate<'_, S>,
-    jpeg: &[u8],
-) -> Result<ObjRef, PadesError> {
+fn embed_jpeg(update: &mut impl ObjectSink, jpeg: &[u8]) -> Result<ObjRef, PadesError> {
     let (width, height, components) = jpeg_header(jpeg)
         .ok_or_else(|| PadesError::Refused("the seal image is not a JPEG file".into()))?;
     let color_space = match components {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use inkan_pdf::{Compression, Dict, IncrementalUpdate, ObjRef, Object, PdfString, Source};
+use inkan_pdf::{Compression, Dict, ObjRef, Object, ObjectSink, PdfString};
 use sha2::{Digest, Sha256};
 
 use crate::PadesError;
@@ -131,11 +131,9 @@ impl FontUse {
         Ok((hex, width))
     }
 
-    /// Embeds the subset as a Type 0 font; returns the font dictionary's reference.
-    pub fn embed<S: Source>(
-        &self,
-        update: &mut IncrementalUpdate<'_, S>,
-    ) -> Result<ObjRef, PadesError> {
+    /// Embeds the subset as a Type 0 font into an incremental update or a new document;
+    /// returns the font dictionary's reference.
+    pub fn embed(&self, update: &mut impl ObjectSink) -> Result<ObjRef, PadesError> {
         let face = self.font.face()?;
         let subset = subsetter::subset(&self.font.data, 0, &self.remapper)
             .map_err(|e| PadesError::Refused(format!("font subsetting failed: {e:?}")))?;

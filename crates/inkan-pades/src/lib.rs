@@ -5,6 +5,7 @@
 //! original), the CMS by `inkan-cms`, timestamps and revocation data by `inkan-pki`'s clients.
 
 mod appearance;
+mod certificate;
 mod contents;
 mod dates;
 mod dss;
@@ -20,6 +21,9 @@ mod timestamp;
 pub mod verify;
 
 pub use appearance::Visible;
+pub use certificate::{
+    render_certificate, CertifiedDocument, ConclusionCertificate, SigningOperation,
+};
 pub use dates::{japanese_time, pdf_date};
 pub use dss::{add_validation_data, add_validation_data_per_signature, vri_key};
 pub use error::PadesError;
@@ -27,4 +31,4 @@ pub use ltv::{RevocationFetcher, ValidationData};
 pub use sign::{sign_pdf, Certify, Level, Services, SignOptions, SignOutcome, Signer};
 pub use stamp::stamp_every_page;
 pub use timestamp::{add_document_timestamp, renew_archive_timestamp};
-pub use verify::{verify_pdf, VerifyOptions};
+pub use verify::{conclusion_id, verify_pdf, VerifyOptions};

@@ -9,10 +9,11 @@ use inkan_pdf::{Compression, Dict, Document, IncrementalUpdate, Object, Page, So
 use crate::font::{Font, FontUse};
 use crate::PadesError;
 
-/// Font size of the stamped line, in points.
-const SIZE: f64 = 7.0;
+/// Font size of the stamped line, in points (the certificate of conclusion uses it too, so the
+/// line looks and sits the same on every page Inkan makes).
+pub(crate) const SIZE: f64 = 7.0;
 /// Distance from the page edges, in points.
-const MARGIN: f64 = 12.0;
+pub(crate) const MARGIN: f64 = 12.0;
 
 /// Writes `input` with `text` stamped bottom-left on every page (as the reader sees the page,
 /// whatever its /Rotate) into `output`.

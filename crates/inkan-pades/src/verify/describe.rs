@@ -74,31 +74,13 @@ pub(crate) fn pdf_date_to_rfc3339(text: &str) -> Option<String> {
     ))
 }
 
-fn short_name(oid: &ObjectIdentifier) -> Option<&'static str> {
-    [
-        (rfc4519::CN, "CN"),
-        (rfc4519::O, "O"),
-        (rfc4519::OU, "OU"),
-        (rfc4519::C, "C"),
-        (rfc4519::L, "L"),
-        (rfc4519::ST, "ST"),
-        (rfc4519::SN, "SN"),
-        (rfc4519::GIVEN_NAME, "GN"),
-        (rfc4519::SERIAL_NUMBER, "serialNumber"),
-        (rfc3280::EMAIL_ADDRESS, "E"),
-    ]
-    .into_iter()
-    .find(|(o, _)| o == oid)
-    .map(|(_, name)| name)
-}
-
 /// `CN=山田太郎, O=テスト, C=JP`: most specific first, as RFC 4514 writes it, with every string
 /// decoded.
 pub(crate) fn name(name: &Name) -> String {
     let mut parts = Vec::new();
     for rdn in name.0.iter().rev() {
         for atv in rdn.0.iter() {
-            let key = short_name(&atv.oid)
+            let key = inkan_pki::x509::attribute_short_name(&atv.oid)
                 .map(str::to_string)
                 .unwrap_or_else(|| atv.oid.to_string());
             let value = inkan_pki::x509::any_to_string(&atv.value)

@@ -8,6 +8,7 @@
 
 mod changes;
 mod check;
+mod conclusion;
 mod describe;
 mod integrity;
 mod level;
@@ -27,6 +28,7 @@ use std::time::{Duration, SystemTime};
 use inkan_pdf::{Document, FileSource, OpenOptions, Source};
 use x509_cert::Certificate;
 
+pub use conclusion::conclusion_id;
 pub use report::Report;
 pub use text::render_text;
 
@@ -112,6 +114,8 @@ pub async fn verify_pdf(path: &Path, options: &VerifyOptions) -> Result<Report, 
         file: path.display().to_string(),
         valid: !signatures.is_empty() && signatures.iter().all(|s| s.valid),
         revisions: doc.revisions().len(),
+        // What the final revision shows; a page whose text cannot be read just has none.
+        conclusion_id: conclusion_id(&doc).ok().flatten(),
         signatures,
     })
 }

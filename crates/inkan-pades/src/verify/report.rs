@@ -14,6 +14,10 @@ pub struct Report {
     pub valid: bool,
     /// The number of revisions (the original plus one per incremental update).
     pub revisions: usize,
+    /// The 締結証明書ID the first page of the final revision shows (`締結証明書ID: <hex>`, as
+    /// Inkan stamps contracts and prints certificates of conclusion), lowercase; `null` when
+    /// none.
+    pub conclusion_id: Option<String>,
     /// Signatures and document timestamps, in the order they were made.
     pub signatures: Vec<SignatureReport>,
 }

@@ -31,6 +31,9 @@ pub fn render_text(report: &Report) -> String {
         "ファイル / File: {} ({} 版 / revisions)",
         report.file, report.revisions
     );
+    if let Some(id) = &report.conclusion_id {
+        let _ = writeln!(out, "締結証明書ID / Conclusion ID: {id}");
+    }
     if report.signatures.is_empty() {
         let _ = writeln!(
             out,
