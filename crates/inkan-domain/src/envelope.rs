@@ -14,7 +14,7 @@ use std::fmt;
 use crate::routing::signers_due;
 use crate::{
     ConclusionId, DomainError, EnvelopeId, OrganizationId, Recipient, RecipientId, RecipientState,
-    Role,
+    Role, SigningRecord,
 };
 
 /// At most this many documents in one envelope.
@@ -402,6 +402,40 @@ impl Envelope {
                 Ok(Outcome::Changed(EnvelopeStatus::Expired))
             }
         }
+    }
+
+    /// Records how a signer who has just signed did it (once: a repeated completion keeps the
+    /// first record).
+    pub fn record_signing(
+        &mut self,
+        signer: RecipientId,
+        record: SigningRecord,
+    ) -> Result<(), DomainError> {
+        let index = self.recipient_index(signer, Role::Signer)?;
+        let recipient = &mut self.recipients[index];
+        if recipient.state != RecipientState::Done {
+            return Err(DomainError::NotAllowed(
+                "a signing can be recorded only for a signer who has signed".into(),
+            ));
+        }
+        recipient.signing.get_or_insert(record);
+        Ok(())
+    }
+
+    /// Records the subject of the certificate a 実印タイプ signature was made with, when it is
+    /// made (once: the first document's signature names it).
+    pub fn record_certificate_subject(
+        &mut self,
+        signer: RecipientId,
+        subject: Vec<String>,
+    ) -> Result<(), DomainError> {
+        let index = self.recipient_index(signer, Role::Signer)?;
+        if let Some(record) = self.recipients[index].signing.as_mut() {
+            if record.certificate_subject.is_empty() {
+                record.certificate_subject = subject;
+            }
+        }
+        Ok(())
     }
 
     fn recipient_index(&self, id: RecipientId, role: Role) -> Result<usize, DomainError> {

@@ -108,3 +108,8 @@ uuid_id!(
     WebhookId,
     "webhook ID"
 );
+uuid_id!(
+    /// A signer's free account (their own 文書管理), which belongs to no organization.
+    SignerAccountId,
+    "signer account ID"
+);

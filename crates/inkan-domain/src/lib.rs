@@ -17,7 +17,9 @@ pub use error::DomainError;
 pub use fields::{fill, signs, Field, FieldKind, FieldValue, Placement};
 pub use ids::{
     ApiKeyId, AttachmentId, CounterpartyId, DepartmentId, DocumentId, EnvelopeId, FieldId, JobId,
-    OrganizationId, RecipientId, UserId, WebhookId,
+    OrganizationId, RecipientId, SignerAccountId, UserId, WebhookId,
 };
-pub use routing::{Recipient, RecipientState, Role, SignatureMethod};
+pub use routing::{
+    Authentication, Recipient, RecipientState, Role, SignatureMethod, SigningRecord,
+};
 pub use values::{ConclusionId, Email, Yen};

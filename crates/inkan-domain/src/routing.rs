@@ -70,6 +70,58 @@ pub struct Recipient {
     /// When they approved or signed (seconds since the Unix epoch).
     #[serde(default)]
     pub done_at: Option<i64>,
+    /// Signers: what was recorded when they signed, for the 電子契約締結証明書.
+    #[serde(default)]
+    pub signing: Option<SigningRecord>,
+}
+
+/// One signing operation as recorded when it happened: the 電子契約締結証明書 prints this, not
+/// what the envelope or the organization's records say later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningRecord {
+    /// When they completed (seconds since the Unix epoch).
+    pub at: i64,
+    /// The client's address as the service saw it.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub authentication: Authentication,
+    /// The company they signed for, as known at that moment (the counterparty's 商号, or the
+    /// sending organization for its own staff).
+    pub company: Option<String>,
+    /// 実印タイプ: the subject of the certificate the signature was made with, one attribute per
+    /// entry (`CN 山田 太郎`, `O 株式会社いわて`, …), recorded when the signature is made.
+    #[serde(default)]
+    pub certificate_subject: Vec<String>,
+}
+
+/// How a signer proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Authentication {
+    /// They opened the unguessable link sent to their email: control of the mailbox.
+    EmailLink,
+    /// The email link, with their own certificate (PKCS#12) and its passphrase.
+    EmailLinkAndOwnCertificate,
+}
+
+impl Authentication {
+    pub fn japanese(self) -> &'static str {
+        match self {
+            Authentication::EmailLink => "メールアドレス認証 (署名依頼メールの専用URL)",
+            Authentication::EmailLinkAndOwnCertificate => {
+                "メールアドレス認証 (署名依頼メールの専用URL) + 本人の電子証明書"
+            }
+        }
+    }
+
+    pub fn english(self) -> &'static str {
+        match self {
+            Authentication::EmailLink => "Email (the private link of the signature request)",
+            Authentication::EmailLinkAndOwnCertificate => {
+                "Email (the private link of the signature request) + own certificate"
+            }
+        }
+    }
 }
 
 impl Recipient {
@@ -83,6 +135,7 @@ impl Recipient {
             state: RecipientState::Waiting,
             method: SignatureMethod::Witness,
             done_at: None,
+            signing: None,
         }
     }
 }

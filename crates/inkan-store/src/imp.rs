@@ -19,13 +19,15 @@ macro_rules! store_impl {
     ($store:ty, $db:ty, $backend:literal) => {
         use $crate::rows::{self, db_error, to_i64, to_json};
         use $crate::{
-            chain_hash, AccessToken, ApiKey, AttachmentRecord, AuditEntry, Change, Counterparty,
-            Department, DocumentHit, DocumentQuery, DocumentRecord, EnvelopeFilter,
-            EnvelopeRecord, Job, JobFilter, NewAuditEntry, Organization, Result, Store,
-            StoreError, TokenHash, User, Webhook, GENESIS_HASH,
+            chain_hash, AccessToken, ApiKey, AttachmentRecord, AuditEntry, Change, CodeCheck,
+            Counterparty, Department, DocumentHit, DocumentQuery, DocumentRecord, EmailCode,
+            EnvelopeFilter, EnvelopeRecord, Job, JobFilter, LibraryItem, NewAuditEntry,
+            Organization, Result, SignerAccount, Store, StoreError, TokenHash, User, Webhook,
+            GENESIS_HASH,
         };
         use inkan_domain::{
-            CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId, UserId,
+            ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId,
+            SignerAccountId, UserId,
         };
 
         /// Default number of rows when a filter says `limit: 0`.
@@ -113,14 +115,21 @@ macro_rules! store_impl {
                 let r = &write.record;
                 let e = &r.envelope;
                 let data = to_json(e, "envelope")?;
+                let certificate_size = r
+                    .certificate
+                    .as_ref()
+                    .map(|c| to_i64(c.size, "certificate size"))
+                    .transpose()?;
                 match write.expected_version {
                     None => {
                         sqlx::query(
                             "INSERT INTO envelopes (id, organization, status, number, title, \
                              deadline, version, created_by, sender_name, sender_email, \
-                             counterparty, sealed_at, created_at, updated_at, data) \
+                             counterparty, sealed_at, created_at, updated_at, data, \
+                             conclusion_id, certificate_blob, certificate_sha256, \
+                             certificate_size) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                             $14, $15)",
+                             $14, $15, $16, $17, $18, $19)",
                         )
                         .bind(e.id.to_string())
                         .bind(e.organization.to_string())
@@ -137,6 +146,10 @@ macro_rules! store_impl {
                         .bind(r.created_at)
                         .bind(r.updated_at)
                         .bind(data)
+                        .bind(e.conclusion_id.as_str())
+                        .bind(r.certificate.as_ref().map(|c| c.blob.clone()))
+                        .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
+                        .bind(certificate_size)
                         .execute(&mut **tx)
                         .await
                         .map_err(|err| db_error(err, || format!("envelope {}", e.id)))?;
@@ -147,7 +160,9 @@ macro_rules! store_impl {
                             "UPDATE envelopes SET status = $3, number = $4, title = $5, \
                              deadline = $6, version = $7, created_by = $8, sender_name = $9, \
                              sender_email = $10, counterparty = $11, sealed_at = $12, \
-                             updated_at = $13, data = $14 \
+                             updated_at = $13, data = $14, conclusion_id = $16, \
+                             certificate_blob = $17, certificate_sha256 = $18, \
+                             certificate_size = $19 \
                              WHERE id = $1 AND organization = $2 AND version = $15",
                         )
                         .bind(e.id.to_string())
@@ -165,6 +180,10 @@ macro_rules! store_impl {
                         .bind(r.updated_at)
                         .bind(data)
                         .bind(expected)
+                        .bind(e.conclusion_id.as_str())
+                        .bind(r.certificate.as_ref().map(|c| c.blob.clone()))
+                        .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
+                        .bind(certificate_size)
                         .execute(&mut **tx)
                         .await?;
                         if done.rows_affected() == 0 {
@@ -341,6 +360,28 @@ macro_rules! store_impl {
                     .execute(&mut **tx)
                     .await
                     .map_err(|e| db_error(e, || "an access token with this hash".to_string()))?;
+                }
+
+                for l in &change.library {
+                    let what = format!("library entry of envelope {}", l.envelope);
+                    if owner != Some((l.envelope, l.organization)) {
+                        return Err(StoreError::NotFound(format!(
+                            "{what}: it must name the change's envelope"
+                        )));
+                    }
+                    sqlx::query(
+                        "INSERT INTO concluded_recipients (email, envelope, organization, \
+                         recipient, concluded_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (email, envelope, recipient) DO NOTHING",
+                    )
+                    .bind(l.email.to_lowercase())
+                    .bind(l.envelope.to_string())
+                    .bind(l.organization.to_string())
+                    .bind(l.recipient.to_string())
+                    .bind(l.concluded_at)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| db_error(e, || what.clone()))?;
                 }
 
                 for j in &change.jobs {
@@ -1055,6 +1096,155 @@ macro_rules! store_impl {
                     .fetch_all(&self.pool)
                     .await?;
                 found.iter().map(rows::webhook).collect()
+            }
+
+            // ── Conclusion: lookup by 締結証明書ID, signers' libraries and accounts ──────────
+
+            async fn envelope_by_conclusion(
+                &self,
+                id: &ConclusionId,
+            ) -> Result<Option<EnvelopeRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM envelopes WHERE conclusion_id = $1",
+                    rows::ENVELOPE
+                );
+                let row = sqlx::query(&sql)
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(rows::envelope).transpose()
+            }
+
+            async fn library(&self, email: &str, limit: u32) -> Result<Vec<LibraryItem>> {
+                let columns = rows::ENVELOPE
+                    .split(',')
+                    .map(|c| format!("e.{}", c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT {columns}, c.recipient AS library_recipient, \
+                     c.concluded_at AS library_concluded_at \
+                     FROM concluded_recipients c \
+                     JOIN envelopes e ON e.id = c.envelope AND e.organization = c.organization \
+                     WHERE c.email = $1 ORDER BY c.concluded_at DESC, e.id LIMIT $2"
+                );
+                let found = sqlx::query(&sql)
+                    .bind(email.to_lowercase())
+                    .bind(limit_or(limit, DEFAULT_SEARCH_LIMIT))
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.iter().map(rows::library_item).collect()
+            }
+
+            async fn create_signer_account(&self, account: &SignerAccount) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO signer_accounts (id, email, created_at) VALUES ($1, $2, $3)",
+                )
+                .bind(account.id.to_string())
+                .bind(&account.email)
+                .bind(account.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| db_error(e, || format!("a signer account for {}", account.email)))?;
+                Ok(())
+            }
+
+            async fn signer_account(&self, id: SignerAccountId) -> Result<Option<SignerAccount>> {
+                let row = sqlx::query(
+                    "SELECT id, email, created_at FROM signer_accounts WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(rows::signer_account).transpose()
+            }
+
+            async fn signer_account_by_email(&self, email: &str) -> Result<Option<SignerAccount>> {
+                let row = sqlx::query(
+                    "SELECT id, email, created_at FROM signer_accounts \
+                     WHERE lower(email) = $1",
+                )
+                .bind(email.to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(rows::signer_account).transpose()
+            }
+
+            async fn put_email_code(&self, code: &EmailCode) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO email_codes (email, code_hash, expires_at, attempts, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO UPDATE SET \
+                     code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
+                     attempts = excluded.attempts, created_at = excluded.created_at",
+                )
+                .bind(code.email.to_lowercase())
+                .bind(&code.code_hash.0[..])
+                .bind(code.expires_at)
+                .bind(i64::from(code.attempts))
+                .bind(code.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn take_email_code(
+                &self,
+                email: &str,
+                guess: &TokenHash,
+                max_attempts: u32,
+                now: i64,
+            ) -> Result<CodeCheck> {
+                let email = email.to_lowercase();
+                let mut tx = self.begin_write().await?;
+                let result: Result<CodeCheck> = async {
+                    let sql = format!(
+                        "SELECT code_hash, expires_at, attempts FROM email_codes \
+                         WHERE email = $1{}",
+                        Self::FOR_UPDATE
+                    );
+                    let Some(row) = sqlx::query(&sql)
+                        .bind(&email)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    else {
+                        return Ok(CodeCheck::NoCode);
+                    };
+                    let stored = rows::Get::blob(&row, "code_hash")?;
+                    let expires_at: i64 = rows::Get::int(&row, "expires_at")?;
+                    let attempts: i64 = rows::Get::int(&row, "attempts")?;
+                    if expires_at <= now || attempts >= i64::from(max_attempts) {
+                        sqlx::query("DELETE FROM email_codes WHERE email = $1")
+                            .bind(&email)
+                            .execute(&mut *tx)
+                            .await?;
+                        return Ok(CodeCheck::NoCode);
+                    }
+                    // Constant-time: the hash is keyed, but a timing difference costs nothing to avoid.
+                    let matches = stored.len() == 32
+                        && stored
+                            .iter()
+                            .zip(guess.0.iter())
+                            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                            == 0;
+                    if matches {
+                        sqlx::query("DELETE FROM email_codes WHERE email = $1")
+                            .bind(&email)
+                            .execute(&mut *tx)
+                            .await?;
+                        Ok(CodeCheck::Valid)
+                    } else {
+                        sqlx::query("UPDATE email_codes SET attempts = attempts + 1 WHERE email = $1")
+                            .bind(&email)
+                            .execute(&mut *tx)
+                            .await?;
+                        Ok(CodeCheck::Wrong {
+                            attempts_left: u32::try_from(i64::from(max_attempts) - attempts - 1)
+                                .unwrap_or(0),
+                        })
+                    }
+                }
+                .await;
+                Self::end(tx, result).await
             }
         }
     };

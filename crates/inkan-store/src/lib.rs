@@ -24,7 +24,10 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
-use inkan_domain::{CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId, UserId};
+use inkan_domain::{
+    ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId, SignerAccountId,
+    UserId,
+};
 use std::sync::Arc;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -161,4 +164,38 @@ pub trait Store: Send + Sync {
     // ── Webhooks ─────────────────────────────────────────────────────────────────────────────
     async fn create_webhook(&self, webhook: &Webhook) -> Result<()>;
     async fn webhooks(&self, org: OrganizationId) -> Result<Vec<Webhook>>;
+
+    // ── Conclusion: lookup by 締結証明書ID, signers' libraries and accounts ─────────────────
+    /// The envelope with this 締結証明書ID, in any organization: the public verification page
+    /// decides what little of it to show.
+    async fn envelope_by_conclusion(&self, id: &ConclusionId) -> Result<Option<EnvelopeRecord>>;
+    /// The concluded envelopes an email received (as signer or cc), across organizations, newest
+    /// first (`limit` 0: 1000).
+    async fn library(&self, email: &str, limit: u32) -> Result<Vec<LibraryItem>>;
+    /// One account per email, whatever the case: a second is [`StoreError::Duplicate`].
+    async fn create_signer_account(&self, account: &SignerAccount) -> Result<()>;
+    async fn signer_account(&self, id: SignerAccountId) -> Result<Option<SignerAccount>>;
+    async fn signer_account_by_email(&self, email: &str) -> Result<Option<SignerAccount>>;
+    /// Stores the email's one pending code, replacing an earlier one.
+    async fn put_email_code(&self, code: &EmailCode) -> Result<()>;
+    /// Checks a guess against the email's pending code: a right guess uses the code up; a wrong
+    /// one counts, and the code dies after `max_attempts` wrong guesses or when it expires.
+    async fn take_email_code(
+        &self,
+        email: &str,
+        guess: &TokenHash,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<CodeCheck>;
+}
+
+/// What a one-time code guess came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Valid,
+    Wrong {
+        attempts_left: u32,
+    },
+    /// No code pending (never sent, used, expired or out of attempts).
+    NoCode,
 }

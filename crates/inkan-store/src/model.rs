@@ -3,7 +3,7 @@
 
 use inkan_domain::{
     ApiKeyId, AttachmentId, CounterpartyId, DepartmentId, DocumentId, Email, Envelope, EnvelopeId,
-    Field, FieldId, JobId, OrganizationId, RecipientId, UserId, WebhookId, Yen,
+    Field, FieldId, JobId, OrganizationId, RecipientId, SignerAccountId, UserId, WebhookId, Yen,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -135,8 +135,19 @@ pub struct EnvelopeRecord {
     pub counterparty: Option<CounterpartyId>,
     /// When every document reached B-LTA; `None` while sealing is pending.
     pub sealed_at: Option<UnixTime>,
+    /// The signed certificate of conclusion (電子契約締結証明書), made when sealed.
+    pub certificate: Option<StoredCertificate>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+}
+
+/// Where the signed certificate of conclusion of an envelope is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCertificate {
+    pub blob: String,
+    /// Hex SHA-256 of the signed PDF.
+    pub sha256: String,
+    pub size: u64,
 }
 
 impl EnvelopeRecord {
@@ -255,6 +266,9 @@ pub struct Change {
     /// not added twice.
     pub jobs: Vec<NewJob>,
     pub audit: Vec<NewAuditEntry>,
+    /// Recipients of a concluded envelope to list in their own library (文書管理) by email.
+    /// They must name the change's envelope.
+    pub library: Vec<LibraryEntry>,
     /// A job that this change completes (its worker's work and its "done" commit together).
     /// A job that does not exist is [`StoreError::NotFound`](crate::StoreError::NotFound).
     pub finish_job: Option<JobId>,
@@ -409,4 +423,44 @@ impl fmt::Debug for Webhook {
             .field("url", &self.url)
             .finish_non_exhaustive()
     }
+}
+
+/// A recipient (signer or cc) of a concluded envelope, found by their email in their library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryEntry {
+    /// Compared without regard to case (stored lower-cased).
+    pub email: String,
+    pub organization: OrganizationId,
+    pub envelope: EnvelopeId,
+    pub recipient: RecipientId,
+    pub concluded_at: UnixTime,
+}
+
+/// One concluded envelope in a signer's library, with who they were in it.
+#[derive(Debug, Clone)]
+pub struct LibraryItem {
+    pub record: EnvelopeRecord,
+    pub recipient: RecipientId,
+    pub concluded_at: UnixTime,
+}
+
+/// A signer's free account: the email they proved they receive. No password is kept; each
+/// sign-in proves the email again with a one-time code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignerAccount {
+    pub id: SignerAccountId,
+    pub email: String,
+    pub created_at: UnixTime,
+}
+
+/// A pending one-time code sent to an email, stored as a keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailCode {
+    /// Lower-cased.
+    pub email: String,
+    pub code_hash: TokenHash,
+    pub expires_at: UnixTime,
+    /// Wrong guesses so far.
+    pub attempts: u32,
+    pub created_at: UnixTime,
 }

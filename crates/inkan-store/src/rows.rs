@@ -11,8 +11,9 @@ use sqlx::Row;
 
 use crate::{
     AccessToken, ApiKey, AttachmentRecord, AuditEntry, Counterparty, Department, DocumentHit,
-    DocumentRecord, EnvelopeRecord, Job, JobStatus, NewAuditEntry, Organization, Result,
-    StoreError, TokenHash, TokenKind, TransactionMetadata, User, UserRole, Webhook,
+    DocumentRecord, EnvelopeRecord, Job, JobStatus, LibraryItem, NewAuditEntry, Organization,
+    Result, SignerAccount, StoreError, TokenHash, TokenKind, TransactionMetadata, User, UserRole,
+    Webhook,
 };
 
 /// Typed column access over either backend's rows.
@@ -256,7 +257,8 @@ pub(crate) fn counterparty(r: &impl Get) -> Result<Counterparty> {
 }
 
 pub(crate) const ENVELOPE: &str = "id, organization, version, created_by, sender_name, \
-     sender_email, counterparty, sealed_at, created_at, updated_at, data";
+     sender_email, counterparty, sealed_at, certificate_blob, certificate_sha256, \
+     certificate_size, created_at, updated_at, data";
 
 pub(crate) fn envelope(r: &impl Get) -> Result<EnvelopeRecord> {
     let envelope: Envelope = json(r, "data")?;
@@ -275,6 +277,17 @@ pub(crate) fn envelope(r: &impl Get) -> Result<EnvelopeRecord> {
         sender_email: r.text("sender_email")?,
         counterparty: opt_id(r, "counterparty")?,
         sealed_at: r.opt_int("sealed_at")?,
+        certificate: match r.opt_text("certificate_blob")? {
+            Some(blob) => Some(crate::StoredCertificate {
+                blob,
+                sha256: r.opt_text("certificate_sha256")?.unwrap_or_default(),
+                size: u64_of(
+                    r.opt_int("certificate_size")?.unwrap_or(0),
+                    "certificate_size",
+                )?,
+            }),
+            None => None,
+        },
         created_at: r.int("created_at")?,
         updated_at: r.int("updated_at")?,
     })
@@ -401,6 +414,22 @@ pub(crate) fn webhook(r: &impl Get) -> Result<Webhook> {
         organization: id(r, "organization")?,
         url: r.text("url")?,
         secret: r.text("secret")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub(crate) fn library_item(r: &impl Get) -> Result<LibraryItem> {
+    Ok(LibraryItem {
+        record: envelope(r)?,
+        recipient: id(r, "library_recipient")?,
+        concluded_at: r.int("library_concluded_at")?,
+    })
+}
+
+pub(crate) fn signer_account(r: &impl Get) -> Result<SignerAccount> {
+    Ok(SignerAccount {
+        id: id(r, "id")?,
+        email: r.text("email")?,
         created_at: r.int("created_at")?,
     })
 }

@@ -12,8 +12,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use inkan_domain::{
-    AttachmentId, DocumentId, Envelope, EnvelopeId, Field, FieldKind, JobId, OrganizationId,
-    Recipient, Role, UserId, Yen,
+    AttachmentId, ConclusionId, DocumentId, Envelope, EnvelopeId, Field, FieldKind, JobId,
+    OrganizationId, Recipient, Role, SignerAccountId, UserId, Yen,
 };
 use inkan_store::*;
 use serde_json::json;
@@ -170,6 +170,8 @@ both!(
     swapping_entries_is_detected,
     concurrent_audit_appends_keep_the_chain,
     migrations_apply_once,
+    conclusion_lookup_certificate_and_library,
+    signer_accounts_and_one_time_codes,
 );
 
 // ── Fixtures ─────────────────────────────────────────────────────────────────────────────────
@@ -226,6 +228,7 @@ fn record(envelope: Envelope, created_at: i64) -> EnvelopeRecord {
         sender_email: "keiyaku@city.example.jp".to_string(),
         counterparty: None,
         sealed_at: None,
+        certificate: None,
         created_at,
         updated_at: created_at,
     }
@@ -1661,9 +1664,10 @@ async fn migrations_apply_once(ctx: Ctx) {
     );
     let third = inkan_store::open(&ctx.url).await.unwrap();
     assert!(third.organization(org).await.unwrap().is_some());
+    // Each migration once: 0001_initial and 0002_conclusion.
     assert_eq!(
         ctx.raw.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        1
+        2
     );
 }
 
@@ -1691,5 +1695,184 @@ async fn sqlite_creates_the_file_and_its_directory_must_exist() {
         inkan_store::open(&format!("sqlite://{}", missing.display()))
             .await
             .is_err()
+    );
+}
+
+// ── Conclusion: 締結証明書ID lookup, the certificate, libraries, signer accounts ───────────────
+
+async fn conclusion_lookup_certificate_and_library(ctx: Ctx) {
+    let s = &*ctx.store;
+    let a = organization(s, "盛岡市").await;
+    let b = organization(s, "滝沢市").await;
+    let rec = record(completed(a, "業務委託契約"), NOW);
+    s.apply(insert(&rec)).await.unwrap();
+    let other = record(completed(b, "別の契約"), NOW);
+    s.apply(insert(&other)).await.unwrap();
+
+    // Found by its 締結証明書ID in any organization; an unknown ID is nothing.
+    let found = s
+        .envelope_by_conclusion(&rec.envelope.conclusion_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id(), rec.id());
+    assert!(found.certificate.is_none());
+    assert!(s
+        .envelope_by_conclusion(&ConclusionId::new())
+        .await
+        .unwrap()
+        .is_none());
+
+    // Sealed: the certificate and the library entries are written with the envelope.
+    let mut sealed = found.clone();
+    sealed.sealed_at = Some(NOW + 5);
+    sealed.certificate = Some(StoredCertificate {
+        blob: "org/env/certificate".into(),
+        sha256: "ab".repeat(32),
+        size: 1234,
+    });
+    let signer = sealed.envelope.recipients()[0].id;
+    let mut change = update(&sealed, found.version);
+    change.library = vec![LibraryEntry {
+        email: "Yamada@Vendor.example.jp".into(),
+        organization: a,
+        envelope: rec.id(),
+        recipient: signer,
+        concluded_at: NOW + 5,
+    }];
+    s.apply(change.clone()).await.unwrap();
+    let stored = s.envelope(a, rec.id()).await.unwrap().unwrap();
+    assert_eq!(stored.certificate, sealed.certificate);
+
+    // The library finds it by the email whatever its case, and only for that email.
+    let items = s.library("YAMADA@vendor.example.jp", 0).await.unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].record.id(), rec.id());
+    assert_eq!(items[0].recipient, signer);
+    assert_eq!(items[0].concluded_at, NOW + 5);
+    assert!(s
+        .library("someone@else.example.jp", 0)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A library entry must name the change's envelope: another organization's is refused whole.
+    let latest = s.envelope(a, rec.id()).await.unwrap().unwrap();
+    let mut foreign = update(&latest, latest.version);
+    foreign.library = vec![LibraryEntry {
+        email: "mallory@example.jp".into(),
+        organization: b,
+        envelope: other.id(),
+        recipient: signer,
+        concluded_at: NOW,
+    }];
+    assert!(matches!(
+        s.apply(foreign).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(s.library("mallory@example.jp", 0).await.unwrap().is_empty());
+    assert_eq!(
+        s.envelope(a, rec.id()).await.unwrap().unwrap().version,
+        latest.version
+    );
+
+    // Two envelopes cannot share a 締結証明書ID.
+    let mut twin = record(completed(a, "複製"), NOW);
+    twin.envelope.conclusion_id = rec.envelope.conclusion_id.clone();
+    assert!(s.apply(insert(&twin)).await.is_err());
+}
+
+async fn signer_accounts_and_one_time_codes(ctx: Ctx) {
+    let s = &*ctx.store;
+    let account = SignerAccount {
+        id: SignerAccountId::new(),
+        email: "Hanako@Vendor.example.jp".into(),
+        created_at: NOW,
+    };
+    s.create_signer_account(&account).await.unwrap();
+    let twin = SignerAccount {
+        id: SignerAccountId::new(),
+        email: "hanako@vendor.example.jp".into(),
+        created_at: NOW,
+    };
+    assert!(matches!(
+        s.create_signer_account(&twin).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        s.signer_account_by_email("HANAKO@vendor.example.jp")
+            .await
+            .unwrap(),
+        Some(account.clone())
+    );
+    assert_eq!(s.signer_account(account.id).await.unwrap(), Some(account));
+    assert!(s.signer_account(twin.id).await.unwrap().is_none());
+
+    let email = "hanako@vendor.example.jp";
+    let code = |secret: &str, expires_at: i64| EmailCode {
+        email: email.into(),
+        code_hash: TokenHash::of(secret),
+        expires_at,
+        attempts: 0,
+        created_at: NOW,
+    };
+    // No code yet; a wrong guess counts; the right one is used up.
+    assert_eq!(
+        s.take_email_code(email, &TokenHash::of("1"), 5, NOW)
+            .await
+            .unwrap(),
+        CodeCheck::NoCode
+    );
+    s.put_email_code(&code("123456", NOW + 600)).await.unwrap();
+    assert_eq!(
+        s.take_email_code(email, &TokenHash::of("000000"), 5, NOW)
+            .await
+            .unwrap(),
+        CodeCheck::Wrong { attempts_left: 4 }
+    );
+    assert_eq!(
+        s.take_email_code("HANAKO@vendor.example.jp", &TokenHash::of("123456"), 5, NOW)
+            .await
+            .unwrap(),
+        CodeCheck::Valid
+    );
+    assert_eq!(
+        s.take_email_code(email, &TokenHash::of("123456"), 5, NOW)
+            .await
+            .unwrap(),
+        CodeCheck::NoCode
+    );
+    // An expired code is dead even when right.
+    s.put_email_code(&code("222222", NOW + 600)).await.unwrap();
+    assert_eq!(
+        s.take_email_code(email, &TokenHash::of("222222"), 5, NOW + 600)
+            .await
+            .unwrap(),
+        CodeCheck::NoCode
+    );
+    // Out of attempts: dead even when right; a new code replaces it.
+    s.put_email_code(&code("333333", NOW + 600)).await.unwrap();
+    for left in (0..3).rev() {
+        assert_eq!(
+            s.take_email_code(email, &TokenHash::of("999999"), 3, NOW)
+                .await
+                .unwrap(),
+            CodeCheck::Wrong {
+                attempts_left: left
+            }
+        );
+    }
+    assert_eq!(
+        s.take_email_code(email, &TokenHash::of("333333"), 3, NOW)
+            .await
+            .unwrap(),
+        CodeCheck::NoCode
+    );
+    s.put_email_code(&code("444444", NOW + 600)).await.unwrap();
+    assert_eq!(
+        s.take_email_code(email, &TokenHash::of("444444"), 3, NOW)
+            .await
+            .unwrap(),
+        CodeCheck::Valid
     );
 }
