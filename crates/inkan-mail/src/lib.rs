@@ -22,9 +22,9 @@ mod transport;
 
 pub use error::MailError;
 pub use jst::format_jst;
-pub use message::{Address, OutgoingMail};
+pub use message::{Address, MailAttachment, OutgoingMail};
 pub use template::{
-    render, ApprovalRequest, Cancelled, Completed, Declined, Expired, Lang, Rendered,
+    render, AccountCode, ApprovalRequest, Cancelled, Completed, Declined, Expired, Lang, Rendered,
     SignatureRequest, Template, DOWNLOAD_VALIDITY_DAYS,
 };
 pub use transport::{

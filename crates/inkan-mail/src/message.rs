@@ -52,6 +52,28 @@ pub struct OutgoingMail {
     /// derived from it, so a mail sent twice after a timeout is recognisably the same mail, and
     /// the .eml folder overwrites instead of duplicating.
     pub idempotency_key: String,
+    /// Files sent with the mail (the 電子契約締結証明書 with the completion notice).
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// A file attached to a mail.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailAttachment {
+    /// Shown to the reader; may be Japanese (lettre encodes it as RFC 2231 needs).
+    pub filename: String,
+    /// `application/pdf` …
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for MailAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailAttachment")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 impl OutgoingMail {
@@ -88,20 +110,34 @@ impl OutgoingMail {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.mailbox()?);
         }
-        builder
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(self.rendered.text.clone()),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(self.rendered.html.clone()),
-                    ),
+        let body = MultiPart::alternative()
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(self.rendered.text.clone()),
             )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(self.rendered.html.clone()),
+            );
+        let body = if self.attachments.is_empty() {
+            body
+        } else {
+            // multipart/mixed: the text first, then each file.
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for a in &self.attachments {
+                let content_type = ContentType::parse(&a.content_type)
+                    .map_err(|e| MailError::Build(format!("attachment {:?}: {e}", a.filename)))?;
+                mixed = mixed.singlepart(
+                    lettre::message::Attachment::new(a.filename.clone())
+                        .body(a.bytes.clone(), content_type),
+                );
+            }
+            mixed
+        };
+        builder
+            .multipart(body)
             .map_err(|e| MailError::Build(e.to_string()))
     }
 

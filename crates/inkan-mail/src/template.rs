@@ -113,6 +113,18 @@ pub struct Expired {
     pub envelope_url: Option<String>,
 }
 
+/// 確認コード: the one-time code that proves a signer receives mail at an address, to open
+/// their free account (文書管理). The code itself is in the mail and nowhere else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCode {
+    /// Six digits.
+    pub code: String,
+    /// How long the code works, in minutes.
+    pub valid_minutes: i64,
+    /// The page where the code is entered.
+    pub account_url: String,
+}
+
 /// Every mail Inkan sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -125,6 +137,7 @@ pub enum Template {
     Declined(Declined),
     Cancelled(Cancelled),
     Expired(Expired),
+    AccountCode(AccountCode),
 }
 
 /// A rendered mail: what goes into the message.
@@ -200,6 +213,7 @@ fn layout(template: &Template, lang: Lang) -> Layout {
         Template::Declined(d) => declined_layout(d, lang),
         Template::Cancelled(c) => cancelled_layout(c, lang),
         Template::Expired(e) => expired_layout(e, lang),
+        Template::AccountCode(a) => account_code_layout(a, lang),
     }
 }
 
@@ -363,6 +377,48 @@ fn completed_layout(c: &Completed, lang: Lang) -> Layout {
                 "The download link works until {expiry}; after that it no longer opens. \
                  Please download and keep the documents before then."
             ),
+        }, match lang {
+            Ja => "期限後も、このメールアドレスで無料の署名者アカウントを登録すると、\
+                   「文書管理」から締結済みの文書と電子契約締結証明書をいつでもダウンロードできます。"
+                .to_string(),
+            En => "After that, register a free signer account with this email address to download \
+                   the concluded documents and the certificate of conclusion from your library at any time."
+                .to_string(),
+        }],
+    }
+}
+
+fn account_code_layout(a: &AccountCode, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    Layout {
+        subject: match lang {
+            Ja => format!("【Inkan】確認コード {}", a.code),
+            En => format!("[Inkan] Your confirmation code {}", a.code),
+        },
+        greeting: greeting("", lang),
+        paragraphs: vec![match lang {
+            Ja => "署名者アカウント（文書管理）の登録・ログインのための確認コードです。\
+                   画面に次のコードを入力してください。"
+                .to_string(),
+            En => "Here is the code to register or sign in to your signer account (your library \
+                   of concluded documents). Enter it on the page."
+                .to_string(),
+        }],
+        fields: vec![
+            (label(lang, "確認コード", "Confirmation code"), Value::Line(a.code.clone())),
+            (
+                label(lang, "有効期限", "Valid for"),
+                Value::Line(match lang {
+                    Ja => format!("{}分間", a.valid_minutes),
+                    En => format!("{} minutes", a.valid_minutes),
+                }),
+            ),
+        ],
+        button: Some((label(lang, "コードを入力する", "Enter the code"), a.account_url.clone())),
+        notes: vec![match lang {
+            Ja => "このメールに心当たりがない場合は、破棄してください。コードを他の人に教えないでください。"
+                .to_string(),
+            En => "If you did not ask for this code, ignore this mail. Never share the code.".to_string(),
         }],
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use inkan_mail::*;
+use mail_parser::MimeHeaders;
 
 /// 2025-08-21 23:59:00 JST, the deadline the seeds show.
 const DEADLINE: i64 = 1_755_788_340;
@@ -80,6 +81,11 @@ fn every_template() -> Vec<Template> {
             deadline: DEADLINE,
             envelope_url: None,
         }),
+        Template::AccountCode(AccountCode {
+            code: "042917".into(),
+            valid_minutes: 15,
+            account_url: "https://inkan.example.jp/my/login".into(),
+        }),
     ]
 }
 
@@ -136,6 +142,8 @@ fn required(template: &Template, lang: Lang) -> Vec<&'static str> {
             "ダウンロード有効期限",
             // 14 days after 2025-08-21 23:59:00 JST.
             "2025年9月4日(木) 23:59:00",
+            // Past the 14 days: the signer's own library.
+            "文書管理",
         ],
         (Template::Completed(_), En) => vec![
             "Signing completed",
@@ -165,6 +173,8 @@ fn required(template: &Template, lang: Lang) -> Vec<&'static str> {
             "2025年8月21日(木) 23:59:00",
         ],
         (Template::Expired(_), En) => vec!["expired", "deadline passed", "2025-08-21 23:59:00 JST"],
+        (Template::AccountCode(_), Ja) => vec!["確認コード", "042917", "15分間", "文書管理"],
+        (Template::AccountCode(_), En) => vec!["confirmation code", "042917", "15 minutes"],
     }
 }
 
@@ -320,6 +330,7 @@ fn outgoing(key: &str, rendered: Rendered) -> OutgoingMail {
         reply_to: Some(Address::new("契約検査課", "keiyaku@city.example.jp")),
         rendered,
         idempotency_key: key.into(),
+        attachments: Vec::new(),
     }
 }
 
@@ -377,6 +388,38 @@ fn the_message_is_multipart_alternative_with_an_encoded_subject() {
         "<sign=3Aenv-1=3Arcpt-1@inkan.example.jp>"
     );
     check_signature_request_message(&bytes, "sign:env-1:rcpt-1");
+}
+
+#[test]
+fn an_attached_certificate_travels_whole_with_its_japanese_name() {
+    let mut mail = outgoing(
+        "completed:env-1:rcpt-1",
+        render(&Template::Completed(completed()), Lang::Ja),
+    );
+    let pdf = b"%PDF-1.7\n\x00\xff binary \r\n body".to_vec();
+    mail.attachments.push(MailAttachment {
+        filename: "電子契約締結証明書_0123.pdf".into(),
+        content_type: "application/pdf".into(),
+        bytes: pdf.clone(),
+    });
+    let bytes = mail.to_bytes().unwrap();
+    let raw = String::from_utf8(bytes.clone()).unwrap();
+    assert!(raw.contains("multipart/mixed"));
+    assert!(raw.contains("multipart/alternative"));
+    let message = parse(&bytes);
+    assert_eq!(message.attachment_count(), 1);
+    let attachment = message.attachment(0).unwrap();
+    assert_eq!(
+        attachment.attachment_name(),
+        Some("電子契約締結証明書_0123.pdf")
+    );
+    assert_eq!(attachment.contents(), &pdf[..]);
+    // The text parts are still there.
+    assert!(message.subject().unwrap().contains("電子署名完了"));
+    assert!(!message.body_text(0).unwrap().is_empty());
+
+    mail.attachments[0].content_type = "not a type".into();
+    assert!(mail.to_bytes().is_err());
 }
 
 #[test]
