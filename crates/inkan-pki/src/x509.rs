@@ -75,6 +75,43 @@ pub fn common_name(name: &Name) -> Option<String> {
     })
 }
 
+/// The usual short name of a distinguished-name attribute (`CN`, `O`, `E` …), if it has one.
+pub fn attribute_short_name(oid: &ObjectIdentifier) -> Option<&'static str> {
+    [
+        (rfc4519::CN, "CN"),
+        (rfc4519::O, "O"),
+        (rfc4519::OU, "OU"),
+        (rfc4519::C, "C"),
+        (rfc4519::L, "L"),
+        (rfc4519::ST, "ST"),
+        (rfc4519::SN, "SN"),
+        (rfc4519::GIVEN_NAME, "GN"),
+        (rfc4519::SERIAL_NUMBER, "serialNumber"),
+        (const_oid::db::rfc3280::EMAIL_ADDRESS, "E"),
+    ]
+    .into_iter()
+    .find(|(o, _)| o == oid)
+    .map(|(_, name)| name)
+}
+
+/// A distinguished name as the 電子契約締結証明書 lists it: one `KEY value` line per attribute,
+/// most specific first (`CN 山田 太郎`, `O 株式会社いわて`, `C JP`), every string decoded.
+pub fn name_lines(name: &Name) -> Vec<String> {
+    name.0
+        .iter()
+        .rev()
+        .flat_map(|rdn| rdn.0.iter())
+        .map(|atv| {
+            let key = attribute_short_name(&atv.oid)
+                .map(str::to_string)
+                .unwrap_or_else(|| atv.oid.to_string());
+            let value = any_to_string(&atv.value)
+                .unwrap_or_else(|| format!("#{}", hex::encode(atv.value.value())));
+            format!("{key} {value}")
+        })
+        .collect()
+}
+
 /// Decodes a directory string (UTF8String, PrintableString, IA5String, BMPString…).
 pub fn any_to_string(value: &Any) -> Option<String> {
     match value.tag() {

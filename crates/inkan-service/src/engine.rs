@@ -78,6 +78,11 @@ impl SigningEngine {
         &self.pki
     }
 
+    /// The folder for short-lived working files.
+    pub fn scratch(&self) -> &Path {
+        &self.scratch
+    }
+
     fn font(&self) -> Result<&inkan_pades::font::Font> {
         self.font.as_ref().ok_or_else(|| {
             ServiceError::Internal(
@@ -85,6 +90,15 @@ impl SigningEngine {
                     .into(),
             )
         })
+    }
+
+    /// The service's own signer (立会人型): the witness key and certificate.
+    fn witness(&self) -> Signer<'_> {
+        Signer {
+            key: self.witness_key.as_ref(),
+            certificate: self.pki.witness_certificate(),
+            chain: &self.chain,
+        }
     }
 
     fn services(&self) -> Services<'_> {
@@ -122,11 +136,7 @@ impl SigningEngine {
         options.field = Some("inkan_certification".into());
         options.reason = Some(format!("電子契約サービス Inkan による証明 ({conclusion})"));
         options.location = Some("日本".into());
-        let signer = Signer {
-            key: self.witness_key.as_ref(),
-            certificate: self.pki.witness_certificate(),
-            chain: &self.chain,
-        };
+        let signer = self.witness();
         inkan_pades::sign_pdf(
             &p("2.pdf"),
             &p("3.pdf"),
@@ -140,7 +150,7 @@ impl SigningEngine {
     }
 
     /// The next revision: `recipient`'s fields filled and their signature added; B-LTA when
-    /// `last`.
+    /// `last`. Also returns the certificate the signature was made with.
     pub async fn sign(
         &self,
         current: &[u8],
@@ -149,7 +159,7 @@ impl SigningEngine {
         who: &SignAs,
         signed_at: i64,
         last: bool,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(Vec<u8>, Certificate)> {
         let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
         let p = |n: &str| work.path().join(n);
         write(&p("in.pdf"), current)?;
@@ -172,18 +182,15 @@ impl SigningEngine {
             })
             .collect();
         let services = self.services();
-        match who {
+        let used = match who {
             SignAs::Witness { name, reason } => {
                 options.name = Some(name.clone());
                 options.reason = Some(reason.clone());
-                let signer = Signer {
-                    key: self.witness_key.as_ref(),
-                    certificate: self.pki.witness_certificate(),
-                    chain: &self.chain,
-                };
+                let signer = self.witness();
                 inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
                     .await
                     .map_err(signing_error)?;
+                self.pki.witness_certificate().clone()
             }
             SignAs::Party { own: Some(own), .. } => {
                 options.reason = Some("署名者本人の電子証明書による署名".into());
@@ -208,6 +215,7 @@ impl SigningEngine {
                 inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
                     .await
                     .map_err(signing_error)?;
+                own.certificate.clone()
             }
             SignAs::Party {
                 name,
@@ -236,9 +244,42 @@ impl SigningEngine {
                 inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
                     .await
                     .map_err(signing_error)?;
+                certificate
             }
-        }
+        };
+        Ok((read(&p("out.pdf"))?, used))
+    }
+
+    /// Signs a certificate of conclusion as the service (witness key), straight to B-LTA: it
+    /// must stay verifiable as long as the documents it speaks for.
+    pub async fn certify_certificate(
+        &self,
+        pdf: &[u8],
+        conclusion: &ConclusionId,
+    ) -> Result<Vec<u8>> {
+        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let p = |n: &str| work.path().join(n);
+        write(&p("in.pdf"), pdf)?;
+        let mut options = SignOptions::new(Level::BLTA);
+        options.field = Some("inkan_conclusion_certificate".into());
+        options.reason = Some(format!("電子契約締結証明書の発行 ({conclusion})"));
+        options.location = Some("日本".into());
+        let signer = self.witness();
+        inkan_pades::sign_pdf(
+            &p("in.pdf"),
+            &p("out.pdf"),
+            &signer,
+            &options,
+            &self.services(),
+        )
+        .await
+        .map_err(signing_error)?;
         read(&p("out.pdf"))
+    }
+
+    /// The Japanese font the stamps and the certificate are drawn with.
+    pub fn japanese_font(&self) -> Result<&inkan_pades::font::Font> {
+        self.font()
     }
 }
 

@@ -382,6 +382,7 @@ impl Inkan {
             sender_email: sender.map(|u| u.email.to_string()).unwrap_or_default(),
             counterparty: counterparty.map(|c| c.id),
             sealed_at: None,
+            certificate: None,
             created_at: now,
             updated_at: now,
         };

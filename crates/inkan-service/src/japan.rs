@@ -37,3 +37,26 @@ pub fn date_jst(at: i64) -> String {
     let t = jst(at);
     format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
+
+/// `2026/11/30 13:05:09 (JST)`, as the 電子契約締結証明書 shows 操作日時.
+pub fn format_slash_jst(at: i64) -> String {
+    let t = jst(at);
+    format!(
+        "{:04}/{:02}/{:02} {:02}:{:02}:{:02} (JST)",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// An RFC 3339 time (as the verifier reports times) in JST, `2026/11/30 13:05:09 (JST)`;
+/// the text itself when it is not one.
+pub fn rfc3339_in_jst(text: &str) -> String {
+    match OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
+        Ok(t) => format_slash_jst(t.unix_timestamp()),
+        Err(_) => text.to_string(),
+    }
+}

@@ -14,8 +14,10 @@
 //!    envelope is sealed and everyone gets the completion email with a 14-day download link.
 
 mod access;
+mod accounts;
 mod audit;
 mod clock;
+mod conclusion;
 pub mod demo;
 mod display;
 mod engine;
@@ -31,12 +33,15 @@ mod sessions;
 pub mod setup;
 mod signer;
 mod staff;
+mod verification;
 mod views;
 mod webhooks;
 
 pub use access::{Caller, Staff};
+pub use accounts::{LibraryDocumentView, LibraryEntryView, ACCOUNT_SESSION_SECONDS, CODE_MINUTES};
 pub use audit::AuditReport;
 pub use clock::{Clock, ShiftedClock, SystemClock};
+pub use conclusion::certificate_file_name;
 pub use display::DisplaySource;
 pub use engine::{signature_field_name, witness_reason, SignAs, SigningEngine};
 pub use envelopes::SearchInput;
@@ -49,6 +54,7 @@ pub use staff::{
     CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
     OrganizationCreated, UserView,
 };
+pub use verification::{ConclusionCheck, Verification, MAX_VERIFY_BYTES};
 pub use views::*;
 pub use webhooks::WebhookCreated;
 
@@ -66,6 +72,8 @@ pub struct Settings {
     pub mail_from: String,
     /// How long a completion download link lives (14 days).
     pub completion_link_days: i64,
+    /// Whether the completion email carries the 電子契約締結証明書 as a PDF attachment.
+    pub attach_certificate: bool,
     /// How long a claimed job is leased to its worker before another may take it over.
     pub job_lease_seconds: i64,
     /// This worker's name in job leases.
@@ -78,6 +86,7 @@ impl Settings {
             public_url: public_url.trim_end_matches('/').to_string(),
             mail_from: "Inkan <no-reply@inkan.localhost>".into(),
             completion_link_days: 14,
+            attach_certificate: true,
             job_lease_seconds: 300,
             worker_id: format!("inkan-{}", std::process::id()),
         }

@@ -80,6 +80,14 @@ impl Inkan {
             .into_iter()
             .map(|d| d.name)
             .collect();
+        let attachments = match job.kind {
+            MailKind::Completed if self.settings.attach_certificate => self
+                .certificate_attachment(&record)
+                .await?
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
         for (n, (to, template)) in self
             .mails_for(&record, &org.name, &documents, &job)?
             .into_iter()
@@ -92,6 +100,7 @@ impl Inkan {
                     .then(|| Address::new(&record.sender_name, &record.sender_email)),
                 rendered: inkan_mail::render(&template, Lang::Ja),
                 idempotency_key: format!("{job_id}-{n}"),
+                attachments: attachments.clone(),
             };
             self.mailer.send(&mail).await.map_err(|e| {
                 if e.is_permanent() {
@@ -264,7 +273,7 @@ impl Inkan {
 }
 
 /// `Name <address>` or a bare address.
-fn parse_from(text: &str) -> Address {
+pub(crate) fn parse_from(text: &str) -> Address {
     match text.rsplit_once('<') {
         Some((name, rest)) => Address::new(name.trim(), rest.trim_end_matches('>').trim()),
         None => Address::new("Inkan", text.trim()),

@@ -3,8 +3,9 @@
 //! 1. revision 0 → 1: the 締結証明書ID stamped, fields placed, certified (P=2) by the service;
 //! 2. one revision per signer who has completed, in the order they completed, with their
 //!    fields filled; the document's last signature goes to B-LTA;
-//! 3. when the envelope is completed and every document is done: sealed, completion links and
-//!    emails, the `envelope.completed` webhook.
+//! 3. when the envelope is completed and every document is done: sealed, with its signed
+//!    電子契約締結証明書, library entries for its recipients, completion links and emails, the
+//!    `envelope.completed` webhook.
 //!
 //! Each step writes its PDF to a new blob and commits the document's new revision together with
 //! the envelope's version. A step interrupted by a crash is simply redone by the next attempt
@@ -109,7 +110,7 @@ impl Inkan {
             let change = match step {
                 Some((doc, step)) => self.seal_step(&record, doc, step).await?,
                 None if *record.envelope.status() == EnvelopeStatus::Completed => {
-                    self.sealed(&record)
+                    self.sealed(&record, &documents).await?
                 }
                 None => return Ok(()), // waiting for signers
             };
@@ -133,6 +134,8 @@ impl Inkan {
         step: Step,
     ) -> Result<Change> {
         let current = self.get_blob(&doc.current_blob).await?;
+        let before = record;
+        let mut record = record.clone();
         let (bytes, detail, signer) = match step {
             Step::Prepare { last } => {
                 let bytes = self
@@ -146,7 +149,7 @@ impl Inkan {
                 )
             }
             Step::Sign { recipient, last } => {
-                let r = record
+                let r = before
                     .envelope
                     .recipient(recipient)
                     .ok_or(ServiceError::NotFound("the signer"))?;
@@ -165,10 +168,18 @@ impl Inkan {
                             .map(Box::new),
                     },
                 };
-                let bytes = self
+                let (bytes, certificate) = self
                     .engine
                     .sign(&current, recipient, &doc.fields, &who, signed_at, last)
                     .await?;
+                if r.method == SignatureMethod::Party {
+                    // 実印タイプ: the certificate's subject is known now, when the signature is
+                    // made; the 電子契約締結証明書 prints it from this record.
+                    record.envelope.record_certificate_subject(
+                        recipient,
+                        inkan_pki::x509::name_lines(&certificate.tbs_certificate.subject),
+                    )?;
+                }
                 (
                     bytes,
                     serde_json::json!({ "step": "sign", "signer": recipient.to_string(), "method": r.method.japanese(), "lta": last }),
@@ -195,7 +206,7 @@ impl Inkan {
         detail["sha256"] = sha256.into();
         detail["document"] = doc.name.clone().into();
         Ok(Change {
-            envelope: Some(self.write(record)),
+            envelope: Some(self.write_from(before, &record)),
             audit: vec![self.audit_entry(
                 doc.organization,
                 "system",
@@ -227,13 +238,19 @@ impl Inkan {
         }
     }
 
-    /// The change that concludes an envelope: sealed, completion links (14 days) and emails.
-    fn sealed(&self, record: &EnvelopeRecord) -> Change {
+    /// The change that concludes an envelope: sealed, its signed certificate of conclusion,
+    /// the recipients' library entries, completion links (14 days) and emails.
+    async fn sealed(
+        &self,
+        record: &EnvelopeRecord,
+        documents: &[DocumentRecord],
+    ) -> Result<Change> {
         let now = self.now();
         let org = record.organization();
         let id = record.id();
         let mut sealed = record.clone();
         sealed.sealed_at = Some(now);
+        sealed.certificate = Some(self.issue_certificate(record, documents, now).await?);
         let expires = now + self.settings.completion_link_days * 86_400;
         let mut change = Change {
             now,
@@ -241,6 +258,13 @@ impl Inkan {
         };
         for r in record.envelope.recipients() {
             if matches!(r.role, Role::Signer | Role::Cc) {
+                change.library.push(inkan_store::LibraryEntry {
+                    email: r.email.as_str().to_lowercase(),
+                    organization: org,
+                    envelope: id,
+                    recipient: r.id,
+                    concluded_at: now,
+                });
                 change.tokens.push(self.link_record(
                     TokenKind::Completion,
                     org,
@@ -264,9 +288,12 @@ impl Inkan {
             Some(id),
             None,
             &Caller::default(),
-            serde_json::json!({ "conclusion_id": record.envelope.conclusion_id.to_string() }),
+            serde_json::json!({
+                "conclusion_id": record.envelope.conclusion_id.to_string(),
+                "certificate_sha256": sealed.certificate.as_ref().map(|c| c.sha256.clone()),
+            }),
         ));
         change.envelope = Some(self.write_from(record, &sealed));
-        change
+        Ok(change)
     }
 }

@@ -1,7 +1,8 @@
 //! Staff sessions of the web pages and the CSRF tokens of every form.
 //!
 //! A session is a signed cookie value (`v1.<organization>.<user>.<expires>.<nonce>.<mac>`, MAC by
-//! the installation's link key), so any instance behind a load balancer can check it without a
+//! the installation's link key; a signer account's is `v1.<account>.<expires>.<nonce>.<mac>`
+//! under another purpose), so any instance behind a load balancer can check it without a
 //! shared session table. Each check also reloads the user, so a deleted user's session dies at
 //! once. CSRF tokens are MACs of the scope they protect (a session, a signer link, a login
 //! form's cookie): a page can only post back what the server rendered into it.
@@ -28,21 +29,53 @@ const SESSION: &str = "session";
 const CSRF: &str = "csrf";
 
 impl Inkan {
+    /// A signed cookie value `v1.<fields…>.<expires>.<nonce>.<mac>` for `purpose`, valid for
+    /// `seconds`. Fields must not contain dots (IDs do not).
+    pub(crate) fn seal_cookie(&self, purpose: &str, fields: &[String], seconds: i64) -> String {
+        let mut nonce = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let body = format!(
+            "v1.{}.{}.{}",
+            fields.join("."),
+            self.now() + seconds,
+            URL_SAFE_NO_PAD.encode(nonce)
+        );
+        let tag = self.links.mac(purpose, body.as_bytes());
+        format!("{body}.{}", URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// The fields of a cookie sealed for `purpose`: `None` when forged, expired or made for
+    /// another purpose or with another number of fields.
+    pub(crate) fn open_cookie(
+        &self,
+        purpose: &str,
+        cookie: &str,
+        fields: usize,
+    ) -> Option<Vec<String>> {
+        let (body, tag) = cookie.rsplit_once('.')?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        if !self.links.verify(purpose, body.as_bytes(), &tag) {
+            return None;
+        }
+        let parts: Vec<&str> = body.split('.').collect();
+        // v1, the fields, the expiry, the nonce.
+        if parts.len() != fields + 3 || parts[0] != "v1" {
+            return None;
+        }
+        let expires: i64 = parts[fields + 1].parse().ok()?;
+        (expires > self.now()).then(|| parts[1..=fields].iter().map(|p| p.to_string()).collect())
+    }
+
     /// Opens a session for a logged-in user: the cookie value.
     pub fn start_session(&self, staff: &Staff) -> Result<String> {
         let user = staff.user.ok_or_else(|| {
             ServiceError::NotAllowed("only a staff user (not an API key) can hold a session".into())
         })?;
-        let mut nonce = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let body = format!(
-            "v1.{}.{user}.{}.{}",
-            staff.organization,
-            self.now() + SESSION_SECONDS,
-            URL_SAFE_NO_PAD.encode(nonce)
-        );
-        let tag = self.links.mac(SESSION, body.as_bytes());
-        Ok(format!("{body}.{}", URL_SAFE_NO_PAD.encode(tag)))
+        Ok(self.seal_cookie(
+            SESSION,
+            &[staff.organization.to_string(), user.to_string()],
+            SESSION_SECONDS,
+        ))
     }
 
     /// The staff member of a session cookie: refused when forged, expired, or when the user no
@@ -50,23 +83,9 @@ impl Inkan {
     pub async fn session(&self, cookie: &str) -> Result<Staff> {
         let expired =
             || ServiceError::Unauthenticated("the session has ended; log in again".into());
-        let (body, tag) = cookie.rsplit_once('.').ok_or_else(expired)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| expired())?;
-        if !self.links.verify(SESSION, body.as_bytes(), &tag) {
-            return Err(expired());
-        }
-        let mut parts = body.split('.');
-        let (Some("v1"), Some(org), Some(user), Some(expires)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(expired());
-        };
-        let expires: i64 = expires.parse().map_err(|_| expired())?;
-        if expires <= self.now() {
-            return Err(expired());
-        }
-        let org: OrganizationId = org.parse().map_err(|_| expired())?;
-        let user: UserId = user.parse().map_err(|_| expired())?;
+        let fields = self.open_cookie(SESSION, cookie, 2).ok_or_else(expired)?;
+        let org: OrganizationId = fields[0].parse().map_err(|_| expired())?;
+        let user: UserId = fields[1].parse().map_err(|_| expired())?;
         self.store.user(org, user).await?.ok_or_else(expired)?;
         Ok(Staff::user(org, user))
     }

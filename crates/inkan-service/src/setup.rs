@@ -41,6 +41,8 @@ pub struct Config {
     /// How long a worker holds a job before another may take it over (default 300 s). A worker
     /// that dies mid-job delays that job by this much.
     pub job_lease_seconds: Option<i64>,
+    /// Whether the completion email carries the 電子契約締結証明書 as a PDF (default true).
+    pub attach_certificate: Option<bool>,
 }
 
 impl std::fmt::Debug for Config {
@@ -194,6 +196,9 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
     }
     if let Some(lease) = config.job_lease_seconds {
         settings.job_lease_seconds = lease.clamp(1, 86_400);
+    }
+    if let Some(attach) = config.attach_certificate {
+        settings.attach_certificate = attach;
     }
     let inkan = Inkan::new(store, blobs, mailer, engine, links, clock, settings);
     Ok(Assembled { inkan, pki, config })

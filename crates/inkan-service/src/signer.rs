@@ -216,6 +216,11 @@ impl Inkan {
             if outcome == Outcome::Unchanged {
                 return self.signer_view(&link, &record).await;
             }
+            // Recorded now, with the envelope's change: the certificate of conclusion prints it.
+            let signing = self
+                .signing_record(&before, &recipient, caller, now)
+                .await?;
+            record.envelope.record_signing(recipient.id, signing)?;
             let mut documents = self
                 .store
                 .documents(link.organization, link.envelope)

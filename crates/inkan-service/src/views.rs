@@ -137,6 +137,8 @@ pub struct EnvelopeView {
     pub conclusion_id: String,
     /// True when every document has reached B-LTA.
     pub sealed: bool,
+    /// True once the signed 電子契約締結証明書 exists (at sealing).
+    pub has_certificate: bool,
     pub created_at: i64,
     pub recipients: Vec<RecipientView>,
     pub documents: Vec<DocumentView>,
@@ -225,6 +227,8 @@ pub struct EnvelopeSummary {
     pub sender_name: String,
     pub conclusion_id: String,
     pub sealed: bool,
+    /// True once the signed 電子契約締結証明書 exists (at sealing).
+    pub has_certificate: bool,
     pub created_at: i64,
 }
 
@@ -378,6 +382,7 @@ pub(crate) fn summary(record: &EnvelopeRecord) -> EnvelopeSummary {
         sender_name: record.sender_name.clone(),
         conclusion_id: e.conclusion_id.to_string(),
         sealed: record.sealed_at.is_some(),
+        has_certificate: record.certificate.is_some(),
         created_at: record.created_at,
     }
 }
@@ -402,6 +407,7 @@ pub(crate) fn envelope_view(
         sender_email: record.sender_email.clone(),
         conclusion_id: e.conclusion_id.to_string(),
         sealed: record.sealed_at.is_some(),
+        has_certificate: record.certificate.is_some(),
         created_at: record.created_at,
         recipients: e.recipients().iter().map(recipient_view).collect(),
         documents: documents.iter().map(|d| document_view(d, None)).collect(),
