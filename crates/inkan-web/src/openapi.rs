@@ -5,7 +5,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, completion, counterparties, documents, envelopes, signer, system};
+use crate::api::{admin, completion, counterparties, documents, envelopes, signer, system, verify};
 
 /// The API's description, served at `/openapi.json`.
 #[derive(OpenApi)]
@@ -38,6 +38,7 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         envelopes::remind,
         envelopes::document,
         envelopes::attachment,
+        envelopes::certificate,
         envelopes::audit,
         documents::search,
         documents::search_csv,
@@ -50,6 +51,8 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         signer::decline,
         completion::open,
         completion::document,
+        completion::certificate,
+        verify::verify,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerSchemes),
@@ -59,6 +62,7 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         (name = "documents", description = "電帳法 search"),
         (name = "signer", description = "Recipients, through the link in their email"),
         (name = "completion", description = "The completion link (14 days)"),
+        (name = "verify", description = "Verification of a signed PDF, for anyone"),
         (name = "admin", description = "Organizations, API keys, webhooks, jobs"),
         (name = "system", description = "Health and this document"),
     )

@@ -8,8 +8,8 @@ use axum::Router;
 use std::sync::Arc;
 
 use crate::api::{
-    admin, completion, counterparties, documents, envelopes, signer, system, MAX_ATTACHMENT_BODY,
-    MAX_ENVELOPE_BODY,
+    admin, completion, counterparties, documents, envelopes, signer, system, verify,
+    MAX_ATTACHMENT_BODY, MAX_ENVELOPE_BODY,
 };
 use crate::error::{ApiError, StartError};
 use crate::{headers, ui, AppState};
@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
             "/envelopes/{id}/attachments/{att}",
             get(envelopes::attachment),
         )
+        .route("/envelopes/{id}/certificate", get(envelopes::certificate))
         .route("/envelopes/{id}/audit", get(envelopes::audit))
         // 電帳法 search.
         .route("/documents/search", get(documents::search))
@@ -71,6 +72,17 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .route(
             "/completion/{token}/documents/{doc}",
             get(completion::document),
+        )
+        .route(
+            "/completion/{token}/certificate",
+            get(completion::certificate),
+        )
+        // Verification for anyone (rate-limited per client like the link pages).
+        .route(
+            "/verify",
+            post(verify::verify.layer(DefaultBodyLimit::max(verify::MAX_VERIFY_BODY))).route_layer(
+                axum::middleware::from_fn_with_state(state.clone(), ui::limit_links),
+            ),
         )
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed);

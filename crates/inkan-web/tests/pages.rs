@@ -82,6 +82,8 @@ async fn pages_carry_a_strict_csp_and_no_outside_assets() {
         format!("/s/{token}"),
         format!("/s/{token}/sign"),
         "/login".into(),
+        "/verify".into(),
+        "/my/login".into(),
     ] {
         let r = app.get(&path).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
@@ -712,4 +714,232 @@ async fn english_is_one_click_away_and_signer_links_are_rate_limited() {
         assert_eq!(r.status(), 404);
     }
     assert!(limited, "100 link guesses in a row were never limited");
+}
+
+/// The cookie `name` a response sets, as `name=value`.
+fn set_cookie_pair(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn verification_api_certificate_downloads_and_the_signer_account_over_http() {
+    let app = TestApp::start().await;
+    let key = app.organization_with_login().await;
+    let signer = "vendor@example.jp";
+    let id = app.concluded(&key, "業務委託契約", signer).await;
+    let e: Value = app
+        .get(&format!("/api/v1/envelopes/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e["has_certificate"], true, "{e}");
+    let conclusion_id = e["conclusion_id"].as_str().unwrap();
+    let doc = e["documents"][0]["id"].as_str().unwrap();
+    let signed = app
+        .bytes(&key, &format!("/api/v1/envelopes/{id}/documents/{doc}"))
+        .await;
+
+    // The certificate: for staff by API and page, for the signer by the completion link.
+    let r = app
+        .get(&format!("/api/v1/envelopes/{id}/certificate"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(conclusion_id));
+    let certificate = r.bytes().await.unwrap().to_vec();
+    let other = app
+        .organization("滝沢市", "keiyaku@takizawa.example.jp")
+        .await;
+    let r = app
+        .get(&format!("/api/v1/envelopes/{id}/certificate"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    error_of(r, 404).await;
+    let session = login(&app).await;
+    let page = app
+        .get(&format!("/app/envelopes/{id}"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("/app/envelopes/{id}/certificate")));
+    let by_page = app
+        .get(&format!("/app/envelopes/{id}/certificate"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(by_page.to_vec(), certificate);
+    let completion = app.link_token(signer, "c");
+    let page = app
+        .get(&format!("/c/{completion}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("電子契約締結証明書"));
+    let by_link = app
+        .get(&format!("/api/v1/completion/{completion}/certificate"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(by_link.to_vec(), certificate);
+
+    // POST /api/v1/verify: JSON for the signed PDF, the certificate, and clear errors.
+    let r = app
+        .post("/api/v1/verify?name=契約書.pdf")
+        .header("content-type", "application/pdf")
+        .body(signed.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["report"]["valid"], true, "{v:#}");
+    assert_eq!(v["file_name"], "契約書.pdf");
+    assert_eq!(v["conclusion"]["matches"], true);
+    assert_eq!(v["conclusion"]["id"], conclusion_id);
+    assert_eq!(v["conclusion"]["identical_to"], "業務委託契約書.pdf");
+    let signatures = v["report"]["signatures"].as_array().unwrap();
+    assert!(signatures.iter().any(|s| s["type"] == "document_timestamp"));
+    assert!(signatures
+        .iter()
+        .filter(|s| s["type"] == "signature")
+        .all(|s| s["ltv"] == true && s["timestamp"]["ok"] == true));
+    let v: Value = app
+        .post("/api/v1/verify")
+        .body(certificate.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["report"]["valid"], true, "{v:#}");
+    assert_eq!(v["conclusion"]["matches"], true);
+    let r = app
+        .post("/api/v1/verify")
+        .body("not a pdf")
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(r, 400).await;
+    assert_eq!(code, "invalid");
+    assert!(message.contains("not a PDF"), "{message}");
+    let r = app.post("/api/v1/verify").send().await.unwrap();
+    error_of(r, 400).await;
+    // The page answers a garbled upload with the form again, not an error page.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"%PDF-1.7 garbage".to_vec()).file_name("x.pdf"),
+    );
+    let r = app.post("/verify").multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("この PDF は検証できません"), "{html}");
+    assert!(html.contains("action=\"/verify\""));
+
+    // The signer account: the forms need their CSRF token; a code opens the library.
+    let client = no_redirects();
+    let form = client
+        .get(format!("{}/my/login", app.url))
+        .send()
+        .await
+        .unwrap();
+    let nonce = set_cookie_pair(&form, "inkan_account_login");
+    let csrf = hidden(&form.text().await.unwrap(), "csrf");
+    let r = client
+        .post(format!("{}/my/code", app.url))
+        .header("cookie", &nonce)
+        .form(&[("email", signer), ("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(app
+        .mails_to(signer)
+        .iter()
+        .all(|(s, _)| !s.contains("確認コード")));
+    let r = client
+        .post(format!("{}/my/code", app.url))
+        .header("cookie", &nonce)
+        .form(&[("email", signer), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let code = app.mailed_code(signer);
+    let r = client
+        .post(format!("{}/my/verify", app.url))
+        .header("cookie", &nonce)
+        .form(&[("email", signer), ("code", code.as_str()), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let account = set_cookie_pair(&r, "inkan_account");
+    let library = client
+        .get(format!("{}/my", app.url))
+        .header("cookie", &account)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(library.contains("業務委託契約"), "{library}");
+    assert!(library.contains(&format!("/my/envelopes/{id}/certificate")));
+    let mine = client
+        .get(format!("{}/my/envelopes/{id}/certificate", app.url))
+        .header("cookie", &account)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(mine.to_vec(), certificate);
+    // No session: to the sign-in page; a forged one too.
+    for cookie in ["", "inkan_account=v1.x.1.y.z"] {
+        let r = client
+            .get(format!("{}/my", app.url))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/my/login");
+    }
 }

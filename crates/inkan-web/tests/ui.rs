@@ -575,3 +575,197 @@ async fn staff_log_in_upload_place_fields_and_send() {
     browser.screenshot("dashboard").await;
     browser.close().await;
 }
+
+/// Uploads `pdf` on the verification page and waits for the result.
+async fn verify_in_browser(
+    browser: &Browser,
+    app: &TestApp,
+    dir: &std::path::Path,
+    name: &str,
+    pdf: &[u8],
+) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, pdf).unwrap();
+    browser.goto(&format!("{}/verify", app.url)).await;
+    browser.wait_for_text("h1", "電子署名の検証").await;
+    browser.upload("#file", &path).await;
+    browser.click("#verify").await;
+    browser.wait_for_text("h1", "検証結果").await;
+    browser.text("#verdict").await
+}
+
+#[tokio::test]
+async fn anyone_verifies_a_valid_a_tampered_and_a_foreign_pdf() {
+    let Some(browser) = Browser::start("verify-page").await else {
+        return;
+    };
+    let app = TestApp::start().await;
+    let key = app.organization("盛岡市", "keiyaku@city.example.jp").await;
+    let id = app.concluded(&key, "庁舎清掃業務委託", VENDOR).await;
+    let e = envelope(&app, &key, &id).await;
+    let conclusion_id = e["conclusion_id"].as_str().unwrap().to_string();
+    let doc = e["documents"][0]["id"].as_str().unwrap();
+    let signed = app
+        .bytes(&key, &format!("/api/v1/envelopes/{id}/documents/{doc}"))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // The concluded PDF: every signature valid, the ID matches, the file is the stored one.
+    let verdict = verify_in_browser(&browser, &app, dir.path(), "契約書.pdf", &signed).await;
+    assert!(
+        verdict.contains("署名済みであり、すべての署名が有効です"),
+        "{verdict}"
+    );
+    browser
+        .wait_for_text("#conclusion-match", "締結証明書ID と一致します")
+        .await;
+    assert_eq!(browser.text("#conclusion-id").await, conclusion_id);
+    assert!(browser
+        .text("#identical")
+        .await
+        .contains("業務委託契約書.pdf"));
+    let body = browser.body_text().await;
+    for shown in [
+        "山田太郎",
+        "タイムスタンプ",
+        "署名後に許可された変更のみ",
+        "長期検証 (LTV)",
+        "有効 (検証情報が埋め込まれています)",
+        "文書タイムスタンプ",
+    ] {
+        assert!(body.contains(shown), "the result lacks {shown:?}:\n{body}");
+    }
+    browser.screenshot("valid").await;
+
+    // One byte changed inside what the signatures cover: not valid, altered, no longer the file.
+    let mut tampered = signed.clone();
+    let at = tampered
+        .windows(b"Contract page".len())
+        .position(|w| w == b"Contract page")
+        .unwrap();
+    tampered[at] = b'K';
+    let verdict = verify_in_browser(&browser, &app, dir.path(), "tampered.pdf", &tampered).await;
+    assert!(verdict.contains("無効な署名があります"), "{verdict}");
+    let body = browser.body_text().await;
+    assert!(body.contains("署名後に文書が改ざんされています"), "{body}");
+    assert!(browser
+        .text("#not-identical")
+        .await
+        .contains("一致しません"));
+    assert!(browser
+        .text("#conclusion-caveat")
+        .await
+        .contains("署名は有効ではありません"));
+    browser.screenshot("tampered").await;
+
+    // A PDF from elsewhere: no signature, no 締結証明書ID.
+    let foreign = inkan_testkit::validators::sample_pdf(1);
+    let verdict = verify_in_browser(&browser, &app, dir.path(), "foreign.pdf", &foreign).await;
+    assert!(verdict.contains("電子署名がありません"), "{verdict}");
+    browser
+        .wait_for_text("#conclusion-absent", "締結証明書IDが見つかりません")
+        .await;
+    browser.screenshot("foreign").await;
+
+    // In English too.
+    browser
+        .goto(&format!("{}/lang?to=en&back=/verify", app.url))
+        .await;
+    browser.wait_for_text("h1", "Verify a signed PDF").await;
+    let verdict = verify_in_browser_en(&browser, dir.path(), &signed).await;
+    assert!(verdict.contains("every signature is valid"), "{verdict}");
+    browser.screenshot("valid-en").await;
+    // Nothing uploaded was kept: the server's scratch folder is empty of uploads.
+    let kept = std::fs::read_dir(app.data.path().join("tmp"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("verify-"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(kept, 0);
+    browser.close().await;
+}
+
+async fn verify_in_browser_en(browser: &Browser, dir: &std::path::Path, pdf: &[u8]) -> String {
+    let path = dir.join("contract-en.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    browser.upload("#file", &path).await;
+    browser.click("#verify").await;
+    browser.wait_for_text("h1", "Verification result").await;
+    browser.text("#verdict").await
+}
+
+#[tokio::test]
+async fn a_signer_registers_with_a_mailed_code_and_keeps_the_documents_after_14_days() {
+    let Some(browser) = Browser::start("signer-library").await else {
+        return;
+    };
+    let clock = std::sync::Arc::new(inkan_service::ShiftedClock::default());
+    let app = TestApp::start_with_clock(clock.clone()).await;
+    let key = app.organization("盛岡市", "keiyaku@city.example.jp").await;
+    let id = app.concluded(&key, "庁舎清掃業務委託", VENDOR).await;
+    let completion = app.link_token(VENDOR, "c");
+    // The completion page offers the certificate of conclusion.
+    browser.goto(&format!("{}/c/{completion}", app.url)).await;
+    browser
+        .wait_for_text("#completed", "全ての手続きが完了しました")
+        .await;
+    assert!(browser.body_text().await.contains("電子契約締結証明書"));
+    browser.screenshot("completion-with-certificate").await;
+
+    // Past the 14 days the link is gone; the account keeps everything.
+    clock.advance(15 * 86_400);
+    browser.goto(&format!("{}/c/{completion}", app.url)).await;
+    browser.wait_for_text("h1", "Not Found").await;
+    browser.goto(&format!("{}/my/login", app.url)).await;
+    browser.wait_for_text("h1", "署名者アカウント").await;
+    browser.fill("#email", VENDOR).await;
+    browser.screenshot("email").await;
+    browser.click("#send-code").await;
+    browser.wait_for_text("#code-sent", VENDOR).await;
+    browser.fill("#code", "000000").await;
+    let code = app.mailed_code(VENDOR);
+    if code == "000000" {
+        browser.fill("#code", "111111").await;
+    }
+    browser.click("#verify-code").await;
+    browser
+        .wait_for_text("#account-message", "確認コードが正しくない")
+        .await;
+    browser.screenshot("wrong-code").await;
+    browser.fill("#code", &code).await;
+    browser.click("#verify-code").await;
+    browser.wait_for_text("h1", "文書管理").await;
+    assert_eq!(browser.text("#account-email").await, VENDOR);
+    let library = browser.text("#library").await;
+    assert!(library.contains("庁舎清掃業務委託"), "{library}");
+    assert!(library.contains("業務委託契約書.pdf"), "{library}");
+    assert!(library.contains("電子契約締結証明書"), "{library}");
+    browser.screenshot("library").await;
+    // The links download the concluded PDF and the certificate.
+    let hrefs = js(
+        &browser,
+        "return Array.from(document.querySelectorAll('#library a.download')).map(a => a.getAttribute('href'))",
+    )
+    .await;
+    let hrefs: Vec<String> = serde_json::from_value(hrefs).unwrap();
+    assert_eq!(hrefs.len(), 2, "{hrefs:?}");
+    let e = envelope(&app, &key, &id).await;
+    let doc = e["documents"][0]["id"].as_str().unwrap();
+    let stored = app
+        .bytes(&key, &format!("/api/v1/envelopes/{id}/documents/{doc}"))
+        .await;
+    let certificate = app
+        .bytes(&key, &format!("/api/v1/envelopes/{id}/certificate"))
+        .await;
+    let fetched = js(
+        &browser,
+        &format!(
+            "return Promise.all({hrefs:?}.map(h => fetch(h).then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)).length)))"
+        ),
+    )
+    .await;
+    assert_eq!(fetched, json!([stored.len(), certificate.len()]));
+    browser.close().await;
+}

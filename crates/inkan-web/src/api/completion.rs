@@ -38,3 +38,18 @@ pub(crate) async fn document(
         .await?;
     Ok(render::file(&name, bytes))
 }
+
+/// The signed 電子契約締結証明書 (recorded as a download).
+#[utoipa::path(get, path = "/api/v1/completion/{token}/certificate", tag = "completion",
+    params(("token" = String, Path, description = "the token of the link in the completion email")),
+    responses(
+        (status = 200, description = "the certificate of conclusion (PDF, signed and timestamped)", content_type = "application/pdf", body = crate::openapi::Binary),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn certificate(
+    State(state): State<Shared>,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let (name, bytes) = state.inkan.completion_certificate(&token, &caller).await?;
+    Ok(render::file(&name, bytes))
+}

@@ -231,6 +231,26 @@ pub(crate) async fn attachment(
     Ok(render::file(&name, bytes))
 }
 
+/// The signed 電子契約締結証明書 of a concluded envelope; recorded in the audit trail.
+#[utoipa::path(get, path = "/api/v1/envelopes/{id}/certificate", tag = "envelopes",
+    params(("id" = String, Path, description = "the envelope's ID")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "the certificate of conclusion (PDF, signed and timestamped)", content_type = "application/pdf", body = crate::openapi::Binary),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn certificate(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (name, bytes) = state
+        .inkan
+        .download_certificate(&staff, &id, &caller)
+        .await?;
+    Ok(render::file(&name, bytes))
+}
+
 /// The envelope's audit trail, oldest first.
 #[utoipa::path(get, path = "/api/v1/envelopes/{id}/audit", tag = "envelopes",
     params(("id" = String, Path, description = "the envelope's ID")),

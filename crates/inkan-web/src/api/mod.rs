@@ -8,6 +8,7 @@ pub(crate) mod documents;
 pub(crate) mod envelopes;
 pub(crate) mod signer;
 pub(crate) mod system;
+pub(crate) mod verify;
 
 /// Largest `POST /api/v1/envelopes` body: base64 of 200 MB of PDFs, with room for the JSON.
 pub(crate) const MAX_ENVELOPE_BODY: usize = 300 * 1024 * 1024;

@@ -39,10 +39,24 @@ pub(crate) async fn page_handler(
                     }
                 }
             }
+            @if view.envelope.has_certificate {
+                p.certificate {
+                    span.docname { (lang.t("電子契約締結証明書", "Certificate of conclusion")) }
+                    " "
+                    a.button.download #certificate href=(format!("/api/v1/completion/{t}/certificate")) download {
+                        "↓ " (lang.t("ダウンロード", "Download"))
+                    }
+                }
+            }
             @if let Some(at) = view.expires_at {
                 p.expiry { (lang.t("ダウンロード有効期限", "Downloads available until")) ": " (format_japanese(at)) }
             }
             (progress(lang, &view.progress))
+            p.small.library-hint {
+                (lang.t("有効期限を過ぎた後も、", "After the link expires, "))
+                a href="/my/login" { (lang.t("無料の署名者アカウント", "a free signer account")) }
+                (lang.t("で「文書管理」からダウンロードできます。", " keeps these documents in your library."))
+            }
         }
     };
     let path = format!("/c/{t}");

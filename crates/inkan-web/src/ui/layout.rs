@@ -76,6 +76,7 @@ pub(crate) fn page(frame: Frame<'_>, body: Markup) -> Markup {
                             button.link type="submit" { (lang.t("ログアウト", "Log out")) }
                         }
                     }
+                    a.verify-link href="/verify" { (lang.t("署名の検証", "Verify a PDF")) }
                     a.lang href=(switch) { (lang.t("English", "日本語")) }
                 }
                 main { (body) }

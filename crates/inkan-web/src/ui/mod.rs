@@ -1,5 +1,6 @@
 //! The web pages people use: the signer's pages behind the email link (`/s/{token}`), the
-//! completion page (`/c/{token}`), and the staff's pages (`/login`, `/app/…`).
+//! completion page (`/c/{token}`), the staff's pages (`/login`, `/app/…`), the public
+//! verification page (`/verify`) and the signer's own account and library (`/my/…`).
 //!
 //! Pages are rendered on the server with maud (every interpolated value is escaped by
 //! construction). Contract pages are shown as images the server renders itself
@@ -7,6 +8,7 @@
 //! placement) is served from the binary ([`assets`]): nothing comes from a CDN, and the
 //! Content-Security-Policy allows only this origin.
 
+mod account;
 mod assets;
 mod completion;
 mod error;
@@ -16,13 +18,14 @@ mod layout;
 mod page_images;
 mod signer;
 mod staff;
+mod verify;
 
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::extract::Shared;
 
-pub(crate) use guard::RateLimits;
+pub(crate) use guard::{limit_links, RateLimits};
 pub(crate) use page_images::PageCache;
 
 /// What the pages keep between requests: rate limiters and rendered page images.
@@ -77,9 +80,35 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
             state.clone(),
             guard::limit_images,
         ));
+    // Verification for anyone: rate-limited and same-origin like the link pages.
+    let verification = Router::new()
+        .route(
+            "/verify",
+            get(verify::page_handler).post(verify::submit).layer(
+                axum::extract::DefaultBodyLimit::max(verify::MAX_VERIFY_FORM),
+            ),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::limit_links,
+        ));
+    let account = Router::new()
+        .route("/my/login", get(account::login_form))
+        .route("/my/code", post(account::send_code))
+        .route("/my/verify", post(account::verify_code))
+        .route("/my", get(account::library))
+        .route("/my/logout", post(account::logout))
+        .route("/my/envelopes/{id}/documents/{doc}", get(account::document))
+        .route("/my/envelopes/{id}/certificate", get(account::certificate))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::same_origin,
+        ));
     Router::new()
         .merge(signer_pages)
         .merge(images)
+        .merge(verification)
+        .merge(account)
         .merge(staff::routes(state))
         .route("/assets/{name}", get(assets::serve))
         .route("/lang", get(i18n::switch))

@@ -130,13 +130,47 @@ impl TestApp {
         self.link_token(to, "s")
     }
 
-    pub async fn drain(&self) {
-        self.inkan.worker().drain().await.unwrap();
+    /// A one-signer envelope sent, signed by `signer` and sealed (with its certificate of
+    /// conclusion); its ID.
+    pub async fn concluded(&self, key: &str, title: &str, signer: &str) -> String {
+        let id = self.envelope(key, title, signer).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let token = self.send_for_link(key, &id, signer).await;
+        let r = self
+            .post(&format!("/api/v1/sign/{token}/complete"))
+            .json(&json!({ "values": [] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        self.drain().await;
+        id
     }
 
-    /// The token of the last `/{prefix}/<token>` link mailed to `to`.
-    pub fn link_token(&self, to: &str, prefix: &str) -> String {
-        let marker = format!("{}/{prefix}/", self.url);
+    /// The body of an authenticated GET that must answer 200.
+    pub async fn bytes(&self, key: &str, path: &str) -> Vec<u8> {
+        let r = self.get(path).bearer_auth(key).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.bytes().await.unwrap().to_vec()
+    }
+
+    /// The six-digit code of the last 確認コード mail to `to`.
+    pub fn mailed_code(&self, to: &str) -> String {
+        self.mails_to(to)
+            .into_iter()
+            .rev()
+            .find_map(|(subject, _)| {
+                subject
+                    .contains("確認コード")
+                    .then(|| subject.chars().filter(|c| c.is_ascii_digit()).collect())
+            })
+            .unwrap_or_else(|| panic!("no code mailed to {to}"))
+    }
+
+    /// (subject, plain text) of every mail to `to`, oldest first.
+    pub fn mails_to(&self, to: &str) -> Vec<(String, String)> {
         let dir = self.data.path().join("outbox");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
@@ -145,8 +179,7 @@ impl TestApp {
         files.sort();
         files
             .iter()
-            .rev()
-            .find_map(|p| {
+            .filter_map(|p| {
                 let bytes = std::fs::read(p).unwrap();
                 let message = mail_parser::MessageParser::default().parse(&bytes)?;
                 let addressed = message
@@ -154,10 +187,27 @@ impl TestApp {
                     .and_then(|a| a.first())
                     .and_then(|a| a.address())
                     .is_some_and(|a| a == to);
-                if !addressed {
-                    return None;
-                }
-                let text = message.body_text(0)?.to_string();
+                addressed.then(|| {
+                    (
+                        message.subject().unwrap_or_default().to_string(),
+                        message.body_text(0).unwrap_or_default().to_string(),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    pub async fn drain(&self) {
+        self.inkan.worker().drain().await.unwrap();
+    }
+
+    /// The token of the last `/{prefix}/<token>` link mailed to `to`.
+    pub fn link_token(&self, to: &str, prefix: &str) -> String {
+        let marker = format!("{}/{prefix}/", self.url);
+        self.mails_to(to)
+            .into_iter()
+            .rev()
+            .find_map(|(_, text)| {
                 let start = text.find(&marker)? + marker.len();
                 Some(
                     text[start..]

@@ -77,6 +77,10 @@ pub(crate) async fn page_handler(
                 dt { (lang.t("締結証明書ID", "Conclusion ID")) } dd.mono { (e.conclusion_id) }
                 @if let Some(reason) = &e.status_reason { dt { (lang.t("理由", "Reason")) } dd { (reason) } }
                 @if e.sealed { dt { "PAdES" } dd { "B-LTA" } }
+                @if e.has_certificate {
+                    dt { (lang.t("電子契約締結証明書", "Certificate of conclusion")) }
+                    dd { a.download #certificate href=(format!("{base}/certificate")) { "↓ " (lang.t("ダウンロード", "Download")) } }
+                }
             }
             @if !e.message.trim().is_empty() { div.message { @for l in e.message.lines() { p { (l) } } } }
             div.actions {
@@ -240,6 +244,21 @@ pub(crate) async fn attachment(
     let (name, bytes) = state
         .inkan
         .download_attachment(&session.staff, &id, &att, &caller)
+        .await
+        .staff_page(session.lang)?;
+    Ok(render::file(&name, bytes))
+}
+
+/// `GET /app/envelopes/{id}/certificate`: the signed 電子契約締結証明書.
+pub(crate) async fn certificate(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+) -> UiResult<Response> {
+    let (name, bytes) = state
+        .inkan
+        .download_certificate(&session.staff, &id, &caller)
         .await
         .staff_page(session.lang)?;
     Ok(render::file(&name, bytes))

@@ -59,6 +59,10 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
             "/app/envelopes/{id}/attachments/{att}/download",
             get(envelope::attachment),
         )
+        .route(
+            "/app/envelopes/{id}/certificate",
+            get(envelope::certificate),
+        )
         .route("/app/documents", get(archive::page_handler))
         .route("/app/documents.csv", get(archive::csv))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -1,0 +1,54 @@
+//! Verification for anyone: `POST /api/v1/verify` with a signed PDF as the body. No credential
+//! is needed and nothing of the file is kept; requests are rate-limited per client like the
+//! link pages.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, Query, Shared};
+
+/// Largest body of `POST /api/v1/verify` (the service reads at most 50 MB).
+pub(crate) const MAX_VERIFY_BODY: usize = inkan_service::MAX_VERIFY_BYTES + 1024 * 1024;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct VerifyQuery {
+    /// The file's name, shown in the report (`contract.pdf` when absent).
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// The verification report: `report` is the `inkan verify --json` report (each signature and
+/// document timestamp: validity, signer, time, timestamp, level, LTV, changes since), and
+/// `conclusion` says whether the 締結証明書ID shown on the document is that of an envelope
+/// concluded here (「締結証明書ID と一致します」).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = Object)]
+#[allow(
+    dead_code,
+    reason = "only describes the report in the OpenAPI document"
+)]
+pub(crate) struct VerificationBody(serde_json::Value);
+
+/// Verifies a signed PDF (the raw file as the body), offline against this installation's root.
+#[utoipa::path(post, path = "/api/v1/verify", tag = "verify",
+    params(VerifyQuery),
+    request_body(content = crate::openapi::Binary, content_type = "application/pdf", description = "the PDF, at most 50 MB"),
+    responses(
+        (status = 200, body = VerificationBody),
+        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub(crate) async fn verify(
+    State(state): State<Shared>,
+    Query(q): Query<VerifyQuery>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<inkan_service::Verification>, ApiError> {
+    let body = body?;
+    let name = q
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "contract.pdf".into());
+    Ok(Json(state.inkan.verify_upload(&name, &body).await?))
+}
