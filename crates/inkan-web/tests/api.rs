@@ -58,6 +58,7 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/envelopes/{id}/documents/{doc}", "get"),
         ("/api/v1/envelopes/{id}/attachments/{att}", "get"),
         ("/api/v1/envelopes/{id}/audit", "get"),
+        ("/api/v1/envelopes/{id}/certificate", "get"),
         ("/api/v1/documents/search", "get"),
         ("/api/v1/documents/search.csv", "get"),
         ("/api/v1/webhooks", "post"),
@@ -72,6 +73,8 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/sign/{token}/decline", "post"),
         ("/api/v1/completion/{token}", "get"),
         ("/api/v1/completion/{token}/documents/{doc}", "get"),
+        ("/api/v1/completion/{token}/certificate", "get"),
+        ("/api/v1/verify", "post"),
         ("/openapi.json", "get"),
         ("/healthz", "get"),
     ];
