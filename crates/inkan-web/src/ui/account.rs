@@ -11,9 +11,6 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use inkan_service::Caller;
 use inkan_store::SignerAccount;
 use maud::html;
 use serde::Deserialize;
@@ -21,7 +18,7 @@ use serde::Deserialize;
 use crate::extract::{CallerInfo, Path, Shared};
 use crate::render::{self, percent_encode};
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::guard::{cookie, set_cookie, too_many};
+use crate::ui::guard::{caller_ip, cookie, new_nonce, set_cookie, too_many};
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{self, expired_form, page, Frame};
 
@@ -30,20 +27,8 @@ const ACCOUNT_COOKIE: &str = "inkan_account";
 /// The cookie the sign-in forms' CSRF token is bound to.
 const ACCOUNT_LOGIN_COOKIE: &str = "inkan_account_login";
 
-fn client_ip(caller: &Caller) -> std::net::IpAddr {
-    caller
-        .ip
-        .as_deref()
-        .and_then(|ip| ip.parse().ok())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-}
-
 fn login_scope(nonce: &str) -> String {
     format!("account-login:{nonce}")
-}
-
-fn new_nonce() -> String {
-    URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
 }
 
 fn with_cookie(mut response: Response, value: &str) -> Response {
@@ -139,7 +124,7 @@ pub(crate) async fn send_code(
     CallerInfo(caller): CallerInfo,
     Form(f): Form<EmailForm>,
 ) -> UiResult<Response> {
-    if !state.web.limits.login_allowed(client_ip(&caller)) {
+    if !state.web.limits.login_allowed(caller_ip(&caller)) {
         return Ok(too_many(lang));
     }
     let Some(nonce) = checked_nonce(&state, &headers, &f.csrf) else {
@@ -176,7 +161,7 @@ pub(crate) async fn verify_code(
     CallerInfo(caller): CallerInfo,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    if !state.web.limits.login_allowed(client_ip(&caller)) {
+    if !state.web.limits.login_allowed(caller_ip(&caller)) {
         return too_many(lang);
     }
     let Some(nonce) = checked_nonce(&state, &headers, &f.csrf) else {

@@ -74,6 +74,21 @@ fn client_ip(request: &Request) -> IpAddr {
         .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
+/// The client address of a caller, for the per-client limits (unspecified when unknown).
+pub(crate) fn caller_ip(caller: &inkan_service::Caller) -> IpAddr {
+    caller
+        .ip
+        .as_deref()
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+/// A random value for a cookie that binds a form's CSRF token before there is a session.
+pub(crate) fn new_nonce() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
+}
+
 /// 429 with a page that says to wait.
 pub(crate) fn too_many(lang: Lang) -> Response {
     let mut response = layout::message_page(

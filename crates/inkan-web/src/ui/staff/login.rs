@@ -6,13 +6,13 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use maud::html;
 use serde::Deserialize;
 
 use crate::extract::{CallerInfo, Query, Shared};
-use crate::ui::guard::{cookie, set_cookie, too_many, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::ui::guard::{
+    caller_ip, cookie, new_nonce, set_cookie, too_many, LOGIN_COOKIE, SESSION_COOKIE,
+};
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{self, page, Frame};
 
@@ -70,10 +70,6 @@ fn render(
     response
 }
 
-fn new_nonce() -> String {
-    URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
-}
-
 /// `GET /login`.
 pub(crate) async fn form(
     State(state): State<Shared>,
@@ -105,11 +101,7 @@ pub(crate) async fn submit(
     CallerInfo(caller): CallerInfo,
     Form(c): Form<Credentials>,
 ) -> Response {
-    let ip = caller
-        .ip
-        .as_deref()
-        .and_then(|ip| ip.parse().ok())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let ip = caller_ip(&caller);
     if !state.web.limits.login_allowed(ip) {
         return too_many(lang);
     }
