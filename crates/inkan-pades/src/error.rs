@@ -25,6 +25,10 @@ pub enum PadesError {
     Revoked(String),
     #[error("validation data: {0}")]
     Validation(String),
+    /// The file needs more work to verify than the limits allow (a file built to exhaust the
+    /// verifier, or an extraordinary one): which limit, in Japanese and English.
+    #[error("この PDF は複雑すぎるため検証できません (too complex to verify): {0}")]
+    TooComplex(String),
 }
 
 impl PadesError {

@@ -48,7 +48,7 @@ impl ValidationData {
 /// Fetches revocation information over HTTP (OCSP first, the CRL when OCSP fails).
 #[derive(Debug, Clone)]
 pub struct RevocationFetcher {
-    http: reqwest::Client,
+    http: inkan_pki::http::Client,
     timeout: Duration,
 }
 
@@ -64,6 +64,12 @@ impl RevocationFetcher {
             http: inkan_pki::http::client(),
             timeout,
         }
+    }
+
+    /// Requests go only where `egress` allows.
+    pub fn with_egress(mut self, egress: inkan_pki::egress::Egress) -> Self {
+        self.http = inkan_pki::http::Client::new(egress);
+        self
     }
 
     /// Validation data for the path from `leaf` to one of `anchors`, built from `pool`.

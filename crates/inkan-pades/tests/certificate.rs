@@ -302,7 +302,7 @@ fn the_certificate_signs_and_verifies_with_its_id() {
         anchors,
         offline: false,
         timeout: std::time::Duration::from_secs(5),
-        now: None,
+        ..VerifyOptions::default()
     };
     let report = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -35,7 +35,7 @@ fn verify_with(path: &Path, root: &Path, offline: bool) -> Report {
         anchors,
         offline,
         timeout: Duration::from_secs(5),
-        now: None,
+        ..VerifyOptions::default()
     };
     runtime()
         .block_on(inkan_pades::verify_pdf(path, &options))

@@ -130,7 +130,7 @@ pub fn check_crl(
 /// Fetches the CRL named in `cert`'s CRL distribution points and checks `cert` against it.
 /// Returns the status and the CRL's DER (for embedding in a DSS).
 pub async fn fetch_and_check(
-    client: &reqwest::Client,
+    client: &crate::http::Client,
     cert: &Certificate,
     issuer: &Certificate,
     timeout: Duration,

@@ -1,6 +1,9 @@
-//! The HTTP client side of OCSP, CRL and TSA requests: bounded time, bounded size.
+//! The HTTP client side of OCSP, CRL and TSA requests: bounded time, bounded size, no
+//! redirects, and only where the [`Egress`] policy allows.
 
 use std::time::Duration;
+
+use crate::egress::Egress;
 
 /// Responses larger than this are refused (a CRL of a large CA is a few MB at most).
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -14,25 +17,47 @@ pub enum HttpError {
     Failed { url: String, message: String },
     #[error("{url}: HTTP status {status}")]
     Status { url: String, status: u16 },
+    #[error("{0}")]
+    Refused(#[from] crate::egress::Refused),
 }
 
-/// A shared HTTP client (connection pooling across requests).
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("inkan/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+/// An HTTP client (connections pooled across requests) bound to an egress policy.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: reqwest::Client,
+    egress: Egress,
+}
+
+impl Client {
+    /// A client that goes only where `egress` allows.
+    pub fn new(egress: Egress) -> Client {
+        Client {
+            inner: egress.client(),
+            egress,
+        }
+    }
+
+    pub fn egress(&self) -> &Egress {
+        &self.egress
+    }
+}
+
+/// A client without restriction (the command-line tools, whose URLs the operator gives).
+pub fn client() -> Client {
+    Client::new(Egress::open())
 }
 
 /// POSTs `body` with `content_type` and returns the body of a 2xx answer.
 pub async fn post(
-    client: &reqwest::Client,
+    client: &Client,
     url: &str,
     content_type: &str,
     body: Vec<u8>,
     timeout: Duration,
 ) -> Result<Vec<u8>, HttpError> {
+    client.egress.check(url)?;
     let request = client
+        .inner
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .body(body)
@@ -41,12 +66,9 @@ pub async fn post(
 }
 
 /// GETs `url` and returns the body of a 2xx answer.
-pub async fn get(
-    client: &reqwest::Client,
-    url: &str,
-    timeout: Duration,
-) -> Result<Vec<u8>, HttpError> {
-    exchange(client.get(url).timeout(timeout), url, timeout).await
+pub async fn get(client: &Client, url: &str, timeout: Duration) -> Result<Vec<u8>, HttpError> {
+    client.egress.check(url)?;
+    exchange(client.inner.get(url).timeout(timeout), url, timeout).await
 }
 
 async fn exchange(
@@ -68,6 +90,15 @@ async fn exchange(
         }
     };
     let mut response = request.send().await.map_err(failed)?;
+    if response.status().is_redirection() {
+        return Err(HttpError::Failed {
+            url: url.to_string(),
+            message: format!(
+                "answered with a redirect ({}), which is not followed",
+                response.status().as_u16()
+            ),
+        });
+    }
     if !response.status().is_success() {
         return Err(HttpError::Status {
             url: url.to_string(),

@@ -13,6 +13,7 @@
 mod ca;
 mod config;
 pub mod crl;
+pub mod egress;
 mod error;
 mod fsutil;
 pub mod http;

@@ -159,7 +159,7 @@ pub(crate) async fn signature<S: Source>(
         }
     };
     report.integrity.digest_algorithm = Some(integrity::digest_name(algorithm).into());
-    let digest = match integrity::digest(ctx.doc, &coverage.range, algorithm) {
+    let digest = match integrity::digest(ctx.doc, ctx.budget, &coverage.range, algorithm) {
         Ok(d) => d,
         Err(e) => {
             report.integrity.message = e;
@@ -246,9 +246,9 @@ pub(crate) async fn document_timestamp<S: Source>(
         return finish(checked);
     };
     checked.coverage = Some(coverage);
-    let doc = ctx.doc;
+    let (doc, budget) = (ctx.doc, ctx.budget);
     let token = timestamp::check(ctx, &contents(found), |alg| {
-        integrity::digest(doc, &coverage.range, alg)
+        integrity::digest(doc, budget, &coverage.range, alg)
     })
     .await;
     report.integrity.digest_algorithm = token.digest.map(|d| integrity::digest_name(d).into());

@@ -168,12 +168,16 @@ fn read<S: Source>(doc: &Document<S>, start: u64, end: u64) -> Result<Vec<u8>, S
     Ok(buf)
 }
 
-/// The digest of the bytes the range covers.
+/// The digest of the bytes the range covers, if the budget allows hashing them.
 pub(crate) fn digest<S: Source>(
     doc: &Document<S>,
+    budget: &super::budget::Budget,
     range: &[u64; 4],
     algorithm: DigestAlgorithm,
 ) -> Result<Vec<u8>, String> {
+    if !budget.hash(range[1].saturating_add(range[3])) {
+        return Err("not checked: the verification's limits were reached".into());
+    }
     let mut hasher = algorithm.hasher();
     inkan_pdf::hash_byte_range(doc.source(), range, &mut |chunk| hasher.update(chunk))
         .map_err(|e| e.to_string())?;

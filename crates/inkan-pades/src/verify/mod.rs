@@ -6,6 +6,7 @@
 //! LTV, the signature dictionary's claims, the certification level, and what every later
 //! revision changed. See [`verify_pdf`].
 
+mod budget;
 mod changes;
 mod check;
 mod conclusion;
@@ -28,11 +29,13 @@ use std::time::{Duration, SystemTime};
 use inkan_pdf::{Document, FileSource, OpenOptions, Source};
 use x509_cert::Certificate;
 
+pub use budget::VerifyLimits;
 pub use conclusion::conclusion_id;
 pub use report::Report;
 pub use text::render_text;
 
 use crate::PadesError;
+use budget::Budget;
 use check::Checked;
 use report::{ChangeKind, RevisionChanges, SignatureKind};
 use revocation::Online;
@@ -49,6 +52,8 @@ pub struct VerifyOptions {
     pub timeout: Duration,
     /// The time to validate at when no timestamp proves an earlier one (now, if `None`).
     pub now: Option<SystemTime>,
+    /// How much work the file may cause ([`VerifyLimits::public`] for uploads anyone makes).
+    pub limits: VerifyLimits,
 }
 
 impl Default for VerifyOptions {
@@ -58,6 +63,7 @@ impl Default for VerifyOptions {
             offline: false,
             timeout: Duration::from_secs(10),
             now: None,
+            limits: VerifyLimits::default(),
         }
     }
 }
@@ -70,13 +76,15 @@ pub(crate) struct Context<'a, S: Source> {
     pub anchors: &'a [Certificate],
     pub online: Option<&'a Online>,
     pub now: SystemTime,
+    pub budget: &'a Budget,
 }
 
 /// Verifies every signature and document timestamp of the PDF at `path`.
 ///
 /// An `Err` means the file could not be read as a PDF at all (missing, not a PDF, damaged
 /// cross-reference data, encrypted); everything about the signatures, including broken ones,
-/// is in the [`Report`]. A file without signatures gives a report with none, not valid.
+/// is in the [`Report`]. A file without signatures gives a report with none, not valid. A file
+/// that needs more work than `options.limits` allow is [`PadesError::TooComplex`].
 pub async fn verify_pdf(path: &Path, options: &VerifyOptions) -> Result<Report, PadesError> {
     let source = FileSource::open(path).map_err(|e| match e {
         inkan_pdf::PdfError::Io(io) => PadesError::io(path, io),
@@ -87,8 +95,26 @@ pub async fn verify_pdf(path: &Path, options: &VerifyOptions) -> Result<Report, 
     let doc = Document::open_with(source, OpenOptions { reconstruct: false })?;
     doc.ensure_not_encrypted()?;
     refuse_incomplete_update(&doc)?;
+    let budget = Budget::new(options.limits);
+    let limits = budget.limits();
+    if doc.revisions().len() > limits.max_revisions {
+        return Err(PadesError::TooComplex(format!(
+            "更新 (リビジョン) が {} 個あります (it has {} revisions; at most {} are verified)",
+            doc.revisions().len(),
+            doc.revisions().len(),
+            limits.max_revisions
+        )));
+    }
     let found = signatures::find(&doc)?;
-    let dss = store::read(&doc);
+    if found.len() > limits.max_signatures {
+        return Err(PadesError::TooComplex(format!(
+            "署名が {} 個あります (it has {} signatures; at most {} are verified)",
+            found.len(),
+            found.len(),
+            limits.max_signatures
+        )));
+    }
+    let dss = store::read(&doc, &budget);
     let online = (!options.offline).then(|| Online {
         http: inkan_pki::http::client(),
         timeout: options.timeout,
@@ -99,16 +125,23 @@ pub async fn verify_pdf(path: &Path, options: &VerifyOptions) -> Result<Report, 
         anchors: &options.anchors,
         online: online.as_ref(),
         now: options.now.unwrap_or_else(SystemTime::now),
+        budget: &budget,
     };
     let mut checked = Vec::new();
     for (i, sig) in found.iter().enumerate() {
+        if !budget.ok() {
+            break;
+        }
         checked.push(match sig.kind {
             SignatureKind::Signature => check::signature(&ctx, sig, i + 1).await,
             SignatureKind::DocumentTimestamp => check::document_timestamp(&ctx, sig, i + 1).await,
         });
     }
-    apply_modifications(&doc, &mut checked);
-    apply_levels(&doc, &dss, &mut checked);
+    apply_modifications(&doc, &budget, &mut checked);
+    apply_levels(&doc, &dss, &budget, &mut checked);
+    if let Some(why) = budget.exceeded() {
+        return Err(PadesError::TooComplex(why));
+    }
     let signatures: Vec<_> = checked.into_iter().map(|c| c.report).collect();
     Ok(Report {
         file: path.display().to_string(),
@@ -161,7 +194,7 @@ fn permitted(certification: Option<(usize, u8)>, revision: usize) -> ChangeKind 
     }
 }
 
-fn apply_modifications<S: Source>(doc: &Document<S>, checked: &mut [Checked]) {
+fn apply_modifications<S: Source>(doc: &Document<S>, budget: &Budget, checked: &mut [Checked]) {
     let certification = checked
         .iter()
         .find_map(|c| Some((c.coverage?.revision, c.certification?)).filter(|_| c.cms_ok));
@@ -169,14 +202,19 @@ fn apply_modifications<S: Source>(doc: &Document<S>, checked: &mut [Checked]) {
     let mut cache: HashMap<usize, RevisionChanges> = HashMap::new();
     for c in checked.iter_mut() {
         let Some(coverage) = c.coverage else { continue };
-        let revisions: Vec<RevisionChanges> = (coverage.revision + 1..count)
-            .map(|j| {
+        let mut revisions: Vec<RevisionChanges> = Vec::new();
+        for j in coverage.revision + 1..count {
+            // Each analysis walks the objects of two revisions.
+            if !cache.contains_key(&j) && !budget.objects(2 * u64::from(doc.size())) {
+                return;
+            }
+            revisions.push(
                 cache
                     .entry(j)
                     .or_insert_with(|| changes::analyse(doc, j))
-                    .clone()
-            })
-            .collect();
+                    .clone(),
+            );
+        }
         let kind = revisions
             .iter()
             .map(|r| r.kind)
@@ -210,12 +248,16 @@ fn apply_modifications<S: Source>(doc: &Document<S>, checked: &mut [Checked]) {
     }
 }
 
-fn apply_levels<S: Source>(doc: &Document<S>, dss: &Dss, checked: &mut [Checked]) {
+fn apply_levels<S: Source>(doc: &Document<S>, dss: &Dss, budget: &Budget, checked: &mut [Checked]) {
     let mut dss_cache: HashMap<usize, Dss> = HashMap::new();
     let mut dss_at = |r: usize| -> Dss {
         dss_cache
             .entry(r)
-            .or_insert_with(|| doc.revision(r).map(|d| store::read(&d)).unwrap_or_default())
+            .or_insert_with(|| {
+                doc.revision(r)
+                    .map(|d| store::read(&d, budget))
+                    .unwrap_or_default()
+            })
             .clone()
     };
     let mut results = Vec::new();

@@ -22,7 +22,7 @@ use super::store::Dss;
 /// How to go online, when allowed.
 #[derive(Debug, Clone)]
 pub(crate) struct Online {
-    pub http: reqwest::Client,
+    pub http: inkan_pki::http::Client,
     pub timeout: Duration,
 }
 

@@ -56,6 +56,13 @@ impl FoundSignature {
     }
 }
 
+/// What makes two found signatures one.
+#[derive(PartialEq, Eq, Hash)]
+enum SignatureKey {
+    Reference(ObjRef),
+    Value(Vec<u8>),
+}
+
 /// Every signed signature field, oldest signature first.
 pub(crate) fn find<S: Source>(doc: &Document<S>) -> Result<Vec<FoundSignature>, PdfError> {
     let Some(acroform) = doc.acroform()? else {
@@ -135,11 +142,19 @@ pub(crate) fn find<S: Source>(doc: &Document<S>) -> Result<Vec<FoundSignature>, 
         let Ok(Object::Dict(sig)) = doc.resolve(value) else {
             continue;
         };
-        if let Some(r) = sig_ref {
-            // Two fields naming one signature dictionary: one signature.
-            if !seen_signatures.insert(r) {
-                continue;
-            }
+        // Two fields naming one signature dictionary, or holding the same signature value
+        // inline: one signature, checked (and its range hashed) once.
+        let key = match sig_ref {
+            Some(r) => SignatureKey::Reference(r),
+            None => SignatureKey::Value(
+                sig.get("Contents")
+                    .and_then(Object::as_string)
+                    .map(|s| s.bytes.clone())
+                    .unwrap_or_default(),
+            ),
+        };
+        if !seen_signatures.insert(key) {
+            continue;
         }
         let kind = if sig.get_name("Type") == Some(b"DocTimeStamp".as_slice())
             || sig.get_name("SubFilter") == Some(b"ETSI.RFC3161".as_slice())

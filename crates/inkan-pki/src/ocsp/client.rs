@@ -209,7 +209,7 @@ fn responder_certificate(
 
 /// Asks the responder named in `cert`'s AIA (or `url` when given) and checks the answer.
 pub async fn query(
-    client: &reqwest::Client,
+    client: &crate::http::Client,
     cert: &Certificate,
     issuer: &Certificate,
     url: Option<&str>,

@@ -44,7 +44,7 @@ pub struct TsaClient {
     timeout: Duration,
     attempts_per_url: u32,
     backoff: Duration,
-    http: reqwest::Client,
+    http: crate::http::Client,
     /// The size of the last token received, shared by clones: a signer sizes the signature slot
     /// from it instead of asking the TSA for a probe token every time.
     last_token_len: std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -64,6 +64,12 @@ impl TsaClient {
             http: crate::http::client(),
             last_token_len: Default::default(),
         })
+    }
+
+    /// Requests go only where `egress` allows.
+    pub fn with_egress(mut self, egress: crate::egress::Egress) -> Self {
+        self.http = crate::http::Client::new(egress);
+        self
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
