@@ -149,13 +149,8 @@ impl Envelope {
         deadline: i64,
         now: i64,
     ) -> Result<Envelope, DomainError> {
-        let title = title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(DomainError::InvalidValue {
-                what: "envelope title",
-                why: "1 to 200 characters".into(),
-            });
-        }
+        let title = crate::text::required_line("封筒名 (title)", title, 200)?;
+        let number = crate::text::line("管理番号 (number)", number, 100)?;
         if deadline <= now {
             return Err(DomainError::InvalidValue {
                 what: "signing deadline (署名期限)",
@@ -165,8 +160,8 @@ impl Envelope {
         Ok(Envelope {
             id: EnvelopeId::new(),
             organization,
-            number: number.trim().to_string(),
-            title: title.to_string(),
+            number,
+            title,
             message: String::new(),
             deadline,
             conclusion_id: ConclusionId::new(),
@@ -358,18 +353,15 @@ impl Envelope {
                 "this signer has already signed".into(),
             ));
         }
-        let reason = reason.trim();
+        let reason = crate::text::paragraphs("辞退の理由 (reason for declining)", reason, 2000)?;
         if reason.is_empty() {
             return Err(DomainError::InvalidValue {
-                what: "reason for declining",
-                why: "it must not be empty".into(),
+                what: "辞退の理由 (reason for declining)",
+                why: "入力してください (it is required)".into(),
             });
         }
         self.recipients[index].state = RecipientState::Declined;
-        self.status = EnvelopeStatus::Declined {
-            by: signer,
-            reason: reason.to_string(),
-        };
+        self.status = EnvelopeStatus::Declined { by: signer, reason };
         Ok(Outcome::Changed(self.status.clone()))
     }
 
@@ -381,9 +373,8 @@ impl Envelope {
         if self.status.is_final() {
             return Err(self.refuse(Action::Cancel));
         }
-        self.status = EnvelopeStatus::Cancelled {
-            reason: reason.trim().to_string(),
-        };
+        let reason = crate::text::paragraphs("取消の理由 (reason for cancelling)", reason, 2000)?;
+        self.status = EnvelopeStatus::Cancelled { reason };
         Ok(Outcome::Changed(self.status.clone()))
     }
 

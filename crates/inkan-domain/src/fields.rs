@@ -71,7 +71,8 @@ impl Field {
                 });
             }
         }
-        if kind != FieldKind::Signature && label.trim().is_empty() {
+        let label = crate::text::line("項目名 (field label)", label, 100)?;
+        if kind != FieldKind::Signature && label.is_empty() {
             return Err(DomainError::InvalidValue {
                 what: "field label",
                 why: "a field the signer fills needs a label, such as 署名日".into(),
@@ -81,7 +82,7 @@ impl Field {
             id: FieldId::new(),
             recipient,
             kind,
-            label: label.trim().to_string(),
+            label,
             required: required || kind == FieldKind::Signature,
             placement,
             value: None,
@@ -106,7 +107,8 @@ pub fn fill(
                 DomainError::NotAllowed(format!("field {id} is not one of this signer's fields"))
             })?;
         let fits = match (field.kind, value) {
-            (FieldKind::Text, FieldValue::Text(t)) => t.chars().count() <= 1000,
+            // Drawn into the PDF as one line of text: no line breaks or other controls.
+            (FieldKind::Text, FieldValue::Text(t)) => crate::text::line("", t, 1000).is_ok(),
             (FieldKind::Date, FieldValue::Text(t)) => is_iso_date(t),
             (FieldKind::Checkbox, FieldValue::Checked(_)) => true,
             (FieldKind::Attachment, FieldValue::Attachment(_)) => true,

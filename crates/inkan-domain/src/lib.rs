@@ -10,6 +10,7 @@ mod error;
 mod fields;
 mod ids;
 mod routing;
+pub mod text;
 mod values;
 
 pub use envelope::{Action, Envelope, EnvelopeStatus, Outcome, MAX_DOCUMENTS, MAX_TOTAL_BYTES};

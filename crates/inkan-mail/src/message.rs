@@ -31,11 +31,8 @@ impl Address {
                 address: self.email.clone(),
                 reason: e.to_string(),
             })?;
-        let name = self.name.trim();
-        Ok(Mailbox::new(
-            (!name.is_empty()).then(|| name.to_string()),
-            email,
-        ))
+        let name = header_text(&self.name);
+        Ok(Mailbox::new((!name.is_empty()).then_some(name), email))
     }
 }
 
@@ -102,7 +99,7 @@ impl OutgoingMail {
         }
         let mut builder = Message::builder()
             .from(self.from.mailbox()?)
-            .subject(self.rendered.subject.clone())
+            .subject(header_text(&self.rendered.subject))
             .message_id(Some(self.message_id()));
         for to in &self.to {
             builder = builder.to(to.mailbox()?);
@@ -130,7 +127,7 @@ impl OutgoingMail {
                 let content_type = ContentType::parse(&a.content_type)
                     .map_err(|e| MailError::Build(format!("attachment {:?}: {e}", a.filename)))?;
                 mixed = mixed.singlepart(
-                    lettre::message::Attachment::new(a.filename.clone())
+                    lettre::message::Attachment::new(header_text(&a.filename))
                         .body(a.bytes.clone(), content_type),
                 );
             }
@@ -145,6 +142,26 @@ impl OutgoingMail {
     pub fn to_bytes(&self) -> Result<Vec<u8>, MailError> {
         Ok(self.to_message()?.formatted())
     }
+}
+
+/// Text for a header (a display name, the subject, a file name) as one line: every control
+/// character, line break or bidirectional override becomes a space. Inputs are checked where
+/// people type them; this is the last guard, so that no stored value can end a header early or
+/// make the message builder fail on it.
+fn header_text(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|c| {
+            let unsafe_here = c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if unsafe_here {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Encodes an idempotency key for a Message-ID or a file name: injective, ASCII, no dots.
@@ -170,5 +187,35 @@ mod tests {
         assert_eq!(encode_key("a=3A"), "a=3D3A");
         assert_eq!(encode_key("a.b/c"), "a=2Eb=2Fc");
         assert_ne!(encode_key("a:b"), encode_key("a=3Ab"));
+    }
+
+    /// A CR/LF stored before inputs were checked must neither stop the mail nor add a header.
+    #[test]
+    fn line_breaks_in_names_subjects_and_file_names_never_reach_a_header() {
+        let hostile = "山田\r\nBcc: victim@example.com\u{202e}";
+        let mail = OutgoingMail {
+            to: vec![Address::new(hostile, "vendor@example.jp")],
+            from: Address::new("盛岡市\nX-Evil: 1", "keiyaku@example.jp"),
+            reply_to: None,
+            rendered: crate::Rendered {
+                subject: format!("【署名依頼】{hostile}"),
+                text: "本文".into(),
+                html: "<p>本文</p>".into(),
+            },
+            idempotency_key: "k".into(),
+            attachments: vec![MailAttachment {
+                filename: format!("{hostile}.pdf"),
+                content_type: "application/pdf".into(),
+                bytes: b"%PDF-1.7".to_vec(),
+            }],
+        };
+        let bytes = mail.to_bytes().expect("the mail is built");
+        let text = String::from_utf8_lossy(&bytes);
+        for line in text.lines() {
+            let lower = line.to_ascii_lowercase();
+            assert!(!lower.starts_with("bcc:"), "{text}");
+            assert!(!lower.starts_with("x-evil:"), "{text}");
+        }
+        assert_eq!(header_text(" a\r\n\tb\u{2028}c "), "a b c");
     }
 }

@@ -125,6 +125,17 @@ pub struct AccountCode {
     pub account_url: String,
 }
 
+/// アカウントのロック: too many wrong codes were entered for the address, so codes are refused
+/// for a while; the owner learns of it (and that someone may be trying their address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountLocked {
+    /// When codes are accepted again, Unix seconds.
+    pub until: i64,
+    /// Wrong codes entered.
+    pub failures: u32,
+    pub account_url: String,
+}
+
 /// Every mail Inkan sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -138,6 +149,7 @@ pub enum Template {
     Cancelled(Cancelled),
     Expired(Expired),
     AccountCode(AccountCode),
+    AccountLocked(AccountLocked),
 }
 
 /// A rendered mail: what goes into the message.
@@ -214,6 +226,7 @@ fn layout(template: &Template, lang: Lang) -> Layout {
         Template::Cancelled(c) => cancelled_layout(c, lang),
         Template::Expired(e) => expired_layout(e, lang),
         Template::AccountCode(a) => account_code_layout(a, lang),
+        Template::AccountLocked(a) => account_locked_layout(a, lang),
     }
 }
 
@@ -419,6 +432,40 @@ fn account_code_layout(a: &AccountCode, lang: Lang) -> Layout {
             Ja => "このメールに心当たりがない場合は、破棄してください。コードを他の人に教えないでください。"
                 .to_string(),
             En => "If you did not ask for this code, ignore this mail. Never share the code.".to_string(),
+        }],
+    }
+}
+
+fn account_locked_layout(a: &AccountLocked, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    Layout {
+        subject: match lang {
+            Ja => "【Inkan】確認コードの入力を一時的に停止しました".to_string(),
+            En => "[Inkan] Confirmation codes are paused for your address".to_string(),
+        },
+        greeting: greeting("", lang),
+        paragraphs: vec![match lang {
+            Ja => format!(
+                "このメールアドレスの署名者アカウントに、誤った確認コードが {} 回入力されました。\
+                 安全のため、次の日時まで確認コードを受け付けません。",
+                a.failures
+            ),
+            En => format!(
+                "A wrong confirmation code was entered {} times for the signer account of this \
+                 address. To keep it safe, codes are not accepted until the time below.",
+                a.failures
+            ),
+        }],
+        fields: vec![(
+            label(lang, "再開日時", "Codes accepted again"),
+            Value::Line(format_jst(a.until, lang)),
+        )],
+        button: Some((label(lang, "文書管理を開く", "Open your library"), a.account_url.clone())),
+        notes: vec![match lang {
+            Ja => "ご自身の操作でない場合、第三者がログインを試みた可能性があります。コードは誰にも教えないでください。"
+                .to_string(),
+            En => "If this was not you, someone may have tried to sign in with your address. Never share a code."
+                .to_string(),
         }],
     }
 }

@@ -86,6 +86,11 @@ fn every_template() -> Vec<Template> {
             valid_minutes: 15,
             account_url: "https://inkan.example.jp/my/login".into(),
         }),
+        Template::AccountLocked(AccountLocked {
+            until: DEADLINE,
+            failures: 10,
+            account_url: "https://inkan.example.jp/my/login".into(),
+        }),
     ]
 }
 
@@ -175,6 +180,15 @@ fn required(template: &Template, lang: Lang) -> Vec<&'static str> {
         (Template::Expired(_), En) => vec!["expired", "deadline passed", "2025-08-21 23:59:00 JST"],
         (Template::AccountCode(_), Ja) => vec!["確認コード", "042917", "15分間", "文書管理"],
         (Template::AccountCode(_), En) => vec!["confirmation code", "042917", "15 minutes"],
+        (Template::AccountLocked(_), Ja) => {
+            vec![
+                "一時的に停止",
+                "10 回",
+                "2025年8月21日(木) 23:59:00",
+                "再開日時",
+            ]
+        }
+        (Template::AccountLocked(_), En) => vec!["paused", "10 times", "2025-08-21 23:59:00 JST"],
     }
 }
 
