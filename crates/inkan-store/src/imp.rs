@@ -836,10 +836,15 @@ macro_rules! store_impl {
             ) -> Result<Vec<Job>> {
                 // One statement: on PostgreSQL the CTE's rows stay locked until the UPDATE
                 // (others skip them); on SQLite the statement holds the write lock throughout.
+                // A job whose worker died during every allowed attempt (it crashed on it, or ran
+                // past its lease each time) is failed for good instead of claimed forever.
+                let exhausted = "UPDATE jobs SET status = 'failed', locked_until = NULL, \
+                     updated_at = $1, last_error = $2 \
+                     WHERE status = 'running' AND locked_until < $1 AND attempts >= max_attempts";
                 let sql = format!(
                     "WITH due AS (SELECT id FROM jobs \
                      WHERE (status = 'queued' AND run_at <= $2) \
-                     OR (status = 'running' AND locked_until < $2) \
+                     OR (status = 'running' AND locked_until < $2 AND attempts < max_attempts) \
                      ORDER BY run_at, id LIMIT $4{}) \
                      UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $3, \
                      attempts = attempts + 1, updated_at = $2 \
@@ -850,6 +855,14 @@ macro_rules! store_impl {
                 let mut tx = self.begin_write().await?;
                 // Decoded before the commit: an unreadable row claims nothing.
                 let result: Result<Vec<Job>> = async {
+                    sqlx::query(exhausted)
+                        .bind(now)
+                        .bind(
+                            "its worker stopped before finishing it on every attempt \
+                             (it crashed on this job, or the job ran past its lease)",
+                        )
+                        .execute(&mut *tx)
+                        .await?;
                     let found = sqlx::query(&sql)
                         .bind(worker)
                         .bind(now)
@@ -1245,6 +1258,86 @@ macro_rules! store_impl {
                 }
                 .await;
                 Self::end(tx, result).await
+            }
+
+            async fn count_failure(
+                &self,
+                scope: &str,
+                key: &str,
+                limit: $crate::AttemptLimit,
+                now: i64,
+            ) -> Result<$crate::AttemptCount> {
+                let mut tx = self.begin_write().await?;
+                let result: Result<$crate::AttemptCount> = async {
+                    let sql = format!(
+                        "SELECT window_start, failures, locked_until FROM attempt_limits \
+                         WHERE scope = $1 AND key = $2{}",
+                        Self::FOR_UPDATE
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(scope)
+                        .bind(key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let (window_start, failures, locked_until) = match &row {
+                        Some(r) => (
+                            rows::Get::int(r, "window_start")?,
+                            rows::Get::int(r, "failures")?,
+                            rows::Get::opt_int(r, "locked_until")?,
+                        ),
+                        None => (now, 0, None),
+                    };
+                    let still_locked = locked_until.filter(|&until| until > now);
+                    // A new window once the old one is over (and any lock has ended).
+                    let (window_start, failures) =
+                        if still_locked.is_none() && now - window_start >= limit.window {
+                            (now, 1)
+                        } else {
+                            (window_start, failures + 1)
+                        };
+                    let newly_locked =
+                        still_locked.is_none() && failures >= i64::from(limit.failures);
+                    let locked_until = if newly_locked {
+                        Some(now + limit.lock)
+                    } else {
+                        still_locked
+                    };
+                    sqlx::query(
+                        "INSERT INTO attempt_limits (scope, key, window_start, failures, locked_until) \
+                         VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (scope, key) DO UPDATE SET window_start = $3, failures = $4, \
+                         locked_until = $5",
+                    )
+                    .bind(scope)
+                    .bind(key)
+                    .bind(window_start)
+                    .bind(failures)
+                    .bind(locked_until)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok($crate::AttemptCount {
+                        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                        locked_until,
+                        newly_locked,
+                    })
+                }
+                .await;
+                Self::end(tx, result).await
+            }
+
+            async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>> {
+                let row = sqlx::query(
+                    "SELECT locked_until FROM attempt_limits WHERE scope = $1 AND key = $2",
+                )
+                .bind(scope)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+                let until = match &row {
+                    Some(r) => rows::Get::opt_int(r, "locked_until")?,
+                    None => None,
+                };
+                Ok(until.filter(|&until| until > now))
             }
         }
     };

@@ -187,6 +187,39 @@ pub trait Store: Send + Sync {
         max_attempts: u32,
         now: i64,
     ) -> Result<CodeCheck>;
+
+    // ── Attempt limits (one-time codes) ──────────────────────────────────────────────────────
+    /// Counts one failed attempt of `key` in `scope` against `limit`; the count survives new
+    /// codes and restarts, and is shared by every process on the database.
+    async fn count_failure(
+        &self,
+        scope: &str,
+        key: &str,
+        limit: AttemptLimit,
+        now: i64,
+    ) -> Result<AttemptCount>;
+    /// When the lock on `key` in `scope` ends, if it is locked at `now`.
+    async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>>;
+}
+
+/// How failed attempts of one key are limited: at most `failures` in `window` seconds, then the
+/// key is locked for `lock` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptLimit {
+    pub failures: u32,
+    pub window: i64,
+    pub lock: i64,
+}
+
+/// Where a key stands after a failed attempt was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptCount {
+    /// Failures in the current window, this one included.
+    pub failures: u32,
+    /// When the lock ends, if the key is locked.
+    pub locked_until: Option<i64>,
+    /// This failure is the one that locked the key (to audit and tell the owner once).
+    pub newly_locked: bool,
 }
 
 /// What a one-time code guess came to.

@@ -160,6 +160,8 @@ both!(
     corrupt_values_are_errors_not_panics,
     job_dedupe,
     claim_respects_run_at_and_leases,
+    a_job_whose_worker_always_dies_fails_after_its_attempts,
+    failed_attempts_lock_a_key_for_a_while,
     fail_retry_failed_requeue,
     retry_superseded_by_a_queued_twin,
     concurrent_claimers_never_share_a_job,
@@ -1311,6 +1313,90 @@ async fn claim_respects_run_at_and_leases(ctx: Ctx) {
         .all(|j| j.id == later.id));
 }
 
+/// Failures are counted per key in a window; the one that reaches the limit locks the key, once;
+/// the lock ends; other keys and scopes are untouched.
+async fn failed_attempts_lock_a_key_for_a_while(ctx: Ctx) {
+    let s = &*ctx.store;
+    let limit = AttemptLimit {
+        failures: 3,
+        window: 3600,
+        lock: 600,
+    };
+    let count = |key: &'static str, at: i64| async move {
+        s.count_failure("code-email", key, limit, at).await.unwrap()
+    };
+    assert_eq!(count("a@example.jp", NOW).await.failures, 1);
+    assert_eq!(count("a@example.jp", NOW + 1).await.locked_until, None);
+    let third = count("a@example.jp", NOW + 2).await;
+    assert_eq!(
+        (third.failures, third.locked_until, third.newly_locked),
+        (3, Some(NOW + 602), true)
+    );
+    let fourth = count("a@example.jp", NOW + 3).await;
+    assert!(!fourth.newly_locked, "locked once, not again");
+    assert_eq!(fourth.locked_until, Some(NOW + 602));
+    assert_eq!(
+        s.locked_until("code-email", "a@example.jp", NOW + 10)
+            .await
+            .unwrap(),
+        Some(NOW + 602)
+    );
+    // Other keys and scopes are their own.
+    assert_eq!(
+        s.locked_until("code-email", "b@example.jp", NOW + 10)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.locked_until("code-network", "a@example.jp", NOW + 10)
+            .await
+            .unwrap(),
+        None
+    );
+    // The lock ends; a failure long after starts a new window.
+    assert_eq!(
+        s.locked_until("code-email", "a@example.jp", NOW + 602)
+            .await
+            .unwrap(),
+        None
+    );
+    let later = count("a@example.jp", NOW + 10_000).await;
+    assert_eq!((later.failures, later.locked_until), (1, None));
+}
+
+/// A job that kills its worker (a panic that takes the process down, an endless loop past the
+/// lease) is taken over only while it has attempts left; then it is failed for good with the
+/// reason, and the queue goes on with other work.
+async fn a_job_whose_worker_always_dies_fails_after_its_attempts(ctx: Ctx) {
+    let s = &*ctx.store;
+    let poison = job("email", None, NOW, 2);
+    s.apply(jobs_change(vec![poison.clone()])).await.unwrap();
+    let mut at = NOW;
+    for attempt in 1..=2 {
+        let got = s.claim_jobs("w", at, 30, 10).await.unwrap();
+        assert_eq!(
+            got.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(),
+            vec![(poison.id, attempt)]
+        );
+        at += 31; // the worker died: its lease runs out
+    }
+    let other = job("seal", None, at, 3);
+    s.apply(jobs_change(vec![other.clone()])).await.unwrap();
+    let got = s.claim_jobs("w", at, 30, 10).await.unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![other.id]);
+    let failed = s.job(poison.id).await.unwrap().unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.locked_until, None);
+    assert!(failed.last_error.unwrap().contains("every attempt"));
+    assert!(s
+        .claim_jobs("w", at + 10_000, 30, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|j| j.id != poison.id));
+}
+
 async fn fail_retry_failed_requeue(ctx: Ctx) {
     let s = &*ctx.store;
     let j = job("webhook", None, NOW, 2);
@@ -1664,10 +1750,10 @@ async fn migrations_apply_once(ctx: Ctx) {
     );
     let third = inkan_store::open(&ctx.url).await.unwrap();
     assert!(third.organization(org).await.unwrap().is_some());
-    // Each migration once: 0001_initial and 0002_conclusion.
+    // Each migration once: 0001_initial, 0002_conclusion and 0003_attempt_limits.
     assert_eq!(
         ctx.raw.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        2
+        3
     );
 }
 

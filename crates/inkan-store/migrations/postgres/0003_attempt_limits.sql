@@ -1,0 +1,11 @@
+-- Failed attempts counted per key (a lower-cased email, a client network) in a fixed window,
+-- with the lock-out they lead to. They outlive the one-time codes, so asking for a new code does
+-- not reset them.
+CREATE TABLE attempt_limits (
+    scope        TEXT    NOT NULL,
+    key          TEXT    NOT NULL,
+    window_start BIGINT  NOT NULL,
+    failures     BIGINT  NOT NULL,
+    locked_until BIGINT,
+    PRIMARY KEY (scope, key)
+);
