@@ -10,10 +10,18 @@
 //! them), die after 15 minutes or 5 wrong guesses, and are used once. Asking for a code answers
 //! the same whether or not the address has documents, so the page reveals nothing about who
 //! signed what.
+//!
+//! Wrong guesses are also counted per address and per client network (an IPv4 address, an IPv6
+//! /64) in the database, where asking for a new code does not reset them: past the limit, codes
+//! for that address (or from that network) are refused for an hour. Locking an address is
+//! recorded in the audit trail of every organization that concluded documents with it, and the
+//! address is told by mail.
 
 use inkan_domain::{Email, EnvelopeId, SignerAccountId};
 use inkan_mail::{Address, Lang, OutgoingMail, Template};
-use inkan_store::{CodeCheck, EmailCode, LibraryItem, SignerAccount, StoreError, TokenHash};
+use inkan_store::{
+    AttemptLimit, CodeCheck, EmailCode, LibraryItem, SignerAccount, StoreError, TokenHash,
+};
 use rand::Rng;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -28,6 +36,20 @@ const CODE_ATTEMPTS: u32 = 5;
 /// How long a signer's session lasts.
 pub const ACCOUNT_SESSION_SECONDS: i64 = 12 * 3600;
 const ACCOUNT_SESSION: &str = "signer-account-session";
+/// Wrong codes per address: 10 an hour, then an hour's lock.
+const PER_EMAIL: AttemptLimit = AttemptLimit {
+    failures: 10,
+    window: 3600,
+    lock: 3600,
+};
+/// Wrong codes per client network (many addresses tried from one place): 30 an hour.
+const PER_NETWORK: AttemptLimit = AttemptLimit {
+    failures: 30,
+    window: 3600,
+    lock: 3600,
+};
+const EMAIL_SCOPE: &str = "account-code-email";
+const NETWORK_SCOPE: &str = "account-code-network";
 const EMAIL_CODE: &str = "email-code";
 
 /// A concluded envelope in a signer's library.
@@ -63,12 +85,107 @@ impl Inkan {
         ))
     }
 
+    /// Refuses codes for a locked address or from a locked network, saying until when.
+    async fn refuse_if_locked(&self, email: &str, caller: &Caller) -> Result<()> {
+        let now = self.now();
+        let mut until = self.store.locked_until(EMAIL_SCOPE, email, now).await?;
+        if let Some(network) = network_of(caller) {
+            until = until.max(
+                self.store
+                    .locked_until(NETWORK_SCOPE, &network, now)
+                    .await?,
+            );
+        }
+        match until {
+            Some(until) => Err(ServiceError::NotAllowed(format!(
+                "誤った確認コードが続いたため、{} まで確認コードを受け付けません (too many wrong codes: codes are refused until then)",
+                format_slash_jst(until)
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a wrong code against the address and the network; the failure that locks the
+    /// address is audited and mailed to it.
+    async fn count_wrong_code(&self, email: &str, caller: &Caller) -> Result<()> {
+        let now = self.now();
+        if let Some(network) = network_of(caller) {
+            let count = self
+                .store
+                .count_failure(NETWORK_SCOPE, &network, PER_NETWORK, now)
+                .await?;
+            if count.newly_locked {
+                tracing::warn!(%network, failures = count.failures, "signer account codes locked for a network");
+            }
+        }
+        let count = self
+            .store
+            .count_failure(EMAIL_SCOPE, email, PER_EMAIL, now)
+            .await?;
+        let Some(until) = count.locked_until.filter(|_| count.newly_locked) else {
+            return Ok(());
+        };
+        tracing::warn!(
+            failures = count.failures,
+            "signer account codes locked for an address"
+        );
+        let detail = serde_json::json!({
+            "email": email, "failures": count.failures, "locked_until": until,
+        });
+        let mut organizations: Vec<_> = self
+            .store
+            .library(email, 0)
+            .await?
+            .iter()
+            .map(|item| item.record.organization())
+            .collect();
+        organizations.sort();
+        organizations.dedup();
+        for org in organizations {
+            self.append_audit(self.audit_entry(
+                org,
+                &format!("signer_account {email}"),
+                "signer_account_locked",
+                None,
+                None,
+                caller,
+                detail.clone(),
+            ))
+            .await?;
+        }
+        let mail = OutgoingMail {
+            to: vec![Address::new("", email)],
+            from: crate::notify::parse_from(&self.settings.mail_from),
+            reply_to: None,
+            rendered: inkan_mail::render(
+                &Template::AccountLocked(inkan_mail::AccountLocked {
+                    until,
+                    failures: count.failures,
+                    account_url: format!("{}/my/login", self.settings.public_url),
+                }),
+                Lang::Ja,
+            ),
+            idempotency_key: format!("account-locked-{}", uuid::Uuid::new_v4().simple()),
+            attachments: Vec::new(),
+        };
+        if let Err(e) = self.mailer.send(&mail).await {
+            // The lock holds whether or not the owner could be told.
+            tracing::warn!(error = %e, "the lock-out notice could not be mailed");
+        }
+        Ok(())
+    }
+
     /// Mails a one-time code to `email` for registering or signing in. Answers the same for
-    /// every well-formed address.
+    /// every well-formed address that is not locked.
     pub async fn send_account_code(&self, email: &str, caller: &Caller) -> Result<()> {
         let email: Email = email.trim().parse().map_err(|_| {
-            ServiceError::Invalid(format!("{:?} is not an email address", email.trim()))
+            ServiceError::Invalid(format!(
+                "{:?} はメールアドレスではありません (not an email address)",
+                email.trim()
+            ))
         })?;
+        self.refuse_if_locked(&email.as_str().to_lowercase(), caller)
+            .await?;
         let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
         let now = self.now();
         self.store
@@ -112,18 +229,20 @@ impl Inkan {
         &self,
         email: &str,
         code: &str,
+        caller: &Caller,
     ) -> Result<(SignerAccount, String)> {
         let email = email.trim().to_lowercase();
+        self.refuse_if_locked(&email, caller).await?;
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         let wrong = |left: Option<u32>| {
             ServiceError::Unauthenticated(match left {
                 Some(n) if n > 0 => {
-                    format!("the code is not right ({n} more tries); check the latest mail")
+                    format!("確認コードが違います。あと {n} 回入力できます (the code is not right: {n} more tries); check the latest mail")
                 }
-                _ => "the code has expired or was used up; ask for a new one".into(),
+                _ => "確認コードの有効期限が切れたか、使用済みです。新しいコードを請求してください (the code has expired or was used up; ask for a new one)".into(),
             })
         };
-        match self
+        let check = self
             .store
             .take_email_code(
                 &email,
@@ -131,11 +250,17 @@ impl Inkan {
                 CODE_ATTEMPTS,
                 self.now(),
             )
-            .await?
-        {
+            .await?;
+        match check {
             CodeCheck::Valid => {}
-            CodeCheck::Wrong { attempts_left } => return Err(wrong(Some(attempts_left))),
-            CodeCheck::NoCode => return Err(wrong(None)),
+            CodeCheck::Wrong { attempts_left } => {
+                self.count_wrong_code(&email, caller).await?;
+                return Err(wrong(Some(attempts_left)));
+            }
+            CodeCheck::NoCode => {
+                self.count_wrong_code(&email, caller).await?;
+                return Err(wrong(None));
+            }
         }
         let account = match self.store.signer_account_by_email(&email).await? {
             Some(a) => a,
@@ -252,5 +377,56 @@ impl Inkan {
         let item = self.library_item(account, envelope).await?;
         self.read_certificate(&item.record, &Self::account_actor(account), caller)
             .await
+    }
+}
+
+/// The network a client's guesses are counted under: its IPv4 address, or the /64 of its IPv6
+/// address (one subscriber's allocation). `None` when the address is unknown.
+fn network_of(caller: &Caller) -> Option<String> {
+    let ip: std::net::IpAddr = caller.ip.as_deref()?.parse().ok()?;
+    Some(match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{prefix}/64")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(ip: &str) -> Caller {
+        Caller {
+            ip: Some(ip.into()),
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn guesses_are_counted_per_ipv4_address_and_per_ipv6_64() {
+        assert_eq!(
+            network_of(&from("203.0.113.7")).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            network_of(&from("::ffff:203.0.113.7")).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            network_of(&from("2001:db8:1:2:aaaa::1")),
+            network_of(&from("2001:db8:1:2:bbbb::9"))
+        );
+        assert_eq!(
+            network_of(&from("2001:db8:1:2::1")).as_deref(),
+            Some("2001:db8:1:2::/64")
+        );
+        assert_ne!(
+            network_of(&from("2001:db8:1:2::1")),
+            network_of(&from("2001:db8:1:3::1"))
+        );
+        assert_eq!(network_of(&Caller::default()), None);
     }
 }

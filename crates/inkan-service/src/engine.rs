@@ -44,8 +44,14 @@ pub struct SigningEngine {
 
 impl SigningEngine {
     /// An engine signing with `pki`'s witness key, timestamping with `tsa_urls` (the PKI's own
-    /// TSA when empty), working in `scratch`.
-    pub fn new(pki: Arc<Pki>, tsa_urls: Vec<String>, scratch: PathBuf) -> Result<SigningEngine> {
+    /// TSA when empty), working in `scratch`; every fetch (TSA, OCSP, CRL) goes only where
+    /// `egress` allows.
+    pub fn new(
+        pki: Arc<Pki>,
+        tsa_urls: Vec<String>,
+        scratch: PathBuf,
+        egress: inkan_pki::egress::Egress,
+    ) -> Result<SigningEngine> {
         let urls = if tsa_urls.is_empty() {
             vec![pki.config().urls().tsa()]
         } else {
@@ -53,7 +59,8 @@ impl SigningEngine {
         };
         let tsa = TsaClient::new(urls)
             .map_err(|e| ServiceError::Internal(format!("TSA client: {e}")))?
-            .with_timeout(Duration::from_secs(20));
+            .with_timeout(Duration::from_secs(20))
+            .with_egress(egress.clone());
         std::fs::create_dir_all(&scratch).map_err(ServiceError::internal)?;
         Ok(SigningEngine {
             witness_key: pki
@@ -62,7 +69,7 @@ impl SigningEngine {
             chain: vec![pki.issuing_ca().clone()],
             anchors: vec![pki.root().clone()],
             tsa,
-            revocation: RevocationFetcher::new(Duration::from_secs(20)),
+            revocation: RevocationFetcher::new(Duration::from_secs(20)).with_egress(egress),
             font: inkan_pades::font::Font::japanese().ok(),
             pki,
             scratch,
@@ -72,6 +79,22 @@ impl SigningEngine {
     /// The root certificate every signature of this installation chains to.
     pub fn root(&self) -> &Certificate {
         &self.anchors[0]
+    }
+
+    /// Also trusts `roots` (an administrator's choice: JPKI, 商業登記 based CAs, AATL
+    /// members) for signers who bring their own certificate.
+    pub fn with_trust_anchors(mut self, roots: Vec<Certificate>) -> SigningEngine {
+        for root in roots {
+            if !self.anchors.contains(&root) {
+                self.anchors.push(root);
+            }
+        }
+        self
+    }
+
+    /// The trust list: this installation's root first, then the roots an administrator added.
+    pub fn anchors(&self) -> &[Certificate] {
+        &self.anchors
     }
 
     pub fn pki(&self) -> &Pki {
@@ -194,18 +217,12 @@ impl SigningEngine {
             }
             SignAs::Party { own: Some(own), .. } => {
                 options.reason = Some("署名者本人の電子証明書による署名".into());
-                // A self-signed root the signer brings is what their chain ends in.
-                let mut anchors = self.anchors.clone();
-                anchors.extend(
-                    own.chain
-                        .iter()
-                        .filter(|c| c.tbs_certificate.subject == c.tbs_certificate.issuer)
-                        .cloned(),
-                );
+                // Only the installation's trust list: a root the signer brings along is not a
+                // reason to trust them (nor to fetch the addresses their certificates name).
                 let services = Services {
                     tsa: Some(&self.tsa),
                     revocation: &self.revocation,
-                    anchors: &anchors,
+                    anchors: &self.anchors,
                 };
                 let signer = Signer {
                     key: &own.key,

@@ -4,8 +4,8 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use inkan_domain::{
-    AttachmentId, CounterpartyId, DocumentId, Email, Envelope, EnvelopeId, EnvelopeStatus, Field,
-    FieldKind, Outcome, Placement, Recipient, RecipientId, Role, SignatureMethod, Yen,
+    text, AttachmentId, CounterpartyId, DocumentId, Email, Envelope, EnvelopeId, EnvelopeStatus,
+    Field, FieldKind, Outcome, Placement, Recipient, RecipientId, Role, SignatureMethod, Yen,
 };
 use inkan_store::{
     AttachmentRecord, Change, DocumentQuery, DocumentRecord, EnvelopeFilter, EnvelopeRecord,
@@ -59,18 +59,15 @@ fn decode(what: &str, text: &str) -> Result<Vec<u8>> {
     })
 }
 
-fn file_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > 200
-        || name.chars().any(char::is_control)
-        || name.contains(['/', '\\'])
-    {
+/// A file name as people see it in mails, downloads and the 締結証明書: one line, no slashes.
+pub(crate) fn file_name(name: &str) -> Result<String> {
+    let name = text::required_line("ファイル名 (file name)", name, 200)?;
+    if name.contains(['/', '\\']) {
         return Err(ServiceError::Invalid(format!(
-            "{name:?} is not a usable file name (1 to 200 characters, no slashes)"
+            "ファイル名 (file name) is not valid: {name:?} にスラッシュは使えません (no slashes)"
         )));
     }
-    Ok(name.to_string())
+    Ok(name)
 }
 
 pub(crate) fn parse_metadata(m: &MetadataInput) -> Result<TransactionMetadata> {
@@ -88,12 +85,11 @@ pub(crate) fn parse_metadata(m: &MetadataInput) -> Result<TransactionMetadata> {
         Some(a) if !a.is_empty() => Some(a.parse::<Yen>()?),
         _ => None,
     };
-    let counterparty = m
-        .counterparty
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_string);
+    let counterparty = match m.counterparty.as_deref() {
+        Some(c) => Some(text::line("取引先 (metadata.counterparty)", c, 200)?),
+        None => None,
+    }
+    .filter(|c| !c.is_empty());
     Ok(TransactionMetadata {
         date,
         amount,
@@ -163,12 +159,7 @@ impl Inkan {
             input.deadline,
             now,
         )?;
-        envelope.message = input.message.trim().to_string();
-        if envelope.message.chars().count() > 5000 {
-            return Err(ServiceError::Invalid(
-                "the message is longer than 5,000 characters".into(),
-            ));
-        }
+        envelope.message = text::paragraphs("メッセージ (message)", &input.message, 5000)?;
         let counterparty = match input.counterparty.as_deref() {
             Some(id) if !id.trim().is_empty() => {
                 let id: CounterpartyId = id
@@ -186,7 +177,7 @@ impl Inkan {
 
         // Recipients, by the keys the request names them with.
         let mut keys: Vec<(String, RecipientId, Role)> = Vec::new();
-        for r in &input.recipients {
+        for (i, r) in input.recipients.iter().enumerate() {
             let role = match r.role.as_str() {
                 "signer" => Role::Signer,
                 "approver" => Role::Approver,
@@ -203,15 +194,13 @@ impl Inkan {
                     r.key
                 )));
             }
-            let email: Email = r.email.parse()?;
-            let name = r.name.trim();
-            if name.is_empty() || name.chars().count() > 100 {
-                return Err(ServiceError::Invalid(format!(
-                    "recipient {:?}: a name of 1 to 100 characters is required",
-                    r.key
-                )));
-            }
-            let mut recipient = Recipient::new(name, email, role, r.order);
+            let in_recipient = |e: inkan_domain::DomainError| {
+                ServiceError::Invalid(format!("recipients[{i}]: {e}"))
+            };
+            let email: Email = r.email.parse().map_err(in_recipient)?;
+            let name =
+                text::required_line("受信者の氏名 (name)", &r.name, 100).map_err(in_recipient)?;
+            let mut recipient = Recipient::new(&name, email, role, r.order);
             recipient.method = match r.method.as_deref() {
                 None | Some("witness") => SignatureMethod::Witness,
                 Some("party") => SignatureMethod::Party,

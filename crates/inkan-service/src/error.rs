@@ -28,10 +28,17 @@ pub enum ServiceError {
     /// An outside service (TSA, SMTP, storage) failed; retrying later may work.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many requests of this kind are being served at once (public verification): try
+    /// again after [`BUSY_RETRY_SECONDS`].
+    #[error("{0}")]
+    Busy(String),
     /// A fault of the installation (configuration, corrupt data): reported, never hidden.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// How long a [`ServiceError::Busy`] caller should wait (the `Retry-After` of a 503).
+pub const BUSY_RETRY_SECONDS: u32 = 5;
 
 impl ServiceError {
     /// A stable machine-readable code for API clients.
@@ -44,6 +51,7 @@ impl ServiceError {
             ServiceError::Unauthenticated(_) => "unauthenticated",
             ServiceError::Conflict => "conflict",
             ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Busy(_) => "busy",
             ServiceError::Internal(_) => "internal",
         }
     }

@@ -51,6 +51,20 @@ fn line(j: &Job) -> JobLine {
     }
 }
 
+/// What a job's task ended with when it did not return: the panic's message, or cancellation.
+fn panic_text(join: tokio::task::JoinError) -> String {
+    if !join.is_panic() {
+        return "cancelled".into();
+    }
+    let payload = join.into_panic();
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into());
+    text.chars().take(500).collect()
+}
+
 /// Seconds to wait before attempt `attempts + 1`: 5 s, 10 s, 20 s … up to an hour.
 fn backoff(attempts: u32) -> i64 {
     5i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(10))
@@ -126,13 +140,7 @@ impl Inkan {
             .filter(|j| j.locked_until.is_some_and(|t| t < now))
             .map(line)
             .collect();
-        let failed: Vec<JobLine> = self
-            .store
-            .jobs(&all(JobStatus::Failed))
-            .await?
-            .iter()
-            .map(line)
-            .collect();
+        let failed = self.failed_jobs(scope).await?;
         for j in &stalled {
             tracing::warn!(job = %j.id, kind = %j.kind, "job stalled: its worker stopped; it will be taken over");
         }
@@ -145,6 +153,25 @@ impl Inkan {
             stalled,
             failed,
         })
+    }
+
+    /// Jobs out of attempts, newest first: the whole installation's (`None`) or one
+    /// organization's, as the staff dashboard shows them.
+    pub async fn failed_jobs(&self, scope: Option<OrganizationId>) -> Result<Vec<JobLine>> {
+        let mut failed: Vec<JobLine> = self
+            .store
+            .jobs(&JobFilter {
+                status: Some(JobStatus::Failed),
+                organization: scope,
+                limit: 10_000,
+                ..JobFilter::default()
+            })
+            .await?
+            .iter()
+            .map(line)
+            .collect();
+        failed.sort_by_key(|j| std::cmp::Reverse(j.updated_at));
+        Ok(failed)
     }
 
     /// Puts a failed job back in the queue; with a scope, only that organization's jobs.
@@ -177,26 +204,39 @@ impl Worker {
                 self.batch,
             )
             .await?;
-        for job in &jobs {
-            let result = inkan.run_job(job).await;
+        for job in jobs.iter().cloned() {
+            // Each job runs in its own task: a panic in one (a bug, a library that chokes on a
+            // value) fails that job with its reason, and the worker goes on with the next.
+            let runner = inkan.clone();
+            let (id, kind, attempts) = (job.id, job.kind.clone(), job.attempts);
+            let outcome = tokio::spawn(async move { runner.run_job(&job).await }).await;
             let now = inkan.now();
-            match result {
-                Ok(()) => inkan.store.finish_job(job.id, now).await?,
-                Err(e) => {
+            let (error, permanent) = match outcome {
+                Ok(Ok(())) => {
+                    inkan.store.finish_job(id, now).await?;
+                    continue;
+                }
+                Ok(Err(e)) => {
                     let permanent = matches!(
                         e,
                         ServiceError::Invalid(_)
                             | ServiceError::NotFound(_)
                             | ServiceError::NotAllowed(_)
                     );
-                    tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, permanent, error = %e, "job attempt failed");
-                    let retry_at = (!permanent).then(|| now + backoff(job.attempts));
-                    inkan
-                        .store
-                        .fail_job(job.id, &e.to_string(), retry_at, now)
-                        .await?;
+                    (e.to_string(), permanent)
                 }
-            }
+                // Running it again would panic again: failed for good, for an operator to see.
+                Err(join) => (
+                    format!(
+                        "the job stopped with an internal fault: {}",
+                        panic_text(join)
+                    ),
+                    true,
+                ),
+            };
+            tracing::warn!(job = %id, kind = %kind, attempt = attempts, permanent, error = %error, "job attempt failed");
+            let retry_at = (!permanent).then(|| now + backoff(attempts));
+            inkan.store.fail_job(id, &error, retry_at, now).await?;
         }
         Ok(jobs.len())
     }

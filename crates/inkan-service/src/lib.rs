@@ -45,7 +45,7 @@ pub use conclusion::certificate_file_name;
 pub use display::DisplaySource;
 pub use engine::{signature_field_name, witness_reason, SignAs, SigningEngine};
 pub use envelopes::SearchInput;
-pub use error::{Result, ServiceError};
+pub use error::{Result, ServiceError, BUSY_RETRY_SECONDS};
 pub use jobs::{JobLine, JobReport, Worker};
 pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};
 pub use secrets::{new_api_key, webhook_signature, LinkKey};
@@ -54,7 +54,7 @@ pub use staff::{
     CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
     OrganizationCreated, UserView,
 };
-pub use verification::{ConclusionCheck, Verification, MAX_VERIFY_BYTES};
+pub use verification::{ConclusionCheck, Upload, Verification, VerificationSlot, MAX_VERIFY_BYTES};
 pub use views::*;
 pub use webhooks::WebhookCreated;
 
@@ -78,6 +78,12 @@ pub struct Settings {
     pub job_lease_seconds: i64,
     /// This worker's name in job leases.
     pub worker_id: String,
+    /// Public verifications that may run at once (the rest are told to retry): 2.
+    pub verify_concurrency: usize,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed (none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where webhook deliveries may go (default: public https URLs only).
+    pub webhook_egress: inkan_pki::egress::Egress,
 }
 
 impl Settings {
@@ -89,6 +95,10 @@ impl Settings {
             attach_certificate: true,
             job_lease_seconds: 300,
             worker_id: format!("inkan-{}", std::process::id()),
+            verify_concurrency: 2,
+            trusted_proxies: Vec::new(),
+            webhook_egress: inkan_pki::egress::Egress::restricted(Vec::new(), Vec::new())
+                .https_only(),
         }
     }
 }
@@ -104,9 +114,17 @@ pub struct Inkan {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
     pub(crate) http: reqwest::Client,
+    /// Places for public verifications running at once ([`Settings::verify_concurrency`]).
+    pub(crate) verifications: Arc<tokio::sync::Semaphore>,
 }
 
 impl Inkan {
+    /// The same service sending its mail through another transport (embedding, tests).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Inkan {
+        self.mailer = mailer;
+        self
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         blobs: Arc<BlobStore>,
@@ -116,7 +134,11 @@ impl Inkan {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Inkan {
+        let http = settings.webhook_egress.client();
         Inkan {
+            verifications: Arc::new(tokio::sync::Semaphore::new(
+                settings.verify_concurrency.max(1),
+            )),
             store,
             blobs,
             mailer,
@@ -124,10 +146,7 @@ impl Inkan {
             links,
             clock,
             settings,
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(15))
-                .build()
-                .unwrap_or_default(),
+            http,
         }
     }
 

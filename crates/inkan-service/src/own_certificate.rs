@@ -106,8 +106,23 @@ impl Inkan {
         let validity = &own.certificate.tbs_certificate.validity;
         if time_of(&validity.not_before) > now || time_of(&validity.not_after) <= now {
             return Err(ServiceError::Invalid(
-                "the certificate is not valid today".into(),
+                "証明書の有効期間外です (the certificate is not valid today)".into(),
             ));
+        }
+        // Checked here, before anything is kept: a certificate that does not chain to the
+        // installation's trust list is refused, so sealing never fetches addresses it names.
+        let at =
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(now).unwrap_or(0));
+        if let Err(e) = inkan_cms::path::validate(
+            &own.certificate,
+            &own.chain,
+            self.engine.anchors(),
+            at,
+            None,
+        ) {
+            return Err(ServiceError::Invalid(format!(
+                "この証明書は、このサービスが信頼する認証局から発行されたものではありません (the certificate does not chain to a CA this installation trusts: {e}). 管理者が信頼する認証局 (trust_anchors) に追加した認証局の証明書をお使いください。"
+            )));
         }
         let view = OwnCertificateView {
             subject: own.certificate.tbs_certificate.subject.to_string(),

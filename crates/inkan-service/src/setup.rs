@@ -43,6 +43,25 @@ pub struct Config {
     pub job_lease_seconds: Option<i64>,
     /// Whether the completion email carries the 電子契約締結証明書 as a PDF (default true).
     pub attach_certificate: Option<bool>,
+    /// Public verifications (`/verify`) that may run at once; more get 503 and `Retry-After`
+    /// (default 2).
+    pub verify_concurrency: Option<usize>,
+    /// Reverse proxies in front of Inkan, as CIDR ranges (`["10.0.0.0/8", "::1/128"]`): only
+    /// requests from these peers have their client address read from `Forwarded` or
+    /// `X-Forwarded-For` (default: none, the peer is the client).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Root certificates (PEM or DER files) trusted besides the installation's own, for signers
+    /// who bring their own certificate (実印タイプ): JPKI, 商業登記 based CAs, AATL members.
+    #[serde(default)]
+    pub trust_anchors: Vec<PathBuf>,
+    /// Private, loopback or link-local ranges outbound requests may reach anyway (an internal
+    /// TSA or webhook receiver): `["10.20.0.0/16"]`. By default only public addresses, plus the
+    /// built-in PKI and the configured TSAs by name.
+    #[serde(default)]
+    pub allowed_networks: Vec<String>,
+    /// Whether webhooks may use plain `http://` URLs (default false: https only).
+    pub allow_http_webhooks: Option<bool>,
 }
 
 impl std::fmt::Debug for Config {
@@ -93,6 +112,20 @@ impl Config {
                 ))
             })?);
         }
+        if let Some(v) = env("INKAN_TRUSTED_PROXIES") {
+            config.trusted_proxies = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Some(v) = env("INKAN_ALLOWED_NETWORKS") {
+            config.allowed_networks = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
         if let Some(v) = env("INKAN_TSA_URLS") {
             config.tsa_urls = v
                 .split(',')
@@ -123,11 +156,58 @@ impl Config {
             .to_string()
     }
 
+    /// The trusted proxies, parsed (`10.0.0.1` alone means `10.0.0.1/32`).
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>> {
+        networks("trusted_proxies", &self.trusted_proxies)
+    }
+
+    /// The egress policy of every outbound request: public addresses, the ranges in
+    /// `allowed_networks`, and by name the built-in PKI at `pki_base_url` and the configured
+    /// TSAs.
+    pub fn egress(&self, pki_base_url: &str) -> Result<inkan_pki::egress::Egress> {
+        let mut origins = vec![pki_base_url.to_string()];
+        origins.extend(self.tsa_urls.iter().cloned());
+        Ok(inkan_pki::egress::Egress::restricted(
+            networks("allowed_networks", &self.allowed_networks)?,
+            origins,
+        ))
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir().join("inkan.db").display()))
     }
+}
+
+/// Addresses or CIDR ranges (`10.0.0.1` alone means `10.0.0.1/32`).
+fn networks(setting: &str, values: &[String]) -> Result<Vec<ipnet::IpNet>> {
+    values
+        .iter()
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ServiceError::Invalid(format!(
+                        "{setting}: {s:?} is not an address or a CIDR range (10.0.0.0/8)"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// The certificates of the `trust_anchors` files.
+fn trust_anchors(files: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>> {
+    let mut roots = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(file).map_err(|e| {
+            ServiceError::Invalid(format!("trust_anchors: reading {}: {e}", file.display()))
+        })?;
+        roots.extend(inkan_pki::x509::from_pem_or_der(&bytes).map_err(|e| {
+            ServiceError::Invalid(format!("trust_anchors: {}: {e}", file.display()))
+        })?);
+    }
+    Ok(roots)
 }
 
 /// A service assembled from its configuration.
@@ -140,8 +220,7 @@ pub struct Assembled {
 /// Opens (creating on first start) everything the configuration names.
 pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled> {
     let data = config.data_dir();
-    std::fs::create_dir_all(&data)
-        .map_err(|e| ServiceError::Internal(format!("creating {}: {e}", data.display())))?;
+    keep_files_private(&data)?;
     let public_url = config.public_url();
 
     let pki_dir = config.pki_dir.clone().unwrap_or_else(|| data.join("pki"));
@@ -184,11 +263,16 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
         })
         .build()
         .map_err(|e| ServiceError::Internal(format!("mail: {e}")))?;
-    let engine = Arc::new(SigningEngine::new(
-        pki.clone(),
-        config.tsa_urls.clone(),
-        data.join("tmp"),
-    )?);
+    let egress = config.egress(&pki.config().base_url)?;
+    let engine = Arc::new(
+        SigningEngine::new(
+            pki.clone(),
+            config.tsa_urls.clone(),
+            data.join("tmp"),
+            egress.clone(),
+        )?
+        .with_trust_anchors(trust_anchors(&config.trust_anchors)?),
+    );
     let links = LinkKey::load_or_create(&data.join("keys").join("links.key"))?;
     let mut settings = Settings::new(&public_url);
     if let Some(from) = &config.mail_from {
@@ -200,8 +284,47 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
     if let Some(attach) = config.attach_certificate {
         settings.attach_certificate = attach;
     }
+    settings.trusted_proxies = config.trusted_proxies()?;
+    settings.webhook_egress = if config.allow_http_webhooks.unwrap_or(false) {
+        egress
+    } else {
+        egress.https_only()
+    };
+    if let Some(n) = config.verify_concurrency {
+        settings.verify_concurrency = n.clamp(1, 64);
+    }
     let inkan = Inkan::new(store, blobs, mailer, engine, links, clock, settings);
     Ok(Assembled { inkan, pki, config })
+}
+
+/// Everything under the data folder is the service's alone, whatever umask it was started with:
+/// the process umask becomes 077, so every database, key, blob and mail file created from now
+/// on is 0600 and every folder 0700; the data folder itself, its `keys/` and the SQLite files
+/// of an older installation are set so too.
+fn keep_files_private(data: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let failed = |path: &Path, e: std::io::Error| {
+        ServiceError::Internal(format!("making {} private: {e}", path.display()))
+    };
+    std::fs::create_dir_all(data).map_err(|e| failed(data, e))?;
+    let mut private = vec![(data.to_path_buf(), 0o700)];
+    let keys = data.join("keys");
+    if let Ok(entries) = std::fs::read_dir(&keys) {
+        private.push((keys, 0o700));
+        private.extend(entries.filter_map(|e| e.ok()).map(|e| (e.path(), 0o600)));
+    }
+    for db in ["inkan.db", "inkan.db-wal", "inkan.db-shm"] {
+        let path = data.join(db);
+        if path.exists() {
+            private.push((path, 0o600));
+        }
+    }
+    for (path, mode) in private {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| failed(&path, e))?;
+    }
+    Ok(())
 }
 
 /// The real clock.

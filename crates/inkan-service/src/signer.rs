@@ -15,6 +15,9 @@ use crate::{
     AttachmentView, Caller, CompletionView, FieldInput, Inkan, Result, ServiceError, SignerView,
 };
 
+/// Why a signing link no longer serves documents.
+const CONCLUDED: &str = "この封筒は締結済みです。署名済みの文書は「電子署名完了のお知らせ」メールのリンクからダウンロードしてください (this envelope is concluded: the signed documents are behind the link of the completion email)";
+
 /// Largest file a signer may attach.
 const MAX_SIGNER_ATTACHMENT: usize = 20 * 1024 * 1024;
 
@@ -43,15 +46,39 @@ impl Inkan {
         }
     }
 
+    /// The envelope behind a signer link, to read its documents: once concluded, the signed
+    /// documents are the completion link's to give (14 days, then the signer's library), so a
+    /// forwarded or leaked signing link stops serving them.
+    pub(crate) async fn signer_documents_envelope(
+        &self,
+        token: &str,
+    ) -> Result<(Link, EnvelopeRecord)> {
+        let (link, record) = self.signer_envelope(token).await?;
+        if *record.envelope.status() == EnvelopeStatus::Completed {
+            return Err(ServiceError::Gone(CONCLUDED.into()));
+        }
+        Ok((link, record))
+    }
+
     async fn signer_view(&self, link: &Link, record: &EnvelopeRecord) -> Result<SignerView> {
         let recipient = record
             .envelope
             .recipient(link.recipient)
             .ok_or(ServiceError::NotFound("this link"))?;
-        let documents = self
-            .store
-            .documents(link.organization, link.envelope)
-            .await?;
+        // A concluded envelope's documents come through the completion link only.
+        let concluded = *record.envelope.status() == EnvelopeStatus::Completed;
+        let (documents, attachments) = if concluded {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                self.store
+                    .documents(link.organization, link.envelope)
+                    .await?,
+                self.store
+                    .attachments(link.organization, link.envelope)
+                    .await?,
+            )
+        };
         let can_act = match recipient.role {
             Role::Signer => record.envelope.due().contains(&recipient.id),
             Role::Approver => {
@@ -68,10 +95,7 @@ impl Inkan {
                 .iter()
                 .map(|d| document_view(d, Some(recipient.id)))
                 .collect(),
-            attachments: self
-                .store
-                .attachments(link.organization, link.envelope)
-                .await?
+            attachments: attachments
                 .iter()
                 .filter(|a| a.recipient.is_none() || a.recipient == Some(recipient.id))
                 .map(attachment_view)
@@ -109,7 +133,7 @@ impl Inkan {
         document: &str,
         caller: &Caller,
     ) -> Result<(String, Vec<u8>)> {
-        let (link, record) = self.signer_envelope(token).await?;
+        let (link, record) = self.signer_documents_envelope(token).await?;
         self.link_document(&link, &record, document, caller).await
     }
 
@@ -163,7 +187,8 @@ impl Inkan {
                 "an attachment is at most 20 MB".into(),
             ));
         }
-        crate::envelopes::check_pdf(name, &bytes)?;
+        let name = crate::envelopes::file_name(name)?;
+        crate::envelopes::check_pdf(&name, &bytes)?;
         let id = AttachmentId::new();
         let key = blob_key(link.organization, link.envelope, &format!("att/{id}"));
         let (size, sha256) = self.put_blob(&key, &bytes).await?;

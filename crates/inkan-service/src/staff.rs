@@ -5,7 +5,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use inkan_domain::{ApiKeyId, CounterpartyId, DepartmentId, Email, OrganizationId, UserId};
+use inkan_domain::{text, ApiKeyId, CounterpartyId, DepartmentId, Email, OrganizationId, UserId};
 use inkan_store::{ApiKey, Change, Counterparty, Department, Organization, User, UserRole};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -111,25 +111,13 @@ pub struct CounterpartyView {
     pub fields: CounterpartyInput,
 }
 
-fn required(what: &str, value: &str, max: usize) -> Result<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(ServiceError::Invalid(format!("{what} is required")));
-    }
-    if v.chars().count() > max {
-        return Err(ServiceError::Invalid(format!(
-            "{what} is longer than {max} characters"
-        )));
-    }
-    Ok(v.to_string())
+/// Names, titles and addresses reach mail headers, PDFs and CSV cells: one line each.
+fn required(what: &'static str, value: &str, max: usize) -> Result<String> {
+    Ok(text::required_line(what, value, max)?)
 }
 
-fn optional(what: &str, value: &str, max: usize) -> Result<String> {
-    if value.trim().is_empty() {
-        Ok(String::new())
-    } else {
-        required(what, value, max)
-    }
+fn optional(what: &'static str, value: &str, max: usize) -> Result<String> {
+    Ok(text::line(what, value, max)?)
 }
 
 pub(crate) fn hash_password(password: &str) -> Result<String> {
@@ -173,7 +161,7 @@ impl Inkan {
         let now = self.now();
         let org = Organization {
             id: OrganizationId::new(),
-            name: required("the organization's name (組織名)", &input.name, 100)?,
+            name: required("組織名 (organization name)", &input.name, 100)?,
             created_at: now,
         };
         let email: Email = input.admin_email.parse()?;
@@ -187,7 +175,7 @@ impl Inkan {
                 let d = Department {
                     id: DepartmentId::new(),
                     organization: org.id,
-                    name: required("department (部署)", name, 100)?,
+                    name: required("部署 (department)", name, 100)?,
                 };
                 self.store.create_department(&d).await?;
                 Some(d.id)
@@ -198,7 +186,7 @@ impl Inkan {
             id: UserId::new(),
             organization: org.id,
             department,
-            name: required("the administrator's name", &input.admin_name, 100)?,
+            name: required("管理者の氏名 (administrator name)", &input.admin_name, 100)?,
             email,
             role: UserRole::Admin,
             password_hash,
@@ -249,7 +237,7 @@ impl Inkan {
         let key = ApiKey {
             id: ApiKeyId::new(),
             organization: staff.organization,
-            name: required("the key's name", name, 100)?,
+            name: required("API キーの名前 (key name)", name, 100)?,
             hash,
             created_at: self.now(),
             revoked_at: None,
@@ -324,7 +312,7 @@ impl Inkan {
                         let d = Department {
                             id: DepartmentId::new(),
                             organization: staff.organization,
-                            name: required("department (部署)", name, 100)?,
+                            name: required("部署 (department)", name, 100)?,
                         };
                         self.store.create_department(&d).await?;
                         d
@@ -337,7 +325,7 @@ impl Inkan {
             id: UserId::new(),
             organization: staff.organization,
             department: department.as_ref().map(|d| d.id),
-            name: required("the user's name", &input.name, 100)?,
+            name: required("氏名 (user name)", &input.name, 100)?,
             email: input.email.parse()?,
             role: if input.admin {
                 UserRole::Admin

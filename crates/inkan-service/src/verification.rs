@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use inkan_domain::ConclusionId;
 use inkan_pades::verify::Report;
-use inkan_pades::VerifyOptions;
+use inkan_pades::{VerifyLimits, VerifyOptions};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::japan::format_slash_jst;
 use crate::{Inkan, Result, ServiceError};
@@ -71,55 +72,136 @@ impl Verification {
     }
 }
 
-impl Inkan {
-    /// Verifies an uploaded PDF against this installation's root, offline, without keeping it.
-    pub async fn verify_upload(&self, file_name: &str, bytes: &[u8]) -> Result<Verification> {
-        if bytes.is_empty() {
-            return Err(ServiceError::Invalid(
-                "choose a PDF file to verify (the upload is empty)".into(),
-            ));
-        }
-        if bytes.len() > MAX_VERIFY_BYTES {
+/// A PDF being received for verification: written to a private temporary file as it arrives,
+/// never held whole in memory, hashed on the way, and deleted when dropped.
+pub struct Upload {
+    file: tempfile::NamedTempFile,
+    size: u64,
+    sha256: Sha256,
+}
+
+impl Upload {
+    /// Appends the next piece of the upload; refuses past [`MAX_VERIFY_BYTES`].
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        use std::io::Write;
+        self.size += chunk.len() as u64;
+        if self.size > MAX_VERIFY_BYTES as u64 {
             return Err(ServiceError::Invalid(format!(
-                "the PDF is {} MB; the verifier reads at most {} MB",
-                bytes.len() / (1024 * 1024),
-                MAX_VERIFY_BYTES / (1024 * 1024)
+                "PDF が大きすぎます。検証できるのは {} MB までです (the verifier reads at most {} MB)",
+                MAX_VERIFY_BYTES >> 20,
+                MAX_VERIFY_BYTES >> 20
             )));
         }
-        // PDF readers accept a header within the first KB; so does the verifier.
-        if !bytes[..bytes.len().min(1024)]
-            .windows(5)
-            .any(|w| w == b"%PDF-")
-        {
-            return Err(ServiceError::Invalid(
-                "this is not a PDF file (it does not start with %PDF-)".into(),
-            ));
-        }
-        let scratch = self.engine.scratch();
+        self.sha256.update(chunk);
+        self.file
+            .as_file_mut()
+            .write_all(chunk)
+            .map_err(ServiceError::internal)
+    }
+}
+
+/// A place among the verifications that run at once; held until the verification ends.
+pub struct VerificationSlot(#[allow(dead_code, reason = "held, never read")] OwnedSemaphorePermit);
+
+impl Inkan {
+    /// A place to verify one upload now, or [`ServiceError::Busy`] when as many verifications as
+    /// the installation allows are running: a flood of uploads waits outside instead of taking
+    /// every core (and `/healthz`, signing and the pages with them).
+    pub fn verification_slot(&self) -> Result<VerificationSlot> {
+        self.verifications
+            .clone()
+            .try_acquire_owned()
+            .map(VerificationSlot)
+            .map_err(|_| {
+                ServiceError::Busy(
+                    "検証の依頼が集中しています。しばらくしてからもう一度お試しください (too many verifications are running; please try again in a few seconds)"
+                        .into(),
+                )
+            })
+    }
+
+    /// An empty upload in the scratch folder, to fill with [`Upload::write`].
+    pub fn receive_upload(&self) -> Result<Upload> {
         let file = tempfile::Builder::new()
             .prefix("verify-")
             .suffix(".pdf")
-            .tempfile_in(scratch)
+            .tempfile_in(self.engine.scratch())
             .map_err(ServiceError::internal)?;
-        std::fs::write(file.path(), bytes).map_err(ServiceError::internal)?;
+        Ok(Upload {
+            file,
+            size: 0,
+            sha256: Sha256::new(),
+        })
+    }
+
+    /// Verifies PDF bytes held in memory (tests, callers that already have them).
+    pub async fn verify_upload(&self, file_name: &str, bytes: &[u8]) -> Result<Verification> {
+        let slot = self.verification_slot()?;
+        let mut upload = self.receive_upload()?;
+        upload.write(bytes)?;
+        self.verify_received(slot, file_name, upload).await
+    }
+
+    /// Verifies a received upload against this installation's root, offline, within the public
+    /// limits ([`VerifyLimits::public`]), on a blocking thread; the file is deleted at the end.
+    pub async fn verify_received(
+        &self,
+        slot: VerificationSlot,
+        file_name: &str,
+        upload: Upload,
+    ) -> Result<Verification> {
+        if upload.size == 0 {
+            return Err(ServiceError::Invalid(
+                "検証する PDF ファイルを選んでください (choose a PDF file to verify: the upload is empty)".into(),
+            ));
+        }
+        // PDF readers accept a header within the first KB; so does the verifier.
+        let mut head = vec![0u8; 1024.min(upload.size as usize)];
+        {
+            use std::io::{Read, Seek};
+            let mut f = upload.file.reopen().map_err(ServiceError::internal)?;
+            f.rewind().map_err(ServiceError::internal)?;
+            f.read_exact(&mut head).map_err(ServiceError::internal)?;
+        }
+        if !head.windows(5).any(|w| w == b"%PDF-") {
+            return Err(ServiceError::Invalid(
+                "PDF ファイルではありません (this is not a PDF file: it does not start with %PDF-)"
+                    .into(),
+            ));
+        }
         let options = VerifyOptions {
             anchors: vec![self.engine.root().clone()],
             offline: true,
             timeout: Duration::from_secs(10),
             now: None,
+            limits: VerifyLimits::public(),
         };
-        let mut report = inkan_pades::verify_pdf(file.path(), &options)
-            .await
-            .map_err(|e| ServiceError::Invalid(format!("the file cannot be verified: {e}")))?;
-        drop(file); // deleted now: uploads are not kept
+        // The verifier is CPU work that a hostile file makes long: off the async threads, so
+        // the server keeps answering everyone else while it runs.
+        let path = upload.file.path().to_path_buf();
+        let runtime = tokio::runtime::Handle::current();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let report = runtime.block_on(inkan_pades::verify_pdf(&path, &options));
+            drop(slot);
+            report
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("the verifier stopped: {e}")))?;
+        let mut report = outcome.map_err(|e| match e {
+            inkan_pades::PadesError::TooComplex(_) => ServiceError::Invalid(e.to_string()),
+            other => ServiceError::Invalid(format!(
+                "この PDF は検証できません (the file cannot be verified): {other}"
+            )),
+        })?;
+        let (size, sha256) = (upload.size, hex::encode(upload.sha256.finalize()));
+        drop(upload.file); // deleted now: uploads are not kept
         report.file = file_name.to_string();
-        let sha256 = hex::encode(Sha256::digest(bytes));
         let conclusion = self
             .conclusion_check(report.conclusion_id.as_deref(), &sha256)
             .await?;
         Ok(Verification {
             file_name: file_name.to_string(),
-            size: bytes.len() as u64,
+            size,
             sha256,
             report,
             conclusion,

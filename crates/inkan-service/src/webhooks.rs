@@ -72,7 +72,8 @@ impl Inkan {
         }
     }
 
-    /// Registers a webhook endpoint (http or https URL).
+    /// Registers a webhook endpoint: an https URL of a public address (the egress policy; http
+    /// and internal ranges only where the administrator allowed them).
     pub async fn add_webhook(
         &self,
         staff: &Staff,
@@ -87,6 +88,11 @@ impl Inkan {
                 "a webhook URL starts with http:// or https://".into(),
             ));
         }
+        self.settings.webhook_egress.check(url).map_err(|e| {
+            ServiceError::Invalid(format!(
+                "この Webhook の URL には送信できません (webhooks may not be sent there): {e}"
+            ))
+        })?;
         let webhook = Webhook {
             id: WebhookId::new(),
             organization: staff.organization,
@@ -164,11 +170,17 @@ impl Inkan {
         else {
             return Ok(()); // the endpoint was removed
         };
+        // Checked again at delivery: the policy may have changed since the registration.
+        self.settings
+            .webhook_egress
+            .check(&hook.url)
+            .map_err(|e| ServiceError::Invalid(format!("webhook not sent: {e}")))?;
         let now = self.now();
         let signature = webhook_signature(&hook.secret, now, job.body.as_bytes());
         let response = self
             .http
             .post(&hook.url)
+            .timeout(std::time::Duration::from_secs(15))
             .header("content-type", "application/json")
             .header("inkan-signature", format!("t={now},v1={signature}"))
             .body(job.body.clone())

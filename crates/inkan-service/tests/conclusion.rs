@@ -323,16 +323,21 @@ async fn certificate_of_conclusion_library_and_verification() {
     assert_eq!(code.len(), 6, "{}", code_mail.subject);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert!(matches!(
-        inkan.verify_account_code(VENDOR, wrong).await,
+        inkan
+            .verify_account_code(VENDOR, wrong, &from(VENDOR_IP))
+            .await,
         Err(ServiceError::Unauthenticated(_))
     ));
     let (account, session) = inkan
-        .verify_account_code(&VENDOR.to_uppercase(), &code)
+        .verify_account_code(&VENDOR.to_uppercase(), &code, &from(VENDOR_IP))
         .await
         .unwrap();
     assert_eq!(account.email, VENDOR);
     // A code works once.
-    assert!(inkan.verify_account_code(VENDOR, &code).await.is_err());
+    assert!(inkan
+        .verify_account_code(VENDOR, &code, &from(VENDOR_IP))
+        .await
+        .is_err());
     let account = inkan.account_session(&session).await.unwrap();
     assert!(inkan.account_session("v1.forged.1.x.y").await.is_err());
     let library = inkan.library(&account).await.unwrap();
@@ -377,7 +382,7 @@ async fn certificate_of_conclusion_library_and_verification() {
         .filter(|c| c.is_ascii_digit())
         .collect();
     let (other, _) = inkan
-        .verify_account_code("other@example.jp", &other_code)
+        .verify_account_code("other@example.jp", &other_code, &office)
         .await
         .unwrap();
     assert!(inkan.library(&other).await.unwrap().is_empty());
@@ -392,6 +397,108 @@ async fn certificate_of_conclusion_library_and_verification() {
     assert!(trail
         .iter()
         .any(|e| e.entry.action == "download" && e.entry.actor.starts_with("signer_account:")));
+
+    // ── Guessing codes: limits per address and per network that new codes do not reset ───────
+    let attacker = from("198.51.100.66");
+    // The outbox is ordered by file name, not time: a new code is the one not seen before.
+    let codes = |to: &str| -> std::collections::HashSet<String> {
+        t.outbox()
+            .into_iter()
+            .filter(|m| m.to == to && m.subject.contains("確認コード"))
+            .map(|m| {
+                m.subject
+                    .chars()
+                    .filter(|c| c.is_ascii_digit())
+                    .collect::<String>()
+            })
+            .filter(|c| c.len() == 6)
+            .collect()
+    };
+    let send_code = |who: inkan_service::Caller| {
+        let before = codes(VENDOR);
+        async move {
+            inkan.send_account_code(VENDOR, &who).await.unwrap();
+            codes(VENDOR)
+                .difference(&before)
+                .next()
+                .cloned()
+                .expect("a new code")
+        }
+    };
+    let (mut wrong_answers, mut locked, mut right) = (0, false, 0u32);
+    for attempt in 0..20 {
+        if attempt % 5 == 0 {
+            // A new code each time the last one died: it does not reset the count.
+            right = send_code(attacker.clone()).await.parse().unwrap();
+        }
+        let guess = format!("{:06}", (right + 1 + attempt) % 1_000_000);
+        match inkan.verify_account_code(VENDOR, &guess, &attacker).await {
+            Err(ServiceError::Unauthenticated(_)) => wrong_answers += 1,
+            Err(ServiceError::NotAllowed(_)) => {
+                locked = true;
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // The owner's two mistakes above count too: ten wrong codes in all, across two codes.
+    assert!(
+        locked && wrong_answers == 8,
+        "{wrong_answers} wrong answers before the lock"
+    );
+    // Ten wrong codes: the address is locked, even for the right code from its owner.
+    let locked = inkan
+        .send_account_code(VENDOR, &from(VENDOR_IP))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(locked, ServiceError::NotAllowed(ref why) if why.contains("受け付けません")),
+        "{locked}"
+    );
+    assert!(matches!(
+        inkan
+            .verify_account_code(VENDOR, "123456", &from(VENDOR_IP))
+            .await,
+        Err(ServiceError::NotAllowed(_))
+    ));
+    assert!(
+        t.outbox()
+            .iter()
+            .any(|m| m.to == VENDOR && m.subject.contains("一時的に停止")),
+        "the owner is told"
+    );
+    let trail = inkan.audit_trail(&staff, None).await.unwrap();
+    let lock = trail
+        .iter()
+        .find(|e| e.entry.action == "signer_account_locked")
+        .expect("the lock-out is in the sender's audit trail");
+    assert_eq!(lock.entry.ip.as_deref(), Some("198.51.100.66"));
+    // An hour later the owner gets in.
+    t.clock.advance(3601);
+    let code = send_code(from(VENDOR_IP)).await;
+    inkan
+        .verify_account_code(VENDOR, &code, &from(VENDOR_IP))
+        .await
+        .unwrap();
+    // Many addresses tried from one IPv6 /64: the network is locked, other networks are not.
+    for i in 0..30 {
+        let host = format!("2001:db8:66:1::{:x}", i + 1);
+        let _ = inkan
+            .verify_account_code(&format!("guess{i}@example.jp"), "000000", &from(&host))
+            .await;
+    }
+    assert!(matches!(
+        inkan
+            .verify_account_code("guess99@example.jp", "000000", &from("2001:db8:66:1::ffff"))
+            .await,
+        Err(ServiceError::NotAllowed(_))
+    ));
+    assert!(matches!(
+        inkan
+            .verify_account_code("guess99@example.jp", "000000", &from("2001:db8:66:2::1"))
+            .await,
+        Err(ServiceError::Unauthenticated(_))
+    ));
 
     // ── Verification of uploads ───────────────────────────────────────────────────────────
     let scratch = t.data.path().join("tmp");

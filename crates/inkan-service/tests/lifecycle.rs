@@ -330,7 +330,12 @@ async fn one_organization_never_sees_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_signed_with_hmac_and_retried_until_delivered() {
     use std::sync::{Arc, Mutex};
-    let t = start(None).await;
+    // The receiver is on loopback over plain http: the administrator allows both.
+    let t = common::start_with(None, |c| {
+        c.allowed_networks = vec!["127.0.0.1/32".into()];
+        c.allow_http_webhooks = Some(true);
+    })
+    .await;
     let (inkan, who) = (&t.inkan, caller());
     let staff = organization(inkan, "盛岡市", "hook@city.morioka.example.jp").await;
     // A receiver that fails the first delivery and accepts the rest.
@@ -564,4 +569,344 @@ async fn a_party_type_signer_may_bring_their_own_pkcs12() {
     if let Some((ok, text)) = ltv_check(&path, &t.root_pem, None) {
         assert!(ok, "{text}");
     }
+}
+
+/// Sends every mail through the outbox, except that it panics on one address: a bug deep in a
+/// dependency, as lettre's builder once was on a CR/LF display name.
+struct PanicsOn {
+    address: &'static str,
+    outbox: inkan_mail::EmlDirMailer,
+}
+
+#[async_trait::async_trait]
+impl inkan_mail::Mailer for PanicsOn {
+    async fn send(&self, mail: &inkan_mail::OutgoingMail) -> Result<(), inkan_mail::MailError> {
+        if mail.to.iter().any(|a| a.email == self.address) {
+            panic!("the mail builder choked on {}", self.address);
+        }
+        self.outbox.send(mail).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poisoned_job_fails_alone_and_every_other_organization_goes_on() {
+    if !have_font() {
+        return;
+    }
+    let mut t = start(None).await;
+    t.inkan = t.inkan.clone().with_mailer(std::sync::Arc::new(PanicsOn {
+        address: "poison@example.co.jp",
+        outbox: inkan_mail::EmlDirMailer::new(t.data.path().join("outbox")).unwrap(),
+    }));
+    let (inkan, who) = (&t.inkan, caller());
+
+    // Hostile names are refused where they are typed, naming the field.
+    let morioka = organization(inkan, "盛岡市", "a@city.morioka.example.jp").await;
+    let mut crlf = recipient("v@example.co.jp", "signer", 1);
+    crlf.name = "山田\r\nBcc: victim@example.com".into();
+    let err = inkan
+        .create_envelope(
+            &morioka,
+            &inkan_service::NewEnvelope {
+                number: "R8-1".into(),
+                title: "業務委託契約".into(),
+                message: String::new(),
+                deadline: inkan_service::Clock::now(&inkan_service::SystemClock) + 86_400,
+                counterparty: None,
+                recipients: vec![crlf],
+                documents: vec![],
+                attachments: vec![],
+            },
+            &who,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("recipients[0]") && err.contains("受信者の氏名") && err.contains("改行"),
+        "{err}"
+    );
+    for bad_title in ["契約\r\nX-Evil: 1", "\u{202e}fdp.exe"] {
+        let err = inkan
+            .create_organization(&inkan_service::NewOrganization {
+                name: bad_title.into(),
+                department: None,
+                admin_name: "管理者".into(),
+                admin_email: "x@example.jp".into(),
+                admin_password: None,
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("組織名"), "{err}");
+    }
+
+    // One organization's job panics every time; another organization's envelope goes through.
+    let poisoned = draft(
+        inkan,
+        &morioka,
+        "毒入りの封筒",
+        vec![recipient("poison@example.co.jp", "signer", 1)],
+        "1",
+    )
+    .await;
+    inkan.send(&morioka, &poisoned.id, &who).await.unwrap();
+    let takizawa = organization(inkan, "滝沢市", "b@city.takizawa.example.jp").await;
+    let healthy = draft(
+        inkan,
+        &takizawa,
+        "物品購入契約",
+        vec![recipient("vendor@example.co.jp", "signer", 1)],
+        "2",
+    )
+    .await;
+    inkan.send(&takizawa, &healthy.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    let token = t.link_token("vendor@example.co.jp", "s");
+    inkan.complete(&token, &[], &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    assert_eq!(
+        inkan.envelope(&takizawa, &healthy.id).await.unwrap().status,
+        "completed"
+    );
+    assert!(t
+        .outbox()
+        .iter()
+        .any(|m| m.to == "vendor@example.co.jp" && m.subject.contains("完了")));
+    // Concluded: the signing link no longer serves the documents; the completion link does.
+    let doc = &healthy.documents[0].id;
+    let gone = inkan.signer_document(&token, doc, &who).await.unwrap_err();
+    assert!(
+        matches!(gone, ServiceError::Gone(ref why) if why.contains("締結済み")),
+        "{gone}"
+    );
+    assert!(inkan.signer_displays(&token).await.is_err());
+    let view = inkan.open_link(&token, &who).await.unwrap();
+    assert!(view.documents.is_empty() && view.attachments.is_empty());
+    let completion = t.link_token("vendor@example.co.jp", "c");
+    assert!(inkan
+        .completion_document(&completion, doc, &who)
+        .await
+        .is_ok());
+
+    // The poisoned job failed for good, with its reason, seen by its own organization only.
+    let failed = inkan.failed_jobs(Some(morioka.organization)).await.unwrap();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0].kind, "email");
+    let reason = failed[0].last_error.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("internal fault") && reason.contains("choked"),
+        "{reason}"
+    );
+    assert!(inkan
+        .failed_jobs(Some(takizawa.organization))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(inkan.job_report(None).await.unwrap().failed.len(), 1);
+}
+
+/// Whatever umask the service starts with, its folders are 0700 and its files 0600: the
+/// database, the keys, the PKI, the encrypted blobs and the outgoing mail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_folder_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let staff = organization(inkan, "盛岡市", "a@city.morioka.example.jp").await;
+    let env = draft(
+        inkan,
+        &staff,
+        "権限の確認",
+        vec![recipient("v@example.co.jp", "signer", 1)],
+        "1",
+    )
+    .await;
+    inkan.send(&staff, &env.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    let (mut dirs, mut files) = (0, 0);
+    let mut stack = vec![t.data.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+        dirs += 1;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", path.display());
+                files += 1;
+            }
+        }
+    }
+    assert!(dirs >= 4 && files >= 8, "{dirs} folders, {files} files");
+}
+
+/// A sent envelope with one 実印タイプ signer; the signer's link.
+async fn party_link(t: &common::TestService, who: &inkan_service::Caller) -> String {
+    let staff = organization(&t.inkan, "盛岡市", "p12@city.morioka.example.jp").await;
+    let mut signer = recipient("self@example.co.jp", "signer", 1);
+    signer.method = Some("party".into());
+    let env = draft(&t.inkan, &staff, "自己署名の証明書", vec![signer], "7").await;
+    t.inkan.send(&staff, &env.id, who).await.unwrap();
+    t.inkan.worker().drain().await.unwrap();
+    t.link_token("self@example.co.jp", "s")
+}
+
+/// A signer's PKCS#12 whose certificate does not chain to the installation's trust list is
+/// refused at upload with the reason, and nothing is fetched from the addresses it names; an
+/// administrator who adds its root to `trust_anchors` makes it acceptable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_own_certificate_must_chain_to_the_installations_trust_list() {
+    if !have_font() {
+        return;
+    }
+    let Some(openssl) = inkan_testkit::require_tool("openssl", "makes the signer's PKCS#12") else {
+        return;
+    };
+    // A listener that must receive nothing: the OCSP and CRL addresses of the certificate.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    inkan_testkit::run_ok(
+        std::process::Command::new(&openssl)
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args([
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=Self Signed Taro/O=Example",
+            ])
+            .args([
+                "-addext",
+                &format!("crlDistributionPoints=URI:http://127.0.0.1:{port}/crl"),
+            ])
+            .args([
+                "-addext",
+                &format!("authorityInfoAccess=OCSP;URI:http://127.0.0.1:{port}/ocsp"),
+            ])
+            .arg("-keyout")
+            .arg(p("self.key"))
+            .arg("-out")
+            .arg(p("self.crt")),
+    );
+    inkan_testkit::run_ok(
+        std::process::Command::new(&openssl)
+            .args(["pkcs12", "-export", "-passout", "pass:pw", "-inkey"])
+            .arg(p("self.key"))
+            .arg("-in")
+            .arg(p("self.crt"))
+            .arg("-out")
+            .arg(p("self.p12")),
+    );
+    let upload = inkan_service::OwnCertificateUpload {
+        content_base64: base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            std::fs::read(p("self.p12")).unwrap(),
+        ),
+        password: "pw".into(),
+    };
+    let who = caller();
+    let t = start(None).await;
+    let token = party_link(&t, &who).await;
+    let err = t
+        .inkan
+        .upload_own_certificate(&token, &upload, &who)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::Invalid(ref why) if why.contains("信頼する認証局") && why.contains("trusts")),
+        "{err}"
+    );
+    assert!(
+        matches!(listener.accept(), Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "something was fetched from the certificate's addresses"
+    );
+
+    // Trusted by the administrator's choice: accepted.
+    let trusted = common::start_with(None, |c| c.trust_anchors = vec![p("self.crt")]).await;
+    let token = party_link(&trusted, &who).await;
+    let view = trusted
+        .inkan
+        .upload_own_certificate(&token, &upload, &who)
+        .await
+        .unwrap();
+    assert!(view.subject.contains("Self Signed Taro"), "{view:?}");
+}
+
+/// Webhooks go to public https URLs only, unless the administrator allows more: loopback,
+/// private and metadata addresses are refused at registration, and a stored endpoint the
+/// policy no longer allows is never called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_never_reach_internal_addresses() {
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let staff = organization(inkan, "盛岡市", "hook2@city.morioka.example.jp").await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    for url in [
+        format!("http://127.0.0.1:{port}/hook"),
+        format!("https://127.0.0.1:{port}/hook"),
+        format!("https://localhost:{port}/hook"),
+        "https://169.254.169.254/latest/meta-data/".to_string(),
+        "https://[::1]/hook".to_string(),
+        "http://hooks.example.jp/plain-http".to_string(),
+    ] {
+        let err = inkan.add_webhook(&staff, &url, &who).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Invalid(_)), "{url}: {err}");
+    }
+    // A public https URL is fine (in another organization: this test delivers nothing there).
+    let other = organization(inkan, "滝沢市", "hook3@city.takizawa.example.jp").await;
+    assert!(inkan
+        .add_webhook(&other, "https://hooks.example.jp/inkan", &who)
+        .await
+        .is_ok());
+    // An endpoint stored before the policy (or by hand): its deliveries fail, nothing is sent.
+    inkan
+        .store()
+        .create_webhook(&inkan_store::Webhook {
+            id: inkan_domain::WebhookId::new(),
+            organization: staff.organization,
+            url: format!("http://127.0.0.1:{port}/hook"),
+            secret: "s".into(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    let env = draft(
+        inkan,
+        &staff,
+        "通知の確認",
+        vec![recipient("v@example.co.jp", "signer", 1)],
+        "1",
+    )
+    .await;
+    inkan.send(&staff, &env.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    assert!(
+        matches!(listener.accept(), Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a webhook reached a loopback listener"
+    );
+    let failed = inkan.failed_jobs(Some(staff.organization)).await.unwrap();
+    assert!(
+        failed
+            .iter()
+            .any(|j| j.kind == "webhook"
+                && j.last_error.as_deref().unwrap_or("").contains("127.0.0.1")),
+        "{failed:#?}"
+    );
 }

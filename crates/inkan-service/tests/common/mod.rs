@@ -24,15 +24,24 @@ pub fn caller() -> Caller {
 }
 
 pub async fn start(database_url: Option<String>) -> TestService {
+    start_with(database_url, |_| {}).await
+}
+
+/// [`start`], with the configuration changed by `configure` first.
+pub async fn start_with(
+    database_url: Option<String>,
+    configure: impl FnOnce(&mut Config),
+) -> TestService {
     let data = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public_url = format!("http://{}", listener.local_addr().unwrap());
-    let config = Config {
+    let mut config = Config {
         data_dir: Some(data.path().to_path_buf()),
         public_url: Some(public_url.clone()),
         database_url,
         ..Config::default()
     };
+    configure(&mut config);
     let clock = Arc::new(ShiftedClock::default());
     let assembled = assemble(config, clock.clone()).await.unwrap();
     let services = Arc::new(inkan_pki::server::PkiServices::new(assembled.pki.clone()).unwrap());
