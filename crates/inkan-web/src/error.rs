@@ -44,7 +44,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable and machine-readable: `invalid`, `not_allowed`, `not_found`, `gone`,
-    /// `unauthenticated`, `forbidden`, `conflict`, `too_large`, `unavailable`, `internal`.
+    /// `unauthenticated`, `forbidden`, `conflict`, `too_large`, `unavailable`, `busy` (with
+    /// `Retry-After`), `internal`.
     pub code: String,
     /// For the person who made the request.
     pub message: String,
@@ -69,7 +70,9 @@ impl ApiError {
                     ServiceError::Gone(_) => StatusCode::GONE,
                     ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
                     ServiceError::Conflict => StatusCode::CONFLICT,
-                    ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    ServiceError::Unavailable(_) | ServiceError::Busy(_) => {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
                     ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 };
                 let message = match e {
@@ -133,7 +136,14 @@ impl IntoResponse for ApiError {
                 message,
             },
         };
-        with_auth_challenge((status, axum::Json(body)).into_response(), status)
+        let mut response = with_auth_challenge((status, axum::Json(body)).into_response(), status);
+        if code == "busy" {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(inkan_service::BUSY_RETRY_SECONDS),
+            );
+        }
+        response
     }
 }
 

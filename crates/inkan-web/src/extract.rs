@@ -1,10 +1,9 @@
 //! Extractors: who is calling (staff by API key, the peer for the audit trail) and request
 //! parts whose rejections answer in our JSON error shape instead of axum's plain text.
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, request::Parts};
 use inkan_service::{Caller, Staff};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::error::ApiError;
@@ -58,10 +57,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CallerInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_canonical().to_string());
+        let ip = Some(crate::client::of(&parts.extensions))
+            .filter(|ip| !ip.is_unspecified())
+            .map(|ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

@@ -1,12 +1,17 @@
 //! Security headers on every response. Links carry their token in the path, so no page may leak
 //! its URL through a Referer, and nothing behind a token or an API key may be cached.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
+/// `https`: the public URL is HTTPS, so browsers are told to use nothing else (HSTS).
+pub(crate) async fn security_headers(
+    State(https): State<bool>,
+    request: Request,
+    next: Next,
+) -> Response {
     // The PKI endpoints serve public certificates and CRLs, which caches may keep.
     let private = !request.uri().path().starts_with("/pki/");
     let mut response = next.run(request).await;
@@ -29,6 +34,12 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     if private && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -8,10 +8,12 @@
 //! [`ApiError`], which maps the service's errors to an HTTP status, a stable code and a message.
 
 mod api;
+mod client;
 mod error;
 mod extract;
 mod headers;
 mod openapi;
+mod redirect;
 mod render;
 mod router;
 mod ui;

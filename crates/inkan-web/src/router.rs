@@ -12,13 +12,15 @@ use crate::api::{
     MAX_ATTACHMENT_BODY, MAX_ENVELOPE_BODY,
 };
 use crate::error::{ApiError, StartError};
-use crate::{headers, ui, AppState};
+use crate::{client, headers, ui, AppState};
 
 /// The whole server: the JSON API, the OpenAPI document, the link pages, and the PKI's OCSP,
 /// CRL and TSA endpoints under `/pki` (the certificates of the built-in PKI point there, so
 /// signing needs them served).
 pub fn router(state: AppState) -> Result<Router, StartError> {
     let pki = Arc::new(inkan_pki::server::PkiServices::new(state.pki.clone())?);
+    // Behind HTTPS, browsers are told to come back over HTTPS only.
+    let https = state.inkan.settings().public_url.starts_with("https://");
     let state = Arc::new(state);
 
     let api = Router::new()
@@ -93,10 +95,18 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .route("/healthz", get(system::healthz))
         // The web pages: signer, completion, staff.
         .merge(ui::routes(&state))
-        .with_state(state)
+        .with_state(state.clone())
         .nest("/pki", inkan_pki::server::router(pki))
         .fallback(no_route)
-        .layer(axum::middleware::from_fn(headers::security_headers)))
+        // Before any route: who the client is (behind trusted proxies, the forwarded address).
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            client::client_address,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            https,
+            headers::security_headers,
+        )))
 }
 
 async fn no_route(OriginalUri(uri): OriginalUri) -> ApiError {

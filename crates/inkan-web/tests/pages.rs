@@ -18,6 +18,12 @@ fn no_redirects() -> reqwest::Client {
 
 /// Logs in with a fresh client: the session cookie.
 async fn login(app: &TestApp) -> String {
+    login_then(app, "/app").await.0
+}
+
+/// Logs in with a fresh client asking to go to `next`: the session cookie and where the server
+/// sent the browser.
+async fn login_then(app: &TestApp, next: &str) -> (String, String) {
     let client = no_redirects();
     let form = client
         .get(format!("{}/login", app.url))
@@ -41,7 +47,7 @@ async fn login(app: &TestApp) -> String {
             ("email", ADMIN),
             ("password", PASSWORD),
             ("csrf", &csrf),
-            ("next", "/app"),
+            ("next", next),
         ])
         .send()
         .await
@@ -56,7 +62,26 @@ async fn login(app: &TestApp) -> String {
         .unwrap();
     assert!(session.contains("HttpOnly"), "{session}");
     assert!(session.contains("SameSite=Lax"), "{session}");
-    session.split(';').next().unwrap().to_string()
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    (session.split(';').next().unwrap().to_string(), location)
+}
+
+#[tokio::test]
+async fn after_login_the_browser_stays_on_this_site() {
+    let app = TestApp::start().await;
+    app.organization_with_login().await;
+    assert_eq!(
+        login_then(&app, "/app/archive?q=1").await.1,
+        "/app/archive?q=1"
+    );
+    for next in [
+        "//evil.example/",
+        "/\t/evil.example/",
+        "/\\evil.example",
+        "https://evil.example/",
+    ] {
+        assert_eq!(login_then(&app, next).await.1, "/app", "{next:?}");
+    }
 }
 
 /// The value of a hidden input in a page.
@@ -688,12 +713,23 @@ async fn english_is_one_click_away_and_signer_links_are_rate_limited() {
     assert!(html.contains("Signature requested"), "{html}");
     assert!(html.contains("Start signing"), "{html}");
     assert!(html.contains("<html lang=\"en\">"), "{html}");
-    let r = client
-        .get(format!("{}/lang?to=en&back=https://evil.example/", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers()["location"], "/");
+    // Every way out is refused: another origin, and paths a browser turns into one (it drops
+    // the tab of `/%09/evil.example/`, which leaves `//evil.example/`).
+    for back in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/%09/evil.example/",
+        "/%0D%0A/evil.example/",
+        "/%5Cevil.example/",
+        "/%2F%2Fevil.example/",
+    ] {
+        let r = client
+            .get(format!("{}/lang?to=en&back={back}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["location"], "/", "{back}");
+    }
 
     // Past the deadline: the link says so.
     clock.advance(8 * 86_400);
@@ -942,4 +978,83 @@ async fn verification_api_certificate_downloads_and_the_signer_account_over_http
         assert_eq!(r.status(), 303);
         assert_eq!(r.headers()["location"], "/my/login");
     }
+}
+
+/// The address an envelope's creation was recorded under, when it was created with `headers`.
+async fn recorded_address(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> Option<String> {
+    let mut request = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(key)
+        .json(&new_envelope("転送元の確認", "vendor@example.jp"));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let r = request.send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let staff = app.inkan.authenticate_api_key(key).await.unwrap();
+    let trail = app.inkan.audit_trail(&staff, Some(&id)).await.unwrap();
+    let created = trail.iter().find(|e| e.entry.action == "create").unwrap();
+    created.entry.ip.clone()
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let spoof = [
+        ("x-forwarded-for", "203.0.113.9"),
+        ("forwarded", "for=198.51.100.1"),
+    ];
+    // Nobody trusted: a client's own header is ignored, in the trail and in the rate limits.
+    let app = TestApp::start().await;
+    let key = app.organization_with_login().await;
+    assert_eq!(
+        recorded_address(&app, &key, &spoof).await.as_deref(),
+        Some("127.0.0.1")
+    );
+    let mut limited = false;
+    for i in 0..100 {
+        let r = app
+            .get(&format!("/s/guess-{i}"))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(
+        limited,
+        "a new X-Forwarded-For on each request escaped the rate limit"
+    );
+    assert!(!app
+        .get("/healthz")
+        .send()
+        .await
+        .unwrap()
+        .headers()
+        .contains_key("strict-transport-security"));
+
+    // Behind a trusted proxy (this test's loopback), the forwarded client is the client.
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let key = app.organization_with_login().await;
+    assert_eq!(
+        recorded_address(&app, &key, &[("x-forwarded-for", "1.2.3.4, 203.0.113.9")])
+            .await
+            .as_deref(),
+        Some("203.0.113.9")
+    );
+    assert_eq!(
+        recorded_address(&app, &key, &[("forwarded", "for=\"[2001:db8::7]:4711\"")])
+            .await
+            .as_deref(),
+        Some("2001:db8::7")
+    );
 }

@@ -144,7 +144,6 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
     assert!(loaded, "the first page image did not load");
     let checklist = browser.text("#checklist").await;
     for item in [
-        "署名 1",
         "テキスト入力 1",
         "テキスト入力 2",
         "添付ファイル 1",
@@ -152,8 +151,18 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
     ] {
         assert!(checklist.contains(item), "{checklist}");
     }
-    // Every signature field is required too: three documents, three signatures.
-    assert_eq!(browser.text(".required").await, "必須項目: 0/7");
+    // The signatures are invisible: no box to click, nothing to tick; 完了する gives them.
+    assert!(!checklist.contains("署名 1"), "{checklist}");
+    assert_eq!(
+        js(
+            &browser,
+            "return document.querySelectorAll('button.field.sig').length"
+        )
+        .await,
+        json!(0)
+    );
+    assert!(browser.text("#invisible-note").await.contains("完了する"));
+    assert_eq!(browser.text(".required").await, "必須項目: 0/4");
     assert_eq!(
         js(
             &browser,
@@ -204,9 +213,7 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
         )
         .await;
 
-    // The signature (invisible): one click per document.
-    browser.click("#doc-0 button.field.sig").await;
-    assert_eq!(browser.text(".required").await, "必須項目: 3/7");
+    assert_eq!(browser.text(".required").await, "必須項目: 2/4");
 
     // Document 2: the attachment, the checkbox, the signature.
     browser.click(".tab[data-doc='1']").await;
@@ -222,13 +229,11 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
         .await;
     browser.wait_for_text("#doc-1 .attach-status", "✓").await;
     browser.click("#doc-1 label.checkbox").await;
-    browser.click("#doc-1 button.field.sig").await;
     browser.screenshot("document-2-filled").await;
-    // Document 3.
+    // Document 3: nothing to fill.
     browser.click(".tab[data-doc='2']").await;
     assert_eq!(browser.text("#docpos").await, "文書 3 (3/3)");
-    browser.click("#doc-2 button.field.sig").await;
-    assert_eq!(browser.text(".required").await, "必須項目: 7/7");
+    assert_eq!(browser.text(".required").await, "必須項目: 4/4");
     assert_eq!(
         js(
             &browser,

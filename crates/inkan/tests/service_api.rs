@@ -13,6 +13,8 @@ use common::{free_port, inkan};
 use inkan_testkit::validators::{ltv_check, pyhanko_valid, sample_pdf};
 use reqwest::Method;
 use serde_json::json;
+use std::io::Write;
+use std::time::{Duration, Instant};
 
 const VENDOR: &str = "taro.yamada@seisou.example.co.jp";
 const CITY: &str = "keiyaku@city.morioka.example.jp";
@@ -380,4 +382,222 @@ fn demo_seeds_a_sent_envelope_and_prints_the_signer_links() {
         2,
         "{text}"
     );
+}
+
+// ── Hostile uploads to the public verifier ──────────────────────────────────────────────────
+// A running `inkan serve` against files built to exhaust a verifier, sent to the public
+// `POST /api/v1/verify` all at once: a DSS that names one 4 MB stream a thousand times, 400
+// distinct 4 MB DSS streams, and a hundred signature dictionaries. Each answers quickly with a
+// report or a clear "too complex to verify" (or 503 with `Retry-After` when the verifier is
+// full), `/healthz` stays fast meanwhile, and the server's memory stays bounded.
+
+/// A PDF of numbered object bodies (object 1 is the catalog), with a classic xref table.
+fn raw_pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend(body);
+        out.extend(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A Flate stream object that decodes to 4,000,000 bytes (about 4 KB in the file).
+fn bomb(seed: u8) -> Vec<u8> {
+    let mut data = vec![0u8; 4_000_000];
+    data[0] = seed;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&data).unwrap();
+    let packed = z.finish().unwrap();
+    let mut obj = format!(
+        "<< /Length {} /Filter /FlateDecode >>\nstream\n",
+        packed.len()
+    )
+    .into_bytes();
+    obj.extend(packed);
+    obj.extend(b"\nendstream");
+    obj
+}
+
+fn page_tree() -> [Vec<u8>; 2] {
+    [
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".to_vec(),
+    ]
+}
+
+/// The DSS names one 4 MB stream a thousand times.
+fn one_stream_a_thousand_times() -> Vec<u8> {
+    let refs = "5 0 R ".repeat(1000);
+    let [pages, page] = page_tree();
+    raw_pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R /DSS 4 0 R >>".to_vec(),
+        pages,
+        page,
+        format!("<< /Certs [{refs}] /OCSPs [{refs}] /CRLs [{refs}] >>").into_bytes(),
+        bomb(1),
+    ])
+}
+
+/// The DSS names 400 distinct streams of 4 MB each.
+fn four_hundred_streams() -> Vec<u8> {
+    let refs: String = (0..400).map(|i| format!("{} 0 R ", i + 5)).collect();
+    let [pages, page] = page_tree();
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R /DSS 4 0 R >>".to_vec(),
+        pages,
+        page,
+        format!("<< /CRLs [{refs}] >>").into_bytes(),
+    ];
+    objects.extend((0..400).map(|i| bomb((i % 250) as u8 + 1)));
+    raw_pdf(&objects)
+}
+
+/// A hundred signature fields, each with its own inline signature dictionary over the file.
+fn a_hundred_signatures() -> Vec<u8> {
+    let fields: String = (0..100).map(|i| format!("{} 0 R ", i + 5)).collect();
+    let [pages, page] = page_tree();
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm 4 0 R >>".to_vec(),
+        pages,
+        page,
+        format!("<< /Fields [{fields}] /SigFlags 3 >>").into_bytes(),
+    ];
+    objects.extend((0..100).map(|i| {
+        format!(
+            "<< /FT /Sig /T (Sig{i}) /V << /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached \
+             /ByteRange [0 100 200 100000] /Contents <{:04x}{}> >> >>",
+            i,
+            "00".repeat(64)
+        )
+        .into_bytes()
+    }));
+    raw_pdf(&objects)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn files_built_to_exhaust_the_verifier_do_not_stall_the_server() {
+    let data = tempfile::tempdir().unwrap();
+    let s = Serve::start(data.path(), free_port());
+    let client = reqwest::Client::new();
+    let files = [
+        ("one stream a thousand times", one_stream_a_thousand_times()),
+        ("400 distinct streams", four_hundred_streams()),
+        ("100 signatures", a_hundred_signatures()),
+    ];
+    for (what, bytes) in &files {
+        println!("{what}: {} KB", bytes.len() / 1024);
+    }
+    let before = s.peak_rss_mb();
+
+    // Three of each at once, while a monitor asks /healthz every 50 ms.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let monitor = {
+        let (client, url, done) = (client.clone(), format!("{}/healthz", s.base), done.clone());
+        tokio::spawn(async move {
+            let mut slowest = Duration::ZERO;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let start = Instant::now();
+                let r = client.get(&url).send().await.unwrap();
+                assert!(r.status().is_success());
+                slowest = slowest.max(start.elapsed());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            slowest
+        })
+    };
+    let mut uploads = Vec::new();
+    for round in 0..3 {
+        for (what, bytes) in &files {
+            let (client, url, bytes) = (
+                client.clone(),
+                format!("{}/api/v1/verify?name=hostile-{round}.pdf", s.base),
+                bytes.clone(),
+            );
+            let what = *what;
+            uploads.push(tokio::spawn(async move {
+                let start = Instant::now();
+                let r = client.post(&url).body(bytes).send().await.unwrap();
+                let status = r.status().as_u16();
+                let retry_after = r.headers().get("retry-after").cloned();
+                let body: serde_json::Value = r.json().await.unwrap();
+                (what, status, retry_after, body, start.elapsed())
+            }));
+        }
+    }
+    let mut answered = 0;
+    for upload in uploads {
+        let (what, status, retry_after, body, took) = upload.await.unwrap();
+        println!("{what}: {status} in {took:?}");
+        assert!(took < Duration::from_secs(30), "{what}: {took:?}");
+        match status {
+            200 => {
+                assert_eq!(what, "one stream a thousand times", "{body}");
+                assert_eq!(
+                    body["report"]["signatures"],
+                    serde_json::json!([]),
+                    "{body}"
+                );
+                answered += 1;
+            }
+            400 => {
+                let message = body["error"]["message"].as_str().unwrap_or_default();
+                assert!(
+                    message.contains("複雑すぎる") && message.contains("too complex"),
+                    "{what}: {body}"
+                );
+                answered += 1;
+            }
+            503 => {
+                assert_eq!(body["error"]["code"], "busy", "{body}");
+                assert!(retry_after.is_some(), "503 without Retry-After");
+            }
+            other => panic!("{what}: {other} {body}"),
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let slowest = monitor.await.unwrap();
+    let peak = s.peak_rss_mb();
+    println!("slowest /healthz {slowest:?}; peak RSS {before} MB before, {peak} MB after");
+    assert!(answered >= 2, "the verifier answered only {answered} of 9");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "/healthz took {slowest:?}"
+    );
+    assert!(
+        peak < before + 600,
+        "peak RSS went from {before} MB to {peak} MB"
+    );
+
+    // Alone, each answers: the 400-stream file and the 100 signatures are too complex.
+    for (what, bytes) in &files {
+        let r = client
+            .post(format!("{}/api/v1/verify", s.base))
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        let expected = if *what == "one stream a thousand times" {
+            200
+        } else {
+            400
+        };
+        assert_eq!(status, expected, "{what}: {body}");
+    }
 }

@@ -2,8 +2,9 @@
 //! is needed and nothing of the file is kept; requests are rate-limited per client like the
 //! link pages.
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -39,16 +40,29 @@ pub(crate) struct VerificationBody(serde_json::Value);
     responses(
         (status = 200, body = VerificationBody),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn verify(
     State(state): State<Shared>,
     Query(q): Query<VerifyQuery>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: Body,
 ) -> Result<Json<inkan_service::Verification>, ApiError> {
-    let body = body?;
     let name = q
         .name
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| "contract.pdf".into());
-    Ok(Json(state.inkan.verify_upload(&name, &body).await?))
+    // A place first: when the verifier is full, the upload is not even read.
+    let slot = state.inkan.verification_slot()?;
+    let mut upload = state.inkan.receive_upload()?;
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::BadRequest(format!(
+                "アップロードを読み取れません (the upload could not be read): {e}"
+            ))
+        })?;
+        upload.write(&chunk)?;
+    }
+    Ok(Json(
+        state.inkan.verify_received(slot, &name, upload).await?,
+    ))
 }

@@ -167,7 +167,11 @@ pub(crate) async fn verify_code(
     let Some(nonce) = checked_nonce(&state, &headers, &f.csrf) else {
         return expired_form(lang);
     };
-    match state.inkan.verify_account_code(&f.email, &f.code).await {
+    match state
+        .inkan
+        .verify_account_code(&f.email, &f.code, &caller)
+        .await
+    {
         Ok((_, session)) => {
             let response = Redirect::to("/my").into_response();
             let response = with_cookie(
@@ -185,14 +189,18 @@ pub(crate) async fn verify_code(
             )
         }
         Err(e) => {
-            let message = match lang {
-                Lang::Ja => "確認コードが正しくないか、有効期限が切れています。最新のメールのコードを入力するか、コードを再送してください。".to_string(),
-                Lang::En => e.to_string(),
+            let (status, message) = match (&e, lang) {
+                // Locked after too many wrong codes: say until when.
+                (inkan_service::ServiceError::NotAllowed(why), _) => {
+                    (StatusCode::TOO_MANY_REQUESTS, why.clone())
+                }
+                (_, Lang::Ja) => (StatusCode::UNAUTHORIZED, "確認コードが正しくないか、有効期限が切れています。最新のメールのコードを入力するか、コードを再送してください。".to_string()),
+                (_, Lang::En) => (StatusCode::UNAUTHORIZED, e.to_string()),
             };
             sign_in_page(
                 &state,
                 lang,
-                StatusCode::UNAUTHORIZED,
+                status,
                 nonce,
                 Some(f.email.trim()),
                 Some(&message),

@@ -105,6 +105,19 @@ impl IntoResponse for UiError {
                     ),
                 )
             }
+            ServiceError::Busy(why) => {
+                let mut response = message_page(
+                    lang,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang.t("ただいま混み合っています", "Busy right now"),
+                    &why,
+                );
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(inkan_service::BUSY_RETRY_SECONDS),
+                );
+                response
+            }
             ServiceError::Internal(detail) => {
                 let reference = uuid::Uuid::new_v4();
                 tracing::error!(%reference, error = %detail, "internal error on a page");

@@ -2,12 +2,12 @@
 //! session cookies, and rate limits on the login and on the signer links (GCRA through
 //! `governor`, keyed by client IP).
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use crate::extract::Shared;
@@ -67,11 +67,7 @@ fn every_thousandth_call() -> bool {
 }
 
 fn client_ip(request: &Request) -> IpAddr {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip().to_canonical())
-        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    crate::client::of(request.extensions())
 }
 
 /// The client address of a caller, for the per-client limits (unspecified when unknown).

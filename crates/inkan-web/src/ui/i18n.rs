@@ -69,11 +69,7 @@ pub(crate) struct Switch {
 pub(crate) async fn switch(Query(q): Query<Switch>) -> Response {
     let lang = if q.to == "en" { "en" } else { "ja" };
     // Only a path of this site: never an open redirect.
-    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') {
-        q.back
-    } else {
-        "/".to_string()
-    };
+    let back = crate::redirect::local_path(&q.back).unwrap_or_else(|| "/".into());
     let mut response = Redirect::to(&back).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax"

@@ -186,12 +186,23 @@ fn decline_dialog(lang: Lang, token: &str, csrf: &str) -> Markup {
     }
 }
 
+/// An invisible signature (a signature field not placed on a page) is no field to fill: the
+/// seeds go from 署名日 straight to 完了する, which signs every document the signer signs.
+fn is_invisible_signature(f: &FieldView) -> bool {
+    f.kind == "signature" && f.placement.is_none()
+}
+
+/// The fields the signer acts on: everything but invisible signatures.
+fn fields_to_fill(d: &DocumentView) -> impl Iterator<Item = &FieldView> {
+    d.fields.iter().filter(|f| !is_invisible_signature(f))
+}
+
 /// The label of each of the signer's fields in the checklist: 署名 1, テキスト入力 1, ….
 fn field_labels(lang: Lang, documents: &[DocumentView]) -> Vec<(String, String)> {
     let mut counts = std::collections::HashMap::<&str, u32>::new();
     let mut out = Vec::new();
     for d in documents {
-        for f in &d.fields {
+        for f in fields_to_fill(d) {
             let n = counts.entry(f.kind.as_str()).or_insert(0);
             *n += 1;
             let kind = match f.kind.as_str() {
@@ -272,7 +283,7 @@ pub(crate) async fn signing(
                         p.hint { (lang.t("リストを押すと該当箇所へ移動します。", "Click an item to jump to it.")) }
                         ul #checklist {
                             @for (i, d) in view.documents.iter().enumerate() {
-                                @for f in &d.fields {
+                                @for f in fields_to_fill(d) {
                                     li {
                                         button.check-item type="button" data-doc=(i) data-target=(format!("field-{}", f.id)) {
                                             span.mark {}
@@ -285,6 +296,12 @@ pub(crate) async fn signing(
                             }
                         }
                         p.required { (lang.t("必須項目", "Required")) ": " span #required-done { "0" } "/" span #required-total { "0" } }
+                        @if view.documents.iter().flat_map(|d| &d.fields).any(is_invisible_signature) {
+                            p.hint #invisible-note { (lang.t(
+                                "印影のない電子署名は、「完了する」を押して手続きを完了すると各文書に付与されます。",
+                                "Your electronic signature (no seal image) is added to each document when you press 「完了する」 and complete."
+                            )) }
+                        }
                         button.primary #finish type="button" disabled { (lang.t("完了する", "Finish")) }
                     }
                 }
@@ -336,7 +353,9 @@ fn document(
 ) -> Markup {
     let token_path = percent_encode(token);
     let doc_path = percent_encode(&d.id);
-    let unplaced: Vec<&FieldView> = d.fields.iter().filter(|f| f.placement.is_none()).collect();
+    let unplaced: Vec<&FieldView> = fields_to_fill(d)
+        .filter(|f| f.placement.is_none())
+        .collect();
     html! {
         article.document #(format!("doc-{index}")) data-doc=(index) hidden[index != 0] {
             div.docbar {

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use inkan_pades::verify::report::{ChangeKind, SignatureKind, SignatureReport};
 use inkan_service::japan::rfc3339_in_jst;
-use inkan_service::{ServiceError, Verification};
+use inkan_service::{ServiceError, Upload, Verification};
 use maud::{html, Markup};
 
 use crate::extract::Shared;
@@ -57,26 +57,25 @@ pub(crate) async fn page_handler(lang: Lang) -> Response {
     layout::html(page(frame(lang), body))
 }
 
-/// The uploaded file of the form: its name and bytes.
-async fn upload(mut multipart: Multipart, lang: Lang) -> UiResult<(String, Vec<u8>)> {
-    let refused = |why: String| ServiceError::Invalid(why);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| refused(format!("the upload could not be read: {e}")))
-        .page(lang)?
-    {
+/// The uploaded file of the form, streamed into `upload` piece by piece: its name.
+async fn receive(mut multipart: Multipart, upload: &mut Upload) -> Result<String, ServiceError> {
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        ServiceError::Invalid(format!(
+            "アップロードを読み取れません (the upload could not be read): {e}"
+        ))
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("contract.pdf").to_string();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| refused(format!("the upload could not be read: {e}")))
-                .page(lang)?;
-            return Ok((name, bytes.to_vec()));
+            while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                upload.write(&chunk)?;
+            }
+            return Ok(name);
         }
     }
-    Err(refused("choose a PDF file to verify".into())).page(lang)
+    Err(ServiceError::Invalid(
+        "検証する PDF ファイルを選んでください (choose a PDF file to verify)".into(),
+    ))
 }
 
 /// `POST /verify`.
@@ -85,9 +84,13 @@ pub(crate) async fn submit(
     lang: Lang,
     multipart: Multipart,
 ) -> UiResult<Response> {
-    let (name, bytes) = upload(multipart, lang).await?;
-    let result = state.inkan.verify_upload(&name, &bytes).await;
-    drop(bytes);
+    // A place first: when the verifier is full, the upload is not even read.
+    let slot = state.inkan.verification_slot().page(lang)?;
+    let mut upload = state.inkan.receive_upload().page(lang)?;
+    let result = match receive(multipart, &mut upload).await {
+        Ok(name) => state.inkan.verify_received(slot, &name, upload).await,
+        Err(e) => Err(e),
+    };
     let verification = match result {
         Ok(v) => v,
         Err(ServiceError::Invalid(why)) => {

@@ -43,15 +43,24 @@ impl TestApp {
 
     /// A server whose service reads time from `clock` (tests move it forward).
     pub async fn start_with_clock(clock: Arc<dyn inkan_service::Clock>) -> TestApp {
+        TestApp::start_configured(clock, |_| {}).await
+    }
+
+    /// A server whose configuration `configure` changes first (trusted proxies …).
+    pub async fn start_configured(
+        clock: Arc<dyn inkan_service::Clock>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let data = tempfile::tempdir().unwrap();
         // Bind first: the PKI's certificates carry the server's URL.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let config = Config {
+        let mut config = Config {
             data_dir: Some(data.path().to_path_buf()),
             public_url: Some(url.clone()),
             ..Config::default()
         };
+        configure(&mut config);
         let assembled = assemble(config, clock).await.unwrap();
         let state = AppState::new(
             assembled.inkan.clone(),

@@ -39,6 +39,18 @@ impl Serve {
         }
     }
 
+    /// The server's peak resident memory so far (`VmHWM`), in MB.
+    pub fn peak_rss_mb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        kb / 1024
+    }
+
     /// SIGKILL: no shutdown code runs, as in a crash.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -20,6 +20,17 @@ pub(crate) struct Filter {
 /// How many envelopes the dashboard lists and counts.
 const LIMIT: u32 = 1000;
 
+/// What a job does, in the reader's words.
+fn job_label(lang: crate::ui::i18n::Lang, kind: &str) -> &'static str {
+    match kind {
+        "seal" => lang.t("署名の確定 (封印)", "Sealing the signed documents"),
+        "email" => lang.t("メールの送信", "Sending an email"),
+        "webhook" => lang.t("Webhook の通知", "Webhook delivery"),
+        "event" => lang.t("通知の準備", "Preparing notifications"),
+        _ => lang.t("その他の作業", "Other work"),
+    }
+}
+
 /// `GET /app?status=`.
 pub(crate) async fn page_handler(
     State(state): State<Shared>,
@@ -30,6 +41,11 @@ pub(crate) async fn page_handler(
     let all = state
         .inkan
         .envelopes(&session.staff, None, LIMIT, 0)
+        .await
+        .staff_page(lang)?;
+    let failed = state
+        .inkan
+        .failed_jobs(Some(session.staff.organization))
         .await
         .staff_page(lang)?;
     let selected = filter.status.filter(|s| STATUSES.contains(&s.as_str()));
@@ -43,6 +59,35 @@ pub(crate) async fn page_handler(
             div.heading {
                 h1 { (title) }
                 a.button.primary #new-envelope href="/app/envelopes/new" { (lang.t("新しい封筒", "New envelope")) }
+            }
+            @if !failed.is_empty() {
+                section.failed-jobs #failed-jobs role="alert" {
+                    h2 { (lang.t("処理に失敗した作業があります", "Some background work failed")) }
+                    p { (lang.t(
+                        "次の作業は再試行の上限に達しました。原因を取り除いた後、管理者が再実行してください (inkan jobs retry ID または API の POST /api/v1/jobs/{id}/retry)。",
+                        "These tasks ran out of attempts. Once the cause is fixed, an administrator can run them again (inkan jobs retry ID, or POST /api/v1/jobs/{id}/retry)."
+                    )) }
+                    table.list {
+                        thead { tr {
+                            th { (lang.t("作業", "Task")) }
+                            th { (lang.t("試行回数", "Attempts")) }
+                            th { (lang.t("理由", "Reason")) }
+                            th { (lang.t("日時", "When")) }
+                            th { "ID" }
+                        } }
+                        tbody {
+                            @for j in failed.iter().take(20) {
+                                tr {
+                                    td { (job_label(lang, &j.kind)) }
+                                    td { (j.attempts) }
+                                    td { (j.last_error.as_deref().unwrap_or("-")) }
+                                    td { (format_japanese(j.updated_at)) }
+                                    td { code { (j.id) } }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             nav.states {
                 a href="/app" class=(if selected.is_none() { "state current" } else { "state" }) {

@@ -22,13 +22,9 @@ pub(crate) struct Next {
     next: String,
 }
 
-/// Only a path of this site (never an open redirect).
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/app"
-    }
+/// Only a path of this site (never an open redirect); the dashboard otherwise.
+fn safe_next(next: &str) -> String {
+    crate::redirect::local_path(next).unwrap_or_else(|| "/app".into())
 }
 
 fn render(
@@ -151,7 +147,7 @@ pub(crate) async fn submit(
             .into_response()
         }
     };
-    let mut response = Redirect::to(safe_next(&c.next)).into_response();
+    let mut response = Redirect::to(&safe_next(&c.next)).into_response();
     let cookies = [
         set_cookie(
             &state,
