@@ -216,6 +216,28 @@ impl BlobStore {
         Ok(info)
     }
 
+    /// Encrypts a small secret that is kept elsewhere (a database column) exactly as blobs are
+    /// encrypted: a fresh data key wrapped by the master key, the result bound to `context` so
+    /// that it cannot be moved to another record.
+    pub async fn seal_secret(&self, context: &BlobKey, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let masters = Arc::clone(&self.masters);
+        let (context, plaintext) = (context.clone(), plaintext.to_vec());
+        blocking(move || {
+            let master = masters
+                .first()
+                .ok_or_else(|| BlobError::Config("the blob store has no master key".to_string()))?;
+            format::seal(master.as_ref(), &context, &plaintext)
+        })
+        .await
+    }
+
+    /// The plaintext of [`BlobStore::seal_secret`]'s output, checked against `context`.
+    pub async fn open_secret(&self, context: &BlobKey, sealed: &[u8]) -> Result<Vec<u8>> {
+        let masters = Arc::clone(&self.masters);
+        let (context, sealed) = (context.clone(), sealed.to_vec());
+        blocking(move || format::open(&masters, &context, sealed)).await
+    }
+
     /// The plaintext of the blob under `key`, after checking that it is exactly what was put
     /// there under that key.
     pub async fn get(&self, key: &BlobKey) -> Result<Vec<u8>> {

@@ -109,7 +109,7 @@ impl Egress {
 
     fn origin_allowed(&self, url: &url::Url) -> bool {
         let origin = url.origin().ascii_serialization();
-        self.allowed_origins.iter().any(|o| *o == origin)
+        self.allowed_origins.contains(&origin)
     }
 
     /// Whether a resolved address may be connected to.

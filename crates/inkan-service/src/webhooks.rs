@@ -3,11 +3,22 @@
 //! answers 2xx. Each delivery is signed: `Inkan-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 //! "<t>.<body>">` with the endpoint's secret, so receivers can check origin and freshness.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use inkan_domain::{EnvelopeId, JobId, OrganizationId, WebhookId};
 use inkan_store::{Change, NewJob, Webhook};
 use serde::{Deserialize, Serialize};
 
 use crate::secrets::{new_webhook_secret, webhook_signature};
+
+/// The prefix of a webhook secret sealed under the master key.
+const SEALED: &str = "enc1:";
+
+/// What a webhook's sealed secret is bound to.
+fn webhook_context(org: OrganizationId, id: WebhookId) -> Result<inkan_blobs::BlobKey> {
+    inkan_blobs::BlobKey::new(format!("org/{org}/webhooks/{id}/secret"))
+        .map_err(ServiceError::internal)
+}
 use crate::{Caller, Inkan, Result, ServiceError, Staff};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -93,11 +104,15 @@ impl Inkan {
                 "この Webhook の URL には送信できません (webhooks may not be sent there): {e}"
             ))
         })?;
+        let secret = new_webhook_secret();
+        let id = WebhookId::new();
         let webhook = Webhook {
-            id: WebhookId::new(),
+            id,
             organization: staff.organization,
             url: url.to_string(),
-            secret: new_webhook_secret(),
+            secret: self
+                .seal_webhook_secret(staff.organization, id, &secret)
+                .await?,
             created_at: self.now(),
         };
         self.store.create_webhook(&webhook).await?;
@@ -111,8 +126,39 @@ impl Inkan {
         Ok(WebhookCreated {
             id: webhook.id.to_string(),
             url: webhook.url,
-            secret: webhook.secret,
+            secret,
         })
+    }
+
+    /// Webhook secrets are kept encrypted under the master key (`enc1:` and base64), bound to
+    /// their endpoint: a database copy does not let anyone forge deliveries.
+    async fn seal_webhook_secret(
+        &self,
+        org: OrganizationId,
+        id: WebhookId,
+        secret: &str,
+    ) -> Result<String> {
+        let sealed = self
+            .blobs
+            .seal_secret(&webhook_context(org, id)?, secret.as_bytes())
+            .await?;
+        Ok(format!("{SEALED}{}", STANDARD.encode(sealed)))
+    }
+
+    /// The secret of a stored endpoint (one stored in clear by an older version is read as is).
+    async fn webhook_secret(&self, hook: &Webhook) -> Result<String> {
+        let Some(sealed) = hook.secret.strip_prefix(SEALED) else {
+            return Ok(hook.secret.clone());
+        };
+        let sealed = STANDARD
+            .decode(sealed)
+            .map_err(|e| ServiceError::Internal(format!("webhook {}: secret: {e}", hook.id)))?;
+        let plain = self
+            .blobs
+            .open_secret(&webhook_context(hook.organization, hook.id)?, &sealed)
+            .await?;
+        String::from_utf8(plain)
+            .map_err(|e| ServiceError::Internal(format!("webhook {}: secret: {e}", hook.id)))
     }
 
     /// Fans an event out to the organization's endpoints.
@@ -176,7 +222,8 @@ impl Inkan {
             .check(&hook.url)
             .map_err(|e| ServiceError::Invalid(format!("webhook not sent: {e}")))?;
         let now = self.now();
-        let signature = webhook_signature(&hook.secret, now, job.body.as_bytes());
+        let secret = self.webhook_secret(&hook).await?;
+        let signature = webhook_signature(&secret, now, job.body.as_bytes());
         let response = self
             .http
             .post(&hook.url)

@@ -370,6 +370,10 @@ async fn webhooks_are_signed_with_hmac_and_retried_until_delivered() {
         .await
         .is_err());
     let hook = inkan.add_webhook(&staff, &url, &who).await.unwrap();
+    // The secret is shown once and kept encrypted under the master key.
+    let stored = inkan.store().webhooks(staff.organization).await.unwrap();
+    assert!(stored[0].secret.starts_with("enc1:"), "kept in clear");
+    assert!(!stored[0].secret.contains(&hook.secret));
 
     let env = draft(
         inkan,
