@@ -3,7 +3,7 @@
 //! the request, so one organization's data cannot be reached from another's credentials.
 
 use inkan_domain::{ApiKeyId, EnvelopeId, OrganizationId, RecipientId, UserId};
-use inkan_store::{AccessToken, TokenHash, TokenKind};
+use inkan_store::{AccessToken, ApiKeyScope, TokenHash, TokenKind};
 
 use crate::{Inkan, Result, ServiceError};
 
@@ -21,14 +21,17 @@ pub struct Staff {
     /// `user:<id>` or `api_key:<id>`, as the audit trail names them.
     pub actor: String,
     pub user: Option<UserId>,
+    /// What an API key may do; `None` for a logged-in user (their role decides).
+    pub key_scope: Option<ApiKeyScope>,
 }
 
 impl Staff {
-    pub fn api_key(organization: OrganizationId, key: ApiKeyId) -> Staff {
+    pub fn api_key(organization: OrganizationId, key: ApiKeyId, scope: ApiKeyScope) -> Staff {
         Staff {
             organization,
             actor: format!("api_key:{key}"),
             user: None,
+            key_scope: Some(scope),
         }
     }
     pub fn user(organization: OrganizationId, user: UserId) -> Staff {
@@ -36,7 +39,14 @@ impl Staff {
             organization,
             actor: format!("user:{user}"),
             user: Some(user),
+            key_scope: None,
         }
+    }
+
+    /// Whether this caller may change things (create, send, cancel …): users may, API keys of
+    /// the `send` or `admin` scope may.
+    pub fn may_send(&self) -> bool {
+        self.key_scope.is_none_or(|s| s >= ApiKeyScope::Send)
     }
 }
 
@@ -56,7 +66,7 @@ impl Inkan {
             .api_key_by_hash(&TokenHash::of(secret.trim()))
             .await?
             .ok_or_else(|| ServiceError::Unauthenticated("unknown or revoked API key".into()))?;
-        Ok(Staff::api_key(key.organization, key.id))
+        Ok(Staff::api_key(key.organization, key.id, key.scope))
     }
 
     /// Resolves a link token of `kind`. Unknown, expired, or of another kind: all "not found",

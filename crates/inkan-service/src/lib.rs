@@ -51,7 +51,7 @@ pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};
 pub use secrets::{new_api_key, webhook_signature, LinkKey};
 pub use sessions::{SessionUser, SESSION_SECONDS};
 pub use staff::{
-    CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
+    ApiKeyView, CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
     OrganizationCreated, UserView,
 };
 pub use verification::{ConclusionCheck, Upload, Verification, VerificationSlot, MAX_VERIFY_BYTES};

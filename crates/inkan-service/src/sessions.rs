@@ -12,7 +12,9 @@ use base64::Engine;
 use inkan_domain::{OrganizationId, UserId};
 use rand::RngCore;
 
-use crate::{Inkan, Result, ServiceError, Staff};
+use inkan_store::UserChange;
+
+use crate::{Caller, Inkan, Result, ServiceError, Staff};
 
 /// How long a staff session lasts: a working day.
 pub const SESSION_SECONDS: i64 = 12 * 3600;
@@ -66,28 +68,60 @@ impl Inkan {
         (expires > self.now()).then(|| parts[1..=fields].iter().map(|p| p.to_string()).collect())
     }
 
-    /// Opens a session for a logged-in user: the cookie value.
-    pub fn start_session(&self, staff: &Staff) -> Result<String> {
-        let user = staff.user.ok_or_else(|| {
+    /// Opens a session for a logged-in user: the cookie value. It names the user's current
+    /// session generation, so ending their sessions ends this one too.
+    pub async fn start_session(&self, staff: &Staff) -> Result<String> {
+        let id = staff.user.ok_or_else(|| {
             ServiceError::NotAllowed("only a staff user (not an API key) can hold a session".into())
         })?;
+        let user = self
+            .store
+            .user(staff.organization, id)
+            .await?
+            .ok_or(ServiceError::NotFound("the user"))?;
         Ok(self.seal_cookie(
             SESSION,
-            &[staff.organization.to_string(), user.to_string()],
+            &[
+                staff.organization.to_string(),
+                id.to_string(),
+                user.session_generation.to_string(),
+            ],
             SESSION_SECONDS,
         ))
     }
 
-    /// The staff member of a session cookie: refused when forged, expired, or when the user no
-    /// longer exists.
+    /// Ends every session of the logged-in user, on every device (ログアウト).
+    pub async fn logout(&self, staff: &Staff, caller: &Caller) -> Result<()> {
+        let Some(user) = staff.user else {
+            return Ok(());
+        };
+        self.store
+            .end_sessions(
+                staff.organization,
+                user,
+                UserChange::EndSessions,
+                self.now(),
+            )
+            .await?;
+        self.record(staff, caller, "logout", serde_json::json!({}))
+            .await
+    }
+
+    /// The staff member of a session cookie: refused when forged or expired, when the user no
+    /// longer exists or is disabled, and when their sessions were ended since (logout, a new
+    /// password).
     pub async fn session(&self, cookie: &str) -> Result<Staff> {
         let expired =
             || ServiceError::Unauthenticated("the session has ended; log in again".into());
-        let fields = self.open_cookie(SESSION, cookie, 2).ok_or_else(expired)?;
+        let fields = self.open_cookie(SESSION, cookie, 3).ok_or_else(expired)?;
         let org: OrganizationId = fields[0].parse().map_err(|_| expired())?;
-        let user: UserId = fields[1].parse().map_err(|_| expired())?;
-        self.store.user(org, user).await?.ok_or_else(expired)?;
-        Ok(Staff::user(org, user))
+        let id: UserId = fields[1].parse().map_err(|_| expired())?;
+        let generation: i64 = fields[2].parse().map_err(|_| expired())?;
+        let user = self.store.user(org, id).await?.ok_or_else(expired)?;
+        if user.disabled_at.is_some() || user.session_generation != generation {
+            return Err(expired());
+        }
+        Ok(Staff::user(org, id))
     }
 
     /// Who is logged in, for the page header.

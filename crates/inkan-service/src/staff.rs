@@ -6,7 +6,10 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use inkan_domain::{text, ApiKeyId, CounterpartyId, DepartmentId, Email, OrganizationId, UserId};
-use inkan_store::{ApiKey, Change, Counterparty, Department, Organization, User, UserRole};
+use inkan_store::{
+    ApiKey, ApiKeyScope, Change, Counterparty, Department, Organization, StoreError, User,
+    UserChange, UserRole,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -64,6 +67,18 @@ pub struct UserView {
     pub role: String,
 }
 
+/// An API key as administrators see it (the secret is shown once, at creation).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    /// `read`, `send` or `admin`.
+    #[schema(value_type = String)]
+    pub scope: ApiKeyScope,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
 /// A department (部署).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DepartmentView {
@@ -118,6 +133,20 @@ fn required(what: &'static str, value: &str, max: usize) -> Result<String> {
 
 fn optional(what: &'static str, value: &str, max: usize) -> Result<String> {
     Ok(text::line(what, value, max)?)
+}
+
+/// A hash of a random password with the same parameters as real ones, checked when a login
+/// names no usable account, so that both cost one Argon2 verification.
+fn stand_in_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        let password = uuid::Uuid::new_v4().to_string();
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
 }
 
 pub(crate) fn hash_password(password: &str) -> Result<String> {
@@ -191,6 +220,8 @@ impl Inkan {
             role: UserRole::Admin,
             password_hash,
             created_at: now,
+            session_generation: 0,
+            disabled_at: None,
         };
         self.store.create_user(&user).await?;
         let (secret, hash) = new_api_key();
@@ -201,6 +232,7 @@ impl Inkan {
             hash,
             created_at: now,
             revoked_at: None,
+            scope: ApiKeyScope::Admin,
         };
         self.store.create_api_key(&key).await?;
         let staff = Staff::user(org.id, user.id);
@@ -226,13 +258,15 @@ impl Inkan {
         })
     }
 
-    /// A new API key for the caller's organization (shown once).
+    /// A new API key for the caller's organization (shown once); administrators only.
     pub async fn create_api_key(
         &self,
         staff: &Staff,
         name: &str,
+        scope: ApiKeyScope,
         caller: &Caller,
     ) -> Result<String> {
+        self.require_admin(staff).await?;
         let (secret, hash) = new_api_key();
         let key = ApiKey {
             id: ApiKeyId::new(),
@@ -241,31 +275,137 @@ impl Inkan {
             hash,
             created_at: self.now(),
             revoked_at: None,
+            scope,
         };
         self.store.create_api_key(&key).await?;
         self.record(
             staff,
             caller,
             "create_api_key",
-            serde_json::json!({ "key": key.id.to_string(), "name": key.name }),
+            serde_json::json!({ "key": key.id.to_string(), "name": key.name, "scope": scope.name() }),
         )
         .await?;
         Ok(secret)
     }
 
-    /// Staff login by email and password. A wrong email and a wrong password look the same.
+    /// The organization's API keys (never their secrets); administrators only.
+    pub async fn api_keys(&self, staff: &Staff) -> Result<Vec<ApiKeyView>> {
+        self.require_admin(staff).await?;
+        Ok(self
+            .store
+            .api_keys(staff.organization)
+            .await?
+            .into_iter()
+            .map(|k| ApiKeyView {
+                id: k.id.to_string(),
+                name: k.name,
+                scope: k.scope,
+                created_at: k.created_at,
+                revoked_at: k.revoked_at,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the organization's API keys at once; administrators only.
+    pub async fn revoke_api_key(&self, staff: &Staff, id: &str, caller: &Caller) -> Result<()> {
+        self.require_admin(staff).await?;
+        let id: ApiKeyId = id
+            .parse()
+            .map_err(|_| ServiceError::NotFound("the API key"))?;
+        if !self
+            .store
+            .revoke_api_key(staff.organization, id, self.now())
+            .await?
+        {
+            return Err(ServiceError::NotFound("the API key"));
+        }
+        self.record(
+            staff,
+            caller,
+            "revoke_api_key",
+            serde_json::json!({ "key": id.to_string() }),
+        )
+        .await
+    }
+
+    /// Disables a user of the organization: their sessions end at once and they cannot log in
+    /// again; administrators only.
+    pub async fn disable_user(&self, staff: &Staff, id: &str, caller: &Caller) -> Result<()> {
+        self.require_admin(staff).await?;
+        let user = self.user_of(staff, id).await?;
+        self.store
+            .end_sessions(staff.organization, user, UserChange::Disable, self.now())
+            .await?;
+        self.record(
+            staff,
+            caller,
+            "disable_user",
+            serde_json::json!({ "user": user.to_string() }),
+        )
+        .await
+    }
+
+    /// Sets a user's password (an administrator's reset, or the user's own change): every
+    /// session of that user ends at once.
+    pub async fn set_password(
+        &self,
+        staff: &Staff,
+        id: &str,
+        password: &str,
+        caller: &Caller,
+    ) -> Result<()> {
+        let user = self.user_of(staff, id).await?;
+        if staff.user != Some(user) {
+            self.require_admin(staff).await?;
+        }
+        let hash = hash_password(password)?;
+        self.store
+            .end_sessions(
+                staff.organization,
+                user,
+                UserChange::Password(Some(hash)),
+                self.now(),
+            )
+            .await?;
+        self.record(
+            staff,
+            caller,
+            "set_password",
+            serde_json::json!({ "user": user.to_string() }),
+        )
+        .await
+    }
+
+    async fn user_of(&self, staff: &Staff, id: &str) -> Result<UserId> {
+        let id: UserId = id.parse().map_err(|_| ServiceError::NotFound("the user"))?;
+        self.store
+            .user(staff.organization, id)
+            .await?
+            .map(|u| u.id)
+            .ok_or(ServiceError::NotFound("the user"))
+    }
+
+    /// Staff login by email and password. A wrong email, a wrong password and a disabled user
+    /// look the same, and cost the same: without a stored hash, a stand-in hash is checked so
+    /// that the time taken does not tell whether the email exists.
     pub async fn login(&self, email: &str, password: &str, caller: &Caller) -> Result<Staff> {
         let denied = || ServiceError::Unauthenticated("wrong email or password".into());
         let user = self
             .store
             .user_by_email(email.trim())
             .await?
-            .ok_or_else(denied)?;
-        let stored = user.password_hash.as_deref().ok_or_else(denied)?;
-        let parsed = PasswordHash::new(stored).map_err(ServiceError::internal)?;
-        Argon2::default()
+            .filter(|u| u.disabled_at.is_none());
+        let stored = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| stand_in_hash().to_string());
+        let parsed = PasswordHash::new(&stored).map_err(ServiceError::internal)?;
+        let matches = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
-            .map_err(|_| denied())?;
+            .is_ok();
+        let user = user
+            .filter(|u| matches && u.password_hash.is_some())
+            .ok_or_else(denied)?;
         let staff = Staff::user(user.organization, user.id);
         self.record(
             &staff,
@@ -277,16 +417,24 @@ impl Inkan {
         Ok(staff)
     }
 
-    /// Refuses a user who is not an administrator (API keys act for the organization itself).
+    /// Refuses a caller who is not an administrator: a user without the admin role (or
+    /// disabled), or an API key without the admin scope.
     async fn require_admin(&self, staff: &Staff) -> Result<()> {
+        let refused = || {
+            ServiceError::NotAllowed(
+                "組織の管理者だけが行えます (only an administrator of the organization can do this)"
+                    .into(),
+            )
+        };
         let Some(id) = staff.user else {
-            return Ok(());
+            return match staff.key_scope {
+                Some(ApiKeyScope::Admin) => Ok(()),
+                _ => Err(refused()),
+            };
         };
         match self.store.user(staff.organization, id).await? {
-            Some(u) if u.role == UserRole::Admin => Ok(()),
-            _ => Err(ServiceError::NotAllowed(
-                "only an administrator of the organization can do this".into(),
-            )),
+            Some(u) if u.role == UserRole::Admin && u.disabled_at.is_none() => Ok(()),
+            _ => Err(refused()),
         }
     }
 
@@ -337,8 +485,18 @@ impl Inkan {
                 None => None,
             },
             created_at: self.now(),
+            session_generation: 0,
+            disabled_at: None,
         };
-        self.store.create_user(&user).await?;
+        // Logins are unique across the installation; the answer does not say where the
+        // address is taken.
+        self.store.create_user(&user).await.map_err(|e| match e {
+            StoreError::Duplicate(_) => ServiceError::Invalid(
+                "このメールアドレスはユーザーとして登録できません (this email address cannot be registered as a user)"
+                    .into(),
+            ),
+            other => other.into(),
+        })?;
         self.record(
             staff,
             caller,

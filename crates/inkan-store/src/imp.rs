@@ -26,7 +26,7 @@ macro_rules! store_impl {
             GENESIS_HASH,
         };
         use inkan_domain::{
-            ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId,
+            ApiKeyId, ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId,
             SignerAccountId, UserId,
         };
 
@@ -540,8 +540,8 @@ macro_rules! store_impl {
 
             async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
                 sqlx::query(
-                    "INSERT INTO api_keys (id, organization, name, hash, created_at, revoked_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO api_keys (id, organization, name, hash, created_at, revoked_at, \
+                     scope) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(key.id.to_string())
                 .bind(key.organization.to_string())
@@ -549,6 +549,7 @@ macro_rules! store_impl {
                 .bind(&key.hash.0[..])
                 .bind(key.created_at)
                 .bind(key.revoked_at)
+                .bind(key.scope.name())
                 .execute(&self.pool)
                 .await
                 .map_err(|e| db_error(e, || format!("API key {}", key.id)))?;
@@ -565,6 +566,60 @@ macro_rules! store_impl {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.as_ref().map(rows::api_key).transpose()
+            }
+
+            async fn api_keys(&self, org: OrganizationId) -> Result<Vec<ApiKey>> {
+                let sql = format!(
+                    "SELECT {} FROM api_keys WHERE organization = $1 ORDER BY created_at, id",
+                    rows::API_KEY
+                );
+                let found = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.iter().map(rows::api_key).collect()
+            }
+
+            async fn revoke_api_key(&self, org: OrganizationId, id: ApiKeyId, now: i64) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $3 \
+                     WHERE id = $1 AND organization = $2 AND revoked_at IS NULL",
+                )
+                .bind(id.to_string())
+                .bind(org.to_string())
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn end_sessions(
+                &self,
+                org: OrganizationId,
+                id: UserId,
+                change: $crate::UserChange,
+                now: i64,
+            ) -> Result<bool> {
+                let (password, set_password, disable) = match change {
+                    $crate::UserChange::EndSessions => (None, false, false),
+                    $crate::UserChange::Password(hash) => (hash, true, false),
+                    $crate::UserChange::Disable => (None, false, true),
+                };
+                let done = sqlx::query(
+                    "UPDATE users SET session_generation = session_generation + 1, \
+                     password_hash = CASE WHEN $3 THEN $4 ELSE password_hash END, \
+                     disabled_at = CASE WHEN $5 THEN $6 ELSE disabled_at END \
+                     WHERE id = $1 AND organization = $2",
+                )
+                .bind(id.to_string())
+                .bind(org.to_string())
+                .bind(set_password)
+                .bind(password)
+                .bind(disable)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
             }
 
             // ── Counterparties ────────────────────────────────────────────────────────────

@@ -25,8 +25,8 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use inkan_domain::{
-    ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId, SignerAccountId,
-    UserId,
+    ApiKeyId, ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId,
+    SignerAccountId, UserId,
 };
 use std::sync::Arc;
 
@@ -67,6 +67,19 @@ pub trait Store: Send + Sync {
     async fn create_api_key(&self, key: &ApiKey) -> Result<()>;
     /// The key whose SHA-256 is `hash`, if it exists and is not revoked.
     async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>>;
+    /// Every key of the organization, revoked ones included, oldest first.
+    async fn api_keys(&self, org: OrganizationId) -> Result<Vec<ApiKey>>;
+    /// Revokes a key of the organization; `false` when there is no such live key.
+    async fn revoke_api_key(&self, org: OrganizationId, id: ApiKeyId, now: i64) -> Result<bool>;
+    /// Ends every session of the user at once (the next session generation), with `change`
+    /// applied in the same statement; `false` when the organization has no such user.
+    async fn end_sessions(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        change: UserChange,
+        now: i64,
+    ) -> Result<bool>;
 
     // ── Counterparties (取引先) ──────────────────────────────────────────────────────────────
     /// Inserts or replaces (by ID, within the organization).
@@ -200,6 +213,17 @@ pub trait Store: Send + Sync {
     ) -> Result<AttemptCount>;
     /// When the lock on `key` in `scope` ends, if it is locked at `now`.
     async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>>;
+}
+
+/// What ends a user's sessions, besides ending them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserChange {
+    /// Only that (logout everywhere).
+    EndSessions,
+    /// A new password hash (`None`: no password login any more).
+    Password(Option<String>),
+    /// The user is disabled.
+    Disable,
 }
 
 /// How failed attempts of one key are limited: at most `failures` in `window` seconds, then the

@@ -67,6 +67,11 @@ pub struct User {
     /// An Argon2 PHC string; `None` for users who cannot log in with a password.
     pub password_hash: Option<String>,
     pub created_at: UnixTime,
+    /// Sessions name the generation they were opened in; ending every session of the user
+    /// (logout, a new password, disabling) moves to the next.
+    pub session_generation: i64,
+    /// A disabled user can neither log in nor use a session.
+    pub disabled_at: Option<UnixTime>,
 }
 
 impl fmt::Debug for User {
@@ -90,6 +95,30 @@ pub struct ApiKey {
     pub hash: TokenHash,
     pub created_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    pub scope: ApiKeyScope,
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyScope {
+    /// Read envelopes, documents, the audit trail and searches.
+    Read,
+    /// Read, and create, send, remind and cancel envelopes.
+    Send,
+    /// Everything, users, keys and webhooks included.
+    Admin,
+}
+
+impl ApiKeyScope {
+    /// The stored name: `read`, `send`, `admin`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiKeyScope::Read => "read",
+            ApiKeyScope::Send => "send",
+            ApiKeyScope::Admin => "admin",
+        }
+    }
 }
 
 /// A counterparty (取引先), with the fields of its 電子契約用メールアドレス届出書.

@@ -196,8 +196,8 @@ pub(crate) fn department(r: &impl Get) -> Result<Department> {
     })
 }
 
-pub(crate) const USER: &str =
-    "id, organization, department, name, email, role, password_hash, created_at";
+pub(crate) const USER: &str = "id, organization, department, name, email, role, password_hash, \
+     created_at, session_generation, disabled_at";
 
 pub(crate) fn user(r: &impl Get) -> Result<User> {
     let role = match r.text("role")?.as_str() {
@@ -214,10 +214,12 @@ pub(crate) fn user(r: &impl Get) -> Result<User> {
         role,
         password_hash: r.opt_text("password_hash")?,
         created_at: r.int("created_at")?,
+        session_generation: r.int("session_generation")?,
+        disabled_at: r.opt_int("disabled_at")?,
     })
 }
 
-pub(crate) const API_KEY: &str = "id, organization, name, hash, created_at, revoked_at";
+pub(crate) const API_KEY: &str = "id, organization, name, hash, created_at, revoked_at, scope";
 
 pub(crate) fn api_key(r: &impl Get) -> Result<ApiKey> {
     Ok(ApiKey {
@@ -227,6 +229,12 @@ pub(crate) fn api_key(r: &impl Get) -> Result<ApiKey> {
         hash: token_hash(r, "hash")?,
         created_at: r.int("created_at")?,
         revoked_at: r.opt_int("revoked_at")?,
+        scope: match r.text("scope")?.as_str() {
+            "read" => crate::ApiKeyScope::Read,
+            "send" => crate::ApiKeyScope::Send,
+            "admin" => crate::ApiKeyScope::Admin,
+            other => return Err(StoreError::Corrupt(format!("API key scope {other:?}"))),
+        },
     })
 }
 

@@ -404,6 +404,8 @@ async fn organizations_users_and_keys(ctx: Ctx) {
         role: UserRole::Admin,
         password_hash: Some("$argon2id$v=19$…".to_string()),
         created_at: NOW,
+        session_generation: 0,
+        disabled_at: None,
     };
     s.create_user(&user).await.unwrap();
     assert_eq!(s.user(org, user.id).await.unwrap().unwrap(), user);
@@ -443,6 +445,7 @@ async fn organizations_users_and_keys(ctx: Ctx) {
         hash: TokenHash::of("ink_live_secret"),
         created_at: NOW,
         revoked_at: None,
+        scope: ApiKeyScope::Send,
     };
     s.create_api_key(&key).await.unwrap();
     assert_eq!(s.api_key_by_hash(&key.hash).await.unwrap().unwrap(), key);
@@ -467,6 +470,43 @@ async fn organizations_users_and_keys(ctx: Ctx) {
         s.create_api_key(&same_hash).await,
         Err(StoreError::Duplicate(_))
     ));
+    // Listed with their scopes, revoked once, never across organizations.
+    let listed = s.api_keys(org).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        listed.iter().find(|k| k.id == key.id).unwrap().scope,
+        ApiKeyScope::Send
+    );
+    assert!(s.api_keys(other).await.unwrap().is_empty());
+    assert!(!s.revoke_api_key(other, key.id, NOW + 1).await.unwrap());
+    assert!(s.revoke_api_key(org, key.id, NOW + 1).await.unwrap());
+    assert!(
+        !s.revoke_api_key(org, key.id, NOW + 2).await.unwrap(),
+        "once"
+    );
+    assert!(s.api_key_by_hash(&key.hash).await.unwrap().is_none());
+
+    // Ending sessions moves the generation; a new password and disabling do too.
+    let end = |change| s.end_sessions(org, user.id, change, NOW + 5);
+    assert!(end(UserChange::EndSessions).await.unwrap());
+    assert!(end(UserChange::Password(Some("$argon2id$new".into())))
+        .await
+        .unwrap());
+    let changed = s.user(org, user.id).await.unwrap().unwrap();
+    assert_eq!(changed.session_generation, 2);
+    assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(changed.disabled_at, None);
+    assert!(end(UserChange::Disable).await.unwrap());
+    let disabled = s.user(org, user.id).await.unwrap().unwrap();
+    assert_eq!(
+        (disabled.session_generation, disabled.disabled_at),
+        (3, Some(NOW + 5))
+    );
+    assert_eq!(disabled.password_hash.as_deref(), Some("$argon2id$new"));
+    assert!(!s
+        .end_sessions(other, user.id, UserChange::EndSessions, NOW)
+        .await
+        .unwrap());
 
     let hook = Webhook {
         id: inkan_domain::WebhookId::new(),
@@ -1750,10 +1790,10 @@ async fn migrations_apply_once(ctx: Ctx) {
     );
     let third = inkan_store::open(&ctx.url).await.unwrap();
     assert!(third.organization(org).await.unwrap().is_some());
-    // Each migration once: 0001_initial, 0002_conclusion and 0003_attempt_limits.
+    // Each migration once: 0001 to 0004.
     assert_eq!(
         ctx.raw.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        3
+        4
     );
 }
 

@@ -45,7 +45,18 @@ impl FromRequestParts<Shared> for StaffAuth {
         let token = bearer(parts)?.ok_or_else(|| {
             ApiError::unauthenticated("an API key is required: `Authorization: Bearer <API key>`")
         })?;
-        Ok(StaffAuth(state.inkan.authenticate_api_key(token).await?))
+        let staff = state.inkan.authenticate_api_key(token).await?;
+        // A read-only key reads; everything else it asks is refused here, for every route.
+        let reads = matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD
+        );
+        if !reads && !staff.may_send() {
+            return Err(ApiError::Forbidden(
+                "この API キーは読み取り専用です (this API key may only read)".into(),
+            ));
+        }
+        Ok(StaffAuth(staff))
     }
 }
 

@@ -26,8 +26,14 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
     let api = Router::new()
         // Organizations (operator), API keys, webhooks, jobs.
         .route("/organizations", post(admin::create_organization))
-        .route("/api-keys", post(admin::create_api_key))
+        .route(
+            "/api-keys",
+            get(admin::api_keys).post(admin::create_api_key),
+        )
+        .route("/api-keys/{id}/revoke", post(admin::revoke_api_key))
         .route("/users", post(admin::add_user))
+        .route("/users/{id}/disable", post(admin::disable_user))
+        .route("/users/{id}/password", post(admin::set_password))
         .route("/departments", get(admin::departments))
         .route("/webhooks", post(admin::add_webhook))
         .route("/jobs", get(admin::jobs))

@@ -44,7 +44,11 @@ async fn health_openapi_headers_and_unknown_routes() {
     let expected = [
         ("/api/v1/organizations", "post"),
         ("/api/v1/api-keys", "post"),
+        ("/api/v1/api-keys", "get"),
+        ("/api/v1/api-keys/{id}/revoke", "post"),
         ("/api/v1/users", "post"),
+        ("/api/v1/users/{id}/disable", "post"),
+        ("/api/v1/users/{id}/password", "post"),
         ("/api/v1/departments", "get"),
         ("/api/v1/counterparties", "get"),
         ("/api/v1/counterparties", "post"),
@@ -224,6 +228,88 @@ async fn organizations_need_the_operator_token_and_the_api_an_api_key() {
     let report: Value = r.json().await.unwrap();
     assert!(report["failed"].is_array());
 
+    // Scopes: the second key sends (the default) but does not administer; a read key reads.
+    let r = app
+        .post("/api/v1/api-keys")
+        .bearer_auth(second)
+        .json(&json!({ "name": "x" }))
+        .send()
+        .await
+        .unwrap();
+    error_of(r, 409).await;
+    let r = app
+        .post("/api/v1/api-keys")
+        .bearer_auth(&key)
+        .json(&json!({ "name": "監査用", "scope": "read" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let reader: Value = r.json().await.unwrap();
+    let reader = reader["api_key"].as_str().unwrap();
+    let r = app
+        .get("/api/v1/envelopes")
+        .bearer_auth(reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(reader)
+        .json(&new_envelope("読み取り専用", VENDOR))
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(r, 403).await;
+    assert_eq!(code, "forbidden");
+    assert!(message.contains("読み取り専用"), "{message}");
+    // Listed (never with their secrets), revoked at once.
+    let r = app
+        .get("/api/v1/api-keys")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let keys: Value = r.json().await.unwrap();
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys
+        .iter()
+        .all(|k| k.get("api_key").is_none() && k.get("hash").is_none()));
+    let read_id = keys.iter().find(|k| k["scope"] == "read").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .get("/api/v1/api-keys")
+        .bearer_auth(second)
+        .send()
+        .await
+        .unwrap();
+    error_of(r, 409).await;
+    let r = app
+        .post(&format!("/api/v1/api-keys/{read_id}/revoke"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = app
+        .get("/api/v1/envelopes")
+        .bearer_auth(reader)
+        .send()
+        .await
+        .unwrap();
+    error_of(r, 401).await;
+    let r = app
+        .post(&format!("/api/v1/api-keys/{read_id}/revoke"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    error_of(r, 404).await;
+
     // Staff users and departments.
     let user = json!({ "name": "契約 次郎", "email": "jiro@city.example.jp", "department": "財政部契約検査課", "password": "correct horse battery" });
     let r = app
@@ -245,6 +331,22 @@ async fn organizations_need_the_operator_token_and_the_api_an_api_key() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400, "the same email twice");
+    // The answer does not say where the address is taken.
+    let other = app
+        .organization("滝沢市", "admin@city.takizawa.example.jp")
+        .await;
+    let r = app
+        .post("/api/v1/users")
+        .bearer_auth(&other)
+        .json(&user)
+        .send()
+        .await
+        .unwrap();
+    let (_, message) = error_of(r, 400).await;
+    assert!(
+        message.contains("登録できません") && !message.contains("盛岡市"),
+        "{message}"
+    );
     let r = app
         .get("/api/v1/departments")
         .bearer_auth(&key)

@@ -1058,3 +1058,84 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         Some("2001:db8::7")
     );
 }
+
+/// Whether a session cookie still opens the dashboard.
+async fn session_alive(app: &TestApp, session: &str) -> bool {
+    let r = no_redirects()
+        .get(format!("{}/app", app.url))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    r.status() == 200
+}
+
+#[tokio::test]
+async fn sessions_end_on_the_server_at_logout_a_new_password_and_disabling() {
+    let app = TestApp::start().await;
+    let key = app.organization_with_login().await;
+    // Two devices; logging out on one ends both.
+    let (laptop, phone) = (login(&app).await, login(&app).await);
+    assert!(session_alive(&app, &laptop).await && session_alive(&app, &phone).await);
+    let r = no_redirects()
+        .post(format!("{}/logout", app.url))
+        .header("cookie", &laptop)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        !session_alive(&app, &laptop).await,
+        "the cookie still works after logout"
+    );
+    assert!(
+        !session_alive(&app, &phone).await,
+        "the other device's session survived"
+    );
+
+    // A new password (an administrator's reset) ends the sessions too.
+    let session = login(&app).await;
+    let staff = app
+        .inkan
+        .session(session.split_once('=').unwrap().1)
+        .await
+        .unwrap();
+    let me = staff.user.unwrap().to_string();
+    let r = app
+        .post(&format!("/api/v1/users/{me}/password"))
+        .bearer_auth(&key)
+        .json(&json!({ "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(!session_alive(&app, &session).await);
+
+    // Disabling: sessions end and the login is refused like a wrong password.
+    let session = login(&app).await;
+    let r = app
+        .post(&format!("/api/v1/users/{me}/disable"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(!session_alive(&app, &session).await);
+    let unknown = app
+        .inkan
+        .login(
+            "nobody@example.jp",
+            PASSWORD,
+            &inkan_service::Caller::default(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    let disabled = app
+        .inkan
+        .login(ADMIN, PASSWORD, &inkan_service::Caller::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(unknown, disabled, "a disabled user is told nothing more");
+}

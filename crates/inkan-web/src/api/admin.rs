@@ -3,17 +3,34 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use inkan_service::{JobReport, NewOrganization, OrganizationCreated, WebhookCreated};
+use inkan_store::ApiKeyScope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{CallerInfo, Json, OperatorAuth, Path, Shared, StaffAuth};
 
-/// A new API key's name.
+/// A new API key's name and scope.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ApiKeyRequest {
     /// What the key is for: `会計システム連携`.
     pub name: String,
+    /// What it may do: `read`, `send` (read, and create, send, remind, cancel envelopes) or
+    /// `admin` (everything). Default `send`.
+    #[serde(default = "send_scope")]
+    #[schema(value_type = String)]
+    pub scope: ApiKeyScope,
+}
+
+fn send_scope() -> ApiKeyScope {
+    ApiKeyScope::Send
+}
+
+/// A new password for a user.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordRequest {
+    /// At least 10 characters.
+    pub password: String,
 }
 
 /// A new API key, shown once.
@@ -61,9 +78,81 @@ pub(crate) async fn create_api_key(
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
     let api_key = state
         .inkan
-        .create_api_key(&staff, &input.name, &caller)
+        .create_api_key(&staff, &input.name, input.scope, &caller)
         .await?;
     Ok((StatusCode::CREATED, Json(ApiKeyCreated { api_key })))
+}
+
+/// The organization's API keys, revoked ones included (never their secrets); administrators.
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "admin",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = [inkan_service::ApiKeyView]),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn api_keys(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+) -> Result<Json<Vec<inkan_service::ApiKeyView>>, ApiError> {
+    Ok(Json(state.inkan.api_keys(&staff).await?))
+}
+
+/// Revokes an API key at once; administrators.
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "admin",
+    params(("id" = String, Path, description = "the key's ID")),
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(crate) async fn revoke_api_key(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.inkan.revoke_api_key(&staff, &id, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Disables a user: every session ends at once and the user cannot log in; administrators.
+#[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "admin",
+    params(("id" = String, Path, description = "the user's ID")),
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "disabled"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(crate) async fn disable_user(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.inkan.disable_user(&staff, &id, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets a user's password; every session of that user ends at once; administrators.
+#[utoipa::path(post, path = "/api/v1/users/{id}/password", tag = "admin",
+    params(("id" = String, Path, description = "the user's ID")),
+    request_body = PasswordRequest,
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "set"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn set_password(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+    Json(input): Json<PasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .inkan
+        .set_password(&staff, &id, &input.password, &caller)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Adds a staff user (administrators and API keys only); a new department is created by name.

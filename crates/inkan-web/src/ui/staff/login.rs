@@ -136,7 +136,7 @@ pub(crate) async fn submit(
             );
         }
     };
-    let session = match state.inkan.start_session(&staff) {
+    let session = match state.inkan.start_session(&staff).await {
         Ok(s) => s,
         Err(e) => {
             return crate::ui::error::UiError {
@@ -165,8 +165,20 @@ pub(crate) async fn submit(
     response
 }
 
-/// `POST /logout`: drops the session cookie.
-pub(crate) async fn logout(State(state): State<Shared>) -> Response {
+/// `POST /logout`: ends every session of the user on the server (on every device), and drops
+/// the cookie.
+pub(crate) async fn logout(
+    State(state): State<Shared>,
+    headers: axum::http::HeaderMap,
+    crate::extract::CallerInfo(caller): crate::extract::CallerInfo,
+) -> Response {
+    if let Some(value) = crate::ui::guard::cookie(&headers, SESSION_COOKIE) {
+        if let Ok(staff) = state.inkan.session(value).await {
+            if let Err(e) = state.inkan.logout(&staff, &caller).await {
+                tracing::warn!(error = %e, "ending the sessions at logout failed");
+            }
+        }
+    }
     let mut response = Redirect::to("/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&set_cookie(&state, SESSION_COOKIE, "", Some(0))) {
         response.headers_mut().append(header::SET_COOKIE, v);
