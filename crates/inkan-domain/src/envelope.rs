@@ -97,6 +97,7 @@ pub enum Action {
     Cancel,
     Expire,
     Edit,
+    RenewLink,
 }
 
 impl Action {
@@ -109,6 +110,7 @@ impl Action {
             Action::Cancel => "cancelled",
             Action::Expire => "expired",
             Action::Edit => "edited",
+            Action::RenewLink => "given a fresh link",
         }
     }
 }
@@ -363,6 +365,32 @@ impl Envelope {
         self.recipients[index].state = RecipientState::Declined;
         self.status = EnvelopeStatus::Declined { by: signer, reason };
         Ok(Outcome::Changed(self.status.clone()))
+    }
+
+    /// A fresh signing link for a recipient who still has to act (the old one was forwarded or
+    /// leaked): the next link generation, which the caller turns into the new link.
+    pub fn renew_link(&mut self, recipient: RecipientId) -> Result<u32, DomainError> {
+        if !matches!(
+            self.status,
+            EnvelopeStatus::AwaitingApproval
+                | EnvelopeStatus::Sent
+                | EnvelopeStatus::PartiallySigned
+        ) {
+            return Err(self.refuse(Action::RenewLink));
+        }
+        let r = self
+            .recipients
+            .iter_mut()
+            .find(|r| r.id == recipient)
+            .ok_or_else(|| DomainError::NotAllowed("no such recipient".into()))?;
+        if r.role == Role::Cc || r.state != RecipientState::Waiting {
+            return Err(DomainError::NotAllowed(
+                "この受信者はすでに手続きを終えています (this recipient has nothing left to do)"
+                    .into(),
+            ));
+        }
+        r.link_generation += 1;
+        Ok(r.link_generation)
     }
 
     /// The sender cancels (取消) an envelope that is not finished.

@@ -73,6 +73,10 @@ pub struct Recipient {
     /// Signers: what was recorded when they signed, for the 電子契約締結証明書.
     #[serde(default)]
     pub signing: Option<SigningRecord>,
+    /// Which of the recipient's signing links is live: staff sending a fresh link (one was
+    /// forwarded or leaked) moves to the next, and the old one stops working.
+    #[serde(default)]
+    pub link_generation: u32,
 }
 
 /// One signing operation as recorded when it happened: the 電子契約締結証明書 prints this, not
@@ -136,6 +140,7 @@ impl Recipient {
             method: SignatureMethod::Witness,
             done_at: None,
             signing: None,
+            link_generation: 0,
         }
     }
 }

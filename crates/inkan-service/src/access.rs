@@ -2,7 +2,7 @@
 //! holding a link token. Every read below takes the caller's organization from here, never from
 //! the request, so one organization's data cannot be reached from another's credentials.
 
-use inkan_domain::{ApiKeyId, EnvelopeId, OrganizationId, RecipientId, UserId};
+use inkan_domain::{ApiKeyId, EnvelopeId, OrganizationId, Recipient, RecipientId, UserId};
 use inkan_store::{AccessToken, ApiKeyScope, TokenHash, TokenKind};
 
 use crate::{Inkan, Result, ServiceError};
@@ -97,14 +97,24 @@ impl Inkan {
         })
     }
 
+    /// The token of a recipient's link: the signing link of their live generation, or the
+    /// completion link (one per recipient).
+    fn link_token(&self, kind: TokenKind, envelope: EnvelopeId, recipient: &Recipient) -> String {
+        let generation = match kind {
+            TokenKind::Signer => recipient.link_generation,
+            TokenKind::Completion => 0,
+        };
+        self.links.token(kind, envelope, recipient.id, generation)
+    }
+
     /// The URL of a recipient's page.
     pub(crate) fn link_url(
         &self,
         kind: TokenKind,
         envelope: EnvelopeId,
-        recipient: RecipientId,
+        recipient: &Recipient,
     ) -> String {
-        let token = self.links.token(kind, envelope, recipient);
+        let token = self.link_token(kind, envelope, recipient);
         match kind {
             TokenKind::Signer => format!("{}/s/{token}", self.settings.public_url),
             TokenKind::Completion => format!("{}/c/{token}", self.settings.public_url),
@@ -117,15 +127,15 @@ impl Inkan {
         kind: TokenKind,
         organization: OrganizationId,
         envelope: EnvelopeId,
-        recipient: RecipientId,
+        recipient: &Recipient,
         expires_at: Option<i64>,
     ) -> AccessToken {
         AccessToken {
-            hash: TokenHash::of(&self.links.token(kind, envelope, recipient)),
+            hash: TokenHash::of(&self.link_token(kind, envelope, recipient)),
             kind,
             organization,
             envelope,
-            recipient: Some(recipient),
+            recipient: Some(recipient.id),
             created_at: self.now(),
             expires_at,
         }

@@ -438,7 +438,7 @@ impl Inkan {
                     TokenKind::Signer,
                     staff.organization,
                     id,
-                    r.id,
+                    r,
                     None,
                 ));
             }
@@ -608,6 +608,62 @@ impl Inkan {
         self.envelope(staff, &id.to_string()).await
     }
 
+    /// Sends a recipient a fresh link (their mail was forwarded, or the link leaked): the old
+    /// link stops working at once, and the request mail goes out again with the new one.
+    pub async fn send_fresh_link(
+        &self,
+        staff: &Staff,
+        id: &str,
+        recipient: &str,
+        caller: &Caller,
+    ) -> Result<EnvelopeView> {
+        let id = Self::parse_envelope_id(id)?;
+        let org = staff.organization;
+        let mut record = self.load(org, id).await?;
+        let rid: RecipientId = recipient
+            .parse()
+            .map_err(|_| ServiceError::NotFound("the recipient"))?;
+        let old = record
+            .envelope
+            .recipient(rid)
+            .cloned()
+            .ok_or(ServiceError::NotFound("the recipient"))?;
+        record.envelope.renew_link(rid)?;
+        let renewed = record
+            .envelope
+            .recipient(rid)
+            .cloned()
+            .ok_or(ServiceError::NotFound("the recipient"))?;
+        let kind = match renewed.role {
+            Role::Approver => MailKind::ApprovalRequest,
+            _ => MailKind::SignatureRequest,
+        };
+        let mut change = Change {
+            now: self.now(),
+            envelope: Some(self.write(&record)),
+            ..Change::default()
+        };
+        change.revoked_tokens.push(
+            self.link_record(TokenKind::Signer, org, id, &old, None)
+                .hash,
+        );
+        change
+            .tokens
+            .push(self.link_record(TokenKind::Signer, org, id, &renewed, None));
+        change.jobs.push(self.mail_job(org, id, Some(rid), kind));
+        change.audit.push(self.audit_entry(
+            org,
+            &staff.actor,
+            "new_link",
+            Some(id),
+            None,
+            caller,
+            serde_json::json!({ "recipient": rid.to_string(), "email": renewed.email.to_string() }),
+        ));
+        self.store.apply(change).await?;
+        self.envelope(staff, &id.to_string()).await
+    }
+
     /// The signer-page links of a sent envelope's approvers and signers (to hand over by other
     /// means when a mail went astray).
     pub async fn recipient_links(
@@ -631,7 +687,7 @@ impl Inkan {
                 (
                     r.name.clone(),
                     r.email.to_string(),
-                    self.link_url(TokenKind::Signer, id, r.id),
+                    self.link_url(TokenKind::Signer, id, r),
                 )
             })
             .collect())

@@ -153,7 +153,7 @@ impl Inkan {
                     message,
                     documents: documents.to_vec(),
                     deadline: e.deadline,
-                    signer_url: self.link_url(TokenKind::Signer, e.id, r.id),
+                    signer_url: self.link_url(TokenKind::Signer, e.id, r),
                 };
                 let t = if job.kind == MailKind::Reminder {
                     Template::Reminder(data)
@@ -176,7 +176,7 @@ impl Inkan {
                         message,
                         documents: documents.to_vec(),
                         deadline: e.deadline,
-                        approval_url: self.link_url(TokenKind::Signer, e.id, r.id),
+                        approval_url: self.link_url(TokenKind::Signer, e.id, r),
                     }),
                 )]
             }
@@ -188,7 +188,7 @@ impl Inkan {
                     envelope_title: e.title.clone(),
                     documents: documents.to_vec(),
                     sender_name: record.sender_name.clone(),
-                    download_url: self.link_url(TokenKind::Completion, e.id, r.id),
+                    download_url: self.link_url(TokenKind::Completion, e.id, r),
                     download_expires_at: record.sealed_at.unwrap_or(record.updated_at)
                         + self.settings.completion_link_days * 86_400,
                 }),

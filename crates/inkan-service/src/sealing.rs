@@ -269,7 +269,7 @@ impl Inkan {
                     TokenKind::Completion,
                     org,
                     id,
-                    r.id,
+                    r,
                     Some(expires),
                 ));
                 change

@@ -50,14 +50,26 @@ impl LinkKey {
     }
 
     /// The token of a recipient's link (signer or completion page): 256 bits, URL-safe.
-    pub fn token(&self, kind: TokenKind, envelope: EnvelopeId, recipient: RecipientId) -> String {
+    /// A recipient's link token. `generation` counts fresh links sent by staff (0: the first,
+    /// whose form is unchanged since links began).
+    pub fn token(
+        &self,
+        kind: TokenKind,
+        envelope: EnvelopeId,
+        recipient: RecipientId,
+        generation: u32,
+    ) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
         let label = match kind {
             TokenKind::Signer => "signer",
             TokenKind::Completion => "completion",
         };
-        mac.update(format!("inkan-link-v1|{label}|{envelope}|{recipient}").as_bytes());
+        let base = format!("inkan-link-v1|{label}|{envelope}|{recipient}");
+        match generation {
+            0 => mac.update(base.as_bytes()),
+            n => mac.update(format!("{base}|{n}").as_bytes()),
+        }
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 

@@ -914,3 +914,70 @@ async fn webhooks_never_reach_internal_addresses() {
         "{failed:#?}"
     );
 }
+
+/// A signer's mail was forwarded: staff send a fresh link, the old one stops working at once,
+/// and the new one is mailed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_send_a_fresh_link_and_the_old_one_dies() {
+    if !have_font() {
+        return;
+    }
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let staff = organization(inkan, "盛岡市", "link@city.morioka.example.jp").await;
+    let env = draft(
+        inkan,
+        &staff,
+        "転送されたメール",
+        vec![recipient("v@example.co.jp", "signer", 1)],
+        "1",
+    )
+    .await;
+    inkan.send(&staff, &env.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    let old = t.link_token("v@example.co.jp", "s");
+    assert!(inkan.open_link(&old, &who).await.is_ok());
+    let signer = inkan.envelope(&staff, &env.id).await.unwrap().recipients[0]
+        .id
+        .clone();
+    inkan
+        .send_fresh_link(&staff, &env.id, &signer, &who)
+        .await
+        .unwrap();
+    inkan.worker().drain().await.unwrap();
+    assert!(matches!(
+        inkan.open_link(&old, &who).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    let fresh: Vec<String> = t
+        .outbox()
+        .iter()
+        .filter(|m| m.to == "v@example.co.jp" && m.subject.contains("署名依頼"))
+        .map(|m| m.text.clone())
+        .collect();
+    assert_eq!(fresh.len(), 2, "the request went out again");
+    let new = fresh
+        .iter()
+        .find_map(|text| {
+            let marker = format!("{}/s/", t.public_url);
+            let start = text.find(&marker)? + marker.len();
+            let token: String = text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            (token != old).then_some(token)
+        })
+        .expect("a new link");
+    assert!(inkan.open_link(&new, &who).await.unwrap().can_act);
+    // Another organization cannot, and a recipient who is done has nothing to renew.
+    let other = organization(inkan, "滝沢市", "x@city.takizawa.example.jp").await;
+    assert!(matches!(
+        inkan.send_fresh_link(&other, &env.id, &signer, &who).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    inkan.complete(&new, &[], &who).await.unwrap();
+    assert!(inkan
+        .send_fresh_link(&staff, &env.id, &signer, &who)
+        .await
+        .is_err());
+}

@@ -342,6 +342,24 @@ macro_rules! store_impl {
                     .map_err(|e| db_error(e, || what.clone()))?;
                 }
 
+                if !change.revoked_tokens.is_empty() {
+                    let Some((envelope, organization)) = owner else {
+                        return Err(StoreError::NotFound(
+                            "revoked tokens name no envelope: the change has none".into(),
+                        ));
+                    };
+                    for hash in &change.revoked_tokens {
+                        sqlx::query(
+                            "DELETE FROM tokens WHERE hash = $1 AND envelope = $2 AND organization = $3",
+                        )
+                        .bind(&hash.0[..])
+                        .bind(envelope.to_string())
+                        .bind(organization.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                }
+
                 for t in &change.tokens {
                     let what = "an access token";
                     Self::check_owner(tx, owner, &mut checked, t.envelope, t.organization, what)

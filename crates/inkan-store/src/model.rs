@@ -291,6 +291,9 @@ pub struct Change {
     pub documents: Vec<DocumentRecord>,
     pub attachments: Vec<AttachmentRecord>,
     pub tokens: Vec<AccessToken>,
+    /// Links that stop working (a fresh one replaced them): deleted, only among the change's
+    /// envelope's tokens.
+    pub revoked_tokens: Vec<TokenHash>,
     /// Jobs this change causes. A job with a `dedupe_key` equal to that of a job still queued is
     /// not added twice.
     pub jobs: Vec<NewJob>,

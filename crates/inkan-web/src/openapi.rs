@@ -40,6 +40,7 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         envelopes::send,
         envelopes::cancel,
         envelopes::remind,
+        envelopes::new_link,
         envelopes::document,
         envelopes::attachment,
         envelopes::certificate,

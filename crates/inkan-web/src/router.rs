@@ -54,6 +54,10 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .route("/envelopes/{id}/send", post(envelopes::send))
         .route("/envelopes/{id}/cancel", post(envelopes::cancel))
         .route("/envelopes/{id}/remind", post(envelopes::remind))
+        .route(
+            "/envelopes/{id}/recipients/{recipient}/new-link",
+            post(envelopes::new_link),
+        )
         .route("/envelopes/{id}/documents/{doc}", get(envelopes::document))
         .route(
             "/envelopes/{id}/attachments/{att}",

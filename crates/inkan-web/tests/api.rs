@@ -59,6 +59,10 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/envelopes/{id}/send", "post"),
         ("/api/v1/envelopes/{id}/cancel", "post"),
         ("/api/v1/envelopes/{id}/remind", "post"),
+        (
+            "/api/v1/envelopes/{id}/recipients/{recipient}/new-link",
+            "post",
+        ),
         ("/api/v1/envelopes/{id}/documents/{doc}", "get"),
         ("/api/v1/envelopes/{id}/attachments/{att}", "get"),
         ("/api/v1/envelopes/{id}/audit", "get"),

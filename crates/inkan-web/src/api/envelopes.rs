@@ -189,6 +189,30 @@ pub(crate) async fn remind(
     Ok(Json(state.inkan.remind(&staff, &id, &caller).await?))
 }
 
+/// Sends one recipient a fresh link (a forwarded or leaked mail): the old link stops working at
+/// once and the request mail goes out again.
+#[utoipa::path(post, path = "/api/v1/envelopes/{id}/recipients/{recipient}/new-link", tag = "envelopes",
+    params(("id" = String, Path, description = "the envelope's ID"),
+           ("recipient" = String, Path, description = "the recipient's ID")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = EnvelopeView),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(crate) async fn new_link(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Path((id, recipient)): Path<(String, String)>,
+) -> Result<Json<EnvelopeView>, ApiError> {
+    Ok(Json(
+        state
+            .inkan
+            .send_fresh_link(&staff, &id, &recipient, &caller)
+            .await?,
+    ))
+}
+
 /// A document's current revision (the signed PDF once sealed); recorded in the audit trail.
 #[utoipa::path(get, path = "/api/v1/envelopes/{id}/documents/{doc}", tag = "envelopes",
     params(("id" = String, Path, description = "the envelope's ID"),
