@@ -76,8 +76,9 @@ impl std::fmt::Debug for Config {
 
 impl Config {
     /// Reads a TOML file (if given), then applies `INKAN_DATA_DIR`, `INKAN_LISTEN`,
-    /// `INKAN_PUBLIC_URL`, `INKAN_DATABASE_URL`, `INKAN_MAIL_FROM`, `INKAN_TSA_URLS`
-    /// (comma-separated) and `INKAN_JOB_LEASE_SECONDS` from the environment.
+    /// `INKAN_PUBLIC_URL`, `INKAN_DATABASE_URL`, `INKAN_MAIL_FROM`, `INKAN_TSA_URLS`,
+    /// `INKAN_TRUSTED_PROXIES`, `INKAN_ALLOWED_NETWORKS` (comma-separated) and
+    /// `INKAN_JOB_LEASE_SECONDS` from the environment.
     pub fn load(file: Option<&Path>) -> Result<Config> {
         let mut config = match file {
             Some(path) => {
