@@ -35,8 +35,19 @@ fn too_long(max: usize) -> String {
 /// character. Empty is allowed (see [`required_line`]). `what` names the field in the error, in
 /// Japanese and English: `受信者の氏名 (recipients[1].name)`.
 pub fn line(what: &'static str, value: &str, max: usize) -> Result<String, DomainError> {
+    checked(what, value, max, |_| false)
+}
+
+/// `value` trimmed, refused when longer than `max` characters or holding a character that
+/// [`refusal`] names and `kept` does not keep.
+fn checked(
+    what: &'static str,
+    value: &str,
+    max: usize,
+    kept: impl Fn(char) -> bool,
+) -> Result<String, DomainError> {
     let value = value.trim();
-    if let Some(why) = value.chars().find_map(refusal) {
+    if let Some(why) = value.chars().filter(|&c| !kept(c)).find_map(refusal) {
         return Err(DomainError::InvalidValue {
             what,
             why: why.to_string(),
@@ -67,21 +78,9 @@ pub fn required_line(what: &'static str, value: &str, max: usize) -> Result<Stri
 /// for declining): at most `max` characters, and no control character other than line breaks
 /// and tabs. It goes into mail bodies and pages, never into a header.
 pub fn paragraphs(what: &'static str, value: &str, max: usize) -> Result<String, DomainError> {
-    let value = value.trim();
-    let kept = |c: char| matches!(c, '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}');
-    if let Some(why) = value.chars().filter(|&c| !kept(c)).find_map(refusal) {
-        return Err(DomainError::InvalidValue {
-            what,
-            why: why.to_string(),
-        });
-    }
-    if value.chars().count() > max {
-        return Err(DomainError::InvalidValue {
-            what,
-            why: too_long(max),
-        });
-    }
-    Ok(value.to_string())
+    checked(what, value, max, |c| {
+        matches!(c, '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}')
+    })
 }
 
 #[cfg(test)]

@@ -114,25 +114,13 @@ impl Config {
             })?);
         }
         if let Some(v) = env("INKAN_TRUSTED_PROXIES") {
-            config.trusted_proxies = v
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
+            config.trusted_proxies = comma_list(&v);
         }
         if let Some(v) = env("INKAN_ALLOWED_NETWORKS") {
-            config.allowed_networks = v
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
+            config.allowed_networks = comma_list(&v);
         }
         if let Some(v) = env("INKAN_TSA_URLS") {
-            config.tsa_urls = v
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
+            config.tsa_urls = comma_list(&v);
         }
         Ok(config)
     }
@@ -179,6 +167,15 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir().join("inkan.db").display()))
     }
+}
+
+/// `a, b,c` as `["a", "b", "c"]`.
+fn comma_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Addresses or CIDR ranges (`10.0.0.1` alone means `10.0.0.1/32`).
