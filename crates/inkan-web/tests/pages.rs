@@ -1139,3 +1139,45 @@ async fn sessions_end_on_the_server_at_logout_a_new_password_and_disabling() {
         .to_string();
     assert_eq!(unknown, disabled, "a disabled user is told nothing more");
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_work_that_failed_for_good() {
+    let app = TestApp::start().await;
+    let key = app.organization_with_login().await;
+    let session = login(&app).await;
+    let dashboard = || async {
+        no_redirects()
+            .get(format!("{}/app", app.url))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(!dashboard().await.contains("failed-jobs"));
+    // An endpoint stored by hand on loopback: the policy refuses it, so its delivery fails for
+    // good.
+    let staff = app.inkan.authenticate_api_key(&key).await.unwrap();
+    app.inkan
+        .store()
+        .create_webhook(&inkan_store::Webhook {
+            id: inkan_domain::WebhookId::new(),
+            organization: staff.organization,
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: "s".into(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    let id = app.envelope(&key, "通知の失敗", "vendor@example.jp").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.send_for_link(&key, &id, "vendor@example.jp").await;
+    let html = dashboard().await;
+    assert!(html.contains("処理に失敗した作業があります"), "{html}");
+    assert!(html.contains("Webhook の通知"), "{html}");
+    assert!(html.contains("127.0.0.1"), "the reason is shown: {html}");
+}
