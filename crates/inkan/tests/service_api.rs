@@ -601,3 +601,61 @@ async fn files_built_to_exhaust_the_verifier_do_not_stall_the_server() {
         assert_eq!(status, expected, "{what}: {body}");
     }
 }
+
+// ── The OpenAPI document under schemathesis ─────────────────────────────────────────────────
+
+/// schemathesis (from PyPI) against a running `inkan serve`, with an administrator's key: no
+/// 500, and every response as the OpenAPI document says (status code, content type, body). A
+/// fixed seed and deterministic generation make a run the same everywhere. Left out: the
+/// operations that revoke, disable or reset the caller's own credentials (the stateful phase
+/// would lock itself out), organization creation (operator only), and the two that take a raw
+/// PDF body (schemathesis generates no application/pdf).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_holds_under_schemathesis() {
+    let venv = std::env::var("INKAN_SCHEMATHESIS_VENV").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/inkan/schemathesis-venv",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let schemathesis = std::path::Path::new(&venv).join("bin/schemathesis");
+    if !schemathesis.exists() {
+        inkan_testkit::skip_or_fail(&format!(
+            "schemathesis is not installed at {} (bash .ci/run installs it)",
+            schemathesis.display()
+        ));
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let s = Serve::start(data.path(), free_port());
+    let client = reqwest::Client::new();
+    let key = organization(&client, &s).await;
+    let output = tokio::process::Command::new(&schemathesis)
+        .arg("run")
+        .arg(format!("{}/openapi.json", s.base))
+        .args(["-H", &format!("Authorization: Bearer {key}")])
+        .args([
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+        ])
+        .args(["--max-examples", "25", "--seed", "20261203", "--generation-deterministic"])
+        .args(["--workers", "1"])
+        .args([
+            "--exclude-path-regex",
+            r"/organizations|/revoke|/disable|/password|/api/v1/verify|/sign/\{token\}/attachments",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{text}"
+    );
+    assert!(text.contains("passed"), "{text}");
+}

@@ -50,10 +50,23 @@ pub(crate) async fn verify(
         .name
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| "contract.pdf".into());
-    // A place first: when the verifier is full, the upload is not even read.
-    let slot = state.inkan.verification_slot()?;
-    let mut upload = state.inkan.receive_upload()?;
+    // A place first: when the verifier is full, the upload is not kept, only read through
+    // (a client still sending would otherwise see a reset connection instead of the 503).
     let mut chunks = body.into_data_stream();
+    let slot = match state.inkan.verification_slot() {
+        Ok(slot) => slot,
+        Err(busy) => {
+            let mut read = 0usize;
+            while let Some(Ok(chunk)) = chunks.next().await {
+                read += chunk.len();
+                if read > MAX_VERIFY_BODY {
+                    break;
+                }
+            }
+            return Err(busy.into());
+        }
+    };
+    let mut upload = state.inkan.receive_upload()?;
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|e| {
             ApiError::BadRequest(format!(

@@ -84,8 +84,18 @@ pub(crate) async fn submit(
     lang: Lang,
     multipart: Multipart,
 ) -> UiResult<Response> {
-    // A place first: when the verifier is full, the upload is not even read.
-    let slot = state.inkan.verification_slot().page(lang)?;
+    // A place first: when the verifier is full, the upload is read through and dropped (a
+    // browser still sending would otherwise see a reset connection instead of the page).
+    let slot = match state.inkan.verification_slot() {
+        Ok(slot) => slot,
+        Err(busy) => {
+            let mut multipart = multipart;
+            while let Ok(Some(mut field)) = multipart.next_field().await {
+                while let Ok(Some(_)) = field.chunk().await {}
+            }
+            return Err(busy).page(lang);
+        }
+    };
     let mut upload = state.inkan.receive_upload().page(lang)?;
     let result = match receive(multipart, &mut upload).await {
         Ok(name) => state.inkan.verify_received(slot, &name, upload).await,
