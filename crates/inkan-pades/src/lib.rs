@@ -31,4 +31,4 @@ pub use ltv::{RevocationFetcher, ValidationData};
 pub use sign::{sign_pdf, Certify, Level, Services, SignOptions, SignOutcome, Signer};
 pub use stamp::stamp_every_page;
 pub use timestamp::{add_document_timestamp, renew_archive_timestamp};
-pub use verify::{conclusion_id, verify_pdf, VerifyLimits, VerifyOptions};
+pub use verify::{conclusion_id, verify_pdf, verify_source, VerifyLimits, VerifyOptions};

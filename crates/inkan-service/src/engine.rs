@@ -31,6 +31,18 @@ pub enum SignAs {
     },
 }
 
+/// Why a timestamp token does not prove its time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampFault {
+    /// Not a token over this data, or its signature does not verify.
+    #[error("not a valid timestamp over this data: {0}")]
+    Invalid(String),
+    /// Intact, but its TSA does not chain to the trust anchors (add the TSA's root to
+    /// `trust_anchors`).
+    #[error("the timestamp's TSA is not trusted: {0}")]
+    Untrusted(String),
+}
+
 pub struct SigningEngine {
     pki: Arc<Pki>,
     witness_key: Arc<dyn SigningKey>,
@@ -74,6 +86,43 @@ impl SigningEngine {
             pki,
             scratch,
         })
+    }
+
+    /// An RFC 3161 timestamp over a SHA-256 `imprint` from the configured TSAs (the built-in one
+    /// by default). When none answers, the error says so: a timestamp is never made up.
+    pub async fn timestamp(&self, imprint: &[u8; 32]) -> Result<inkan_pki::tsa::TimeStampToken> {
+        self.tsa
+            .timestamp(inkan_keys::DigestAlgorithm::Sha256, imprint)
+            .await
+            .map_err(|e| ServiceError::Unavailable(format!("timestamp: {e}")))
+    }
+
+    /// Checks a timestamp token over a SHA-256 `imprint`: its signature and imprint, then its
+    /// TSA's path to the trust anchors at the token's time with id-kp-timeStamping. Returns the
+    /// token's time.
+    pub fn check_timestamp(
+        &self,
+        token: &[u8],
+        imprint: &[u8; 32],
+    ) -> std::result::Result<std::time::SystemTime, TimestampFault> {
+        let checked =
+            inkan_pki::tsa::check_token(token, inkan_keys::DigestAlgorithm::Sha256, imprint)
+                .map_err(TimestampFault::Invalid)?;
+        let tsa = checked
+            .signer
+            .ok_or_else(|| TimestampFault::Invalid("the token names no TSA certificate".into()))?;
+        let pool = inkan_cms::parse(token)
+            .map(|p| p.certificates().to_vec())
+            .unwrap_or_default();
+        inkan_cms::path::validate(
+            &tsa,
+            &pool,
+            &self.anchors,
+            checked.time,
+            Some(inkan_cms::oid::ID_KP_TIME_STAMPING),
+        )
+        .map_err(|e| TimestampFault::Untrusted(e.to_string()))?;
+        Ok(checked.time)
     }
 
     /// The root certificate every signature of this installation chains to.

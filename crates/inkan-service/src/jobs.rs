@@ -253,7 +253,8 @@ impl Worker {
         }
     }
 
-    /// Runs forever (until the task is dropped), sweeping every minute.
+    /// Runs forever (until the task is dropped), sweeping every minute: stalled and failed jobs
+    /// reported, audit chain heads timestamped when due.
     pub async fn run(self) {
         let mut last_sweep = 0;
         loop {
@@ -270,6 +271,11 @@ impl Worker {
                 last_sweep = now;
                 if let Err(e) = self.inkan.job_report(None).await {
                     tracing::error!(error = %e, "sweeper failed");
+                }
+                // Each organization's audit chain head, timestamped once per interval while
+                // it moves (a failed timestamp is logged and tried again next sweep).
+                if let Err(e) = self.inkan.anchor_audit_chains(true).await {
+                    tracing::error!(error = %e, "audit anchoring failed");
                 }
             }
         }

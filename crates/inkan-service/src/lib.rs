@@ -39,11 +39,11 @@ mod webhooks;
 
 pub use access::{Caller, Staff};
 pub use accounts::{LibraryDocumentView, LibraryEntryView, ACCOUNT_SESSION_SECONDS, CODE_MINUTES};
-pub use audit::AuditReport;
+pub use audit::{AnchorRound, Anchored, AuditReport};
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use conclusion::certificate_file_name;
 pub use display::DisplaySource;
-pub use engine::{signature_field_name, witness_reason, SignAs, SigningEngine};
+pub use engine::{signature_field_name, witness_reason, SignAs, SigningEngine, TimestampFault};
 pub use envelopes::SearchInput;
 pub use error::{Result, ServiceError, BUSY_RETRY_SECONDS};
 pub use jobs::{JobLine, JobReport, Worker};
@@ -84,6 +84,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where webhook deliveries may go (default: public https URLs only).
     pub webhook_egress: inkan_pki::egress::Egress,
+    /// How often a moving audit chain head is timestamped (a day).
+    pub audit_anchor_seconds: i64,
 }
 
 impl Settings {
@@ -99,6 +101,7 @@ impl Settings {
             trusted_proxies: Vec::new(),
             webhook_egress: inkan_pki::egress::Egress::restricted(Vec::new(), Vec::new())
                 .https_only(),
+            audit_anchor_seconds: 86_400,
         }
     }
 }

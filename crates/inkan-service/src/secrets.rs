@@ -33,20 +33,7 @@ impl LinkKey {
 
     /// Reads the key at `path`, creating it (mode 0600) when absent.
     pub fn load_or_create(path: &Path) -> Result<LinkKey> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let k: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                    ServiceError::Internal(format!("{} must hold exactly 32 bytes", path.display()))
-                })?;
-                Ok(LinkKey(k))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = LinkKey::random();
-                write_private(path, &key.0)?;
-                Ok(key)
-            }
-            Err(e) => Err(ServiceError::Internal(format!("{}: {e}", path.display()))),
-        }
+        key_file(path).map(LinkKey)
     }
 
     /// The token of a recipient's link (signer or completion page): 256 bits, URL-safe.
@@ -101,6 +88,29 @@ impl LinkKey {
 // HMAC accepts keys of any length; this cannot happen.
 fn unreachable_hmac() -> Hmac<Sha256> {
     unreachable!("HMAC-SHA256 takes keys of any length")
+}
+
+/// The key that keys the audit chains (`keys/audit.key`), created on first start. It lives
+/// beside the other keys, outside the database: write access to the database alone is not
+/// enough to recompute a rewritten trail.
+pub fn audit_chain_key(path: &Path) -> Result<inkan_store::ChainKey> {
+    key_file(path).map(inkan_store::ChainKey::from_bytes)
+}
+
+/// The 32 random bytes in the file at `path`, created (mode 0600) when absent.
+fn key_file(path: &Path) -> Result<[u8; 32]> {
+    match std::fs::read(path) {
+        Ok(bytes) => bytes.as_slice().try_into().map_err(|_| {
+            ServiceError::Internal(format!("{} must hold exactly 32 bytes", path.display()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut k = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut k);
+            write_private(path, &k)?;
+            Ok(k)
+        }
+        Err(e) => Err(ServiceError::Internal(format!("{}: {e}", path.display()))),
+    }
 }
 
 /// A new API key (`inkan_` + 256 random bits) and its stored hash.

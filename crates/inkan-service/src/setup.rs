@@ -62,6 +62,9 @@ pub struct Config {
     pub allowed_networks: Vec<String>,
     /// Whether webhooks may use plain `http://` URLs (default false: https only).
     pub allow_http_webhooks: Option<bool>,
+    /// How often, in hours, each organization's audit chain head is timestamped by the TSA
+    /// while entries are added (default 24, at most 24).
+    pub audit_anchor_hours: Option<u32>,
 }
 
 impl std::fmt::Debug for Config {
@@ -240,7 +243,7 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
     .map_err(|e| ServiceError::Internal(format!("the PKI in {}: {e}", pki_dir.display())))?;
     let pki = Arc::new(pki);
 
-    let store = inkan_store::open(&config.database_url()).await?;
+    let store = open_store(&config).await?;
     let master = config
         .master_key
         .clone()
@@ -291,8 +294,17 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
     if let Some(n) = config.verify_concurrency {
         settings.verify_concurrency = n.clamp(1, 64);
     }
+    if let Some(hours) = config.audit_anchor_hours {
+        settings.audit_anchor_seconds = i64::from(hours.clamp(1, 24)) * 3600;
+    }
     let inkan = Inkan::new(store, blobs, mailer, engine, links, clock, settings);
     Ok(Assembled { inkan, pki, config })
+}
+
+/// The database, with the audit chains keyed by the installation's chain key.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn inkan_store::Store>> {
+    let key = crate::secrets::audit_chain_key(&config.data_dir().join("keys").join("audit.key"))?;
+    Ok(inkan_store::open(&config.database_url(), key).await?)
 }
 
 /// Everything under the data folder is the service's alone, whatever umask it was started with:

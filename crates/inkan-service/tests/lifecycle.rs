@@ -251,6 +251,16 @@ async fn a_tsa_that_is_down_is_retried_and_never_replaced_by_an_invented_time() 
             .contains("timestamp"),
         "{seal:#?}"
     );
+    // Nor is the audit trail anchored with an invented time: the round says what failed.
+    let round = inkan.anchor_audit_chains(false).await.unwrap();
+    assert_eq!(round.anchored, 0);
+    assert_eq!(round.failed.len(), 1, "{round:#?}");
+    assert!(inkan
+        .store()
+        .audit_anchors(staff.organization)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -980,4 +990,112 @@ async fn staff_send_a_fresh_link_and_the_old_one_dies() {
         .send_fresh_link(&staff, &env.id, &signer, &who)
         .await
         .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_is_timestamped_while_it_moves_and_late_anchoring_is_reported() {
+    if !have_font() {
+        return;
+    }
+    const DAY: i64 = 86_400;
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let report = |reports: Vec<inkan_service::AuditReport>| {
+        assert_eq!(reports.len(), 1, "{reports:#?}");
+        let r = reports.into_iter().next().unwrap();
+        assert!(r.broken.is_none(), "{r:#?}");
+        r
+    };
+    // Three days ago (the clock turned back), a draft: entries written then, never anchored.
+    t.clock.advance(-3 * DAY);
+    let staff = organization(inkan, "盛岡市", "admin@city.morioka.example.jp").await;
+    draft(
+        inkan,
+        &staff,
+        "三日前の下書き",
+        vec![recipient("v@example.co.jp", "signer", 1)],
+        "1",
+    )
+    .await;
+    t.clock.advance(3 * DAY);
+    let r = report(inkan.verify_audit().await.unwrap());
+    assert!(r.anchored.is_none());
+    assert!(
+        r.unanchored
+            .as_deref()
+            .is_some_and(|w| w.contains("no timestamp anchor yet")),
+        "{r:#?}"
+    );
+
+    // The sweep anchors it now, with the TSA's real time: intact, but anchored late.
+    let round = inkan.anchor_audit_chains(true).await.unwrap();
+    assert_eq!((round.anchored, round.failed.len()), (1, 0), "{round:#?}");
+    let r = report(inkan.verify_audit().await.unwrap());
+    let head = inkan
+        .store()
+        .audit_head(staff.organization)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.anchored.as_ref().map(|a| a.seq), Some(head.0));
+    assert!(
+        r.unanchored
+            .as_deref()
+            .is_some_and(|w| w.contains("anchored only at")),
+        "{r:#?}"
+    );
+
+    // A head that did not move is not stamped again; one that moved waits for the interval.
+    assert_eq!(inkan.anchor_audit_chains(true).await.unwrap().anchored, 0);
+    let env = draft(
+        inkan,
+        &staff,
+        "今日の契約",
+        vec![recipient("w@example.co.jp", "signer", 1)],
+        "2",
+    )
+    .await;
+    inkan.send(&staff, &env.id, &who).await.unwrap();
+    assert_eq!(inkan.anchor_audit_chains(true).await.unwrap().anchored, 0);
+    // `inkan audit anchor` does not wait.
+    assert_eq!(inkan.anchor_audit_chains(false).await.unwrap().anchored, 1);
+    let anchors = inkan
+        .store()
+        .audit_anchors(staff.organization)
+        .await
+        .unwrap();
+    assert_eq!(anchors.len(), 2);
+    assert!(anchors[0].seq < anchors[1].seq);
+    // Every anchor is an RFC 3161 token over the head it names, from a trusted TSA.
+    for a in &anchors {
+        let imprint = inkan_store::anchor_imprint(a.organization, a.seq, &a.hash);
+        inkan.engine().check_timestamp(&a.token, &imprint).unwrap();
+        let mut other = imprint;
+        other[0] ^= 1;
+        assert!(matches!(
+            inkan.engine().check_timestamp(&a.token, &other),
+            Err(inkan_service::TimestampFault::Invalid(_))
+        ));
+    }
+    // An anchor whose token was swapped for another head's is not a proof.
+    let forged = inkan_store::AuditAnchor {
+        seq: 1,
+        hash: inkan
+            .store()
+            .audit_entries(staff.organization, None)
+            .await
+            .unwrap()[0]
+            .hash
+            .clone(),
+        ..anchors[1].clone()
+    };
+    inkan.store().add_audit_anchor(&forged).await.unwrap();
+    let reports = inkan.verify_audit().await.unwrap();
+    assert!(
+        reports[0]
+            .broken
+            .as_deref()
+            .is_some_and(|b| b.contains("entry 1: its timestamp anchor is not valid")),
+        "{reports:#?}"
+    );
 }

@@ -19,7 +19,7 @@ macro_rules! store_impl {
     ($store:ty, $db:ty, $backend:literal) => {
         use $crate::rows::{self, db_error, to_i64, to_json};
         use $crate::{
-            chain_hash, AccessToken, ApiKey, AttachmentRecord, AuditEntry, Change, CodeCheck,
+            chain_hash, AccessToken, ApiKey, AttachmentRecord, AuditAnchor, AuditEntry, ChainKey, Change, CodeCheck,
             Counterparty, Department, DocumentHit, DocumentQuery, DocumentRecord, EmailCode,
             EnvelopeFilter, EnvelopeRecord, Job, JobFilter, LibraryItem, NewAuditEntry,
             Organization, Result, SignerAccount, Store, StoreError, TokenHash, User, Webhook,
@@ -199,6 +199,7 @@ macro_rules! store_impl {
 
             async fn append_audit(
                 tx: &mut sqlx::Transaction<'static, $db>,
+                key: &ChainKey,
                 entries: &[NewAuditEntry],
             ) -> Result<()> {
                 let mut organizations: Vec<OrganizationId> =
@@ -226,7 +227,7 @@ macro_rules! store_impl {
                         seq = seq
                             .checked_add(1)
                             .ok_or_else(|| StoreError::Corrupt("audit sequence overflow".into()))?;
-                        let hash = chain_hash(&prev, seq, entry);
+                        let hash = chain_hash(key, &prev, seq, entry);
                         sqlx::query(
                             "INSERT INTO audit_entries (organization, seq, envelope, at, entry, \
                              prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -256,6 +257,7 @@ macro_rules! store_impl {
 
             async fn apply_in(
                 tx: &mut sqlx::Transaction<'static, $db>,
+                key: &ChainKey,
                 change: &Change,
             ) -> Result<()> {
                 let now = change.now;
@@ -437,7 +439,7 @@ macro_rules! store_impl {
                     }
                 }
 
-                Self::append_audit(tx, &change.audit).await
+                Self::append_audit(tx, key, &change.audit).await
             }
 
             /// The ID of another queued job with this dedupe key, if any: a job that goes back to
@@ -718,7 +720,7 @@ macro_rules! store_impl {
 
             async fn apply(&self, change: Change) -> Result<()> {
                 let mut tx = self.begin_write().await?;
-                let result = Self::apply_in(&mut tx, &change).await;
+                let result = Self::apply_in(&mut tx, &self.chain_key, &change).await;
                 Self::end(tx, result).await
             }
 
@@ -1152,6 +1154,41 @@ macro_rules! store_impl {
                             .map_err(|_| StoreError::Corrupt(format!("audit organization {org:?}")))
                     })
                     .collect()
+            }
+
+            fn check_chain(
+                &self,
+                entries: &[AuditEntry],
+                head: Option<(i64, &str)>,
+            ) -> std::result::Result<$crate::ChainSummary, $crate::ChainBreak> {
+                $crate::verify_chain(&self.chain_key, entries, head)
+            }
+
+            async fn add_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_anchors (organization, seq, hash, at, token) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (organization, seq) DO NOTHING",
+                )
+                .bind(anchor.organization.to_string())
+                .bind(anchor.seq)
+                .bind(&anchor.hash)
+                .bind(anchor.at)
+                .bind(&anchor.token)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit_anchors(&self, org: OrganizationId) -> Result<Vec<AuditAnchor>> {
+                let sql = format!(
+                    "SELECT {} FROM audit_anchors WHERE organization = $1 ORDER BY seq",
+                    rows::AUDIT_ANCHOR
+                );
+                let found = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.iter().map(rows::audit_anchor).collect()
             }
 
             // ── Webhooks ──────────────────────────────────────────────────────────────────

@@ -17,7 +17,10 @@ mod postgres;
 mod rows;
 mod sqlite;
 
-pub use audit::{chain_hash, verify_chain, ChainBreak, GENESIS_HASH};
+pub use audit::{
+    anchor_imprint, chain_hash, legacy_chain_hash, verify_chain, AuditAnchor, ChainBreak, ChainKey,
+    ChainSummary, GENESIS_HASH,
+};
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -33,12 +36,14 @@ use std::sync::Arc;
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Opens the store a URL names: `sqlite://path/to/inkan.db` (created if absent) or
-/// `postgres://…`. Migrations are applied before it returns.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+/// `postgres://…`. Migrations are applied before it returns. `chain_key` keys the audit chains
+/// (it is kept outside the database, so that writing to the database is not enough to rewrite
+/// the trail).
+pub async fn open(url: &str, chain_key: ChainKey) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
+        Ok(Arc::new(PostgresStore::connect(url, chain_key).await?))
     } else if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqliteStore::connect(url, chain_key).await?))
     } else {
         Err(StoreError::Config(format!(
             "unsupported database URL {:?}: use sqlite://FILE or postgres://…",
@@ -171,8 +176,19 @@ pub trait Store: Send + Sync {
     /// The organization's chain head (last sequence number and hash), kept apart from the entries
     /// so that deleting the newest entries is detected too.
     async fn audit_head(&self, org: OrganizationId) -> Result<Option<(i64, String)>>;
+    /// Checks entries read with [`Store::audit_entries`] (a whole chain) against `head` with
+    /// the store's chain key, which never leaves the store.
+    fn check_chain(
+        &self,
+        entries: &[AuditEntry],
+        head: Option<(i64, &str)>,
+    ) -> std::result::Result<ChainSummary, ChainBreak>;
     /// Every organization that has audit entries (for `inkan audit verify`).
     async fn audited_organizations(&self) -> Result<Vec<OrganizationId>>;
+    /// Keeps a timestamp anchor of a chain head.
+    async fn add_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()>;
+    /// The organization's anchors, oldest entry first.
+    async fn audit_anchors(&self, org: OrganizationId) -> Result<Vec<AuditAnchor>>;
 
     // ── Webhooks ─────────────────────────────────────────────────────────────────────────────
     async fn create_webhook(&self, webhook: &Webhook) -> Result<()>;

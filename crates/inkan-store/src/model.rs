@@ -431,9 +431,10 @@ pub struct AuditEntry {
     /// 1, 2, 3 … within the organization's chain.
     pub seq: i64,
     pub entry: NewAuditEntry,
-    /// Hex SHA-256 of the previous entry (or [`crate::GENESIS_HASH`]).
+    /// The previous entry's hash (or [`crate::GENESIS_HASH`]).
     pub prev_hash: String,
-    /// Hex SHA-256 over `prev_hash` and this entry (see [`crate::chain_hash`]).
+    /// `k1:` and the hex HMAC-SHA256 over `prev_hash` and this entry under the chain key (see
+    /// [`crate::chain_hash`]); plain hex SHA-256 in entries written before chains were keyed.
     pub hash: String,
 }
 

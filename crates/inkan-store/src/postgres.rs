@@ -17,12 +17,13 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    chain_key: crate::ChainKey,
 }
 
 impl PostgresStore {
     /// Connects to `postgres://user@host/db` and applies the migrations it has not seen yet
     /// (under PostgreSQL's advisory lock, so processes starting together do not race).
-    pub async fn connect(url: &str) -> crate::Result<PostgresStore> {
+    pub async fn connect(url: &str, chain_key: crate::ChainKey) -> crate::Result<PostgresStore> {
         let options = PgConnectOptions::from_str(url).map_err(|e| {
             crate::StoreError::Config(format!(
                 "PostgreSQL URL (…@{}): {e}",
@@ -35,7 +36,7 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { pool, chain_key })
     }
 
     const FOR_UPDATE: &'static str = " FOR UPDATE";

@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 use sqlx::Row;
 
 use crate::{
-    AccessToken, ApiKey, AttachmentRecord, AuditEntry, Counterparty, Department, DocumentHit,
-    DocumentRecord, EnvelopeRecord, Job, JobStatus, LibraryItem, NewAuditEntry, Organization,
-    Result, SignerAccount, StoreError, TokenHash, TokenKind, TransactionMetadata, User, UserRole,
-    Webhook,
+    AccessToken, ApiKey, AttachmentRecord, AuditAnchor, AuditEntry, Counterparty, Department,
+    DocumentHit, DocumentRecord, EnvelopeRecord, Job, JobStatus, LibraryItem, NewAuditEntry,
+    Organization, Result, SignerAccount, StoreError, TokenHash, TokenKind, TransactionMetadata,
+    User, UserRole, Webhook,
 };
 
 /// Typed column access over either backend's rows.
@@ -411,6 +411,18 @@ pub(crate) fn audit_entry(r: &impl Get) -> Result<AuditEntry> {
         entry,
         prev_hash: r.text("prev_hash")?,
         hash: r.text("hash")?,
+    })
+}
+
+pub(crate) const AUDIT_ANCHOR: &str = "organization, seq, hash, at, token";
+
+pub(crate) fn audit_anchor(r: &impl Get) -> Result<AuditAnchor> {
+    Ok(AuditAnchor {
+        organization: id(r, "organization")?,
+        seq: r.int("seq")?,
+        hash: r.text("hash")?,
+        at: r.int("at")?,
+        token: r.blob("token")?,
     })
 }
 

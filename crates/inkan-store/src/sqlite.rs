@@ -21,12 +21,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    chain_key: crate::ChainKey,
 }
 
 impl SqliteStore {
     /// Opens (creating it if absent) the database at `sqlite://path/to/inkan.db` and applies the
     /// migrations it has not seen yet.
-    pub async fn connect(url: &str) -> crate::Result<SqliteStore> {
+    pub async fn connect(url: &str, chain_key: crate::ChainKey) -> crate::Result<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| crate::StoreError::Config(format!("SQLite URL {url:?}: {e}")))?
             .create_if_missing(true)
@@ -54,7 +55,7 @@ impl SqliteStore {
         .connect_with(options)
         .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, chain_key })
     }
 
     const FOR_UPDATE: &'static str = "";

@@ -21,6 +21,11 @@ use sqlx::Connection;
 
 const NOW: i64 = 1_750_000_000;
 
+/// The audit chain key every test store is opened with.
+fn chain_key() -> ChainKey {
+    ChainKey::from_bytes([7; 32])
+}
+
 // ── Harness ──────────────────────────────────────────────────────────────────────────────────
 
 /// What a test gets: the store, its URL (to connect again) and a raw pool (to tamper).
@@ -59,7 +64,7 @@ where
 {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("inkan.db").display());
-    let store = SqliteStore::connect(&url).await.unwrap();
+    let store = SqliteStore::connect(&url, chain_key()).await.unwrap();
     let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap());
     let started = std::time::Instant::now();
     test(Ctx {
@@ -106,7 +111,7 @@ where
         .unwrap();
     let url = database_url(&admin, &name);
     let started = std::time::Instant::now();
-    let store = PostgresStore::connect(&url).await.unwrap();
+    let store = PostgresStore::connect(&url, chain_key()).await.unwrap();
     let raw = sqlx::PgPool::connect(&url).await.unwrap();
     // Spawned so that a failing test still lets us drop its database.
     let outcome = tokio::spawn(test(Ctx {
@@ -167,6 +172,9 @@ both!(
     concurrent_claimers_never_share_a_job,
     audit_chain_verifies,
     tampering_with_an_entry_is_detected,
+    recomputing_the_chain_without_the_key_is_detected,
+    legacy_entries_are_accepted_before_keyed_ones_only,
+    anchors_are_kept_per_organization,
     deleting_a_middle_entry_is_detected,
     deleting_the_last_entry_is_detected,
     swapping_entries_is_detected,
@@ -357,9 +365,17 @@ fn audit(org: OrganizationId, envelope: Option<EnvelopeId>, n: i64) -> NewAuditE
 }
 
 async fn verify(store: &dyn Store, org: OrganizationId) -> Result<(), ChainBreak> {
+    verify_with(store, org, &chain_key()).await.map(|_| ())
+}
+
+async fn verify_with(
+    store: &dyn Store,
+    org: OrganizationId,
+    key: &ChainKey,
+) -> Result<ChainSummary, ChainBreak> {
     let entries = store.audit_entries(org, None).await.unwrap();
     let head = store.audit_head(org).await.unwrap();
-    verify_chain(&entries, head.as_ref().map(|(s, h)| (*s, h.as_str())))
+    verify_chain(key, &entries, head.as_ref().map(|(s, h)| (*s, h.as_str())))
 }
 
 async fn count_jobs(store: &dyn Store) -> usize {
@@ -1690,6 +1706,142 @@ async fn tampering_with_an_entry_is_detected(ctx: Ctx) {
     assert_eq!(verify(s, org).await, Err(ChainBreak::Content { seq: 3 }));
 }
 
+/// Rewrites entries `from..` of `org`'s chain as someone with write access to the database
+/// would: each row's hash recomputed by `hash` from the (edited) content, and the head moved.
+async fn rewrite_chain(
+    ctx: &Ctx,
+    org: OrganizationId,
+    from: i64,
+    hash: impl Fn(&str, i64, &NewAuditEntry) -> String,
+) {
+    let entries = ctx.store.audit_entries(org, None).await.unwrap();
+    let f = org_filter(org);
+    let mut prev = match from {
+        1 => GENESIS_HASH.to_string(),
+        n => entries[(n - 2) as usize].hash.clone(),
+    };
+    for e in entries.iter().filter(|e| e.seq >= from) {
+        let h = hash(&prev, e.seq, &e.entry);
+        ctx.raw
+            .exec(&format!(
+                "UPDATE audit_entries SET prev_hash = '{prev}', hash = '{h}' WHERE {f} AND seq = {}",
+                e.seq
+            ))
+            .await;
+        prev = h;
+    }
+    ctx.raw
+        .exec(&format!("UPDATE audit_heads SET hash = '{prev}' WHERE {f}"))
+        .await;
+}
+
+async fn recomputing_the_chain_without_the_key_is_detected(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = five_entries(s).await;
+    let f = org_filter(org);
+    ctx.raw
+        .exec(&format!(
+            "UPDATE audit_entries SET entry = replace(entry, '\"n\":3', '\"n\":33') WHERE {f} AND seq = 3"
+        ))
+        .await;
+    // Recomputed with plain SHA-256 from the edited entry on: unkeyed after keyed entries.
+    rewrite_chain(&ctx, org, 3, legacy_chain_hash).await;
+    assert_eq!(verify(s, org).await, Err(ChainBreak::Unkeyed { seq: 3 }));
+    // Recomputed with a key of the attacker's own: the MAC does not match.
+    let guess = ChainKey::from_bytes([8; 32]);
+    rewrite_chain(&ctx, org, 3, |p, n, e| chain_hash(&guess, p, n, e)).await;
+    assert_eq!(verify(s, org).await, Err(ChainBreak::Content { seq: 3 }));
+    // Recomputed unkeyed from the very first entry: the rows alone cannot tell, so the summary
+    // says that nothing but an anchor vouches for entries 1 to 5 (the service refuses that).
+    rewrite_chain(&ctx, org, 1, legacy_chain_hash).await;
+    assert_eq!(
+        verify_with(s, org, &chain_key()).await,
+        Ok(ChainSummary {
+            last_unkeyed: Some(5)
+        })
+    );
+    // With the real key the rewrite verifies: only an anchor stops the key's holder.
+    rewrite_chain(&ctx, org, 1, |p, n, e| chain_hash(&chain_key(), p, n, e)).await;
+    assert_eq!(
+        verify_with(s, org, &chain_key()).await,
+        Ok(ChainSummary::default())
+    );
+}
+
+async fn legacy_entries_are_accepted_before_keyed_ones_only(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = five_entries(s).await;
+    // Entries 1 to 3 as an installation from before keyed chains wrote them.
+    rewrite_chain(&ctx, org, 1, |p, n, e| {
+        if n <= 3 {
+            legacy_chain_hash(p, n, e)
+        } else {
+            chain_hash(&chain_key(), p, n, e)
+        }
+    })
+    .await;
+    assert_eq!(
+        verify_with(s, org, &chain_key()).await,
+        Ok(ChainSummary {
+            last_unkeyed: Some(3)
+        })
+    );
+    // New entries follow the legacy ones keyed.
+    s.apply(Change {
+        audit: vec![audit(org, None, 6)],
+        now: NOW,
+        ..Change::default()
+    })
+    .await
+    .unwrap();
+    let entries = s.audit_entries(org, None).await.unwrap();
+    assert!(entries[5].hash.starts_with("k1:"), "{}", entries[5].hash);
+    assert_eq!(
+        verify_with(s, org, &chain_key())
+            .await
+            .unwrap()
+            .last_unkeyed,
+        Some(3)
+    );
+}
+
+async fn anchors_are_kept_per_organization(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = five_entries(s).await;
+    let other = OrganizationId::new();
+    let head = s.audit_head(org).await.unwrap().unwrap();
+    let anchor = |organization, seq: i64, hash: &str| AuditAnchor {
+        organization,
+        seq,
+        hash: hash.to_string(),
+        at: NOW,
+        token: vec![0x30, 0x03, 0x02, 0x01, seq as u8],
+    };
+    s.add_audit_anchor(&anchor(org, head.0, &head.1))
+        .await
+        .unwrap();
+    s.add_audit_anchor(&anchor(org, 2, "h2")).await.unwrap();
+    s.add_audit_anchor(&anchor(other, 1, "h1")).await.unwrap();
+    // The same head twice (two workers at once) keeps the first.
+    s.add_audit_anchor(&AuditAnchor {
+        token: vec![1],
+        ..anchor(org, 2, "h2")
+    })
+    .await
+    .unwrap();
+    let kept = s.audit_anchors(org).await.unwrap();
+    assert_eq!(
+        kept,
+        vec![anchor(org, 2, "h2"), anchor(org, head.0, &head.1)]
+    );
+    assert_eq!(s.audit_anchors(other).await.unwrap().len(), 1);
+    assert!(s
+        .audit_anchors(OrganizationId::new())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 async fn deleting_a_middle_entry_is_detected(ctx: Ctx) {
     let s = &*ctx.store;
     let org = five_entries(s).await;
@@ -1782,18 +1934,18 @@ async fn concurrent_audit_appends_keep_the_chain(ctx: Ctx) {
 
 async fn migrations_apply_once(ctx: Ctx) {
     let org = organization(&*ctx.store, "盛岡市").await;
-    let again = inkan_store::open(&ctx.url).await.unwrap();
+    let again = inkan_store::open(&ctx.url, chain_key()).await.unwrap();
     assert_eq!(again.backend(), ctx.store.backend());
     assert_eq!(
         again.organization(org).await.unwrap().unwrap().name,
         "盛岡市"
     );
-    let third = inkan_store::open(&ctx.url).await.unwrap();
+    let third = inkan_store::open(&ctx.url, chain_key()).await.unwrap();
     assert!(third.organization(org).await.unwrap().is_some());
-    // Each migration once: 0001 to 0004.
+    // Each migration once: 0001 to 0005.
     assert_eq!(
         ctx.raw.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        4
+        5
     );
 }
 
@@ -1801,7 +1953,7 @@ async fn migrations_apply_once(ctx: Ctx) {
 async fn unsupported_urls_are_configuration_errors() {
     for url in ["mysql://root@localhost/inkan", "inkan.db", ""] {
         assert!(matches!(
-            inkan_store::open(url).await,
+            inkan_store::open(url, chain_key()).await,
             Err(StoreError::Config(_))
         ));
     }
@@ -1811,14 +1963,14 @@ async fn unsupported_urls_are_configuration_errors() {
 async fn sqlite_creates_the_file_and_its_directory_must_exist() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
-    let store = inkan_store::open(&format!("sqlite://{}", path.display()))
+    let store = inkan_store::open(&format!("sqlite://{}", path.display()), chain_key())
         .await
         .unwrap();
     assert_eq!(store.backend(), "sqlite");
     assert!(path.exists());
     let missing = dir.path().join("no/such/dir.db");
     assert!(
-        inkan_store::open(&format!("sqlite://{}", missing.display()))
+        inkan_store::open(&format!("sqlite://{}", missing.display()), chain_key())
             .await
             .is_err()
     );

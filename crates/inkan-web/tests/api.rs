@@ -772,7 +772,9 @@ async fn downloads_are_in_the_audit_trail_with_ip_and_user_agent() {
         assert_eq!(d["user_agent"], USER_AGENT, "{d}");
         assert_eq!(d["envelope"], id);
         assert!(d["actor"].as_str().unwrap().starts_with("api_key:"));
-        assert_eq!(d["hash"].as_str().unwrap().len(), 64);
+        // Keyed: `k1:` and a hex HMAC-SHA256.
+        let hash = d["hash"].as_str().unwrap();
+        assert!(hash.starts_with("k1:") && hash.len() == 67, "{hash}");
     }
     assert_eq!(downloads[0]["document"], doc);
     assert_eq!(downloads[1]["detail"]["attachment"], att);

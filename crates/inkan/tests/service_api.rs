@@ -14,6 +14,7 @@ use inkan_testkit::validators::{ltv_check, pyhanko_valid, sample_pdf};
 use reqwest::Method;
 use serde_json::json;
 use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const VENDOR: &str = "taro.yamada@seisou.example.co.jp";
@@ -214,34 +215,105 @@ async fn a_city_contract_through_the_api_ends_at_b_lta() {
                 && e["ip"] == "127.0.0.1"),
         "{audit:#}"
     );
+    // The chain heads are timestamped by the server's TSA (the worker does it daily by itself).
+    let anchor = inkan()
+        .args(["audit", "anchor"])
+        .env("INKAN_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&anchor.stdout);
+    assert!(
+        anchor.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&anchor.stderr)
+    );
+    // (0 when the worker's own sweep already covered the newest entry.)
+    assert!(text.contains("chain head(s) timestamped"), "{text}");
     drop(s);
 
-    // The audit chain verifies, and an edited entry is caught.
-    let verify = || {
-        inkan()
+    // The audit chain verifies, anchored; an edited entry is caught, and so is a chain
+    // recomputed by someone who can write to the database, with or without the chain key.
+    let verify = |dir: &Path| {
+        let out = inkan()
             .args(["audit", "verify"])
-            .env("INKAN_DATA_DIR", data.path())
+            .env("INKAN_DATA_DIR", dir)
             .output()
-            .unwrap()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
-    let out = verify();
+    let (code, text) = verify(data.path());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("anchored through entry"), "{text}");
+    let Some(python) = inkan_testkit::find_tool("python3") else {
+        return;
+    };
+    let attack = |mode: &str| {
+        let copy = tempfile::tempdir().unwrap();
+        inkan_testkit::run_ok(
+            std::process::Command::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", data.path().display()))
+                .arg(copy.path()),
+        );
+        inkan_testkit::run_ok(
+            std::process::Command::new(&python)
+                .args(["-c", REWRITE_AUDIT, mode])
+                .arg(copy.path().join("inkan.db"))
+                .arg(copy.path().join("keys/audit.key")),
+        );
+        verify(copy.path())
+    };
+    // Edited only: the entry no longer matches its hash.
+    let (code, text) = attack("edit");
+    assert_eq!(code, Some(1), "{text}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        text.contains("BROKEN") && text.contains("does not match its hash"),
+        "{text}"
     );
-    if let Some(python) = inkan_testkit::find_tool("python3") {
-        let db = data.path().join("inkan.db");
-        inkan_testkit::run_ok(std::process::Command::new(python).args([
-            "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update audit_entries set entry = replace(entry, 'download', 'view') where entry like '%download%' \"); c.commit()",
-        ]).arg(&db));
-        let out = verify();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{text}");
-        assert!(text.contains("BROKEN"), "{text}");
-    }
+    // Recomputed with plain SHA-256 (no key) and the anchors deleted: nothing vouches for it.
+    let (code, text) = attack("unkeyed");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("BROKEN") && text.contains("unkeyed hashes"),
+        "{text}"
+    );
+    // Recomputed with the real key (an insider): the timestamp anchor covers the old head.
+    let (code, text) = attack("keyed");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("BROKEN") && text.contains("covers another hash"),
+        "{text}"
+    );
 }
+
+/// Rewrites the audit trail in an Inkan SQLite database as an attacker with write access would:
+/// a download becomes a view; then (mode `unkeyed`) every hash and the head are recomputed with
+/// SHA-256 and the anchors deleted, or (mode `keyed`) recomputed with the stolen chain key.
+const REWRITE_AUDIT: &str = r#"
+import hashlib, hmac, sqlite3, sys
+mode, db, keyfile = sys.argv[1], sys.argv[2], sys.argv[3]
+c = sqlite3.connect(db)
+c.execute("update audit_entries set entry = replace(entry, 'download', 'view') where entry like '%download%'")
+key = open(keyfile, 'rb').read()
+if mode != 'edit':
+    for (org,) in c.execute('select organization from audit_heads').fetchall():
+        prev = '0' * 64
+        for seq, entry in c.execute('select seq, entry from audit_entries where organization = ? order by seq', (org,)).fetchall():
+            data = (prev + '\n' + str(seq) + '\n' + entry).encode()
+            if mode == 'keyed':
+                h = 'k1:' + hmac.new(key, data, hashlib.sha256).hexdigest()
+            else:
+                h = hashlib.sha256(data).hexdigest()
+            c.execute('update audit_entries set prev_hash = ?, hash = ? where organization = ? and seq = ?', (prev, h, org, seq))
+            prev = h
+        c.execute('update audit_heads set hash = ? where organization = ?', (prev, org))
+if mode == 'unkeyed':
+    c.execute('delete from audit_anchors')
+c.commit()
+"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_in_the_middle_of_sealing_it_finishes_after_restart_signing_once() {

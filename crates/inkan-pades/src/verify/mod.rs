@@ -90,6 +90,16 @@ pub async fn verify_pdf(path: &Path, options: &VerifyOptions) -> Result<Report, 
         inkan_pdf::PdfError::Io(io) => PadesError::io(path, io),
         other => other.into(),
     })?;
+    verify_source(source, &path.display().to_string(), options).await
+}
+
+/// [`verify_pdf`] over any [`Source`] (bytes in memory, for the fuzz targets), reported as
+/// `file`.
+pub async fn verify_source<S: Source>(
+    source: S,
+    file: &str,
+    options: &VerifyOptions,
+) -> Result<Report, PadesError> {
     // A signed file whose cross-reference data is broken cannot say which revision a signature
     // covers: refuse it rather than rebuild it.
     let doc = Document::open_with(source, OpenOptions { reconstruct: false })?;
@@ -144,7 +154,7 @@ pub async fn verify_pdf(path: &Path, options: &VerifyOptions) -> Result<Report, 
     }
     let signatures: Vec<_> = checked.into_iter().map(|c| c.report).collect();
     Ok(Report {
-        file: path.display().to_string(),
+        file: file.to_string(),
         valid: !signatures.is_empty() && signatures.iter().all(|s| s.valid),
         revisions: doc.revisions().len(),
         // What the final revision shows; a page whose text cannot be read just has none.

@@ -49,9 +49,10 @@ pub struct AuditEntryView {
     pub user_agent: Option<String>,
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
-    /// Hex SHA-256 of the previous entry.
+    /// The previous entry's `hash`.
     pub prev_hash: String,
-    /// Hex SHA-256 over `prev_hash` and this entry.
+    /// `k1:` and the hex HMAC-SHA256 over `prev_hash` and this entry under the installation's
+    /// chain key (plain hex SHA-256 in entries written before chains were keyed).
     pub hash: String,
 }
 

@@ -86,7 +86,7 @@ pub fn worker(args: ConfigArgs) -> anyhow::Result<ExitCode> {
 pub fn migrate(args: ConfigArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
         let config = args.load()?;
-        let store = inkan_store::open(&config.database_url()).await?;
+        let store = inkan_service::setup::open_store(&config).await?;
         say!("{}: migrations applied", store.backend());
         Ok(ExitCode::SUCCESS)
     })
@@ -140,27 +140,39 @@ pub fn org(command: OrgCommand) -> anyhow::Result<ExitCode> {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// 監査ログの検証 / Check every organization's hash chain: exit 0 intact, 1 broken.
+    /// 監査ログの検証 / Check every organization's chain (keyed hashes, head, timestamp anchors):
+    /// exit 0 intact and anchored, 1 broken, 2 intact but not anchored in time.
     Verify {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// 監査ログのタイムスタンプ / Timestamp every chain head that moved since its last anchor,
+    /// now (the worker does it once per `audit_anchor_hours` by itself).
+    Anchor {
         #[command(flatten)]
         config: ConfigArgs,
     },
 }
 
 pub fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
-    let AuditCommand::Verify { config } = command;
+    match command {
+        AuditCommand::Verify { config } => audit_verify(config),
+        AuditCommand::Anchor { config } => audit_anchor(config),
+    }
+}
+
+fn audit_verify(config: ConfigArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
         let app = open(&config).await?;
         let reports = app.inkan.verify_audit().await?;
-        let mut broken = false;
+        let (mut broken, mut unanchored) = (false, false);
         for r in &reports {
-            match &r.broken {
-                None => say!(
-                    "OK      {} ({} entries) / 改ざんなし",
-                    r.organization,
-                    r.entries
-                ),
-                Some(why) => {
+            let anchored = match &r.anchored {
+                Some(a) => format!("anchored through entry {} at {} / タイムスタンプ済み", a.seq, a.time),
+                None => "no timestamp anchor yet / タイムスタンプなし".to_string(),
+            };
+            match (&r.broken, &r.unanchored) {
+                (Some(why), _) => {
                     broken = true;
                     say!(
                         "BROKEN  {} ({} entries) / 改ざんを検出: {why}",
@@ -168,15 +180,47 @@ pub fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
                         r.entries
                     );
                 }
+                (None, Some(why)) => {
+                    unanchored = true;
+                    say!(
+                        "LATE    {} ({} entries) / 改ざんなし、ただしタイムスタンプが遅延: {why}; {anchored}",
+                        r.organization,
+                        r.entries
+                    );
+                }
+                (None, None) => say!(
+                    "OK      {} ({} entries) / 改ざんなし; {anchored}",
+                    r.organization,
+                    r.entries
+                ),
             }
         }
         if reports.is_empty() {
             say!("no audit entries yet / 監査ログはまだありません");
         }
-        Ok(if broken {
-            ExitCode::from(1)
-        } else {
+        Ok(match (broken, unanchored) {
+            (true, _) => ExitCode::from(1),
+            (false, true) => ExitCode::from(2),
+            (false, false) => ExitCode::SUCCESS,
+        })
+    })
+}
+
+fn audit_anchor(config: ConfigArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let app = open(&config).await?;
+        let round = app.inkan.anchor_audit_chains(false).await?;
+        say!(
+            "{} chain head(s) timestamped / 監査ログにタイムスタンプを付与しました",
+            round.anchored
+        );
+        for failure in &round.failed {
+            say!("FAILED  {failure} / タイムスタンプを取得できませんでした");
+        }
+        Ok(if round.failed.is_empty() {
             ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
         })
     })
 }
