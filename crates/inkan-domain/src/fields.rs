@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AttachmentId, DomainError, FieldId, RecipientId};
+use crate::{AttachmentId, CalendarDate, DateFormat, DomainError, FieldId, RecipientId};
 
 /// What a field asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,7 +13,7 @@ pub enum FieldKind {
     Signature,
     /// Free text with a label, such as 署名日 or 住所.
     Text,
-    /// A date (YYYY-MM-DD).
+    /// A date, written into the contract in the field's [`DateFormat`].
     Date,
     /// A checkbox.
     Checkbox,
@@ -50,6 +50,9 @@ pub struct Field {
     pub required: bool,
     pub placement: Option<Placement>,
     pub value: Option<FieldValue>,
+    /// How a date field writes its date (和暦 unless the sender chose otherwise).
+    #[serde(default)]
+    pub date_format: DateFormat,
 }
 
 impl Field {
@@ -86,7 +89,14 @@ impl Field {
             required: required || kind == FieldKind::Signature,
             placement,
             value: None,
+            date_format: DateFormat::default(),
         })
+    }
+
+    /// The same field, writing its date in `format`.
+    pub fn with_date_format(mut self, format: DateFormat) -> Field {
+        self.date_format = format;
+        self
     }
 }
 
@@ -106,31 +116,36 @@ pub fn fill(
             .ok_or_else(|| {
                 DomainError::NotAllowed(format!("field {id} is not one of this signer's fields"))
             })?;
-        let fits = match (field.kind, value) {
+        let kept = match (field.kind, value) {
             // Drawn into the PDF as one line of text: no line breaks or other controls.
-            (FieldKind::Text, FieldValue::Text(t)) => crate::text::line("", t, 1000).is_ok(),
-            (FieldKind::Date, FieldValue::Text(t)) => is_iso_date(t),
-            (FieldKind::Checkbox, FieldValue::Checked(_)) => true,
-            (FieldKind::Attachment, FieldValue::Attachment(_)) => true,
-            _ => false,
+            (FieldKind::Text, FieldValue::Text(t)) => crate::text::line("", t, 1000)
+                .is_ok()
+                .then(|| value.clone()),
+            // Typed in any usual form, kept as the contract writes it; left empty, empty.
+            (FieldKind::Date, FieldValue::Text(t)) if t.trim().is_empty() => {
+                Some(FieldValue::Text(String::new()))
+            }
+            (FieldKind::Date, FieldValue::Text(t)) => {
+                let date = CalendarDate::parse(t).map_err(|e| DomainError::InvalidValue {
+                    what: "field value",
+                    why: format!("「{}」: {e}", field.label),
+                })?;
+                Some(FieldValue::Text(date.format(field.date_format)))
+            }
+            (FieldKind::Checkbox, FieldValue::Checked(_)) => Some(value.clone()),
+            (FieldKind::Attachment, FieldValue::Attachment(_)) => Some(value.clone()),
+            _ => None,
         };
-        if !fits {
+        let Some(kept) = kept else {
             return Err(DomainError::InvalidValue {
                 what: "field value",
                 why: format!(
-                    "{:?} does not fit the field 「{}」 ({:?}{})",
-                    value,
-                    field.label,
-                    field.kind,
-                    if field.kind == FieldKind::Date {
-                        ", written YYYY-MM-DD"
-                    } else {
-                        ""
-                    }
+                    "{:?} does not fit the field 「{}」 ({:?})",
+                    value, field.label, field.kind,
                 ),
             });
-        }
-        field.value = Some(value.clone());
+        };
+        field.value = Some(kept);
     }
     let missing: Vec<&str> = staged
         .iter()
@@ -151,18 +166,6 @@ pub fn fill(
     }
     fields.clone_from_slice(&staged);
     Ok(())
-}
-
-fn is_iso_date(text: &str) -> bool {
-    let b = text.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let number = |r: std::ops::Range<usize>| text.get(r).and_then(|s| s.parse::<u32>().ok());
-    matches!(
-        (number(0..4), number(5..7), number(8..10)),
-        (Some(y), Some(m), Some(d)) if y >= 1900 && (1..=12).contains(&m) && (1..=31).contains(&d)
-    )
 }
 
 /// True when `recipient` signs this document (has a signature field on it).

@@ -5,6 +5,7 @@
 //! an envelope that changes state only through its methods), and every refused operation says
 //! why in a [`DomainError`].
 
+pub mod calendar;
 mod envelope;
 mod error;
 mod fields;
@@ -13,6 +14,7 @@ mod routing;
 pub mod text;
 mod values;
 
+pub use calendar::{CalendarDate, DateFormat};
 pub use envelope::{Action, Envelope, EnvelopeStatus, Outcome, MAX_DOCUMENTS, MAX_TOTAL_BYTES};
 pub use error::DomainError;
 pub use fields::{fill, signs, Field, FieldKind, FieldValue, Placement};

@@ -85,6 +85,7 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
             width: 160.0,
             height: 24.0,
         }),
+        date_format: None,
     };
     let envelope = inkan
         .create_envelope(

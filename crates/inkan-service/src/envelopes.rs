@@ -4,8 +4,9 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use inkan_domain::{
-    text, AttachmentId, CounterpartyId, DocumentId, Email, Envelope, EnvelopeId, EnvelopeStatus,
-    Field, FieldKind, Outcome, Placement, Recipient, RecipientId, Role, SignatureMethod, Yen,
+    text, AttachmentId, CounterpartyId, DateFormat, DocumentId, Email, Envelope, EnvelopeId,
+    EnvelopeStatus, Field, FieldKind, Outcome, Placement, Recipient, RecipientId, Role,
+    SignatureMethod, Yen,
 };
 use inkan_store::{
     AttachmentRecord, Change, DocumentQuery, DocumentRecord, EnvelopeFilter, EnvelopeRecord,
@@ -95,6 +96,19 @@ pub(crate) fn parse_metadata(m: &MetadataInput) -> Result<TransactionMetadata> {
         amount,
         counterparty,
     })
+}
+
+/// A date field's format by its API name; 和暦 when not given.
+fn parse_date_format(name: Option<&str>) -> Result<DateFormat> {
+    match name {
+        None | Some("") => Ok(DateFormat::default()),
+        Some(name) => DateFormat::parse(name).ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "日付の書式 {name:?} は使えません (unknown date format): wareki (令和8年12月3日), \
+                 seireki (2026年12月3日) or iso (2026-12-03)"
+            ))
+        }),
+    }
 }
 
 fn parse_kind(kind: &str) -> Result<FieldKind> {
@@ -272,9 +286,11 @@ impl Inkan {
                         f.recipient
                     )));
                 }
-                fields.push(Field::new(
-                    recipient, kind, &f.label, f.required, placement,
-                )?);
+                let date_format = parse_date_format(f.date_format.as_deref())?;
+                fields.push(
+                    Field::new(recipient, kind, &f.label, f.required, placement)?
+                        .with_date_format(date_format),
+                );
             }
             // Who signs this document: those named, else every signer; each gets a signature
             // field (invisible unless placed).

@@ -81,6 +81,11 @@ pub struct NewField {
     pub required: bool,
     #[serde(default)]
     pub placement: Option<PlacementView>,
+    /// For date fields: how the date is written into the contract — `wareki` (令和8年12月3日,
+    /// the default), `seireki` (2026年12月3日) or `iso` (2026-12-03). The signer may type any
+    /// of these forms.
+    #[serde(default)]
+    pub date_format: Option<String>,
 }
 
 /// A file attached by the sender.
@@ -187,6 +192,8 @@ pub struct FieldView {
     pub placement: Option<PlacementView>,
     /// Text, `true`/`false`, or an attachment ID.
     pub value: Option<String>,
+    /// Date fields: how the date is written, `wareki`, `seireki` or `iso`.
+    pub date_format: Option<String>,
 }
 
 /// An attached file.
@@ -236,7 +243,8 @@ pub struct EnvelopeSummary {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct FieldInput {
     pub field: String,
-    /// Text for text and date fields (`YYYY-MM-DD`), `true`/`false` for checkboxes, an
+    /// Text for text and date fields (a date in any usual form: 令和8年12月3日, 2026年12月3日,
+    /// 2026-12-03, R8.12.3; kept in the field's format), `true`/`false` for checkboxes, an
     /// attachment ID for attachment fields.
     pub value: String,
 }
@@ -329,6 +337,7 @@ pub(crate) fn field_view(f: &Field) -> FieldView {
             FieldValue::Checked(c) => c.to_string(),
             FieldValue::Attachment(a) => a.to_string(),
         }),
+        date_format: (f.kind == FieldKind::Date).then(|| f.date_format.as_str().to_string()),
     }
 }
 

@@ -55,6 +55,7 @@ fn placed(recipient: &str, kind: &str, label: &str, y: f64) -> NewField {
             width: if kind == "checkbox" { 12.0 } else { 160.0 },
             height: if kind == "checkbox" { 12.0 } else { 24.0 },
         }),
+        date_format: None,
     }
 }
 
@@ -236,10 +237,24 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
         .await
         .unwrap_err();
     assert!(err.to_string().contains("必須項目"), "{err}");
+    // A day that does not exist is refused, naming the field.
+    let err = inkan
+        .complete(
+            &vendor_token,
+            &[FieldInput {
+                field: date.clone(),
+                value: "令和8年2月30日".into(),
+            }],
+            &who,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("署名日"), "{err}");
+    // The vendor types the date as they like; the contract writes it in 和暦.
     let values = [
         FieldInput {
-            field: date,
-            value: "2026-04-01".into(),
+            field: date.clone(),
+            value: "R８.４.１".into(),
         },
         FieldInput {
             field: agree,
@@ -251,6 +266,16 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
         },
     ];
     inkan.complete(&vendor_token, &values, &who).await.unwrap();
+    let written = inkan
+        .envelope(&staff, &envelope.id)
+        .await
+        .unwrap()
+        .documents[0]
+        .fields
+        .iter()
+        .find(|f| f.id == date)
+        .and_then(|f| f.value.clone());
+    assert_eq!(written.as_deref(), Some("令和8年4月1日"));
     // A double click signs once.
     inkan.complete(&vendor_token, &values, &who).await.unwrap();
     // The city cannot sign before its turn came… it could not even have a link: its link is

@@ -181,7 +181,7 @@
   }
 
   // Placing fields.
-  const DEFAULT_SIZE = { signature: [160, 48], text: [140, 22], date: [110, 22], checkbox: [18, 18], attachment: [160, 28] };
+  const DEFAULT_SIZE = { signature: [160, 48], text: [140, 22], date: [130, 22], checkbox: [18, 18], attachment: [160, 28] };
   const KIND_LABEL = { signature: t("署名", "Signature"), text: t("テキスト", "Text"), date: t("日付", "Date"), checkbox: "☑", attachment: t("添付", "Attach") };
   function place(doc, pageIndex, pageEl, clientX, clientY, kind) {
     const key = placeFor.value;
@@ -198,6 +198,7 @@
       recipient: key, kind, label: $("#place-label").value.trim(), required: $("#place-required").checked,
       placement: { page: pageIndex + 1, x, y: p.height_pt - yTop - h, width: w, height: h },
     };
+    if (kind === "date") field.date_format = $("#place-date-format").value;
     if (kind === "signature" && doc.fields.some((f) => f.kind === "signature" && f.recipient === key)) {
       showError(t("署名欄は文書ごとに宛先1人につき1つです。", "One signature field per signer per document."));
       return;

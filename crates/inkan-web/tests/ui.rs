@@ -30,7 +30,7 @@ async fn seeds_envelope(app: &TestApp, key: &str) -> String {
         ],
         "documents": [
             { "name": "機密保持契約書.pdf", "content_base64": pdf2, "fields": [
-                { "recipient": "vendor", "kind": "text", "label": "署名日", "required": true,
+                { "recipient": "vendor", "kind": "date", "label": "署名日", "required": true,
                   "placement": { "page": 1, "x": 72, "y": 120, "width": 160, "height": 22 } },
                 { "recipient": "vendor", "kind": "text", "label": "住所", "required": true,
                   "placement": { "page": 2, "x": 72, "y": 600, "width": 240, "height": 22 } }
@@ -144,8 +144,8 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
     assert!(loaded, "the first page image did not load");
     let checklist = browser.text("#checklist").await;
     for item in [
+        "日付 1",
         "テキスト入力 1",
-        "テキスト入力 2",
         "添付ファイル 1",
         "チェックボックス 1",
     ] {
@@ -197,21 +197,31 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
     .await;
     assert_eq!(
         focused,
-        json!("テキスト入力 2 住所"),
+        json!("テキスト入力 1 住所"),
         "the jump did not reach 住所"
     );
     browser
         .fill(
-            "input[placeholder='テキスト入力 2 住所']",
+            "input[placeholder='テキスト入力 1 住所']",
             "岩手県盛岡市内丸1-1",
         )
         .await;
     browser
-        .fill(
-            "input[placeholder='テキスト入力 1 署名日']",
-            "2026年11月30日",
-        )
+        .fill("input[title='日付 1 署名日']", "2026年11月30日")
         .await;
+    // A text box showing today's date in the field's format (和暦), tall enough to read.
+    let date_box = js(
+        &browser,
+        "const i = document.querySelector(\"input[title='日付 1 署名日']\"); \
+         return [i.type, i.placeholder, i.getBoundingClientRect().height]",
+    )
+    .await;
+    assert_eq!(date_box[0], "text", "{date_box}");
+    assert!(
+        date_box[1].as_str().unwrap().starts_with("令和"),
+        "{date_box}"
+    );
+    assert!(date_box[2].as_f64().unwrap() >= 28.0, "{date_box}");
 
     assert_eq!(browser.text(".required").await, "必須項目: 2/4");
 
@@ -265,7 +275,11 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
         .flat_map(|d| d["fields"].as_array().unwrap().clone())
         .filter_map(|f| f["value"].as_str().map(str::to_string))
         .collect();
-    assert!(values.contains(&"2026年11月30日".to_string()), "{values:?}");
+    // Typed in 西暦, written in the field's format (和暦, the default).
+    assert!(
+        values.contains(&"令和8年11月30日".to_string()),
+        "{values:?}"
+    );
     assert!(
         values.contains(&"岩手県盛岡市内丸1-1".to_string()),
         "{values:?}"
@@ -509,9 +523,14 @@ async fn staff_log_in_upload_place_fields_and_send() {
             button: MOUSE_BUTTON_LEFT,
         });
     browser.client().perform_actions(drag).await.unwrap();
-    // Click-to-place a required 「テキスト」 labelled 署名日.
+    // Click-to-place a required 「日付」 labelled 署名日, written in 西暦.
     browser.fill("#place-label", "署名日").await;
-    browser.click(".chip[data-kind='text']").await;
+    js(
+        &browser,
+        "document.querySelector('#place-date-format').value = 'seireki'; return true",
+    )
+    .await;
+    browser.click(".chip[data-kind='date']").await;
     browser.click(".page.drop[data-page='1'] img").await;
     assert_eq!(
         js(
@@ -547,8 +566,9 @@ async fn staff_log_in_upload_place_fields_and_send() {
     assert!(recipients[0]["order"].as_u64() < recipients[1]["order"].as_u64());
     let fields = e["documents"][0]["fields"].as_array().unwrap();
     let vendor = recipients[0]["id"].as_str().unwrap();
-    let text = fields.iter().find(|f| f["kind"] == "text").unwrap();
+    let text = fields.iter().find(|f| f["kind"] == "date").unwrap();
     assert_eq!(text["label"], "署名日");
+    assert_eq!(text["date_format"], "seireki");
     assert_eq!(text["recipient"], vendor);
     assert_eq!(text["placement"]["page"], 1);
     let sig = fields

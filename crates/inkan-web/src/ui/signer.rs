@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use inkan_domain::{CalendarDate, DateFormat};
 use inkan_service::japan::format_japanese;
 use inkan_service::{DocumentView, FieldInput, FieldView, RecipientView, ServiceError, SignerView};
 use maud::{html, Markup};
@@ -423,13 +424,34 @@ fn field_input(lang: Lang, _token: &str, f: &FieldView, item: &str) -> Markup {
                     span.attach-status {}
                 }
             }
+            "date" => {
+                // A text box, as the seeds show: typed as the signer likes (令和8年12月3日,
+                // 2026/12/3 …), written into the contract in the sender's format, which the
+                // placeholder shows with today's date.
+                input.field.text.date #(id) type="text" name=(name)
+                    placeholder=(date_example(f)) title=(caption) aria-label=(caption) maxlength="40"
+                    data-field=(f.id) data-kind="date" data-required=(u8::from(f.required));
+            }
             kind => {
-                input.field.text #(id) type=(if kind == "date" { "date" } else { "text" }) name=(name)
+                input.field.text #(id) type="text" name=(name)
                     placeholder=(caption) title=(caption) maxlength="500"
                     data-field=(f.id) data-kind=(kind) data-required=(u8::from(f.required));
             }
         }
     }
+}
+
+/// Today's date in Japan, written as the date field writes dates.
+fn date_example(f: &FieldView) -> String {
+    let format = f
+        .date_format
+        .as_deref()
+        .and_then(DateFormat::parse)
+        .unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    CalendarDate::jst(now).format(format)
 }
 
 /// `POST /s/{token}/complete`: the field values, then 「署名手続きを完了する」.

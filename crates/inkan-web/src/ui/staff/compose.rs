@@ -92,6 +92,12 @@ pub(crate) async fn page_handler(
                         label for="place-label" { (lang.t("項目名", "Label")) }
                         input #place-label type="text" maxlength="100" placeholder=(lang.t("署名日", "Signing date"));
                         label.check { input #place-required type="checkbox" checked; " " (lang.t("必須", "Required")) }
+                        label for="place-date-format" { (lang.t("日付の書式 (日付の項目)", "Date format (date fields)")) }
+                        select #place-date-format {
+                            option value="wareki" selected { (lang.t("和暦 (令和8年12月3日)", "Japanese era (令和8年12月3日)")) }
+                            option value="seireki" { (lang.t("西暦 (2026年12月3日)", "Western year (2026年12月3日)")) }
+                            option value="iso" { "2026-12-03" }
+                        }
                         p.hint { (lang.t("項目をページ上へドラッグするか、項目を押してからページを押して配置します。配置した項目は × で削除できます。",
                             "Drag an item onto a page, or click an item and then the page. Remove a placed item with ×.")) }
                         div.chips {
