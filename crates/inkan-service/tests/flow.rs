@@ -311,6 +311,11 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
             .unwrap();
         let path = t.data.path().join(format!("out-{}.pdf", d.position));
         std::fs::write(&path, &bytes).unwrap();
+        if d.position == 0 {
+            // The date as the contract writes it, in the PDF's form field.
+            let values = text_field_values(&bytes);
+            assert!(values.iter().any(|v| v == "令和8年4月1日"), "{values:?}");
+        }
         if let Some((ok, text)) = qpdf_clean(&path) {
             assert!(ok, "{name}: qpdf\n{text}");
         }
@@ -384,4 +389,23 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
         .any(|e| e.entry.ip.as_deref() == Some("192.0.2.10")));
     let reports = inkan.verify_audit().await.unwrap();
     assert!(reports.iter().all(|r| r.broken.is_none()), "{reports:#?}");
+}
+
+/// The values (`/V`) of every text form field of a PDF, decoded.
+fn text_field_values(pdf: &[u8]) -> Vec<String> {
+    let doc = inkan_pdf::Document::open(pdf.to_vec()).unwrap();
+    doc.object_numbers()
+        .into_iter()
+        .filter_map(|num| doc.get(inkan_pdf::ObjRef { num, gen: 0 }).ok())
+        .filter_map(|o| o.as_dict().cloned())
+        .filter(|d| {
+            d.get("FT")
+                .and_then(|t| t.as_name())
+                .is_some_and(|n| n == b"Tx")
+        })
+        .filter_map(|d| {
+            let v = d.get("V")?.as_string()?;
+            Some(inkan_pdf::text::decode_text_string(&v.bytes))
+        })
+        .collect()
 }
