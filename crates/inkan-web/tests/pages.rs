@@ -615,6 +615,7 @@ async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages
     assert!(detail.contains("署名の進行状況"), "{detail}");
     assert!(detail.contains("承認済み"), "{detail}");
     assert!(detail.contains("リマインド"), "{detail}");
+    assert!(detail.contains("取引金額: 1,234,567円"), "{detail}");
     assert!(
         detail.contains("閲覧"),
         "the audit trail lists the views: {detail}"
@@ -631,6 +632,8 @@ async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages
         .await
         .unwrap();
     assert!(page.contains("業務委託契約書.pdf"), "{page}");
+    // The amount as it was entered, with its commas and 円.
+    assert!(page.contains("1,234,567円"), "{page}");
     let none = app
         .get("/app/documents?amount_min=2000000")
         .header("cookie", &session)

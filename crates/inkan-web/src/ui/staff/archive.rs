@@ -100,7 +100,7 @@ pub(crate) async fn page_handler(
                             td { (h.document.name) }
                             td { a href=(format!("/app/envelopes/{eid}")) { (h.envelope_number) " " (h.envelope_title) } }
                             td { (h.document.metadata.date.as_deref().unwrap_or("")) }
-                            td.num { (h.document.metadata.amount.as_deref().unwrap_or("")) }
+                            td.num { (yen(h.document.metadata.amount.as_deref())) }
                             td { (h.document.metadata.counterparty.as_deref().unwrap_or("")) }
                             td { (status_label(lang, &h.envelope_status)) }
                             td {
@@ -146,4 +146,14 @@ pub(crate) async fn csv(
         text,
     )
         .into_response())
+}
+
+/// An amount as people write it (`1,234,567円`); what does not read as yen, as it is.
+pub(crate) fn yen(amount: Option<&str>) -> String {
+    match amount {
+        None => String::new(),
+        Some(text) => text
+            .parse::<inkan_domain::Yen>()
+            .map_or_else(|_| text.to_string(), |y| y.to_string()),
+    }
 }

@@ -118,7 +118,7 @@ pub(crate) async fn page_handler(
                             strong { (d.name) }
                             p.small { (d.pages) " " (lang.t("ページ", "pages")) " · rev. " (d.revision) }
                             @if let Some(date) = &d.metadata.date { p.small { (lang.t("取引年月日", "Date")) ": " (date) } }
-                            @if let Some(amount) = &d.metadata.amount { p.small { (lang.t("取引金額", "Amount")) ": " (amount) (lang.t("円", " yen")) } }
+                            @if d.metadata.amount.is_some() { p.small { (lang.t("取引金額", "Amount")) ": " (super::archive::yen(d.metadata.amount.as_deref())) } }
                             @if let Some(cp) = &d.metadata.counterparty { p.small { (lang.t("取引先", "Counterparty")) ": " (cp) } }
                             a.download href=(format!("{base}/documents/{}/download", percent_encode(&d.id))) { "↓ " (lang.t("ダウンロード", "Download")) }
                         }
