@@ -416,7 +416,9 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn pdf_error(e: inkan_pades::PadesError) -> ServiceError {
-    ServiceError::Invalid(format!("the PDF cannot be prepared for signing: {e}"))
+    ServiceError::Invalid(format!(
+        "この PDF には署名の準備ができません (the PDF cannot be prepared for signing): {e}"
+    ))
 }
 
 /// A TSA or OCSP that does not answer is worth a retry; anything else is reported as is.

@@ -488,6 +488,7 @@ async fn dead_links_get_clear_pages() {
     let html = r.text().await.unwrap();
     assert!(html.contains("この手続きは終了しました"), "{html}");
     assert!(html.contains("取り消されました"), "{html}");
+    assert!(!html.contains("was cancelled"), "{html}");
 
     // 14 days later (the deadline of the other envelopes moves past too, which is fine). A
     // staff session of today has ended by then as well.

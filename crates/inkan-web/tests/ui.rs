@@ -413,7 +413,10 @@ async fn a_vendor_declines_with_a_reason_on_a_phone() {
     browser
         .wait_for_text("h1", "この手続きは終了しました")
         .await;
-    assert!(browser.body_text().await.contains("辞退されました"));
+    let ended = browser.body_text().await;
+    assert!(ended.contains("辞退されました"), "{ended}");
+    // In Japanese only: the English half of the reason is for English readers.
+    assert!(!ended.contains("was declined"), "{ended}");
     browser.screenshot("link-ended").await;
     browser.close().await;
 }
@@ -657,8 +660,15 @@ async fn anyone_verifies_a_valid_a_tampered_and_a_foreign_pdf() {
         "長期検証 (LTV)",
         "有効 (検証情報が埋め込まれています)",
         "文書タイムスタンプ",
+        "信頼できる認証局につながっています",
     ] {
         assert!(body.contains(shown), "the result lacks {shown:?}:\n{body}");
+    }
+    for english in ["the chain ends", "form filling", "validation data"] {
+        assert!(
+            !body.contains(english),
+            "English on the Japanese page: {english:?}\n{body}"
+        );
     }
     browser.screenshot("valid").await;
 

@@ -269,7 +269,20 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    /// English and Japanese, for the text report.
+    /// Japanese, then English.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            ChangeKind::Nothing => ("変更なし", "nothing"),
+            ChangeKind::ValidationData => {
+                ("検証情報・タイムスタンプ", "validation data and timestamps")
+            }
+            ChangeKind::FormFilling => ("フォーム入力・署名", "form filling and signatures"),
+            ChangeKind::Annotations => ("注釈", "annotations"),
+            ChangeKind::Other => ("その他の変更", "other changes"),
+        }
+    }
+
+    /// Japanese and English, for the text report.
     pub fn describe(self) -> &'static str {
         match self {
             ChangeKind::Nothing => "変更なし / nothing",

@@ -52,7 +52,7 @@ impl IntoResponse for UiError {
                 lang,
                 StatusCode::GONE,
                 lang.t("この手続きは終了しました", "This request has ended"),
-                &why,
+                &lang.pick(&why),
             ),
             ServiceError::Unauthenticated(_) if self.login => {
                 Redirect::to("/login").into_response()
@@ -61,14 +61,15 @@ impl IntoResponse for UiError {
                 lang,
                 StatusCode::UNAUTHORIZED,
                 lang.t("ログインが必要です", "Please log in"),
-                &why,
+                &lang.pick(&why),
             ),
             ServiceError::Invalid(why) => message_page(
                 lang,
                 StatusCode::BAD_REQUEST,
                 lang.t("入力内容をご確認ください", "Please check what you entered"),
                 &format!(
-                    "{why}\n{}",
+                    "{}\n{}",
+                    lang.pick(&why),
                     lang.t(
                         "ブラウザの「戻る」で前の画面に戻れます。",
                         "Use the browser's Back button to return."
@@ -79,7 +80,7 @@ impl IntoResponse for UiError {
                 lang,
                 StatusCode::CONFLICT,
                 lang.t("この操作はできません", "This cannot be done now"),
-                &why,
+                &lang.pick(&why),
             ),
             ServiceError::Conflict => message_page(
                 lang,
@@ -110,7 +111,7 @@ impl IntoResponse for UiError {
                     lang,
                     StatusCode::SERVICE_UNAVAILABLE,
                     lang.t("ただいま混み合っています", "Busy right now"),
-                    &why,
+                    &lang.pick(&why),
                 );
                 response.headers_mut().insert(
                     axum::http::header::RETRY_AFTER,

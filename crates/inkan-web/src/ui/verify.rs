@@ -7,7 +7,9 @@
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use inkan_pades::verify::report::{ChangeKind, SignatureKind, SignatureReport};
+use inkan_pades::verify::report::{
+    ChangeKind, SignatureKind, SignatureReport, TrustReport, TrustStatus,
+};
 use inkan_service::japan::rfc3339_in_jst;
 use inkan_service::{ServiceError, Upload, Verification};
 use maud::{html, Markup};
@@ -222,7 +224,7 @@ fn signature(lang: Lang, s: &SignatureReport) -> Markup {
                 "署名後に許可された変更のみ",
                 "Only permitted changes since signing"
             ),
-            s.modifications.kind.describe()
+            change_kind(lang, s.modifications.kind)
         )
     } else {
         format!(
@@ -231,7 +233,7 @@ fn signature(lang: Lang, s: &SignatureReport) -> Markup {
                 "署名後に許可されていない変更があります",
                 "Changes not permitted since signing"
             ),
-            s.modifications.kind.describe()
+            change_kind(lang, s.modifications.kind)
         )
     };
     html! {
@@ -267,10 +269,40 @@ fn signature(lang: Lang, s: &SignatureReport) -> Markup {
                     (if s.ltv { lang.t("有効 (検証情報が埋め込まれています)", "enabled (validation data embedded)") } else { lang.t("なし", "not enabled") })
                     @if let Some(level) = &s.level { " · " (level) }
                 }
-                dt { (lang.t("信頼", "Trust")) } dd.small { (s.trust.message) }
+                dt { (lang.t("信頼", "Trust")) } dd.small { (trust(lang, &s.trust)) }
             }
             @if !s.errors.is_empty() {
                 ul.errors { @for e in &s.errors { li { (e) } } }
+            }
+        }
+    }
+}
+
+/// What changed since signing, in the reader's language.
+fn change_kind(lang: Lang, kind: ChangeKind) -> &'static str {
+    let (ja, en) = kind.names();
+    lang.t(ja, en)
+}
+
+/// The trust verdict in the reader's language: the root it ends in when trusted, else why not
+/// (the validator's technical reason, which names certificates, in small print).
+fn trust(lang: Lang, t: &TrustReport) -> Markup {
+    let root = t.chain.last().map(String::as_str).unwrap_or("");
+    html! {
+        @match t.status {
+            TrustStatus::Trusted => {
+                (lang.t("信頼できる認証局につながっています: ", "Chains to a trusted root: ")) (root)
+            }
+            TrustStatus::NotTrusted => {
+                (lang.t("信頼されていない認証局の証明書です", "The certificate's root is not trusted"))
+                br; span.hint { (t.message) }
+            }
+            TrustStatus::Invalid => {
+                (lang.t("証明書の経路が正しくありません", "The certificate path is not valid"))
+                br; span.hint { (t.message) }
+            }
+            TrustStatus::NotChecked => {
+                (lang.t("署名が検証できないため確認していません", "Not checked: the signature did not verify"))
             }
         }
     }

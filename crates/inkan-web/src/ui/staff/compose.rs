@@ -187,7 +187,7 @@ pub(crate) async fn preview(
     .map_err(|e| ApiError::Service(ServiceError::Internal(e.to_string())))?
     .map_err(|e| {
         ApiError::Service(ServiceError::Invalid(format!(
-            "this file cannot be read as a PDF: {e}"
+            "このファイルは PDF として読み取れません (this file cannot be read as a PDF): {e}"
         )))
     })?;
     Ok(Json(pages))
