@@ -16,6 +16,7 @@
 mod access;
 mod accounts;
 mod audit;
+mod audit_log;
 mod clock;
 mod conclusion;
 pub mod demo;
@@ -40,6 +41,7 @@ mod webhooks;
 pub use access::{Caller, Staff};
 pub use accounts::{LibraryDocumentView, LibraryEntryView, ACCOUNT_SESSION_SECONDS, CODE_MINUTES};
 pub use audit::{AnchorRound, Anchored, AuditReport};
+pub use audit_log::{ActorView, AuditLine};
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use conclusion::certificate_file_name;
 pub use display::DisplaySource;

@@ -387,6 +387,19 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
     assert!(trail
         .iter()
         .any(|e| e.entry.ip.as_deref() == Some("192.0.2.10")));
+    // The readable 操作ログ: one row per human action, named actors.
+    let log = inkan.audit_log(&staff, &envelope.id).await.unwrap();
+    assert!(log.len() < trail.len(), "{log:#?}");
+    let seal = log.iter().find(|l| l.action == "seal").expect("a seal row");
+    assert_eq!(seal.actor.kind, "system");
+    assert!(
+        seal.count >= 4,
+        "one row for the documents of one sealing: {seal:#?}"
+    );
+    let signed = log.iter().find(|l| l.action == "sign").expect("a sign row");
+    assert_eq!(signed.actor.kind, "signer");
+    assert_eq!(signed.actor.email.as_deref(), Some(VENDOR));
+    assert!(log.iter().all(|l| !l.actor.name.contains(':')), "{log:#?}");
     let reports = inkan.verify_audit().await.unwrap();
     assert!(reports.iter().all(|r| r.broken.is_none()), "{reports:#?}");
 }

@@ -617,6 +617,21 @@ async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages
     assert!(detail.contains("承認済み"), "{detail}");
     assert!(detail.contains("リマインド"), "{detail}");
     assert!(detail.contains("取引金額: 1,234,567円"), "{detail}");
+    // The 操作ログ reads as a clerk reads it: names and emails, actions in Japanese, no ids.
+    let log = &detail[detail.find("id=\"audit\"").expect("the audit table")..];
+    for raw in ["recipient:", "user:", "api_key:", ">send<", ">approve<"] {
+        assert!(!log.contains(raw), "{raw} in {log}");
+    }
+    for shown in [
+        "bucho@city.morioka.example.jp",
+        "[宛先]",
+        "[職員]",
+        "送信",
+        "承認",
+        "リマインド送信",
+    ] {
+        assert!(log.contains(shown), "{shown} missing in {log}");
+    }
     assert!(
         detail.contains("閲覧"),
         "the audit trail lists the views: {detail}"

@@ -17,26 +17,47 @@ use crate::ui::layout::{self, expired_form, page};
 use crate::ui::signer::progress;
 
 fn action_label(lang: crate::ui::i18n::Lang, action: &str) -> String {
-    let ja = match action {
-        "create" => "作成",
-        "send" => "送信",
-        "approve" => "承認",
-        "view" => "閲覧",
-        "download" => "ダウンロード",
-        "fill" => "入力",
-        "attach" => "添付",
-        "sign" => "署名",
-        "decline" => "辞退",
-        "cancel" => "取消",
-        "login" => "ログイン",
-        "remind" => "リマインド",
-        "seal" => "封緘",
-        "expire" => "期限切れ",
-        other => other,
+    let (ja, en) = match action {
+        "create" => ("作成", "created"),
+        "send" => ("送信", "sent"),
+        "approve" => ("承認", "approved"),
+        "view" => ("閲覧", "viewed"),
+        "download" => ("ダウンロード", "downloaded"),
+        "fill" => ("入力", "filled in"),
+        "attach" => ("ファイル添付", "attached a file"),
+        "sign" => ("署名", "signed"),
+        "decline" => ("辞退", "declined"),
+        "cancel" => ("取消", "cancelled"),
+        "login" => ("ログイン", "logged in"),
+        "remind" => ("リマインド送信", "sent a reminder"),
+        "seal" => (
+            "電子署名・タイムスタンプの付与",
+            "signatures and timestamps applied",
+        ),
+        "sealed" => ("締結完了", "concluded"),
+        "expire" => ("期限切れ", "expired"),
+        "new_link" => ("署名用リンクの再送", "sent a fresh link"),
+        "upload_certificate" => ("証明書の登録", "uploaded a certificate"),
+        other => (other, other),
     };
-    match lang {
-        crate::ui::i18n::Lang::Ja => ja.to_string(),
-        crate::ui::i18n::Lang::En => action.to_string(),
+    lang.t(ja, en).to_string()
+}
+
+/// Who acted: a name, with the company and email of a signer, and what kind of actor it was.
+fn actor_label(lang: crate::ui::i18n::Lang, a: &inkan_service::ActorView) -> maud::Markup {
+    let kind = match a.kind {
+        "staff" => lang.t("職員", "staff"),
+        "api_key" => lang.t("APIキー", "API key"),
+        "signer" => lang.t("宛先", "recipient"),
+        _ => lang.t("システム", "system"),
+    };
+    maud::html! {
+        @if a.kind == "system" { (kind) } @else {
+            (a.name)
+            @if let Some(c) = &a.company { " (" (c) ")" }
+            @if let Some(e) = &a.email { br; span.small { (e) } }
+            " " span.hint { "[" (kind) "]" }
+        }
     }
 }
 
@@ -55,7 +76,7 @@ pub(crate) async fn page_handler(
         .staff_page(lang)?;
     let trail = state
         .inkan
-        .audit_trail(&session.staff, Some(&id))
+        .audit_log(&session.staff, &id)
         .await
         .staff_page(lang)?;
     let eid = percent_encode(&e.id);
@@ -143,10 +164,13 @@ pub(crate) async fn page_handler(
                     @for a in &trail {
                         tr {
                             td { (a.seq) }
-                            td { (format_japanese(a.entry.at)) }
-                            td { (action_label(lang, &a.entry.action)) }
-                            td.small { (a.entry.actor) }
-                            td { (a.entry.ip.as_deref().unwrap_or("")) }
+                            td { (format_japanese(a.at)) }
+                            td {
+                                (action_label(lang, &a.action))
+                                @if a.count > 1 { " " span.hint { "×" (a.count) } }
+                            }
+                            td { (actor_label(lang, &a.actor)) }
+                            td { (a.ip.as_deref().unwrap_or("")) }
                         }
                     }
                 }
