@@ -3,6 +3,7 @@
 //! page images of one viewing, the steps of one sealing, are one row). The hash-chained entries
 //! behind it stay as they are (`audit_trail`), for `audit verify` and the API.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use inkan_domain::{ApiKeyId, UserId};
@@ -110,10 +111,9 @@ impl Names {
         Ok(match kind {
             "user" => match rest.parse::<UserId>() {
                 Ok(id) => {
-                    if !self.users.contains_key(&id) {
+                    if let Entry::Vacant(slot) = self.users.entry(id) {
                         let user = inkan.store.user(staff.organization, id).await?;
-                        self.users
-                            .insert(id, user.map(|u| (u.name, u.email.to_string())));
+                        slot.insert(user.map(|u| (u.name, u.email.to_string())));
                     }
                     match self.users.get(&id).cloned().flatten() {
                         Some((name, email)) => ActorView {
