@@ -24,20 +24,29 @@
   function addRecipient(name, email, role, order) {
     const tr = document.createElement("tr");
     tr.dataset.key = "r" + nextKey++;
+    // One card per recipient (the column is narrow): the order on the left, then name, email,
+    // role and method each at full width, every control with its own label.
     tr.innerHTML =
-      '<td><input class="r-name" type="text" maxlength="100" required></td>' +
-      '<td><input class="r-email" type="email" required></td>' +
-      '<td><select class="r-role"><option value="signer"></option><option value="approver"></option><option value="cc"></option></select></td>' +
-      '<td><input class="r-order" type="number" min="1" max="99" value="1"></td>' +
-      '<td><select class="r-method"><option value="witness"></option><option value="party"></option></select></td>' +
-      '<td><button type="button" class="r-remove">×</button></td>';
+      '<td class="c-order"><label><span></span><input class="r-order" type="number" min="1" max="99" value="1"></label></td>' +
+      '<td class="c-name"><input class="r-name" type="text" maxlength="100" required></td>' +
+      '<td class="c-email"><input class="r-email" type="email" required></td>' +
+      '<td class="c-role"><select class="r-role"><option value="signer"></option><option value="approver"></option><option value="cc"></option></select></td>' +
+      '<td class="c-method"><select class="r-method"><option value="witness"></option><option value="party"></option></select></td>' +
+      '<td class="c-remove"><button type="button" class="r-remove">×</button></td>';
+    $(".c-order span", tr).textContent = t("順番", "Order");
+    for (const [cls, ja, en] of [["r-name", "氏名", "Name"], ["r-email", "メールアドレス", "Email"], ["r-role", "役割", "Role"], ["r-method", "署名方法", "Method"]]) {
+      const el = $("." + cls, tr);
+      el.setAttribute("aria-label", t(ja, en));
+      if (el.tagName === "INPUT") el.placeholder = t(ja, en);
+    }
+    $(".r-remove", tr).setAttribute("aria-label", t("この宛先を削除", "Remove this recipient"));
     const roles = $(".r-role", tr).options;
     roles[0].textContent = t("署名者", "Signer");
-    roles[1].textContent = t("承認者", "Approver");
-    roles[2].textContent = t("受領者", "Copy");
+    roles[1].textContent = t("承認者 (社内承認)", "Approver (internal)");
+    roles[2].textContent = t("受領者 (写しの送付)", "Copy recipient");
     const methods = $(".r-method", tr).options;
-    methods[0].textContent = t("契約印タイプ", "Witness");
-    methods[1].textContent = t("実印タイプ", "Party");
+    methods[0].textContent = t("契約印タイプ (立会人型)", "Witness signature");
+    methods[1].textContent = t("実印タイプ (当事者型)", "Own certificate");
     $(".r-name", tr).value = name || "";
     $(".r-email", tr).value = email || "";
     $(".r-role", tr).value = role || "signer";

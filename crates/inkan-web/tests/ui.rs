@@ -476,6 +476,17 @@ async fn staff_log_in_upload_place_fields_and_send() {
     assert!(option.as_str().is_some_and(|v| !v.is_empty()));
     browser.click("#add-counterparty").await;
     browser.click("#add-me").await;
+    // Each recipient is readable: name, email, role and method at the column's full width.
+    let widths = js(
+        &browser,
+        "return ['.r-name', '.r-email', '.r-role', '.r-method'].map(c => \
+         document.querySelector('#recipients tbody tr ' + c).getBoundingClientRect().width)",
+    )
+    .await;
+    for w in widths.as_array().unwrap() {
+        assert!(w.as_f64().unwrap() >= 250.0, "cramped recipients: {widths}");
+    }
+    browser.screenshot("recipients").await;
     let folder = tempfile::tempdir().unwrap();
     let pdf = folder.path().join("庁舎清掃業務委託契約書.pdf");
     std::fs::write(&pdf, inkan_testkit::validators::sample_pdf(2)).unwrap();
