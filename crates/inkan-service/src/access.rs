@@ -23,15 +23,24 @@ pub struct Staff {
     pub user: Option<UserId>,
     /// What an API key may do; `None` for a logged-in user (their role decides).
     pub key_scope: Option<ApiKeyScope>,
+    /// The staff member an API key acts for: the sender of what it sends. Never a source of
+    /// permissions (the key's scope is).
+    pub on_behalf_of: Option<UserId>,
 }
 
 impl Staff {
-    pub fn api_key(organization: OrganizationId, key: ApiKeyId, scope: ApiKeyScope) -> Staff {
+    pub fn api_key(
+        organization: OrganizationId,
+        key: ApiKeyId,
+        scope: ApiKeyScope,
+        owner: Option<UserId>,
+    ) -> Staff {
         Staff {
             organization,
             actor: format!("api_key:{key}"),
             user: None,
             key_scope: Some(scope),
+            on_behalf_of: owner,
         }
     }
     pub fn user(organization: OrganizationId, user: UserId) -> Staff {
@@ -40,6 +49,7 @@ impl Staff {
             actor: format!("user:{user}"),
             user: Some(user),
             key_scope: None,
+            on_behalf_of: Some(user),
         }
     }
 
@@ -66,7 +76,12 @@ impl Inkan {
             .api_key_by_hash(&TokenHash::of(secret.trim()))
             .await?
             .ok_or_else(|| ServiceError::Unauthenticated("unknown or revoked API key".into()))?;
-        Ok(Staff::api_key(key.organization, key.id, key.scope))
+        Ok(Staff::api_key(
+            key.organization,
+            key.id,
+            key.scope,
+            key.owner,
+        ))
     }
 
     /// Resolves a link token of `kind`. Unknown, expired, or of another kind: all "not found",

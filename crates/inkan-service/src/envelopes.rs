@@ -362,7 +362,8 @@ impl Inkan {
                 created_at: now,
             });
         }
-        let sender = match staff.user {
+        // The person sending: the logged-in user, or the one the API key acts for.
+        let sender = match staff.on_behalf_of {
             Some(u) => self.store.user(staff.organization, u).await?,
             None => None,
         };
@@ -379,7 +380,7 @@ impl Inkan {
         let record = EnvelopeRecord {
             envelope,
             version: 0,
-            created_by: staff.user,
+            created_by: staff.on_behalf_of,
             sender_name: match department {
                 Some(d) => format!("{} {d}", org.name),
                 None => org.name.clone(),

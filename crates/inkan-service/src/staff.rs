@@ -233,6 +233,7 @@ impl Inkan {
             created_at: now,
             revoked_at: None,
             scope: ApiKeyScope::Admin,
+            owner: Some(user.id),
         };
         self.store.create_api_key(&key).await?;
         let staff = Staff::user(org.id, user.id);
@@ -276,6 +277,8 @@ impl Inkan {
             created_at: self.now(),
             revoked_at: None,
             scope,
+            // The administrator who makes it, or the one the making key acts for.
+            owner: staff.user.or(staff.on_behalf_of),
         };
         self.store.create_api_key(&key).await?;
         self.record(

@@ -232,6 +232,9 @@ pub struct EnvelopeSummary {
     pub deadline: i64,
     pub deadline_text: String,
     pub sender_name: String,
+    /// The sending person's address (the user, or the one an API key acts for); empty when
+    /// nobody is known.
+    pub sender_email: String,
     pub conclusion_id: String,
     pub sealed: bool,
     /// True once the signed 電子契約締結証明書 exists (at sealing).
@@ -389,6 +392,7 @@ pub(crate) fn summary(record: &EnvelopeRecord) -> EnvelopeSummary {
         deadline: e.deadline,
         deadline_text: format_japanese(e.deadline),
         sender_name: record.sender_name.clone(),
+        sender_email: record.sender_email.clone(),
         conclusion_id: e.conclusion_id.to_string(),
         sealed: record.sealed_at.is_some(),
         has_certificate: record.certificate.is_some(),

@@ -561,7 +561,7 @@ macro_rules! store_impl {
             async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO api_keys (id, organization, name, hash, created_at, revoked_at, \
-                     scope) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     scope, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(key.id.to_string())
                 .bind(key.organization.to_string())
@@ -570,6 +570,7 @@ macro_rules! store_impl {
                 .bind(key.created_at)
                 .bind(key.revoked_at)
                 .bind(key.scope.name())
+                .bind(key.owner.map(|u| u.to_string()))
                 .execute(&self.pool)
                 .await
                 .map_err(|e| db_error(e, || format!("API key {}", key.id)))?;

@@ -96,6 +96,9 @@ pub struct ApiKey {
     pub created_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
     pub scope: ApiKeyScope,
+    /// The staff member the key acts for (the sender of what it sends); `None` for keys of
+    /// organizations without users.
+    pub owner: Option<UserId>,
 }
 
 /// What an API key may do.

@@ -219,7 +219,8 @@ pub(crate) fn user(r: &impl Get) -> Result<User> {
     })
 }
 
-pub(crate) const API_KEY: &str = "id, organization, name, hash, created_at, revoked_at, scope";
+pub(crate) const API_KEY: &str =
+    "id, organization, name, hash, created_at, revoked_at, scope, owner";
 
 pub(crate) fn api_key(r: &impl Get) -> Result<ApiKey> {
     Ok(ApiKey {
@@ -235,6 +236,7 @@ pub(crate) fn api_key(r: &impl Get) -> Result<ApiKey> {
             "admin" => crate::ApiKeyScope::Admin,
             other => return Err(StoreError::Corrupt(format!("API key scope {other:?}"))),
         },
+        owner: opt_id(r, "owner")?,
     })
 }
 

@@ -462,6 +462,7 @@ async fn organizations_users_and_keys(ctx: Ctx) {
         created_at: NOW,
         revoked_at: None,
         scope: ApiKeyScope::Send,
+        owner: Some(user.id),
     };
     s.create_api_key(&key).await.unwrap();
     assert_eq!(s.api_key_by_hash(&key.hash).await.unwrap().unwrap(), key);
@@ -1942,10 +1943,10 @@ async fn migrations_apply_once(ctx: Ctx) {
     );
     let third = inkan_store::open(&ctx.url, chain_key()).await.unwrap();
     assert!(third.organization(org).await.unwrap().is_some());
-    // Each migration once: 0001 to 0005.
+    // Each migration once: 0001 to 0006.
     assert_eq!(
         ctx.raw.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        5
+        6
     );
 }
 

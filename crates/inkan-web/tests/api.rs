@@ -884,6 +884,20 @@ async fn a_signer_link_declined_is_gone() {
         .unwrap();
     assert_eq!(declined["status"], "declined");
     assert_eq!(declined["status_reason"], "契約金額に誤りがあります");
+    // Sent with the organization's API key, the envelope has a sending person (the
+    // administrator the key acts for), who is told of the decline.
+    assert_eq!(
+        declined["sender_email"], "keiyaku@city.morioka.example.jp",
+        "{declined}"
+    );
+    app.drain().await;
+    let told = app.mails_to("keiyaku@city.morioka.example.jp");
+    assert!(
+        told.iter()
+            .any(|(subject, text)| subject.contains("辞退")
+                && text.contains("契約金額に誤りがあります")),
+        "{told:#?}"
+    );
 
     let (code, message) = error_of(
         app.get(&format!("/api/v1/sign/{token}"))
