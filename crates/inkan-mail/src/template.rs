@@ -43,6 +43,12 @@ pub struct SignatureRequest {
     pub deadline: i64,
     /// The signer's personal link to the signing page.
     pub signer_url: String,
+    /// The envelope's 管理番号 (empty: none).
+    #[serde(default)]
+    pub number: String,
+    /// The company the contract is with (取引先の商号), when known.
+    #[serde(default)]
+    pub counterparty: Option<String>,
 }
 
 /// 承認依頼: an internal approver is asked to approve an envelope before it goes out.
@@ -74,6 +80,12 @@ pub struct Completed {
     pub download_url: String,
     /// When the download link stops working, Unix seconds (see [`DOWNLOAD_VALIDITY_DAYS`]).
     pub download_expires_at: i64,
+    /// The envelope's 管理番号 (empty: none).
+    #[serde(default)]
+    pub number: String,
+    /// The company the contract is with (取引先の商号), when known.
+    #[serde(default)]
+    pub counterparty: Option<String>,
 }
 
 /// 辞退: a signer declined; sent to the sender and the parties who already took part.
@@ -279,16 +291,15 @@ fn signature_layout(r: &SignatureRequest, reminder: bool, lang: Lang) -> Layout 
             "Please open the documents with the button below and sign them before {deadline}."
         ),
     });
-    let mut fields = vec![
-        (
-            label(lang, "封筒", "Envelope"),
-            Value::Line(r.envelope_title.clone()),
-        ),
-        (
-            label(lang, "送信者", "Sender"),
-            Value::Line(sender_line(&r.sender_name, &r.organization, lang)),
-        ),
-    ];
+    let mut fields = vec![(
+        label(lang, "封筒", "Envelope"),
+        Value::Line(r.envelope_title.clone()),
+    )];
+    fields.extend(contract_fields(&r.number, &r.counterparty, lang));
+    fields.extend([(
+        label(lang, "送信者", "Sender"),
+        Value::Line(sender_line(&r.sender_name, &r.organization, lang)),
+    )]);
     fields.extend(message_field(&r.message, lang));
     fields.push((
         label(lang, "文書", "Documents"),
@@ -374,12 +385,15 @@ fn completed_layout(c: &Completed, lang: Lang) -> Layout {
                    Download the signed documents from the download page."
                 .to_string(),
         }],
-        fields: vec![
-            (label(lang, "封筒", "Envelope"), Value::Line(c.envelope_title.clone())),
+        fields: [(label(lang, "封筒", "Envelope"), Value::Line(c.envelope_title.clone()))]
+            .into_iter()
+            .chain(contract_fields(&c.number, &c.counterparty, lang))
+            .chain([
             (label(lang, "文書", "Documents"), Value::List(c.documents.clone())),
             (label(lang, "送り主", "Sender"), Value::Line(sender_line(&c.sender_name, &c.organization, lang))),
             (label(lang, "ダウンロード有効期限", "Download available until"), Value::Line(expiry.clone())),
-        ],
+        ])
+            .collect(),
         button: Some((label(lang, "ダウンロード", "Download"), c.download_url.clone())),
         notes: vec![match lang {
             Ja => format!(
@@ -630,6 +644,28 @@ fn label(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
 
 /// `山田 太郎（南九州市）` / `山田 太郎 (南九州市)`, or the organisation alone when the name is
 /// empty or the same.
+/// 管理番号 and 取引先, where the envelope has them: what a clerk files the mail under.
+fn contract_fields(
+    number: &str,
+    counterparty: &Option<String>,
+    lang: Lang,
+) -> Vec<(&'static str, Value)> {
+    let mut fields = Vec::new();
+    if !number.trim().is_empty() {
+        fields.push((
+            label(lang, "管理番号", "Reference number"),
+            Value::Line(number.to_string()),
+        ));
+    }
+    if let Some(company) = counterparty.as_ref().filter(|c| !c.trim().is_empty()) {
+        fields.push((
+            label(lang, "取引先", "Counterparty"),
+            Value::Line(company.clone()),
+        ));
+    }
+    fields
+}
+
 fn sender_line(name: &str, organization: &str, lang: Lang) -> String {
     let name = name.trim();
     if name.is_empty() || name == organization.trim() {

@@ -27,6 +27,8 @@ fn request() -> SignatureRequest {
         ],
         deadline: DEADLINE,
         signer_url: SIGNER_URL.into(),
+        number: "R7-契約-0042".into(),
+        counterparty: Some("株式会社南九州システム".into()),
     }
 }
 
@@ -39,6 +41,8 @@ fn completed() -> Completed {
         sender_name: "契約検査課".into(),
         download_url: "https://inkan.example.jp/download/9b1d".into(),
         download_expires_at: DEADLINE + DOWNLOAD_VALIDITY_DAYS * 86_400,
+        number: "R7-契約-0042".into(),
+        counterparty: Some("株式会社南九州システム".into()),
     }
 }
 
@@ -108,8 +112,15 @@ fn required(template: &Template, lang: Lang) -> Vec<&'static str> {
             "署名期限",
             "2025年8月21日(木) 23:59:00",
             "文書を確認する",
+            // What the clerk files it under: the 管理番号 and the company.
+            "管理番号",
+            "R7-契約-0042",
+            "取引先",
+            "株式会社南九州システム",
         ],
         (Template::SignatureRequest(_), En) => vec![
+            "Reference number",
+            "R7-契約-0042",
             "please review and sign",
             "Sender",
             "Documents",
@@ -149,6 +160,9 @@ fn required(template: &Template, lang: Lang) -> Vec<&'static str> {
             "2025年9月4日(木) 23:59:00",
             // Past the 14 days: the signer's own library.
             "文書管理",
+            "管理番号",
+            "R7-契約-0042",
+            "株式会社南九州システム",
         ],
         (Template::Completed(_), En) => vec![
             "Signing completed",

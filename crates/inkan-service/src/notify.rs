@@ -80,6 +80,14 @@ impl Inkan {
             .into_iter()
             .map(|d| d.name)
             .collect();
+        let counterparty = match record.counterparty {
+            Some(id) => self
+                .store
+                .counterparty(job.organization, id)
+                .await?
+                .map(|c| c.trade_name),
+            None => None,
+        };
         let attachments = match job.kind {
             MailKind::Completed if self.settings.attach_certificate => self
                 .certificate_attachment(&record)
@@ -89,7 +97,13 @@ impl Inkan {
             _ => Vec::new(),
         };
         for (n, (to, template)) in self
-            .mails_for(&record, &org.name, &documents, &job)?
+            .mails_for(
+                &record,
+                &org.name,
+                &documents,
+                counterparty.as_deref(),
+                &job,
+            )?
             .into_iter()
             .enumerate()
         {
@@ -118,6 +132,7 @@ impl Inkan {
         record: &EnvelopeRecord,
         org_name: &str,
         documents: &[String],
+        counterparty: Option<&str>,
         job: &MailJob,
     ) -> Result<Vec<(Address, Template)>> {
         let e = &record.envelope;
@@ -154,6 +169,8 @@ impl Inkan {
                     documents: documents.to_vec(),
                     deadline: e.deadline,
                     signer_url: self.link_url(TokenKind::Signer, e.id, r),
+                    number: e.number.clone(),
+                    counterparty: counterparty.map(str::to_string),
                 };
                 let t = if job.kind == MailKind::Reminder {
                     Template::Reminder(data)
@@ -191,6 +208,8 @@ impl Inkan {
                     download_url: self.link_url(TokenKind::Completion, e.id, r),
                     download_expires_at: record.sealed_at.unwrap_or(record.updated_at)
                         + self.settings.completion_link_days * 86_400,
+                    number: e.number.clone(),
+                    counterparty: counterparty.map(str::to_string),
                 }),
             )],
             (MailKind::Completed, None) => match sender {
@@ -205,6 +224,8 @@ impl Inkan {
                         download_url: staff_url,
                         download_expires_at: record.sealed_at.unwrap_or(record.updated_at)
                             + self.settings.completion_link_days * 86_400,
+                        number: e.number.clone(),
+                        counterparty: counterparty.map(str::to_string),
                     }),
                 )],
                 None => Vec::new(),

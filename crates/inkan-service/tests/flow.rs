@@ -197,6 +197,9 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
         "【盛岡市】 様より庁舎清掃業務委託への署名依頼が届いています"
     );
     assert!(request.text.contains("文書を確認する"), "{}", request.text);
+    for filed_under in ["管理番号", "R8-契約-0001", "取引先", "株式会社盛岡清掃"] {
+        assert!(request.text.contains(filed_under), "{}", request.text);
+    }
 
     // The vendor opens the link, sees their fields, fills them and completes.
     let vendor_token = t.link_token(VENDOR, "s");
