@@ -311,6 +311,11 @@
     const buttons = [$("#save-draft"), $("#send-now")];
     buttons.forEach((b) => { b.disabled = true; });
     try {
+      // Files sent along for reference (納付書, 仕様書 …): not signed, shown to every recipient.
+      const attachments = [];
+      for (const file of $("#attachments").files) {
+        attachments.push({ name: file.name, content_base64: await fileToBase64(file) });
+      }
       const docs = [];
       for (const d of documents) {
         docs.push({
@@ -328,7 +333,7 @@
       const envelope = {
         title, number: $("#number").value.trim(), message: $("#message").value,
         deadline: Math.floor(deadlineAt / 1000), counterparty: $("#counterparty").value || null,
-        recipients: rs, documents: docs, attachments: [],
+        recipients: rs, documents: docs, attachments,
       };
       const r = await fetch("/app/envelopes", {
         method: "POST", credentials: "same-origin",

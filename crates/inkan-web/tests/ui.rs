@@ -491,6 +491,10 @@ async fn staff_log_in_upload_place_fields_and_send() {
     let pdf = folder.path().join("庁舎清掃業務委託契約書.pdf");
     std::fs::write(&pdf, inkan_testkit::validators::sample_pdf(2)).unwrap();
     browser.upload("#files", &pdf).await;
+    // A 納付書 sent along, not signed.
+    let slip = folder.path().join("納付書.pdf");
+    std::fs::write(&slip, inkan_testkit::validators::sample_pdf(1)).unwrap();
+    browser.upload("#attachments", &slip).await;
     let shown = wait_js(&browser, "const i = document.querySelector('.page.drop img'); return !!i && i.complete && i.naturalWidth > 0").await;
     assert!(shown, "the uploaded PDF's pages are not shown");
     assert_eq!(
@@ -573,6 +577,7 @@ async fn staff_log_in_upload_place_fields_and_send() {
     let e = envelope(&app, &key, &id).await;
     assert_eq!(e["title"], "庁舎清掃業務委託");
     assert_eq!(e["documents"][0]["name"], "庁舎清掃業務委託契約書.pdf");
+    assert_eq!(e["attachments"][0]["name"], "納付書.pdf", "{e}");
     assert_eq!(e["status"], "sent");
     let recipients = e["recipients"].as_array().unwrap();
     assert_eq!(recipients[0]["email"], VENDOR);

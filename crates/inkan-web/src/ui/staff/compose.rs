@@ -85,6 +85,13 @@ pub(crate) async fn page_handler(
                         input #files type="file" accept="application/pdf,.pdf" multiple;
                         div #documents {}
                     }
+                    fieldset {
+                        legend { (lang.t("添付ファイル（署名しない資料）", "Attachments (not signed)")) }
+                        p.hint { (lang.t("納付書や仕様書など、署名せずに宛先へ渡すファイルです（1ファイル20MBまで）。",
+                            "Files handed to the recipients without signing, such as a payment slip or a specification (20 MB each).")) }
+                        label for="attachments" { (lang.t("ファイルを選ぶ", "Choose files")) }
+                        input #attachments type="file" multiple;
+                    }
                     fieldset.palette #palette {
                         legend { (lang.t("入力項目の配置", "Place fields")) }
                         label for="place-recipient" { (lang.t("対象の宛先", "For recipient")) }
