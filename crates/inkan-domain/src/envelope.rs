@@ -337,7 +337,12 @@ impl Envelope {
     }
 
     /// A signer declines (辞退), with a reason; the envelope ends there.
-    pub fn decline(&mut self, signer: RecipientId, reason: &str) -> Result<Outcome, DomainError> {
+    pub fn decline(
+        &mut self,
+        signer: RecipientId,
+        reason: &str,
+        now: i64,
+    ) -> Result<Outcome, DomainError> {
         let index = self.recipient_index(signer, Role::Signer)?;
         if let EnvelopeStatus::Declined { by, .. } = &self.status {
             if *by == signer {
@@ -363,6 +368,8 @@ impl Envelope {
             });
         }
         self.recipients[index].state = RecipientState::Declined;
+        // When they declined, shown beside 辞退 in the progress.
+        self.recipients[index].done_at = Some(now);
         self.status = EnvelopeStatus::Declined { by: signer, reason };
         Ok(Outcome::Changed(self.status.clone()))
     }

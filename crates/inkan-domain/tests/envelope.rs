@@ -173,14 +173,18 @@ fn decline_cancel_and_expiry() {
         ))
         .unwrap();
     e.submit(NOW).unwrap();
-    assert!(e.decline(vendor, "  ").is_err(), "a reason is required");
-    let declined = e.decline(vendor, "金額に誤りがあります").unwrap();
+    assert!(
+        e.decline(vendor, "  ", NOW + 1).is_err(),
+        "a reason is required"
+    );
+    let declined = e.decline(vendor, "金額に誤りがあります", NOW + 1).unwrap();
     assert!(matches!(
         declined,
         Outcome::Changed(EnvelopeStatus::Declined { .. })
     ));
+    assert_eq!(e.recipient(vendor).unwrap().done_at, Some(NOW + 1));
     assert_eq!(
-        e.decline(vendor, "金額に誤りがあります").unwrap(),
+        e.decline(vendor, "金額に誤りがあります", NOW + 1).unwrap(),
         Outcome::Unchanged
     );
     assert!(e.sign(vendor, NOW + 1).is_err());

@@ -367,7 +367,11 @@ impl Inkan {
             let link = self.resolve_link(token, TokenKind::Signer).await?;
             let mut record = self.load(link.organization, link.envelope).await?;
             let before = record.clone();
-            if record.envelope.decline(link.recipient, reason)? == Outcome::Unchanged {
+            if record
+                .envelope
+                .decline(link.recipient, reason, self.now())?
+                == Outcome::Unchanged
+            {
                 return Ok(());
             }
             let mut change = Change {

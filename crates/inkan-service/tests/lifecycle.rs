@@ -73,6 +73,14 @@ async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
         declined.status_reason.as_deref(),
         Some("金額に誤りがあります")
     );
+    // The decline has its time, as a signature has.
+    let decliner = declined
+        .recipients
+        .iter()
+        .find(|r| r.email == "vendor-b@example.co.jp")
+        .unwrap();
+    assert_eq!(decliner.state, "declined");
+    assert!(decliner.done_at.is_some(), "{decliner:?}");
     for token in [&a, &b] {
         assert!(matches!(
             inkan.open_link(token, &who).await,

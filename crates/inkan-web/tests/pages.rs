@@ -691,6 +691,20 @@ async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages
         .unwrap();
     assert_eq!(e["status"], "cancelled");
     assert_eq!(e["status_reason"], "予算の都合により");
+    // The vendor who had not signed yet is no longer 未完了: the envelope ended.
+    let detail = app
+        .get(&format!("/app/envelopes/{id}"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let progress = &detail[detail.find("署名の進行状況").unwrap()..];
+    let progress = &progress[..progress.find("</section>").unwrap()];
+    assert!(progress.contains("手続き終了"), "{progress}");
+    assert!(!progress.contains("未完了"), "{progress}");
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ pub(crate) async fn page_handler(
             @if let Some(at) = view.expires_at {
                 p.expiry { (lang.t("ダウンロード有効期限", "Downloads available until")) ": " (format_japanese(at)) }
             }
-            (progress(lang, &view.progress))
+            (progress(lang, &view.progress, false))
             p.small.library-hint {
                 (lang.t("有効期限を過ぎた後も、", "After the link expires, "))
                 a href="/my/login" { (lang.t("無料の署名者アカウント", "a free signer account")) }

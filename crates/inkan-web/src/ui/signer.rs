@@ -33,8 +33,10 @@ fn base(token: &str) -> String {
     format!("/s/{}", percent_encode(token))
 }
 
-/// 署名の進行状況: every recipient in routing order with what they have done.
-pub(crate) fn progress(lang: Lang, recipients: &[RecipientView]) -> Markup {
+/// 署名の進行状況: every recipient in routing order with what they have done. Once the envelope
+/// ended without a conclusion (declined, cancelled, expired), those still waiting no longer
+/// are: they show as ended, not 未完了.
+pub(crate) fn progress(lang: Lang, recipients: &[RecipientView], ended: bool) -> Markup {
     let mut sorted: Vec<&RecipientView> = recipients.iter().collect();
     sorted.sort_by_key(|r| r.order);
     html! {
@@ -48,7 +50,11 @@ pub(crate) fn progress(lang: Lang, recipients: &[RecipientView]) -> Markup {
                         span.role { "(" (role_label(lang, &r.role)) ")" }
                         " — "
                         span.state {
-                            (state_label(lang, &r.role, &r.state))
+                            @if ended && r.state == "waiting" && r.role != "cc" {
+                                (lang.t("手続き終了", "ended"))
+                            } @else {
+                                (state_label(lang, &r.role, &r.state))
+                            }
                             @if let Some(at) = r.done_at { " " (format_japanese(at)) }
                         }
                     }
@@ -120,7 +126,7 @@ pub(crate) async fn summary(
                 p.notice { (lang.t(
                     "全ての関係者の手続きが完了すると「電子署名完了のお知らせ」メールが届きます。",
                     "When every party has finished you will receive the completion email.")) }
-                (progress(lang, &view.progress))
+                (progress(lang, &view.progress, false))
             } @else if me.role == "approver" {
                 @if view.can_act {
                     (document_downloads(lang, &token, &view.documents))
@@ -140,7 +146,7 @@ pub(crate) async fn summary(
                 p.notice { (lang.t(
                     "前の署名者の手続きが終わると、署名できるようになります。メールでお知らせします。",
                     "You can sign once the previous signers have finished; we will email you.")) }
-                (progress(lang, &view.progress))
+                (progress(lang, &view.progress, false))
             }
         }
     };
@@ -562,7 +568,7 @@ pub(crate) async fn done(
                 p { (lang.t("ほかの関係者の手続きが完了すると、「電子署名完了のお知らせ」メールが届きます。",
                     "When the other parties have finished, you will receive the completion email.")) }
             }
-            (progress(lang, &view.progress))
+            (progress(lang, &view.progress, false))
         }
     };
     let path = format!("{}/done", base(&token));

@@ -129,7 +129,7 @@ pub(crate) async fn page_handler(
                     }
                 }
             }
-            (progress(lang, &e.recipients))
+            (progress(lang, &e.recipients, matches!(e.status.as_str(), "declined" | "cancelled" | "expired")))
             h2 { (lang.t("文書", "Documents")) }
             div.doccards {
                 @for d in &e.documents {
