@@ -518,6 +518,18 @@ async fn dead_links_get_clear_pages() {
 }
 
 /// A staff page's CSRF token (the logout form carries it on every staff page).
+/// A staff page's HTML, with the session's cookie.
+async fn staff_page(app: &TestApp, session: &str, path: &str) -> String {
+    app.get(path)
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn staff_csrf(app: &TestApp, session: &str) -> String {
     let html = app
         .get("/app")
@@ -604,15 +616,7 @@ async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let detail = app
-        .get(&format!("/app/envelopes/{id}"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let detail = staff_page(&app, &session, &format!("/app/envelopes/{id}")).await;
     assert!(detail.contains("署名の進行状況"), "{detail}");
     assert!(detail.contains("承認済み"), "{detail}");
     assert!(detail.contains("リマインド"), "{detail}");
@@ -692,15 +696,7 @@ async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages
     assert_eq!(e["status"], "cancelled");
     assert_eq!(e["status_reason"], "予算の都合により");
     // The vendor who had not signed yet is no longer 未完了: the envelope ended.
-    let detail = app
-        .get(&format!("/app/envelopes/{id}"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let detail = staff_page(&app, &session, &format!("/app/envelopes/{id}")).await;
     let progress = &detail[detail.find("署名の進行状況").unwrap()..];
     let progress = &progress[..progress.find("</section>").unwrap()];
     assert!(progress.contains("手続き終了"), "{progress}");
