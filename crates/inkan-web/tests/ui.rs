@@ -151,6 +151,18 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
     ] {
         assert!(checklist.contains(item), "{checklist}");
     }
+    // Grouped by document: 機密保持契約書 (署名日, 住所) and 業務委託契約書 (the attachment and the
+    // checkbox); the 送付状 has nothing to fill.
+    let groups = js(
+        &browser,
+        "return [...document.querySelectorAll('#checklist .docgroup')].map(g => \
+         [g.querySelector('.docname').textContent, g.querySelectorAll('.check-item').length])",
+    )
+    .await;
+    assert_eq!(
+        groups,
+        json!([["1 機密保持契約書", 2], ["2 業務委託契約書", 2]])
+    );
     // The signatures are invisible: no box to click, nothing to tick; 完了する gives them.
     assert!(!checklist.contains("署名 1"), "{checklist}");
     assert_eq!(

@@ -288,15 +288,24 @@ pub(crate) async fn signing(
                     aside.checklist {
                         h3 { "☰ " (lang.t("チェックリスト", "Checklist")) " " span #checklist-count { (labels.len()) } }
                         p.hint { (lang.t("リストを押すと該当箇所へ移動します。", "Click an item to jump to it.")) }
+                        // Grouped by document, in the order of the tabs.
                         ul #checklist {
                             @for (i, d) in view.documents.iter().enumerate() {
-                                @for f in fields_to_fill(d) {
-                                    li {
-                                        button.check-item type="button" data-doc=(i) data-target=(format!("field-{}", f.id)) {
-                                            span.mark {}
-                                            (label_of(&f.id))
-                                            @if !f.label.is_empty() { span.flabel { " " (f.label) } }
-                                            @if f.required { span.req { " *" } }
+                                @let fields: Vec<&FieldView> = fields_to_fill(d).collect();
+                                @if !fields.is_empty() {
+                                    li.docgroup {
+                                        span.docname { (i + 1) " " (short_name(&d.name)) }
+                                        ul {
+                                            @for f in fields {
+                                                li {
+                                                    button.check-item type="button" data-doc=(i) data-target=(format!("field-{}", f.id)) {
+                                                        span.mark {}
+                                                        (label_of(&f.id))
+                                                        @if !f.label.is_empty() { span.flabel { " " (f.label) } }
+                                                        @if f.required { span.req { " *" } }
+                                                    }
+                                                }
+                                            }
                                         }
                                     }
                                 }
