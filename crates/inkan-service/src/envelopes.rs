@@ -204,7 +204,7 @@ impl Inkan {
             };
             if keys.iter().any(|(k, _, _)| *k == r.key) {
                 return Err(ServiceError::Invalid(format!(
-                    "two recipients have the key {:?}",
+                    "宛先のキーが重複しています (two recipients have the key {:?})",
                     r.key
                 )));
             }
@@ -231,7 +231,11 @@ impl Inkan {
             keys.iter()
                 .find(|(k, _, _)| k == key)
                 .map(|(_, id, role)| (*id, *role))
-                .ok_or_else(|| ServiceError::Invalid(format!("no recipient has the key {key:?}")))
+                .ok_or_else(|| {
+                    ServiceError::Invalid(format!(
+                        "そのキーの宛先はありません (no recipient has the key {key:?})"
+                    ))
+                })
         };
         let signers: Vec<RecipientId> = keys
             .iter()
@@ -244,7 +248,7 @@ impl Inkan {
         let mut audit: Vec<NewAuditEntry> = Vec::new();
         if input.documents.is_empty() {
             return Err(ServiceError::Invalid(
-                "an envelope needs at least one document".into(),
+                "文書を1つ以上追加してください (an envelope needs at least one document)".into(),
             ));
         }
         for (i, d) in input.documents.iter().enumerate() {
@@ -257,7 +261,7 @@ impl Inkan {
                 let (recipient, role) = recipient_of(&f.recipient)?;
                 if role != Role::Signer {
                     return Err(ServiceError::Invalid(format!(
-                        "fields are for signers; {:?} is not a signer",
+                        "入力項目は署名者にだけ置けます (fields are for signers; {:?} is not a signer)",
                         f.recipient
                     )));
                 }
@@ -270,7 +274,7 @@ impl Inkan {
                 });
                 if placement.is_some_and(|p| p.page > pages) {
                     return Err(ServiceError::Invalid(format!(
-                        "a field of {:?} is placed on page {} of 「{name}」, which has {pages} pages",
+                        "「{name}」は{pages}ページです (a field of {:?} is placed on page {} of 「{name}」, which has {pages} pages)",
                         f.recipient,
                         placement.map_or(0, |p| p.page)
                     )));
@@ -282,7 +286,7 @@ impl Inkan {
                         .any(|x: &Field| x.recipient == recipient && x.kind == FieldKind::Signature)
                 {
                     return Err(ServiceError::Invalid(format!(
-                        "{:?} has two signature fields on 「{name}」: one signature per document",
+                        "署名欄は文書ごとに宛先1人につき1つです (one signature per document: {:?} has two on 「{name}」)",
                         f.recipient
                     )));
                 }
@@ -300,7 +304,9 @@ impl Inkan {
                     .map(|k| {
                         let (id, role) = recipient_of(k)?;
                         if role != Role::Signer {
-                            return Err(ServiceError::Invalid(format!("{k:?} is not a signer")));
+                            return Err(ServiceError::Invalid(format!(
+                                "署名者ではありません (not a signer): {k:?}"
+                            )));
                         }
                         Ok(id)
                     })
@@ -343,7 +349,7 @@ impl Inkan {
             let bytes = decode(&format!("attachment {name}"), &a.content_base64)?;
             if bytes.len() > MAX_ATTACHMENT_BYTES {
                 return Err(ServiceError::Invalid(format!(
-                    "attachment 「{name}」 is larger than 20 MB"
+                    "添付ファイル「{name}」が20MBを超えています (attachment 「{name}」 is larger than 20 MB)"
                 )));
             }
             let id = AttachmentId::new();
@@ -692,7 +698,7 @@ impl Inkan {
         let record = self.load(staff.organization, id).await?;
         if *record.envelope.status() == EnvelopeStatus::Draft {
             return Err(ServiceError::NotAllowed(
-                "a draft has no links yet: send it first".into(),
+                "下書きにはまだリンクがありません。先に送信してください (a draft has no links yet: send it first)".into(),
             ));
         }
         Ok(record
