@@ -93,8 +93,8 @@ impl Inkan {
             let Some((seq, hash)) = self.store.audit_head(org).await? else {
                 continue;
             };
-            let anchors = self.store.audit_anchors(org).await?;
-            let last = anchors.iter().max_by_key(|a| a.seq);
+            let last = self.store.last_audit_anchor(org).await?;
+            let last = last.as_ref();
             let moved = last.is_none_or(|a| a.seq < seq);
             let due = last.is_none_or(|a| self.now() - a.at >= self.settings.audit_anchor_seconds);
             if seq == 0 || !moved || (only_due && !due) {

@@ -1192,6 +1192,18 @@ macro_rules! store_impl {
                 found.iter().map(rows::audit_anchor).collect()
             }
 
+            async fn last_audit_anchor(&self, org: OrganizationId) -> Result<Option<AuditAnchor>> {
+                let sql = format!(
+                    "SELECT {} FROM audit_anchors WHERE organization = $1 ORDER BY seq DESC LIMIT 1",
+                    rows::AUDIT_ANCHOR
+                );
+                let found = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                found.as_ref().map(rows::audit_anchor).transpose()
+            }
+
             // ── Webhooks ──────────────────────────────────────────────────────────────────
 
             async fn create_webhook(&self, webhook: &Webhook) -> Result<()> {

@@ -189,6 +189,8 @@ pub trait Store: Send + Sync {
     async fn add_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()>;
     /// The organization's anchors, oldest entry first.
     async fn audit_anchors(&self, org: OrganizationId) -> Result<Vec<AuditAnchor>>;
+    /// The organization's newest anchor (the worker asks every minute whether one is due).
+    async fn last_audit_anchor(&self, org: OrganizationId) -> Result<Option<AuditAnchor>>;
 
     // ── Webhooks ─────────────────────────────────────────────────────────────────────────────
     async fn create_webhook(&self, webhook: &Webhook) -> Result<()>;

@@ -1835,6 +1835,14 @@ async fn anchors_are_kept_per_organization(ctx: Ctx) {
         kept,
         vec![anchor(org, 2, "h2"), anchor(org, head.0, &head.1)]
     );
+    assert_eq!(
+        s.last_audit_anchor(org).await.unwrap(),
+        Some(anchor(org, head.0, &head.1))
+    );
+    assert_eq!(
+        s.last_audit_anchor(OrganizationId::new()).await.unwrap(),
+        None
+    );
     assert_eq!(s.audit_anchors(other).await.unwrap().len(), 1);
     assert!(s
         .audit_anchors(OrganizationId::new())

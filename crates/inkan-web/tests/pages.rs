@@ -517,7 +517,6 @@ async fn dead_links_get_clear_pages() {
         .contains("該当のページが見つかりませんでした。"));
 }
 
-/// A staff page's CSRF token (the logout form carries it on every staff page).
 /// A staff page's HTML, with the session's cookie.
 async fn staff_page(app: &TestApp, session: &str, path: &str) -> String {
     app.get(path)
@@ -530,17 +529,9 @@ async fn staff_page(app: &TestApp, session: &str, path: &str) -> String {
         .unwrap()
 }
 
+/// A staff page's CSRF token (the logout form carries it on every staff page).
 async fn staff_csrf(app: &TestApp, session: &str) -> String {
-    let html = app
-        .get("/app")
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    hidden(&html, "csrf")
+    hidden(&staff_page(app, session, "/app").await, "csrf")
 }
 
 #[tokio::test]
@@ -642,27 +633,11 @@ async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages
     );
 
     // 文書管理: the search page and its CSV, by amount range and counterparty together.
-    let page = app
-        .get("/app/documents?amount_min=1000000&amount_max=2000000&counterparty=%E7%9B%9B%E5%B2%A1&date_from=&date_to=")
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = staff_page(&app, &session, "/app/documents?amount_min=1000000&amount_max=2000000&counterparty=%E7%9B%9B%E5%B2%A1&date_from=&date_to=").await;
     assert!(page.contains("業務委託契約書.pdf"), "{page}");
     // The amount as it was entered, with its commas and 円.
     assert!(page.contains("1,234,567円"), "{page}");
-    let none = app
-        .get("/app/documents?amount_min=2000000")
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let none = staff_page(&app, &session, "/app/documents?amount_min=2000000").await;
     assert!(!none.contains("業務委託契約書.pdf"));
     let csv = app
         .get("/app/documents.csv?counterparty=%E7%9B%9B%E5%B2%A1")
@@ -842,15 +817,7 @@ async fn verification_api_certificate_downloads_and_the_signer_account_over_http
         .unwrap();
     error_of(r, 404).await;
     let session = login(&app).await;
-    let page = app
-        .get(&format!("/app/envelopes/{id}"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = staff_page(&app, &session, &format!("/app/envelopes/{id}")).await;
     assert!(page.contains(&format!("/app/envelopes/{id}/certificate")));
     let by_page = app
         .get(&format!("/app/envelopes/{id}/certificate"))
