@@ -543,6 +543,23 @@ async fn counterparties_envelopes_and_request_errors() {
     let (code, message) = error_of(r, 400).await;
     assert_eq!(code, "invalid");
     assert!(message.contains("is not a PDF"), "{message}");
+    // A date format that does not exist (with a line break, for good measure) is named.
+    let mut bad_format = new_envelope("x", VENDOR);
+    bad_format["documents"][0]["fields"] = json!([{ "recipient": "vendor", "kind": "date",
+        "label": "署名日", "required": true, "date_format": "gengo\r\nX-Evil: 1" }]);
+    let r = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(&key)
+        .json(&bad_format)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(r, 400).await;
+    assert_eq!(code, "invalid");
+    assert!(
+        message.contains("日付の書式") && message.contains("wareki"),
+        "{message}"
+    );
 
     // Listing, with a status filter; a wrong filter or a bad number is a 400.
     let id = envelope["id"].as_str().unwrap();
