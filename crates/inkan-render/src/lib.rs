@@ -52,6 +52,9 @@ use hayro::{RenderCache, RenderSettings};
 
 #[cfg(test)]
 mod test_pdfs;
+mod text;
+
+pub use text::MAX_PAGE_TEXT_CHARS;
 
 /// The smallest width a caller can ask for: below it a contract page is unreadable anyway.
 pub const MIN_WIDTH_PX: u32 = 200;
@@ -130,6 +133,21 @@ pub fn page_sizes(pdf: &[u8]) -> Result<Vec<PageSize>, RenderError> {
                     height_pt: f64::from(height),
                 }
             })
+            .collect())
+    })
+}
+
+/// The text of every page, in order (see the `text` module for how it is read): the text
+/// alternative of the page images, for readers who cannot see them. A page without text (a scan)
+/// gives an empty string; each is cut at [`MAX_PAGE_TEXT_CHARS`] characters.
+pub fn page_texts(pdf: &[u8]) -> Result<Vec<String>, RenderError> {
+    let cjk_font = japanese_font();
+    guarded(|| {
+        let doc = load(pdf)?;
+        Ok(doc
+            .pages()
+            .iter()
+            .map(|page| text::page_text(page, interpreter_settings(cjk_font.clone())))
             .collect())
     })
 }
@@ -252,11 +270,7 @@ fn rasterize(
         f64::from(width_px) / width_pt,
         f64::from(height_px) / height_pt,
     ) * page.initial_transform(true).to_kurbo();
-    let settings = InterpreterSettings {
-        font_resolver: Arc::new(move |query| resolve_font(query, cjk_font.as_ref())),
-        // The CMap resolver stays hayro's default: its embedded predefined CMaps.
-        ..InterpreterSettings::default()
-    };
+    let settings = interpreter_settings(cjk_font);
     let cache = RenderCache::new();
     let mut ctx = RenderContext::new(w16, h16);
     hayro::render_into(
@@ -286,6 +300,15 @@ fn rasterize(
         width_px,
         height_px,
     })
+}
+
+/// hayro's settings: our font callback; the CMap resolver stays hayro's default (its embedded
+/// predefined CMaps).
+fn interpreter_settings(cjk_font: Option<FontData>) -> InterpreterSettings {
+    InterpreterSettings {
+        font_resolver: Arc::new(move |query| resolve_font(query, cjk_font.as_ref())),
+        ..InterpreterSettings::default()
+    }
 }
 
 /// hayro's font callback: the standard 14 fonts from hayro's embedded substitutes; a non-embedded
@@ -436,6 +459,40 @@ mod tests {
             0,
             "no glyphs are drawn without a CJK font"
         );
+    }
+
+    #[test]
+    fn the_text_of_a_page_is_read_in_order_with_its_lines() {
+        let texts = page_texts(&test_pdfs::japanese_pdf()).unwrap();
+        assert_eq!(texts, vec![format!("{0}\n{0}", test_pdfs::TEXT)]);
+        // A Latin page written by the test kit (Helvetica, WinAnsi): words and their gaps.
+        let texts = page_texts(&inkan_testkit::validators::sample_pdf(2)).unwrap();
+        assert_eq!(texts, vec!["Contract page 1", "Contract page 2"]);
+    }
+
+    #[test]
+    fn text_is_cut_at_its_bound_and_garbage_is_an_error() {
+        let many = "A".repeat(MAX_PAGE_TEXT_CHARS * 2);
+        let content = format!("BT /F1 1 Tf 0 800 Td ({many}) Tj ET");
+        let pdf = test_pdfs::build(&[
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+             /Resources << /Font << /F1 5 0 R >> >> >>"
+                .to_string(),
+            format!(
+                "<< /Length {} >>\nstream\n{content}\nendstream",
+                content.len()
+            ),
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+                .to_string(),
+        ]);
+        let texts = page_texts(&pdf).unwrap();
+        assert_eq!(texts[0].chars().count(), MAX_PAGE_TEXT_CHARS);
+        assert!(matches!(
+            page_texts(b"not a pdf"),
+            Err(RenderError::NotAPdf(_))
+        ));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Contract pages as images, rendered by the server itself (`inkan-render`): the browser needs
 //! no PDF library and fetches nothing from elsewhere. Rendered pages are kept in a bounded
 //! in-memory cache keyed by document revision, page and width, so a reader scrolling back and
-//! forth costs one render per page.
+//! forth costs one render per page. Each page image has the page's own text beside it, read
+//! from the PDF, for readers who cannot see the image.
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
@@ -21,7 +22,14 @@ use crate::ui::staff::StaffSession;
 const WIDTH_STEP: u32 = 200;
 const DEFAULT_WIDTH: u32 = 1000;
 
-/// Rendered pages and page sizes, least recently used first out.
+/// What the signing page needs to lay a document out: the size of each page (to place the fields
+/// over its image) and its text (the image's text alternative).
+pub(crate) struct DocumentOutline {
+    pub sizes: Vec<PageSize>,
+    pub texts: Vec<String>,
+}
+
+/// Rendered pages and document outlines, least recently used first out.
 pub(crate) struct PageCache {
     budget: usize,
     inner: Mutex<CacheInner>,
@@ -32,7 +40,7 @@ struct CacheInner {
     used: usize,
     order: VecDeque<String>,
     images: HashMap<String, Arc<Vec<u8>>>,
-    sizes: HashMap<String, Arc<Vec<PageSize>>>,
+    outlines: HashMap<String, Arc<DocumentOutline>>,
 }
 
 impl PageCache {
@@ -68,36 +76,45 @@ impl PageCache {
         }
     }
 
-    fn sizes(&self, key: &str) -> Option<Arc<Vec<PageSize>>> {
-        self.inner.lock().ok()?.sizes.get(key).cloned()
+    fn outline(&self, key: &str) -> Option<Arc<DocumentOutline>> {
+        self.inner.lock().ok()?.outlines.get(key).cloned()
     }
 
-    fn put_sizes(&self, key: String, sizes: Arc<Vec<PageSize>>) {
+    fn put_outline(&self, key: String, outline: Arc<DocumentOutline>) {
         if let Ok(mut inner) = self.inner.lock() {
-            if inner.sizes.len() > 10_000 {
-                inner.sizes.clear();
+            // Outlines are small (at most MAX_PAGE_TEXT_CHARS per page): a count bounds them.
+            if inner.outlines.len() > 2_000 {
+                inner.outlines.clear();
             }
-            inner.sizes.insert(key, sizes);
+            inner.outlines.insert(key, outline);
         }
     }
 }
 
-/// The sizes of a document's pages (points), for placing fields over their images.
-pub(crate) async fn page_sizes(
+/// The sizes (points) and texts of a document's pages.
+pub(crate) async fn document_outline(
     state: &Shared,
     source: &DisplaySource,
-) -> Result<Arc<Vec<PageSize>>, ServiceError> {
-    if let Some(s) = state.web.pages.sizes(&source.key) {
-        return Ok(s);
+) -> Result<Arc<DocumentOutline>, ServiceError> {
+    if let Some(outline) = state.web.pages.outline(&source.key) {
+        return Ok(outline);
     }
     let bytes = state.inkan.display_bytes(source).await?;
-    let sizes = tokio::task::spawn_blocking(move || inkan_render::page_sizes(&bytes))
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?
-        .map_err(|e| ServiceError::Invalid(format!("the document cannot be shown: {e}")))?;
-    let sizes = Arc::new(sizes);
-    state.web.pages.put_sizes(source.key.clone(), sizes.clone());
-    Ok(sizes)
+    let outline = tokio::task::spawn_blocking(move || {
+        Ok::<_, inkan_render::RenderError>(DocumentOutline {
+            sizes: inkan_render::page_sizes(&bytes)?,
+            texts: inkan_render::page_texts(&bytes)?,
+        })
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.to_string()))?
+    .map_err(|e| ServiceError::Invalid(format!("the document cannot be shown: {e}")))?;
+    let outline = Arc::new(outline);
+    state
+        .web
+        .pages
+        .put_outline(source.key.clone(), outline.clone());
+    Ok(outline)
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,7 +23,7 @@ use crate::ui::error::{PageContext, UiResult};
 use crate::ui::guard::csrf_refusal;
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{self, page, Frame};
-use crate::ui::page_images::page_sizes;
+use crate::ui::page_images::{document_outline, DocumentOutline};
 
 fn csrf_scope(token: &str) -> String {
     format!("link:{token}")
@@ -238,14 +238,14 @@ pub(crate) async fn signing(
         return Ok(Redirect::to(&path).into_response());
     }
     let sources = state.inkan.signer_displays(&token).await.page(lang)?;
-    let mut sizes = Vec::new();
+    let mut outlines = Vec::new();
     for d in &view.documents {
         let source = sources
             .iter()
             .find(|s| s.id == d.id)
             .ok_or(ServiceError::NotFound("the document"))
             .page(lang)?;
-        sizes.push(page_sizes(&state, source).await.page(lang)?);
+        outlines.push(document_outline(&state, source).await.page(lang)?);
     }
     let csrf = state.inkan.csrf_token(&csrf_scope(&token));
     let labels = field_labels(lang, &view.documents);
@@ -282,7 +282,7 @@ pub(crate) async fn signing(
                 div.workspace {
                     section.viewer #viewer {
                         @for (i, d) in view.documents.iter().enumerate() {
-                            (document(lang, &token, i, d, &sizes[i], &label_of))
+                            (document(lang, &token, i, d, &outlines[i], &label_of))
                         }
                     }
                     aside.checklist {
@@ -364,7 +364,7 @@ fn document(
     token: &str,
     index: usize,
     d: &DocumentView,
-    sizes: &[inkan_render::PageSize],
+    outline: &DocumentOutline,
     label_of: &dyn Fn(&str) -> String,
 ) -> Markup {
     let token_path = percent_encode(token);
@@ -381,11 +381,23 @@ fn document(
                 }
             }
             @for p in 1..=d.pages {
+                @let text_id = format!("doc-{index}-text-{p}");
                 div.page data-page=(p) {
-                    img.pageimg loading="lazy" alt=(format!("{} p.{p}", d.name))
+                    // The image's text alternative is the page's own text, read from the PDF:
+                    // the short alt names the page, the description reads it.
+                    img.pageimg loading="lazy"
+                        alt=(lang.t(&format!("{} {p}ページ", d.name), &format!("{} page {p}", d.name)))
+                        aria-describedby=(text_id)
                         src=(format!("/s/{token_path}/documents/{doc_path}/pages/{p}?w=1000"));
+                    div.sr-only.pagetext #(text_id) {
+                        @match outline.texts.get(p as usize - 1).filter(|t| !t.is_empty()) {
+                            Some(text) => { (text) }
+                            None => { (lang.t("このページには読み取れる文字がありません（画像のみ）。",
+                                "This page has no readable text (an image only).")) }
+                        }
+                    }
                     @for f in d.fields.iter().filter(|f| f.placement.is_some_and(|pl| pl.page == p)) {
-                        @if let (Some(pl), Some(size)) = (f.placement, sizes.get(p as usize - 1)) {
+                        @if let (Some(pl), Some(size)) = (f.placement, outline.sizes.get(p as usize - 1)) {
                             div.overlay
                                 data-left=(format!("{:.3}", pl.x / size.width_pt * 100.0))
                                 data-top=(format!("{:.3}", (size.height_pt - pl.y - pl.height) / size.height_pt * 100.0))
@@ -432,11 +444,12 @@ fn field_input(lang: Lang, _token: &str, f: &FieldView, item: &str) -> Markup {
                 }
             }
             "attachment" => {
+                @let file_id = format!("file-{}", f.id);
                 div.field.attach #(id) data-field=(f.id) data-kind="attachment" data-required=(u8::from(f.required)) {
-                    label { (caption) " (PDF)" }
-                    input.attach-file type="file" accept="application/pdf,.pdf" data-field=(f.id);
+                    label for=(file_id) { (caption) " (PDF)" }
+                    input.attach-file #(file_id) type="file" accept="application/pdf,.pdf" data-field=(f.id);
                     input type="hidden" name=(name) value="";
-                    span.attach-status {}
+                    span.attach-status role="status" {}
                 }
             }
             "date" => {
