@@ -193,6 +193,28 @@ impl fmt::Display for CalendarDate {
     }
 }
 
+impl std::str::FromStr for CalendarDate {
+    type Err = DomainError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        CalendarDate::parse(text)
+    }
+}
+
+/// Stored and exchanged as `2026-12-03`; read back through [`CalendarDate::parse`].
+impl Serialize for CalendarDate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for CalendarDate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        CalendarDate::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// `Y年M月D日`, `Y-M-D`, `Y/M/D` or `Y.M.D` (元 as year 1), into numbers.
 fn split_date(text: &str) -> Option<(i32, u32, u32)> {
     let text = text.strip_suffix('日').unwrap_or(text);

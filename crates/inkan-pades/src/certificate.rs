@@ -98,7 +98,56 @@ pub fn render_certificate(
     layout.documents(&cert.documents)?;
     layout.operations(&cert.operations)?;
     layout.closing(&clean(&cert.issued_by))?;
-    layout.finish(&id, &clean(&cert.title))
+    let title = clean(&cert.title);
+    let info_title = if title.trim().is_empty() {
+        "電子契約締結証明書".to_string()
+    } else {
+        format!("電子契約締結証明書 {title}")
+    };
+    layout.finish(Some(&id), &info_title)
+}
+
+/// A plain Japanese text document: a centred title, then paragraphs wrapped to the page, on as
+/// many A4 pages as they need, numbered "n / N". For documents Inkan writes itself that are not
+/// certificates (the demo's 業務委託契約書 and 請書); an empty paragraph is a blank line.
+pub fn render_plain_document(
+    title: &str,
+    paragraphs: &[&str],
+    font: &Font,
+) -> Result<Vec<u8>, PadesError> {
+    const SIZE: f64 = 10.5;
+    let title = clean(title);
+    let mut layout = Layout::new(font)?;
+    let line = Line {
+        text: title.clone(),
+        size: 16.0,
+        gray: false,
+    };
+    let x = LEFT + (CONTENT_WIDTH - layout.width(&title)? * line.size).max(0.0) / 2.0;
+    layout.text(x, layout.y - 16.0, &line)?;
+    layout.y -= 40.0;
+    for paragraph in paragraphs {
+        let paragraph = clean(paragraph);
+        if paragraph.trim().is_empty() {
+            layout.y -= LEADING;
+            continue;
+        }
+        for text in layout.wrap(&paragraph, SIZE, CONTENT_WIDTH)? {
+            layout.ensure(LEADING * 1.5);
+            layout.y -= LEADING * 1.5;
+            layout.text(
+                LEFT,
+                layout.y + 3.0,
+                &Line {
+                    text,
+                    size: SIZE,
+                    gray: false,
+                },
+            )?;
+        }
+        layout.y -= 4.0;
+    }
+    layout.finish(None, &title)
 }
 
 /// The ID as printed: exactly 32 hex digits, lowercase. Anything else would make a line that
@@ -482,19 +531,25 @@ impl Layout {
 
     /// Adds the footers (now that the page count is known), embeds the font once and writes the
     /// document.
-    fn finish(mut self, id: &str, title: &str) -> Result<Vec<u8>, PadesError> {
+    /// The PDF of the pages drawn, each with its footer: "n / N" bottom-right and, for a
+    /// certificate, its `締結証明書ID` bottom-left. `info_title` is the document's /Title.
+    fn finish(mut self, id: Option<&str>, info_title: &str) -> Result<Vec<u8>, PadesError> {
         self.pages.push(std::mem::take(&mut self.page));
         let count = self.pages.len();
-        let id_line = format!("締結証明書ID: {id}");
-        let (id_hex, _) = self.glyphs.encode(&id_line)?;
+        let id_hex = match id {
+            Some(id) => Some(self.glyphs.encode(&format!("締結証明書ID: {id}"))?.0),
+            None => None,
+        };
         let mut contents = Vec::with_capacity(count);
         for (i, body) in std::mem::take(&mut self.pages).into_iter().enumerate() {
             let (number, width) = self.page_number(i + 1, count)?;
             let number_x = PAGE_WIDTH - FOOTER_MARGIN - width * FOOTER_SIZE;
-            // The same text, size and place as the stamp on contract pages.
+            // The ID in the same text, size and place as the stamp on contract pages.
+            let id_footer = id_hex.as_ref().map_or(String::new(), |hex| {
+                format!("BT 0.25 g /F1 {FOOTER_SIZE} Tf {FOOTER_MARGIN} {FOOTER_MARGIN} Td {hex} Tj ET\n")
+            });
             let footer = format!(
-                "BT 0.25 g /F1 {FOOTER_SIZE} Tf {FOOTER_MARGIN} {FOOTER_MARGIN} Td {id_hex} Tj ET\n\
-                 BT 0.25 g /F1 {FOOTER_SIZE} Tf {number_x:.2} {FOOTER_MARGIN} Td {number} TJ ET\n"
+                "{id_footer}BT 0.25 g /F1 {FOOTER_SIZE} Tf {number_x:.2} {FOOTER_MARGIN} Td {number} TJ ET\n"
             );
             contents.push(format!("{body}{footer}"));
         }
@@ -518,12 +573,7 @@ impl Layout {
         catalog.insert("Pages", pages_ref);
         let root = doc.add(catalog);
         let mut info = Dict::new();
-        let title = if title.trim().is_empty() {
-            "電子契約締結証明書".to_string()
-        } else {
-            format!("電子契約締結証明書 {title}")
-        };
-        info.insert("Title", PdfString::from_text(&title));
+        info.insert("Title", PdfString::from_text(info_title));
         info.insert("Producer", PdfString::from_text("Inkan"));
         let info = doc.add(info);
         Ok(doc.finish(root, Some(info))?)

@@ -22,7 +22,8 @@ pub mod verify;
 
 pub use appearance::Visible;
 pub use certificate::{
-    render_certificate, CertifiedDocument, ConclusionCertificate, SigningOperation,
+    render_certificate, render_plain_document, CertifiedDocument, ConclusionCertificate,
+    SigningOperation,
 };
 pub use dates::{japanese_time, pdf_date};
 pub use dss::{add_validation_data, add_validation_data_per_signature, vri_key};

@@ -9,8 +9,8 @@ mod common;
 use common::{qpdf_clean, sample_pdf, served};
 use inkan_pades::font::Font;
 use inkan_pades::{
-    conclusion_id, render_certificate, CertifiedDocument, ConclusionCertificate, Level,
-    SignOptions, SigningOperation, VerifyOptions,
+    conclusion_id, render_certificate, render_plain_document, CertifiedDocument,
+    ConclusionCertificate, Level, SignOptions, SigningOperation, VerifyOptions,
 };
 use inkan_pdf::Document;
 use inkan_testkit::{require_tool, run_ok, skip_or_fail};
@@ -402,4 +402,34 @@ fn garbled_certificates_never_panic() {
             let _ = conclusion_id(&doc);
         }
     }
+}
+
+/// A plain document (the demo's contracts): the title and every paragraph readable, pages
+/// numbered, no 締結証明書ID (it is not a certificate), a clean PDF.
+#[test]
+fn a_plain_document_lays_out_its_paragraphs_on_numbered_pages() {
+    let Some(font) = japanese_font() else { return };
+    let article = "第1条（目的）甲は、乙に対し、庁舎の清掃業務を委託し、乙はこれを受託する。";
+    let mut paragraphs = vec![article; 80];
+    paragraphs.push("");
+    paragraphs.push("令和　　年　　月　　日");
+    let pdf = render_plain_document("業務委託契約書", &paragraphs, &font).unwrap();
+    let doc = Document::open(pdf.clone()).unwrap();
+    let pages = doc.page_count().unwrap();
+    assert!(pages >= 2, "{pages} pages");
+    assert_eq!(id_of(&pdf), None);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write(tmp.path(), "plain.pdf", &pdf);
+    if let Some((ok, text)) = qpdf_clean(&path) {
+        assert!(ok, "qpdf --check:\n{text}");
+    }
+    if require_tool("pdftotext", "reads the pages back").is_none() {
+        return;
+    }
+    let all = pdftotext(&path, None);
+    assert!(all.contains("業務委託契約書"), "{all}");
+    assert_eq!(all.matches("第1条（目的）").count(), 80, "{all}");
+    assert!(all.contains("令和"), "{all}");
+    assert!(all.contains(&format!("{pages} / {pages}")), "{all}");
+    assert!(!all.contains("締結証明書ID"), "{all}");
 }

@@ -33,7 +33,9 @@ pub(crate) fn blob_key(org: impl std::fmt::Display, env: EnvelopeId, tail: &str)
 /// Checks that `bytes` are a PDF Inkan can sign and returns its page count.
 pub(crate) fn check_pdf(name: &str, bytes: &[u8]) -> Result<u32> {
     let bad = |why: String| {
-        ServiceError::Invalid(format!("「{name}」 is not a PDF Inkan can sign: {why}"))
+        ServiceError::Invalid(format!(
+            "「{name}」は署名できる PDF ではありません (not a PDF Inkan can sign): {why}"
+        ))
     };
     let doc = inkan_pdf::Document::open(bytes).map_err(|e| bad(e.to_string()))?;
     doc.ensure_not_encrypted().map_err(|e| bad(e.to_string()))?;
@@ -56,7 +58,9 @@ pub(crate) fn check_pdf(name: &str, bytes: &[u8]) -> Result<u32> {
 
 fn decode(what: &str, text: &str) -> Result<Vec<u8>> {
     STANDARD.decode(text.trim()).map_err(|e| {
-        ServiceError::Invalid(format!("{what}: the content is not valid base64 ({e})"))
+        ServiceError::Invalid(format!(
+            "{what}: 内容が base64 として読めません (the content is not valid base64: {e})"
+        ))
     })
 }
 
@@ -120,7 +124,7 @@ fn parse_kind(kind: &str) -> Result<FieldKind> {
         "attachment" => FieldKind::Attachment,
         other => {
             return Err(ServiceError::Invalid(format!(
-                "unknown field kind {other:?}: use signature, text, date, checkbox or attachment"
+                "入力項目の種類 {other:?} はありません (unknown field kind): signature, text, date, checkbox, attachment のいずれかです"
             )))
         }
     })
@@ -198,7 +202,7 @@ impl Inkan {
                 "cc" => Role::Cc,
                 other => {
                     return Err(ServiceError::Invalid(format!(
-                        "unknown recipient role {other:?}: use signer, approver or cc"
+                        "宛先の役割 {other:?} はありません (unknown recipient role): signer, approver, cc のいずれかです"
                     )))
                 }
             };
@@ -736,7 +740,7 @@ impl Inkan {
         if let Some(s) = status {
             if !EnvelopeStatus::NAMES.contains(&s) {
                 return Err(ServiceError::Invalid(format!(
-                    "unknown status {s:?}: use one of {}",
+                    "状態 {s:?} はありません (unknown status): {} のいずれかです",
                     EnvelopeStatus::NAMES.join(", ")
                 )));
             }

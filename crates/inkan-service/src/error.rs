@@ -78,7 +78,9 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => ServiceError::Conflict,
-            StoreError::Duplicate(what) => ServiceError::Invalid(format!("{what} already exists")),
+            StoreError::Duplicate(what) => {
+                ServiceError::Invalid(format!("{what} は既に登録されています (already exists)"))
+            }
             StoreError::NotFound(_) => ServiceError::NotFound("the record"),
             other => ServiceError::Internal(other.to_string()),
         }

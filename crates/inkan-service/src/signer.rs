@@ -184,7 +184,7 @@ impl Inkan {
         }
         if bytes.len() > MAX_SIGNER_ATTACHMENT {
             return Err(ServiceError::Invalid(
-                "an attachment is at most 20 MB".into(),
+                "添付ファイルは 20 MB までです (an attachment is at most 20 MB)".into(),
             ));
         }
         let name = crate::envelopes::file_name(name)?;
@@ -268,7 +268,7 @@ impl Inkan {
                             "false" | "off" | "0" | "" => FieldValue::Checked(false),
                             other => {
                                 return Err(ServiceError::Invalid(format!(
-                                    "「{}」 is a checkbox: {other:?} is not true or false",
+                                    "「{}」はチェックボックスです。{other:?} は選べません (a checkbox is true or false)",
                                     f.label
                                 )))
                             }
@@ -281,7 +281,7 @@ impl Inkan {
                                 })
                                 .ok_or_else(|| {
                                     ServiceError::Invalid(format!(
-                                        "「{}」: attach the file first",
+                                        "「{}」: 先にファイルを添付してください (attach the file first)",
                                         f.label
                                     ))
                                 })?;
@@ -295,7 +295,7 @@ impl Inkan {
             }
             if let Some(i) = used.iter().position(|u| !u) {
                 return Err(ServiceError::Invalid(format!(
-                    "{:?} is not a field of this envelope",
+                    "{:?} はこの封筒の入力項目ではありません (not a field of this envelope)",
                     values[i].field
                 )));
             }

@@ -5,7 +5,9 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use inkan_domain::{text, ApiKeyId, CounterpartyId, DepartmentId, Email, OrganizationId, UserId};
+use inkan_domain::{
+    text, ApiKeyId, CalendarDate, CounterpartyId, DepartmentId, Email, OrganizationId, UserId,
+};
 use inkan_store::{
     ApiKey, ApiKeyScope, Change, Counterparty, Department, Organization, StoreError, User,
     UserChange, UserRole,
@@ -116,6 +118,9 @@ pub struct CounterpartyInput {
     /// 事務担当者 メールアドレス.
     #[serde(default)]
     pub clerk_email: Option<String>,
+    /// 届出日: the date on the 届出書, `2026-12-03` (令和8年12月3日 is read too).
+    #[serde(default)]
+    pub notified_on: Option<String>,
 }
 
 /// A registered counterparty.
@@ -152,7 +157,7 @@ fn stand_in_hash() -> &'static str {
 pub(crate) fn hash_password(password: &str) -> Result<String> {
     if password.chars().count() < 10 {
         return Err(ServiceError::Invalid(
-            "a password has at least 10 characters".into(),
+            "パスワードは 10 文字以上にしてください (a password has at least 10 characters)".into(),
         ));
     }
     let salt = SaltString::generate(&mut OsRng);
@@ -177,8 +182,80 @@ fn counterparty_view(c: &Counterparty) -> CounterpartyView {
             clerk_name: c.clerk_name.clone(),
             clerk_phone: c.clerk_phone.clone(),
             clerk_email: c.clerk_email.as_ref().map(|e| e.to_string()),
+            notified_on: c.notified_on.map(|d| d.to_string()),
         },
     }
+}
+
+/// Whether a counterparty matches a search: every word of `query` appears (case folded) in its
+/// trade name, representative, signatory, clerk, either email, address or phone.
+fn counterparty_matches(c: &Counterparty, words: &[String]) -> bool {
+    let haystack = [
+        c.trade_name.as_str(),
+        &c.representative,
+        &c.signatory_title,
+        &c.signatory_name,
+        c.signatory_email.as_str(),
+        &c.clerk_department,
+        &c.clerk_name,
+        &c.clerk_phone,
+        c.clerk_email.as_ref().map_or("", |e| e.as_str()),
+        &c.address,
+    ]
+    .join("\n")
+    .to_lowercase();
+    words.iter().all(|w| haystack.contains(w.as_str()))
+}
+
+/// A counterparty from its 届出書's fields, checked: the ID, organization and registration time
+/// are the caller's.
+fn counterparty_from(
+    id: CounterpartyId,
+    organization: OrganizationId,
+    input: &CounterpartyInput,
+    created_at: i64,
+) -> Result<Counterparty> {
+    let c = Counterparty {
+        id,
+        organization,
+        address: required("所在地 (address)", &input.address, 300)?,
+        trade_name: required("商号又は名称 (trade name)", &input.trade_name, 200)?,
+        representative: required("代表者職氏名 (representative)", &input.representative, 200)?,
+        signatory_title: optional("契約締結権限者 役職", &input.signatory_title, 100)?,
+        signatory_name: required(
+            "契約締結権限者 氏名 (signatory's name)",
+            &input.signatory_name,
+            100,
+        )?,
+        signatory_email: input.signatory_email.parse()?,
+        clerk_department: optional("事務担当者 部署名", &input.clerk_department, 100)?,
+        clerk_title: optional("事務担当者 役職", &input.clerk_title, 100)?,
+        clerk_name: optional("事務担当者 氏名", &input.clerk_name, 100)?,
+        clerk_phone: optional("事務担当者 電話番号", &input.clerk_phone, 30)?,
+        clerk_email: match input.clerk_email.as_deref().map(str::trim) {
+            Some(e) if !e.is_empty() => Some(e.parse()?),
+            _ => None,
+        },
+        notified_on: match input.notified_on.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => Some(CalendarDate::parse(d).map_err(|e| {
+                ServiceError::Invalid(format!("届出日 (date of notification): {e}"))
+            })?),
+            _ => None,
+        },
+        created_at,
+    };
+    if !c
+        .clerk_phone
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || "-+() ".contains(ch))
+    {
+        return Err(ServiceError::Invalid(
+            "事務担当者 電話番号は数字、空白、+、-、括弧で書いてください \
+             (the clerk's phone has only digits, spaces, +, - and parentheses)"
+                .into(),
+        ));
+    }
+    Ok(c)
 }
 
 impl Inkan {
@@ -537,38 +614,7 @@ impl Inkan {
         input: &CounterpartyInput,
         caller: &Caller,
     ) -> Result<CounterpartyView> {
-        let c = Counterparty {
-            id: CounterpartyId::new(),
-            organization: staff.organization,
-            address: required("所在地 (address)", &input.address, 300)?,
-            trade_name: required("商号又は名称 (trade name)", &input.trade_name, 200)?,
-            representative: required("代表者職氏名 (representative)", &input.representative, 200)?,
-            signatory_title: optional("契約締結権限者 役職", &input.signatory_title, 100)?,
-            signatory_name: required(
-                "契約締結権限者 氏名 (signatory's name)",
-                &input.signatory_name,
-                100,
-            )?,
-            signatory_email: input.signatory_email.parse()?,
-            clerk_department: optional("事務担当者 部署名", &input.clerk_department, 100)?,
-            clerk_title: optional("事務担当者 役職", &input.clerk_title, 100)?,
-            clerk_name: optional("事務担当者 氏名", &input.clerk_name, 100)?,
-            clerk_phone: optional("事務担当者 電話番号", &input.clerk_phone, 30)?,
-            clerk_email: match input.clerk_email.as_deref().map(str::trim) {
-                Some(e) if !e.is_empty() => Some(e.parse()?),
-                _ => None,
-            },
-            created_at: self.now(),
-        };
-        if !c
-            .clerk_phone
-            .chars()
-            .all(|ch| ch.is_ascii_digit() || "-+() ".contains(ch))
-        {
-            return Err(ServiceError::Invalid(
-                "事務担当者 電話番号 has only digits, spaces, +, - and parentheses".into(),
-            ));
-        }
+        let c = counterparty_from(CounterpartyId::new(), staff.organization, input, self.now())?;
         self.store.save_counterparty(&c).await?;
         self.record(
             staff,
@@ -581,13 +627,74 @@ impl Inkan {
     }
 
     pub async fn counterparties(&self, staff: &Staff) -> Result<Vec<CounterpartyView>> {
+        self.search_counterparties(staff, "").await
+    }
+
+    /// The counterparties every word of `query` matches (names, emails, address, phone; case
+    /// folded), by trade name; all of them for an empty query.
+    pub async fn search_counterparties(
+        &self,
+        staff: &Staff,
+        query: &str,
+    ) -> Result<Vec<CounterpartyView>> {
+        let query = text::line("検索語 (search)", query, 200)?;
+        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
         Ok(self
             .store
             .counterparties(staff.organization)
             .await?
             .iter()
+            .filter(|c| counterparty_matches(c, &words))
             .map(counterparty_view)
             .collect())
+    }
+
+    /// Replaces a counterparty's fields (a new 届出書: another signatory, a moved office). Its ID
+    /// and registration time stay; the audit trail keeps which fields changed, from what to what.
+    pub async fn update_counterparty(
+        &self,
+        staff: &Staff,
+        id: &str,
+        input: &CounterpartyInput,
+        caller: &Caller,
+    ) -> Result<CounterpartyView> {
+        let id: CounterpartyId = id
+            .parse()
+            .map_err(|_| ServiceError::NotFound("the counterparty"))?;
+        let before = self
+            .store
+            .counterparty(staff.organization, id)
+            .await?
+            .ok_or(ServiceError::NotFound("the counterparty"))?;
+        let after = counterparty_from(id, staff.organization, input, before.created_at)?;
+        self.store.save_counterparty(&after).await?;
+        let (old, new) = (counterparty_view(&before), counterparty_view(&after));
+        let (old, new) = (
+            serde_json::to_value(&old.fields).map_err(ServiceError::internal)?,
+            serde_json::to_value(&new.fields).map_err(ServiceError::internal)?,
+        );
+        let changed: serde_json::Map<String, serde_json::Value> = new
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| old.get(k.as_str()) != Some(v))
+            .map(|(k, v)| {
+                let was = old.get(k.as_str()).cloned().unwrap_or_default();
+                (k.clone(), serde_json::json!({ "from": was, "to": v }))
+            })
+            .collect();
+        self.record(
+            staff,
+            caller,
+            "update_counterparty",
+            serde_json::json!({
+                "counterparty": after.id.to_string(),
+                "trade_name": after.trade_name,
+                "changed": changed,
+            }),
+        )
+        .await?;
+        Ok(counterparty_view(&after))
     }
 
     pub async fn counterparty(&self, staff: &Staff, id: &str) -> Result<CounterpartyView> {

@@ -136,6 +136,7 @@ async fn certificate_of_conclusion_library_and_verification() {
                 clerk_name: "佐藤花子".into(),
                 clerk_phone: "019-000-0000".into(),
                 clerk_email: None,
+                notified_on: None,
             },
             &office,
         )

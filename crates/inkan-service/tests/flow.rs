@@ -107,6 +107,7 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
                 clerk_name: "佐藤花子".into(),
                 clerk_phone: "019-000-0000".into(),
                 clerk_email: Some("sato@seisou.example.co.jp".into()),
+                notified_on: None,
             },
             &who,
         )

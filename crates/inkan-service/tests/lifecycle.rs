@@ -1107,3 +1107,66 @@ async fn the_audit_trail_is_timestamped_while_it_moves_and_late_anchoring_is_rep
         "{reports:#?}"
     );
 }
+
+/// `inkan demo` sends real Japanese documents: a 業務委託契約書 with its articles and a 請書 the
+/// vendor alone signs, whose 署名日 the vendor writes in; pdftotext reads them back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_sends_a_japanese_contract_and_its_ukesho() {
+    if !have_font() {
+        return;
+    }
+    let Some(pdftotext) = inkan_testkit::require_tool("pdftotext", "reads the demo's pages") else {
+        return;
+    };
+    let t = start(None).await;
+    let seed = inkan_service::demo::seed(&t.inkan).await.unwrap();
+    let staff = t.inkan.authenticate_api_key(&seed.api_key).await.unwrap();
+    let envelope = t.inkan.envelope(&staff, &seed.envelope_id).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut texts = Vec::new();
+    for d in &envelope.documents {
+        let (_, bytes) = t
+            .inkan
+            .download_document(&staff, &envelope.id, &d.id, &caller())
+            .await
+            .unwrap();
+        let path = dir.path().join("doc.pdf");
+        std::fs::write(&path, bytes).unwrap();
+        let out = std::process::Command::new(&pdftotext)
+            .arg(&path)
+            .arg("-")
+            .output()
+            .unwrap();
+        texts.push((
+            d.name.clone(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        ));
+    }
+    let (name, contract) = &texts[0];
+    assert_eq!(name, "業務委託契約書.pdf");
+    for shown in [
+        "庁舎清掃業務委託契約書",
+        "第1条（委託業務）",
+        "第10条",
+        "株式会社盛岡清掃",
+    ] {
+        assert!(contract.contains(shown), "{shown} missing:\n{contract}");
+    }
+    let (name, ukesho) = &texts[1];
+    assert_eq!(name, "請書.pdf");
+    assert!(ukesho.contains("次のとおり請け負います"), "{ukesho}");
+    assert!(ukesho.contains("署名日"), "{ukesho}");
+    // The 請書 is the vendor's alone, and its 署名日 is the vendor's field.
+    let vendor = envelope
+        .recipients
+        .iter()
+        .find(|r| r.email == "taro.yamada@seisou.example.co.jp")
+        .unwrap();
+    let date = envelope.documents[1]
+        .fields
+        .iter()
+        .find(|f| f.kind == "date")
+        .expect("the 請書 has the 署名日 field");
+    assert_eq!(date.recipient, vendor.id);
+    assert_eq!(date.label, "署名日");
+}

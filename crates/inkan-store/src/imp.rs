@@ -648,7 +648,7 @@ macro_rules! store_impl {
             async fn save_counterparty(&self, c: &Counterparty) -> Result<()> {
                 let sql = format!(
                     "INSERT INTO counterparties ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-                     $10, $11, $12, $13, $14) \
+                     $10, $11, $12, $13, $14, $15) \
                      ON CONFLICT (id) DO UPDATE SET address = excluded.address, \
                      trade_name = excluded.trade_name, representative = excluded.representative, \
                      signatory_title = excluded.signatory_title, \
@@ -656,7 +656,8 @@ macro_rules! store_impl {
                      signatory_email = excluded.signatory_email, \
                      clerk_department = excluded.clerk_department, \
                      clerk_title = excluded.clerk_title, clerk_name = excluded.clerk_name, \
-                     clerk_phone = excluded.clerk_phone, clerk_email = excluded.clerk_email \
+                     clerk_phone = excluded.clerk_phone, clerk_email = excluded.clerk_email, \
+                     notified_on = excluded.notified_on \
                      WHERE counterparties.organization = excluded.organization",
                     rows::COUNTERPARTY
                 );
@@ -675,6 +676,7 @@ macro_rules! store_impl {
                     .bind(&c.clerk_phone)
                     .bind(c.clerk_email.as_ref().map(|e| e.as_str().to_string()))
                     .bind(c.created_at)
+                    .bind(c.notified_on.map(|d| d.to_string()))
                     .execute(&self.pool)
                     .await
                     .map_err(|e| db_error(e, || format!("counterparty {}", c.id)))?;

@@ -2,8 +2,9 @@
 //! are stored whole; the columns beside them exist for queries (status, deadline, 電帳法 items).
 
 use inkan_domain::{
-    ApiKeyId, AttachmentId, CounterpartyId, DepartmentId, DocumentId, Email, Envelope, EnvelopeId,
-    Field, FieldId, JobId, OrganizationId, RecipientId, SignerAccountId, UserId, WebhookId, Yen,
+    ApiKeyId, AttachmentId, CalendarDate, CounterpartyId, DepartmentId, DocumentId, Email,
+    Envelope, EnvelopeId, Field, FieldId, JobId, OrganizationId, RecipientId, SignerAccountId,
+    UserId, WebhookId, Yen,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -151,6 +152,8 @@ pub struct Counterparty {
     pub clerk_phone: String,
     /// 事務担当者 メールアドレス.
     pub clerk_email: Option<Email>,
+    /// 届出日: the day written on the 届出書 (its 「年 月 日」), when the city recorded it.
+    pub notified_on: Option<CalendarDate>,
     pub created_at: UnixTime,
 }
 

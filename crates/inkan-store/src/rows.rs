@@ -242,7 +242,7 @@ pub(crate) fn api_key(r: &impl Get) -> Result<ApiKey> {
 
 pub(crate) const COUNTERPARTY: &str = "id, organization, address, trade_name, representative, \
      signatory_title, signatory_name, signatory_email, clerk_department, clerk_title, \
-     clerk_name, clerk_phone, clerk_email, created_at";
+     clerk_name, clerk_phone, clerk_email, created_at, notified_on";
 
 pub(crate) fn counterparty(r: &impl Get) -> Result<Counterparty> {
     Ok(Counterparty {
@@ -261,6 +261,10 @@ pub(crate) fn counterparty(r: &impl Get) -> Result<Counterparty> {
         clerk_email: r
             .opt_text("clerk_email")?
             .map(|s| parse(&s, "clerk_email"))
+            .transpose()?,
+        notified_on: r
+            .opt_text("notified_on")?
+            .map(|s| parse(&s, "notified_on"))
             .transpose()?,
         created_at: r.int("created_at")?,
     })

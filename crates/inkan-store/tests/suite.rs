@@ -552,6 +552,7 @@ fn counterparty(org: OrganizationId, name: &str) -> Counterparty {
         clerk_name: "佐藤次郎".to_string(),
         clerk_phone: "019-000-0000".to_string(),
         clerk_email: Some(email("sato@vendor.example.jp")),
+        notified_on: inkan_domain::CalendarDate::new(2026, 4, 1),
         created_at: NOW,
     }
 }
@@ -565,6 +566,13 @@ async fn counterparties_upsert_and_isolation(ctx: Ctx) {
     assert_eq!(s.counterparty(a, c.id).await.unwrap().unwrap(), c);
     c.trade_name = "株式会社いわて建設".to_string();
     c.clerk_email = None;
+    c.notified_on = inkan_domain::CalendarDate::new(2026, 12, 3);
+    s.save_counterparty(&c).await.unwrap();
+    assert_eq!(
+        s.counterparty(a, c.id).await.unwrap().unwrap().notified_on,
+        inkan_domain::CalendarDate::new(2026, 12, 3)
+    );
+    c.notified_on = None;
     s.save_counterparty(&c).await.unwrap();
     assert_eq!(s.counterparty(a, c.id).await.unwrap().unwrap(), c);
     let c2 = counterparty(a, "あおば商事");
@@ -1951,10 +1959,10 @@ async fn migrations_apply_once(ctx: Ctx) {
     );
     let third = inkan_store::open(&ctx.url, chain_key()).await.unwrap();
     assert!(third.organization(org).await.unwrap().is_some());
-    // Each migration once: 0001 to 0006.
+    // Each migration once: 0001 to 0007.
     assert_eq!(
         ctx.raw.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        6
+        7
     );
 }
 

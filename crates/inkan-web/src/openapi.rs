@@ -34,6 +34,7 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         counterparties::list,
         counterparties::register,
         counterparties::get,
+        counterparties::update,
         envelopes::create,
         envelopes::list,
         envelopes::get,

@@ -43,7 +43,10 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
             "/counterparties",
             get(counterparties::list).post(counterparties::register),
         )
-        .route("/counterparties/{id}", get(counterparties::get))
+        .route(
+            "/counterparties/{id}",
+            get(counterparties::get).put(counterparties::update),
+        )
         // Envelopes.
         .route(
             "/envelopes",

@@ -53,6 +53,7 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/counterparties", "get"),
         ("/api/v1/counterparties", "post"),
         ("/api/v1/counterparties/{id}", "get"),
+        ("/api/v1/counterparties/{id}", "put"),
         ("/api/v1/envelopes", "post"),
         ("/api/v1/envelopes", "get"),
         ("/api/v1/envelopes/{id}", "get"),
@@ -542,7 +543,11 @@ async fn counterparties_envelopes_and_request_errors() {
         .unwrap();
     let (code, message) = error_of(r, 400).await;
     assert_eq!(code, "invalid");
-    assert!(message.contains("is not a PDF"), "{message}");
+    assert!(
+        message.contains("署名できる PDF ではありません"),
+        "{message}"
+    );
+    assert!(message.contains("not a PDF Inkan can sign"), "{message}");
     // A date format that does not exist (with a line break, for good measure) is named.
     let mut bad_format = new_envelope("x", VENDOR);
     bad_format["documents"][0]["fields"] = json!([{ "recipient": "vendor", "kind": "date",
@@ -1100,4 +1105,128 @@ async fn a_signer_signs_through_the_api_and_downloads_from_the_completion_link()
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     assert!(page.contains(&format!("/api/v1/completion/{completion}/documents/{doc}")));
+}
+
+/// 取引先 are corrected from a new 届出書 (PUT, with its 届出日), searched by any of their names,
+/// emails or address, and stay invisible to, and unchangeable by, another organization.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counterparties_are_edited_dated_and_searched() {
+    let app = TestApp::start().await;
+    let key = app
+        .organization("盛岡市", "keiyaku@city.morioka.example.jp")
+        .await;
+    let other = app
+        .organization("花巻市", "keiyaku@city.hanamaki.example.jp")
+        .await;
+    let register = |body: Value| {
+        app.post("/api/v1/counterparties")
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let mut first = counterparty();
+    first["notified_on"] = json!("令和8年4月1日");
+    let r = register(first.clone()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let cp: Value = r.json().await.unwrap();
+    let id = cp["id"].as_str().unwrap().to_string();
+    // Written as 令和, kept as the ISO date.
+    assert_eq!(cp["notified_on"], "2026-04-01");
+    let mut second = counterparty();
+    second["trade_name"] = json!("有限会社いわて設備");
+    second["signatory_email"] = json!("sato@iwate-setsubi.example.jp");
+    second["address"] = json!("岩手県花巻市東町1-1");
+    assert_eq!(register(second).await.unwrap().status(), 201);
+
+    let search = |q: &'static str, key: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .get("/api/v1/counterparties")
+                .query(&[("q", q)])
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let list: Value = r.json().await.unwrap();
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["trade_name"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("", key.clone()).await.len(), 2);
+    assert_eq!(search("盛岡", key.clone()).await, ["株式会社盛岡清掃"]);
+    assert_eq!(
+        search("IWATE-SETSUBI", key.clone()).await,
+        ["有限会社いわて設備"]
+    );
+    assert_eq!(
+        search("岩手県 花巻", key.clone()).await,
+        ["有限会社いわて設備"]
+    );
+    assert!(search("存在しない", key.clone()).await.is_empty());
+    assert!(search("", other.clone()).await.is_empty());
+
+    // A new 届出書: another signatory and date. Everything is sent, as at registration.
+    let mut renewed = first.clone();
+    renewed["signatory_name"] = json!("山田花子");
+    renewed["signatory_email"] = json!("hanako.yamada@seisou.example.co.jp");
+    renewed["notified_on"] = json!("2026-12-03");
+    let r = app
+        .put(&format!("/api/v1/counterparties/{id}"))
+        .bearer_auth(&key)
+        .json(&renewed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got: Value = app
+        .get(&format!("/api/v1/counterparties/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["signatory_name"], "山田花子");
+    assert_eq!(got["signatory_email"], "hanako.yamada@seisou.example.co.jp");
+    assert_eq!(got["notified_on"], "2026-12-03");
+    assert_eq!(got["id"], id.as_str());
+
+    // Wrong input names the field and changes nothing.
+    let mut wrong = renewed.clone();
+    wrong["notified_on"] = json!("2026-02-30");
+    let r = app
+        .put(&format!("/api/v1/counterparties/{id}"))
+        .bearer_auth(&key)
+        .json(&wrong)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(r, 400).await;
+    assert_eq!(code, "invalid");
+    assert!(message.contains("届出日"), "{message}");
+    // Another organization cannot change it, nor learn that it exists.
+    let r = app
+        .put(&format!("/api/v1/counterparties/{id}"))
+        .bearer_auth(&other)
+        .json(&first)
+        .send()
+        .await
+        .unwrap();
+    error_of(r, 404).await;
+    let kept: Value = app
+        .get(&format!("/api/v1/counterparties/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept, got);
 }

@@ -1,6 +1,8 @@
 //! `inkan demo`: a sample city, vendor and sent envelope, so a new installation has something to
 //! click through at once.
 
+mod documents;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
@@ -57,36 +59,58 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
                 clerk_name: "佐藤花子".into(),
                 clerk_phone: "019-000-0000".into(),
                 clerk_email: None,
+                notified_on: Some("2026-04-01".into()),
             },
             &caller,
         )
         .await?;
-    let pdf = STANDARD.encode(inkan_pdf::sample::sample_pdf(2));
-    let doc = |name: &str, signers: Option<Vec<String>>, fields: Vec<NewField>| NewDocument {
-        name: name.into(),
-        content_base64: pdf.clone(),
-        signers,
-        fields,
-        metadata: MetadataInput {
-            date: Some(crate::japan::date_jst(inkan.now())),
-            amount: Some("1,234,567円".into()),
-            counterparty: None,
-        },
+    // Real Japanese pages when the system has a Japanese font; blank sample pages otherwise.
+    let (files, date_at) = match documents::contract_documents() {
+        // 署名日 beside its caption on the 請書.
+        Some([contract, ukesho]) => ([contract, ukesho], (1, "請書.pdf", 96.0, 536.0)),
+        None => {
+            let sample = inkan_pdf::sample::sample_pdf(2);
+            (
+                [("業務委託契約書.pdf", sample.clone()), ("請書.pdf", sample)],
+                (2, "業務委託契約書.pdf", 72.0, 600.0),
+            )
+        }
     };
+    let (date_page, date_document, date_x, date_y) = date_at;
     let date_field = NewField {
         recipient: "vendor".into(),
         kind: "date".into(),
         label: "署名日".into(),
         required: true,
         placement: Some(PlacementView {
-            page: 2,
-            x: 72.0,
-            y: 600.0,
+            page: date_page,
+            x: date_x,
+            y: date_y,
             width: 160.0,
             height: 24.0,
         }),
         date_format: None,
     };
+    let mut date_field = Some(date_field);
+    let documents: Vec<NewDocument> = files
+        .into_iter()
+        .map(|(name, pdf)| NewDocument {
+            name: name.into(),
+            content_base64: STANDARD.encode(pdf),
+            // The 請書 is the vendor's alone.
+            signers: (name == "請書.pdf").then(|| vec!["vendor".into()]),
+            fields: if name == date_document {
+                date_field.take().into_iter().collect()
+            } else {
+                vec![]
+            },
+            metadata: MetadataInput {
+                date: Some(crate::japan::date_jst(inkan.now())),
+                amount: Some("1,234,567円".into()),
+                counterparty: None,
+            },
+        })
+        .collect();
     let envelope = inkan
         .create_envelope(
             &staff,
@@ -114,10 +138,7 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
                         method: None,
                     },
                 ],
-                documents: vec![
-                    doc("業務委託契約書.pdf", None, vec![date_field]),
-                    doc("請書.pdf", Some(vec!["vendor".into()]), vec![]),
-                ],
+                documents,
                 attachments: vec![],
             },
             &caller,

@@ -97,6 +97,10 @@ impl TestApp {
         self.client.post(format!("{}{path}", self.url))
     }
 
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.put(format!("{}{path}", self.url))
+    }
+
     /// A new organization through the API; its admin's API key.
     pub async fn organization(&self, name: &str, email: &str) -> String {
         let r = self

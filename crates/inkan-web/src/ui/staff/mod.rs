@@ -34,6 +34,10 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
             "/app/counterparties",
             get(counterparties::page_handler).post(counterparties::register),
         )
+        .route(
+            "/app/counterparties/{id}",
+            get(counterparties::edit_page).post(counterparties::update),
+        )
         .route("/app/envelopes/new", get(compose::page_handler))
         .route(
             "/app/envelopes/preview",
