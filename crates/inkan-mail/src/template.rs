@@ -391,7 +391,11 @@ fn completed_layout(c: &Completed, lang: Lang) -> Layout {
             .chain([
             (label(lang, "文書", "Documents"), Value::List(c.documents.clone())),
             (label(lang, "送り主", "Sender"), Value::Line(sender_line(&c.sender_name, &c.organization, lang))),
-            (label(lang, "ダウンロード有効期限", "Download available until"), Value::Line(expiry.clone())),
+            // The briefing's 「ダウンロード有効期間：14日間」, with the day it ends.
+            (label(lang, "ダウンロード有効期間", "Download period"), Value::Line(match lang {
+                Ja => format!("{DOWNLOAD_VALIDITY_DAYS}日間（{expiry}まで）"),
+                En => format!("{DOWNLOAD_VALIDITY_DAYS} days (until {expiry})"),
+            })),
         ])
             .collect(),
         button: Some((label(lang, "ダウンロード", "Download"), c.download_url.clone())),

@@ -155,7 +155,8 @@ fn required(template: &Template, lang: Lang) -> Vec<&'static str> {
             "送り主",
             "契約検査課",
             "ダウンロード",
-            "ダウンロード有効期限",
+            "ダウンロード有効期間",
+            "14日間（",
             // 14 days after 2025-08-21 23:59:00 JST.
             "2025年9月4日(木) 23:59:00",
             // Past the 14 days: the signer's own library.

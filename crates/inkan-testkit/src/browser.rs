@@ -113,17 +113,24 @@ impl Browser {
     /// `None` when Chromium or chromedriver is not installed (after printing why; under `CI=true`
     /// a panic). Panics when they are installed but no session can be started.
     pub async fn start(name: &str) -> Option<Browser> {
-        Self::launch(name, false).await
+        Self::launch(name, None).await
     }
 
     /// Like [`Browser::start`], as a phone: a 390x844 viewport through Chrome's mobile emulation
     /// (device pixel ratio 2, touch, `<meta name=viewport>` honoured) and an Android Chrome user
     /// agent.
     pub async fn start_mobile(name: &str) -> Option<Browser> {
-        Self::launch(name, true).await
+        Self::launch(name, Some(MOBILE_WINDOW)).await
     }
 
-    async fn launch(name: &str, mobile: bool) -> Option<Browser> {
+    /// Like [`Browser::start_mobile`] on a screen of `width`×`height` CSS pixels (the 320 px of
+    /// WCAG's reflow criterion, a small tablet, …).
+    pub async fn start_mobile_sized(name: &str, width: u32, height: u32) -> Option<Browser> {
+        Self::launch(name, Some((width, height))).await
+    }
+
+    /// `phone`: the screen of an emulated phone; `None` is a desktop window.
+    async fn launch(name: &str, phone: Option<(u32, u32)>) -> Option<Browser> {
         let chromium = crate::require_tool(
             "chromium",
             "UI tests drive headless Chromium; apt install chromium",
@@ -174,7 +181,7 @@ impl Browser {
         };
         wait_listening(&mut driver, port).await;
 
-        let capabilities = capabilities(&binary, &profile, mobile);
+        let capabilities = capabilities(&binary, &profile, phone);
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(capabilities);
         let url = format!("http://127.0.0.1:{port}");
@@ -197,7 +204,7 @@ impl Browser {
             dir,
             steps: AtomicU32::new(0),
         };
-        if !mobile {
+        if phone.is_none() {
             browser.fit_viewport(DESKTOP_WINDOW).await;
         }
         Some(browser)
@@ -446,12 +453,12 @@ impl Browser {
 }
 
 /// The WebDriver capabilities of a session.
-fn capabilities(binary: &Path, profile: &Path, mobile: bool) -> fantoccini::wd::Capabilities {
-    let (width, height) = if mobile {
-        MOBILE_WINDOW
-    } else {
-        DESKTOP_WINDOW
-    };
+fn capabilities(
+    binary: &Path,
+    profile: &Path,
+    phone: Option<(u32, u32)>,
+) -> fantoccini::wd::Capabilities {
+    let (width, height) = phone.unwrap_or(DESKTOP_WINDOW);
     let mut args = vec![
         "--headless=new".to_string(),
         "--no-sandbox".into(),
@@ -474,7 +481,7 @@ fn capabilities(binary: &Path, profile: &Path, mobile: bool) -> fantoccini::wd::
         "--no-pings".into(),
         "--disable-features=Translate,MediaRouter,OptimizationHints".into(),
     ];
-    if !mobile {
+    if phone.is_none() {
         args.push("--force-device-scale-factor=1".into());
     }
     let mut options = json!({
@@ -482,11 +489,11 @@ fn capabilities(binary: &Path, profile: &Path, mobile: bool) -> fantoccini::wd::
         "args": args,
         "prefs": { "intl": { "accept_languages": "ja-JP,ja" } },
     });
-    if mobile {
+    if let Some((width, height)) = phone {
         options["mobileEmulation"] = json!({
             "deviceMetrics": {
-                "width": MOBILE_WINDOW.0,
-                "height": MOBILE_WINDOW.1,
+                "width": width,
+                "height": height,
                 "pixelRatio": 2.0,
                 "mobile": true,
                 "touch": true,

@@ -205,6 +205,7 @@ pub fn nss_db_trusting(root_pem: &Path) -> Option<tempfile::TempDir> {
     );
     Some(dir)
 }
+pub mod accessibility;
 pub mod browser;
 pub mod postgres;
 pub mod validators;

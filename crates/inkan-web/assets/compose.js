@@ -129,10 +129,17 @@
       '<label></label><input class="m-amount" type="text" inputmode="numeric">' +
       '<label></label><input class="m-counterparty" type="text"><div class="doc-signers"></div></div>';
     $(".doc-name", card).textContent = `${doc.index + 1}. ${doc.name}`;
+    // Each input named by its label (for=id), so screen readers announce what it is.
     const labels = $$("label", card);
-    labels[0].textContent = t("取引年月日", "Transaction date");
-    labels[1].textContent = t("取引金額（円）", "Amount (yen)");
-    labels[2].textContent = t("取引先", "Counterparty");
+    [["m-date", t("取引年月日", "Transaction date")],
+     ["m-amount", t("取引金額（円）", "Amount (yen)")],
+     ["m-counterparty", t("取引先", "Counterparty")]].forEach(([cls, text], k) => {
+      const id = `${cls}-${doc.index}`;
+      $("." + cls, card).id = id;
+      labels[k].htmlFor = id;
+      labels[k].textContent = text;
+    });
+    $(".doc-remove", card).setAttribute("aria-label", `${doc.name} ${t("を外す", "— remove")}`);
     doc.card = card;
     $("#documents").appendChild(card);
     $(".doc-remove", card).addEventListener("click", () => {

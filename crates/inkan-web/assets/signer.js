@@ -31,6 +31,15 @@
     guide.close();
   });
 
+  // The toolbar stays at the top while scrolling: whatever is scrolled to, or focused by Tab,
+  // must land below it, not under it (WCAG 2.4.11). Its height changes as it wraps.
+  const toolbar = $(".toolbar");
+  function keepClearOfToolbar() {
+    if (toolbar) document.documentElement.style.scrollPaddingTop = (toolbar.offsetHeight + 8) + "px";
+  }
+  keepClearOfToolbar();
+  window.addEventListener("resize", keepClearOfToolbar);
+
   // Field overlays: positions come as percentages of the page (CSP forbids inline styles).
   $$(".overlay").forEach((o) => {
     o.style.left = o.dataset.left + "%";

@@ -142,6 +142,19 @@ async fn the_vendor_signs_in_the_browser_as_the_seeds_show() {
     // Pages are images the server rendered.
     let loaded = wait_js(&browser, "const i = document.querySelector('#doc-0 img.pageimg'); return !!i && i.complete && i.naturalWidth > 0").await;
     assert!(loaded, "the first page image did not load");
+    // Each page image has a text alternative: its name, and the page's own text read from the PDF.
+    let alternative = js(
+        &browser,
+        "const i = document.querySelector('#doc-0 img.pageimg');          return [i.alt, document.getElementById(i.getAttribute('aria-describedby')).textContent]",
+    )
+    .await;
+    assert_eq!(alternative[0], "機密保持契約書.pdf 1ページ");
+    // The page as the vendor sees it: its text, and the 締結証明書ID line stamped at sending.
+    let page_text = alternative[1].as_str().unwrap();
+    assert!(
+        page_text.starts_with("Contract page 1\n締結証明書ID: "),
+        "{page_text:?}"
+    );
     let checklist = browser.text("#checklist").await;
     for item in [
         "日付 1",
@@ -473,6 +486,44 @@ async fn staff_log_in_upload_place_fields_and_send() {
         .wait_for_text("#counterparty-list", "株式会社盛岡清掃")
         .await;
     browser.screenshot("counterparties").await;
+    // A new 届出書: 編集 corrects the registration and records its 届出日 (shown in 和暦).
+    browser.click("#counterparty-list a.edit").await;
+    browser.wait_for_text("h1", "取引先の編集").await;
+    assert_eq!(
+        js(
+            &browser,
+            "return document.querySelector('#trade_name').value"
+        )
+        .await,
+        json!("株式会社盛岡清掃")
+    );
+    browser.fill("#signatory_title", "代表取締役社長").await;
+    js(
+        &browser,
+        "document.querySelector('#notified_on').value = '2026-12-03'; return true",
+    )
+    .await;
+    browser.screenshot("counterparty-edit").await;
+    browser.click("#save").await;
+    browser
+        .wait_for_text("#counterparty-list", "代表取締役社長 山田太郎")
+        .await;
+    assert!(browser
+        .text("#counterparty-list")
+        .await
+        .contains("令和8年12月3日"));
+    // Searching: nothing for a stranger's name, the vendor for a part of its email.
+    browser.fill("#q", "存在しない会社").await;
+    browser.click("#search").await;
+    browser
+        .wait_for_text("#counterparty-empty", "条件に合う取引先はありません")
+        .await;
+    browser.fill("#q", "SEISOU.example").await;
+    browser.click("#search").await;
+    browser
+        .wait_for_text("#counterparty-list", "株式会社盛岡清掃")
+        .await;
+    browser.screenshot("counterparty-search").await;
 
     // A new envelope: title, recipients, a PDF, fields placed on its page, send.
     browser
@@ -830,5 +881,521 @@ async fn a_signer_registers_with_a_mailed_code_and_keeps_the_documents_after_14_
     )
     .await;
     assert_eq!(fetched, json!([stored.len(), certificate.len()]));
+    browser.close().await;
+}
+
+/// Every page a signer, a reader or a clerk can reach, checked by axe-core against WCAG 2.2 A/AA
+/// (contrast, names and labels, landmarks, target size, …) and for reflow: on a desktop window,
+/// on a phone (390×844) and on the narrowest screen WCAG asks for (320 px wide). Dialogs are
+/// checked open. Each page is also a screenshot.
+#[tokio::test]
+async fn every_page_meets_wcag_2_2_aa_on_a_desktop_and_on_phones() {
+    for (name, size) in [
+        ("wcag-desktop", None),
+        ("wcag-390", Some((390, 844))),
+        ("wcag-320", Some((320, 640))),
+    ] {
+        let browser = match size {
+            None => Browser::start(name).await,
+            Some((w, h)) => Browser::start_mobile_sized(name, w, h).await,
+        };
+        let Some(browser) = browser else {
+            return;
+        };
+        walk_every_page_checking_accessibility(&browser).await;
+        browser.close().await;
+    }
+}
+
+/// Checks the page shown now and saves its screenshot.
+async fn accessible(browser: &Browser, what: &str) {
+    browser.screenshot(what).await;
+    browser.assert_accessible(what).await;
+}
+
+async fn walk_every_page_checking_accessibility(browser: &Browser) {
+    let app = TestApp::start().await;
+    let key = app.organization_with_login().await;
+    let url = |path: &str| format!("{}{path}", app.url);
+
+    // The signer: the request, the guide, the documents, each dialog, done, the used link.
+    let id = seeds_envelope(&app, &key).await;
+    let token = app.link_token(VENDOR, "s");
+    browser.goto(&url(&format!("/s/{token}"))).await;
+    browser.wait_for_text("h1", "署名依頼が届いています").await;
+    accessible(browser, "signer-summary").await;
+    browser.click("#start").await;
+    browser.wait_for_text("#guide", "使い方ガイド").await;
+    accessible(browser, "signer-guide").await;
+    browser.click("#guide-close").await;
+    wait_js(
+        browser,
+        "return !!document.querySelector('#doc-0 img.pageimg').complete",
+    )
+    .await;
+    accessible(browser, "signer-documents").await;
+    browser.click(".tab[data-doc='1']").await;
+    accessible(browser, "signer-document-2").await;
+    // The attachment field stays inside its box, whatever the screen.
+    let spill = js(
+        browser,
+        "const f = document.querySelector('#doc-1 .field.attach').getBoundingClientRect();          const box = document.querySelector('#doc-1 .unplaced').getBoundingClientRect();          return f.right - box.right",
+    )
+    .await;
+    assert!(
+        spill.as_f64().unwrap() <= 0.5,
+        "the attachment field spills over by {spill} px"
+    );
+    browser.click("#more").await;
+    browser.click("#decline-open").await;
+    browser
+        .wait_for_text("#decline-dialog", "署名を辞退します")
+        .await;
+    accessible(browser, "signer-decline-dialog").await;
+    js(
+        browser,
+        "document.querySelector('#decline-dialog').close(); return true",
+    )
+    .await;
+    browser.click(".tab[data-doc='0']").await;
+    // Fill everything through the API of the page's own form, then the confirmation.
+    browser
+        .fill(
+            "input[placeholder='テキスト入力 1 住所']",
+            "岩手県盛岡市内丸1-1",
+        )
+        .await;
+    browser
+        .fill("input[title='日付 1 署名日']", "令和8年12月3日")
+        .await;
+    let attachment = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    std::fs::write(attachment.path(), inkan_testkit::validators::sample_pdf(1)).unwrap();
+    browser.click(".tab[data-doc='1']").await;
+    browser
+        .upload("#doc-1 .attach-file", attachment.path())
+        .await;
+    browser.wait_for_text("#doc-1 .attach-status", "✓").await;
+    accessible(browser, "signer-attachment-uploaded").await;
+    browser.click("#doc-1 label.checkbox").await;
+    // On a phone the checklist, with 完了する, is above the documents: scroll back to it, as a
+    // person does (WebDriver would scroll it just under the sticky toolbar).
+    js(
+        browser,
+        "document.querySelector('#finish').scrollIntoView({block: 'center'}); return true",
+    )
+    .await;
+    browser.click("#finish").await;
+    browser
+        .wait_for_text("#confirm-dialog", "署名手続きを完了しますか")
+        .await;
+    accessible(browser, "signer-confirm-dialog").await;
+    browser.click("#confirm-complete").await;
+    browser
+        .wait_for_text("#done-title", "署名手続きが完了しました")
+        .await;
+    accessible(browser, "signer-done").await;
+    browser.goto(&url(&format!("/s/{token}"))).await;
+    browser.wait_for_text("h1", "署名済みです").await;
+    accessible(browser, "signer-link-used").await;
+
+    // The city signs; the vendor's completion page.
+    app.drain().await;
+    let city = app.link_token(ADMIN, "s");
+    let r = app
+        .post(&format!("/api/v1/sign/{city}/complete"))
+        .json(&json!({ "values": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.drain().await;
+    let completion = app.link_token(VENDOR, "c");
+    browser.goto(&url(&format!("/c/{completion}"))).await;
+    browser
+        .wait_for_text("#completed", "全ての手続きが完了しました")
+        .await;
+    accessible(browser, "completion").await;
+    browser.goto(&url("/c/no-such-link")).await;
+    browser.wait_for_text("h1", "Not Found").await;
+    accessible(browser, "not-found").await;
+
+    // A declined envelope's link.
+    let declined = seeds_envelope(&app, &key).await;
+    let token = app.link_token(VENDOR, "s");
+    let r = app
+        .post(&format!("/api/v1/sign/{token}/decline"))
+        .json(&json!({ "reason": "金額の確認のため" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    browser.goto(&url(&format!("/s/{token}"))).await;
+    browser
+        .wait_for_text("h1", "この手続きは終了しました")
+        .await;
+    accessible(browser, "signer-link-ended").await;
+
+    // Anyone: verification, its form and a result.
+    let e = envelope(&app, &key, &id).await;
+    let doc = e["documents"][0]["id"].as_str().unwrap();
+    let signed = app
+        .bytes(&key, &format!("/api/v1/envelopes/{id}/documents/{doc}"))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    browser.goto(&url("/verify")).await;
+    browser.wait_for_text("h1", "電子署名の検証").await;
+    accessible(browser, "verify-form").await;
+    verify_in_browser(browser, &app, dir.path(), "契約書.pdf", &signed).await;
+    accessible(browser, "verify-result").await;
+
+    // The signer's account: the login, the code, the library.
+    browser.goto(&url("/my/login")).await;
+    browser.wait_for_text("h1", "署名者アカウント").await;
+    accessible(browser, "account-login").await;
+    browser.fill("#email", VENDOR).await;
+    browser.click("#send-code").await;
+    browser.wait_for_text("#code-sent", VENDOR).await;
+    accessible(browser, "account-code").await;
+    browser.fill("#code", &app.mailed_code(VENDOR)).await;
+    browser.click("#verify-code").await;
+    browser.wait_for_text("h1", "文書管理").await;
+    accessible(browser, "account-library").await;
+
+    // Staff: login, dashboard, counterparties, a new envelope, an envelope, 文書管理.
+    browser.goto(&url("/app")).await;
+    browser.wait_for_text("h1", "ログイン").await;
+    accessible(browser, "staff-login").await;
+    browser.fill("#email", ADMIN).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#login").await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    accessible(browser, "staff-dashboard").await;
+    let r = app
+        .post("/api/v1/counterparties")
+        .bearer_auth(&key)
+        .json(&counterparty())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    browser.goto(&url("/app/counterparties")).await;
+    browser
+        .wait_for_text("#counterparty-list", "株式会社盛岡清掃")
+        .await;
+    accessible(browser, "staff-counterparties").await;
+    browser.click("#counterparty-list a.edit").await;
+    browser.wait_for_text("h1", "取引先の編集").await;
+    accessible(browser, "staff-counterparty-edit").await;
+    browser.goto(&url("/app/envelopes/new")).await;
+    browser.wait_for_text("h1", "新しい封筒").await;
+    accessible(browser, "staff-compose").await;
+    let pdf = dir.path().join("業務委託契約書.pdf");
+    std::fs::write(&pdf, inkan_testkit::validators::sample_pdf(1)).unwrap();
+    browser.upload("#files", &pdf).await;
+    wait_js(browser, "const i = document.querySelector('.page.drop img'); return !!i && i.complete && i.naturalWidth > 0").await;
+    accessible(browser, "staff-compose-with-pages").await;
+    for (page, envelope_id) in [
+        ("staff-envelope-concluded", &id),
+        ("staff-envelope-declined", &declined),
+    ] {
+        browser
+            .goto(&url(&format!("/app/envelopes/{envelope_id}")))
+            .await;
+        browser
+            .wait_for_text("h1", "製品管理システム開発発注")
+            .await;
+        accessible(browser, page).await;
+    }
+    browser.goto(&url("/app/documents")).await;
+    browser.wait_for_text("h1", "文書管理").await;
+    accessible(browser, "staff-archive").await;
+}
+
+/// Presses and releases `key` (a character or a [`fantoccini::key::Key`]) on whatever has focus.
+async fn press(browser: &Browser, key: impl Into<char>) {
+    use fantoccini::actions::{KeyAction, KeyActions};
+    let key = key.into();
+    let actions = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    browser.client().perform_actions(actions).await.unwrap();
+}
+
+/// Presses Tab until the focused element matches `css` (at most 80 times); panics with the path
+/// the focus took when it never gets there.
+async fn tab_to(browser: &Browser, css: &str) {
+    let probe = format!(
+        "const a = document.activeElement; return [!!a && a.matches({css:?}), \
+         a ? (a.id || a.tagName + '.' + a.className) : '']"
+    );
+    let mut path = Vec::new();
+    for _ in 0..80 {
+        let at = js(browser, &probe).await;
+        if at[0] == json!(true) {
+            return;
+        }
+        path.push(at[1].as_str().unwrap_or_default().to_string());
+        press(browser, fantoccini::key::Key::Tab).await;
+    }
+    panic!("Tab never reached `{css}`; the focus went through {path:?}");
+}
+
+/// Types `text` into the focused element.
+async fn type_text(browser: &Browser, text: &str) {
+    let focused = browser.client().active_element().await.unwrap();
+    focused.send_keys(text).await.unwrap();
+}
+
+/// A 請書 the vendor alone signs, with the 署名日 the seeds show as a text box.
+async fn ukesho_envelope(app: &TestApp, key: &str) -> String {
+    let input = json!({
+        "number": "R8-請書-0105",
+        "title": "庁舎清掃業務委託 請書",
+        "deadline": now() + 7 * 86_400,
+        "recipients": [
+            { "key": "vendor", "name": "山田太郎", "email": VENDOR, "role": "signer", "order": 1 }
+        ],
+        "documents": [
+            { "name": "請書.pdf", "content_base64": b64(&inkan_testkit::validators::sample_pdf(1)), "fields": [
+                { "recipient": "vendor", "kind": "date", "label": "署名日", "required": true,
+                  "placement": { "page": 1, "x": 360, "y": 120, "width": 160, "height": 22 } }
+            ]}
+        ]
+    });
+    let r = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(key)
+        .json(&input)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    app.send_for_link(key, &id, VENDOR).await;
+    id
+}
+
+/// The whole signing flow with the keyboard alone: Tab, Enter, Space and typing; no pointer.
+#[tokio::test]
+async fn a_vendor_signs_with_the_keyboard_alone() {
+    let Some(browser) = Browser::start("keyboard-only").await else {
+        return;
+    };
+    use fantoccini::key::Key;
+    let app = TestApp::start().await;
+    let key = app.organization_with_login().await;
+    let id = ukesho_envelope(&app, &key).await;
+    let token = app.link_token(VENDOR, "s");
+    browser.goto(&format!("{}/s/{token}", app.url)).await;
+    browser.wait_for_text("h1", "署名依頼が届いています").await;
+    tab_to(&browser, "#start").await;
+    press(&browser, Key::Enter).await;
+    // The guide opens with the focus inside it; 閉じる by keyboard.
+    browser.wait_for_text("#guide", "使い方ガイド").await;
+    tab_to(&browser, "#guide-close").await;
+    press(&browser, Key::Enter).await;
+    assert_eq!(
+        js(&browser, "return document.querySelector('#guide').open").await,
+        json!(false)
+    );
+    // The checklist item takes the focus to its field.
+    tab_to(&browser, "button.check-item").await;
+    press(&browser, Key::Enter).await;
+    assert_eq!(
+        js(&browser, "return document.activeElement.title").await,
+        json!("日付 1 署名日"),
+        "Enter on the checklist item did not focus the field"
+    );
+    type_text(&browser, "令和8年12月3日").await;
+    browser.screenshot("date-typed").await;
+    tab_to(&browser, "#finish").await;
+    press(&browser, Key::Enter).await;
+    browser
+        .wait_for_text("#confirm-dialog", "署名手続きを完了しますか")
+        .await;
+    // The dialog holds the focus: Tab stays inside it and reaches the button.
+    tab_to(&browser, "#confirm-complete").await;
+    browser.screenshot("confirm-by-keyboard").await;
+    press(&browser, Key::Enter).await;
+    browser
+        .wait_for_text("#done-title", "署名手続きが完了しました")
+        .await;
+    browser.screenshot("done").await;
+    app.drain().await;
+    let e = envelope(&app, &key, &id).await;
+    assert_eq!(e["status"], "completed", "{e}");
+    let value = &e["documents"][0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "date")
+        .unwrap()["value"];
+    assert_eq!(value, "令和8年12月3日");
+    browser.close().await;
+}
+
+/// The briefing's own procedure (南九州市電子契約説明会 資料, 「契約締結の流れ」), step by step for
+/// the 請書 the vendor alone signs, from the request mail to the download 14 days later. Each
+/// step asserts what the briefing's screen shows and saves a screenshot named after the step;
+/// a step the seeds show and Inkan lacks fails here.
+#[tokio::test]
+async fn the_briefings_signing_procedure_step_by_step() {
+    let Some(browser) = Browser::start("seeds-procedure").await else {
+        return;
+    };
+    let clock = std::sync::Arc::new(inkan_service::ShiftedClock::default());
+    let app = TestApp::start_with_clock(clock.clone()).await;
+    let key = app.organization_with_login().await;
+    let id = ukesho_envelope(&app, &key).await;
+
+    // 受注事業者に署名依頼メールが届きます. The two briefings bracket differently (「南九州市 様より
+    // 【▲▲▲】」, 「【自治体名】 様より▲▲▲(封筒名)」); product.md follows the second.
+    let (subject, body) = app
+        .mails_to(VENDOR)
+        .into_iter()
+        .find(|(s, _)| s.contains("署名依頼"))
+        .expect("no 署名依頼 mail");
+    assert_eq!(
+        subject, "【盛岡市】 様より庁舎清掃業務委託 請書への署名依頼が届いています",
+        "the request mail's subject is not the briefing's"
+    );
+    assert!(body.contains("文書を確認する"), "{body}");
+    // 1 メール内の「文書を確認する」(電子署名URL)をクリックします.
+    let link = body
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{}/s/", app.url)))
+        .expect("the mail has no signing URL")
+        .to_string();
+    browser.goto(&link).await;
+    // 2 署名依頼の内容が表示されます: 文書, 送信者, 署名期限; 「署名をはじめる」.
+    browser.wait_for_text("h1", "署名依頼が届いています").await;
+    let summary = browser.body_text().await;
+    for shown in [
+        "庁舎清掃業務委託 請書",
+        "送信者",
+        "盛岡市",
+        "文書",
+        "請書.pdf",
+        "署名期限",
+    ] {
+        assert!(
+            summary.contains(shown),
+            "the request lacks {shown:?}:\n{summary}"
+        );
+    }
+    assert_eq!(browser.text("#start").await, "署名をはじめる");
+    browser
+        .screenshot("1-メール内の文書を確認するをクリック")
+        .await;
+    browser.click("#start").await;
+    // 【使い方ガイド】 「次回以降表示しない」, 内容を確認し「閉じる」.
+    browser.wait_for_text("#guide", "使い方ガイド").await;
+    assert!(browser.text("#guide").await.contains("次回以降表示しない"));
+    browser.screenshot("使い方ガイド").await;
+    browser.click("#guide-close").await;
+    // 2 ブラウザ上に、文書の内容が表示されます (文書 1 (1/1), the page image, its checklist).
+    assert_eq!(browser.text("#docpos").await, "文書 1 (1/1)");
+    assert!(
+        wait_js(&browser, "const i = document.querySelector('#doc-0 img.pageimg'); return !!i && i.complete && i.naturalWidth > 0").await,
+        "the document is not shown"
+    );
+    browser.screenshot("2-文書の内容が表示される").await;
+    // (請書) 1 文書内容を確認します; 2 テキストボックスをクリックします.
+    let date_box = "input[title='日付 1 署名日']";
+    browser.click(date_box).await;
+    assert_eq!(
+        js(&browser, "return document.activeElement.title").await,
+        json!("日付 1 署名日")
+    );
+    assert_eq!(
+        js(
+            &browser,
+            &format!("return document.querySelector(\"{date_box}\").type")
+        )
+        .await,
+        json!("text"),
+        "署名日 is not a text box"
+    );
+    // 3 署名日をテキストボックスに入力します (送信日と同じ日).
+    browser.fill(date_box, "令和8年12月3日").await;
+    assert_eq!(browser.text(".required").await, "必須項目: 1/1");
+    browser.screenshot("3-署名日を入力").await;
+    // 4 【完了する】をクリックするとメッセージが表示されますので、【署名手続きを完了する】.
+    browser.click("#finish").await;
+    browser
+        .wait_for_text("#confirm-dialog", "署名手続きを完了しますか")
+        .await;
+    browser.screenshot("4-完了するとメッセージ").await;
+    browser.click("#confirm-complete").await;
+    browser
+        .wait_for_text("#done-title", "署名手続きが完了しました")
+        .await;
+    browser.screenshot("4-署名手続きを完了する").await;
+
+    // 請書は事業者のみ署名: 署名完了となり、「署名完了のお知らせメール」が届きます.
+    app.drain().await;
+    assert_eq!(envelope(&app, &key, &id).await["status"], "completed");
+    let (subject, body) = app
+        .mails_to(VENDOR)
+        .into_iter()
+        .find(|(s, _)| s.contains("完了"))
+        .expect("no completion mail reached the vendor");
+    assert_eq!(subject, "電子署名完了のお知らせ（庁舎清掃業務委託 請書）");
+    for shown in [
+        "すべての手続きが完了しました",
+        "署名完了文書ダウンロード画面より",
+        "封筒：庁舎清掃業務委託 請書",
+        "送り主：",
+        "ダウンロード有効期間：14日間",
+        "R8-請書-0105",
+    ] {
+        assert!(
+            body.contains(shown),
+            "the completion mail lacks {shown:?}:\n{body}"
+        );
+    }
+    // 契約書のダウンロード 1 「ダウンロード」をクリック.
+    let link = body
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{}/c/", app.url)))
+        .expect("the completion mail has no download URL")
+        .to_string();
+    browser.goto(&link).await;
+    browser
+        .wait_for_text("#completed", "全ての手続きが完了しました")
+        .await;
+    let page = browser.body_text().await;
+    for shown in [
+        "全ての関係者が手続きを完了しました",
+        "文書1：請書.pdf",
+        "ダウンロード",
+        "署名の進行状況",
+    ] {
+        assert!(
+            page.contains(shown),
+            "the download page lacks {shown:?}:\n{page}"
+        );
+    }
+    browser.screenshot("ダウンロード画面").await;
+    // 2 再度「ダウンロード」: the signed PDF.
+    let href = js(
+        &browser,
+        "return document.querySelector('ul.downloads a.download').getAttribute('href')",
+    )
+    .await;
+    let pdf = app.get(href.as_str().unwrap()).send().await.unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    // 3 期間は2週間です。期限を過ぎるとリンク先には Not Found の画面.
+    clock.advance(15 * 86_400);
+    browser.goto(&link).await;
+    browser.wait_for_text("h1", "Not Found").await;
+    assert!(browser
+        .body_text()
+        .await
+        .contains("該当のページが見つかりませんでした"));
+    browser.screenshot("期限後-Not-Found").await;
     browser.close().await;
 }

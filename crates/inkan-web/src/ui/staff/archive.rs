@@ -68,19 +68,19 @@ pub(crate) async fn page_handler(
             form.search #search method="get" action="/app/documents" {
                 fieldset {
                     legend { (lang.t("取引年月日", "Transaction date")) }
-                    input #date_from type="date" name="date_from" value=(value(&q.date_from));
+                    input #date_from type="date" aria-label=(lang.t("取引年月日（から）", "Transaction date from")) name="date_from" value=(value(&q.date_from));
                     " 〜 "
-                    input #date_to type="date" name="date_to" value=(value(&q.date_to));
+                    input #date_to type="date" aria-label=(lang.t("取引年月日（まで）", "Transaction date to")) name="date_to" value=(value(&q.date_to));
                 }
                 fieldset {
                     legend { (lang.t("取引金額（円）", "Amount (yen)")) }
-                    input #amount_min type="text" inputmode="numeric" name="amount_min" value=(value(&q.amount_min));
+                    input #amount_min type="text" aria-label=(lang.t("取引金額（円）の下限", "Lowest amount (yen)")) inputmode="numeric" name="amount_min" value=(value(&q.amount_min));
                     " 〜 "
-                    input #amount_max type="text" inputmode="numeric" name="amount_max" value=(value(&q.amount_max));
+                    input #amount_max type="text" aria-label=(lang.t("取引金額（円）の上限", "Highest amount (yen)")) inputmode="numeric" name="amount_max" value=(value(&q.amount_max));
                 }
                 fieldset {
                     legend { (lang.t("取引先", "Counterparty")) }
-                    input #counterparty type="text" name="counterparty" value=(value(&q.counterparty));
+                    input #counterparty type="text" aria-label=(lang.t("取引先", "Counterparty")) name="counterparty" value=(value(&q.counterparty));
                 }
                 label.check { input type="checkbox" name="completed_only" value="true" checked[q.completed_only]; " " (lang.t("締結済みのみ", "Concluded only")) }
                 button.primary #search-button type="submit" { (lang.t("検索", "Search")) }

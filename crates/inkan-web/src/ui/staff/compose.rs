@@ -82,6 +82,7 @@ pub(crate) async fn page_handler(
                     }
                     fieldset {
                         legend { (lang.t("文書（PDF）", "Documents (PDF)")) }
+                        label for="files" { (lang.t("署名する PDF を選ぶ", "Choose the PDFs to sign")) }
                         input #files type="file" accept="application/pdf,.pdf" multiple;
                         div #documents {}
                     }
@@ -121,7 +122,8 @@ pub(crate) async fn page_handler(
                         button.primary #send-now type="button" { (lang.t("送信する", "Send")) }
                     }
                 }
-                div.compose-pages #pages {
+                // Focusable: it scrolls, and keyboard users must be able to scroll it too.
+                div.compose-pages #pages tabindex="0" role="region" aria-label=(lang.t("文書のページ", "Document pages")) {
                     p.empty { (lang.t("PDFを選ぶと、ここにページが表示されます。", "Pages appear here once you choose PDFs.")) }
                 }
             }
