@@ -129,6 +129,14 @@ pub(crate) fn expired_form(lang: Lang) -> Response {
 }
 
 /// Renders a page into a response.
+/// A table that may be wider than a phone: it scrolls sideways inside its own box (named by
+/// `label`, and focusable so that keyboard users can scroll it), never the page (WCAG 1.4.10).
+pub(crate) fn wide_table(label: &str, table: Markup) -> Markup {
+    maud::html! {
+        div.table-scroll tabindex="0" role="region" aria-label=(label) { (table) }
+    }
+}
+
 pub(crate) fn html(markup: Markup) -> Response {
     Html(markup.into_string()).into_response()
 }

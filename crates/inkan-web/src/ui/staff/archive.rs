@@ -87,31 +87,33 @@ pub(crate) async fn page_handler(
                 a.button.secondary #csv href=(format!("/app/documents.csv?{}", query_string(&q))) { (lang.t("CSV出力", "Export CSV")) }
             }
             p #hit-count { (hits.len()) (lang.t(" 件", " documents")) }
-            table.list #hits {
-                thead { tr {
-                    th { (lang.t("文書名", "Document")) } th { (lang.t("封筒", "Envelope")) }
-                    th { (lang.t("取引年月日", "Date")) } th { (lang.t("取引金額", "Amount")) }
-                    th { (lang.t("取引先", "Counterparty")) } th { (lang.t("状態", "Status")) } th {}
-                } }
-                tbody {
-                    @for h in &hits {
-                        @let eid = percent_encode(&h.envelope_id);
-                        tr {
-                            td { (h.document.name) }
-                            td { a href=(format!("/app/envelopes/{eid}")) { (h.envelope_number) " " (h.envelope_title) } }
-                            td { (h.document.metadata.date.as_deref().unwrap_or("")) }
-                            td.num { (yen(h.document.metadata.amount.as_deref())) }
-                            td { (h.document.metadata.counterparty.as_deref().unwrap_or("")) }
-                            td { (status_label(lang, &h.envelope_status)) }
-                            td {
-                                a href=(format!("/app/envelopes/{eid}")) { (lang.t("プレビュー", "Preview")) }
-                                " "
-                                a href=(format!("/app/envelopes/{eid}/documents/{}/download", percent_encode(&h.document.id))) { (lang.t("ダウンロード", "Download")) }
+            (layout::wide_table(lang.t("検索結果", "Results"), html! {
+                table.list #hits {
+                    thead { tr {
+                        th { (lang.t("文書名", "Document")) } th { (lang.t("封筒", "Envelope")) }
+                        th { (lang.t("取引年月日", "Date")) } th { (lang.t("取引金額", "Amount")) }
+                        th { (lang.t("取引先", "Counterparty")) } th { (lang.t("状態", "Status")) } th {}
+                    } }
+                    tbody {
+                        @for h in &hits {
+                            @let eid = percent_encode(&h.envelope_id);
+                            tr {
+                                td { (h.document.name) }
+                                td { a href=(format!("/app/envelopes/{eid}")) { (h.envelope_number) " " (h.envelope_title) } }
+                                td { (h.document.metadata.date.as_deref().unwrap_or("")) }
+                                td.num { (yen(h.document.metadata.amount.as_deref())) }
+                                td { (h.document.metadata.counterparty.as_deref().unwrap_or("")) }
+                                td { (status_label(lang, &h.envelope_status)) }
+                                td {
+                                    a href=(format!("/app/envelopes/{eid}")) { (lang.t("プレビュー", "Preview")) }
+                                    " "
+                                    a href=(format!("/app/envelopes/{eid}/documents/{}/download", percent_encode(&h.document.id))) { (lang.t("ダウンロード", "Download")) }
+                                }
                             }
                         }
                     }
                 }
-            }
+            }))
         }
     };
     Ok(layout::html(page(

@@ -84,8 +84,7 @@ pub(crate) async fn page_handler(
                     (lang.t("条件に合う取引先はありません。", "No counterparty matches."))
                 } }
             } @else {
-                // Seven columns scroll sideways inside their own box on a narrow screen, not the page.
-                div.table-scroll tabindex="0" role="region" aria-label=(lang.t("取引先の一覧", "Counterparty list")) {
+                (layout::wide_table(lang.t("取引先の一覧", "Counterparty list"), html! {
                 table.list #counterparty-list {
                     thead { tr {
                         th { (lang.t("商号又は名称", "Trade name")) }
@@ -112,7 +111,7 @@ pub(crate) async fn page_handler(
                         }
                     }
                 }
-                }
+                }))
             }
             h2 { (lang.t("取引先を登録する（電子契約用メールアドレス届出書）", "Register a counterparty (from its email notification form)")) }
             form.grid #counterparty-form method="post" action="/app/counterparties" {

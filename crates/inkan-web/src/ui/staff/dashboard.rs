@@ -67,26 +67,28 @@ pub(crate) async fn page_handler(
                         "次の作業は再試行の上限に達しました。原因を取り除いた後、管理者が再実行してください (inkan jobs retry ID または API の POST /api/v1/jobs/{id}/retry)。",
                         "These tasks ran out of attempts. Once the cause is fixed, an administrator can run them again (inkan jobs retry ID, or POST /api/v1/jobs/{id}/retry)."
                     )) }
-                    table.list {
-                        thead { tr {
-                            th { (lang.t("作業", "Task")) }
-                            th { (lang.t("試行回数", "Attempts")) }
-                            th { (lang.t("理由", "Reason")) }
-                            th { (lang.t("日時", "When")) }
-                            th { "ID" }
-                        } }
-                        tbody {
-                            @for j in failed.iter().take(20) {
-                                tr {
-                                    td { (job_label(lang, &j.kind)) }
-                                    td { (j.attempts) }
-                                    td { (j.last_error.as_deref().unwrap_or("-")) }
-                                    td { (format_japanese(j.updated_at)) }
-                                    td { code { (j.id) } }
+                    (layout::wide_table(lang.t("処理に失敗した作業", "Work that failed"), html! {
+                        table.list {
+                            thead { tr {
+                                th { (lang.t("作業", "Task")) }
+                                th { (lang.t("試行回数", "Attempts")) }
+                                th { (lang.t("理由", "Reason")) }
+                                th { (lang.t("日時", "When")) }
+                                th { "ID" }
+                            } }
+                            tbody {
+                                @for j in failed.iter().take(20) {
+                                    tr {
+                                        td { (job_label(lang, &j.kind)) }
+                                        td { (j.attempts) }
+                                        td { (j.last_error.as_deref().unwrap_or("-")) }
+                                        td { (format_japanese(j.updated_at)) }
+                                        td { code { (j.id) } }
+                                    }
                                 }
                             }
                         }
-                    }
+                    }))
                 }
             }
             nav.states {
@@ -102,26 +104,28 @@ pub(crate) async fn page_handler(
             @if shown.is_empty() {
                 p.empty { (lang.t("封筒はありません。", "No envelopes.")) }
             } @else {
-                table.list #envelopes {
-                    thead { tr {
-                        th { (lang.t("管理番号", "Number")) }
-                        th { (lang.t("封筒名", "Title")) }
-                        th { (lang.t("状態", "Status")) }
-                        th { (lang.t("署名期限", "Deadline")) }
-                        th { (lang.t("作成日時", "Created")) }
-                    } }
-                    tbody {
-                        @for e in shown {
-                            tr {
-                                td { (e.number) }
-                                td { a href=(format!("/app/envelopes/{}", percent_encode(&e.id))) { (e.title) } }
-                                td { span class=(format!("badge {}", e.status)) { (status_label(lang, &e.status)) } }
-                                td { (e.deadline_text) }
-                                td { (format_japanese(e.created_at)) }
+                (layout::wide_table(lang.t("封筒の一覧", "Envelopes"), html! {
+                    table.list #envelopes {
+                        thead { tr {
+                            th { (lang.t("管理番号", "Number")) }
+                            th { (lang.t("封筒名", "Title")) }
+                            th { (lang.t("状態", "Status")) }
+                            th { (lang.t("署名期限", "Deadline")) }
+                            th { (lang.t("作成日時", "Created")) }
+                        } }
+                        tbody {
+                            @for e in shown {
+                                tr {
+                                    td { (e.number) }
+                                    td { a href=(format!("/app/envelopes/{}", percent_encode(&e.id))) { (e.title) } }
+                                    td { span class=(format!("badge {}", e.status)) { (status_label(lang, &e.status)) } }
+                                    td { (e.deadline_text) }
+                                    td { (format_japanese(e.created_at)) }
+                                }
                             }
                         }
                     }
-                }
+                }))
             }
         }
     };

@@ -155,26 +155,28 @@ pub(crate) async fn page_handler(
                 }
             }
             h2 { (lang.t("操作ログ", "Audit trail")) }
-            table.list.audit #audit {
-                thead { tr {
-                    th { "#" } th { (lang.t("日時", "Time")) } th { (lang.t("操作", "Action")) }
-                    th { (lang.t("操作者", "Actor")) } th { (lang.t("IPアドレス", "IP address")) }
-                } }
-                tbody {
-                    @for a in &trail {
-                        tr {
-                            td { (a.seq) }
-                            td { (format_japanese(a.at)) }
-                            td {
-                                (action_label(lang, &a.action))
-                                @if a.count > 1 { " " span.hint { "×" (a.count) } }
+            (layout::wide_table(lang.t("操作ログ", "Audit trail"), html! {
+                table.list.audit #audit {
+                    thead { tr {
+                        th { "#" } th { (lang.t("日時", "Time")) } th { (lang.t("操作", "Action")) }
+                        th { (lang.t("操作者", "Actor")) } th { (lang.t("IPアドレス", "IP address")) }
+                    } }
+                    tbody {
+                        @for a in &trail {
+                            tr {
+                                td { (a.seq) }
+                                td { (format_japanese(a.at)) }
+                                td {
+                                    (action_label(lang, &a.action))
+                                    @if a.count > 1 { " " span.hint { "×" (a.count) } }
+                                }
+                                td { (actor_label(lang, &a.actor)) }
+                                td { (a.ip.as_deref().unwrap_or("")) }
                             }
-                            td { (actor_label(lang, &a.actor)) }
-                            td { (a.ip.as_deref().unwrap_or("")) }
                         }
                     }
                 }
-            }
+            }))
         }
     };
     Ok(layout::html(page(session.frame(&e.title, &base), body)))
