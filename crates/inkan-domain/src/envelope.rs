@@ -72,18 +72,39 @@ impl EnvelopeStatus {
     }
 }
 
+impl EnvelopeStatus {
+    /// As staff pages name it: 下書き, 承認待ち, 送信済み …
+    pub fn japanese(&self) -> &'static str {
+        match self {
+            Self::Draft => "下書き",
+            Self::AwaitingApproval => "承認待ち",
+            Self::Sent => "送信済み",
+            Self::PartiallySigned => "署名中",
+            Self::Completed => "締結済み",
+            Self::Declined { .. } => "辞退",
+            Self::Cancelled { .. } => "取消",
+            Self::Expired => "期限切れ",
+        }
+    }
+
+    /// As an English sentence names it: `a draft`, `sent` …
+    pub fn english(&self) -> &'static str {
+        match self {
+            Self::Draft => "a draft",
+            Self::AwaitingApproval => "awaiting approval",
+            Self::Sent => "sent",
+            Self::PartiallySigned => "partially signed",
+            Self::Completed => "completed",
+            Self::Declined { .. } => "declined",
+            Self::Cancelled { .. } => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 impl fmt::Display for EnvelopeStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Draft => "a draft (下書き)",
-            Self::AwaitingApproval => "awaiting approval (承認待ち)",
-            Self::Sent => "sent (送信済み)",
-            Self::PartiallySigned => "partially signed (署名中)",
-            Self::Completed => "completed (締結済み)",
-            Self::Declined { .. } => "declined (辞退)",
-            Self::Cancelled { .. } => "cancelled (取消)",
-            Self::Expired => "expired (期限切れ)",
-        })
+        write!(f, "{} ({})", self.english(), self.japanese())
     }
 }
 
@@ -100,18 +121,26 @@ pub enum Action {
     RenewLink,
 }
 
+/// What an operation is called in a refusal: `{ja}できません`, `cannot be {en}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionName {
+    pub ja: &'static str,
+    pub en: &'static str,
+}
+
 impl Action {
-    fn verb(self) -> &'static str {
-        match self {
-            Action::Submit => "sent",
-            Action::Approve => "approved",
-            Action::Sign => "signed",
-            Action::Decline => "declined",
-            Action::Cancel => "cancelled",
-            Action::Expire => "expired",
-            Action::Edit => "edited",
-            Action::RenewLink => "given a fresh link",
-        }
+    fn name(self) -> ActionName {
+        let (ja, en) = match self {
+            Action::Submit => ("送信", "sent"),
+            Action::Approve => ("承認", "approved"),
+            Action::Sign => ("署名", "signed"),
+            Action::Decline => ("辞退", "declined"),
+            Action::Cancel => ("取消", "cancelled"),
+            Action::Expire => ("期限切れに", "expired"),
+            Action::Edit => ("編集", "edited"),
+            Action::RenewLink => ("新しいリンクの発行が", "given a fresh link"),
+        };
+        ActionName { ja, en }
     }
 }
 
@@ -155,8 +184,8 @@ impl Envelope {
         let number = crate::text::line("管理番号 (number)", number, 100)?;
         if deadline <= now {
             return Err(DomainError::InvalidValue {
-                what: "signing deadline (署名期限)",
-                why: "it must be in the future".into(),
+                what: "署名期限 (signing deadline)",
+                why: "未来の日時にしてください (it must be in the future)".into(),
             });
         }
         Ok(Envelope {
@@ -194,7 +223,7 @@ impl Envelope {
     fn refuse(&self, action: Action) -> DomainError {
         DomainError::IllegalTransition {
             from: self.status.clone(),
-            action: action.verb(),
+            action: action.name(),
         }
     }
 

@@ -5,12 +5,16 @@ use crate::EnvelopeStatus;
 /// Why a value or an operation was refused. Messages are for the person who tried.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DomainError {
-    #[error("{what} is not valid: {why}")]
+    /// `what` and `why` each say it in Japanese, then English in parentheses.
+    #[error("{what}: {why}")]
     InvalidValue { what: &'static str, why: String },
-    #[error("an envelope that is {from} cannot be {action}")]
+    #[error(
+        "{}の封筒は{}できません (an envelope that is {} cannot be {})",
+        from.japanese(), action.ja, from.english(), action.en
+    )]
     IllegalTransition {
         from: EnvelopeStatus,
-        action: &'static str,
+        action: crate::ActionName,
     },
     #[error("{0}")]
     NotAllowed(String),

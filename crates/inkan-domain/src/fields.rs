@@ -69,16 +69,16 @@ impl Field {
             if p.page == 0 || !finite || p.width <= 0.0 || p.height <= 0.0 || p.x < 0.0 || p.y < 0.0
             {
                 return Err(DomainError::InvalidValue {
-                    what: "field placement",
-                    why: "the page counts from 1 and the rectangle must have a positive size on the page".into(),
+                    what: "入力項目の位置 (field placement)",
+                    why: "ページは1から数え、枠には幅と高さが必要です (the page counts from 1 and the rectangle must have a positive size on the page)".into(),
                 });
             }
         }
         let label = crate::text::line("項目名 (field label)", label, 100)?;
         if kind != FieldKind::Signature && label.is_empty() {
             return Err(DomainError::InvalidValue {
-                what: "field label",
-                why: "a field the signer fills needs a label, such as 署名日".into(),
+                what: "入力項目の名前 (field label)",
+                why: "署名者が入力する項目には「署名日」などの名前が必要です (a field the signer fills needs a label)".into(),
             });
         }
         Ok(Field {
@@ -127,7 +127,7 @@ pub fn fill(
             }
             (FieldKind::Date, FieldValue::Text(t)) => {
                 let date = CalendarDate::parse(t).map_err(|e| DomainError::InvalidValue {
-                    what: "field value",
+                    what: "入力値 (field value)",
                     why: format!("「{}」: {e}", field.label),
                 })?;
                 Some(FieldValue::Text(date.format(field.date_format)))
@@ -138,9 +138,9 @@ pub fn fill(
         };
         let Some(kept) = kept else {
             return Err(DomainError::InvalidValue {
-                what: "field value",
+                what: "入力値 (field value)",
                 why: format!(
-                    "{:?} does not fit the field 「{}」 ({:?})",
+                    "{:?} は入力項目「{}」に合いません (does not fit the field, {:?})",
                     value, field.label, field.kind,
                 ),
             });

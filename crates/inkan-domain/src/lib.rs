@@ -15,7 +15,9 @@ pub mod text;
 mod values;
 
 pub use calendar::{CalendarDate, DateFormat};
-pub use envelope::{Action, Envelope, EnvelopeStatus, Outcome, MAX_DOCUMENTS, MAX_TOTAL_BYTES};
+pub use envelope::{
+    Action, ActionName, Envelope, EnvelopeStatus, Outcome, MAX_DOCUMENTS, MAX_TOTAL_BYTES,
+};
 pub use error::DomainError;
 pub use fields::{fill, signs, Field, FieldKind, FieldValue, Placement};
 pub use ids::{

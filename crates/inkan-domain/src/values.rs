@@ -23,16 +23,18 @@ impl FromStr for Email {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, DomainError> {
         let bad = |why: &str| DomainError::InvalidValue {
-            what: "email address",
+            what: "メールアドレス (email address)",
             why: format!("{s:?}: {why}"),
         };
         let s = s.trim();
         if s.len() > 254 {
-            return Err(bad("longer than 254 characters"));
+            return Err(bad("254文字を超えています (longer than 254 characters)"));
         }
-        let (local, domain) = s.rsplit_once('@').ok_or_else(|| bad("no @"))?;
+        let (local, domain) = s
+            .rsplit_once('@')
+            .ok_or_else(|| bad("@ がありません (no @)"))?;
         if local.is_empty() || local.len() > 64 || local.contains(char::is_whitespace) {
-            return Err(bad("the part before @ is empty, too long or has spaces"));
+            return Err(bad("@ の前が空、長すぎる、または空白を含みます (the part before @ is empty, too long or has spaces)"));
         }
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
@@ -41,10 +43,14 @@ impl FromStr for Email {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
         if !domain_ok {
-            return Err(bad("the domain is not a domain name"));
+            return Err(bad(
+                "@ の後がドメイン名ではありません (the domain is not a domain name)",
+            ));
         }
         if !local.is_ascii() {
-            return Err(bad("only ASCII addresses are accepted"));
+            return Err(bad(
+                "半角英数字のアドレスのみ使えます (only ASCII addresses are accepted)",
+            ));
         }
         Ok(Email(format!("{local}@{}", domain.to_ascii_lowercase())))
     }
@@ -91,16 +97,16 @@ impl FromStr for Yen {
             .collect();
         if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
             return Err(DomainError::InvalidValue {
-                what: "amount in yen",
-                why: format!("{s:?} is not a whole, non-negative number of yen"),
+                what: "金額 (amount in yen)",
+                why: format!("{s:?} は0以上の整数の円で書いてください (not a whole, non-negative number of yen)"),
             });
         }
         digits
             .parse()
             .map(Yen)
             .map_err(|_| DomainError::InvalidValue {
-                what: "amount in yen",
-                why: format!("{s:?} is too large"),
+                what: "金額 (amount in yen)",
+                why: format!("{s:?} は大きすぎます (too large)"),
             })
     }
 }
@@ -159,7 +165,7 @@ impl FromStr for ConclusionId {
         } else {
             Err(DomainError::InvalidValue {
                 what: "締結証明書ID",
-                why: "it has 32 hexadecimal characters".into(),
+                why: "32桁の16進数です (it has 32 hexadecimal characters)".into(),
             })
         }
     }

@@ -288,3 +288,40 @@ fn envelopes_round_trip_through_json() {
     assert!(serde_json::from_str::<Email>("\"not-an-email\"").is_err());
     assert!(serde_json::from_str::<ConclusionId>("\"abc\"").is_err());
 }
+
+/// What a person is told when refused says it in Japanese first, English after, so the pages can
+/// show each reader their half: a transition that cannot happen, a wrong email, amount, deadline.
+#[test]
+fn refusals_are_japanese_first_with_english_beside() {
+    let mut e = draft();
+    let vendor = e
+        .add_recipient(Recipient::new(
+            "業者",
+            email("v@example.jp"),
+            Role::Signer,
+            1,
+        ))
+        .unwrap();
+    e.submit(NOW).unwrap();
+    e.cancel("差し替え").unwrap();
+    let refused = e.sign(vendor, NOW + 1).unwrap_err().to_string();
+    assert_eq!(
+        refused,
+        "取消の封筒は署名できません (an envelope that is cancelled cannot be signed)"
+    );
+    let wrong_email = "no-at-sign".parse::<Email>().unwrap_err().to_string();
+    assert!(
+        wrong_email.starts_with("メールアドレス (email address): "),
+        "{wrong_email}"
+    );
+    assert!(
+        wrong_email.contains("@ がありません (no @)"),
+        "{wrong_email}"
+    );
+    let wrong_amount = "-5".parse::<Yen>().unwrap_err().to_string();
+    assert!(
+        wrong_amount.starts_with("金額 (amount in yen): "),
+        "{wrong_amount}"
+    );
+    assert!(wrong_amount.contains("0以上の整数"), "{wrong_amount}");
+}

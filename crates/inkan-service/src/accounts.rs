@@ -214,7 +214,9 @@ impl Inkan {
             attachments: Vec::new(),
         };
         self.mailer.send(&mail).await.map_err(|e| {
-            ServiceError::Unavailable(format!("the code could not be mailed; try again: {e}"))
+            ServiceError::Unavailable(format!(
+                "確認コードを送れませんでした。もう一度お試しください (the code could not be mailed; try again: {e})"
+            ))
         })?;
         tracing::info!(
             ip = caller.ip.as_deref().unwrap_or("-"),
@@ -292,7 +294,11 @@ impl Inkan {
 
     /// The account of a session cookie.
     pub async fn account_session(&self, cookie: &str) -> Result<SignerAccount> {
-        let ended = || ServiceError::Unauthenticated("the session has ended; sign in again".into());
+        let ended = || {
+            ServiceError::Unauthenticated(
+                "セッションが終了しました。もう一度ログインしてください (the session has ended; sign in again)".into(),
+            )
+        };
         let fields = self
             .open_cookie(ACCOUNT_SESSION, cookie, 1)
             .ok_or_else(ended)?;

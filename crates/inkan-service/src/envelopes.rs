@@ -618,7 +618,9 @@ impl Inkan {
             }
             other => {
                 return Err(ServiceError::NotAllowed(format!(
-                    "an envelope that is {other} has no one to remind"
+                    "{}の封筒にはリマインドする宛先がありません (an envelope that is {} has no one to remind)",
+                    other.japanese(),
+                    other.english()
                 )))
             }
         }
