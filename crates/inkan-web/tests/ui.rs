@@ -1094,9 +1094,12 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
     browser.upload("#files", &pdf).await;
     wait_js(browser, "const i = document.querySelector('.page.drop img'); return !!i && i.complete && i.naturalWidth > 0").await;
     accessible(browser, "staff-compose-with-pages").await;
+    // One still out for signature: its page has the remind, new-link and cancel controls.
+    let waiting = seeds_envelope(&app, &key).await;
     for (page, envelope_id) in [
         ("staff-envelope-concluded", &id),
         ("staff-envelope-declined", &declined),
+        ("staff-envelope-waiting", &waiting),
     ] {
         browser
             .goto(&url(&format!("/app/envelopes/{envelope_id}")))
@@ -1109,6 +1112,17 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
     browser.goto(&url("/app/documents")).await;
     browser.wait_for_text("h1", "文書管理").await;
     accessible(browser, "staff-archive").await;
+
+    // In English too: the same pages, the other half of every text.
+    let token = app.link_token(VENDOR, "s");
+    browser
+        .goto(&url(&format!("/lang?to=en&back=/s/{token}")))
+        .await;
+    browser.wait_for_text("h1", "Signature requested").await;
+    accessible(browser, "signer-summary-en").await;
+    browser.goto(&url("/app")).await;
+    browser.wait_for_text("h1", "Dashboard").await;
+    accessible(browser, "staff-dashboard-en").await;
 }
 
 /// Presses and releases `key` (a character or a [`fantoccini::key::Key`]) on whatever has focus.
