@@ -43,10 +43,15 @@ async fn seeds_envelope(app: &TestApp, key: &str) -> String {
             { "name": "送付状.pdf", "content_base64": pdf1 }
         ]
     });
+    created_and_sent(app, key, &input).await
+}
+
+/// Creates the envelope `input` through the API, sends it and runs the jobs; its ID.
+async fn created_and_sent(app: &TestApp, key: &str, input: &Value) -> String {
     let r = app
         .post("/api/v1/envelopes")
         .bearer_auth(key)
-        .json(&input)
+        .json(input)
         .send()
         .await
         .unwrap();
@@ -54,14 +59,7 @@ async fn seeds_envelope(app: &TestApp, key: &str) -> String {
     let body: Value = r.json().await.unwrap();
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_str().unwrap().to_string();
-    let r = app
-        .post(&format!("/api/v1/envelopes/{id}/send"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    app.drain().await;
+    app.send_for_link(key, &id, VENDOR).await;
     id
 }
 
@@ -1176,19 +1174,7 @@ async fn ukesho_envelope(app: &TestApp, key: &str) -> String {
             ]}
         ]
     });
-    let r = app
-        .post("/api/v1/envelopes")
-        .bearer_auth(key)
-        .json(&input)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(status, 201, "{body}");
-    let id = body["id"].as_str().unwrap().to_string();
-    app.send_for_link(key, &id, VENDOR).await;
-    id
+    created_and_sent(app, key, &input).await
 }
 
 /// The whole signing flow with the keyboard alone: Tab, Enter, Space and typing; no pointer.
