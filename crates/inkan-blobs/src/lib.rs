@@ -9,6 +9,7 @@
 //!
 //! Storage is any `object_store` backend: a local folder by default, an S3-compatible bucket by
 //! configuration ([`BlobConfig`]). The backend only ever sees ciphertext.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod error;

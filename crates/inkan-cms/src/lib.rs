@@ -12,7 +12,7 @@
 //!
 //! All keys are used through [`inkan_keys::SigningKey`], so an HSM signs the same way as a
 //! software key.
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 mod build;

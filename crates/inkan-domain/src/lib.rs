@@ -4,6 +4,7 @@
 //! Invalid states are made unrepresentable where the type system allows it (parsed value types,
 //! an envelope that changes state only through its methods), and every refused operation says
 //! why in a [`DomainError`].
+#![doc = include_str!("../README.md")]
 
 pub mod calendar;
 mod envelope;

@@ -5,6 +5,7 @@
 //!
 //! Every caller above this crate (CMS, the CA, OCSP, the TSA) only sees "sign these bytes with
 //! this algorithm", so moving a key into an HSM is a configuration change, never a code change.
+#![doc = include_str!("../README.md")]
 
 mod algorithm;
 mod error;

@@ -13,6 +13,7 @@
 //!
 //! Nothing here knows the database or the envelope state machine: the service builds the
 //! template data and decides who gets which mail.
+#![doc = include_str!("../README.md")]
 
 mod error;
 mod jst;

@@ -3,6 +3,7 @@
 //!
 //! The PDF bytes are handled by `inkan-pdf` (incremental updates that never change a byte of the
 //! original), the CMS by `inkan-cms`, timestamps and revocation data by `inkan-pki`'s clients.
+#![doc = include_str!("../README.md")]
 
 mod appearance;
 mod certificate;

@@ -19,7 +19,7 @@
 //! - [`content::Operations`] reads content streams (and CMaps) as operands and operators.
 //!
 //! Nothing here panics, hangs or allocates without bound on any input: see [`limits`].
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod content;

@@ -9,6 +9,7 @@
 //!
 //! Keys live behind [`inkan_keys::SigningKey`], so every CA and service key can sit in a
 //! PKCS#11 token by configuration.
+#![doc = include_str!("../README.md")]
 
 mod ca;
 mod config;

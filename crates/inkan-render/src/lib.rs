@@ -34,6 +34,7 @@
 //!
 //! Output is deterministic on a given machine (same input, same PNG bytes), so images can be
 //! cached by (document hash, page, width).
+#![doc = include_str!("../README.md")]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;

@@ -20,7 +20,7 @@ use crate::{
     Result, ServiceError, Staff,
 };
 
-/// Upper bound of one upload, before decoding (base64 of 200 MB plus slack).
+/// The largest sender attachment, decoded (the page and the API check the same bound).
 const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 
 pub(crate) fn blob_key(org: impl std::fmt::Display, env: EnvelopeId, tail: &str) -> String {

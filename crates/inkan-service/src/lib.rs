@@ -12,6 +12,7 @@
 //!    and a `seal` job adds their signature (filling their fields) to each document they sign;
 //! 4. after the last signature of a document it is at B-LTA; when every document is, the
 //!    envelope is sealed and everyone gets the completion email with a 14-day download link.
+#![doc = include_str!("../README.md")]
 
 mod access;
 mod accounts;

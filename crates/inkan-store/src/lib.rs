@@ -8,6 +8,7 @@
 //! [`Store::apply`], which writes all of it in one transaction or none of it. That one rule is
 //! what makes the service crash-safe: a job exists if and only if the change that caused it
 //! was committed.
+#![doc = include_str!("../README.md")]
 
 mod audit;
 mod error;

@@ -3,6 +3,7 @@
 //! The rule for outside tools (OpenSSL, SoftHSM2, pyHanko, pdfsig, qpdf, PostgreSQL, Chromium):
 //! when one is missing, a test prints why it is skipped and returns; under `CI=true` the same
 //! absence fails the test, because CI installs every tool and a silent skip would hide a gap.
+#![doc = include_str!("../README.md")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //! Every route is listed in [`router()`] (`src/router.rs`). Handlers are thin: they parse the
 //! request, call one use case of [`Inkan`], and render its answer; every failure goes through
 //! [`ApiError`], which maps the service's errors to an HTTP status, a stable code and a message.
+#![doc = include_str!("../README.md")]
 
 mod api;
 mod client;

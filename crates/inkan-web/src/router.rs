@@ -1,4 +1,5 @@
-//! Every route of the server, in one place.
+//! The server's route table: the JSON API and the PKI with their body limits; the pages' routes
+//! (`ui::routes`) are merged in here, so every path is reachable from this file.
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::OriginalUri;

@@ -1,5 +1,6 @@
-//! The `inkan` command: one binary for every role (today the PKI; signing, verifying and the
-//! service as they land).
+//! The `inkan` command: one binary for every role — the web server and worker, the PKI,
+//! signing, timestamping and verifying, and the operator's commands.
+#![doc = include_str!("../README.md")]
 
 mod cli;
 
