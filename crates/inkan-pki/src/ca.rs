@@ -164,6 +164,16 @@ pub struct SignerRequest {
     pub days: u32,
 }
 
+/// When one of the installation's own certificates ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiry {
+    /// `root`, `issuing-ca`, `tsa`, `ocsp` or `witness` (the file stem in the PKI directory).
+    pub role: &'static str,
+    /// The certificate's common name.
+    pub subject: String,
+    pub not_after: SystemTime,
+}
+
 /// An opened PKI directory.
 pub struct Pki {
     dir: PathBuf,
@@ -481,6 +491,28 @@ impl Pki {
         write_pem(&self.dir.join("ocsp.pem"), std::slice::from_ref(&cert))?;
         self.ocsp = cert;
         Ok(true)
+    }
+
+    /// When each certificate of the installation ends, soonest first: the root, the issuing CA,
+    /// and the TSA, OCSP-responder and witness certificates. What an operator watches: a TSA or
+    /// witness certificate that lapses stops sealing, a CA that lapses stops everything.
+    pub fn expiries(&self) -> Vec<Expiry> {
+        let mut all: Vec<Expiry> = [
+            ("root", &self.root),
+            ("issuing-ca", &self.issuing),
+            ("tsa", &self.tsa),
+            ("ocsp", &self.ocsp),
+            ("witness", &self.witness),
+        ]
+        .into_iter()
+        .map(|(role, cert)| Expiry {
+            role,
+            subject: x509::common_name(&cert.tbs_certificate.subject).unwrap_or_default(),
+            not_after: cert.tbs_certificate.validity.not_after.to_system_time(),
+        })
+        .collect();
+        all.sort_by_key(|e| e.not_after);
+        all
     }
 
     /// Which of our CAs issued `cert`, if any (by name and signature).

@@ -26,7 +26,7 @@ pub mod tsa;
 pub mod x509;
 
 pub use ca::{
-    read_certificate, serial_hex, CaRole, CertState, InitOptions, Pki, Revocation,
+    read_certificate, serial_hex, CaRole, CertState, Expiry, InitOptions, Pki, Revocation,
     RevocationReason, SignerRequest,
 };
 pub use config::{KeyBackendConfig, PkiConfig, Urls};

@@ -1,4 +1,4 @@
-//! `inkan pki init | issue | revoke | serve`, run exactly as the README and the issue write them.
+//! `inkan pki init | issue | revoke | serve | status`, run exactly as the README and the issue write them.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -203,4 +203,75 @@ fn init_with_keys_in_a_pkcs11_token() {
         .arg(tmp.path().join("x")));
     assert_eq!(no_pin.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_pin.stderr).contains("INKAN_PKCS11_PIN"));
+}
+
+/// `inkan pki status` lists when each of the PKI's certificates ends, soonest first, and exits 1
+/// when one ends within `--warn-days` (what monitoring alerts on), 0 otherwise.
+#[test]
+fn status_lists_every_expiry_and_warns_before_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    run_ok(inkan().args(["pki", "init", "--dir"]).arg(&dir).args([
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--org",
+        "盛岡市",
+    ]));
+    let fine = run(inkan().args(["pki", "status", "--dir"]).arg(&dir));
+    let text = String::from_utf8_lossy(&fine.stdout).to_string();
+    assert_eq!(fine.status.code(), Some(0), "{text}");
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    let roles: Vec<&str> = rows
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let mut sorted = roles.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        ["issuing-ca", "ocsp", "root", "tsa", "witness"],
+        "{text}"
+    );
+    // Soonest first: the short-lived OCSP responder certificate (renewed by `serve`), the CAs last.
+    assert_eq!(roles.first(), Some(&"ocsp"), "{text}");
+    let days: Vec<u64> = rows
+        .iter()
+        .filter_map(|r| {
+            r.split(" JST")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(days.len(), 5, "{text}");
+    assert!(days.windows(2).all(|w| w[0] <= w[1]), "{text}");
+    assert!(days[4] > 3000, "the CAs live ten years: {text}");
+    assert!(
+        rows.iter().all(|r| r.contains("年") && r.contains("JST")),
+        "{text}"
+    );
+    assert!(!text.contains("まもなく"), "{text}");
+    // Every certificate ends within 100 years: all flagged, exit 1.
+    let warned = run(inkan()
+        .args(["pki", "status", "--warn-days", "36500", "--dir"])
+        .arg(&dir));
+    let text = String::from_utf8_lossy(&warned.stdout).to_string();
+    assert_eq!(warned.status.code(), Some(1), "{text}");
+    assert_eq!(text.matches("まもなく期限切れ").count(), 5, "{text}");
+    assert!(
+        text.contains("5 certificate(s) end within 36500 days"),
+        "{text}"
+    );
+    // No PKI there: a clear error and exit 2, as every command's errors.
+    let missing = run(inkan()
+        .args(["pki", "status", "--dir"])
+        .arg(tmp.path().join("none")));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("cannot open the PKI"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
 }

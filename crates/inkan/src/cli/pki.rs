@@ -1,4 +1,4 @@
-//! `inkan pki init | issue | revoke | serve`.
+//! `inkan pki init | issue | revoke | serve | status`.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -18,6 +18,20 @@ pub enum PkiCommand {
     Revoke(RevokeArgs),
     /// Serve OCSP, CRLs, CA certificates and the RFC 3161 TSA over HTTP.
     Serve(ServeArgs),
+    /// When each certificate of the PKI ends (証明書の有効期限); exit 1 when one ends within
+    /// --warn-days, for monitoring.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long, default_value = "inkan-data/pki")]
+    dir: PathBuf,
+    /// Warn (and exit 1) when a certificate ends within this many days. `serve` renews the
+    /// OCSP responder's (90-day) certificate 30 days before it ends, so 30 flags only what
+    /// nothing renews.
+    #[arg(long, default_value_t = 30)]
+    warn_days: u64,
 }
 
 #[derive(Debug, Args)]
@@ -103,7 +117,44 @@ pub fn run(command: PkiCommand) -> anyhow::Result<ExitCode> {
         PkiCommand::Issue(args) => issue(args),
         PkiCommand::Revoke(args) => revoke(args),
         PkiCommand::Serve(args) => serve(args),
+        PkiCommand::Status(args) => status(args),
     }
+}
+
+fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let pki = Pki::open(&args.dir)
+        .with_context(|| format!("cannot open the PKI in {}", args.dir.display()))?;
+    let now = std::time::SystemTime::now();
+    let mut soon = 0;
+    say!("証明書 / certificate          期限 / ends (JST)             残り / days left");
+    for e in pki.expiries() {
+        let left = e
+            .not_after
+            .duration_since(now)
+            .map_or(0, |d| d.as_secs() / 86_400);
+        let flag = if left < args.warn_days {
+            soon += 1;
+            "  ← まもなく期限切れ / ends soon"
+        } else {
+            ""
+        };
+        say!(
+            "{:<12} {:<17} {}  {left:>5}{flag}",
+            e.role,
+            e.subject,
+            inkan_pades::japanese_time(e.not_after)
+        );
+    }
+    Ok(if soon == 0 {
+        ExitCode::SUCCESS
+    } else {
+        say!(
+            "{soon} 件の証明書が {} 日以内に期限切れになります / {soon} certificate(s) end within {} days",
+            args.warn_days,
+            args.warn_days
+        );
+        ExitCode::from(1)
+    })
 }
 
 fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
