@@ -122,33 +122,40 @@ pub enum RenderError {
 
 /// The displayed size of every page, in order.
 pub fn page_sizes(pdf: &[u8]) -> Result<Vec<PageSize>, RenderError> {
-    guarded(|| {
-        let doc = load(pdf)?;
-        Ok(doc
-            .pages()
-            .iter()
-            .map(|page| {
-                let (width, height) = page.render_dimensions();
-                PageSize {
-                    width_pt: f64::from(width),
-                    height_pt: f64::from(height),
-                }
-            })
-            .collect())
-    })
+    guarded(|| Ok(load(pdf)?.pages().iter().map(displayed_size).collect()))
 }
 
-/// The text of every page, in order (see the `text` module for how it is read): the text
-/// alternative of the page images, for readers who cannot see them. A page without text (a scan)
-/// gives an empty string; each is cut at [`MAX_PAGE_TEXT_CHARS`] characters.
-pub fn page_texts(pdf: &[u8]) -> Result<Vec<String>, RenderError> {
+/// A page's displayed size (crop box, rotation applied).
+fn displayed_size(page: &Page<'_>) -> PageSize {
+    let (width, height) = page.render_dimensions();
+    PageSize {
+        width_pt: f64::from(width),
+        height_pt: f64::from(height),
+    }
+}
+
+/// What a page image needs beside its pixels: its size (to lay fields over it) and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageOutline {
+    pub size: PageSize,
+    /// The page's text (see the `text` module for how it is read): the image's text alternative,
+    /// for readers who cannot see it. Empty for a page without text (a scan); cut at
+    /// [`MAX_PAGE_TEXT_CHARS`] characters.
+    pub text: String,
+}
+
+/// The size and text of every page, in order, from one reading of the file.
+pub fn page_outlines(pdf: &[u8]) -> Result<Vec<PageOutline>, RenderError> {
     let cjk_font = japanese_font();
     guarded(|| {
         let doc = load(pdf)?;
         Ok(doc
             .pages()
             .iter()
-            .map(|page| text::page_text(page, interpreter_settings(cjk_font.clone())))
+            .map(|page| PageOutline {
+                size: displayed_size(page),
+                text: text::page_text(page, interpreter_settings(cjk_font.clone())),
+            })
             .collect())
     })
 }
@@ -462,12 +469,16 @@ mod tests {
         );
     }
 
+    fn read_texts(pdf: &[u8]) -> Result<Vec<String>, RenderError> {
+        Ok(page_outlines(pdf)?.into_iter().map(|o| o.text).collect())
+    }
+
     #[test]
     fn the_text_of_a_page_is_read_in_order_with_its_lines() {
-        let texts = page_texts(&test_pdfs::japanese_pdf()).unwrap();
+        let texts = read_texts(&test_pdfs::japanese_pdf()).unwrap();
         assert_eq!(texts, vec![format!("{0}\n{0}", test_pdfs::TEXT)]);
         // A Latin page written by the test kit (Helvetica, WinAnsi): words and their gaps.
-        let texts = page_texts(&inkan_testkit::validators::sample_pdf(2)).unwrap();
+        let texts = read_texts(&inkan_testkit::validators::sample_pdf(2)).unwrap();
         assert_eq!(texts, vec!["Contract page 1", "Contract page 2"]);
     }
 
@@ -488,10 +499,10 @@ mod tests {
             "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
                 .to_string(),
         ]);
-        let texts = page_texts(&pdf).unwrap();
+        let texts = read_texts(&pdf).unwrap();
         assert_eq!(texts[0].chars().count(), MAX_PAGE_TEXT_CHARS);
         assert!(matches!(
-            page_texts(b"not a pdf"),
+            read_texts(b"not a pdf"),
             Err(RenderError::NotAPdf(_))
         ));
     }

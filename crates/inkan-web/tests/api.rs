@@ -1168,6 +1168,17 @@ async fn counterparties_are_edited_dated_and_searched() {
         ["有限会社いわて設備"]
     );
     assert!(search("存在しない", key.clone()).await.is_empty());
+    // A search is one line of text: a line break is refused by name, not matched.
+    let r = app
+        .get("/api/v1/counterparties")
+        .query(&[("q", "盛岡\r\nBcc: x@example.jp")])
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(r, 400).await;
+    assert_eq!(code, "invalid");
+    assert!(message.contains("検索語"), "{message}");
     assert!(search("", other.clone()).await.is_empty());
 
     // A new 届出書: another signatory and date. Everything is sent, as at registration.

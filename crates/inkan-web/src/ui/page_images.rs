@@ -7,7 +7,7 @@
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use inkan_render::PageSize;
+use inkan_render::PageOutline;
 use inkan_service::{DisplaySource, ServiceError};
 use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
@@ -22,12 +22,9 @@ use crate::ui::staff::StaffSession;
 const WIDTH_STEP: u32 = 200;
 const DEFAULT_WIDTH: u32 = 1000;
 
-/// What the signing page needs to lay a document out: the size of each page (to place the fields
-/// over its image) and its text (the image's text alternative).
-pub(crate) struct DocumentOutline {
-    pub sizes: Vec<PageSize>,
-    pub texts: Vec<String>,
-}
+/// What the signing page needs to lay a document out, page by page: each page's size (to place
+/// the fields over its image) and its text (the image's text alternative).
+pub(crate) type DocumentOutline = Vec<PageOutline>;
 
 /// Rendered pages and document outlines, least recently used first out.
 pub(crate) struct PageCache {
@@ -100,15 +97,14 @@ pub(crate) async fn document_outline(
         return Ok(outline);
     }
     let bytes = state.inkan.display_bytes(source).await?;
-    let outline = tokio::task::spawn_blocking(move || {
-        Ok::<_, inkan_render::RenderError>(DocumentOutline {
-            sizes: inkan_render::page_sizes(&bytes)?,
-            texts: inkan_render::page_texts(&bytes)?,
-        })
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.to_string()))?
-    .map_err(|e| ServiceError::Invalid(format!("the document cannot be shown: {e}")))?;
+    let outline = tokio::task::spawn_blocking(move || inkan_render::page_outlines(&bytes))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(|e| {
+            ServiceError::Invalid(format!(
+                "文書を表示できません (the document cannot be shown): {e}"
+            ))
+        })?;
     let outline = Arc::new(outline);
     state
         .web
@@ -146,7 +142,11 @@ async fn rendered(
                 tokio::task::spawn_blocking(move || inkan_render::render_page(&bytes, page, width))
                     .await
                     .map_err(|e| ServiceError::Internal(e.to_string()))?
-                    .map_err(|e| ServiceError::Invalid(format!("the page cannot be shown: {e}")))?;
+                    .map_err(|e| {
+                        ServiceError::Invalid(format!(
+                            "ページを表示できません (the page cannot be shown): {e}"
+                        ))
+                    })?;
             let png = Arc::new(image.png);
             state.web.pages.put_image(key, png.clone());
             png

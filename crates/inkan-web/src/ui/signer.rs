@@ -390,14 +390,14 @@ fn document(
                         aria-describedby=(text_id)
                         src=(format!("/s/{token_path}/documents/{doc_path}/pages/{p}?w=1000"));
                     div.sr-only.pagetext #(text_id) {
-                        @match outline.texts.get(p as usize - 1).filter(|t| !t.is_empty()) {
+                        @match outline.get(p as usize - 1).map(|o| &o.text).filter(|t| !t.is_empty()) {
                             Some(text) => { (text) }
                             None => { (lang.t("このページには読み取れる文字がありません（画像のみ）。",
                                 "This page has no readable text (an image only).")) }
                         }
                     }
                     @for f in d.fields.iter().filter(|f| f.placement.is_some_and(|pl| pl.page == p)) {
-                        @if let (Some(pl), Some(size)) = (f.placement, outline.sizes.get(p as usize - 1)) {
+                        @if let (Some(pl), Some(size)) = (f.placement, outline.get(p as usize - 1).map(|o| o.size)) {
                             div.overlay
                                 data-left=(format!("{:.3}", pl.x / size.width_pt * 100.0))
                                 data-top=(format!("{:.3}", (size.height_pt - pl.y - pl.height) / size.height_pt * 100.0))
