@@ -42,6 +42,10 @@ pub enum BlobConfig {
         /// Allow a plain `http://` endpoint (a server on the same host or network only).
         #[serde(default)]
         allow_http: bool,
+        /// A folder inside the bucket that every key is placed under (`inkan/prod`): several
+        /// installations, or blobs and backups, can share one bucket.
+        #[serde(default)]
+        prefix: Option<String>,
     },
 }
 
@@ -61,6 +65,7 @@ impl fmt::Debug for BlobConfig {
                 region,
                 access_key_id,
                 allow_http,
+                prefix,
                 ..
             } => f
                 .debug_struct("S3")
@@ -70,6 +75,7 @@ impl fmt::Debug for BlobConfig {
                 .field("access_key_id", access_key_id)
                 .field("secret_access_key", &"<secret>")
                 .field("allow_http", allow_http)
+                .field("prefix", prefix)
                 .finish(),
         }
     }
@@ -113,6 +119,7 @@ impl BlobStore {
                 access_key_id,
                 secret_access_key,
                 allow_http,
+                prefix,
             } => {
                 let mut builder = AmazonS3Builder::new()
                     .with_bucket_name(bucket)
@@ -128,10 +135,23 @@ impl BlobStore {
                     .build()
                     .map_err(|e| BlobError::Config(format!("S3 bucket {bucket:?}: {e}")))?;
                 let description = format!(
-                    "s3 bucket {bucket:?} at {}",
+                    "s3 bucket {bucket:?}{} at {}",
+                    prefix
+                        .as_deref()
+                        .map(|p| format!(" under {p:?}"))
+                        .unwrap_or_default(),
                     endpoint.as_deref().unwrap_or("AWS")
                 );
-                Ok(Self::with_backend(Arc::new(s3), master, description))
+                let backend: Arc<dyn ObjectStore> =
+                    match prefix.as_deref().map(|p| p.trim_matches('/')) {
+                        None | Some("") => Arc::new(s3),
+                        Some(p) => {
+                            let folder = ObjectPath::parse(p)
+                                .map_err(|e| BlobError::Config(format!("S3 prefix {p:?}: {e}")))?;
+                            Arc::new(object_store::prefix::PrefixStore::new(s3, folder))
+                        }
+                    };
+                Ok(Self::with_backend(backend, master, description))
             }
         }
     }
@@ -178,6 +198,11 @@ impl BlobStore {
     pub fn with_retired_master_key(mut self, key: Arc<dyn MasterKey>) -> Self {
         Arc::make_mut(&mut self.masters).push(key);
         self
+    }
+
+    /// Where the blobs are, for people (`folder /srv/blobs`, `s3 bucket "b" at …`); no secret.
+    pub fn describe(&self) -> &str {
+        &self.description
     }
 
     /// The id of the master key new blobs are written under.
@@ -273,6 +298,34 @@ impl BlobStore {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(self.backend_error(key, e)),
         }
+    }
+
+    /// The keys of every blob whose key starts with the folder `prefix` (`""`: all), sorted.
+    /// Objects the store did not write (a name it would refuse) are left out.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<BlobKey>> {
+        use futures_util::TryStreamExt;
+        let folder = match prefix.trim_end_matches('/') {
+            "" => None,
+            p => Some(ObjectPath::parse(p).map_err(|_| BlobError::InvalidKey {
+                key: p.to_string(),
+                reason: "the storage backend refuses this name",
+            })?),
+        };
+        let objects: Vec<_> = self
+            .backend
+            .list(folder.as_ref())
+            .try_collect()
+            .await
+            .map_err(|e| BlobError::Backend {
+                key: format!("{prefix}* ({})", self.description),
+                source: e,
+            })?;
+        let mut keys: Vec<BlobKey> = objects
+            .into_iter()
+            .filter_map(|o| BlobKey::new(o.location.to_string()).ok())
+            .collect();
+        keys.sort();
+        Ok(keys)
     }
 
     fn backend_error(&self, key: &BlobKey, e: object_store::Error) -> BlobError {

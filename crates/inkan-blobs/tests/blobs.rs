@@ -516,6 +516,7 @@ async fn s3_round_trip() {
         access_key_id: "AKIDINKANTEST".into(),
         secret_access_key: "inkan-test-secret".into(),
         allow_http: true,
+        prefix: None,
     };
     let store = BlobStore::open(&config, master(4)).unwrap();
 
@@ -548,6 +549,42 @@ async fn s3_round_trip() {
     assert!(!store.exists(&k).await.unwrap());
     store.delete(&k).await.unwrap();
 
+    // Under a prefix: every key lives in a folder of the bucket and is listed without it.
+    let BlobConfig::S3 { endpoint, .. } = &config else {
+        unreachable!()
+    };
+    let prefixed = BlobStore::open(
+        &BlobConfig::S3 {
+            endpoint: endpoint.clone(),
+            bucket: "inkan-blobs".into(),
+            region: "us-east-1".into(),
+            access_key_id: "AKIDINKANTEST".into(),
+            secret_access_key: "inkan-test-secret".into(),
+            allow_http: true,
+            prefix: Some("backups/prod/".into()),
+        },
+        master(4),
+    )
+    .unwrap();
+    let manifest = key("sets/20261204T030000Z/manifest.json");
+    prefixed.put(&manifest, b"{}").await.unwrap();
+    prefixed.put(&key("blobs/a"), b"a").await.unwrap();
+    assert!(server_root
+        .join("inkan-blobs/backups/prod/sets/20261204T030000Z/manifest.json")
+        .exists());
+    assert_eq!(
+        prefixed.list("sets/").await.unwrap(),
+        vec![manifest.clone()]
+    );
+    assert_eq!(
+        prefixed.list("").await.unwrap(),
+        vec![key("blobs/a"), manifest]
+    );
+    assert_eq!(
+        store.list("backups/prod/blobs").await.unwrap(),
+        vec![key("backups/prod/blobs/a")]
+    );
+
     // Wrong credentials: refused by the server, reported as a backend error.
     let BlobConfig::S3 { endpoint, .. } = &config else {
         unreachable!()
@@ -559,6 +596,7 @@ async fn s3_round_trip() {
         access_key_id: "AKIDINKANTEST".into(),
         secret_access_key: "not-the-secret".into(),
         allow_http: true,
+        prefix: None,
     };
     let err = BlobStore::open(&wrong, master(4))
         .unwrap()

@@ -266,10 +266,7 @@ impl Pki {
         }
         .sign()?;
 
-        fsutil::create_dir(&dir.join("db/root/issued"))?;
-        fsutil::create_dir(&dir.join("db/root/revoked"))?;
-        fsutil::create_dir(&dir.join("db/issuing-ca/issued"))?;
-        fsutil::create_dir(&dir.join("db/issuing-ca/revoked"))?;
+        create_database_folders(dir)?;
         write_pem(&dir.join("root.pem"), std::slice::from_ref(&root))?;
         write_pem(&dir.join("issuing-ca.pem"), std::slice::from_ref(&issuing))?;
         write_pem(&dir.join("chain.pem"), &[issuing.clone(), root.clone()])?;
@@ -327,6 +324,23 @@ impl Pki {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// After this directory was restored from a backup taken earlier: numbers the lost
+    /// installation may have handed out since must not be handed out again. Certificate serials
+    /// are random and CRL numbers follow the clock; TSA serials are a counter, raised here to
+    /// the restore time in milliseconds × 2^24, above any count of tokens issued before (and
+    /// above an earlier restore's floor for as long as fewer than 2^24 tokens are issued per
+    /// millisecond between the two).
+    /// The database's folders are recreated too: a backup carries files, and an empty
+    /// `revoked/` is as much a part of the PKI as a full one.
+    pub fn continue_after_restore(dir: &Path, now: SystemTime) -> Result<(), PkiError> {
+        create_database_folders(dir)?;
+        let millis = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        crate::tsa::serials::SerialAllocator::new(&dir.join("db").join("tsa-serial"))
+            .raise_to(millis << 24)
     }
     pub fn config(&self) -> &PkiConfig {
         &self.config
@@ -658,6 +672,16 @@ fn read_single_pem(path: &Path) -> Result<Certificate, PkiError> {
         .into_iter()
         .next()
         .ok_or_else(|| PkiError::Certificate(format!("{}: no certificate", path.display())))
+}
+
+/// The issued and revoked folders of both CAs.
+fn create_database_folders(dir: &Path) -> Result<(), PkiError> {
+    for ca in ["root", "issuing-ca"] {
+        for folder in ["issued", "revoked"] {
+            fsutil::create_dir(&dir.join("db").join(ca).join(folder))?;
+        }
+    }
+    Ok(())
 }
 
 /// A serial number as lowercase hex without leading zero octets (the database's file names).

@@ -18,6 +18,7 @@ mod access;
 mod accounts;
 mod audit;
 mod audit_log;
+pub mod backup;
 mod clock;
 mod conclusion;
 pub mod demo;

@@ -65,6 +65,9 @@ pub struct Config {
     /// How often, in hours, each organization's audit chain head is timestamped by the TSA
     /// while entries are added (default 24, at most 24).
     pub audit_anchor_hours: Option<u32>,
+    /// Backups: destination, key, retention, schedule (`[backup]`; default: a set every day
+    /// after 03:00 JST in `<data_dir>/backups`, 7 daily, 12 monthly, 10 yearly).
+    pub backup: Option<crate::backup::BackupConfig>,
 }
 
 impl std::fmt::Debug for Config {

@@ -1170,3 +1170,334 @@ async fn the_demo_sends_a_japanese_contract_and_its_ukesho() {
     assert_eq!(date.recipient, vendor.id);
     assert_eq!(date.label, "署名日");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_restores_into_an_empty_installation_on_sqlite() {
+    if have_font() {
+        backup_then_disaster_then_restore(None).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_restores_into_an_empty_installation_on_postgres() {
+    if !have_font() {
+        return;
+    }
+    let (Some(db), Some(empty)) = (
+        inkan_testkit::postgres::fresh_database(),
+        inkan_testkit::postgres::fresh_database(),
+    ) else {
+        return;
+    };
+    backup_then_disaster_then_restore(Some((db.url.clone(), empty.url.clone()))).await;
+}
+
+/// Data, a backup, more data, a second (incremental) backup, one more envelope sent, then the
+/// installation destroyed; restored from the latest set into an empty one (the same folder; for
+/// PostgreSQL a new empty database): what was in the set is back byte for byte, API keys and
+/// signer links work, the TSA's serials continue above anything issued, sealing goes on, and
+/// the restore drill passes — and fails when the destination was tampered with.
+async fn backup_then_disaster_then_restore(postgres: Option<(String, String)>) {
+    use inkan_service::backup::{BackupConfig, Backups, Quiet, Source};
+    use inkan_service::setup::{assemble, Config};
+
+    let (database, restore_database) = match postgres {
+        Some((db, empty)) => (Some(db), Some(empty)),
+        None => (None, None),
+    };
+    let t = start(database.clone()).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let created = inkan
+        .create_organization(&inkan_service::NewOrganization {
+            name: "滝沢市".into(),
+            department: None,
+            admin_name: "管理者".into(),
+            admin_email: "admin@city.takizawa.example.jp".into(),
+            admin_password: None,
+        })
+        .await
+        .unwrap();
+    let staff = inkan.authenticate_api_key(&created.api_key).await.unwrap();
+    let sealed = |title: &'static str, email: &'static str| {
+        let staff = staff.clone();
+        let who = who.clone();
+        let t = &t;
+        async move {
+            let env = draft(
+                &t.inkan,
+                &staff,
+                title,
+                vec![recipient(email, "signer", 1)],
+                "1000",
+            )
+            .await;
+            t.inkan.send(&staff, &env.id, &who).await.unwrap();
+            t.inkan.worker().drain().await.unwrap();
+            t.inkan
+                .complete(&t.link_token(email, "s"), &[], &who)
+                .await
+                .unwrap();
+            t.inkan.worker().drain().await.unwrap();
+            let env = t.inkan.envelope(&staff, &env.id).await.unwrap();
+            assert!(env.sealed);
+            env
+        }
+    };
+    let first = sealed("清掃業務委託", "a@vendor.example.jp").await;
+
+    let backups_dir = tempfile::tempdir().unwrap();
+    let key_dir = tempfile::tempdir().unwrap();
+    let backup = BackupConfig {
+        destination: Some(inkan_blobs::BlobConfig::Filesystem {
+            root: backups_dir.path().to_path_buf(),
+        }),
+        key_file: Some(key_dir.path().join("backup.key")),
+        ..BackupConfig::default()
+    };
+    let config = Config {
+        data_dir: Some(t.data.path().to_path_buf()),
+        public_url: Some(t.public_url.clone()),
+        database_url: database.clone(),
+        backup: Some(backup.clone()),
+        ..Config::default()
+    };
+    let source = Source {
+        inkan: inkan.clone(),
+        config: config.clone(),
+        pki_dir: t.data.path().join("pki"),
+    };
+    let backups = Backups::open(&config, true).unwrap();
+    let set1 = backups.create(&source, &Quiet).await.unwrap();
+    assert_eq!(set1.inventory.envelopes, 1);
+    assert_eq!(
+        set1.inventory.sealed_files.len(),
+        2,
+        "the document and the certificate"
+    );
+    assert!(set1.files.iter().any(|f| f.name == "keys/links.key"));
+    assert!(set1.files.iter().any(|f| f.name == "pki/root.pem"));
+    let pooled = |name: &str| std::fs::read(backups_dir.path().join("blobs").join(name)).unwrap();
+    let first_blob = set1.blobs[0].name.clone();
+    let first_blob_stored = pooled(&first_blob);
+    // Nothing of the contract is readable in the destination.
+    assert!(!first_blob_stored.windows(5).any(|w| w == b"%PDF-"));
+
+    // More data, then the next day's set: only new blobs are copied.
+    let second = sealed("給食業務委託", "b@vendor.example.jp").await;
+    let pending = draft(
+        inkan,
+        &staff,
+        "未署名の契約",
+        vec![recipient("c@vendor.example.jp", "signer", 1)],
+        "5",
+    )
+    .await;
+    inkan.send(&staff, &pending.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    let pending_link = t.link_token("c@vendor.example.jp", "s");
+    t.clock.advance(86_400);
+    let set2 = backups.create(&source, &Quiet).await.unwrap();
+    assert_ne!(set1.name, set2.name);
+    assert_eq!(set2.inventory.envelopes, 3);
+    assert_eq!(
+        pooled(&first_blob),
+        first_blob_stored,
+        "an unchanged blob is not copied again"
+    );
+    let mut listed: Vec<String> = backups
+        .sets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    listed.sort();
+    assert_eq!(listed, vec![set1.name.clone(), set2.name.clone()]);
+
+    // After the set: one more envelope, sealed (the TSA hands out more serial numbers), which
+    // the restore will not have.
+    let lost = sealed("バックアップ後の契約", "d@vendor.example.jp").await;
+    let (_, first_pdf) = inkan
+        .download_document(&staff, &first.id, &first.documents[0].id, &who)
+        .await
+        .unwrap();
+    let serial_file = t.data.path().join("pki").join("db").join("tsa-serial");
+    let issued_before: u128 = std::fs::read_to_string(&serial_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+
+    // The disaster: the data folder's contents gone (and for PostgreSQL, a new empty database).
+    for entry in std::fs::read_dir(t.data.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    let target = Config {
+        database_url: restore_database.clone().or(database.clone()),
+        ..config.clone()
+    };
+    let restored_set = Backups::open(&target, false)
+        .unwrap()
+        .restore("latest", &target, std::time::SystemTime::now(), &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(restored_set.name, set2.name);
+    let restored_serial: u128 = std::fs::read_to_string(&serial_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        restored_serial > issued_before,
+        "TSA serials continue above anything issued: {restored_serial} > {issued_before}"
+    );
+    // A second restore into the now full installation is refused.
+    let again = Backups::open(&target, false)
+        .unwrap()
+        .restore("latest", &target, std::time::SystemTime::now(), &Quiet)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(again.contains("空ではありません"), "{again}");
+
+    let app = assemble(target.clone(), t.clock.clone()).await.unwrap();
+    let restored = &app.inkan;
+    let staff = restored
+        .authenticate_api_key(&created.api_key)
+        .await
+        .unwrap();
+    let (_, pdf) = restored
+        .download_document(&staff, &first.id, &first.documents[0].id, &who)
+        .await
+        .unwrap();
+    assert_eq!(pdf, first_pdf, "the sealed PDF comes back byte for byte");
+    assert!(restored.envelope(&staff, &second.id).await.unwrap().sealed);
+    assert!(
+        restored.envelope(&staff, &lost.id).await.is_err(),
+        "made after the set"
+    );
+    assert!(restored
+        .verify_audit()
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.broken.is_none()));
+    // The signer link mailed before the disaster still works, and sealing goes on.
+    restored.complete(&pending_link, &[], &who).await.unwrap();
+    restored.worker().drain().await.unwrap();
+    let pending = restored.envelope(&staff, &pending.id).await.unwrap();
+    assert!(
+        pending.sealed,
+        "{:#?}",
+        restored
+            .store()
+            .jobs(&inkan_store::JobFilter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.status != inkan_store::JobStatus::Done)
+            .map(|j| (j.kind, j.run_at, j.status, j.attempts, j.last_error))
+            .collect::<Vec<_>>()
+    );
+    let (_, pdf) = restored
+        .download_document(&staff, &pending.id, &pending.documents[0].id, &who)
+        .await
+        .unwrap();
+    let path = t.data.path().join("after-restore.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    if let Some((ok, text)) = pyhanko_valid(&path, &t.root_pem) {
+        assert!(ok, "{text}");
+    }
+
+    // The drill: the set restored into a scratch installation and checked.
+    let report = backups.drill(&set2.name, &target, &Quiet).await.unwrap();
+    assert!(report.sound(), "{report:#?}");
+    assert_eq!(
+        (
+            report.envelopes,
+            report.sealed_files,
+            report.valid_signatures
+        ),
+        (3, 4, 4)
+    );
+    assert!(report.audit_chains >= 1);
+
+    // Pruning to one daily set removes the older set; the kept one still restores.
+    let strict = Config {
+        backup: Some(BackupConfig {
+            keep: inkan_service::backup::Retention {
+                daily: 1,
+                monthly: 0,
+                yearly: 0,
+            },
+            ..backup.clone()
+        }),
+        ..target.clone()
+    };
+    let strict_backups = Backups::open(&strict, false).unwrap();
+    let removed = strict_backups
+        .prune(inkan_service::Clock::now(&*t.clock))
+        .await
+        .unwrap();
+    assert_eq!(removed, vec![set1.name.clone()]);
+    let names: Vec<String> = strict_backups
+        .sets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, vec![set2.name.clone()]);
+    fn files_under(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| {
+                    if e.path().is_dir() {
+                        files_under(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+    }
+    assert_eq!(
+        files_under(&backups_dir.path().join("sets").join(&set1.name)),
+        0
+    );
+    assert!(strict_backups
+        .drill("latest", &target, &Quiet)
+        .await
+        .unwrap()
+        .sound());
+
+    // A blob changed in the destination: the drill refuses the set and names the blob.
+    let tampered = backups_dir.path().join("blobs").join(&first_blob);
+    let mut bytes = std::fs::read(&tampered).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&tampered, bytes).unwrap();
+    let refused = backups
+        .drill("latest", &target, &Quiet)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains(&first_blob), "{refused}");
+
+    // Without the key, nothing.
+    let keyless = Config {
+        backup: Some(BackupConfig {
+            key_file: Some(key_dir.path().join("missing.key")),
+            ..backup
+        }),
+        ..target
+    };
+    let missing = Backups::open(&keyless, false).err().unwrap().to_string();
+    assert!(missing.contains("バックアップ鍵"), "{missing}");
+}

@@ -461,6 +461,55 @@ macro_rules! store_impl {
                 .await?;
                 row.map(|r| rows::Get::text(&r, "id")).transpose()
             }
+
+            /// Row counts and sealed files as `conn` sees them (inside a snapshot, for exports).
+            pub(crate) async fn inventory_on(
+                conn: &mut <$db as sqlx::Database>::Connection,
+            ) -> Result<$crate::Inventory> {
+                let mut counts = [0u64; 3];
+                for (n, table) in ["organizations", "envelopes", "documents"].into_iter().enumerate() {
+                    let row = sqlx::query(&format!("SELECT count(*) AS n FROM {table}"))
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    counts[n] = u64::try_from(rows::Get::int(&row, "n")?).unwrap_or(0);
+                }
+                let files = sqlx::query(
+                    "SELECT e.organization, e.id AS envelope, CAST(0 AS BIGINT) AS certificate, d.position, \
+                            d.current_blob AS blob, d.sha256 \
+                     FROM envelopes e JOIN documents d ON d.envelope = e.id \
+                     WHERE e.sealed_at IS NOT NULL \
+                     UNION ALL \
+                     SELECT organization, id AS envelope, CAST(1 AS BIGINT) AS certificate, 0 AS position, \
+                            certificate_blob AS blob, certificate_sha256 AS sha256 \
+                     FROM envelopes \
+                     WHERE sealed_at IS NOT NULL AND certificate_blob IS NOT NULL \
+                     ORDER BY envelope, certificate, position",
+                )
+                .fetch_all(&mut *conn)
+                .await?;
+                let sealed_files = files
+                    .iter()
+                    .map(|r| {
+                        Ok($crate::SealedFile {
+                            organization: rows::id(r, "organization")?,
+                            envelope: rows::id(r, "envelope")?,
+                            kind: if rows::Get::int(r, "certificate")? == 1 {
+                                $crate::SealedFileKind::Certificate
+                            } else {
+                                $crate::SealedFileKind::Document
+                            },
+                            blob: rows::Get::text(r, "blob")?,
+                            sha256: rows::Get::text(r, "sha256")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok($crate::Inventory {
+                    organizations: counts[0],
+                    envelopes: counts[1],
+                    documents: counts[2],
+                    sealed_files,
+                })
+            }
         }
 
         #[async_trait::async_trait]
@@ -1463,6 +1512,17 @@ macro_rules! store_impl {
                     None => None,
                 };
                 Ok(until.filter(|&until| until > now))
+            }
+
+            // ── Backups ────────────────────────────────────────────────────────────────────
+
+            async fn inventory(&self) -> Result<$crate::Inventory> {
+                let mut conn = self.pool.acquire().await?;
+                Self::inventory_on(&mut conn).await
+            }
+
+            async fn export_database(&self, file: &std::path::Path) -> Result<$crate::Inventory> {
+                self.export_to(file).await
             }
         }
     };

@@ -11,6 +11,7 @@
 #![doc = include_str!("../README.md")]
 
 mod audit;
+mod dump;
 mod error;
 mod imp;
 mod model;
@@ -22,6 +23,7 @@ pub use audit::{
     anchor_imprint, chain_hash, legacy_chain_hash, verify_chain, AuditAnchor, ChainBreak, ChainKey,
     ChainSummary, GENESIS_HASH,
 };
+pub use dump::{create_database, database_is_empty, drop_database, import_database};
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -32,6 +34,7 @@ use inkan_domain::{
     ApiKeyId, ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId,
     SignerAccountId, UserId,
 };
+use std::path::Path;
 use std::sync::Arc;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -232,6 +235,16 @@ pub trait Store: Send + Sync {
     ) -> Result<AttemptCount>;
     /// When the lock on `key` in `scope` ends, if it is locked at `now`.
     async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>>;
+
+    // ── Backups ────────────────────────────────────────────────────────────────────────────
+    /// Row counts and every sealed envelope's final files: what a backup records so that a
+    /// restore can be checked against it.
+    async fn inventory(&self) -> Result<Inventory>;
+    /// Writes a consistent copy of the whole database to `file` (which must not exist) while
+    /// the service keeps running, and returns the copy's inventory: SQLite's `VACUUM INTO`
+    /// (the inventory read from the copy), PostgreSQL's `pg_dump` (custom format) in the
+    /// snapshot the inventory was read in. [`import_database`] puts it back.
+    async fn export_database(&self, file: &Path) -> Result<Inventory>;
 }
 
 /// What ends a user's sessions, besides ending them.

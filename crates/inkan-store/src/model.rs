@@ -503,3 +503,35 @@ pub struct EmailCode {
     pub attempts: u32,
     pub created_at: UnixTime,
 }
+
+/// What a backup records of the database, to check a restore against: how many rows of each
+/// kind, and every sealed envelope's final documents and 電子契約締結証明書 with their SHA-256.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub organizations: u64,
+    pub envelopes: u64,
+    pub documents: u64,
+    /// The files of every sealed envelope, ordered by envelope, certificate after documents.
+    pub sealed_files: Vec<SealedFile>,
+}
+
+/// A final PDF of a sealed envelope: a document's last revision or its certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedFile {
+    pub organization: OrganizationId,
+    pub envelope: EnvelopeId,
+    pub kind: SealedFileKind,
+    /// The blob holding it.
+    pub blob: String,
+    /// Hex SHA-256 of the PDF, as recorded when it was stored.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SealedFileKind {
+    /// A signed document (its final revision).
+    Document,
+    /// The 電子契約締結証明書.
+    Certificate,
+}

@@ -16,8 +16,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 /// Inkan's data in a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     chain_key: crate::ChainKey,
+    /// How `pg_dump` reaches the same database.
+    pub(crate) target: crate::dump::PgTarget,
 }
 
 impl PostgresStore {
@@ -36,7 +38,11 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore { pool, chain_key })
+        Ok(PostgresStore {
+            pool,
+            chain_key,
+            target: crate::dump::PgTarget::parse(url)?,
+        })
     }
 
     const FOR_UPDATE: &'static str = " FOR UPDATE";

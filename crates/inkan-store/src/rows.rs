@@ -65,7 +65,7 @@ where
         .map_err(|e| StoreError::Corrupt(format!("{what} {value:?}: {e}")))
 }
 
-fn id<T: FromStr>(r: &impl Get, col: &str) -> Result<T>
+pub(crate) fn id<T: FromStr>(r: &impl Get, col: &str) -> Result<T>
 where
     T::Err: Display,
 {

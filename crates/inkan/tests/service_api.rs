@@ -456,6 +456,73 @@ fn demo_seeds_a_sent_envelope_and_prints_the_signer_links() {
     );
 }
 
+/// `inkan backup`, `backup list`, `backup verify` and `inkan restore` from the command line, with
+/// the destination and key named in the configuration file: a set of the demo installation is
+/// made (progress on stderr), listed and drilled; the data folder is destroyed and restored;
+/// a second restore into the full folder and an unknown set name are refused with the reason.
+#[test]
+fn backup_and_restore_from_the_command_line() {
+    let place = tempfile::tempdir().unwrap();
+    let data = place.path().join("data");
+    let config = place.path().join("inkan.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[backup]\nkey_file = {:?}\n[backup.destination]\nkind = \"filesystem\"\nroot = {:?}\n",
+            data,
+            place.path().join("backup.key"),
+            place.path().join("backups")
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = inkan()
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), stdout, stderr)
+    };
+    let (code, text, err) = run(&["demo"]);
+    assert_eq!(code, Some(0), "{text}{err}");
+
+    let (code, text, err) = run(&["backup"]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    assert!(text.contains("backup key created"), "{text}");
+    assert!(text.contains("sqlite database"), "{text}");
+    assert!(err.contains("blobs: 2/2"), "progress on stderr: {err}");
+    let (code, text, err) = run(&["backup", "list"]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("1 envelopes"), "{text}");
+
+    let (code, text, err) = run(&["backup", "verify"]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    assert!(text.contains("1 envelopes, 2 documents"), "{text}");
+    assert!(text.contains("復元テストに合格しました"), "{text}");
+
+    std::fs::remove_dir_all(&data).unwrap();
+    let (code, text, err) = run(&["restore", "latest"]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    assert!(text.contains("restored / 復元しました"), "{text}");
+    let (code, text, err) = run(&["audit", "verify"]);
+    assert_ne!(
+        code,
+        Some(1),
+        "the restored audit trail is intact: {text}{err}"
+    );
+
+    let (code, text, err) = run(&["restore", "latest"]);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(err.contains("空ではありません"), "{err}");
+    let (code, _, err) = run(&["backup", "verify", "yesterday"]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("バックアップ名ではありません"), "{err}");
+}
+
 // ── Hostile uploads to the public verifier ──────────────────────────────────────────────────
 // A running `inkan serve` against files built to exhaust a verifier, sent to the public
 // `POST /api/v1/verify` all at once: a DSS that names one 4 MB stream a thousand times, 400

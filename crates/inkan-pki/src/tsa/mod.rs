@@ -2,7 +2,7 @@
 
 mod client;
 mod protocol;
-mod serials;
+pub(crate) mod serials;
 mod server;
 
 pub use client::{

@@ -39,7 +39,27 @@ impl SerialAllocator {
         Ok(serial)
     }
 
+    /// Moves the counter to at least `floor` (never down). After a restore from a backup, the
+    /// counter on disk is the backup's, and the lost installation may have issued numbers above
+    /// it since: the restore raises it past anything that could have been issued.
+    pub(crate) fn raise_to(&self, floor: u128) -> Result<(), PkiError> {
+        self.update(|start| Ok(start.max(floor))).map(|_| ())
+    }
+
     fn reserve_block(&self) -> Result<u128, PkiError> {
+        self.update(|start| {
+            start
+                .checked_add(BLOCK)
+                .ok_or_else(|| PkiError::Invalid("TSA serial numbers exhausted".into()))
+        })
+        .map(|(start, _)| start)
+    }
+
+    /// Under the file lock: reads the counter, writes `next(counter)`, syncs; returns both.
+    fn update(
+        &self,
+        next: impl FnOnce(u128) -> Result<u128, PkiError>,
+    ) -> Result<(u128, u128), PkiError> {
         let io = |e| PkiError::io(&self.path, e);
         let mut file = std::fs::OpenOptions::new()
             .read(true)
@@ -61,14 +81,12 @@ impl SerialAllocator {
                 ))
             })?,
         };
-        let end = start
-            .checked_add(BLOCK)
-            .ok_or_else(|| PkiError::Invalid("TSA serial numbers exhausted".into()))?;
+        let end = next(start)?;
         file.set_len(0).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(format!("{end}\n").as_bytes()).map_err(io)?;
         file.sync_all().map_err(io)?;
-        Ok(start)
+        Ok((start, end))
     }
 }
 
@@ -88,6 +106,11 @@ mod tests {
                 assert!(seen.insert(allocator.next().unwrap()));
             }
         }
+        // After a restore the counter moves past anything issued since the backup, never down.
+        let allocator = SerialAllocator::new(&path);
+        allocator.raise_to(1 << 40).unwrap();
+        allocator.raise_to(5).unwrap();
+        assert_eq!(allocator.next().unwrap(), 1 << 40);
         // Two allocators at once (two processes) never collide either.
         let a = SerialAllocator::new(&path);
         let b = SerialAllocator::new(&path);

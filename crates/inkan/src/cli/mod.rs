@@ -8,6 +8,7 @@ macro_rules! say {
     }};
 }
 
+mod backup;
 mod pki;
 mod service;
 mod sign;
@@ -64,6 +65,12 @@ enum Command {
         #[command(subcommand)]
         command: service::JobsCommand,
     },
+    /// バックアップ / Make a backup set now and prune old ones; `list`, `verify` (a restore
+    /// drill), `prune`.
+    Backup(backup::BackupArgs),
+    /// 復元 / Restore a backup set into an empty installation (the configuration's data
+    /// folder, database and blob store).
+    Restore(backup::RestoreArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -79,5 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Org { command } => service::org(command),
         Command::Audit { command } => service::audit(command),
         Command::Jobs { command } => service::jobs(command),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
     }
 }

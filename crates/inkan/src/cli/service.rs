@@ -16,12 +16,12 @@ pub struct ConfigArgs {
 }
 
 impl ConfigArgs {
-    fn load(&self) -> anyhow::Result<Config> {
+    pub(super) fn load(&self) -> anyhow::Result<Config> {
         Ok(Config::load(self.config.as_deref())?)
     }
 }
 
-async fn open(args: &ConfigArgs) -> anyhow::Result<Assembled> {
+pub(super) async fn open(args: &ConfigArgs) -> anyhow::Result<Assembled> {
     let config = args.load()?;
     let data = config.data_dir();
     assemble(config, system_clock())
@@ -29,7 +29,7 @@ async fn open(args: &ConfigArgs) -> anyhow::Result<Assembled> {
         .with_context(|| format!("opening the service in {}", data.display()))
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
@@ -54,6 +54,7 @@ pub fn serve(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         say!("  API:      {url}/api/v1  (OpenAPI: {url}/openapi.json)");
         say!("  PKI/TSA:  {url}/pki");
         let worker = tokio::spawn(app.inkan.worker().run());
+        let backups = super::backup::schedule(&app)?;
         let state = inkan_web::AppState::new(
             app.inkan.clone(),
             app.pki.clone(),
@@ -64,6 +65,9 @@ pub fn serve(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         let router = inkan_web::router(state)?;
         inkan_web::serve(listener, router).await?;
         worker.abort();
+        if let Some(backups) = backups {
+            backups.abort();
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
