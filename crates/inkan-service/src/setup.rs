@@ -168,6 +168,20 @@ impl Config {
         ))
     }
 
+    /// The master key (default: the file `<data_dir>/keys/master.key`).
+    pub fn master_key(&self) -> MasterKeyConfig {
+        self.master_key.clone().unwrap_or(MasterKeyConfig::File {
+            path: self.data_dir().join("keys").join("master.key"),
+        })
+    }
+
+    /// The blob store (default: the folder `<data_dir>/blobs`).
+    pub fn blobs(&self) -> BlobConfig {
+        self.blobs.clone().unwrap_or(BlobConfig::Filesystem {
+            root: self.data_dir().join("blobs"),
+        })
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
@@ -248,17 +262,10 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
 
     let store = open_store(&config).await?;
     let master = config
-        .master_key
-        .clone()
-        .unwrap_or(MasterKeyConfig::File {
-            path: data.join("keys").join("master.key"),
-        })
+        .master_key()
         .open()
         .map_err(|e| ServiceError::Internal(format!("the master key: {e}")))?;
-    let blob_config = config.blobs.clone().unwrap_or(BlobConfig::Filesystem {
-        root: data.join("blobs"),
-    });
-    let blobs = Arc::new(BlobStore::open(&blob_config, master)?);
+    let blobs = Arc::new(BlobStore::open(&config.blobs(), master)?);
     let mailer = config
         .mail
         .clone()

@@ -175,10 +175,9 @@ pub(super) fn source_files(source: &Source) -> Result<Vec<(String, PathBuf)>> {
 
 /// The master key's file, when the master key is a file (not inside a PKCS#11 token).
 pub(super) fn master_key_file(config: &crate::setup::Config) -> Option<PathBuf> {
-    match config.master_key.clone() {
-        None => Some(config.data_dir().join("keys").join("master.key")),
-        Some(MasterKeyConfig::File { path }) => Some(path),
-        Some(_) => None,
+    match config.master_key() {
+        MasterKeyConfig::File { path } => Some(path),
+        _ => None,
     }
 }
 

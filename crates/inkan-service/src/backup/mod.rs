@@ -301,25 +301,21 @@ fn object(name: &str) -> Result<BlobKey> {
     Ok(BlobKey::new(name)?)
 }
 
+/// How set names are written: `20261204T030000Z`, the UTC time the set was made.
+const SET_NAME: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+
 /// `20261204T030000Z` from Unix seconds.
 fn set_name(at: i64) -> String {
-    let t =
-        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(SET_NAME)
+        .unwrap_or_default()
 }
 
 /// Unix seconds of a set name, if it is one.
 fn set_time(name: &str) -> Option<i64> {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::PrimitiveDateTime::parse(name, format)
+    time::PrimitiveDateTime::parse(name, SET_NAME)
         .ok()
         .map(|t| t.assume_utc().unix_timestamp())
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use inkan_blobs::{BlobConfig, BlobStore, FileMasterKey, MasterKeyConfig};
+use inkan_blobs::{BlobStore, FileMasterKey};
 
 use super::create::master_key_file;
 use super::{object, sha256_hex, Backups, Entry, Manifest, Progress};
@@ -53,9 +53,7 @@ impl Backups {
         if !inkan_store::database_is_empty(&url).await? {
             return Err(not_empty("the database holds tables"));
         }
-        let blob_config = target.blobs.clone().unwrap_or(BlobConfig::Filesystem {
-            root: data.join("blobs"),
-        });
+        let blob_config = target.blobs();
         // Listing needs no key: a throwaway one opens the store for it.
         let lister = BlobStore::open(
             &blob_config,
@@ -121,11 +119,7 @@ impl Backups {
 
         // ── Blobs, under the target's master key ───────────────────────────────────────────
         let master = target
-            .master_key
-            .clone()
-            .unwrap_or(MasterKeyConfig::File {
-                path: data.join("keys").join("master.key"),
-            })
+            .master_key()
             .open()
             .map_err(|e| ServiceError::Internal(format!("the master key: {e}")))?;
         let blobs = BlobStore::open(&blob_config, master)?;
