@@ -224,6 +224,7 @@ fn bench(cli: &Cli) -> Result<()> {
                 kek_file: "keys/kek.bin".into(),
             },
             tsa_policy: None,
+            tsa_lifetime: None,
         },
     )
     .context("creating the PKI")?;

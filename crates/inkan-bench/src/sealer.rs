@@ -50,7 +50,7 @@ impl Sealer {
                 output,
                 &Signer {
                     key: self.key.as_ref(),
-                    certificate: self.pki.witness_certificate(),
+                    certificate: &self.pki.witness_certificate(),
                     chain: &self.chain,
                 },
                 &SignOptions::new(level),
@@ -85,7 +85,7 @@ impl Sealer {
             content_digest: &vec![0u8; digest.output_len()],
             digest,
             key: self.key.as_ref(),
-            certificate: self.pki.witness_certificate(),
+            certificate: &self.pki.witness_certificate(),
             chain: &self.chain,
             include_certificates: true,
         })?;

@@ -25,8 +25,9 @@ pub use error::MailError;
 pub use jst::format_jst;
 pub use message::{Address, MailAttachment, OutgoingMail};
 pub use template::{
-    render, AccountCode, AccountLocked, ApprovalRequest, Cancelled, Completed, Declined, Expired,
-    Lang, Rendered, SignatureRequest, Template, DOWNLOAD_VALIDITY_DAYS,
+    render, AccountCode, AccountLocked, ApprovalRequest, ArchiveRenewalFailing, Cancelled,
+    Completed, Declined, Expired, Lang, Rendered, SignatureRequest, Template,
+    DOWNLOAD_VALIDITY_DAYS,
 };
 pub use transport::{
     EmlDirMailer, MailConfig, Mailer, MemoryMailer, SmtpConfig, SmtpMailer, TlsMode,

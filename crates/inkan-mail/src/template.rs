@@ -125,6 +125,23 @@ pub struct Expired {
     pub envelope_url: Option<String>,
 }
 
+/// 要対応: the archive timestamp of a concluded contract could not be renewed, and the proof it
+/// carries runs out on `proof_ends_at` unless someone acts (the TSA is down, or its
+/// certificate ends too soon). To the envelope's sender, at most once a day per organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveRenewalFailing {
+    pub organization: String,
+    pub recipient_name: String,
+    pub envelope_title: String,
+    /// 管理番号.
+    pub number: String,
+    /// When the proof runs out, Unix seconds.
+    pub proof_ends_at: i64,
+    /// Why the last attempt failed.
+    pub reason: String,
+    pub envelope_url: String,
+}
+
 /// 確認コード: the one-time code that proves a signer receives mail at an address, to open
 /// their free account (文書管理). The code itself is in the mail and nowhere else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +179,7 @@ pub enum Template {
     Expired(Expired),
     AccountCode(AccountCode),
     AccountLocked(AccountLocked),
+    ArchiveRenewalFailing(ArchiveRenewalFailing),
 }
 
 /// A rendered mail: what goes into the message.
@@ -237,6 +255,7 @@ fn layout(template: &Template, lang: Lang) -> Layout {
         Template::Declined(d) => declined_layout(d, lang),
         Template::Cancelled(c) => cancelled_layout(c, lang),
         Template::Expired(e) => expired_layout(e, lang),
+        Template::ArchiveRenewalFailing(a) => archive_failing_layout(a, lang),
         Template::AccountCode(a) => account_code_layout(a, lang),
         Template::AccountLocked(a) => account_locked_layout(a, lang),
     }
@@ -585,6 +604,68 @@ fn cancelled_layout(c: &Cancelled, lang: Lang) -> Layout {
         ],
         button: None,
         notes: vec![],
+    }
+}
+
+fn archive_failing_layout(a: &ArchiveRenewalFailing, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    Layout {
+        subject: match lang {
+            Ja => format!(
+                "【要対応】{}のアーカイブタイムスタンプを更新できません",
+                a.envelope_title
+            ),
+            En => format!(
+                "Action needed: the archive timestamp of {} cannot be renewed",
+                a.envelope_title
+            ),
+        },
+        greeting: greeting(&a.recipient_name, lang),
+        paragraphs: vec![match lang {
+            Ja => format!(
+                "締結済みの「{}」の長期署名を延長する新しいタイムスタンプを取得できませんでした。\
+                 自動で再試行していますが、下記の期限までに更新できないと、その後は署名の有効性を\
+                 文書だけで証明できなくなります。システム管理者にご連絡ください。",
+                a.envelope_title
+            ),
+            En => format!(
+                "The new timestamp that extends the long-term signatures of the concluded \
+                 \u{201c}{}\u{201d} could not be obtained. It is retried automatically, but unless \
+                 it is renewed before the date below, the document alone will no longer prove its \
+                 signatures valid. Please tell the system administrator.",
+                a.envelope_title
+            ),
+        }],
+        fields: vec![
+            (
+                label(lang, "文書名", "Envelope"),
+                Value::Line(a.envelope_title.clone()),
+            ),
+            (
+                label(lang, "管理番号", "Number"),
+                Value::Line(a.number.clone()),
+            ),
+            (
+                label(lang, "更新期限", "Renew before"),
+                Value::Line(format_jst(a.proof_ends_at, lang)),
+            ),
+            (
+                label(lang, "原因", "Reason"),
+                Value::Block(a.reason.clone()),
+            ),
+        ],
+        button: Some((
+            label(lang, "封筒を確認する", "View the envelope"),
+            a.envelope_url.clone(),
+        )),
+        notes: vec![match lang {
+            Ja => "TSA (タイムスタンプ局) の稼働状況と証明書の期限を確認してください \
+                   (inkan pki status、inkan jobs list)。"
+                .to_string(),
+            En => "Check that the TSA answers and when its certificate ends \
+                   (inkan pki status, inkan jobs list)."
+                .to_string(),
+        }],
     }
 }
 

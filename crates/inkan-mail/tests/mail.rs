@@ -95,6 +95,15 @@ fn every_template() -> Vec<Template> {
             failures: 10,
             account_url: "https://inkan.example.jp/my/login".into(),
         }),
+        Template::ArchiveRenewalFailing(ArchiveRenewalFailing {
+            organization: "南九州市".into(),
+            recipient_name: "山田 花子".into(),
+            envelope_title: "電子契約サービス委託".into(),
+            number: "R7-契約-0042".into(),
+            proof_ends_at: DEADLINE,
+            reason: "timestamp: no TSA answered".into(),
+            envelope_url: "https://inkan.example.jp/app/envelopes/42".into(),
+        }),
     ]
 }
 
@@ -193,6 +202,22 @@ fn required(template: &Template, lang: Lang) -> Vec<&'static str> {
             "2025年8月21日(木) 23:59:00",
         ],
         (Template::Expired(_), En) => vec!["expired", "deadline passed", "2025-08-21 23:59:00 JST"],
+        (Template::ArchiveRenewalFailing(_), Ja) => vec![
+            "【要対応】",
+            "アーカイブタイムスタンプを更新できません",
+            "R7-契約-0042",
+            "更新期限",
+            "2025年8月21日(木) 23:59:00",
+            "no TSA answered",
+            "inkan pki status",
+        ],
+        (Template::ArchiveRenewalFailing(_), En) => vec![
+            "Action needed",
+            "cannot be renewed",
+            "Renew before",
+            "2025-08-21 23:59:00 JST",
+            "no TSA answered",
+        ],
         (Template::AccountCode(_), Ja) => vec!["確認コード", "042917", "15分間", "文書管理"],
         (Template::AccountCode(_), En) => vec!["confirmation code", "042917", "15 minutes"],
         (Template::AccountLocked(_), Ja) => {

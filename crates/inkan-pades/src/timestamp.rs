@@ -3,11 +3,14 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
+use std::time::SystemTime;
 
+use der::Decode;
 use inkan_keys::DigestAlgorithm;
 use inkan_pdf::{Dict, Document, IncrementalUpdate, Object, Placeholder};
 use inkan_pki::tsa::TsaClient;
 use x509_cert::Certificate;
+use x509_tsp::TstInfo;
 
 use crate::contents::last_signature_contents;
 use crate::dss::add_validation_data;
@@ -141,4 +144,51 @@ pub async fn renew_archive_timestamp(
         let _ = std::fs::remove_file(stage);
     }
     result
+}
+
+/// When the proof a signed PDF carries runs out: the earliest `notAfter` on the path from the
+/// TSA certificate of its newest timestamp (the newest document timestamp, or the timestamps of
+/// the newest signature) to one of `anchors`. Before that moment the archive must be renewed
+/// (ETSI EN 319 142-1 §5.5: a new document timestamp over the validation data of the old one).
+pub fn archive_horizon(input: &Path, anchors: &[Certificate]) -> Result<SystemTime, PadesError> {
+    let newest = last_signature_contents(input)?.cms;
+    let parsed = inkan_cms::parse(&newest)?;
+    let tokens = if parsed.econtent_type() == inkan_cms::oid::ID_CT_TST_INFO {
+        vec![newest]
+    } else {
+        parsed.timestamp_tokens()?
+    };
+    let mut horizon: Option<SystemTime> = None;
+    for token in &tokens {
+        let end = token_horizon(token, anchors)?;
+        horizon = Some(horizon.map_or(end, |h| h.min(end)));
+    }
+    horizon.ok_or_else(|| {
+        PadesError::Refused("the newest signature carries no timestamp: nothing to renew".into())
+    })
+}
+
+/// The earliest `notAfter` on the TSA path of one timestamp token, validated at its genTime.
+fn token_horizon(token: &[u8], anchors: &[Certificate]) -> Result<SystemTime, PadesError> {
+    let parsed = inkan_cms::parse(token)?;
+    let info = parsed
+        .encapsulated_content()
+        .map(TstInfo::from_der)
+        .ok_or_else(|| PadesError::Validation("a timestamp token without TSTInfo".into()))?
+        .map_err(|e| PadesError::Validation(format!("a timestamp's TSTInfo: {e}")))?;
+    let tsa = parsed.signer_certificate().ok_or_else(|| {
+        PadesError::Validation("the timestamp token does not carry its TSA certificate".into())
+    })?;
+    let path = inkan_cms::path::validate(
+        tsa,
+        parsed.certificates(),
+        anchors,
+        info.gen_time.to_system_time(),
+        Some(inkan_cms::oid::ID_KP_TIME_STAMPING),
+    )
+    .map_err(|e| PadesError::Validation(format!("the timestamp's TSA: {e}")))?;
+    path.iter()
+        .map(|c| c.tbs_certificate.validity.not_after.to_system_time())
+        .min()
+        .ok_or_else(|| PadesError::Validation("an empty TSA path".into()))
 }

@@ -74,7 +74,7 @@ fn the_id_is_stamped_on_every_page_and_extractable() {
         &stamped,
         &signed,
         &key,
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         &inkan_pades::SignOptions::new(inkan_pades::Level::BLTA),
     )
     .unwrap();

@@ -289,7 +289,7 @@ fn the_certificate_signs_and_verifies_with_its_id() {
         &input,
         &signed,
         &key,
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         &SignOptions::new(Level::BT),
     )
     .unwrap();
@@ -346,7 +346,7 @@ fn the_id_is_read_from_stamped_and_signed_contracts_but_not_foreign_files() {
         &stamped,
         &signed,
         &key,
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         &SignOptions::new(Level::BB),
     )
     .unwrap();

@@ -98,7 +98,7 @@ fn four_parties_certify_fill_sign_and_every_signature_stays_valid() {
         &p("2.pdf"),
         &p("3.pdf"),
         &witness,
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         options,
     );
 

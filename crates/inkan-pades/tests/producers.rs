@@ -46,7 +46,7 @@ fn seal(input: &Path, output: &Path) -> Result<SignOutcome, PadesError> {
         output,
         &Signer {
             key: key.as_ref(),
-            certificate: s.pki.witness_certificate(),
+            certificate: &s.pki.witness_certificate(),
             chain: &chain,
         },
         &options,

@@ -57,7 +57,7 @@ fn witness_signatures_at_every_level_are_valid_everywhere() {
             &input,
             &output,
             &key,
-            s.pki.witness_certificate(),
+            &s.pki.witness_certificate(),
             level,
             |_| {},
         )
@@ -166,7 +166,7 @@ fn certified_p2_then_approval_keeps_both_valid_and_p1_refuses_more() {
         &input,
         &certified,
         &witness,
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         Level::BT,
         |o| {
             o.certify = Some(Certify::FormFilling);
@@ -202,7 +202,7 @@ fn certified_p2_then_approval_keeps_both_valid_and_p1_refuses_more() {
         &input,
         &annotatable,
         &witness,
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         Level::BT,
         |o| o.certify = Some(Certify::Annotations),
     )
@@ -217,7 +217,7 @@ fn certified_p2_then_approval_keeps_both_valid_and_p1_refuses_more() {
         &input,
         &locked,
         &witness,
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         Level::BB,
         |o| o.certify = Some(Certify::NoChanges),
     )
@@ -235,7 +235,7 @@ fn certified_p2_then_approval_keeps_both_valid_and_p1_refuses_more() {
         &certified,
         &refused,
         &witness,
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         Level::BB,
         |o| o.certify = Some(Certify::FormFilling),
     )
@@ -316,7 +316,7 @@ fn no_tsa_means_no_signature_and_nothing_written() {
             &output,
             &Signer {
                 key: &key,
-                certificate: s.pki.witness_certificate(),
+                certificate: &s.pki.witness_certificate(),
                 chain: &chain,
             },
             &SignOptions::new(Level::BT),
@@ -348,7 +348,7 @@ fn archive_renewal_adds_a_second_document_timestamp() {
         &input,
         &signed,
         &key,
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         Level::BLTA,
         |_| {},
     )

@@ -466,7 +466,7 @@ fn certified_p2_then_approval_keeps_both_valid_as_form_filling() {
         &input,
         &certified,
         witness.as_ref(),
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         Level::BT,
         |o| o.certify = Some(Certify::FormFilling),
     );
@@ -607,7 +607,7 @@ fn certified_p1_followed_by_validation_data_only_stays_valid() {
         &input,
         &locked,
         witness.as_ref(),
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         Level::BLT,
         |o| o.certify = Some(Certify::NoChanges),
     );
@@ -767,7 +767,7 @@ fn multi_party_form_filling_with_visible_signatures_stays_valid() {
         &p("1.pdf"),
         &p("2.pdf"),
         witness.as_ref(),
-        s.pki.witness_certificate(),
+        &s.pki.witness_certificate(),
         Level::BT,
         |o| {
             o.certify = Some(Certify::FormFilling);

@@ -7,7 +7,7 @@
 //! root.pem                 the trust anchor
 //! issuing-ca.pem           the CA that issues every end-entity certificate
 //! chain.pem                issuing CA, then root
-//! tsa.pem ocsp.pem witness.pem   service certificates
+//! tsa.pem ocsp.pem witness.pem   service certificates (renewed in place before they end)
 //! keys/                    private keys, wrapped under the key-encryption key (file backend)
 //! db/<ca>/issued/<serial>.pem    every certificate a CA issued
 //! db/<ca>/revoked/<serial>.toml  revocations (one file each, written atomically)
@@ -29,6 +29,7 @@ use x509_cert::Certificate;
 
 use crate::config::{KeyBackendConfig, PkiConfig};
 use crate::keystore::{KeyRole, KeyStore};
+use crate::live::LiveCertificate;
 use crate::x509::{self, CertificateRequest};
 use crate::{fsutil, PkiError};
 
@@ -54,8 +55,9 @@ const ISSUING_DAYS: u32 = 3650;
 const TSA_DAYS: u32 = 5 * 365;
 const OCSP_DAYS: u32 = 90;
 const WITNESS_DAYS: u32 = 2 * 365;
-/// A responder certificate this close to its end is re-certified when the server starts.
-const OCSP_RENEW_BEFORE_DAYS: u64 = 30;
+/// A service certificate this close to its end is re-certified (the TSA's earlier: see
+/// [`Pki::renew_service_certificates`]).
+const RENEW_BEFORE_DAYS: u64 = 30;
 
 /// Options of `inkan pki init`.
 #[derive(Debug, Clone)]
@@ -65,6 +67,9 @@ pub struct InitOptions {
     pub keys: KeyBackendConfig,
     /// The TSA policy OID; a random one under 2.25 when `None`.
     pub tsa_policy: Option<String>,
+    /// How long the first TSA certificate lives (default 5 years). Renewals always give 5
+    /// years; a short first certificate lets a test or a trial watch the renewal happen.
+    pub tsa_lifetime: Option<Duration>,
 }
 
 /// A certificate's revocation, as recorded in the CA database.
@@ -181,9 +186,55 @@ pub struct Pki {
     keys: KeyStore,
     root: Certificate,
     issuing: Certificate,
-    tsa: Certificate,
-    ocsp: Certificate,
-    witness: Certificate,
+    tsa: LiveCertificate,
+    ocsp: LiveCertificate,
+    witness: LiveCertificate,
+}
+
+/// The service certificates, each renewed in place by re-certifying its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceRole {
+    Tsa,
+    Ocsp,
+    Witness,
+}
+
+impl ServiceRole {
+    pub const ALL: [ServiceRole; 3] = [ServiceRole::Tsa, ServiceRole::Ocsp, ServiceRole::Witness];
+
+    /// The file stem in the PKI directory (`tsa`, `ocsp`, `witness`).
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            ServiceRole::Tsa => "tsa",
+            ServiceRole::Ocsp => "ocsp",
+            ServiceRole::Witness => "witness",
+        }
+    }
+
+    fn lifetime(self) -> Duration {
+        let days = match self {
+            ServiceRole::Tsa => TSA_DAYS,
+            ServiceRole::Ocsp => OCSP_DAYS,
+            ServiceRole::Witness => WITNESS_DAYS,
+        };
+        Duration::from_secs(u64::from(days) * 86_400)
+    }
+
+    fn key_role(self) -> KeyRole {
+        match self {
+            ServiceRole::Tsa => KeyRole::Tsa,
+            ServiceRole::Ocsp => KeyRole::OcspResponder,
+            ServiceRole::Witness => KeyRole::Witness,
+        }
+    }
+}
+
+/// A service certificate [`Pki::renew_service_certificates`] replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    pub role: ServiceRole,
+    pub old_not_after: SystemTime,
+    pub new_not_after: SystemTime,
 }
 
 impl std::fmt::Debug for Pki {
@@ -272,37 +323,32 @@ impl Pki {
         write_pem(&dir.join("chain.pem"), &[issuing.clone(), root.clone()])?;
         record_issued(dir, CaRole::Root, &issuing)?;
 
-        let mut pki = Pki {
-            dir: dir.to_path_buf(),
-            config: config.clone(),
-            keys,
-            root: root.clone(),
-            issuing: issuing.clone(),
-            // Placeholders until the service certificates are issued just below.
-            tsa: issuing.clone(),
-            ocsp: issuing.clone(),
-            witness: issuing,
+        let issuer = ServiceIssuer {
+            dir,
+            config: &config,
+            keys: &keys,
+            issuing: &issuing,
         };
-
-        let tsa_key = pki.keys.generate(KeyRole::Tsa, KeyKind::Rsa2048)?;
-        pki.tsa = pki.issue_service(ServiceProfile::Tsa, tsa_key.public_key(), TSA_DAYS)?;
-        write_pem(&dir.join("tsa.pem"), &[pki.tsa.clone()])?;
-
-        let ocsp_key = pki.keys.generate(KeyRole::OcspResponder, KeyKind::EcP256)?;
-        pki.ocsp = pki.issue_service(ServiceProfile::Ocsp, ocsp_key.public_key(), OCSP_DAYS)?;
-        write_pem(&dir.join("ocsp.pem"), &[pki.ocsp.clone()])?;
-
-        let witness_key = pki.keys.generate(KeyRole::Witness, KeyKind::Rsa2048)?;
-        pki.witness = pki.issue_service(
-            ServiceProfile::Witness,
-            witness_key.public_key(),
-            WITNESS_DAYS,
-        )?;
-        write_pem(&dir.join("witness.pem"), &[pki.witness.clone()])?;
+        for (role, kind) in [
+            (ServiceRole::Tsa, KeyKind::Rsa2048),
+            (ServiceRole::Ocsp, KeyKind::EcP256),
+            (ServiceRole::Witness, KeyKind::Rsa2048),
+        ] {
+            let key = keys.generate(role.key_role(), kind)?;
+            let lifetime = match role {
+                ServiceRole::Tsa => options.tsa_lifetime.unwrap_or(role.lifetime()),
+                _ => role.lifetime(),
+            };
+            let cert = issuer.issue(role, key.public_key(), lifetime)?;
+            write_pem(
+                &dir.join(format!("{}.pem", role.file_stem())),
+                std::slice::from_ref(&cert),
+            )?;
+        }
 
         // pki.toml last: a directory without it is an unfinished init, not a PKI.
         config.write(dir)?;
-        Ok(pki)
+        Pki::open(dir)
     }
 
     /// Opens an existing PKI directory.
@@ -310,13 +356,14 @@ impl Pki {
         let config = PkiConfig::read(dir)?;
         let keys = KeyStore::open(dir, &config.keys, false)?;
         let read = |name: &str| read_single_pem(&dir.join(name));
+        let live = |name: &str| LiveCertificate::open(&dir.join(name));
         Ok(Pki {
             dir: dir.to_path_buf(),
             root: read("root.pem")?,
             issuing: read("issuing-ca.pem")?,
-            tsa: read("tsa.pem")?,
-            ocsp: read("ocsp.pem")?,
-            witness: read("witness.pem")?,
+            tsa: live("tsa.pem")?,
+            ocsp: live("ocsp.pem")?,
+            witness: live("witness.pem")?,
             config,
             keys,
         })
@@ -357,14 +404,24 @@ impl Pki {
             CaRole::Issuing => &self.issuing,
         }
     }
-    pub fn tsa_certificate(&self) -> &Certificate {
-        &self.tsa
+    /// The TSA's certificate as it is now (renewed in place: see [`LiveCertificate`]).
+    pub fn tsa_certificate(&self) -> Arc<Certificate> {
+        self.tsa.current()
     }
-    pub fn ocsp_certificate(&self) -> &Certificate {
-        &self.ocsp
+    /// The OCSP responder's certificate as it is now.
+    pub fn ocsp_certificate(&self) -> Arc<Certificate> {
+        self.ocsp.current()
     }
-    pub fn witness_certificate(&self) -> &Certificate {
-        &self.witness
+    /// The witness (立会人型) certificate as it is now.
+    pub fn witness_certificate(&self) -> Arc<Certificate> {
+        self.witness.current()
+    }
+    fn service_certificate(&self, role: ServiceRole) -> Arc<Certificate> {
+        match role {
+            ServiceRole::Tsa => self.tsa_certificate(),
+            ServiceRole::Ocsp => self.ocsp_certificate(),
+            ServiceRole::Witness => self.witness_certificate(),
+        }
     }
 
     /// The TSA's signing key.
@@ -431,80 +488,52 @@ impl Pki {
         Ok(cert)
     }
 
-    fn issue_service(
+    /// Re-certifies each service key whose certificate ends before `now` plus its lead: 30
+    /// days for the OCSP responder and the witness, `tsa_lead` (at least 30 days) for the TSA —
+    /// a caller that renews archive timestamps a year before their TSA certificate ends passes a
+    /// year and more, so every new timestamp outlasts that window. The new certificate (same
+    /// key, full lifetime from today) replaces the file atomically; whoever signs with it reads
+    /// it at their next use. Returns what was renewed.
+    pub fn renew_service_certificates(
         &self,
-        profile: ServiceProfile,
-        public_key: &spki::SubjectPublicKeyInfoOwned,
-        days: u32,
-    ) -> Result<Certificate, PkiError> {
-        let issuer_key = self.ca_key(CaRole::Issuing)?;
-        let urls = self.config.urls();
-        let org = &self.config.org;
-        let (common_name, extensions) = match profile {
-            ServiceProfile::Tsa => (
-                format!("{org} Time-Stamping Authority"),
-                vec![
-                    x509::basic_constraints(false, None)?,
-                    x509::key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
-                    // RFC 3161 §2.3: the TSA certificate has exactly this EKU, critical.
-                    x509::extended_key_usage(true, &[rfc5280::ID_KP_TIME_STAMPING])?,
-                    x509::subject_key_identifier(public_key)?,
-                    x509::authority_key_identifier(issuer_key.public_key())?,
-                    x509::crl_distribution_point(&urls.crl(CaRole::Issuing))?,
-                    x509::authority_info_access(
-                        Some(&urls.ocsp()),
-                        Some(&urls.certificate(CaRole::Issuing)),
-                    )?,
-                ],
-            ),
-            ServiceProfile::Ocsp => (
-                format!("{org} OCSP Responder"),
-                vec![
-                    x509::basic_constraints(false, None)?,
-                    x509::key_usage(KeyUsages::DigitalSignature)?,
-                    x509::extended_key_usage(true, &[rfc5280::ID_KP_OCSP_SIGNING])?,
-                    x509::ocsp_nocheck()?,
-                    x509::subject_key_identifier(public_key)?,
-                    x509::authority_key_identifier(issuer_key.public_key())?,
-                ],
-            ),
-            ServiceProfile::Witness => (
-                format!("{org} 電子契約サービス 立会人署名"),
-                signer_extensions(&urls, public_key, issuer_key.public_key())?,
-            ),
+        now: SystemTime,
+        tsa_lead: Duration,
+    ) -> Result<Vec<Renewal>, PkiError> {
+        let floor = Duration::from_secs(RENEW_BEFORE_DAYS * 86_400);
+        let issuer = ServiceIssuer {
+            dir: &self.dir,
+            config: &self.config,
+            keys: &self.keys,
+            issuing: &self.issuing,
         };
-        let cert = CertificateRequest {
-            subject: x509::name(org, &common_name)?,
-            subject_key: public_key,
-            issuer: self.issuing.tbs_certificate.subject.clone(),
-            issuer_key: issuer_key.as_ref(),
-            serial: x509::random_serial()?,
-            validity: x509::validity(days)?,
-            extensions,
+        let mut renewed = Vec::new();
+        for role in ServiceRole::ALL {
+            let lead = match role {
+                ServiceRole::Tsa => tsa_lead.max(floor),
+                _ => floor,
+            };
+            let current = self.service_certificate(role);
+            let old_not_after = current.tbs_certificate.validity.not_after.to_system_time();
+            if old_not_after > now + lead {
+                continue;
+            }
+            let key = self.keys.load(role.key_role())?;
+            let cert = issuer.issue(role, key.public_key(), role.lifetime())?;
+            let new_not_after = cert.tbs_certificate.validity.not_after.to_system_time();
+            if new_not_after <= old_not_after {
+                continue; // the issuing CA ends first: only a new CA helps (`inkan pki status`)
+            }
+            write_pem(
+                &self.dir.join(format!("{}.pem", role.file_stem())),
+                std::slice::from_ref(&cert),
+            )?;
+            renewed.push(Renewal {
+                role,
+                old_not_after,
+                new_not_after,
+            });
         }
-        .sign()?;
-        record_issued(&self.dir, CaRole::Issuing, &cert)?;
-        Ok(cert)
-    }
-
-    /// Re-certifies the OCSP responder key when its certificate ends within 30 days (the
-    /// responder certificate is short-lived because it is never checked for revocation).
-    pub fn renew_ocsp_certificate_if_due(&mut self) -> Result<bool, PkiError> {
-        let not_after = self
-            .ocsp
-            .tbs_certificate
-            .validity
-            .not_after
-            .to_system_time();
-        let due = SystemTime::now() + Duration::from_secs(OCSP_RENEW_BEFORE_DAYS * 86_400);
-        if not_after > due {
-            return Ok(false);
-        }
-        let key = self.ocsp_key()?;
-        let cert = self.issue_service(ServiceProfile::Ocsp, key.public_key(), OCSP_DAYS)?;
-        write_pem(&self.dir.join("ocsp.pem"), std::slice::from_ref(&cert))?;
-        self.ocsp = cert;
-        Ok(true)
+        Ok(renewed)
     }
 
     /// When each certificate of the installation ends, soonest first: the root, the issuing CA,
@@ -514,9 +543,9 @@ impl Pki {
         let mut all: Vec<Expiry> = [
             ("root", &self.root),
             ("issuing-ca", &self.issuing),
-            ("tsa", &self.tsa),
-            ("ocsp", &self.ocsp),
-            ("witness", &self.witness),
+            ("tsa", &*self.tsa_certificate()),
+            ("ocsp", &*self.ocsp_certificate()),
+            ("witness", &*self.witness_certificate()),
         ]
         .into_iter()
         .map(|(role, cert)| Expiry {
@@ -609,12 +638,6 @@ impl Pki {
     }
 }
 
-enum ServiceProfile {
-    Tsa,
-    Ocsp,
-    Witness,
-}
-
 /// The signer profile that every validator accepted (see shared/interop.md).
 fn signer_extensions(
     urls: &crate::config::Urls,
@@ -650,6 +673,82 @@ fn signature_valid(cert: &Certificate, issuer: &Certificate) -> bool {
         cert.signature.raw_bytes(),
     )
     .is_ok()
+}
+
+/// What issuing a service certificate needs: at init, before there is a [`Pki`], and after.
+struct ServiceIssuer<'a> {
+    dir: &'a Path,
+    config: &'a PkiConfig,
+    keys: &'a KeyStore,
+    issuing: &'a Certificate,
+}
+
+impl ServiceIssuer<'_> {
+    /// `validity`, ending no later than the issuing CA (a certificate outliving its issuer
+    /// validates no longer than it; saying so keeps `inkan pki status` and renewal honest).
+    fn within_issuer(&self, mut validity: x509_cert::time::Validity) -> x509_cert::time::Validity {
+        let issuer_end = self.issuing.tbs_certificate.validity.not_after;
+        if validity.not_after.to_system_time() > issuer_end.to_system_time() {
+            validity.not_after = issuer_end;
+        }
+        validity
+    }
+
+    fn issue(
+        &self,
+        role: ServiceRole,
+        public_key: &spki::SubjectPublicKeyInfoOwned,
+        lifetime: Duration,
+    ) -> Result<Certificate, PkiError> {
+        let issuer_key = self.keys.load(KeyRole::IssuingCa)?;
+        let urls = self.config.urls();
+        let org = &self.config.org;
+        let (common_name, extensions) = match role {
+            ServiceRole::Tsa => (
+                format!("{org} Time-Stamping Authority"),
+                vec![
+                    x509::basic_constraints(false, None)?,
+                    x509::key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
+                    // RFC 3161 §2.3: the TSA certificate has exactly this EKU, critical.
+                    x509::extended_key_usage(true, &[rfc5280::ID_KP_TIME_STAMPING])?,
+                    x509::subject_key_identifier(public_key)?,
+                    x509::authority_key_identifier(issuer_key.public_key())?,
+                    x509::crl_distribution_point(&urls.crl(CaRole::Issuing))?,
+                    x509::authority_info_access(
+                        Some(&urls.ocsp()),
+                        Some(&urls.certificate(CaRole::Issuing)),
+                    )?,
+                ],
+            ),
+            ServiceRole::Ocsp => (
+                format!("{org} OCSP Responder"),
+                vec![
+                    x509::basic_constraints(false, None)?,
+                    x509::key_usage(KeyUsages::DigitalSignature)?,
+                    x509::extended_key_usage(true, &[rfc5280::ID_KP_OCSP_SIGNING])?,
+                    x509::ocsp_nocheck()?,
+                    x509::subject_key_identifier(public_key)?,
+                    x509::authority_key_identifier(issuer_key.public_key())?,
+                ],
+            ),
+            ServiceRole::Witness => (
+                format!("{org} 電子契約サービス 立会人署名"),
+                signer_extensions(&urls, public_key, issuer_key.public_key())?,
+            ),
+        };
+        let cert = CertificateRequest {
+            subject: x509::name(org, &common_name)?,
+            subject_key: public_key,
+            issuer: self.issuing.tbs_certificate.subject.clone(),
+            issuer_key: issuer_key.as_ref(),
+            serial: x509::random_serial()?,
+            validity: self.within_issuer(x509::validity_for(lifetime)?),
+            extensions,
+        }
+        .sign()?;
+        record_issued(self.dir, CaRole::Issuing, &cert)?;
+        Ok(cert)
+    }
 }
 
 fn record_issued(dir: &Path, ca: CaRole, cert: &Certificate) -> Result<(), PkiError> {

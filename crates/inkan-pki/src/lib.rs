@@ -19,6 +19,7 @@ mod error;
 mod fsutil;
 pub mod http;
 mod keystore;
+pub mod live;
 pub mod ocsp;
 mod revocation;
 pub mod server;
@@ -26,8 +27,8 @@ pub mod tsa;
 pub mod x509;
 
 pub use ca::{
-    read_certificate, serial_hex, CaRole, CertState, Expiry, InitOptions, Pki, Revocation,
-    RevocationReason, SignerRequest,
+    read_certificate, serial_hex, CaRole, CertState, Expiry, InitOptions, Pki, Renewal, Revocation,
+    RevocationReason, ServiceRole, SignerRequest,
 };
 pub use config::{KeyBackendConfig, PkiConfig, Urls};
 pub use error::PkiError;

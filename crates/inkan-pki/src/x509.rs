@@ -137,10 +137,15 @@ pub fn x509_time(at: SystemTime) -> Result<Time, PkiError> {
 
 /// A validity period starting a few minutes in the past (to tolerate clock skew between hosts).
 pub fn validity(days: u32) -> Result<Validity, PkiError> {
+    validity_for(Duration::from_secs(u64::from(days) * 86_400))
+}
+
+/// A validity period of `lifetime` from now, starting a few minutes in the past.
+pub fn validity_for(lifetime: Duration) -> Result<Validity, PkiError> {
     let now = SystemTime::now();
     Ok(Validity {
         not_before: x509_time(now - Duration::from_secs(300))?,
-        not_after: x509_time(now + Duration::from_secs(u64::from(days) * 86_400))?,
+        not_after: x509_time(now + lifetime)?,
     })
 }
 

@@ -28,7 +28,7 @@ fn targets() -> &'static Targets {
             ocsp: OcspResponder::new(pki.clone()).unwrap(),
             tsa: TimeStampAuthority::new(&pki).unwrap(),
             ocsp_request: inkan_pki::ocsp::build_request(
-                pki.tsa_certificate(),
+                &pki.tsa_certificate(),
                 pki.issuing_ca(),
                 Some(&[5; 16]),
             )

@@ -35,6 +35,7 @@ fn a_pki_with_its_keys_in_softhsm_works_end_to_end() {
             org: "滝沢市".into(),
             keys: keys.clone(),
             tsa_policy: None,
+            tsa_lifetime: None,
         },
     )
     .unwrap();

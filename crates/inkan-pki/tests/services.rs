@@ -47,7 +47,7 @@ fn tsa_client_gets_a_checked_token_with_nonce_and_policy() {
     let token = runtime()
         .block_on(client.timestamp(DigestAlgorithm::Sha256, &imprint))
         .unwrap();
-    assert_eq!(token.signer.as_ref(), Some(s.pki.tsa_certificate()));
+    assert_eq!(token.signer.as_ref(), Some(&*s.pki.tsa_certificate()));
     let age = SystemTime::now()
         .duration_since(token.time)
         .unwrap_or_default();
@@ -106,7 +106,7 @@ fn tsa_honours_cert_req_and_refuses_what_it_cannot_grant() {
     let (code, body) = post(request(true, None, DigestAlgorithm::Sha256, &imprint));
     assert_eq!(code, 200);
     let with = inkan_cms::parse(&granted_token(&body)).unwrap();
-    assert!(with.certificates().contains(s.pki.tsa_certificate()));
+    assert!(with.certificates().contains(&s.pki.tsa_certificate()));
 
     let (code, body) = post(request(false, None, DigestAlgorithm::Sha256, &imprint));
     assert_eq!(code, 200);
@@ -391,6 +391,7 @@ fn revoking_a_foreign_certificate_is_a_clear_error() {
                 kek_file: "keys/kek.bin".into(),
             },
             tsa_policy: None,
+            tsa_lifetime: None,
         },
     )
     .unwrap();
@@ -409,6 +410,7 @@ fn revoking_a_foreign_certificate_is_a_clear_error() {
                 kek_file: "keys/kek.bin".into(),
             },
             tsa_policy: None,
+            tsa_lifetime: None,
         },
     );
     assert!(again
@@ -420,4 +422,75 @@ fn revoking_a_foreign_certificate_is_a_clear_error() {
         inkan_pki::RevocationReason::parse("keyCompromise").unwrap(),
         RevocationReason::KeyCompromise
     );
+}
+
+/// A PKI whose first TSA certificate lives 3 days: renewal with a 30-day lead re-certifies the
+/// TSA key for 5 years (within the issuing CA's life), leaves the OCSP and witness certificates
+/// alone, and does nothing the second time; a TSA and a `Pki` opened before the renewal sign
+/// and report with the new certificate at once, without a restart.
+#[test]
+fn service_certificates_are_renewed_in_place_before_they_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    let pki = inkan_pki::Pki::init(
+        &dir,
+        inkan_pki::InitOptions {
+            base_url: "http://127.0.0.1:1".into(),
+            org: "滝沢市".into(),
+            keys: inkan_pki::KeyBackendConfig::File {
+                kek_file: "keys/kek.bin".into(),
+            },
+            tsa_policy: None,
+            tsa_lifetime: Some(std::time::Duration::from_secs(3 * 86_400)),
+        },
+    )
+    .unwrap();
+    let tsa = TimeStampAuthority::new(&pki).unwrap();
+    let old = pki.tsa_certificate();
+    let ocsp = pki.ocsp_certificate();
+    let witness = pki.witness_certificate();
+    let end = |c: &x509_cert::Certificate| c.tbs_certificate.validity.not_after.to_system_time();
+    let now = SystemTime::now();
+    assert!(end(&old) < now + Duration::from_secs(3 * 86_400 + 60));
+
+    let lead = Duration::from_secs(30 * 86_400);
+    let renewed = pki.renew_service_certificates(now, lead).unwrap();
+    assert_eq!(renewed.len(), 1, "{renewed:?}");
+    assert_eq!(renewed[0].role, inkan_pki::ServiceRole::Tsa);
+    let new = pki.tsa_certificate();
+    assert_ne!(
+        new.tbs_certificate.serial_number,
+        old.tbs_certificate.serial_number
+    );
+    assert_eq!(
+        new.tbs_certificate.subject_public_key_info, old.tbs_certificate.subject_public_key_info,
+        "the same key, certified again"
+    );
+    assert!(end(&new) > now + Duration::from_secs(4 * 365 * 86_400));
+    assert!(end(&new) <= end(pki.issuing_ca()), "never outlives its CA");
+    assert_eq!(pki.ocsp_certificate(), ocsp);
+    assert_eq!(pki.witness_certificate(), witness);
+    assert!(pki
+        .renew_service_certificates(now, lead)
+        .unwrap()
+        .is_empty());
+
+    // The TSA made before the renewal answers with the new certificate; so does a reopened PKI.
+    let imprint = DigestAlgorithm::Sha256.hash(b"renewed");
+    let request =
+        inkan_pki::tsa::build_request(DigestAlgorithm::Sha256, &imprint, &[7; 8]).unwrap();
+    let reply = tsa.respond(&request);
+    assert_eq!(reply.http_status, 200);
+    let (_, _, signer) =
+        inkan_pki::tsa::check_response(&reply.body, DigestAlgorithm::Sha256, &imprint, &[7; 8])
+            .unwrap();
+    assert_eq!(signer.as_ref(), Some(&*new));
+    assert_eq!(*inkan_pki::Pki::open(&dir).unwrap().tsa_certificate(), *new);
+    // `pki status` reads the same.
+    let tsa_expiry = pki
+        .expiries()
+        .into_iter()
+        .find(|e| e.role == "tsa")
+        .unwrap();
+    assert_eq!(tsa_expiry.not_after, end(&new));
 }

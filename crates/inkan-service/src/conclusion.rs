@@ -110,6 +110,7 @@ impl Inkan {
             blob: key,
             sha256,
             size,
+            archive_until: self.engine.archive_horizon(&signed).ok(),
         })
     }
 

@@ -164,11 +164,12 @@ impl SigningEngine {
         })
     }
 
-    /// The service's own signer (立会人型): the witness key and certificate.
-    fn witness(&self) -> Signer<'_> {
+    /// The service's own signer (立会人型): the witness key with `certificate`, the witness
+    /// certificate as it is now (renewed in place: read it once per signature).
+    fn witness<'a>(&'a self, certificate: &'a Certificate) -> Signer<'a> {
         Signer {
             key: self.witness_key.as_ref(),
-            certificate: self.pki.witness_certificate(),
+            certificate,
             chain: &self.chain,
         }
     }
@@ -208,7 +209,8 @@ impl SigningEngine {
         options.field = Some("inkan_certification".into());
         options.reason = Some(format!("電子契約サービス Inkan による証明 ({conclusion})"));
         options.location = Some("日本".into());
-        let signer = self.witness();
+        let certificate = self.pki.witness_certificate();
+        let signer = self.witness(&certificate);
         inkan_pades::sign_pdf(
             &p("2.pdf"),
             &p("3.pdf"),
@@ -258,11 +260,12 @@ impl SigningEngine {
             SignAs::Witness { name, reason } => {
                 options.name = Some(name.clone());
                 options.reason = Some(reason.clone());
-                let signer = self.witness();
+                let certificate = self.pki.witness_certificate();
+                let signer = self.witness(&certificate);
                 inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
                     .await
                     .map_err(signing_error)?;
-                self.pki.witness_certificate().clone()
+                (*certificate).clone()
             }
             SignAs::Party { own: Some(own), .. } => {
                 options.reason = Some("署名者本人の電子証明書による署名".into());
@@ -330,7 +333,8 @@ impl SigningEngine {
         options.field = Some("inkan_conclusion_certificate".into());
         options.reason = Some(format!("電子契約締結証明書の発行 ({conclusion})"));
         options.location = Some("日本".into());
-        let signer = self.witness();
+        let certificate = self.pki.witness_certificate();
+        let signer = self.witness(&certificate);
         inkan_pades::sign_pdf(
             &p("in.pdf"),
             &p("out.pdf"),
@@ -346,6 +350,47 @@ impl SigningEngine {
     /// The Japanese font the stamps and the certificate are drawn with.
     pub fn japanese_font(&self) -> Result<&inkan_pades::font::Font> {
         self.font()
+    }
+
+    /// When the proof `pdf` carries runs out, Unix seconds: the earliest notAfter on the TSA
+    /// path of its newest timestamp (see [`inkan_pades::archive_horizon`]).
+    pub fn archive_horizon(&self, pdf: &[u8]) -> Result<i64> {
+        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let path = work.path().join("in.pdf");
+        write(&path, pdf)?;
+        let end = inkan_pades::archive_horizon(&path, &self.anchors).map_err(|e| {
+            ServiceError::Internal(format!("reading the archive's newest timestamp: {e}"))
+        })?;
+        Ok(end
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+    }
+
+    /// Archive renewal (PAdES B-LTA, ETSI EN 319 142-1 §5.5) as a new revision of `pdf`:
+    /// validation data for its newest timestamp's TSA, a document timestamp from the
+    /// configured TSA, and that TSA's validation data. A TSA or responder that does not
+    /// answer is [`ServiceError::Unavailable`]: worth a retry, never papered over.
+    pub async fn renew_archive(&self, pdf: &[u8]) -> Result<Vec<u8>> {
+        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let p = |n: &str| work.path().join(n);
+        write(&p("in.pdf"), pdf)?;
+        inkan_pades::renew_archive_timestamp(
+            &p("in.pdf"),
+            &p("out.pdf"),
+            &self.tsa,
+            &self.revocation,
+            &self.anchors,
+        )
+        .await
+        .map_err(|e| match e {
+            inkan_pades::PadesError::Tsa(_) | inkan_pades::PadesError::Validation(_) => {
+                ServiceError::Unavailable(format!(
+                    "the archive timestamp could not be renewed: {e}"
+                ))
+            }
+            other => ServiceError::Internal(format!("renewing the archive timestamp: {other}")),
+        })?;
+        read(&p("out.pdf"))
     }
 }
 

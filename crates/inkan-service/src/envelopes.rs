@@ -344,6 +344,7 @@ impl Inkan {
                 fields,
                 signed_by: Vec::new(),
                 metadata,
+                archive_until: None,
                 created_at: now,
             });
         }

@@ -65,6 +65,15 @@ fn panic_text(join: tokio::task::JoinError) -> String {
     text.chars().take(500).collect()
 }
 
+/// A job's task, stopped when its worker's round is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Seconds to wait before attempt `attempts + 1`: 5 s, 10 s, 20 s … up to an hour.
 fn backoff(attempts: u32) -> i64 {
     5i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(10))
@@ -87,6 +96,7 @@ impl Inkan {
             "email" => self.run_mail_job(job.id, &job.payload).await,
             "event" => self.run_event_job(&job.payload).await,
             "webhook" => self.run_webhook_job(&job.payload).await,
+            crate::archive::ARCHIVE_JOB => self.run_archive_job(job).await,
             other => Err(ServiceError::Invalid(format!("unknown job kind {other:?}"))),
         }
     }
@@ -209,7 +219,10 @@ impl Worker {
             // value) fails that job with its reason, and the worker goes on with the next.
             let runner = inkan.clone();
             let (id, kind, attempts) = (job.id, job.kind.clone(), job.attempts);
-            let outcome = tokio::spawn(async move { runner.run_job(&job).await }).await;
+            // Should this round be dropped (the worker stopped), the job stops with it, as it
+            // would with the process: its lease runs out and another worker takes it over.
+            let mut task = AbortOnDrop(tokio::spawn(async move { runner.run_job(&job).await }));
+            let outcome = (&mut task.0).await;
             let now = inkan.now();
             let (error, permanent) = match outcome {
                 Ok(Ok(())) => {
@@ -254,9 +267,11 @@ impl Worker {
     }
 
     /// Runs forever (until the task is dropped), sweeping every minute: stalled and failed jobs
-    /// reported, audit chain heads timestamped when due.
+    /// reported, audit chain heads timestamped when due; and every hour the archive sweep
+    /// (the PKI's certificates renewed when they end soon, archive timestamps renewed when due).
     pub async fn run(self) {
         let mut last_sweep = 0;
+        let mut last_archive_sweep = 0;
         loop {
             match self.run_once().await {
                 Ok(0) => tokio::time::sleep(self.idle).await,
@@ -276,6 +291,12 @@ impl Worker {
                 // it moves (a failed timestamp is logged and tried again next sweep).
                 if let Err(e) = self.inkan.anchor_audit_chains(true).await {
                     tracing::error!(error = %e, "audit anchoring failed");
+                }
+            }
+            if now - last_archive_sweep >= 3600 {
+                last_archive_sweep = now;
+                if let Err(e) = self.inkan.sweep_archives().await {
+                    tracing::error!(error = %e, "archive sweep failed; tried again in an hour");
                 }
             }
         }

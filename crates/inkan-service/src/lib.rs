@@ -16,6 +16,7 @@
 
 mod access;
 mod accounts;
+mod archive;
 mod audit;
 mod audit_log;
 pub mod backup;
@@ -42,6 +43,7 @@ mod webhooks;
 
 pub use access::{Caller, Staff};
 pub use accounts::{LibraryDocumentView, LibraryEntryView, ACCOUNT_SESSION_SECONDS, CODE_MINUTES};
+pub use archive::ArchiveSweep;
 pub use audit::{AnchorRound, Anchored, AuditReport};
 pub use audit_log::{ActorView, AuditLine};
 pub use clock::{Clock, ShiftedClock, SystemClock};
@@ -90,6 +92,8 @@ pub struct Settings {
     pub webhook_egress: inkan_pki::egress::Egress,
     /// How often a moving audit chain head is timestamped (a day).
     pub audit_anchor_seconds: i64,
+    /// How long before a sealed document's proof runs out it is timestamped again (a year).
+    pub archive_renewal_seconds: i64,
 }
 
 impl Settings {
@@ -106,6 +110,7 @@ impl Settings {
             webhook_egress: inkan_pki::egress::Egress::restricted(Vec::new(), Vec::new())
                 .https_only(),
             audit_anchor_seconds: 86_400,
+            archive_renewal_seconds: 365 * 86_400,
         }
     }
 }

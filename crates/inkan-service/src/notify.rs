@@ -19,6 +19,15 @@ pub(crate) enum MailKind {
     Declined,
     Cancelled,
     Expired,
+    /// 要対応: the archive timestamp cannot be renewed (to the sender; [`MailJob::archive`]).
+    ArchiveRenewalFailing,
+}
+
+/// What the archive alert tells: when the proof runs out, and why renewing failed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ArchiveAlert {
+    pub proof_ends_at: i64,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -29,6 +38,9 @@ pub(crate) struct MailJob {
     /// recipients who were involved.
     pub recipient: Option<RecipientId>,
     pub kind: MailKind,
+    /// For [`MailKind::ArchiveRenewalFailing`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveAlert>,
 }
 
 impl Inkan {
@@ -39,12 +51,33 @@ impl Inkan {
         recipient: Option<RecipientId>,
         kind: MailKind,
     ) -> NewJob {
-        let job = MailJob {
+        self.queued_mail(MailJob {
             organization,
             envelope,
             recipient,
             kind,
-        };
+            archive: None,
+        })
+    }
+
+    /// The mail telling an envelope's sender that its archive timestamp cannot be renewed.
+    pub(crate) fn archive_alert_mail(
+        &self,
+        organization: OrganizationId,
+        envelope: EnvelopeId,
+        alert: ArchiveAlert,
+    ) -> NewJob {
+        self.queued_mail(MailJob {
+            organization,
+            envelope,
+            recipient: None,
+            kind: MailKind::ArchiveRenewalFailing,
+            archive: Some(alert),
+        })
+    }
+
+    fn queued_mail(&self, job: MailJob) -> NewJob {
+        let organization = job.organization;
         NewJob {
             id: JobId::new(),
             kind: "email".into(),
@@ -283,6 +316,23 @@ impl Inkan {
                     (to, t)
                 })
                 .collect(),
+            (MailKind::ArchiveRenewalFailing, _) => {
+                let (Some(to), Some(alert)) = (sender, &job.archive) else {
+                    return Ok(Vec::new());
+                };
+                vec![(
+                    to.clone(),
+                    Template::ArchiveRenewalFailing(inkan_mail::ArchiveRenewalFailing {
+                        organization: org_name.into(),
+                        recipient_name: to.name.clone(),
+                        envelope_title: e.title.clone(),
+                        number: e.number.clone(),
+                        proof_ends_at: alert.proof_ends_at,
+                        reason: alert.reason.clone(),
+                        envelope_url: staff_url,
+                    }),
+                )]
+            }
             (kind, None) => {
                 return Err(ServiceError::Invalid(format!(
                     "an email job of kind {kind:?} needs a recipient"

@@ -134,6 +134,9 @@ impl Inkan {
         step: Step,
     ) -> Result<Change> {
         let current = self.get_blob(&doc.current_blob).await?;
+        let lta = match step {
+            Step::Prepare { last } | Step::Sign { last, .. } => last,
+        };
         let before = record;
         let mut record = record.clone();
         let (bytes, detail, signer) = match step {
@@ -189,6 +192,11 @@ impl Inkan {
         };
         let mut next = doc.clone();
         next.revision += 1;
+        if lta {
+            // Sealed: when its proof runs out, for the archive-renewal job (read again by the
+            // job should this fail).
+            next.archive_until = self.engine.archive_horizon(&bytes).ok();
+        }
         let key = blob_key(
             doc.organization,
             doc.envelope,

@@ -65,6 +65,11 @@ pub struct Config {
     /// How often, in hours, each organization's audit chain head is timestamped by the TSA
     /// while entries are added (default 24, at most 24).
     pub audit_anchor_hours: Option<u32>,
+    /// How many days before the proof of a sealed document (its newest timestamp's TSA
+    /// certificate, or a CA above it) ends, the document gets a new archive timestamp
+    /// (default 365). The built-in TSA's certificate is renewed that long and 30 days more
+    /// before it ends, so a new timestamp always outlasts the window.
+    pub archive_renewal_days: Option<u32>,
     /// Backups: destination, key, retention, schedule (`[backup]`; default: a set every day
     /// after 03:00 JST in `<data_dir>/backups`, 7 daily, 12 monthly, 10 yearly).
     pub backup: Option<crate::backup::BackupConfig>,
@@ -254,6 +259,7 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
                     kek_file: PathBuf::from("keys/kek.bin"),
                 },
                 tsa_policy: None,
+                tsa_lifetime: None,
             },
         )
     }
@@ -303,6 +309,9 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
     };
     if let Some(n) = config.verify_concurrency {
         settings.verify_concurrency = n.clamp(1, 64);
+    }
+    if let Some(days) = config.archive_renewal_days {
+        settings.archive_renewal_seconds = i64::from(days.clamp(1, 3650)) * 86_400;
     }
     if let Some(hours) = config.audit_anchor_hours {
         settings.audit_anchor_seconds = i64::from(hours.clamp(1, 24)) * 3600;

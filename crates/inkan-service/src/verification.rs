@@ -47,7 +47,8 @@ pub struct ConclusionCheck {
     pub sender: Option<String>,
     /// When it was concluded, `2026/11/30 13:05:09 (JST)`.
     pub concluded_at: Option<String>,
-    /// The stored final document (or the certificate) this file is, byte for byte.
+    /// The stored final document (or the certificate) this file is, byte for byte — or was,
+    /// before an archive renewal added a revision to it.
     pub identical_to: Option<String>,
 }
 
@@ -246,6 +247,25 @@ impl Inkan {
                     .filter(|c| c.sha256 == sha256)
                     .map(|_| crate::certificate_file_name(&record))
             });
+        if check.identical_to.is_none() {
+            // A copy downloaded before an archive renewal is the same contract, one revision
+            // shorter: the renewal's audit entry names the file it extended.
+            let renewed = self
+                .store
+                .audit_entries(record.organization(), Some(record.id()))
+                .await?
+                .into_iter()
+                .map(|a| a.entry)
+                .find(|e| e.action == "archive_renewed" && e.detail["previous_sha256"] == sha256);
+            check.identical_to = renewed.map(|e| match e.document {
+                Some(id) => documents
+                    .iter()
+                    .find(|d| d.id == id)
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+                None => crate::certificate_file_name(&record),
+            });
+        }
         Ok(check)
     }
 }

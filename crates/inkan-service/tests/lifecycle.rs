@@ -9,7 +9,7 @@ use common::have_font;
 
 use common::{caller, draft, organization, recipient, start};
 use inkan_service::{SearchInput, ServiceError};
-use inkan_testkit::validators::{ltv_check, pyhanko_valid};
+use inkan_testkit::validators::{lta_indications_at, ltv_check, pyhanko_valid};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
@@ -1500,4 +1500,338 @@ async fn backup_then_disaster_then_restore(postgres: Option<(String, String)>) {
     };
     let missing = Backups::open(&keyless, false).err().unwrap().to_string();
     assert!(missing.contains("バックアップ鍵"), "{missing}");
+}
+
+// ── Archive renewal ──────────────────────────────────────────────────────────────────────────
+
+/// A service whose built-in TSA's first certificate lives `tsa_lifetime`, renewing archive
+/// timestamps a day before their proof runs out; plus a sealed envelope (one document, one
+/// signer).
+async fn short_lived_tsa(
+    tsa_lifetime: std::time::Duration,
+) -> (common::TestService, inkan_service::Staff, String) {
+    let t = common::start_with(None, |c| {
+        let data = c.data_dir.clone().unwrap();
+        let base = format!("{}/pki", c.public_url.clone().unwrap());
+        inkan_pki::Pki::init(
+            &data.join("pki"),
+            inkan_pki::InitOptions {
+                base_url: base,
+                org: "Inkan".into(),
+                keys: inkan_pki::KeyBackendConfig::File {
+                    kek_file: "keys/kek.bin".into(),
+                },
+                tsa_policy: None,
+                tsa_lifetime: Some(tsa_lifetime),
+            },
+        )
+        .unwrap();
+        c.archive_renewal_days = Some(1);
+    })
+    .await;
+    let who = caller();
+    let staff = organization(&t.inkan, "南九州市", "admin@city.minamikyushu.example.jp").await;
+    let env = draft(
+        &t.inkan,
+        &staff,
+        "長期保存の契約",
+        vec![recipient("vendor@example.co.jp", "signer", 1)],
+        "880000",
+    )
+    .await;
+    t.inkan.send(&staff, &env.id, &who).await.unwrap();
+    t.inkan.worker().drain().await.unwrap();
+    t.inkan
+        .complete(&t.link_token("vendor@example.co.jp", "s"), &[], &who)
+        .await
+        .unwrap();
+    t.inkan.worker().drain().await.unwrap();
+    assert!(t.inkan.envelope(&staff, &env.id).await.unwrap().sealed);
+    (t, staff, env.id)
+}
+
+/// What an envelope's renewals look like from outside: the document's revision, the
+/// certificate's SHA-256, and the `archive_renewed` audit entries.
+async fn archive_state(
+    t: &common::TestService,
+    staff: &inkan_service::Staff,
+    id: &str,
+) -> (u32, String, usize) {
+    let view = t.inkan.envelope(staff, id).await.unwrap();
+    let record = t
+        .inkan
+        .store()
+        .envelope(staff.organization, id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let renewals = t
+        .inkan
+        .audit_trail(staff, Some(id))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.entry.action == "archive_renewed")
+        .count();
+    (
+        view.documents[0].revision,
+        record.certificate.unwrap().sha256,
+        renewals,
+    )
+}
+
+/// The real time `days` from now, `2029-06-01T00:00:00` (UTC).
+fn iso_in_days(days: u64) -> String {
+    let at: time::OffsetDateTime =
+        (std::time::SystemTime::now() + std::time::Duration::from_secs(days * 86_400)).into();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// The end of a certificate, Unix seconds.
+fn not_after(certificate: &x509_cert::Certificate) -> i64 {
+    certificate
+        .tbs_certificate
+        .validity
+        .not_after
+        .to_unix_duration()
+        .as_secs() as i64
+}
+
+/// Sealed with a TSA certificate that ends in two days. The sweep renews the TSA's own
+/// certificate at once (the same key, for 5 years) but the document is not due yet; a day later
+/// it is: one job, however often the sweep runs; the worker — killed several times in the
+/// middle first — renews the document and the 電子契約締結証明書 exactly once each. At a moment
+/// after the first TSA certificate (and the witness certificate) ended, pyHanko validates the
+/// renewed files from their embedded data and refuses the copies from before; a copy from
+/// before is still recognised as this envelope's document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_timestamps_are_renewed_once_before_the_tsa_certificate_ends() {
+    if !have_font() {
+        return;
+    }
+    let (t, staff, id) = short_lived_tsa(std::time::Duration::from_secs(2 * 86_400)).await;
+    let inkan = &t.inkan;
+    let who = caller();
+    let first_tsa_ends = not_after(&inkan.engine().pki().tsa_certificate());
+    let documents = inkan
+        .store()
+        .documents(staff.organization, id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        documents[0].archive_until,
+        Some(first_tsa_ends),
+        "the proof runs out with the TSA certificate"
+    );
+    let document_id = documents[0].id.to_string();
+    let (_, before_pdf) = inkan
+        .download_document(&staff, &id, &document_id, &who)
+        .await
+        .unwrap();
+    let (_, before_certificate) = inkan.download_certificate(&staff, &id, &who).await.unwrap();
+    let before = archive_state(&t, &staff, &id).await;
+
+    // Today: the TSA's own certificate is renewed (it ends within a day + 30 days); the
+    // document is not due (its proof ends in two days, the window is one).
+    let sweep = inkan.sweep_archives().await.unwrap();
+    assert_eq!(sweep.certificates_renewed, vec!["tsa"]);
+    assert_eq!(sweep.queued, 0);
+    assert!(not_after(&inkan.engine().pki().tsa_certificate()) > first_tsa_ends + 4 * 365 * 86_400);
+    assert_eq!(inkan.sweep_archives().await.unwrap(), Default::default());
+
+    // A day and an hour later it is due: one job for the envelope, even when swept twice.
+    t.clock.advance(86_400 + 3600);
+    assert_eq!(inkan.sweep_archives().await.unwrap().queued, 1);
+    assert_eq!(inkan.sweep_archives().await.unwrap().queued, 0);
+
+    // The worker is killed in the middle of the job a few times; each time the lease runs out
+    // and the next worker takes the job over.
+    for delay_ms in [1u64, 15, 40, 90, 200, 400] {
+        let worker = inkan.worker();
+        let round = tokio::spawn(async move { worker.run_once().await });
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        round.abort();
+        let _ = round.await;
+        t.clock.advance(inkan.settings().job_lease_seconds + 1);
+    }
+    inkan.worker().drain().await.unwrap();
+    let after = archive_state(&t, &staff, &id).await;
+    assert_eq!(after.0, before.0 + 1, "the document renewed exactly once");
+    assert_ne!(after.1, before.1, "the certificate renewed");
+    assert_eq!(
+        after.2, 2,
+        "two renewals audited: the document and the certificate"
+    );
+    let documents = inkan
+        .store()
+        .documents(staff.organization, id.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(documents[0].archive_until.unwrap() > first_tsa_ends + 4 * 365 * 86_400);
+
+    // Nothing more to do: the sweep finds nothing, another round changes nothing.
+    assert_eq!(inkan.sweep_archives().await.unwrap().queued, 0);
+    inkan.worker().drain().await.unwrap();
+    assert_eq!(archive_state(&t, &staff, &id).await, after);
+    assert!(inkan
+        .verify_audit()
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.broken.is_none()));
+
+    let (_, after_pdf) = inkan
+        .download_document(&staff, &id, &document_id, &who)
+        .await
+        .unwrap();
+    let (_, after_certificate) = inkan.download_certificate(&staff, &id, &who).await.unwrap();
+    assert!(
+        after_pdf.starts_with(&before_pdf),
+        "a new revision, the old bytes kept"
+    );
+    assert!(after_certificate.starts_with(&before_certificate));
+    // The copy from before the renewal is still this envelope's document.
+    let verified = inkan
+        .verify_upload("before.pdf", &before_pdf)
+        .await
+        .unwrap();
+    assert!(verified.report.valid);
+    assert_eq!(
+        verified.conclusion.identical_to.as_deref(),
+        Some("契約書.pdf")
+    );
+
+    // pyHanko: valid now (embedded data only), and at a moment after the first TSA
+    // certificate ended only with the renewal.
+    let dir = t.data.path();
+    for (name, bytes) in [
+        ("before.pdf", &before_pdf),
+        ("after.pdf", &after_pdf),
+        ("certificate-before.pdf", &before_certificate),
+        ("certificate-after.pdf", &after_certificate),
+    ] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    if let Some((ok, text)) = pyhanko_valid(&dir.join("after.pdf"), &t.root_pem) {
+        assert!(ok, "{text}");
+    }
+    if let Some((ok, text)) = ltv_check(&dir.join("after.pdf"), &t.root_pem, None) {
+        assert!(ok, "{text}");
+    }
+    // Past the first TSA certificate and the witness certificate (2 years).
+    let later = iso_in_days(2 * 365 + 180);
+    for (name, renewed) in [
+        ("after.pdf", true),
+        ("certificate-after.pdf", true),
+        ("before.pdf", false),
+        ("certificate-before.pdf", false),
+    ] {
+        if let Some((indications, text)) = lta_indications_at(&dir.join(name), &t.root_pem, &later)
+        {
+            assert!(!indications.is_empty(), "{text}");
+            let passed = indications.iter().all(|i| i == "AdESPassed.OK");
+            assert_eq!(passed, renewed, "{name} at {later}: {text}");
+        }
+    }
+}
+
+/// The TSA does not answer when the document is due: each attempt fails and is retried with
+/// backoff, nothing is invented; from the third attempt the sender is told by mail — once a
+/// day — while the proof still holds. When the TSA answers again, the renewal goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tsa_that_is_down_at_renewal_is_retried_and_the_sender_is_alerted_in_time() {
+    if !have_font() {
+        return;
+    }
+    let (t, staff, id) = short_lived_tsa(std::time::Duration::from_secs(3 * 86_400)).await;
+    let before = archive_state(&t, &staff, &id).await;
+    let proof_ends = t
+        .inkan
+        .store()
+        .documents(staff.organization, id.parse().unwrap())
+        .await
+        .unwrap()[0]
+        .archive_until
+        .unwrap();
+    // The same installation, its TSA configured to an address where nothing answers.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/tsa", dead.local_addr().unwrap());
+    drop(dead);
+    let down = inkan_service::setup::assemble(
+        inkan_service::setup::Config {
+            data_dir: Some(t.data.path().to_path_buf()),
+            public_url: Some(t.public_url.clone()),
+            tsa_urls: vec![dead_url],
+            archive_renewal_days: Some(1),
+            ..Default::default()
+        },
+        t.clock.clone(),
+    )
+    .await
+    .unwrap()
+    .inkan;
+    t.clock.advance(2 * 86_400 + 3600);
+    assert_eq!(down.sweep_archives().await.unwrap().queued, 1);
+    let alerts = || {
+        t.outbox()
+            .into_iter()
+            .filter(|m| m.subject.contains("【要対応】"))
+            .collect::<Vec<_>>()
+    };
+    // Attempts 1 to 4, each after its backoff.
+    for attempt in 1..=4 {
+        assert_eq!(
+            down.worker().run_once().await.unwrap(),
+            1,
+            "attempt {attempt}"
+        );
+        down.worker().drain().await.unwrap(); // the alert mail, when one was queued
+        let job = &down
+            .store()
+            .jobs(&inkan_store::JobFilter {
+                kind: Some("archive".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()[0];
+        assert_eq!(job.status, inkan_store::JobStatus::Queued, "retried");
+        assert!(
+            job.last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("timestamp"),
+            "{job:#?}"
+        );
+        let expected_alerts = usize::from(attempt >= 3);
+        assert_eq!(alerts().len(), expected_alerts, "after attempt {attempt}");
+        t.clock.advance(3600);
+    }
+    assert_eq!(
+        archive_state(&t, &staff, &id).await,
+        before,
+        "nothing renewed"
+    );
+    let alert = &alerts()[0];
+    assert_eq!(alert.to, "admin@city.minamikyushu.example.jp");
+    assert!(alert.text.contains("長期保存の契約"), "{}", alert.text);
+    assert!(alert.text.contains("更新期限"), "{}", alert.text);
+    assert!(
+        inkan_service::Clock::now(&*t.clock) < proof_ends,
+        "the alert came while the proof still holds"
+    );
+
+    // The TSA answers again: the next attempt renews.
+    t.inkan.worker().drain().await.unwrap();
+    let after = archive_state(&t, &staff, &id).await;
+    assert_eq!(after.0, before.0 + 1);
+    assert_eq!(after.2, 2);
 }

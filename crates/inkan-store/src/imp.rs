@@ -127,9 +127,9 @@ macro_rules! store_impl {
                              deadline, version, created_by, sender_name, sender_email, \
                              counterparty, sealed_at, created_at, updated_at, data, \
                              conclusion_id, certificate_blob, certificate_sha256, \
-                             certificate_size) \
+                             certificate_size, certificate_archive_until) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                             $14, $15, $16, $17, $18, $19)",
+                             $14, $15, $16, $17, $18, $19, $20)",
                         )
                         .bind(e.id.to_string())
                         .bind(e.organization.to_string())
@@ -150,6 +150,7 @@ macro_rules! store_impl {
                         .bind(r.certificate.as_ref().map(|c| c.blob.clone()))
                         .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
                         .bind(certificate_size)
+                        .bind(r.certificate.as_ref().and_then(|c| c.archive_until))
                         .execute(&mut **tx)
                         .await
                         .map_err(|err| db_error(err, || format!("envelope {}", e.id)))?;
@@ -162,7 +163,7 @@ macro_rules! store_impl {
                              sender_email = $10, counterparty = $11, sealed_at = $12, \
                              updated_at = $13, data = $14, conclusion_id = $16, \
                              certificate_blob = $17, certificate_sha256 = $18, \
-                             certificate_size = $19 \
+                             certificate_size = $19, certificate_archive_until = $20 \
                              WHERE id = $1 AND organization = $2 AND version = $15",
                         )
                         .bind(e.id.to_string())
@@ -184,6 +185,7 @@ macro_rules! store_impl {
                         .bind(r.certificate.as_ref().map(|c| c.blob.clone()))
                         .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
                         .bind(certificate_size)
+                        .bind(r.certificate.as_ref().and_then(|c| c.archive_until))
                         .execute(&mut **tx)
                         .await?;
                         if done.rows_affected() == 0 {
@@ -278,9 +280,9 @@ macro_rules! store_impl {
                     let done = sqlx::query(
                         "INSERT INTO documents (id, envelope, organization, position, name, pages, \
                          original_blob, current_blob, revision, size, sha256, fields, signed_by, \
-                         tx_date, tx_amount, tx_counterparty, created_at) \
+                         tx_date, tx_amount, tx_counterparty, archive_until, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                         $15, $16, $17) \
+                         $15, $16, $17, $18) \
                          ON CONFLICT (id) DO UPDATE SET position = excluded.position, \
                          name = excluded.name, pages = excluded.pages, \
                          original_blob = excluded.original_blob, \
@@ -288,7 +290,8 @@ macro_rules! store_impl {
                          size = excluded.size, sha256 = excluded.sha256, \
                          fields = excluded.fields, signed_by = excluded.signed_by, \
                          tx_date = excluded.tx_date, tx_amount = excluded.tx_amount, \
-                         tx_counterparty = excluded.tx_counterparty \
+                         tx_counterparty = excluded.tx_counterparty, \
+                         archive_until = excluded.archive_until \
                          WHERE documents.envelope = excluded.envelope \
                          AND documents.organization = excluded.organization",
                     )
@@ -308,6 +311,7 @@ macro_rules! store_impl {
                     .bind(&d.metadata.date)
                     .bind(d.metadata.amount.map(|y| to_i64(y.0, "取引金額")).transpose()?)
                     .bind(&d.metadata.counterparty)
+                    .bind(d.archive_until)
                     .bind(d.created_at)
                     .execute(&mut **tx)
                     .await
@@ -828,20 +832,47 @@ macro_rules! store_impl {
                 .bind(limit_or(limit, DEFAULT_LIMIT))
                 .fetch_all(&self.pool)
                 .await?;
-                found
-                    .iter()
-                    .map(|r| {
-                        let org = rows::Get::text(r, "organization")?;
-                        let id = rows::Get::text(r, "id")?;
-                        let bad = |what: &str, v: &str| {
-                            StoreError::Corrupt(format!("envelope {what} {v:?}"))
-                        };
-                        Ok((
-                            org.parse().map_err(|_| bad("organization", &org))?,
-                            id.parse().map_err(|_| bad("id", &id))?,
-                        ))
-                    })
-                    .collect()
+                found.iter().map(rows::envelope_key).collect()
+            }
+
+            async fn archive_due(
+                &self,
+                horizon: i64,
+                failed_since: i64,
+                limit: u32,
+            ) -> Result<Vec<(OrganizationId, EnvelopeId)>> {
+                let found = sqlx::query(
+                    "SELECT e.organization, e.id FROM envelopes e JOIN documents d \
+                     ON d.envelope = e.id AND d.organization = e.organization \
+                     WHERE e.sealed_at IS NOT NULL \
+                     AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.dedupe_key = 'archive:' || e.id \
+                       AND (j.status IN ('queued', 'running') \
+                         OR (j.status = 'failed' AND j.updated_at >= $2))) \
+                     GROUP BY e.organization, e.id, e.certificate_archive_until \
+                     HAVING MIN(COALESCE(d.archive_until, 0)) <= $1 \
+                       OR COALESCE(e.certificate_archive_until, 0) <= $1 \
+                     ORDER BY CASE WHEN MIN(COALESCE(d.archive_until, 0)) \
+                       < COALESCE(e.certificate_archive_until, 0) \
+                       THEN MIN(COALESCE(d.archive_until, 0)) \
+                       ELSE COALESCE(e.certificate_archive_until, 0) END, e.id LIMIT $3",
+                )
+                .bind(horizon)
+                .bind(failed_since)
+                .bind(limit_or(limit, DEFAULT_LIMIT))
+                .fetch_all(&self.pool)
+                .await?;
+                found.iter().map(rows::envelope_key).collect()
+            }
+
+            async fn job_created_since(&self, dedupe_key: &str, since: i64) -> Result<bool> {
+                let found = sqlx::query(
+                    "SELECT 1 AS found FROM jobs WHERE dedupe_key = $1 AND created_at >= $2 LIMIT 1",
+                )
+                .bind(dedupe_key)
+                .bind(since)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(found.is_some())
             }
 
             async fn documents(

@@ -119,6 +119,18 @@ pub trait Store: Send + Sync {
         now: i64,
         limit: u32,
     ) -> Result<Vec<(OrganizationId, EnvelopeId)>>;
+    /// Sealed envelopes whose documents or 電子契約締結証明書 need the archive-renewal job: a
+    /// proof that runs out at or before `horizon`, or one not read yet. Envelopes with an
+    /// `archive:<id>` job queued or running, or failed since `failed_since`, are left out (a
+    /// failing renewal is retried by its job, then once a day). Soonest first.
+    async fn archive_due(
+        &self,
+        horizon: i64,
+        failed_since: i64,
+        limit: u32,
+    ) -> Result<Vec<(OrganizationId, EnvelopeId)>>;
+    /// Whether a job with `dedupe_key` was created at or after `since`, whatever its state.
+    async fn job_created_since(&self, dedupe_key: &str, since: i64) -> Result<bool>;
     /// In position order.
     async fn documents(
         &self,

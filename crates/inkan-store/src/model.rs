@@ -183,6 +183,8 @@ pub struct StoredCertificate {
     /// Hex SHA-256 of the signed PDF.
     pub sha256: String,
     pub size: u64,
+    /// When its proof runs out, as for a document ([`DocumentRecord::archive_until`]).
+    pub archive_until: Option<UnixTime>,
 }
 
 impl EnvelopeRecord {
@@ -229,6 +231,10 @@ pub struct DocumentRecord {
     /// Recipients whose signature is already in the current revision, in order.
     pub signed_by: Vec<RecipientId>,
     pub metadata: TransactionMetadata,
+    /// When the proof of the sealed document runs out (the earliest notAfter on its newest
+    /// timestamp's TSA path); the archive-renewal job timestamps it again before then. `None`
+    /// until sealed and read.
+    pub archive_until: Option<UnixTime>,
     pub created_at: UnixTime,
 }
 

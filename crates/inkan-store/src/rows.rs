@@ -272,7 +272,7 @@ pub(crate) fn counterparty(r: &impl Get) -> Result<Counterparty> {
 
 pub(crate) const ENVELOPE: &str = "id, organization, version, created_by, sender_name, \
      sender_email, counterparty, sealed_at, certificate_blob, certificate_sha256, \
-     certificate_size, created_at, updated_at, data";
+     certificate_size, certificate_archive_until, created_at, updated_at, data";
 
 pub(crate) fn envelope(r: &impl Get) -> Result<EnvelopeRecord> {
     let envelope: Envelope = json(r, "data")?;
@@ -299,6 +299,7 @@ pub(crate) fn envelope(r: &impl Get) -> Result<EnvelopeRecord> {
                     r.opt_int("certificate_size")?.unwrap_or(0),
                     "certificate_size",
                 )?,
+                archive_until: r.opt_int("certificate_archive_until")?,
             }),
             None => None,
         },
@@ -307,10 +308,17 @@ pub(crate) fn envelope(r: &impl Get) -> Result<EnvelopeRecord> {
     })
 }
 
+/// An envelope's organization and ID, from the columns `organization` and `id`.
+pub(crate) fn envelope_key(
+    r: &impl Get,
+) -> Result<(inkan_domain::OrganizationId, inkan_domain::EnvelopeId)> {
+    Ok((id(r, "organization")?, id(r, "id")?))
+}
+
 /// Always selected from `documents d`.
 pub(crate) const DOCUMENT: &str = "d.id, d.envelope, d.organization, d.position, d.name, \
      d.pages, d.original_blob, d.current_blob, d.revision, d.size, d.sha256, d.fields, \
-     d.signed_by, d.tx_date, d.tx_amount, d.tx_counterparty, d.created_at";
+     d.signed_by, d.tx_date, d.tx_amount, d.tx_counterparty, d.archive_until, d.created_at";
 
 pub(crate) fn document(r: &impl Get) -> Result<DocumentRecord> {
     Ok(DocumentRecord {
@@ -335,6 +343,7 @@ pub(crate) fn document(r: &impl Get) -> Result<DocumentRecord> {
                 .transpose()?,
             counterparty: r.opt_text("tx_counterparty")?,
         },
+        archive_until: r.opt_int("archive_until")?,
         created_at: r.int("created_at")?,
     })
 }

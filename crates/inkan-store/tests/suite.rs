@@ -181,6 +181,7 @@ both!(
     concurrent_audit_appends_keep_the_chain,
     migrations_apply_once,
     conclusion_lookup_certificate_and_library,
+    archive_due_finds_sealed_proofs_that_run_out,
     signer_accounts_and_one_time_codes,
 );
 
@@ -287,6 +288,7 @@ fn document(
         fields: vec![Field::new(signer, FieldKind::Signature, "", true, None).unwrap()],
         signed_by: vec![],
         metadata,
+        archive_until: None,
         created_at: NOW + i64::from(position),
     }
 }
@@ -1959,10 +1961,20 @@ async fn migrations_apply_once(ctx: Ctx) {
     );
     let third = inkan_store::open(&ctx.url, chain_key()).await.unwrap();
     assert!(third.organization(org).await.unwrap().is_some());
-    // Each migration once: 0001 to 0007.
+    // Each migration once.
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sql")
+        })
+        .count();
     assert_eq!(
         ctx.raw.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        7
+        migrations as i64
     );
 }
 
@@ -2025,6 +2037,7 @@ async fn conclusion_lookup_certificate_and_library(ctx: Ctx) {
         blob: "org/env/certificate".into(),
         sha256: "ab".repeat(32),
         size: 1234,
+        archive_until: Some(NOW + 86_400),
     });
     let signer = sealed.envelope.recipients()[0].id;
     let mut change = update(&sealed, found.version);
@@ -2075,6 +2088,88 @@ async fn conclusion_lookup_certificate_and_library(ctx: Ctx) {
     let mut twin = record(completed(a, "複製"), NOW);
     twin.envelope.conclusion_id = rec.envelope.conclusion_id.clone();
     assert!(s.apply(insert(&twin)).await.is_err());
+}
+
+/// The archive sweep's query: sealed envelopes whose document or certificate proof runs out by
+/// the horizon (or was never read), soonest first, except those whose archive job is queued,
+/// running, or failed recently.
+async fn archive_due_finds_sealed_proofs_that_run_out(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let horizon = NOW + 100;
+    // (document's horizon, certificate's horizon, sealed)
+    let cases = [
+        ("文書が近い", Some(NOW + 10), Some(NOW + 1000), true),
+        ("証明書が近い", Some(NOW + 1000), Some(NOW + 50), true),
+        ("未読", None, None, true),
+        ("まだ先", Some(NOW + 1000), Some(NOW + 1000), true),
+        ("ちょうど", Some(horizon), Some(NOW + 1000), true),
+        ("未封緘", None, None, false),
+    ];
+    let mut ids = Vec::new();
+    for (title, document_until, certificate_until, sealed) in cases {
+        let mut rec = record(completed(org, title), NOW);
+        let mut change = insert(&rec);
+        if sealed {
+            rec.sealed_at = Some(NOW);
+            rec.certificate = Some(StoredCertificate {
+                blob: format!("certificate-{title}"),
+                sha256: "cd".repeat(32),
+                size: 10,
+                archive_until: certificate_until,
+            });
+            change = insert(&rec);
+        }
+        let mut doc = document(&rec, 1, TransactionMetadata::default());
+        doc.archive_until = document_until;
+        change.documents = vec![doc];
+        s.apply(change).await.unwrap();
+        ids.push(rec.id());
+    }
+    let due = |failed_since: i64| async move {
+        s.archive_due(horizon, failed_since, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(o, id)| {
+                assert_eq!(o, org);
+                id
+            })
+            .collect::<Vec<_>>()
+    };
+    // Soonest first: never read (0), the document at +10, the certificate at +50, +100.
+    assert_eq!(due(NOW).await, vec![ids[2], ids[0], ids[1], ids[4]]);
+    assert_eq!(
+        s.archive_due(horizon, NOW, 2).await.unwrap().len(),
+        2,
+        "the limit holds"
+    );
+
+    // A queued archive job keeps its envelope out; so does one that failed since `failed_since`.
+    let key = |i: usize| format!("archive:{}", ids[i]);
+    s.apply(jobs_change(vec![job("archive", Some(&key(2)), NOW, 1)]))
+        .await
+        .unwrap();
+    assert_eq!(due(NOW).await, vec![ids[0], ids[1], ids[4]]);
+    let claimed = s.claim_jobs("w", NOW, 60, 10).await.unwrap();
+    assert_eq!(due(NOW).await, vec![ids[0], ids[1], ids[4]], "running");
+    s.fail_job(claimed[0].id, "TSA down", None, NOW + 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        due(NOW).await,
+        vec![ids[0], ids[1], ids[4]],
+        "failed recently"
+    );
+    assert_eq!(
+        due(NOW + 6).await,
+        vec![ids[2], ids[0], ids[1], ids[4]],
+        "failed long ago"
+    );
+
+    assert!(s.job_created_since(&key(2), NOW).await.unwrap());
+    assert!(!s.job_created_since(&key(2), NOW + 1).await.unwrap());
+    assert!(!s.job_created_since(&key(0), 0).await.unwrap());
 }
 
 async fn signer_accounts_and_one_time_codes(ctx: Ctx) {

@@ -35,6 +35,30 @@ pub fn ltv_check(pdf: &Path, root: &Path, future: Option<&str>) -> Option<(bool,
     Some((out.status.success(), text))
 }
 
+/// pyHanko's PAdES-LTA indication for each signature (document timestamps aside) at `at`
+/// (`2029-06-01T00:00:00`, UTC), from the file's embedded data alone, assuming only that the
+/// newest timestamp's TSA certificate is not revoked then (`python/pyhanko_lta_at.py` says
+/// why): `AdESPassed.OK` when the archive still proves the signature at that moment.
+pub fn lta_indications_at(pdf: &Path, root: &Path, at: &str) -> Option<(Vec<String>, String)> {
+    let python = pyhanko_python()?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/pyhanko_lta_at.py");
+    let out = run(Command::new(python)
+        .arg(script)
+        .arg("--trust")
+        .arg(root)
+        .args(["--at", at])
+        .arg(pdf));
+    let text = output_text(&out);
+    if !out.status.success() {
+        panic!("pyhanko_lta_at.py failed on {}:\n{text}", pdf.display());
+    }
+    let indications = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(1).map(str::to_string))
+        .collect();
+    Some((indications, text))
+}
+
 /// pdfsig's verdict per signature (it does not check document timestamps): every signature
 /// "Signature is Valid." and "Certificate is Trusted.".
 pub fn pdfsig_valid(pdf: &Path, root: &Path) -> Option<(bool, String)> {

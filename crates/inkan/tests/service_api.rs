@@ -523,6 +523,29 @@ fn backup_and_restore_from_the_command_line() {
     assert!(err.contains("バックアップ名ではありません"), "{err}");
 }
 
+/// `inkan archive` runs the archive sweep once: on a new installation nothing is due and no
+/// certificate ends soon.
+#[test]
+fn the_archive_sweep_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let out = inkan()
+        .arg("archive")
+        .env("INKAN_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("0 envelope(s) queued for archive renewal"),
+        "{text}"
+    );
+    assert!(!text.contains("renewed the"), "{text}");
+}
+
 // ── Hostile uploads to the public verifier ──────────────────────────────────────────────────
 // A running `inkan serve` against files built to exhaust a verifier, sent to the public
 // `POST /api/v1/verify` all at once: a DSS that names one 4 MB stream a thousand times, 400

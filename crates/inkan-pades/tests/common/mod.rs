@@ -31,6 +31,7 @@ pub fn served() -> &'static Served {
                         kek_file: "keys/kek.bin".into(),
                     },
                     tsa_policy: None,
+                    tsa_lifetime: None,
                 },
             )
             .unwrap(),

@@ -161,6 +161,7 @@ pub fn proxied() -> &'static Proxied {
                         kek_file: "keys/kek.bin".into(),
                     },
                     tsa_policy: None,
+                    tsa_lifetime: None,
                 },
             )
             .unwrap(),

@@ -8,7 +8,6 @@ use inkan_keys::{DigestAlgorithm, SigningKey};
 use sha1::{Digest, Sha1};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use x509_cert::Certificate;
 use x509_ocsp::{
     BasicOcspResponse, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse,
     OcspResponseStatus, ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse,
@@ -33,18 +32,12 @@ pub struct OcspReply {
 pub struct OcspResponder {
     pki: Arc<Pki>,
     key: Arc<dyn SigningKey>,
-    certificate: Certificate,
 }
 
 impl OcspResponder {
     pub fn new(pki: Arc<Pki>) -> Result<Self, PkiError> {
         let key = pki.ocsp_key()?;
-        let certificate = pki.ocsp_certificate().clone();
-        Ok(Self {
-            pki,
-            key,
-            certificate,
-        })
+        Ok(Self { pki, key })
     }
 
     /// Answers one DER-encoded OCSPRequest. Never fails: a request we cannot read gets a
@@ -122,8 +115,9 @@ impl OcspResponder {
             .flatten()
             .find(|e| e.extn_id == rfc6960::ID_PKIX_OCSP_NONCE)
             .cloned();
+        let certificate = self.pki.ocsp_certificate();
         let key_hash = Sha1::digest(
-            self.certificate
+            certificate
                 .tbs_certificate
                 .subject_public_key_info
                 .subject_public_key
@@ -142,7 +136,7 @@ impl OcspResponder {
             tbs_response_data: data,
             signature_algorithm,
             signature: BitString::from_bytes(&signature)?,
-            certs: Some(vec![self.certificate.clone()]),
+            certs: Some(vec![(*certificate).clone()]),
         };
         let response = OcspResponse {
             response_status: OcspResponseStatus::Successful,

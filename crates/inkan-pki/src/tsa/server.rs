@@ -14,6 +14,7 @@ use super::protocol::{
     FailureInfo, StatusInfo, TimeStampResponse, STATUS_GRANTED, STATUS_REJECTION,
 };
 use super::serials::SerialAllocator;
+use crate::live::LiveCertificate;
 use crate::{Pki, PkiError};
 
 /// The HTTP status and body to send back.
@@ -23,10 +24,10 @@ pub struct TsaReply {
     pub body: Vec<u8>,
 }
 
-/// A time-stamping authority signing with one key and certificate.
+/// A time-stamping authority signing with one key and its certificate (renewed in place).
 pub struct TimeStampAuthority {
     key: Arc<dyn SigningKey>,
-    certificate: Certificate,
+    certificate: LiveCertificate,
     /// Certificates sent along when the request asks for them (certReq): the TSA's issuers.
     chain: Vec<Certificate>,
     policy: ObjectIdentifier,
@@ -44,7 +45,7 @@ impl TimeStampAuthority {
         })?;
         Ok(Self {
             key: pki.tsa_key()?,
-            certificate: pki.tsa_certificate().clone(),
+            certificate: LiveCertificate::open(&pki.dir().join("tsa.pem"))?,
             chain: vec![pki.issuing_ca().clone()],
             policy,
             serials: SerialAllocator::new(&pki.dir().join("db").join("tsa-serial")),
@@ -112,6 +113,7 @@ impl TimeStampAuthority {
     }
 
     fn grant(&self, request: &TimeStampReq) -> Result<Vec<u8>, PkiError> {
+        let certificate = self.certificate.current();
         let serial = self.serials.next()?;
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -131,7 +133,7 @@ impl TimeStampAuthority {
             ordering: false,
             nonce: request.nonce.clone(),
             tsa: Some(GeneralName::DirectoryName(
-                self.certificate.tbs_certificate.subject.clone(),
+                certificate.tbs_certificate.subject.clone(),
             )),
             extensions: None,
         };
@@ -144,7 +146,7 @@ impl TimeStampAuthority {
             content_digest: &digest.hash(&content),
             digest,
             key: self.key.as_ref(),
-            certificate: &self.certificate,
+            certificate: &certificate,
             chain: &self.chain,
             include_certificates: request.cert_req,
         })?;

@@ -35,6 +35,7 @@ pub fn served() -> &'static Served {
                         kek_file: "keys/kek.bin".into(),
                     },
                     tsa_policy: Some("1.3.6.1.4.1.99999.1.1".into()),
+                    tsa_lifetime: None,
                 },
             )
             .unwrap(),

@@ -65,6 +65,10 @@ enum Command {
         #[command(subcommand)]
         command: service::JobsCommand,
     },
+    /// アーカイブ / Renew archive timestamps that are due now: the built-in PKI's certificates
+    /// that end soon, then a job per envelope whose proof runs out within the window (the
+    /// worker does this every hour by itself).
+    Archive(service::ConfigArgs),
     /// バックアップ / Make a backup set now and prune old ones; `list`, `verify` (a restore
     /// drill), `prune`.
     Backup(backup::BackupArgs),
@@ -86,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Org { command } => service::org(command),
         Command::Audit { command } => service::audit(command),
         Command::Jobs { command } => service::jobs(command),
+        Command::Archive(args) => service::archive(args),
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
     }

@@ -7,6 +7,7 @@ use inkan_pki::{InitOptions, KeyBackendConfig, Pki, RevocationReason, SignerRequ
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Subcommand)]
 pub enum PkiCommand {
@@ -176,6 +177,7 @@ fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
             org: args.org,
             keys,
             tsa_policy: args.tsa_policy,
+            tsa_lifetime: None,
         },
     )
     .with_context(|| format!("creating the PKI in {}", args.dir.display()))?;
@@ -277,7 +279,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let address = listener.local_addr()?;
-        let mut pki = if args.dir.join("pki.toml").exists() {
+        let pki = if args.dir.join("pki.toml").exists() {
             Pki::open(&args.dir)?
         } else {
             let host = if address.ip().is_unspecified() {
@@ -298,13 +300,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         kek_file: PathBuf::from("keys/kek.bin"),
                     },
                     tsa_policy: None,
+                    tsa_lifetime: None,
                 },
             )?
         };
-        if pki.renew_ocsp_certificate_if_due()? {
-            say!("OCSP responder certificate renewed");
-        }
         let pki = Arc::new(pki);
+        // The service certificates (TSA, OCSP responder, witness) are renewed 30 days before
+        // they end: now, and every six hours while serving (the endpoints pick them up).
+        let renewer = tokio::spawn(renew_service_certificates(pki.clone()));
         // Tests and scripts read this first line to learn the port.
         say!("listening on http://{address}");
         say!(
@@ -313,10 +316,31 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         use std::io::Write;
         std::io::stdout().flush().ok();
-        tokio::select! {
+        let outcome = tokio::select! {
             result = inkan_pki::server::serve(pki, listener) => result.map_err(anyhow::Error::from),
             _ = tokio::signal::ctrl_c() => Ok(()),
-        }
+        };
+        renewer.abort();
+        outcome
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Renews the service certificates that end within 30 days, every six hours.
+async fn renew_service_certificates(pki: Arc<Pki>) {
+    loop {
+        match pki.renew_service_certificates(std::time::SystemTime::now(), Duration::ZERO) {
+            Ok(renewed) => {
+                for r in renewed {
+                    say!(
+                        "{} certificate renewed / {} 証明書を更新しました",
+                        r.role.file_stem(),
+                        r.role.file_stem()
+                    );
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "renewing the PKI's service certificates failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
+    }
 }

@@ -229,6 +229,25 @@ fn audit_anchor(config: ConfigArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `inkan archive`: the archive sweep now (the worker runs it every hour): the built-in PKI's
+/// certificates that end soon renewed, an archive job queued for each envelope whose proof runs
+/// out within `archive_renewal_days`; the worker of `inkan serve` or `inkan worker` runs them.
+pub fn archive(config: ConfigArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let app = open(&config).await?;
+        let sweep = app.inkan.sweep_archives().await?;
+        for role in &sweep.certificates_renewed {
+            say!("renewed the {role} certificate / {role} 証明書を更新しました");
+        }
+        say!(
+            "{} envelope(s) queued for archive renewal / {} 件の封筒のアーカイブタイムスタンプ更新を登録しました",
+            sweep.queued,
+            sweep.queued
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// The queue: queued, running, stalled and failed jobs.

@@ -130,7 +130,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
             trust.push(pki.root().clone());
             (
                 Box::new(pki.witness_key()?),
-                pki.witness_certificate().clone(),
+                (*pki.witness_certificate()).clone(),
                 vec![pki.issuing_ca().clone()],
             )
         } else if let (Some(key_path), Some(cert_path)) = (&args.key, &args.cert) {
