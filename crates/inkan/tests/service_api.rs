@@ -429,20 +429,27 @@ async fn killed_in_the_middle_of_sealing_it_finishes_after_restart_signing_once(
     assert_eq!(jobs["failed"].as_array().unwrap().len(), 0, "{jobs:#}");
 }
 
-#[test]
-fn demo_seeds_a_sent_envelope_and_prints_the_signer_links() {
+/// Runs `inkan COMMAND` on a new data folder (zero configuration); it must succeed. Returns the
+/// folder (kept while the caller holds it) and what the command printed.
+fn run_on_a_new_installation(command: &str) -> (tempfile::TempDir, String) {
     let data = tempfile::tempdir().unwrap();
     let out = inkan()
-        .arg("demo")
+        .arg(command)
         .env("INKAN_DATA_DIR", data.path())
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    (data, text)
+}
+
+#[test]
+fn demo_seeds_a_sent_envelope_and_prints_the_signer_links() {
+    let (_data, text) = run_on_a_new_installation("demo");
     assert!(text.contains("盛岡市 財政部契約検査課"), "{text}");
     assert!(text.contains("API key"), "{text}");
     assert!(
@@ -527,18 +534,7 @@ fn backup_and_restore_from_the_command_line() {
 /// certificate ends soon.
 #[test]
 fn the_archive_sweep_from_the_command_line() {
-    let data = tempfile::tempdir().unwrap();
-    let out = inkan()
-        .arg("archive")
-        .env("INKAN_DATA_DIR", data.path())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_data, text) = run_on_a_new_installation("archive");
     assert!(
         text.contains("0 envelope(s) queued for archive renewal"),
         "{text}"
