@@ -31,6 +31,7 @@ pub mod japan;
 mod jobs;
 mod notify;
 mod own_certificate;
+mod readiness;
 mod sealing;
 mod secrets;
 mod sessions;
@@ -54,6 +55,7 @@ pub use envelopes::SearchInput;
 pub use error::{Result, ServiceError, BUSY_RETRY_SECONDS};
 pub use jobs::{JobLine, JobReport, Worker};
 pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};
+pub use readiness::{Readiness, READINESS_TTL_SECONDS};
 pub use secrets::{new_api_key, webhook_signature, LinkKey};
 pub use sessions::{SessionUser, SESSION_SECONDS};
 pub use staff::{
@@ -128,6 +130,8 @@ pub struct Inkan {
     pub(crate) http: reqwest::Client,
     /// Places for public verifications running at once ([`Settings::verify_concurrency`]).
     pub(crate) verifications: Arc<tokio::sync::Semaphore>,
+    /// The last `/readyz` answer.
+    pub(crate) readiness: Arc<readiness::ReadinessCache>,
 }
 
 impl Inkan {
@@ -159,6 +163,7 @@ impl Inkan {
             clock,
             settings,
             http,
+            readiness: Arc::default(),
         }
     }
 

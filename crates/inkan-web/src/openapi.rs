@@ -19,6 +19,7 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
     ),
     paths(
         system::healthz,
+        system::readyz,
         system::openapi,
         admin::create_organization,
         admin::create_api_key,

@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .nest("/api/v1", api)
         .route("/openapi.json", get(system::openapi))
         .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
         // The web pages: signer, completion, staff.
         .merge(ui::routes(&state))
         .with_state(state.clone())

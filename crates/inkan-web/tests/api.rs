@@ -36,6 +36,13 @@ async fn health_openapi_headers_and_unknown_routes() {
     assert!(header(&r, "content-security-policy").contains("default-src 'self'"));
     assert_eq!(r.text().await.unwrap(), "ok");
 
+    // Ready: database, blob store and the built-in TSA answer.
+    let r = app.get("/readyz").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let ready: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(ready["ready"], true, "{ready}");
+    assert_eq!(ready["tsa"], "ok", "{ready}");
+
     let r = app.get("/openapi.json").send().await.unwrap();
     assert_eq!(r.status(), 200);
     let doc: Value = r.json().await.unwrap();
@@ -86,6 +93,7 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/verify", "post"),
         ("/openapi.json", "get"),
         ("/healthz", "get"),
+        ("/readyz", "get"),
     ];
     for (path, method) in expected {
         assert!(
@@ -1240,4 +1248,39 @@ async fn counterparties_are_edited_dated_and_searched() {
         .await
         .unwrap();
     assert_eq!(kept, got);
+}
+
+/// A TSA that does not answer makes the node not ready, and `/readyz` says so with 503 naming
+/// the TSA; the answer is kept for a while, so probes do not become TSA requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_names_what_is_down() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/tsa", dead.local_addr().unwrap());
+    drop(dead);
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.tsa_urls = vec![dead_url];
+    })
+    .await;
+    let r = app.get("/readyz").send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let first: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(first["ready"], false, "{first}");
+    assert_eq!(first["database"], "ok", "{first}");
+    assert_eq!(first["blobs"], "ok", "{first}");
+    assert!(
+        first["tsa"].as_str().unwrap().contains("timestamp"),
+        "{first}"
+    );
+    let again: serde_json::Value = app
+        .get("/readyz")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["checked_at"], first["checked_at"],
+        "the answer is reused"
+    );
 }
