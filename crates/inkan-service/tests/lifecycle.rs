@@ -206,9 +206,7 @@ async fn a_tsa_that_is_down_is_retried_and_never_replaced_by_an_invented_time() 
     if !have_font() {
         return;
     }
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_url = format!("http://{}/tsa", dead.local_addr().unwrap());
-    drop(dead);
+    let dead_url = inkan_testkit::unanswered_url("/tsa");
     let data = tempfile::tempdir().unwrap();
     let config = inkan_service::setup::Config {
         data_dir: Some(data.path().to_path_buf()),
@@ -1762,9 +1760,7 @@ async fn a_tsa_that_is_down_at_renewal_is_retried_and_the_sender_is_alerted_in_t
         .archive_until
         .unwrap();
     // The same installation, its TSA configured to an address where nothing answers.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_url = format!("http://{}/tsa", dead.local_addr().unwrap());
-    drop(dead);
+    let dead_url = inkan_testkit::unanswered_url("/tsa");
     let down = inkan_service::setup::assemble(
         inkan_service::setup::Config {
             data_dir: Some(t.data.path().to_path_buf()),

@@ -27,6 +27,14 @@ pub fn require_tool(tool: &str, why: &str) -> Option<PathBuf> {
     None
 }
 
+/// A loopback URL where nothing listens (a port bound and released at once): a TSA, responder
+/// or receiver that is down.
+pub fn unanswered_url(path: &str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let address = listener.local_addr().expect("its address");
+    format!("http://{address}{path}")
+}
+
 /// Skips (prints the reason) or, under CI, fails.
 pub fn skip_or_fail(reason: &str) {
     if in_ci() {

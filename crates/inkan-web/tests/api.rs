@@ -1254,9 +1254,7 @@ async fn counterparties_are_edited_dated_and_searched() {
 /// the TSA; the answer is kept for a while, so probes do not become TSA requests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_names_what_is_down() {
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_url = format!("http://{}/tsa", dead.local_addr().unwrap());
-    drop(dead);
+    let dead_url = inkan_testkit::unanswered_url("/tsa");
     let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
         c.tsa_urls = vec![dead_url];
     })
