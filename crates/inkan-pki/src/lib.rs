@@ -16,6 +16,7 @@ mod config;
 pub mod crl;
 pub mod egress;
 mod error;
+pub mod failures;
 mod fsutil;
 pub mod http;
 mod keystore;

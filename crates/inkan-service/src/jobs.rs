@@ -9,6 +9,7 @@ use inkan_store::{Change, Job, JobFilter, JobStatus, StoreError};
 use serde::Serialize;
 use std::time::Duration;
 
+use crate::metrics::JobOutcome;
 use crate::{Caller, Inkan, Result, ServiceError};
 
 /// Runs jobs for an [`Inkan`].
@@ -218,15 +219,19 @@ impl Worker {
             // Each job runs in its own task: a panic in one (a bug, a library that chokes on a
             // value) fails that job with its reason, and the worker goes on with the next.
             let runner = inkan.clone();
-            let (id, kind, attempts) = (job.id, job.kind.clone(), job.attempts);
+            let (id, kind, attempts, max_attempts) =
+                (job.id, job.kind.clone(), job.attempts, job.max_attempts);
             // Should this round be dropped (the worker stopped), the job stops with it, as it
             // would with the process: its lease runs out and another worker takes it over.
+            let started = std::time::Instant::now();
             let mut task = AbortOnDrop(tokio::spawn(async move { runner.run_job(&job).await }));
             let outcome = (&mut task.0).await;
+            let seconds = started.elapsed().as_secs_f64();
             let now = inkan.now();
             let (error, permanent) = match outcome {
                 Ok(Ok(())) => {
                     inkan.store.finish_job(id, now).await?;
+                    inkan.metrics.observe_job(&kind, JobOutcome::Done, seconds);
                     continue;
                 }
                 Ok(Err(e)) => {
@@ -250,6 +255,14 @@ impl Worker {
             tracing::warn!(job = %id, kind = %kind, attempt = attempts, permanent, error = %error, "job attempt failed");
             let retry_at = (!permanent).then(|| now + backoff(attempts));
             inkan.store.fail_job(id, &error, retry_at, now).await?;
+            // The store fails a job for good once its attempts are used up.
+            let for_good = permanent || attempts >= max_attempts;
+            let outcome = if for_good {
+                JobOutcome::Failed
+            } else {
+                JobOutcome::Retry
+            };
+            inkan.metrics.observe_job(&kind, outcome, seconds);
         }
         Ok(jobs.len())
     }

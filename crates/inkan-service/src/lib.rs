@@ -29,6 +29,7 @@ mod envelopes;
 mod error;
 pub mod japan;
 mod jobs;
+mod metrics;
 mod notify;
 mod own_certificate;
 mod readiness;
@@ -54,6 +55,7 @@ pub use engine::{signature_field_name, witness_reason, SignAs, SigningEngine, Ti
 pub use envelopes::SearchInput;
 pub use error::{Result, ServiceError, BUSY_RETRY_SECONDS};
 pub use jobs::{JobLine, JobReport, Worker};
+pub use metrics::{Metrics, METRICS_CONTENT_TYPE};
 pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};
 pub use readiness::{Readiness, READINESS_TTL_SECONDS};
 pub use secrets::{new_api_key, webhook_signature, LinkKey};
@@ -96,6 +98,9 @@ pub struct Settings {
     pub audit_anchor_seconds: i64,
     /// How long before a sealed document's proof runs out it is timestamped again (a year).
     pub archive_renewal_seconds: i64,
+    /// The SHA-256 of the bearer token that opens `/metrics` to clients other than loopback
+    /// (none: loopback only). Only the hash is kept, so the token never shows in a debug print.
+    pub metrics_token_sha256: Option<[u8; 32]>,
 }
 
 impl Settings {
@@ -113,6 +118,7 @@ impl Settings {
                 .https_only(),
             audit_anchor_seconds: 86_400,
             archive_renewal_seconds: 365 * 86_400,
+            metrics_token_sha256: None,
         }
     }
 }
@@ -132,6 +138,8 @@ pub struct Inkan {
     pub(crate) verifications: Arc<tokio::sync::Semaphore>,
     /// The last `/readyz` answer.
     pub(crate) readiness: Arc<readiness::ReadinessCache>,
+    /// What `/metrics` reports.
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl Inkan {
@@ -164,6 +172,7 @@ impl Inkan {
             settings,
             http,
             readiness: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

@@ -10,6 +10,7 @@ use inkan_blobs::{BlobConfig, BlobStore, MasterKeyConfig};
 use inkan_mail::MailConfig;
 use inkan_pki::{InitOptions, KeyBackendConfig, Pki};
 use serde::Deserialize;
+use sha2::Digest;
 
 use crate::{Clock, Inkan, LinkKey, Result, ServiceError, Settings, SigningEngine, SystemClock};
 
@@ -73,6 +74,9 @@ pub struct Config {
     /// Backups: destination, key, retention, schedule (`[backup]`; default: a set every day
     /// after 03:00 JST in `<data_dir>/backups`, 7 daily, 12 monthly, 10 yearly).
     pub backup: Option<crate::backup::BackupConfig>,
+    /// A bearer token that opens `/metrics` to Prometheus on another host
+    /// (`INKAN_METRICS_TOKEN`; without it, `/metrics` answers loopback clients only).
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -88,8 +92,8 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// Reads a TOML file (if given), then applies `INKAN_DATA_DIR`, `INKAN_LISTEN`,
     /// `INKAN_PUBLIC_URL`, `INKAN_DATABASE_URL`, `INKAN_MAIL_FROM`, `INKAN_TSA_URLS`,
-    /// `INKAN_TRUSTED_PROXIES`, `INKAN_ALLOWED_NETWORKS` (comma-separated) and
-    /// `INKAN_JOB_LEASE_SECONDS` from the environment.
+    /// `INKAN_TRUSTED_PROXIES`, `INKAN_ALLOWED_NETWORKS` (comma-separated),
+    /// `INKAN_JOB_LEASE_SECONDS` and `INKAN_METRICS_TOKEN` from the environment.
     pub fn load(file: Option<&Path>) -> Result<Config> {
         let mut config = match file {
             Some(path) => {
@@ -132,6 +136,9 @@ impl Config {
         }
         if let Some(v) = env("INKAN_TSA_URLS") {
             config.tsa_urls = comma_list(&v);
+        }
+        if let Some(v) = env("INKAN_METRICS_TOKEN") {
+            config.metrics_token = Some(v);
         }
         Ok(config)
     }
@@ -315,6 +322,14 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
     }
     if let Some(hours) = config.audit_anchor_hours {
         settings.audit_anchor_seconds = i64::from(hours.clamp(1, 24)) * 3600;
+    }
+    if let Some(token) = config.metrics_token.as_deref().map(str::trim) {
+        if token.len() < 16 {
+            return Err(ServiceError::Invalid(
+                "metrics_token: 16 文字以上にしてください / use at least 16 characters".into(),
+            ));
+        }
+        settings.metrics_token_sha256 = Some(sha2::Sha256::digest(token.as_bytes()).into());
     }
     let inkan = Inkan::new(store, blobs, mailer, engine, links, clock, settings);
     Ok(Assembled { inkan, pki, config })

@@ -1831,3 +1831,310 @@ async fn a_tsa_that_is_down_at_renewal_is_retried_and_the_sender_is_alerted_in_t
     assert_eq!(after.0, before.0 + 1);
     assert_eq!(after.2, 2);
 }
+
+// ── Upgrades ────────────────────────────────────────────────────────────────────────────────
+// A database at every earlier migration, holding sealed envelopes, a pending one, API keys and
+// audit chains, is upgraded by opening it with this version; everything still opens, verifies
+// and downloads byte for byte. The earlier databases are made by applying the migrations up to
+// that version and copying the rows of a current installation into the columns that existed
+// then (later columns are filled by the later migrations, as on a real upgrade).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_at_every_earlier_migration_upgrades_with_its_sealed_envelopes_on_sqlite() {
+    if have_font() {
+        upgrade_from_every_earlier_migration(false).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_at_every_earlier_migration_upgrades_with_its_sealed_envelopes_on_postgres() {
+    if have_font() && inkan_testkit::postgres::fresh_database().is_some() {
+        upgrade_from_every_earlier_migration(true).await;
+    }
+}
+
+/// Copies every row of `from` into the tables of `to` (an older schema), in the columns both
+/// have. SQLite: through ATTACH, foreign keys off while copying.
+async fn copy_rows_sqlite(from: &std::path::Path, to: &std::path::Path) {
+    use sqlx::{Connection, Row};
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", to.display()))
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("ATTACH DATABASE $1 AS current")
+        .bind(from.to_str().unwrap())
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM main.sqlite_master WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    for table in tables {
+        let columns = |schema: &'static str| {
+            sqlx::query("SELECT name FROM pragma_table_info($1, $2)")
+                .bind(table.clone())
+                .bind(schema)
+        };
+        let old: Vec<String> = columns("main")
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>("name"))
+            .collect();
+        let now: Vec<String> = columns("current")
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>("name"))
+            .collect();
+        let shared: Vec<String> = old
+            .into_iter()
+            .filter(|c| now.contains(c))
+            .map(|c| format!("\"{c}\""))
+            .collect();
+        let list = shared.join(", ");
+        sqlx::query(&format!(
+            "INSERT INTO main.\"{table}\" ({list}) SELECT {list} FROM current.\"{table}\""
+        ))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    sqlx::query("DETACH DATABASE current")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+}
+
+/// The same for PostgreSQL: each row read as JSON and put back with `json_populate_record`
+/// (which keeps the columns the older table has), foreign-key triggers off while copying.
+async fn copy_rows_postgres(from: &str, to: &str) {
+    use sqlx::{Connection, Row};
+    let mut source = sqlx::PgConnection::connect(from).await.unwrap();
+    let mut db = sqlx::PgConnection::connect(to).await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    for table in tables {
+        let rows = sqlx::query(&format!(
+            "SELECT row_to_json(t)::text AS row FROM \"{table}\" t"
+        ))
+        .fetch_all(&mut source)
+        .await
+        .unwrap();
+        for row in rows {
+            sqlx::query(&format!(
+                "INSERT INTO \"{table}\" SELECT * FROM json_populate_record(NULL::\"{table}\", $1::json)"
+            ))
+            .bind(row.get::<String, _>("row"))
+            .execute(&mut db)
+            .await
+            .unwrap();
+        }
+    }
+    db.close().await.unwrap();
+    source.close().await.unwrap();
+}
+
+async fn upgrade_from_every_earlier_migration(postgres: bool) {
+    use inkan_service::setup::{assemble, Config};
+
+    let source_db = if postgres {
+        Some(inkan_testkit::postgres::fresh_database().unwrap())
+    } else {
+        None
+    };
+    let t = start(source_db.as_ref().map(|d| d.url.clone())).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let created = inkan
+        .create_organization(&inkan_service::NewOrganization {
+            name: "盛岡市".into(),
+            department: None,
+            admin_name: "管理者".into(),
+            admin_email: "admin@city.morioka.example.jp".into(),
+            admin_password: None,
+        })
+        .await
+        .unwrap();
+    let staff = inkan.authenticate_api_key(&created.api_key).await.unwrap();
+    let mut sealed = Vec::new();
+    for (title, email) in [
+        ("庁舎清掃業務委託", "a@vendor.example.jp"),
+        ("学校給食調理業務委託", "b@vendor.example.jp"),
+    ] {
+        let env = draft(
+            inkan,
+            &staff,
+            title,
+            vec![recipient(email, "signer", 1)],
+            "1000",
+        )
+        .await;
+        inkan.send(&staff, &env.id, &who).await.unwrap();
+        inkan.worker().drain().await.unwrap();
+        inkan
+            .complete(&t.link_token(email, "s"), &[], &who)
+            .await
+            .unwrap();
+        inkan.worker().drain().await.unwrap();
+        let env = inkan.envelope(&staff, &env.id).await.unwrap();
+        assert!(env.sealed && env.has_certificate);
+        let mut files = Vec::new();
+        for d in &env.documents {
+            files.push(
+                inkan
+                    .download_document(&staff, &env.id, &d.id, &who)
+                    .await
+                    .unwrap()
+                    .1,
+            );
+        }
+        let certificate = inkan
+            .download_certificate(&staff, &env.id, &who)
+            .await
+            .unwrap()
+            .1;
+        sealed.push((env, files, certificate));
+    }
+    let pending = draft(
+        inkan,
+        &staff,
+        "未署名の契約",
+        vec![recipient("c@vendor.example.jp", "signer", 1)],
+        "5",
+    )
+    .await;
+    inkan.send(&staff, &pending.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    inkan.anchor_audit_chains(false).await.unwrap();
+    let inventory = inkan.store().inventory().await.unwrap();
+
+    let migrations = inkan_store::migrations();
+    let (latest, _) = migrations.last().unwrap().clone();
+    let mut checked_with_pyhanko = false;
+    for (version, description) in migrations.iter().filter(|(v, _)| *v < latest) {
+        let what = format!("from migration {version} ({description})");
+        // The older database, and its rows.
+        let pg_target = if postgres {
+            Some(inkan_testkit::postgres::fresh_database().unwrap())
+        } else {
+            None
+        };
+        let sqlite_file = t.data.path().join(format!("upgrade-{version}.db"));
+        let url = match &pg_target {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", sqlite_file.display()),
+        };
+        inkan_store::migrate_to(&url, *version).await.unwrap();
+        match (&source_db, &pg_target) {
+            (Some(from), Some(to)) => copy_rows_postgres(&from.url, &to.url).await,
+            _ => copy_rows_sqlite(&t.data.path().join("inkan.db"), &sqlite_file).await,
+        }
+
+        // This version opens it (the later migrations run) beside the same keys, blobs and PKI.
+        let upgraded = assemble(
+            Config {
+                data_dir: Some(t.data.path().to_path_buf()),
+                public_url: Some(t.public_url.clone()),
+                database_url: Some(url.clone()),
+                ..Config::default()
+            },
+            t.clock.clone(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let u = &upgraded.inkan;
+        let staff = u
+            .authenticate_api_key(&created.api_key)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: the API key: {e}"));
+        // The certificate of conclusion came with migration 2: envelopes sealed before have none.
+        let has_certificates = *version >= 2;
+        let found = u.store().inventory().await.unwrap();
+        assert_eq!(
+            (found.organizations, found.envelopes, found.documents),
+            (
+                inventory.organizations,
+                inventory.envelopes,
+                inventory.documents
+            ),
+            "{what}"
+        );
+        let expected_files: Vec<_> = inventory
+            .sealed_files
+            .iter()
+            .filter(|f| has_certificates || f.kind == inkan_store::SealedFileKind::Document)
+            .cloned()
+            .collect();
+        assert_eq!(found.sealed_files, expected_files, "{what}");
+        for report in u.verify_audit().await.unwrap() {
+            assert!(report.broken.is_none(), "{what}: {report:?}");
+        }
+        let listed = u
+            .envelopes(&staff, None, 100, 0)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: listing: {e}"));
+        assert_eq!(listed.len(), 3, "{what}");
+        let still_pending = u.envelope(&staff, &pending.id).await.unwrap();
+        assert_eq!(still_pending.status, "sent", "{what}");
+
+        for (env, files, certificate) in &sealed {
+            let now = u.envelope(&staff, &env.id).await.unwrap();
+            assert!(now.sealed, "{what}");
+            assert_eq!(now.conclusion_id, env.conclusion_id, "{what}");
+            for (d, original) in now.documents.iter().zip(files) {
+                let (name, bytes) = u
+                    .download_document(&staff, &env.id, &d.id, &who)
+                    .await
+                    .unwrap_or_else(|e| panic!("{what}: downloading {}: {e}", d.name));
+                assert!(bytes == *original, "{what}: {name} changed");
+                let verified = u.verify_upload(&name, &bytes).await.unwrap();
+                assert!(verified.report.valid, "{what}: {name}");
+                if !checked_with_pyhanko {
+                    let file = t.data.path().join("upgraded.pdf");
+                    std::fs::write(&file, &bytes).unwrap();
+                    if let Some((valid, text)) = pyhanko_valid(&file, &t.root_pem) {
+                        assert!(valid, "{what}: {text}");
+                    }
+                    checked_with_pyhanko = true;
+                }
+            }
+            let downloaded = u.download_certificate(&staff, &env.id, &who).await;
+            if has_certificates {
+                assert!(
+                    downloaded.unwrap().1 == *certificate,
+                    "{what}: the certificate"
+                );
+                let by_id = u
+                    .verify_upload("締結証明書.pdf", certificate)
+                    .await
+                    .unwrap();
+                assert!(by_id.report.valid && by_id.conclusion.matches, "{what}");
+            } else {
+                assert!(
+                    downloaded.is_err(),
+                    "{what}: no certificate before migration 2"
+                );
+            }
+        }
+    }
+    assert!(migrations.len() >= 8, "every migration so far is covered");
+}

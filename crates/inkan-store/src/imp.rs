@@ -21,7 +21,7 @@ macro_rules! store_impl {
         use $crate::{
             chain_hash, AccessToken, ApiKey, AttachmentRecord, AuditAnchor, AuditEntry, ChainKey, Change, CodeCheck,
             Counterparty, Department, DocumentHit, DocumentQuery, DocumentRecord, EmailCode,
-            EnvelopeFilter, EnvelopeRecord, Job, JobFilter, LibraryItem, NewAuditEntry,
+            EnvelopeFilter, EnvelopeRecord, Job, JobCount, JobFilter, LibraryItem, NewAuditEntry,
             Organization, Result, SignerAccount, Store, StoreError, TokenHash, User, Webhook,
             GENESIS_HASH,
         };
@@ -1189,6 +1189,17 @@ macro_rules! store_impl {
                     .push_bind(limit_or(filter.limit, DEFAULT_LIMIT));
                 let found = q.build().fetch_all(&self.pool).await?;
                 found.iter().map(rows::job).collect()
+            }
+
+            async fn job_counts(&self) -> Result<Vec<JobCount>> {
+                let found = sqlx::query(
+                    "SELECT kind, status, COUNT(*) AS n, \
+                     MIN(CASE WHEN status = 'queued' THEN run_at ELSE updated_at END) AS oldest \
+                     FROM jobs GROUP BY kind, status ORDER BY kind, status",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                found.iter().map(rows::job_count).collect()
             }
 
             // ── Audit trail ───────────────────────────────────────────────────────────────

@@ -14,6 +14,7 @@ mod audit;
 mod dump;
 mod error;
 mod imp;
+mod migrations;
 mod model;
 mod postgres;
 mod rows;
@@ -54,6 +55,22 @@ pub async fn open(url: &str, chain_key: ChainKey) -> Result<Arc<dyn Store>> {
             url.split('@').next_back().unwrap_or(url)
         )))
     }
+}
+
+/// Brings the (new or older) database at `url` to the migrations up to `version` and no
+/// further: a database as an earlier release left it, for upgrade tests. Opening a store
+/// afterwards applies the rest, as an upgrade does.
+pub async fn migrate_to(url: &str, version: i64) -> Result<()> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        PostgresStore::migrate_to(url, version).await
+    } else {
+        SqliteStore::migrate_to(url, version).await
+    }
+}
+
+/// Every migration's version and description, oldest first (the same on both backends).
+pub fn migrations() -> Vec<(i64, String)> {
+    SqliteStore::migrations()
 }
 
 /// Everything Inkan keeps, except blobs (see inkan-blobs). Every read that concerns one
@@ -181,6 +198,9 @@ pub trait Store: Send + Sync {
     async fn requeue_job(&self, id: JobId, now: i64) -> Result<()>;
     async fn job(&self, id: JobId) -> Result<Option<Job>>;
     async fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+    /// How many jobs there are of each kind in each state, with the oldest time of each group
+    /// (when it became due for queued jobs, its last change for the others): the metrics.
+    async fn job_counts(&self) -> Result<Vec<JobCount>>;
 
     // ── Audit trail ──────────────────────────────────────────────────────────────────────────
     /// One organization's trail in chain order (optionally one envelope's entries only).

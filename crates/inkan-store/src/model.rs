@@ -410,6 +410,16 @@ pub struct Job {
     pub updated_at: UnixTime,
 }
 
+/// One group of [`Store::job_counts`](crate::Store::job_counts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCount {
+    pub kind: String,
+    pub status: JobStatus,
+    pub count: u64,
+    /// Queued jobs: the earliest `run_at`; others: the earliest `updated_at`.
+    pub oldest: UnixTime,
+}
+
 /// Which jobs to list (oldest first).
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {

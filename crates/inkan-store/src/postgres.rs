@@ -45,6 +45,22 @@ impl PostgresStore {
         })
     }
 
+    /// The database at `url` brought to the migrations up to `version` only
+    /// ([`crate::migrate_to`]).
+    pub(crate) async fn migrate_to(url: &str, version: i64) -> crate::Result<()> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| crate::StoreError::Config(format!("PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        crate::migrations::up_to(&MIGRATOR, version)
+            .run(&pool)
+            .await?;
+        pool.close().await;
+        Ok(())
+    }
+
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 

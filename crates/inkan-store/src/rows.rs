@@ -11,9 +11,9 @@ use sqlx::Row;
 
 use crate::{
     AccessToken, ApiKey, AttachmentRecord, AuditAnchor, AuditEntry, Counterparty, Department,
-    DocumentHit, DocumentRecord, EnvelopeRecord, Job, JobStatus, LibraryItem, NewAuditEntry,
-    Organization, Result, SignerAccount, StoreError, TokenHash, TokenKind, TransactionMetadata,
-    User, UserRole, Webhook,
+    DocumentHit, DocumentRecord, EnvelopeRecord, Job, JobCount, JobStatus, LibraryItem,
+    NewAuditEntry, Organization, Result, SignerAccount, StoreError, TokenHash, TokenKind,
+    TransactionMetadata, User, UserRole, Webhook,
 };
 
 /// Typed column access over either backend's rows.
@@ -414,6 +414,15 @@ pub(crate) fn job(r: &impl Get) -> Result<Job> {
         last_error: r.opt_text("last_error")?,
         created_at: r.int("created_at")?,
         updated_at: r.int("updated_at")?,
+    })
+}
+
+pub(crate) fn job_count(r: &impl Get) -> Result<JobCount> {
+    Ok(JobCount {
+        kind: r.text("kind")?,
+        status: job_status(&r.text("status")?)?,
+        count: u64_of(r.int("n")?, "n")?,
+        oldest: r.int("oldest")?,
     })
 }
 

@@ -58,6 +58,32 @@ impl SqliteStore {
         Ok(SqliteStore { pool, chain_key })
     }
 
+    /// The database at `url` created with the migrations up to `version` only
+    /// ([`crate::migrate_to`]).
+    pub(crate) async fn migrate_to(url: &str, version: i64) -> crate::Result<()> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| crate::StoreError::Config(format!("SQLite URL {url:?}: {e}")))?
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        crate::migrations::up_to(&MIGRATOR, version)
+            .run(&pool)
+            .await?;
+        pool.close().await;
+        Ok(())
+    }
+
+    /// The versions and descriptions of every migration, in order.
+    pub(crate) fn migrations() -> Vec<(i64, String)> {
+        MIGRATOR
+            .iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect()
+    }
+
     const FOR_UPDATE: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
 

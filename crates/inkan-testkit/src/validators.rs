@@ -157,3 +157,41 @@ pub fn ltv_verdicts(report: &str) -> Vec<(String, String)> {
     }
     verdicts
 }
+
+/// The Prometheus project's own OpenMetrics parser (the `prometheus-client` package in the
+/// pyHanko environment) over `text`: every sample as `{"name", "labels", "value"}`, or the
+/// parser's error as `Err`. `None` when the parser is absent.
+pub fn openmetrics_samples(text: &str) -> Option<Result<Vec<serde_json::Value>, String>> {
+    let python = pyhanko_python()?;
+    let script = r#"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+samples = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        samples.append({"name": s.name, "labels": s.labels, "value": s.value})
+print(json.dumps(samples))
+"#;
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take()?;
+        stdin.write_all(text.as_bytes()).ok()?;
+    }
+    let out = child.wait_with_output().ok()?;
+    if !out.status.success() {
+        let error = String::from_utf8_lossy(&out.stderr).to_string();
+        if error.contains("No module named 'prometheus_client'") {
+            crate::skip_or_fail("prometheus-client is not installed in the pyHanko environment (bash .ci/run installs it)");
+            return None;
+        }
+        return Some(Err(error));
+    }
+    Some(serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).map_err(|e| e.to_string()))
+}

@@ -13,6 +13,7 @@ mod client;
 mod error;
 mod extract;
 mod headers;
+mod metrics;
 mod openapi;
 mod redirect;
 mod render;

@@ -20,6 +20,7 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
     paths(
         system::healthz,
         system::readyz,
+        system::metrics,
         system::openapi,
         admin::create_organization,
         admin::create_api_key,

@@ -13,7 +13,7 @@ use crate::api::{
     MAX_ATTACHMENT_BODY, MAX_ENVELOPE_BODY,
 };
 use crate::error::{ApiError, StartError};
-use crate::{client, headers, ui, AppState};
+use crate::{client, headers, metrics, ui, AppState};
 
 /// The whole server: the JSON API, the OpenAPI document, the link pages, and the PKI's OCSP,
 /// CRL and TSA endpoints under `/pki` (the certificates of the built-in PKI point there, so
@@ -108,15 +108,22 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .route("/openapi.json", get(system::openapi))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
         // The web pages: signer, completion, staff.
         .merge(ui::routes(&state))
         .with_state(state.clone())
         .nest("/pki", inkan_pki::server::router(pki))
+        // After every route: the matched pattern for the request metrics.
+        .route_layer(axum::middleware::from_fn(metrics::remember_route))
         .fallback(no_route)
         // Before any route: who the client is (behind trusted proxies, the forwarded address).
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.clone(),
             client::client_address,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            metrics::track_requests,
         ))
         .layer(axum::middleware::from_fn_with_state(
             https,

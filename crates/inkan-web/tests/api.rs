@@ -1282,3 +1282,136 @@ async fn readyz_names_what_is_down() {
         "the answer is reused"
     );
 }
+
+/// `/metrics`: counts by route pattern (never a path with an id or a token), jobs and their
+/// durations by kind, days left on each PKI certificate; well-formed OpenMetrics by the
+/// Prometheus project's own parser; open to loopback clients and to the metrics token only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_by_route_and_are_for_loopback_or_the_token() {
+    if !have_font() {
+        return;
+    }
+    const TOKEN: &str = "prometheus-scrapes-with-this-token";
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        // Requests from this proxy carry the client's address in X-Forwarded-For.
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.metrics_token = Some(TOKEN.into());
+    })
+    .await;
+    let key = app
+        .organization("盛岡市", "admin@city.morioka.example.jp")
+        .await;
+    let id = app.concluded(&key, "庁舎清掃業務委託", VENDOR).await;
+    let r = app
+        .get(&format!("/api/v1/envelopes/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .get(&format!("/api/v1/no-such-thing/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let r = app.get("/metrics").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(header(&r, "content-type").starts_with("application/openmetrics-text"));
+    let text = r.text().await.unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(!text.contains(&id), "an id reached the metrics:\n{text}");
+    let Some(parsed) = inkan_testkit::validators::openmetrics_samples(&text) else {
+        return;
+    };
+    let samples = parsed.unwrap_or_else(|e| panic!("not OpenMetrics: {e}\n{text}"));
+    let value = |name: &str, labels: &[(&str, &str)]| -> Option<f64> {
+        samples
+            .iter()
+            .find(|s| {
+                s["name"] == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s["labels"][*k].as_str() == Some(*v))
+            })
+            .map(|s| s["value"].as_f64().unwrap())
+    };
+    assert_eq!(
+        value(
+            "inkan_http_requests_total",
+            &[
+                ("method", "GET"),
+                ("route", "/api/v1/envelopes/{id}"),
+                ("status", "200")
+            ]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        value(
+            "inkan_http_requests_total",
+            &[("route", "/api/v1/envelopes"), ("status", "201")]
+        )
+        .is_some(),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            "inkan_http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        value(
+            "inkan_http_request_duration_seconds_count",
+            &[("route", "/api/v1/envelopes/{id}")]
+        ) == Some(1.0)
+    );
+    // The envelope was sealed by seal jobs: their time and their state in the database.
+    let seals = value("inkan_job_duration_seconds_count", &[("kind", "seal")]).unwrap_or(0.0);
+    assert!(seals >= 1.0, "{text}");
+    assert_eq!(
+        value(
+            "inkan_jobs_run_total",
+            &[("kind", "seal"), ("outcome", "done")]
+        ),
+        Some(seals)
+    );
+    assert!(value("inkan_jobs", &[("kind", "seal"), ("status", "done")]).unwrap_or(0.0) >= 1.0);
+    assert_eq!(value("inkan_jobs", &[("status", "failed")]), None, "{text}");
+    // A fresh PKI: the TSA certificate ends in about five years, the root in ten.
+    let tsa = value("inkan_certificate_days_left", &[("role", "tsa")]).unwrap();
+    assert!((1700.0..1900.0).contains(&tsa), "{tsa}");
+    let root = value("inkan_certificate_days_left", &[("role", "root")]).unwrap();
+    assert!(root > tsa, "{root} {tsa}");
+    assert_eq!(value("inkan_tsa_failures_total", &[]), Some(0.0));
+
+    // From elsewhere (through the trusted proxy): the token, or nothing.
+    let remote = |token: Option<&str>| {
+        let r = app.get("/metrics").header("x-forwarded-for", "203.0.113.9");
+        match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    };
+    assert_eq!(remote(None).send().await.unwrap().status(), 403);
+    assert_eq!(
+        remote(Some("wrong-token-of-some-length"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let r = remote(Some(TOKEN)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("inkan_http_requests_total{"));
+}

@@ -463,6 +463,40 @@ fn demo_seeds_a_sent_envelope_and_prints_the_signer_links() {
     );
 }
 
+/// `INKAN_LOG_FORMAT=json`: every log line is one JSON object with its time, level and message,
+/// fields at the top level, for a log collector.
+#[test]
+fn logs_as_json_lines_by_configuration() {
+    let data = tempfile::tempdir().unwrap();
+    let out = inkan()
+        .arg("demo")
+        .env("INKAN_DATA_DIR", data.path())
+        .env("INKAN_LOG", "debug")
+        .env("INKAN_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 3, "too few log lines:\n{logs}");
+    for line in lines {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        for key in ["timestamp", "level", "target"] {
+            assert!(event[key].is_string(), "no {key}: {line}");
+        }
+    }
+    // A value it does not know is named, and text is logged.
+    let out = inkan()
+        .args(["pki", "status", "--dir"])
+        .arg(data.path().join("pki"))
+        .env("INKAN_LOG_FORMAT", "yaml")
+        .output()
+        .unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("INKAN_LOG_FORMAT is text or json"), "{logs}");
+}
+
 /// `inkan backup`, `backup list`, `backup verify` and `inkan restore` from the command line, with
 /// the destination and key named in the configuration file: a set of the demo installation is
 /// made (progress on stderr), listed and drilled; the data folder is destroyed and restored;

@@ -225,10 +225,15 @@ pub async fn query(
     let mut nonce = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let request = build_request(cert, issuer, Some(&nonce))?;
-    let body = crate::http::post(client, &url, "application/ocsp-request", request, timeout)
-        .await
-        .map_err(|e| PkiError::Invalid(format!("OCSP: {e}")))?;
-    check_response(&body, cert, issuer, Some(&nonce), SystemTime::now())
+    let answer =
+        match crate::http::post(client, &url, "application/ocsp-request", request, timeout).await {
+            Ok(body) => check_response(&body, cert, issuer, Some(&nonce), SystemTime::now()),
+            Err(e) => Err(PkiError::Invalid(format!("OCSP: {e}"))),
+        };
+    if answer.is_err() {
+        crate::failures::count_ocsp();
+    }
+    answer
 }
 
 /// The certificate that signed an OCSP response, when the response carries it (a delegated

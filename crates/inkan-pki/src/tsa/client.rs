@@ -142,6 +142,7 @@ impl TsaClient {
                         }
                         // A TSA that answers wrongly will answer wrongly again: next URL.
                         Err(e) => {
+                            crate::failures::count_tsa();
                             failures.push(format!("{url}: {e}"));
                             break;
                         }
@@ -152,10 +153,12 @@ impl TsaClient {
                             status: 400..=499, ..
                         },
                     ) => {
+                        crate::failures::count_tsa();
                         failures.push(e.to_string());
                         break;
                     }
                     Err(e) => {
+                        crate::failures::count_tsa();
                         failures.push(format!("{e} (attempt {attempt})"));
                         if attempt < self.attempts_per_url {
                             tokio::time::sleep(self.backoff * attempt).await;

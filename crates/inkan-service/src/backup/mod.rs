@@ -360,9 +360,13 @@ impl Source {
 pub async fn run_schedule(source: Source, backups: Arc<Backups>, hour: u8) {
     loop {
         let now = source.inkan.now();
-        match due(&backups, now, hour).await {
+        match due(&backups, now, hour, &source.inkan).await {
             Ok(true) => match backups.create(&source, &Quiet).await {
                 Ok(manifest) => {
+                    source
+                        .inkan
+                        .metrics
+                        .saw_backups(backups.describe(), manifest.created_at);
                     tracing::info!(set = %manifest.name, blobs = manifest.blobs.len(), destination = %backups.describe(), "backup made");
                     match backups.prune(now).await {
                         Ok(removed) => tracing::info!(removed = ?removed, "backups pruned"),
@@ -380,14 +384,17 @@ pub async fn run_schedule(source: Source, backups: Arc<Backups>, hour: u8) {
     }
 }
 
-/// Whether today's (JST) set is due: the hour has passed and no set was made today.
-async fn due(backups: &Backups, now: i64, hour: u8) -> Result<bool> {
+/// Whether today's (JST) set is due: the hour has passed and no set was made today. The newest
+/// set goes to the metrics on the way.
+async fn due(backups: &Backups, now: i64, hour: u8, inkan: &crate::Inkan) -> Result<bool> {
+    let sets = backups.sets().await?;
+    let newest = sets.iter().map(|m| m.created_at).max().unwrap_or(0);
+    inkan.metrics.saw_backups(backups.describe(), newest);
     let today = crate::japan::date_jst(now);
     let jst_hour = ((now + 9 * 3600).rem_euclid(86_400) / 3600) as u8;
     if jst_hour < hour {
         return Ok(false);
     }
-    let sets = backups.sets().await?;
     Ok(!sets
         .iter()
         .any(|m| crate::japan::date_jst(m.created_at) == today))
