@@ -94,6 +94,7 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/openapi.json", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
+        ("/metrics", "get"),
     ];
     for (path, method) in expected {
         assert!(
