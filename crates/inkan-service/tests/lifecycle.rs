@@ -7,7 +7,7 @@ mod common;
 
 use common::have_font;
 
-use common::{caller, draft, organization, recipient, start};
+use common::{caller, concluded, draft, organization, recipient, start};
 use inkan_service::{SearchInput, ServiceError};
 use inkan_testkit::validators::{lta_indications_at, ltv_check, pyhanko_valid};
 
@@ -1216,32 +1216,7 @@ async fn backup_then_disaster_then_restore(postgres: Option<(String, String)>) {
         .await
         .unwrap();
     let staff = inkan.authenticate_api_key(&created.api_key).await.unwrap();
-    let sealed = |title: &'static str, email: &'static str| {
-        let staff = staff.clone();
-        let who = who.clone();
-        let t = &t;
-        async move {
-            let env = draft(
-                &t.inkan,
-                &staff,
-                title,
-                vec![recipient(email, "signer", 1)],
-                "1000",
-            )
-            .await;
-            t.inkan.send(&staff, &env.id, &who).await.unwrap();
-            t.inkan.worker().drain().await.unwrap();
-            t.inkan
-                .complete(&t.link_token(email, "s"), &[], &who)
-                .await
-                .unwrap();
-            t.inkan.worker().drain().await.unwrap();
-            let env = t.inkan.envelope(&staff, &env.id).await.unwrap();
-            assert!(env.sealed);
-            env
-        }
-    };
-    let first = sealed("清掃業務委託", "a@vendor.example.jp").await;
+    let first = concluded(&t, &staff, "清掃業務委託", "a@vendor.example.jp").await;
 
     let backups_dir = tempfile::tempdir().unwrap();
     let key_dir = tempfile::tempdir().unwrap();
@@ -1281,7 +1256,7 @@ async fn backup_then_disaster_then_restore(postgres: Option<(String, String)>) {
     assert!(!first_blob_stored.windows(5).any(|w| w == b"%PDF-"));
 
     // More data, then the next day's set: only new blobs are copied.
-    let second = sealed("給食業務委託", "b@vendor.example.jp").await;
+    let second = concluded(&t, &staff, "給食業務委託", "b@vendor.example.jp").await;
     let pending = draft(
         inkan,
         &staff,
@@ -1314,7 +1289,7 @@ async fn backup_then_disaster_then_restore(postgres: Option<(String, String)>) {
 
     // After the set: one more envelope, sealed (the TSA hands out more serial numbers), which
     // the restore will not have.
-    let lost = sealed("バックアップ後の契約", "d@vendor.example.jp").await;
+    let lost = concluded(&t, &staff, "バックアップ後の契約", "d@vendor.example.jp").await;
     let (_, first_pdf) = inkan
         .download_document(&staff, &first.id, &first.documents[0].id, &who)
         .await
@@ -1980,23 +1955,7 @@ async fn upgrade_from_every_earlier_migration(postgres: bool) {
         ("庁舎清掃業務委託", "a@vendor.example.jp"),
         ("学校給食調理業務委託", "b@vendor.example.jp"),
     ] {
-        let env = draft(
-            inkan,
-            &staff,
-            title,
-            vec![recipient(email, "signer", 1)],
-            "1000",
-        )
-        .await;
-        inkan.send(&staff, &env.id, &who).await.unwrap();
-        inkan.worker().drain().await.unwrap();
-        inkan
-            .complete(&t.link_token(email, "s"), &[], &who)
-            .await
-            .unwrap();
-        inkan.worker().drain().await.unwrap();
-        let env = inkan.envelope(&staff, &env.id).await.unwrap();
-        assert!(env.sealed && env.has_certificate);
+        let env = concluded(&t, &staff, title, email).await;
         let mut files = Vec::new();
         for d in &env.documents {
             files.push(

@@ -181,6 +181,38 @@ pub async fn draft(
         .unwrap()
 }
 
+/// A one-signer envelope `title` sent to `email`, signed through their link and sealed with
+/// its 電子契約締結証明書 (the jobs run in between).
+pub async fn concluded(
+    t: &TestService,
+    staff: &inkan_service::Staff,
+    title: &str,
+    email: &str,
+) -> inkan_service::EnvelopeView {
+    let (inkan, who) = (&t.inkan, caller());
+    let env = draft(
+        inkan,
+        staff,
+        title,
+        vec![recipient(email, "signer", 1)],
+        "1000",
+    )
+    .await;
+    inkan.send(staff, &env.id, &who).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    inkan
+        .complete(&t.link_token(email, "s"), &[], &who)
+        .await
+        .unwrap();
+    inkan.worker().drain().await.unwrap();
+    let env = inkan.envelope(staff, &env.id).await.unwrap();
+    assert!(
+        env.sealed && env.has_certificate,
+        "{title} was not concluded"
+    );
+    env
+}
+
 /// True when the Japanese font the 締結証明書ID stamp needs is installed (else skipped, or a
 /// failure under CI).
 pub fn have_font() -> bool {
