@@ -7,7 +7,7 @@ mod common;
 
 use common::have_font;
 
-use common::{caller, concluded, draft, organization, recipient, start};
+use common::{caller, concluded, draft, organization, organization_with_key, recipient, start};
 use inkan_service::{SearchInput, ServiceError};
 use inkan_testkit::validators::{lta_indications_at, ltv_check, pyhanko_valid};
 
@@ -1205,17 +1205,8 @@ async fn backup_then_disaster_then_restore(postgres: Option<(String, String)>) {
     };
     let t = start(database.clone()).await;
     let (inkan, who) = (&t.inkan, caller());
-    let created = inkan
-        .create_organization(&inkan_service::NewOrganization {
-            name: "滝沢市".into(),
-            department: None,
-            admin_name: "管理者".into(),
-            admin_email: "admin@city.takizawa.example.jp".into(),
-            admin_password: None,
-        })
-        .await
-        .unwrap();
-    let staff = inkan.authenticate_api_key(&created.api_key).await.unwrap();
+    let (api_key, staff) =
+        organization_with_key(inkan, "滝沢市", "admin@city.takizawa.example.jp").await;
     let first = concluded(&t, &staff, "清掃業務委託", "a@vendor.example.jp").await;
 
     let backups_dir = tempfile::tempdir().unwrap();
@@ -1340,10 +1331,7 @@ async fn backup_then_disaster_then_restore(postgres: Option<(String, String)>) {
 
     let app = assemble(target.clone(), t.clock.clone()).await.unwrap();
     let restored = &app.inkan;
-    let staff = restored
-        .authenticate_api_key(&created.api_key)
-        .await
-        .unwrap();
+    let staff = restored.authenticate_api_key(&api_key).await.unwrap();
     let (_, pdf) = restored
         .download_document(&staff, &first.id, &first.documents[0].id, &who)
         .await
@@ -1939,17 +1927,8 @@ async fn upgrade_from_every_earlier_migration(postgres: bool) {
     };
     let t = start(source_db.as_ref().map(|d| d.url.clone())).await;
     let (inkan, who) = (&t.inkan, caller());
-    let created = inkan
-        .create_organization(&inkan_service::NewOrganization {
-            name: "盛岡市".into(),
-            department: None,
-            admin_name: "管理者".into(),
-            admin_email: "admin@city.morioka.example.jp".into(),
-            admin_password: None,
-        })
-        .await
-        .unwrap();
-    let staff = inkan.authenticate_api_key(&created.api_key).await.unwrap();
+    let (api_key, staff) =
+        organization_with_key(inkan, "盛岡市", "admin@city.morioka.example.jp").await;
     let mut sealed = Vec::new();
     for (title, email) in [
         ("庁舎清掃業務委託", "a@vendor.example.jp"),
@@ -2022,7 +2001,7 @@ async fn upgrade_from_every_earlier_migration(postgres: bool) {
         .unwrap_or_else(|e| panic!("{what}: {e}"));
         let u = &upgraded.inkan;
         let staff = u
-            .authenticate_api_key(&created.api_key)
+            .authenticate_api_key(&api_key)
             .await
             .unwrap_or_else(|e| panic!("{what}: the API key: {e}"));
         // The certificate of conclusion came with migration 2: envelopes sealed before have none.

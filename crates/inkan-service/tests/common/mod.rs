@@ -116,6 +116,15 @@ impl TestService {
 
 /// A new organization; returns its staff identity.
 pub async fn organization(inkan: &Inkan, name: &str, admin_email: &str) -> inkan_service::Staff {
+    organization_with_key(inkan, name, admin_email).await.1
+}
+
+/// A new organization; returns its first API key and the staff identity it acts for.
+pub async fn organization_with_key(
+    inkan: &Inkan,
+    name: &str,
+    admin_email: &str,
+) -> (String, inkan_service::Staff) {
     let created = inkan
         .create_organization(&inkan_service::NewOrganization {
             name: name.into(),
@@ -126,7 +135,8 @@ pub async fn organization(inkan: &Inkan, name: &str, admin_email: &str) -> inkan
         })
         .await
         .unwrap();
-    inkan.authenticate_api_key(&created.api_key).await.unwrap()
+    let staff = inkan.authenticate_api_key(&created.api_key).await.unwrap();
+    (created.api_key, staff)
 }
 
 /// A recipient of `role` with `email`, keyed by its email.
