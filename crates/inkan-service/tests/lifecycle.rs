@@ -7,7 +7,9 @@ mod common;
 
 use common::have_font;
 
-use common::{caller, concluded, draft, organization, organization_with_key, recipient, start};
+use common::{
+    caller, concluded, draft, organization, organization_with_key, recipient, sent, start,
+};
 use inkan_service::{SearchInput, ServiceError};
 use inkan_testkit::validators::{lta_indications_at, ltv_check, pyhanko_valid};
 
@@ -1248,16 +1250,7 @@ async fn backup_then_disaster_then_restore(postgres: Option<(String, String)>) {
 
     // More data, then the next day's set: only new blobs are copied.
     let second = concluded(&t, &staff, "給食業務委託", "b@vendor.example.jp").await;
-    let pending = draft(
-        inkan,
-        &staff,
-        "未署名の契約",
-        vec![recipient("c@vendor.example.jp", "signer", 1)],
-        "5",
-    )
-    .await;
-    inkan.send(&staff, &pending.id, &who).await.unwrap();
-    inkan.worker().drain().await.unwrap();
+    let pending = sent(inkan, &staff, "未署名の契約", "c@vendor.example.jp", "5").await;
     let pending_link = t.link_token("c@vendor.example.jp", "s");
     t.clock.advance(86_400);
     let set2 = backups.create(&source, &Quiet).await.unwrap();
@@ -1952,16 +1945,7 @@ async fn upgrade_from_every_earlier_migration(postgres: bool) {
             .1;
         sealed.push((env, files, certificate));
     }
-    let pending = draft(
-        inkan,
-        &staff,
-        "未署名の契約",
-        vec![recipient("c@vendor.example.jp", "signer", 1)],
-        "5",
-    )
-    .await;
-    inkan.send(&staff, &pending.id, &who).await.unwrap();
-    inkan.worker().drain().await.unwrap();
+    let pending = sent(inkan, &staff, "未署名の契約", "c@vendor.example.jp", "5").await;
     inkan.anchor_audit_chains(false).await.unwrap();
     let inventory = inkan.store().inventory().await.unwrap();
 

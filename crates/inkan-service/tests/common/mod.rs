@@ -191,6 +191,28 @@ pub async fn draft(
         .unwrap()
 }
 
+/// A one-signer envelope `title` (取引金額 `amount`) sent to `email`; the mail jobs run, so the
+/// link is in the outbox.
+pub async fn sent(
+    inkan: &Inkan,
+    staff: &inkan_service::Staff,
+    title: &str,
+    email: &str,
+    amount: &str,
+) -> inkan_service::EnvelopeView {
+    let env = draft(
+        inkan,
+        staff,
+        title,
+        vec![recipient(email, "signer", 1)],
+        amount,
+    )
+    .await;
+    inkan.send(staff, &env.id, &caller()).await.unwrap();
+    inkan.worker().drain().await.unwrap();
+    env
+}
+
 /// A one-signer envelope `title` sent to `email`, signed through their link and sealed with
 /// its 電子契約締結証明書 (the jobs run in between).
 pub async fn concluded(
@@ -200,16 +222,7 @@ pub async fn concluded(
     email: &str,
 ) -> inkan_service::EnvelopeView {
     let (inkan, who) = (&t.inkan, caller());
-    let env = draft(
-        inkan,
-        staff,
-        title,
-        vec![recipient(email, "signer", 1)],
-        "1000",
-    )
-    .await;
-    inkan.send(staff, &env.id, &who).await.unwrap();
-    inkan.worker().drain().await.unwrap();
+    let env = sent(inkan, staff, title, email, "1000").await;
     inkan
         .complete(&t.link_token(email, "s"), &[], &who)
         .await
