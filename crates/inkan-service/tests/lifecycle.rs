@@ -1812,7 +1812,7 @@ async fn a_database_at_every_earlier_migration_upgrades_with_its_sealed_envelope
 /// Copies every row of `from` into the tables of `to` (an older schema), in the columns both
 /// have. SQLite: through ATTACH, foreign keys off while copying.
 async fn copy_rows_sqlite(from: &std::path::Path, to: &std::path::Path) {
-    use sqlx::{Connection, Row};
+    use sqlx::Connection;
     let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", to.display()))
         .await
         .unwrap();
@@ -1833,30 +1833,15 @@ async fn copy_rows_sqlite(from: &std::path::Path, to: &std::path::Path) {
     .await
     .unwrap();
     for table in tables {
-        let columns = |schema: &'static str| {
-            sqlx::query("SELECT name FROM pragma_table_info($1, $2)")
-                .bind(table.clone())
-                .bind(schema)
-        };
-        let old: Vec<String> = columns("main")
-            .fetch_all(&mut db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get::<String, _>("name"))
-            .collect();
-        let now: Vec<String> = columns("current")
-            .fetch_all(&mut db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get::<String, _>("name"))
-            .collect();
-        let shared: Vec<String> = old
-            .into_iter()
-            .filter(|c| now.contains(c))
-            .map(|c| format!("\"{c}\""))
-            .collect();
+        // The older table's columns that the current one has too.
+        let shared: Vec<String> = sqlx::query_scalar(
+            "SELECT '\"' || o.name || '\"' FROM pragma_table_info($1, 'main') o \
+             JOIN pragma_table_info($1, 'current') n ON n.name = o.name ORDER BY o.cid",
+        )
+        .bind(&table)
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
         let list = shared.join(", ");
         sqlx::query(&format!(
             "INSERT INTO main.\"{table}\" ({list}) SELECT {list} FROM current.\"{table}\""
