@@ -34,19 +34,35 @@ pub(crate) async fn track_requests(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let route = response
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
     state.inkan.metrics().observe_request(
-        method.as_str(),
+        method,
         route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// The standard methods by name; anything else (any token is a valid HTTP method) as `other`,
+/// so a client inventing methods cannot grow the number of series without end.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Who may read the metrics: a loopback client (Prometheus on the same host, or a proxy on it
@@ -76,6 +92,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label(&axum::http::Method::GET), "GET");
+        let invented = axum::http::Method::from_bytes(b"X-RANDOM-1234").unwrap();
+        assert_eq!(method_label(&invented), "other");
+    }
 
     #[test]
     fn only_loopback_or_the_token_may_read() {
