@@ -12,7 +12,14 @@
 //! db/<ca>/issued/<serial>.pem    every certificate a CA issued
 //! db/<ca>/revoked/<serial>.toml  revocations (one file each, written atomically)
 //! db/tsa-serial            the next block of TSA serial numbers
+//! g2/ g3/ …                later generations (`inkan pki rollover`), each laid out as above
+//!                          (root.pem … db/) plus cross-certified.pem: its root's key
+//!                          certified by the generation before
 //! ```
+//! A rollover brings a new root and issuing CA (and new service keys) without touching the old
+//! ones: what they issued is still answered for at the URLs written into it, and the new root,
+//! cross-certified by the old, lets relying parties who trust only the old root validate what
+//! the new generation signs.
 //! Revocation is a file appearing under `revoked/`: `inkan pki revoke` and a running
 //! `inkan pki serve` share the directory, so a revocation is visible to OCSP and CRLs at once.
 
@@ -27,7 +34,7 @@ use x509_cert::ext::pkix::KeyUsages;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 
-use crate::config::{KeyBackendConfig, PkiConfig};
+use crate::config::{generation_segment, KeyBackendConfig, PkiConfig};
 use crate::keystore::{KeyRole, KeyStore};
 use crate::live::LiveCertificate;
 use crate::x509::{self, CertificateRequest};
@@ -172,23 +179,40 @@ pub struct SignerRequest {
 /// When one of the installation's own certificates ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expiry {
-    /// `root`, `issuing-ca`, `tsa`, `ocsp` or `witness` (the file stem in the PKI directory).
+    /// `root`, `issuing-ca`, `tsa`, `ocsp` or `witness` (the file stem in the PKI directory), or
+    /// `cross-certified` (a later generation's root certified by the one before).
     pub role: &'static str,
+    /// The generation the certificate belongs to (1 until the first rollover).
+    pub generation: u32,
     /// The certificate's common name.
     pub subject: String,
     pub not_after: SystemTime,
 }
 
-/// An opened PKI directory.
+/// The file, in a later generation's folder, of its root's key certified by the generation
+/// before.
+const CROSS_CERTIFIED: &str = "cross-certified.pem";
+
+/// An opened PKI directory: the generation that issues today, with the earlier ones that still
+/// answer for what they issued.
 pub struct Pki {
+    /// The PKI directory (pki.toml, keys, TSA serials).
     dir: PathBuf,
+    /// This generation's folder: `dir` for the first, `dir/g{n}` for a later one.
+    folder: PathBuf,
+    generation: u32,
     config: PkiConfig,
-    keys: KeyStore,
+    keys: Arc<KeyStore>,
     root: Certificate,
     issuing: Certificate,
     tsa: LiveCertificate,
     ocsp: LiveCertificate,
     witness: LiveCertificate,
+    /// This generation's root key certified by the previous generation's root (none for the
+    /// first).
+    cross_certified: Option<Certificate>,
+    /// The generations before this one, newest first (empty for an earlier generation itself).
+    earlier: Vec<Arc<Pki>>,
 }
 
 /// The service certificates, each renewed in place by re-certifying its key.
@@ -233,6 +257,7 @@ impl ServiceRole {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Renewal {
     pub role: ServiceRole,
+    pub generation: u32,
     pub old_not_after: SystemTime,
     pub new_not_after: SystemTime,
 }
@@ -241,6 +266,7 @@ impl std::fmt::Debug for Pki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pki")
             .field("dir", &self.dir)
+            .field("generation", &self.generation)
             .finish_non_exhaustive()
     }
 }
@@ -273,104 +299,179 @@ impl Pki {
                 None => random_policy_oid(),
             },
             keys: options.keys,
+            generation: 1,
         };
         let keys = KeyStore::open(dir, &config.keys, true)?;
-        let urls = config.urls();
-        let org = config.org.as_str();
-
-        // Root CA: self-signed, RSA-3072, 10 years.
-        let root_key = keys.generate(KeyRole::Root, KeyKind::Rsa3072)?;
-        let root_name = x509::name(org, &format!("{org} Root CA"))?;
-        let root = CertificateRequest {
-            subject: root_name.clone(),
-            subject_key: root_key.public_key(),
-            issuer: root_name.clone(),
-            issuer_key: root_key.as_ref(),
-            serial: x509::random_serial()?,
-            validity: x509::validity(ROOT_DAYS)?,
-            extensions: vec![
-                x509::basic_constraints(true, None)?,
-                x509::key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)?,
-                x509::subject_key_identifier(root_key.public_key())?,
-            ],
-        }
-        .sign()?;
-
-        // Issuing CA: RSA-3072, pathlen 0, revocation via the root's CRL.
-        let issuing_key = keys.generate(KeyRole::IssuingCa, KeyKind::Rsa3072)?;
-        let issuing_name = x509::name(org, &format!("{org} Issuing CA"))?;
-        let issuing = CertificateRequest {
-            subject: issuing_name.clone(),
-            subject_key: issuing_key.public_key(),
-            issuer: root_name,
-            issuer_key: root_key.as_ref(),
-            serial: x509::random_serial()?,
-            validity: x509::validity(ISSUING_DAYS)?,
-            extensions: vec![
-                x509::basic_constraints(true, Some(0))?,
-                x509::key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)?,
-                x509::subject_key_identifier(issuing_key.public_key())?,
-                x509::authority_key_identifier(root_key.public_key())?,
-                x509::crl_distribution_point(&urls.crl(CaRole::Root))?,
-                x509::authority_info_access(None, Some(&urls.certificate(CaRole::Root)))?,
-            ],
-        }
-        .sign()?;
-
-        create_database_folders(dir)?;
-        write_pem(&dir.join("root.pem"), std::slice::from_ref(&root))?;
-        write_pem(&dir.join("issuing-ca.pem"), std::slice::from_ref(&issuing))?;
-        write_pem(&dir.join("chain.pem"), &[issuing.clone(), root.clone()])?;
-        record_issued(dir, CaRole::Root, &issuing)?;
-
-        let issuer = ServiceIssuer {
-            dir,
-            config: &config,
-            keys: &keys,
-            issuing: &issuing,
-        };
-        for (role, kind) in [
-            (ServiceRole::Tsa, KeyKind::Rsa2048),
-            (ServiceRole::Ocsp, KeyKind::EcP256),
-            (ServiceRole::Witness, KeyKind::Rsa2048),
-        ] {
-            let key = keys.generate(role.key_role(), kind)?;
-            let lifetime = match role {
-                ServiceRole::Tsa => options.tsa_lifetime.unwrap_or(role.lifetime()),
-                _ => role.lifetime(),
-            };
-            let cert = issuer.issue(role, key.public_key(), lifetime)?;
-            write_pem(
-                &dir.join(format!("{}.pem", role.file_stem())),
-                std::slice::from_ref(&cert),
-            )?;
-        }
+        create_generation(dir, &config, &keys, 1, options.tsa_lifetime)?;
 
         // pki.toml last: a directory without it is an unfinished init, not a PKI.
         config.write(dir)?;
         Pki::open(dir)
     }
 
-    /// Opens an existing PKI directory.
+    /// Opens an existing PKI directory: its current generation, with the earlier ones.
     pub fn open(dir: &Path) -> Result<Pki, PkiError> {
         let config = PkiConfig::read(dir)?;
-        let keys = KeyStore::open(dir, &config.keys, false)?;
-        let read = |name: &str| read_single_pem(&dir.join(name));
-        let live = |name: &str| LiveCertificate::open(&dir.join(name));
+        let keys = Arc::new(KeyStore::open(dir, &config.keys, false)?);
+        let earlier = (1..config.generation)
+            .rev()
+            .map(|n| Pki::open_generation(dir, &config, &keys, n, Vec::new()).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Pki::open_generation(dir, &config, &keys, config.generation, earlier)
+    }
+
+    fn open_generation(
+        dir: &Path,
+        config: &PkiConfig,
+        keys: &Arc<KeyStore>,
+        generation: u32,
+        earlier: Vec<Arc<Pki>>,
+    ) -> Result<Pki, PkiError> {
+        let folder = generation_folder(dir, generation);
+        let read = |name: &str| read_single_pem(&folder.join(name));
+        let live = |name: &str| LiveCertificate::open(&folder.join(name));
         Ok(Pki {
-            dir: dir.to_path_buf(),
             root: read("root.pem")?,
             issuing: read("issuing-ca.pem")?,
             tsa: live("tsa.pem")?,
             ocsp: live("ocsp.pem")?,
             witness: live("witness.pem")?,
-            config,
-            keys,
+            cross_certified: match generation {
+                0 | 1 => None,
+                _ => Some(read(CROSS_CERTIFIED)?),
+            },
+            dir: dir.to_path_buf(),
+            folder,
+            generation,
+            config: config.clone(),
+            keys: keys.clone(),
+            earlier,
         })
     }
 
+    /// Brings in a new generation: a new root (cross-certified by the current one), a new
+    /// issuing CA and new TSA, OCSP-responder and witness keys and certificates, in
+    /// `dir/g{n}/`, with CA services at `BASE/g{n}/…`. The earlier generations stay as they
+    /// are: their certificates, revocations and URLs keep serving what they issued, and their
+    /// roots stay trusted. What runs with this directory must be restarted to issue from the new
+    /// generation.
+    pub fn rollover(dir: &Path) -> Result<Pki, PkiError> {
+        let previous = Pki::open(dir)?;
+        let generation = previous.generation + 1;
+        let folder = generation_folder(dir, generation);
+        if folder.exists() {
+            return Err(PkiError::Directory(
+                folder.display().to_string(),
+                format!(
+                    "is left from a rollover to generation {generation} that did not finish \
+                     (pki.toml still names generation {}); move it away and run again",
+                    previous.generation
+                ),
+            ));
+        }
+        let mut config = previous.config.clone();
+        let root = create_generation(dir, &config, &previous.keys, generation, None)?;
+
+        // The new root's key, certified by the previous root: for as long as both live.
+        let previous_key = previous.ca_key(CaRole::Root)?;
+        let urls = previous.urls();
+        let mut validity = x509::validity(ROOT_DAYS)?;
+        for end in [&previous.root, &root].map(|c| c.tbs_certificate.validity.not_after) {
+            if end.to_system_time() < validity.not_after.to_system_time() {
+                validity.not_after = end;
+            }
+        }
+        let cross = CertificateRequest {
+            subject: root.tbs_certificate.subject.clone(),
+            subject_key: &root.tbs_certificate.subject_public_key_info,
+            issuer: previous.root.tbs_certificate.subject.clone(),
+            issuer_key: previous_key.as_ref(),
+            serial: x509::random_serial()?,
+            validity,
+            extensions: vec![
+                x509::basic_constraints(true, None)?,
+                x509::key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)?,
+                x509::subject_key_identifier(&root.tbs_certificate.subject_public_key_info)?,
+                x509::authority_key_identifier(previous_key.public_key())?,
+                x509::crl_distribution_point(&urls.crl(CaRole::Root))?,
+                x509::authority_info_access(None, Some(&urls.certificate(CaRole::Root)))?,
+            ],
+        }
+        .sign()?;
+        record_issued(&previous.folder, CaRole::Root, &cross)?;
+        write_pem(&folder.join(CROSS_CERTIFIED), std::slice::from_ref(&cross))?;
+
+        // pki.toml last: until it names the new generation, the old one issues.
+        config.generation = generation;
+        config.write(dir)?;
+        Pki::open(dir)
+    }
+
+    /// The PKI directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// This generation's folder (the PKI directory itself for the first generation).
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+
+    /// 1 until the first rollover, then counted up by each.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// The URLs written into this generation's certificates.
+    pub fn urls(&self) -> crate::config::Urls {
+        self.config.urls(self.generation)
+    }
+
+    /// The generations before this one, newest first.
+    pub fn earlier(&self) -> &[Arc<Pki>] {
+        &self.earlier
+    }
+
+    /// This generation, then the earlier ones, newest first.
+    pub fn generations(&self) -> impl Iterator<Item = &Pki> {
+        std::iter::once(self).chain(self.earlier.iter().map(|g| g.as_ref()))
+    }
+
+    /// Every generation's root, oldest first: what this installation's signatures chain to.
+    pub fn roots(&self) -> Vec<Certificate> {
+        let mut roots: Vec<Certificate> = self.generations().map(|g| g.root.clone()).collect();
+        roots.reverse();
+        roots
+    }
+
+    /// The oldest generation's root still valid at `at` (this generation's when none is).
+    /// Validation data gathered up to it serves every relying party: those who trust only an
+    /// old root — installed in their trust lists years ago — through the cross certificates,
+    /// and those who trust a newer root, whose path is a part of that one.
+    pub fn oldest_valid_root(&self, at: SystemTime) -> &Certificate {
+        self.generations()
+            .filter(|g| {
+                let validity = &g.root.tbs_certificate.validity;
+                validity.not_before.to_system_time() <= at
+                    && at <= validity.not_after.to_system_time()
+            })
+            .last()
+            .map_or(&self.root, |g| &g.root)
+    }
+
+    /// What a signature by this generation carries besides its own certificate: the issuing
+    /// CA, then the cross certificates that lead from this generation's root back to the
+    /// first one's.
+    pub fn chain(&self) -> Vec<Certificate> {
+        std::iter::once(self.issuing.clone())
+            .chain(self.generations().filter_map(|g| g.cross_certified.clone()))
+            .collect()
+    }
+
+    /// This generation's root certified by the previous generation's root (none for the
+    /// first).
+    pub fn cross_certified(&self) -> Option<&Certificate> {
+        self.cross_certified.as_ref()
     }
 
     /// After this directory was restored from a backup taken earlier: numbers the lost
@@ -382,7 +483,10 @@ impl Pki {
     /// The database's folders are recreated too: a backup carries files, and an empty
     /// `revoked/` is as much a part of the PKI as a full one.
     pub fn continue_after_restore(dir: &Path, now: SystemTime) -> Result<(), PkiError> {
-        create_database_folders(dir)?;
+        let generations = PkiConfig::read(dir).map_or(1, |c| c.generation);
+        for generation in 1..=generations {
+            create_database_folders(&generation_folder(dir, generation))?;
+        }
         let millis = now
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
@@ -426,21 +530,24 @@ impl Pki {
 
     /// The TSA's signing key.
     pub fn tsa_key(&self) -> Result<Arc<dyn SigningKey>, PkiError> {
-        self.keys.load(KeyRole::Tsa)
+        self.keys.load(self.generation, KeyRole::Tsa)
     }
     /// The OCSP responder's signing key.
     pub fn ocsp_key(&self) -> Result<Arc<dyn SigningKey>, PkiError> {
-        self.keys.load(KeyRole::OcspResponder)
+        self.keys.load(self.generation, KeyRole::OcspResponder)
     }
     /// The witness (立会人型) signing key.
     pub fn witness_key(&self) -> Result<Arc<dyn SigningKey>, PkiError> {
-        self.keys.load(KeyRole::Witness)
+        self.keys.load(self.generation, KeyRole::Witness)
     }
     pub(crate) fn ca_key(&self, ca: CaRole) -> Result<Arc<dyn SigningKey>, PkiError> {
-        self.keys.load(match ca {
-            CaRole::Root => KeyRole::Root,
-            CaRole::Issuing => KeyRole::IssuingCa,
-        })
+        self.keys.load(
+            self.generation,
+            match ca {
+                CaRole::Root => KeyRole::Root,
+                CaRole::Issuing => KeyRole::IssuingCa,
+            },
+        )
     }
 
     /// Issues a signer certificate for a new key pair made here; returns both.
@@ -468,7 +575,7 @@ impl Pki {
             )));
         }
         let issuer_key = self.ca_key(CaRole::Issuing)?;
-        let urls = self.config.urls();
+        let urls = self.urls();
         let mut extensions = signer_extensions(&urls, public_key, issuer_key.public_key())?;
         if let Some(email) = &request.email {
             validate_email(email)?;
@@ -484,7 +591,7 @@ impl Pki {
             extensions,
         }
         .sign()?;
-        record_issued(&self.dir, CaRole::Issuing, &cert)?;
+        record_issued(&self.folder, CaRole::Issuing, &cert)?;
         Ok(cert)
     }
 
@@ -493,21 +600,37 @@ impl Pki {
     /// a caller that renews archive timestamps a year before their TSA certificate ends passes a
     /// year and more, so every new timestamp outlasts that window. The new certificate (same
     /// key, full lifetime from today) replaces the file atomically; whoever signs with it reads
-    /// it at their next use. Returns what was renewed.
+    /// it at their next use. Earlier generations' OCSP responders are renewed too: they still
+    /// answer for what their CA issued (their TSA and witness sign no more). Returns what was
+    /// renewed.
     pub fn renew_service_certificates(
         &self,
         now: SystemTime,
         tsa_lead: Duration,
     ) -> Result<Vec<Renewal>, PkiError> {
+        let mut renewed = self.renew_own(&ServiceRole::ALL, now, tsa_lead)?;
+        for earlier in &self.earlier {
+            renewed.extend(earlier.renew_own(&[ServiceRole::Ocsp], now, tsa_lead)?);
+        }
+        Ok(renewed)
+    }
+
+    fn renew_own(
+        &self,
+        roles: &[ServiceRole],
+        now: SystemTime,
+        tsa_lead: Duration,
+    ) -> Result<Vec<Renewal>, PkiError> {
         let floor = Duration::from_secs(RENEW_BEFORE_DAYS * 86_400);
         let issuer = ServiceIssuer {
-            dir: &self.dir,
+            folder: &self.folder,
             config: &self.config,
             keys: &self.keys,
+            generation: self.generation,
             issuing: &self.issuing,
         };
         let mut renewed = Vec::new();
-        for role in ServiceRole::ALL {
+        for &role in roles {
             let lead = match role {
                 ServiceRole::Tsa => tsa_lead.max(floor),
                 _ => floor,
@@ -517,18 +640,19 @@ impl Pki {
             if old_not_after > now + lead {
                 continue;
             }
-            let key = self.keys.load(role.key_role())?;
+            let key = self.keys.load(self.generation, role.key_role())?;
             let cert = issuer.issue(role, key.public_key(), role.lifetime())?;
             let new_not_after = cert.tbs_certificate.validity.not_after.to_system_time();
             if new_not_after <= old_not_after {
                 continue; // the issuing CA ends first: only a new CA helps (`inkan pki status`)
             }
             write_pem(
-                &self.dir.join(format!("{}.pem", role.file_stem())),
+                &self.folder.join(format!("{}.pem", role.file_stem())),
                 std::slice::from_ref(&cert),
             )?;
             renewed.push(Renewal {
                 role,
+                generation: self.generation,
                 old_not_after,
                 new_not_after,
             });
@@ -536,29 +660,39 @@ impl Pki {
         Ok(renewed)
     }
 
-    /// When each certificate of the installation ends, soonest first: the root, the issuing CA,
-    /// and the TSA, OCSP-responder and witness certificates. What an operator watches: a TSA or
-    /// witness certificate that lapses stops sealing, a CA that lapses stops everything.
+    /// When each certificate of the installation ends, soonest first: of every generation the
+    /// root, the issuing CA, the cross certificate, and the TSA, OCSP-responder and witness
+    /// certificates. What an operator watches: a TSA or witness certificate that lapses stops
+    /// sealing, a CA that lapses stops everything.
     pub fn expiries(&self) -> Vec<Expiry> {
-        let mut all: Vec<Expiry> = [
-            ("root", &self.root),
-            ("issuing-ca", &self.issuing),
-            ("tsa", &*self.tsa_certificate()),
-            ("ocsp", &*self.ocsp_certificate()),
-            ("witness", &*self.witness_certificate()),
-        ]
-        .into_iter()
-        .map(|(role, cert)| Expiry {
-            role,
-            subject: x509::common_name(&cert.tbs_certificate.subject).unwrap_or_default(),
-            not_after: cert.tbs_certificate.validity.not_after.to_system_time(),
-        })
-        .collect();
-        all.sort_by_key(|e| e.not_after);
+        let mut all: Vec<Expiry> = self
+            .generations()
+            .flat_map(|g| {
+                let own = [
+                    ("root", g.root.clone()),
+                    ("issuing-ca", g.issuing.clone()),
+                    ("tsa", (*g.tsa_certificate()).clone()),
+                    ("ocsp", (*g.ocsp_certificate()).clone()),
+                    ("witness", (*g.witness_certificate()).clone()),
+                ];
+                let cross = g.cross_certified.clone().map(|c| ("cross-certified", c));
+                own.into_iter()
+                    .chain(cross)
+                    .map(|(role, cert)| Expiry {
+                        role,
+                        generation: g.generation,
+                        subject: x509::common_name(&cert.tbs_certificate.subject)
+                            .unwrap_or_default(),
+                        not_after: cert.tbs_certificate.validity.not_after.to_system_time(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        all.sort_by_key(|e| (e.not_after, e.generation));
         all
     }
 
-    /// Which of our CAs issued `cert`, if any (by name and signature).
+    /// Which of this generation's CAs issued `cert`, if any (by name and signature).
     pub fn issuer_of(&self, cert: &Certificate) -> Option<CaRole> {
         [CaRole::Issuing, CaRole::Root].into_iter().find(|ca| {
             let issuer = self.ca_certificate(*ca);
@@ -566,15 +700,27 @@ impl Pki {
         })
     }
 
-    /// Revokes a certificate issued by this PKI.
+    /// Revokes a certificate issued by this PKI, in whichever generation issued it.
     pub fn revoke(
         &self,
         cert: &Certificate,
         reason: RevocationReason,
     ) -> Result<Revocation, PkiError> {
-        let ca = self.issuer_of(cert).ok_or_else(|| {
-            PkiError::Invalid("this certificate was not issued by this PKI".into())
-        })?;
+        let (generation, ca) = self
+            .generations()
+            .find_map(|g| g.issuer_of(cert).map(|ca| (g, ca)))
+            .ok_or_else(|| {
+                PkiError::Invalid("this certificate was not issued by this PKI".into())
+            })?;
+        generation.revoke_own(ca, cert, reason)
+    }
+
+    fn revoke_own(
+        &self,
+        ca: CaRole,
+        cert: &Certificate,
+        reason: RevocationReason,
+    ) -> Result<Revocation, PkiError> {
         let serial = serial_hex(&cert.tbs_certificate.serial_number);
         if let CertState::Revoked(existing) =
             self.status(ca, &cert.tbs_certificate.serial_number)?
@@ -591,7 +737,8 @@ impl Pki {
         Ok(revocation)
     }
 
-    /// The status of `serial` in `ca`'s database, read from disk on every call.
+    /// The status of `serial` in the database of this generation's `ca`, read from disk on
+    /// every call.
     pub fn status(&self, ca: CaRole, serial: &SerialNumber) -> Result<CertState, PkiError> {
         let serial = serial_hex(serial);
         let db = self.db(ca);
@@ -634,7 +781,7 @@ impl Pki {
     }
 
     fn db(&self, ca: CaRole) -> PathBuf {
-        self.dir.join("db").join(ca.file_stem())
+        self.folder.join("db").join(ca.file_stem())
     }
 }
 
@@ -677,9 +824,10 @@ fn signature_valid(cert: &Certificate, issuer: &Certificate) -> bool {
 
 /// What issuing a service certificate needs: at init, before there is a [`Pki`], and after.
 struct ServiceIssuer<'a> {
-    dir: &'a Path,
+    folder: &'a Path,
     config: &'a PkiConfig,
     keys: &'a KeyStore,
+    generation: u32,
     issuing: &'a Certificate,
 }
 
@@ -700,12 +848,13 @@ impl ServiceIssuer<'_> {
         public_key: &spki::SubjectPublicKeyInfoOwned,
         lifetime: Duration,
     ) -> Result<Certificate, PkiError> {
-        let issuer_key = self.keys.load(KeyRole::IssuingCa)?;
-        let urls = self.config.urls();
+        let issuer_key = self.keys.load(self.generation, KeyRole::IssuingCa)?;
+        let urls = self.config.urls(self.generation);
         let org = &self.config.org;
+        let suffix = generation_suffix(self.generation);
         let (common_name, extensions) = match role {
             ServiceRole::Tsa => (
-                format!("{org} Time-Stamping Authority"),
+                format!("{org} Time-Stamping Authority{suffix}"),
                 vec![
                     x509::basic_constraints(false, None)?,
                     x509::key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
@@ -721,7 +870,7 @@ impl ServiceIssuer<'_> {
                 ],
             ),
             ServiceRole::Ocsp => (
-                format!("{org} OCSP Responder"),
+                format!("{org} OCSP Responder{suffix}"),
                 vec![
                     x509::basic_constraints(false, None)?,
                     x509::key_usage(KeyUsages::DigitalSignature)?,
@@ -732,7 +881,7 @@ impl ServiceIssuer<'_> {
                 ],
             ),
             ServiceRole::Witness => (
-                format!("{org} 電子契約サービス 立会人署名"),
+                format!("{org} 電子契約サービス 立会人署名{suffix}"),
                 signer_extensions(&urls, public_key, issuer_key.public_key())?,
             ),
         };
@@ -746,14 +895,120 @@ impl ServiceIssuer<'_> {
             extensions,
         }
         .sign()?;
-        record_issued(self.dir, CaRole::Issuing, &cert)?;
+        record_issued(self.folder, CaRole::Issuing, &cert)?;
         Ok(cert)
     }
 }
 
-fn record_issued(dir: &Path, ca: CaRole, cert: &Certificate) -> Result<(), PkiError> {
+/// Where `generation`'s files are: the PKI directory for the first, `g{n}/` in it after.
+fn generation_folder(dir: &Path, generation: u32) -> PathBuf {
+    match generation {
+        0 | 1 => dir.to_path_buf(),
+        n => dir.join(generation_segment(n)),
+    }
+}
+
+/// What sets a later generation's certificate names apart: ` G2`, ` G3`, … (nothing for the
+/// first, whose names stay as they were).
+fn generation_suffix(generation: u32) -> String {
+    match generation {
+        0 | 1 => String::new(),
+        n => format!(" G{n}"),
+    }
+}
+
+/// Generation `generation` of a PKI in its folder: a self-signed root, an issuing CA, and the
+/// TSA, OCSP-responder and witness certificates, each with a new key. Returns the root.
+fn create_generation(
+    dir: &Path,
+    config: &PkiConfig,
+    keys: &KeyStore,
+    generation: u32,
+    tsa_lifetime: Option<Duration>,
+) -> Result<Certificate, PkiError> {
+    let folder = generation_folder(dir, generation);
+    fsutil::create_dir(&folder)?;
+    let urls = config.urls(generation);
+    let org = config.org.as_str();
+    let suffix = generation_suffix(generation);
+
+    // Root CA: self-signed, RSA-3072, 10 years.
+    let root_key = keys.generate(generation, KeyRole::Root, KeyKind::Rsa3072)?;
+    let root_name = x509::name(org, &format!("{org} Root CA{suffix}"))?;
+    let root = CertificateRequest {
+        subject: root_name.clone(),
+        subject_key: root_key.public_key(),
+        issuer: root_name.clone(),
+        issuer_key: root_key.as_ref(),
+        serial: x509::random_serial()?,
+        validity: x509::validity(ROOT_DAYS)?,
+        extensions: vec![
+            x509::basic_constraints(true, None)?,
+            x509::key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)?,
+            x509::subject_key_identifier(root_key.public_key())?,
+        ],
+    }
+    .sign()?;
+
+    // Issuing CA: RSA-3072, pathlen 0, revocation via the root's CRL.
+    let issuing_key = keys.generate(generation, KeyRole::IssuingCa, KeyKind::Rsa3072)?;
+    let issuing_name = x509::name(org, &format!("{org} Issuing CA{suffix}"))?;
+    let issuing = CertificateRequest {
+        subject: issuing_name,
+        subject_key: issuing_key.public_key(),
+        issuer: root_name,
+        issuer_key: root_key.as_ref(),
+        serial: x509::random_serial()?,
+        validity: x509::validity(ISSUING_DAYS)?,
+        extensions: vec![
+            x509::basic_constraints(true, Some(0))?,
+            x509::key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)?,
+            x509::subject_key_identifier(issuing_key.public_key())?,
+            x509::authority_key_identifier(root_key.public_key())?,
+            x509::crl_distribution_point(&urls.crl(CaRole::Root))?,
+            x509::authority_info_access(None, Some(&urls.certificate(CaRole::Root)))?,
+        ],
+    }
+    .sign()?;
+
+    create_database_folders(&folder)?;
+    write_pem(&folder.join("root.pem"), std::slice::from_ref(&root))?;
+    write_pem(
+        &folder.join("issuing-ca.pem"),
+        std::slice::from_ref(&issuing),
+    )?;
+    write_pem(&folder.join("chain.pem"), &[issuing.clone(), root.clone()])?;
+    record_issued(&folder, CaRole::Root, &issuing)?;
+
+    let issuer = ServiceIssuer {
+        folder: &folder,
+        config,
+        keys,
+        generation,
+        issuing: &issuing,
+    };
+    for (role, kind) in [
+        (ServiceRole::Tsa, KeyKind::Rsa2048),
+        (ServiceRole::Ocsp, KeyKind::EcP256),
+        (ServiceRole::Witness, KeyKind::Rsa2048),
+    ] {
+        let key = keys.generate(generation, role.key_role(), kind)?;
+        let lifetime = match role {
+            ServiceRole::Tsa => tsa_lifetime.unwrap_or(role.lifetime()),
+            _ => role.lifetime(),
+        };
+        let cert = issuer.issue(role, key.public_key(), lifetime)?;
+        write_pem(
+            &folder.join(format!("{}.pem", role.file_stem())),
+            std::slice::from_ref(&cert),
+        )?;
+    }
+    Ok(root)
+}
+
+fn record_issued(folder: &Path, ca: CaRole, cert: &Certificate) -> Result<(), PkiError> {
     let serial = serial_hex(&cert.tbs_certificate.serial_number);
-    let path = dir
+    let path = folder
         .join("db")
         .join(ca.file_stem())
         .join("issued")
@@ -773,11 +1028,11 @@ fn read_single_pem(path: &Path) -> Result<Certificate, PkiError> {
         .ok_or_else(|| PkiError::Certificate(format!("{}: no certificate", path.display())))
 }
 
-/// The issued and revoked folders of both CAs.
-fn create_database_folders(dir: &Path) -> Result<(), PkiError> {
+/// The issued and revoked folders of both CAs of the generation in `folder`.
+fn create_database_folders(folder: &Path) -> Result<(), PkiError> {
     for ca in ["root", "issuing-ca"] {
-        for folder in ["issued", "revoked"] {
-            fsutil::create_dir(&dir.join("db").join(ca).join(folder))?;
+        for kind in ["issued", "revoked"] {
+            fsutil::create_dir(&folder.join("db").join(ca).join(kind))?;
         }
     }
     Ok(())

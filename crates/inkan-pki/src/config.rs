@@ -17,6 +17,14 @@ pub struct PkiConfig {
     pub tsa_policy: String,
     /// Where the private keys live.
     pub keys: KeyBackendConfig,
+    /// The generation of root and issuing CA that issues today (`inkan pki rollover` counts it
+    /// up; the earlier ones keep answering for what they issued).
+    #[serde(default = "first_generation")]
+    pub generation: u32,
+}
+
+fn first_generation() -> u32 {
+    1
 }
 
 /// Where the CA, TSA, OCSP and witness private keys live.
@@ -60,31 +68,48 @@ impl PkiConfig {
         crate::fsutil::write_atomic(&path, format!("{header}{text}").as_bytes())
     }
 
-    /// The URLs that go into certificates, derived from `base_url`.
-    pub fn urls(&self) -> Urls {
+    /// The URLs that go into the certificates of `generation`, derived from `base_url`.
+    pub fn urls(&self, generation: u32) -> Urls {
         Urls {
             base: self.base_url.trim_end_matches('/').to_string(),
+            generation,
         }
     }
 }
 
 /// The service URLs of a PKI, as written into its certificates and served by `inkan pki serve`.
+/// The first generation's CA services sit at the top (`/ocsp`, `/crl/…`, `/certs/…`), a later
+/// one's under its number (`/g2/ocsp`): URLs written into certificates are forever, so each
+/// generation keeps its own. The TSA is one URL whichever generation's key answers.
 #[derive(Debug, Clone)]
 pub struct Urls {
     base: String,
+    generation: u32,
 }
 
 impl Urls {
+    /// Where this generation's CA services are: the base, or `base/g{n}` after a rollover.
+    fn ca_base(&self) -> String {
+        match self.generation {
+            0 | 1 => self.base.clone(),
+            n => format!("{}/{}", self.base, generation_segment(n)),
+        }
+    }
     pub fn ocsp(&self) -> String {
-        format!("{}/ocsp", self.base)
+        format!("{}/ocsp", self.ca_base())
     }
     pub fn tsa(&self) -> String {
         format!("{}/tsa", self.base)
     }
     pub fn crl(&self, ca: crate::CaRole) -> String {
-        format!("{}/crl/{}.crl", self.base, ca.file_stem())
+        format!("{}/crl/{}.crl", self.ca_base(), ca.file_stem())
     }
     pub fn certificate(&self, ca: crate::CaRole) -> String {
-        format!("{}/certs/{}.cer", self.base, ca.file_stem())
+        format!("{}/certs/{}.cer", self.ca_base(), ca.file_stem())
     }
+}
+
+/// The path segment (and folder name) of a generation after the first: `g2`, `g3`, …
+pub fn generation_segment(generation: u32) -> String {
+    format!("g{generation}")
 }

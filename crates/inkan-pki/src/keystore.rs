@@ -1,4 +1,8 @@
 //! Where a PKI's private keys live: wrapped files under `DIR/keys/`, or a PKCS#11 token.
+//!
+//! Keys are named by role and generation: the first generation's as they always were (`root`,
+//! `issuing-ca`, …), a later one's with its number in front (`g2-root`), so every generation a
+//! rollover made stays in one store under one key-encryption key or one token.
 
 use inkan_keys::{KeyKind, KeyProtection, Pkcs11Token, SigningKey, SoftwareKey};
 use rand::RngCore;
@@ -20,6 +24,15 @@ pub enum KeyRole {
 }
 
 impl KeyRole {
+    /// The key's name for `generation`: the file stem, or the label after the token's prefix.
+    fn name_in(self, generation: u32) -> String {
+        if generation <= 1 {
+            self.name().to_string()
+        } else {
+            format!("g{generation}-{}", self.name())
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             KeyRole::Root => "root",
@@ -99,45 +112,49 @@ impl KeyStore {
         }
     }
 
-    /// Generates a new key for `role` and keeps it.
+    /// Generates a new key for `role` in `generation` and keeps it.
     pub(crate) fn generate(
         &self,
+        generation: u32,
         role: KeyRole,
         kind: KeyKind,
     ) -> Result<Arc<dyn SigningKey>, PkiError> {
+        let name = role.name_in(generation);
         match self {
             KeyStore::Files { dir, kek } => {
                 let key = SoftwareKey::generate(kind)?;
-                key.write_file(&self.file(dir, role), KeyProtection::Kek(kek))?;
+                key.write_file(&key_file(dir, &name), KeyProtection::Kek(kek))?;
                 Ok(Arc::new(key))
             }
             KeyStore::Token {
                 token,
                 label_prefix,
-            } => Ok(Arc::new(token.generate_key(
-                &format!("{label_prefix}-{}", role.name()),
-                kind,
-            )?)),
+            } => Ok(Arc::new(
+                token.generate_key(&format!("{label_prefix}-{name}"), kind)?,
+            )),
         }
     }
 
-    /// Loads the key of `role`.
-    pub(crate) fn load(&self, role: KeyRole) -> Result<Arc<dyn SigningKey>, PkiError> {
+    /// Loads the key of `role` in `generation`.
+    pub(crate) fn load(
+        &self,
+        generation: u32,
+        role: KeyRole,
+    ) -> Result<Arc<dyn SigningKey>, PkiError> {
+        let name = role.name_in(generation);
         match self {
             KeyStore::Files { dir, kek } => Ok(Arc::new(SoftwareKey::read_file(
-                &self.file(dir, role),
+                &key_file(dir, &name),
                 KeyProtection::Kek(kek),
             )?)),
             KeyStore::Token {
                 token,
                 label_prefix,
-            } => Ok(Arc::new(
-                token.key(&format!("{label_prefix}-{}", role.name()))?,
-            )),
+            } => Ok(Arc::new(token.key(&format!("{label_prefix}-{name}"))?)),
         }
     }
+}
 
-    fn file(&self, dir: &Path, role: KeyRole) -> PathBuf {
-        dir.join(format!("{}.key", role.name()))
-    }
+fn key_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.key"))
 }

@@ -6,7 +6,10 @@
 //! | `POST /ocsp`, `GET /ocsp/{base64}` | OCSP for the issuing CA's certificates |
 //! | `GET /crl/root.crl`, `GET /crl/issuing-ca.crl` | fresh CRLs (DER) |
 //! | `GET /certs/root.cer`, `GET /certs/issuing-ca.cer` | CA certificates (DER) |
-//! | `POST /tsa` | RFC 3161 time-stamping |
+//! | `/g2/ocsp`, `/g2/crl/…`, `/g2/certs/…` | the same for a later generation (`inkan pki rollover`) |
+//! | `POST /tsa` | RFC 3161 time-stamping (by the current generation's TSA) |
+//!
+//! Every generation keeps answering at the URLs written into its certificates.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -18,6 +21,7 @@ use base64::Engine;
 use der::Encode;
 use std::sync::Arc;
 
+use crate::config::generation_segment;
 use crate::ocsp::OcspResponder;
 use crate::tsa::TimeStampAuthority;
 use crate::{CaRole, Pki, PkiError};
@@ -27,38 +31,64 @@ const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// Everything the endpoints need, built once at start.
 pub struct PkiServices {
+    tsa: TimeStampAuthority,
+    /// The current generation first, then the earlier ones.
+    generations: Vec<Arc<CaServices>>,
+}
+
+/// One generation's CA services: its OCSP responder, CRLs and CA certificates.
+struct CaServices {
     pki: Arc<Pki>,
     ocsp: OcspResponder,
-    tsa: TimeStampAuthority,
 }
 
 impl PkiServices {
     pub fn new(pki: Arc<Pki>) -> Result<Self, PkiError> {
+        let generations = std::iter::once(pki.clone())
+            .chain(pki.earlier().iter().cloned())
+            .map(|generation| {
+                Ok(Arc::new(CaServices {
+                    ocsp: OcspResponder::new(generation.clone())?,
+                    pki: generation,
+                }))
+            })
+            .collect::<Result<Vec<_>, PkiError>>()?;
         Ok(Self {
-            ocsp: OcspResponder::new(pki.clone())?,
             tsa: TimeStampAuthority::new(&pki)?,
-            pki,
+            generations,
         })
     }
 }
 
 /// The router of `inkan pki serve`.
 pub fn router(services: Arc<PkiServices>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(index))
+        .route("/tsa", post(tsa))
+        .with_state(services.clone());
+    for generation in &services.generations {
+        let routes = ca_routes(generation.clone());
+        router = match generation.pki.generation() {
+            0 | 1 => router.merge(routes),
+            n => router.nest(&format!("/{}", generation_segment(n)), routes),
+        };
+    }
+    router.layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+}
+
+fn ca_routes(services: Arc<CaServices>) -> Router {
+    Router::new()
         .route("/ocsp", post(ocsp_post))
         .route("/ocsp/", post(ocsp_post))
         .route("/ocsp/{*request}", get(ocsp_get))
         .route("/crl/{file}", get(crl))
         .route("/certs/{file}", get(certificate))
-        .route("/tsa", post(tsa))
-        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(services)
 }
 
 async fn index() -> &'static str {
     "Inkan PKI: POST /ocsp, GET /ocsp/{base64}, GET /crl/{root,issuing-ca}.crl, \
-     GET /certs/{root,issuing-ca}.cer, POST /tsa\n"
+     GET /certs/{root,issuing-ca}.cer (under /g2/, /g3/, ... for later generations), POST /tsa\n"
 }
 
 fn der_response(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
@@ -71,12 +101,12 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work).await.ok()
 }
 
-async fn ocsp_post(State(services): State<Arc<PkiServices>>, body: Bytes) -> Response {
+async fn ocsp_post(State(services): State<Arc<CaServices>>, body: Bytes) -> Response {
     answer_ocsp(services, body.to_vec()).await
 }
 
 async fn ocsp_get(
-    State(services): State<Arc<PkiServices>>,
+    State(services): State<Arc<CaServices>>,
     Path(request): Path<String>,
 ) -> Response {
     // RFC 6960 A.1: base64 of the DER request, URL-encoded (axum has already percent-decoded).
@@ -88,7 +118,7 @@ async fn ocsp_get(
     answer_ocsp(services, der).await
 }
 
-async fn answer_ocsp(services: Arc<PkiServices>, der: Vec<u8>) -> Response {
+async fn answer_ocsp(services: Arc<CaServices>, der: Vec<u8>) -> Response {
     match blocking(move || services.ocsp.respond(&der)).await {
         Some(reply) => der_response(reply.http_status, "application/ocsp-response", reply.body),
         None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -109,7 +139,7 @@ fn ca_named(file: &str, extension: &str) -> Option<CaRole> {
         .find(|ca| ca.file_stem() == stem)
 }
 
-async fn crl(State(services): State<Arc<PkiServices>>, Path(file): Path<String>) -> Response {
+async fn crl(State(services): State<Arc<CaServices>>, Path(file): Path<String>) -> Response {
     let Some(ca) = ca_named(&file, ".crl") else {
         return (StatusCode::NOT_FOUND, "no such CRL\n").into_response();
     };
@@ -129,7 +159,7 @@ async fn crl(State(services): State<Arc<PkiServices>>, Path(file): Path<String>)
 }
 
 async fn certificate(
-    State(services): State<Arc<PkiServices>>,
+    State(services): State<Arc<CaServices>>,
     Path(file): Path<String>,
 ) -> Response {
     let Some(ca) = ca_named(&file, ".cer") else {

@@ -494,3 +494,212 @@ fn service_certificates_are_renewed_in_place_before_they_end() {
         .unwrap();
     assert_eq!(tsa_expiry.not_after, end(&new));
 }
+
+/// Two rollovers (`inkan pki rollover`): generation 3 issues, each new root certified by the one
+/// before. A signer of generation 3 chains to the first root through both cross certificates —
+/// in Inkan's path builder and in OpenSSL with only the first root trusted — and to its own root
+/// directly. Generation 1 still answers for what it issued at the URLs written into it: OCSP
+/// and its CRL see a revocation made after the rollovers. A rollover left unfinished is named,
+/// not papered over; `expiries` lists every generation and every cross certificate.
+#[test]
+fn a_rollover_brings_a_cross_certified_root_and_the_old_generation_keeps_answering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let first = inkan_pki::Pki::init(
+        &dir,
+        inkan_pki::InitOptions {
+            base_url: base_url.clone(),
+            org: "滝沢市".into(),
+            keys: inkan_pki::KeyBackendConfig::File {
+                kek_file: "keys/kek.bin".into(),
+            },
+            tsa_policy: None,
+            tsa_lifetime: None,
+        },
+    )
+    .unwrap();
+    let request = |name: &str| SignerRequest {
+        name: name.into(),
+        email: None,
+        days: 30,
+    };
+    let (old_signer, _) = first
+        .issue_signer(&request("旧世代 署名者"), KeyKind::EcP256)
+        .unwrap();
+    let first_root = first.root().clone();
+    let first_ocsp = first.ocsp_certificate();
+    let first_issuing = first.issuing_ca().clone();
+    drop(first);
+
+    assert_eq!(inkan_pki::Pki::rollover(&dir).unwrap().generation(), 2);
+    // A rollover that stopped half-way leaves its folder: named, and nothing changes.
+    std::fs::create_dir(dir.join("g3")).unwrap();
+    let refused = inkan_pki::Pki::rollover(&dir).unwrap_err().to_string();
+    assert!(
+        refused.contains("g3") && refused.contains("generation 2"),
+        "{refused}"
+    );
+    assert_eq!(inkan_pki::Pki::open(&dir).unwrap().generation(), 2);
+    std::fs::remove_dir(dir.join("g3")).unwrap();
+    let pki = std::sync::Arc::new(inkan_pki::Pki::rollover(&dir).unwrap());
+    assert_eq!(pki.generation(), 3);
+    assert_eq!(pki.earlier().len(), 2);
+    assert_eq!(pki.roots().first(), Some(&first_root), "oldest first");
+    assert_eq!(pki.oldest_valid_root(SystemTime::now()), &first_root);
+    assert_ne!(pki.root(), &first_root);
+    assert!(x509_name(pki.root()).contains("Root CA G3"));
+    inkan_pki::server::spawn_server(pki.clone(), listener);
+
+    // Generation 3 issues; its chain leads back to the first root.
+    let (new_signer, _) = pki
+        .issue_signer(&request("新世代 署名者"), KeyKind::EcP256)
+        .unwrap();
+    let chain = pki.chain();
+    assert_eq!(chain.len(), 3, "issuing CA and two cross certificates");
+    let now = SystemTime::now();
+    let path = inkan_cms::path::validate(
+        &new_signer,
+        &chain,
+        std::slice::from_ref(&first_root),
+        now,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        path.len(),
+        5,
+        "signer, issuing CA G3, G3 by G2, G2 by the first root, root"
+    );
+    let path = inkan_cms::path::validate(
+        &new_signer,
+        &chain,
+        std::slice::from_ref(pki.root()),
+        now,
+        None,
+    )
+    .unwrap();
+    assert_eq!(path.len(), 3);
+    if common::openssl() {
+        let files = tempfile::tempdir().unwrap();
+        let pem = |name: &str, certs: &[x509_cert::Certificate]| {
+            let path = files.path().join(name);
+            std::fs::write(&path, inkan_pki::x509::to_pem(certs).unwrap()).unwrap();
+            path
+        };
+        let out = inkan_testkit::run_ok(
+            std::process::Command::new("openssl")
+                .arg("verify")
+                .arg("-CAfile")
+                .arg(pem("first-root.pem", std::slice::from_ref(&first_root)))
+                .arg("-untrusted")
+                .arg(pem("chain.pem", &chain))
+                .arg(pem("signer.pem", std::slice::from_ref(&new_signer)))
+                .arg(pem("tsa.pem", std::slice::from_ref(&pki.tsa_certificate()))),
+        );
+        assert_eq!(out.matches(": OK").count(), 2, "{out}");
+    }
+
+    // The first generation answers for its own, at the URLs in its certificates.
+    let rt = runtime();
+    let http = inkan_pki::http::client();
+    let timeout = Duration::from_secs(5);
+    let status = |cert: &x509_cert::Certificate, issuer: &x509_cert::Certificate| {
+        let ocsp = rt
+            .block_on(inkan_pki::ocsp::query(&http, cert, issuer, None, timeout))
+            .unwrap();
+        let (crl, _) = rt
+            .block_on(inkan_pki::crl::fetch_and_check(
+                &http, cert, issuer, timeout,
+            ))
+            .unwrap();
+        (ocsp.status, crl)
+    };
+    assert_eq!(
+        status(&old_signer, &first_issuing),
+        (RevocationStatus::Good, RevocationStatus::Good)
+    );
+    assert_eq!(
+        status(&new_signer, &chain[0]),
+        (RevocationStatus::Good, RevocationStatus::Good)
+    );
+    pki.revoke(&old_signer, RevocationReason::Superseded)
+        .unwrap();
+    let (ocsp, crl) = status(&old_signer, &first_issuing);
+    assert!(matches!(ocsp, RevocationStatus::Revoked { .. }), "{ocsp:?}");
+    assert!(matches!(crl, RevocationStatus::Revoked { .. }), "{crl:?}");
+    // The cross certificates are covered by the CRL of the root that certified them.
+    let g2_root = pki.earlier()[0].root().clone();
+    let (g2_cross_crl, _) = rt
+        .block_on(inkan_pki::crl::fetch_and_check(
+            &http,
+            &chain[2],
+            &first_root,
+            timeout,
+        ))
+        .unwrap();
+    assert_eq!(g2_cross_crl, RevocationStatus::Good);
+    let (g3_cross_crl, _) = rt
+        .block_on(inkan_pki::crl::fetch_and_check(
+            &http, &chain[1], &g2_root, timeout,
+        ))
+        .unwrap();
+    assert_eq!(g3_cross_crl, RevocationStatus::Good);
+
+    // Seventy days on, every generation's OCSP responder is re-certified (they all still
+    // answer); only the current generation's TSA and witness sign, and they are not due.
+    let later = now + Duration::from_secs(70 * 86_400);
+    let renewed = pki
+        .renew_service_certificates(later, Duration::from_secs(30 * 86_400))
+        .unwrap();
+    let ocsp = inkan_pki::ServiceRole::Ocsp;
+    assert!(renewed.iter().all(|r| r.role == ocsp), "{renewed:?}");
+    // (The third generation's was made this very second: a new one would end no later.)
+    for generation in [1, 2] {
+        assert!(
+            renewed.iter().any(|r| r.generation == generation),
+            "{renewed:?}"
+        );
+    }
+    let first_generation = &pki.earlier()[1];
+    assert_eq!(first_generation.generation(), 1);
+    let answer = rt
+        .block_on(inkan_pki::ocsp::query(
+            &http,
+            &old_signer,
+            &first_issuing,
+            None,
+            timeout,
+        ))
+        .unwrap();
+    assert!(matches!(answer.status, RevocationStatus::Revoked { .. }));
+    assert_eq!(
+        inkan_pki::ocsp::responder_of(&answer.der).as_ref(),
+        Some(&*first_generation.ocsp_certificate()),
+        "the first generation's responder answers with its new certificate"
+    );
+    assert_ne!(*first_generation.ocsp_certificate(), *first_ocsp);
+
+    // `pki status`: five certificates a generation and a cross certificate for each later one.
+    let expiries = pki.expiries();
+    assert_eq!(expiries.len(), 3 * 5 + 2, "{expiries:?}");
+    for generation in 1..=3 {
+        let roles: Vec<_> = expiries
+            .iter()
+            .filter(|e| e.generation == generation)
+            .map(|e| e.role)
+            .collect();
+        for role in ["root", "issuing-ca", "tsa", "ocsp", "witness"] {
+            assert!(roles.contains(&role), "generation {generation}: {roles:?}");
+        }
+        assert_eq!(roles.contains(&"cross-certified"), generation > 1);
+    }
+    assert!(expiries
+        .windows(2)
+        .all(|w| w[0].not_after <= w[1].not_after));
+}
+
+fn x509_name(cert: &x509_cert::Certificate) -> String {
+    inkan_pki::x509::common_name(&cert.tbs_certificate.subject).unwrap_or_default()
+}

@@ -65,7 +65,7 @@ impl SigningEngine {
         egress: inkan_pki::egress::Egress,
     ) -> Result<SigningEngine> {
         let urls = if tsa_urls.is_empty() {
-            vec![pki.config().urls().tsa()]
+            vec![pki.urls().tsa()]
         } else {
             tsa_urls
         };
@@ -78,8 +78,8 @@ impl SigningEngine {
             witness_key: pki
                 .witness_key()
                 .map_err(|e| ServiceError::Internal(format!("witness key: {e}")))?,
-            chain: vec![pki.issuing_ca().clone()],
-            anchors: vec![pki.root().clone()],
+            chain: pki.chain(),
+            anchors: pki.roots(),
             tsa,
             revocation: RevocationFetcher::new(Duration::from_secs(20)).with_egress(egress),
             font: inkan_pades::font::Font::japanese().ok(),
@@ -125,9 +125,21 @@ impl SigningEngine {
         Ok(checked.time)
     }
 
-    /// The root certificate every signature of this installation chains to.
-    pub fn root(&self) -> &Certificate {
-        &self.anchors[0]
+    /// The roots of this installation's PKI, every generation, oldest first: what its own
+    /// signatures chain to.
+    pub fn own_roots(&self) -> Vec<Certificate> {
+        self.pki.roots()
+    }
+
+    /// The anchors validation data is gathered to: the oldest of this installation's roots
+    /// still valid (so a relying party who trusts only that one validates what a later
+    /// generation signed, through the cross certificates), then the roots an administrator
+    /// added.
+    fn gathering_anchors(&self) -> Vec<Certificate> {
+        let own = self.pki.roots();
+        std::iter::once(self.pki.oldest_valid_root(SystemTime::now()).clone())
+            .chain(self.anchors.iter().filter(|a| !own.contains(a)).cloned())
+            .collect()
     }
 
     /// Also trusts `roots` (an administrator's choice: JPKI, 商業登記 based CAs, AATL
@@ -141,7 +153,7 @@ impl SigningEngine {
         self
     }
 
-    /// The trust list: this installation's root first, then the roots an administrator added.
+    /// The trust list: this installation's roots first, then the roots an administrator added.
     pub fn anchors(&self) -> &[Certificate] {
         &self.anchors
     }
@@ -174,11 +186,13 @@ impl SigningEngine {
         }
     }
 
-    fn services(&self) -> Services<'_> {
+    /// The TSA and fetcher, gathering validation data up to `anchors` (see
+    /// [`Self::gathering_anchors`]).
+    fn services<'a>(&'a self, anchors: &'a [Certificate]) -> Services<'a> {
         Services {
             tsa: Some(&self.tsa),
             revocation: &self.revocation,
-            anchors: &self.anchors,
+            anchors,
         }
     }
 
@@ -211,12 +225,13 @@ impl SigningEngine {
         options.location = Some("日本".into());
         let certificate = self.pki.witness_certificate();
         let signer = self.witness(&certificate);
+        let anchors = self.gathering_anchors();
         inkan_pades::sign_pdf(
             &p("2.pdf"),
             &p("3.pdf"),
             &signer,
             &options,
-            &self.services(),
+            &self.services(&anchors),
         )
         .await
         .map_err(signing_error)?;
@@ -255,7 +270,8 @@ impl SigningEngine {
                 Some((field_name(f), value))
             })
             .collect();
-        let services = self.services();
+        let anchors = self.gathering_anchors();
+        let services = self.services(&anchors);
         let used = match who {
             SignAs::Witness { name, reason } => {
                 options.name = Some(name.clone());
@@ -335,12 +351,13 @@ impl SigningEngine {
         options.location = Some("日本".into());
         let certificate = self.pki.witness_certificate();
         let signer = self.witness(&certificate);
+        let anchors = self.gathering_anchors();
         inkan_pades::sign_pdf(
             &p("in.pdf"),
             &p("out.pdf"),
             &signer,
             &options,
-            &self.services(),
+            &self.services(&anchors),
         )
         .await
         .map_err(signing_error)?;
@@ -379,7 +396,7 @@ impl SigningEngine {
             &p("out.pdf"),
             &self.tsa,
             &self.revocation,
-            &self.anchors,
+            &self.gathering_anchors(),
         )
         .await
         .map_err(|e| match e {

@@ -171,7 +171,7 @@ impl Inkan {
             ));
         }
         let options = VerifyOptions {
-            anchors: vec![self.engine.root().clone()],
+            anchors: self.engine.own_roots(),
             offline: true,
             timeout: Duration::from_secs(10),
             now: None,

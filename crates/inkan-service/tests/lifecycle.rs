@@ -1697,6 +1697,111 @@ async fn archive_timestamps_are_renewed_once_before_the_tsa_certificate_ends() {
     }
 }
 
+/// A new root comes in (`inkan pki rollover`) while sealed contracts exist. Envelope A was
+/// sealed by the first generation; after the rollover and a restart, its archive is renewed by
+/// the new generation's TSA (the old generation still answering OCSP and CRLs for A's
+/// certificates at the URLs written into them), and envelope B is sealed by the new generation.
+/// Inkan verifies all of them; pyHanko validates B (LTV, embedded data only) with only the OLD
+/// root trusted — through the cross certificate — and with only the new one, and validates A,
+/// before and after its renewal, with only the old root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_root_is_cross_certified_and_what_the_old_one_signed_stays_valid() {
+    if !have_font() {
+        return;
+    }
+    let t = common::start(None).await;
+    let who = caller();
+    let staff = organization(&t.inkan, "滝沢市", "admin@city.takizawa.example.jp").await;
+    let a = common::concluded(&t, &staff, "旧ルートの契約", "vendor-a@example.co.jp").await;
+    let a_document = a.documents[0].id.clone();
+    let (_, a_before) = t
+        .inkan
+        .download_document(&staff, &a.id, &a_document, &who)
+        .await
+        .unwrap();
+    let old_witness = t.inkan.engine().pki().witness_certificate();
+
+    let pki_dir = t.data.path().join("pki");
+    assert_eq!(inkan_pki::Pki::rollover(&pki_dir).unwrap().generation(), 2);
+    // Every document is due at once (a ten-year window), so A is renewed now.
+    let t = common::reopen(t, |c| c.archive_renewal_days = Some(3650)).await;
+    let pki = t.inkan.engine().pki();
+    assert_eq!(pki.generation(), 2);
+    assert_ne!(*pki.witness_certificate(), *old_witness);
+    assert!(t.inkan.sweep_archives().await.unwrap().queued >= 1);
+    t.inkan.worker().drain().await.unwrap();
+    let renewals = t
+        .inkan
+        .audit_trail(&staff, Some(&a.id))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.entry.action == "archive_renewed")
+        .count();
+    assert_eq!(
+        renewals, 2,
+        "A's document and certificate renewed by the new TSA"
+    );
+    let (_, a_after) = t
+        .inkan
+        .download_document(&staff, &a.id, &a_document, &who)
+        .await
+        .unwrap();
+    assert!(a_after.starts_with(&a_before) && a_after.len() > a_before.len());
+
+    let b = common::concluded(&t, &staff, "新ルートの契約", "vendor-b@example.co.jp").await;
+    let (_, b_pdf) = t
+        .inkan
+        .download_document(&staff, &b.id, &b.documents[0].id, &who)
+        .await
+        .unwrap();
+    let (_, b_certificate) = t
+        .inkan
+        .download_certificate(&staff, &b.id, &who)
+        .await
+        .unwrap();
+
+    let dir = t.data.path();
+    let old_root = t.root_pem.clone();
+    let new_root = pki_dir.join("g2").join("root.pem");
+    for (name, bytes) in [
+        ("a-before.pdf", &a_before),
+        ("a-after.pdf", &a_after),
+        ("b.pdf", &b_pdf),
+        ("b-certificate.pdf", &b_certificate),
+    ] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+        let verified = t.inkan.verify_upload(name, bytes).await.unwrap();
+        assert!(verified.report.valid, "{name}: {:?}", verified.report);
+    }
+    // B is the new generation's work: its witness signature names the G2 certificate.
+    let verified = t.inkan.verify_upload("b.pdf", &b_pdf).await.unwrap();
+    let signer = verified.report.signatures[0].signer.as_ref().unwrap();
+    assert!(signer.subject.contains("G2"), "{}", signer.subject);
+
+    for (name, root) in [
+        ("a-before.pdf", &old_root),
+        ("a-after.pdf", &old_root),
+        ("b.pdf", &old_root),
+        ("b-certificate.pdf", &old_root),
+        ("b.pdf", &new_root),
+    ] {
+        if let Some((ok, text)) = pyhanko_valid(&dir.join(name), root) {
+            assert!(ok, "{name} trusting {}: {text}", root.display());
+        }
+    }
+    for (name, root) in [
+        ("a-after.pdf", &old_root),
+        ("b.pdf", &old_root),
+        ("b-certificate.pdf", &old_root),
+        ("b.pdf", &new_root),
+    ] {
+        if let Some((ok, text)) = ltv_check(&dir.join(name), root, None) {
+            assert!(ok, "{name} trusting {}: {text}", root.display());
+        }
+    }
+}
+
 /// The TSA does not answer when the document is due: each attempt fails and is retried with
 /// backoff, nothing is invented; from the third attempt the sender is told by mail — once a
 /// day — while the proof still holds. When the TSA answers again, the renewal goes through.

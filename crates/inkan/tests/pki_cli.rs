@@ -1,4 +1,4 @@
-//! `inkan pki init | issue | revoke | serve | status`, run exactly as the README and the issue write them.
+//! `inkan pki init | issue | revoke | serve | status | rollover`, run exactly as the README and the issue write them.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -221,9 +221,10 @@ fn status_lists_every_expiry_and_warns_before_one() {
     let text = String::from_utf8_lossy(&fine.stdout).to_string();
     assert_eq!(fine.status.code(), Some(0), "{text}");
     let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(rows.iter().all(|r| r.starts_with("g1 ")), "{text}");
     let roles: Vec<&str> = rows
         .iter()
-        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|l| l.split_whitespace().nth(1))
         .collect();
     let mut sorted = roles.clone();
     sorted.sort_unstable();
@@ -262,6 +263,27 @@ fn status_lists_every_expiry_and_warns_before_one() {
     assert_eq!(text.matches("まもなく期限切れ").count(), 5, "{text}");
     assert!(
         text.contains("5 certificate(s) end within 36500 days"),
+        "{text}"
+    );
+    // A rollover: a second generation and its cross certificate join the list.
+    let rolled = run_ok(inkan().args(["pki", "rollover", "--dir"]).arg(&dir));
+    assert!(
+        rolled.contains("generation 2") && rolled.contains("cross-certified.pem"),
+        "{rolled}"
+    );
+    assert!(dir.join("g2").join("cross-certified.pem").exists());
+    let text = run_ok(inkan().args(["pki", "status", "--dir"]).arg(&dir));
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 11, "{text}");
+    assert_eq!(
+        rows.iter().filter(|r| r.starts_with("g2 ")).count(),
+        6,
+        "{text}"
+    );
+    assert!(
+        rows.iter().any(|r| r.starts_with("g2 ")
+            && r.contains("cross-certified")
+            && r.contains("Root CA G2")),
         "{text}"
     );
     // No PKI there: a clear error and exit 2, as every command's errors.

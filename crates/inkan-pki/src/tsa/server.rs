@@ -35,7 +35,8 @@ pub struct TimeStampAuthority {
 }
 
 impl TimeStampAuthority {
-    /// The TSA of a PKI directory.
+    /// The TSA of a PKI directory, signing with the key of `pki`'s generation (serial numbers
+    /// count on across generations: one counter in the PKI directory).
     pub fn new(pki: &Pki) -> Result<Self, PkiError> {
         let policy = pki.config().tsa_policy.parse().map_err(|_| {
             PkiError::Config(format!(
@@ -45,8 +46,8 @@ impl TimeStampAuthority {
         })?;
         Ok(Self {
             key: pki.tsa_key()?,
-            certificate: LiveCertificate::open(&pki.dir().join("tsa.pem"))?,
-            chain: vec![pki.issuing_ca().clone()],
+            certificate: LiveCertificate::open(&pki.folder().join("tsa.pem"))?,
+            chain: pki.chain(),
             policy,
             serials: SerialAllocator::new(&pki.dir().join("db").join("tsa-serial")),
         })

@@ -14,6 +14,9 @@ pub struct TestService {
     pub data: tempfile::TempDir,
     pub root_pem: PathBuf,
     pub public_url: String,
+    pub database_url: Option<String>,
+    /// The PKI endpoints on loopback (stopped by [`reopen`]).
+    server: tokio::task::JoinHandle<()>,
 }
 
 pub fn caller() -> Caller {
@@ -34,11 +37,39 @@ pub async fn start_with(
 ) -> TestService {
     let data = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    run_in(data, listener, database_url, configure).await
+}
+
+/// The same installation started again, as after a restart: the old one stopped, a new one on
+/// the same data folder, database and address (so the URLs in its certificates still answer).
+pub async fn reopen(t: TestService, configure: impl FnOnce(&mut Config)) -> TestService {
+    let TestService {
+        inkan,
+        data,
+        public_url,
+        database_url,
+        server,
+        ..
+    } = t;
+    server.abort();
+    let _ = server.await;
+    drop(inkan);
+    let address = public_url.trim_start_matches("http://");
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    run_in(data, listener, database_url, configure).await
+}
+
+async fn run_in(
+    data: tempfile::TempDir,
+    listener: tokio::net::TcpListener,
+    database_url: Option<String>,
+    configure: impl FnOnce(&mut Config),
+) -> TestService {
     let public_url = format!("http://{}", listener.local_addr().unwrap());
     let mut config = Config {
         data_dir: Some(data.path().to_path_buf()),
         public_url: Some(public_url.clone()),
-        database_url,
+        database_url: database_url.clone(),
         ..Config::default()
     };
     configure(&mut config);
@@ -46,7 +77,7 @@ pub async fn start_with(
     let assembled = assemble(config, clock.clone()).await.unwrap();
     let services = Arc::new(inkan_pki::server::PkiServices::new(assembled.pki.clone()).unwrap());
     let app = axum::Router::new().nest("/pki", inkan_pki::server::router(services));
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
     TestService {
@@ -55,6 +86,8 @@ pub async fn start_with(
         root_pem: data.path().join("pki").join("root.pem"),
         data,
         public_url,
+        database_url,
+        server,
     }
 }
 

@@ -1,4 +1,4 @@
-//! `inkan pki init | issue | revoke | serve | status`.
+//! `inkan pki init | issue | revoke | serve | status | rollover`.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -22,6 +22,16 @@ pub enum PkiCommand {
     /// When each certificate of the PKI ends (証明書の有効期限); exit 1 when one ends within
     /// --warn-days, for monitoring.
     Status(StatusArgs),
+    /// Bring in a new root and issuing CA (with new TSA, OCSP and witness keys), the new root
+    /// cross-certified by the current one. What the earlier generation issued stays valid and
+    /// answered for; restart `inkan serve` / `inkan pki serve` afterwards.
+    Rollover(RolloverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RolloverArgs {
+    #[arg(long, default_value = "inkan-data/pki")]
+    dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -119,7 +129,31 @@ pub fn run(command: PkiCommand) -> anyhow::Result<ExitCode> {
         PkiCommand::Revoke(args) => revoke(args),
         PkiCommand::Serve(args) => serve(args),
         PkiCommand::Status(args) => status(args),
+        PkiCommand::Rollover(args) => rollover(args),
     }
+}
+
+fn rollover(args: RolloverArgs) -> anyhow::Result<ExitCode> {
+    let pki = Pki::rollover(&args.dir)
+        .with_context(|| format!("rolling the PKI in {} over", args.dir.display()))?;
+    let folder = pki.folder().display();
+    say!(
+        "第 {} 世代のルート認証局を作成しました / generation {} created in {folder}",
+        pki.generation(),
+        pki.generation()
+    );
+    say!("  new root:              {folder}/root.pem");
+    say!("  cross-certified:       {folder}/cross-certified.pem  (the new root, certified by the old)");
+    say!("  chain:                 {folder}/chain.pem");
+    say!(
+        "  CA services:           {}",
+        pki.urls().ocsp().trim_end_matches("/ocsp")
+    );
+    say!(
+        "以前の世代の証明書・失効情報はそのまま有効です。サービスを再起動してください / \
+         the earlier generations stay valid and served; restart the services that use this PKI"
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -127,7 +161,7 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot open the PKI in {}", args.dir.display()))?;
     let now = std::time::SystemTime::now();
     let mut soon = 0;
-    say!("証明書 / certificate          期限 / ends (JST)             残り / days left");
+    say!("世代 証明書 / certificate            期限 / ends (JST)             残り / days left");
     for e in pki.expiries() {
         let left = e
             .not_after
@@ -140,7 +174,8 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             ""
         };
         say!(
-            "{:<12} {:<17} {}  {left:>5}{flag}",
+            "g{:<3} {:<16} {:<17} {}  {left:>5}{flag}",
+            e.generation,
             e.role,
             e.subject,
             inkan_pades::japanese_time(e.not_after)

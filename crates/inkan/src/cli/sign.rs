@@ -125,13 +125,13 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
         if let Some(dir) = &args.pki {
             let pki = inkan_pki::Pki::open(dir)?;
             if tsa_urls.is_empty() {
-                tsa_urls.push(pki.config().urls().tsa());
+                tsa_urls.push(pki.urls().tsa());
             }
-            trust.push(pki.root().clone());
+            trust.push(pki.oldest_valid_root(std::time::SystemTime::now()).clone());
             (
                 Box::new(pki.witness_key()?),
                 (*pki.witness_certificate()).clone(),
-                vec![pki.issuing_ca().clone()],
+                pki.chain(),
             )
         } else if let (Some(key_path), Some(cert_path)) = (&args.key, &args.cert) {
             let passphrase = std::env::var("INKAN_KEY_PASSPHRASE").ok();
