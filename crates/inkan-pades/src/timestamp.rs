@@ -9,8 +9,8 @@ use der::Decode;
 use inkan_keys::DigestAlgorithm;
 use inkan_pdf::{Dict, Document, IncrementalUpdate, Object, Placeholder};
 use inkan_pki::tsa::TsaClient;
+use inkan_pki::tsa::TstInfo;
 use x509_cert::Certificate;
-use x509_tsp::TstInfo;
 
 use crate::contents::last_signature_contents;
 use crate::dss::add_validation_data;

@@ -903,3 +903,71 @@ fn damaged_signed_files_never_panic_or_hang() {
         "{valid} {invalid} {unreadable}"
     );
 }
+
+/// Timestamps with fractions of a second (`20261204153001.482Z`: RFC 3161 allows them and several
+/// public TSAs send them). Inkan signs B-LTA with such a TSA — its client accepts the tokens —
+/// and pyHanko validates the result; pyHanko signs B-LTA with it and Inkan's verifier, like
+/// pyHanko, calls the signature, its timestamp and the document timestamp valid.
+#[test]
+fn timestamps_with_fractions_of_a_second_are_read_like_any_other() {
+    let s = served();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fractional = format!("http://{}", listener.local_addr().unwrap());
+    let services = inkan_pki::server::PkiServices::new(s.pki.clone())
+        .unwrap()
+        .with_fractional_seconds();
+    inkan_pki::server::spawn_services(services, listener);
+    let tmp = tempfile::tempdir().unwrap();
+    let input = input(tmp.path(), 1);
+
+    let (cert, key) = new_signer(&s.pki, "小数秒 確認");
+    let ours = tmp.path().join("ours.pdf");
+    inkan_sign(
+        &s.pki,
+        &fractional,
+        &input,
+        &ours,
+        &key,
+        &cert,
+        Level::BLTA,
+        |_| {},
+    );
+    let report = verify(&ours);
+    assert!(report.valid, "{report:#?}");
+    assert_eq!(report.signatures.len(), 2, "{report:#?}");
+    assert!(only_signature(&report).timestamp.as_ref().unwrap().ok);
+    if let Some((ok, text)) = pyhanko_valid(&ours, &s.root_pem) {
+        assert!(ok, "{text}");
+    }
+
+    let (_, _, key_file, cert_file) = signer_files(&s.pki, tmp.path(), "佐藤花子");
+    let chain = s.dir.join("issuing-ca.pem");
+    let root = s.root_pem.to_str().unwrap();
+    let tsa = format!("{fractional}/tsa");
+    let theirs = tmp.path().join("theirs.pdf");
+    let args = [
+        "--use-pades",
+        "--timestamp-url",
+        &tsa,
+        "--use-pades-lta",
+        "--with-validation-info",
+        "--trust",
+        root,
+        "--trust-replace",
+    ];
+    if pyhanko_sign(
+        &input, &theirs, "Sig1", &args, &key_file, &cert_file, &chain,
+    )
+    .is_none()
+    {
+        return;
+    }
+    let report = verify(&theirs);
+    assert!(report.valid, "{report:#?}");
+    assert_eq!(
+        of_kind(&report, SignatureKind::DocumentTimestamp).len(),
+        1,
+        "{report:#?}"
+    );
+    assert!(report.signatures.iter().all(|s| s.valid), "{report:#?}");
+}

@@ -58,6 +58,13 @@ impl PkiServices {
             generations,
         })
     }
+
+    /// The TSA writes genTime with the fraction of a second (see
+    /// [`TimeStampAuthority::with_fractional_seconds`]).
+    pub fn with_fractional_seconds(mut self) -> Self {
+        self.tsa = self.tsa.with_fractional_seconds();
+        self
+    }
 }
 
 /// The router of `inkan pki serve`.
@@ -185,6 +192,17 @@ pub fn spawn_server(
     pki: Arc<Pki>,
     listener: std::net::TcpListener,
 ) -> std::thread::JoinHandle<Result<(), PkiError>> {
+    match PkiServices::new(pki) {
+        Ok(services) => spawn_services(services, listener),
+        Err(e) => std::thread::spawn(move || Err(e)),
+    }
+}
+
+/// [`spawn_server`] with services made beforehand (a TSA writing fractional seconds, say).
+pub fn spawn_services(
+    services: PkiServices,
+    listener: std::net::TcpListener,
+) -> std::thread::JoinHandle<Result<(), PkiError>> {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -197,7 +215,9 @@ pub fn spawn_server(
                 .map_err(|e| PkiError::Invalid(format!("listener: {e}")))?;
             let listener = tokio::net::TcpListener::from_std(listener)
                 .map_err(|e| PkiError::Invalid(format!("listener: {e}")))?;
-            serve(pki, listener).await
+            axum::serve(listener, router(Arc::new(services)))
+                .await
+                .map_err(|e| PkiError::Invalid(format!("server: {e}")))
         })
     })
 }

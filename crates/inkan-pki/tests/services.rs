@@ -34,9 +34,43 @@ fn new_signer(name: &str) -> x509_cert::Certificate {
         .0
 }
 
-fn tst_info(token: &[u8]) -> x509_tsp::TstInfo {
+fn tst_info(token: &[u8]) -> inkan_pki::tsa::TstInfo {
     let parsed = inkan_cms::parse(token).unwrap();
-    x509_tsp::TstInfo::from_der(parsed.encapsulated_content().unwrap()).unwrap()
+    inkan_pki::tsa::TstInfo::from_der(parsed.encapsulated_content().unwrap()).unwrap()
+}
+
+/// A TSA that writes genTime with a fraction of a second, as several public ones do: the client
+/// takes the token and its time to the fraction; the token's TSTInfo says it that way.
+#[test]
+fn tokens_with_fractions_of_a_second_are_accepted() {
+    let s = served();
+    let tsa = TimeStampAuthority::new(&s.pki)
+        .unwrap()
+        .with_fractional_seconds();
+    let imprint = DigestAlgorithm::Sha256.hash(b"fraction");
+    let request =
+        inkan_pki::tsa::build_request(DigestAlgorithm::Sha256, &imprint, &[9; 8]).unwrap();
+    let reply = tsa.respond(&request);
+    assert_eq!(reply.http_status, 200);
+    let (token, time, _) =
+        inkan_pki::tsa::check_response(&reply.body, DigestAlgorithm::Sha256, &imprint, &[9; 8])
+            .unwrap();
+    let info = tst_info(&token);
+    assert_eq!(info.gen_time.to_system_time(), time);
+    let nanos = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    assert_ne!(nanos, 0, "a fraction of a second");
+    let gen_time = info.gen_time.to_der().unwrap();
+    assert!(
+        gen_time.contains(&b'.'),
+        "{:?}",
+        String::from_utf8_lossy(&gen_time)
+    );
+    // x509-tsp's strict DER reader is what refused such tokens before.
+    let parsed = inkan_cms::parse(&token).unwrap();
+    assert!(x509_tsp::TstInfo::from_der(parsed.encapsulated_content().unwrap()).is_err());
 }
 
 #[test]

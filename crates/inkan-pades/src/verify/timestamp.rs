@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use der::Decode;
 use inkan_keys::DigestAlgorithm;
+use inkan_pki::tsa::TstInfo;
 use x509_cert::Certificate;
-use x509_tsp::TstInfo;
 
 use super::describe;
 use super::report::{RevocationStatus, TimestampReport};

@@ -9,7 +9,9 @@ use rand::RngCore;
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
 use x509_cert::Certificate;
-use x509_tsp::{MessageImprint, TimeStampReq, TspVersion, TstInfo};
+use x509_tsp::{MessageImprint, TimeStampReq, TspVersion};
+
+use super::TstInfo;
 
 use super::protocol::{FailureInfo, TimeStampResponse, STATUS_GRANTED, STATUS_GRANTED_WITH_MODS};
 

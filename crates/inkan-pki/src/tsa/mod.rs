@@ -4,9 +4,11 @@ mod client;
 mod protocol;
 pub(crate) mod serials;
 mod server;
+mod tst_info;
 
 pub use client::{
     build_request, check_response, check_token, CheckedToken, TimeStampToken, TsaClient, TsaError,
 };
 pub use protocol::FailureInfo;
 pub use server::{TimeStampAuthority, TsaReply};
+pub use tst_info::{GenTime, TstInfo};

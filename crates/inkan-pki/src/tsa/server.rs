@@ -1,19 +1,20 @@
 //! The time-stamping authority: one DER TimeStampReq in, one DER TimeStampResp out.
 
 use const_oid::ObjectIdentifier;
-use der::asn1::{GeneralizedTime, Int};
+use der::asn1::Int;
 use der::{Any, Decode, Encode};
 use inkan_keys::{DigestAlgorithm, SigningKey};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::Certificate;
-use x509_tsp::{Accuracy, TimeStampReq, TspVersion, TstInfo};
+use x509_tsp::{Accuracy, TimeStampReq, TspVersion};
 
 use super::protocol::{
     FailureInfo, StatusInfo, TimeStampResponse, STATUS_GRANTED, STATUS_REJECTION,
 };
 use super::serials::SerialAllocator;
+use super::{GenTime, TstInfo};
 use crate::live::LiveCertificate;
 use crate::{Pki, PkiError};
 
@@ -32,6 +33,8 @@ pub struct TimeStampAuthority {
     chain: Vec<Certificate>,
     policy: ObjectIdentifier,
     serials: SerialAllocator,
+    /// genTime with the fraction of a second, as several public TSAs write it.
+    fractional_seconds: bool,
 }
 
 impl TimeStampAuthority {
@@ -50,7 +53,15 @@ impl TimeStampAuthority {
             chain: pki.chain(),
             policy,
             serials: SerialAllocator::new(&pki.dir().join("db").join("tsa-serial")),
+            fractional_seconds: false,
         })
+    }
+
+    /// Writes genTime with the fraction of a second (`20261204153001.482Z`), as several public
+    /// TSAs do: what a test of the readers of such tokens needs. Whole seconds otherwise.
+    pub fn with_fractional_seconds(mut self) -> Self {
+        self.fractional_seconds = true;
+        self
     }
 
     /// Answers one DER TimeStampReq. Never fails: what cannot be granted is answered with a
@@ -116,16 +127,19 @@ impl TimeStampAuthority {
     fn grant(&self, request: &TimeStampReq) -> Result<Vec<u8>, PkiError> {
         let certificate = self.certificate.current();
         let serial = self.serials.next()?;
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_err(|_| PkiError::Invalid("clock before 1970".into()))?;
+        let now = SystemTime::now();
         let info = TstInfo {
             version: TspVersion::V1,
             policy: self.policy,
             message_imprint: request.message_imprint.clone(),
             serial_number: positive_int(serial)?,
-            gen_time: GeneralizedTime::from_unix_duration(Duration::from_secs(now.as_secs()))?,
-            // genTime is truncated to whole seconds, so it is exact to within one second.
+            gen_time: if self.fractional_seconds {
+                GenTime::with_fraction(now)?
+            } else {
+                GenTime::whole_seconds(now)?
+            },
+            // genTime is truncated (to whole seconds by default), so it is exact to within one
+            // second.
             accuracy: Some(Accuracy {
                 seconds: Some(1),
                 millis: None,
