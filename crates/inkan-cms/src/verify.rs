@@ -97,10 +97,26 @@ pub fn verify_integrity(
     extra_certificates: &[Certificate],
     require_signing_certificate: bool,
 ) -> Result<Certificate, CmsError> {
-    let signed_attrs = parsed
-        .signed_attributes_der()
-        .ok_or(CmsError::NoSignedAttributes)?;
     let digest = parsed.digest_algorithm()?;
+    let Some(signed_attrs) = parsed.signed_attributes_der() else {
+        // No signed attributes (allowed for adbe.pkcs7.detached): the signature is over the
+        // content's digest itself, so it verifying is the integrity check. PAdES and RFC 3161
+        // require the attributes (and the signing-certificate one among them).
+        if require_signing_certificate {
+            return Err(CmsError::NoSignedAttributes);
+        }
+        let certificate = signer_certificate(parsed, extra_certificates)?;
+        inkan_keys::verify_prehashed_signature(
+            &certificate.tbs_certificate.subject_public_key_info,
+            &parsed.signer_info().signature_algorithm,
+            digest,
+            content_digest,
+            parsed.signature_value(),
+        )
+        .map_err(CmsError::BadSignature)?;
+        check_key_usage(&certificate)?;
+        return Ok(certificate);
+    };
 
     let content_type = parsed
         .content_type_attribute()
@@ -122,12 +138,7 @@ pub fn verify_integrity(
         return Err(CmsError::DigestMismatch);
     }
 
-    let sid = &parsed.signer_info().sid;
-    let certificate = parsed
-        .signer_certificate()
-        .or_else(|| extra_certificates.iter().find(|c| identifies(sid, c)))
-        .ok_or(CmsError::SignerCertificateNotFound)?
-        .clone();
+    let certificate = signer_certificate(parsed, extra_certificates)?;
 
     // The digest hint matters when the signature algorithm is a bare key type, as OpenSSL writes.
     verify_signature(
@@ -142,6 +153,19 @@ pub fn verify_integrity(
     check_signing_certificate(parsed, &certificate, require_signing_certificate)?;
     check_key_usage(&certificate)?;
     Ok(certificate)
+}
+
+/// The signer's certificate: in the SignedData, or else among `extra` (a DSS, say).
+fn signer_certificate(
+    parsed: &ParsedSignedData,
+    extra: &[Certificate],
+) -> Result<Certificate, CmsError> {
+    let sid = &parsed.signer_info().sid;
+    parsed
+        .signer_certificate()
+        .or_else(|| extra.iter().find(|c| identifies(sid, c)))
+        .ok_or(CmsError::SignerCertificateNotFound)
+        .cloned()
 }
 
 fn check_signing_certificate(

@@ -17,7 +17,7 @@ pub use algorithm::{DigestAlgorithm, KeyKind, SignatureAlgorithm};
 pub use error::KeyError;
 pub use pkcs11::{Pkcs11Key, Pkcs11Token};
 pub use software::{KeyProtection, SoftwareKey};
-pub use verify::{verify_signature, VerifyError};
+pub use verify::{verify_prehashed_signature, verify_signature, VerifyError};
 
 use spki::SubjectPublicKeyInfoOwned;
 

@@ -42,6 +42,26 @@ pub fn verify_signature(
     verify_prehashed(spki, scheme, digest, &hash, signature)
 }
 
+/// Verifies `signature` over a message whose `digest_algorithm` digest is `hash` (a CMS
+/// signature without signed attributes signs the content's digest itself, and the content may
+/// be too large to hold).
+pub fn verify_prehashed_signature(
+    spki: &SubjectPublicKeyInfoOwned,
+    signature_algorithm: &AlgorithmIdentifierOwned,
+    digest_algorithm: DigestAlgorithm,
+    hash: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let (scheme, digest) = scheme_of(signature_algorithm, Some(digest_algorithm))?;
+    if digest != digest_algorithm || hash.len() != digest.output_len() {
+        return Err(VerifyError::UnsupportedAlgorithm(format!(
+            "{} over a digest of another algorithm",
+            signature_algorithm.oid
+        )));
+    }
+    verify_prehashed(spki, scheme, digest, hash, signature)
+}
+
 fn scheme_of(
     alg: &AlgorithmIdentifierOwned,
     hint: Option<DigestAlgorithm>,

@@ -971,3 +971,181 @@ fn timestamps_with_fractions_of_a_second_are_read_like_any_other() {
     );
     assert!(report.signatures.iter().all(|s| s.valid), "{report:#?}");
 }
+
+/// Older forms of PDF signature that other vendors still write, made here by OpenSSL's `cms`:
+/// `adbe.pkcs7.detached` without signed attributes (the signature over the signed bytes' digest
+/// itself) and `adbe.pkcs7.sha1` (the SHA-1 of the signed bytes encapsulated, and signed).
+/// Intact, each is valid in Inkan — never "the signed bytes were changed" — as in the
+/// independent check (pyHanko for the first; for the second, which pyHanko skips as unsupported,
+/// OpenSSL verifying the CMS and its content being the SHA-1 `openssl dgst` computes); with one
+/// byte of the page changed, each is invalid in both.
+#[test]
+fn legacy_pkcs7_forms_are_verified_not_called_changed() {
+    if inkan_testkit::require_tool("openssl", "signing in the legacy PKCS#7 forms").is_none() {
+        return;
+    }
+    let s = served();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = input(tmp.path(), 1);
+    let (cert, key, key_file, cert_file) = signer_files(&s.pki, tmp.path(), "旧形式 署名者");
+    // An Inkan signature with room to spare (B-T reserves a token's worth), re-signed below.
+    let template = tmp.path().join("template.pdf");
+    served_sign(&input, &template, &key, &cert, Level::BT, |_| {});
+    let chain = s.dir.join("issuing-ca.pem");
+    for (name, sub_filter) in [
+        ("no-attributes.pdf", "/adbe.pkcs7.detached"),
+        ("sha1.pdf", "/adbe.pkcs7.sha1    "),
+    ] {
+        let out = tmp.path().join(name);
+        resign_with_openssl(&template, &out, sub_filter, &key_file, &cert_file, &chain);
+        let report = verify(&out);
+        let sig = only_signature(&report);
+        assert_eq!(
+            sig.sub_filter.as_deref(),
+            Some(sub_filter.trim().trim_start_matches('/'))
+        );
+        assert!(sig.integrity.ok, "{name}: {:#?}", sig.integrity);
+        assert!(sig.valid && report.valid, "{name}: {report:#?}");
+        let independent = |pdf: &Path| {
+            if sub_filter.contains("sha1") {
+                Some(openssl_sha1_verdict(pdf, &s.root_pem, &chain))
+            } else {
+                pyhanko_valid(pdf, &s.root_pem)
+            }
+        };
+        if let Some((ok, text)) = independent(&out) {
+            assert!(ok, "{name}: {text}");
+        }
+        let changed = tampered(&out);
+        let report = verify(&changed);
+        let sig = only_signature(&report);
+        assert!(!sig.integrity.ok && !report.valid, "{name}: {report:#?}");
+        if let Some((ok, text)) = independent(&changed) {
+            assert!(!ok, "{name} changed: {text}");
+        }
+    }
+}
+
+/// The ByteRange of `pdf`'s one signature.
+fn byte_range(pdf: &[u8]) -> [usize; 4] {
+    let start = pdf.windows(10).position(|w| w == b"/ByteRange").unwrap();
+    let end = start + pdf[start..].iter().position(|b| *b == b']').unwrap();
+    let range: Vec<usize> = String::from_utf8_lossy(&pdf[start + 10..end])
+        .trim()
+        .trim_start_matches('[')
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    [range[0], range[1], range[2], range[3]]
+}
+
+/// OpenSSL's verdict on an adbe.pkcs7.sha1 signature: `openssl cms -verify` accepts the CMS (to
+/// `root`), and the content it signs is the SHA-1 of the signed bytes by `openssl dgst`.
+fn openssl_sha1_verdict(pdf: &Path, root: &Path, chain: &Path) -> (bool, String) {
+    let bytes = std::fs::read(pdf).unwrap();
+    let [a, b, c, d] = byte_range(&bytes);
+    let dir = tempfile::tempdir().unwrap();
+    let signed = dir.path().join("signed.bin");
+    std::fs::write(&signed, [&bytes[a..a + b], &bytes[c..c + d]].concat()).unwrap();
+    let mut cms = hex::decode(&bytes[a + b + 1..c - 1]).unwrap();
+    // The DER's own length, without the zero padding after it.
+    let len = match cms[1] {
+        n if n < 0x80 => 2 + usize::from(n),
+        n => {
+            let count = usize::from(n & 0x7f);
+            let value = cms[2..2 + count]
+                .iter()
+                .fold(0usize, |v, b| (v << 8) | usize::from(*b));
+            2 + count + value
+        }
+    };
+    cms.truncate(len);
+    let cms_file = dir.path().join("cms.der");
+    std::fs::write(&cms_file, cms).unwrap();
+    let content = dir.path().join("content.bin");
+    let verified = std::process::Command::new("openssl")
+        .args([
+            "cms", "-verify", "-binary", "-purpose", "any", "-inform", "DER",
+        ])
+        .arg("-in")
+        .arg(&cms_file)
+        .arg("-CAfile")
+        .arg(root)
+        .arg("-certfile")
+        .arg(chain)
+        .arg("-out")
+        .arg(&content)
+        .output()
+        .unwrap();
+    let digest = std::process::Command::new("openssl")
+        .args(["dgst", "-sha1", "-binary"])
+        .arg(&signed)
+        .output()
+        .unwrap();
+    let embedded = std::fs::read(&content).unwrap_or_default();
+    let text = format!(
+        "openssl cms -verify: {}; content {} the SHA-1 of the signed bytes",
+        String::from_utf8_lossy(&verified.stderr).trim(),
+        if embedded == digest.stdout {
+            "is"
+        } else {
+            "is not"
+        }
+    );
+    (verified.status.success() && embedded == digest.stdout, text)
+}
+
+/// `template`'s one signature made again by `openssl cms` in a legacy form: its /SubFilter
+/// replaced by `sub_filter` (of the same length), its /Contents by OpenSSL's CMS over the new
+/// signed bytes — without signed attributes for adbe.pkcs7.detached, over the bytes' SHA-1
+/// encapsulated for adbe.pkcs7.sha1.
+fn resign_with_openssl(
+    template: &Path,
+    out: &Path,
+    sub_filter: &str,
+    key: &Path,
+    cert: &Path,
+    chain: &Path,
+) {
+    let mut pdf = std::fs::read(template).unwrap();
+    let old = b"/ETSI.CAdES.detached";
+    assert_eq!(sub_filter.len(), old.len());
+    let at = pdf.windows(old.len()).position(|w| w == old).unwrap();
+    pdf[at..at + old.len()].copy_from_slice(sub_filter.as_bytes());
+    let [a, b, c, d] = byte_range(&pdf);
+    let signed = [&pdf[a..a + b], &pdf[c..c + d]].concat();
+    let dir = out.parent().unwrap();
+    let sha1 = sub_filter.contains("sha1");
+    let content = if sha1 {
+        inkan_keys::DigestAlgorithm::Sha1.hash(&signed)
+    } else {
+        signed
+    };
+    let content_file = dir.join("content.bin");
+    let cms_file = dir.join("cms.der");
+    std::fs::write(&content_file, content).unwrap();
+    let mut command = std::process::Command::new("openssl");
+    command
+        .args([
+            "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER",
+        ])
+        .args([if sha1 { "-nodetach" } else { "-noattr" }])
+        .arg("-in")
+        .arg(&content_file)
+        .arg("-signer")
+        .arg(cert)
+        .arg("-inkey")
+        .arg(key)
+        .arg("-certfile")
+        .arg(chain)
+        .arg("-out")
+        .arg(&cms_file);
+    inkan_testkit::run_ok(&mut command);
+    let cms = hex::encode(std::fs::read(&cms_file).unwrap());
+    // /Contents is `<hex…>` between the two ranges.
+    let room = c - (a + b) - 2;
+    assert!(cms.len() <= room, "{} > {room}", cms.len());
+    let contents = format!("{cms:0<room$}");
+    pdf[a + b + 1..c - 1].copy_from_slice(contents.as_bytes());
+    std::fs::write(out, pdf).unwrap();
+}

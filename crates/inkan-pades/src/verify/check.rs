@@ -158,31 +158,72 @@ pub(crate) async fn signature<S: Source>(
             return finish(checked);
         }
     };
-    report.integrity.digest_algorithm = Some(integrity::digest_name(algorithm).into());
-    let digest = match integrity::digest(ctx.doc, ctx.budget, &coverage.range, algorithm) {
-        Ok(d) => d,
-        Err(e) => {
-            report.integrity.message = e;
+    let sub_filter = found.sub_filter();
+    let embedded_sha1 = sub_filter.as_deref() == Some("adbe.pkcs7.sha1");
+    let range_algorithm = if embedded_sha1 {
+        inkan_keys::DigestAlgorithm::Sha1
+    } else {
+        algorithm
+    };
+    report.integrity.digest_algorithm = Some(integrity::digest_name(range_algorithm).into());
+    let range_digest =
+        match integrity::digest(ctx.doc, ctx.budget, &coverage.range, range_algorithm) {
+            Ok(d) => d,
+            Err(e) => {
+                report.integrity.message = e;
+                return finish(checked);
+            }
+        };
+    const CHANGED: &str = "the signed bytes were changed: their digest differs from the one signed";
+    // What the signature covers: the signed bytes' digest, or for adbe.pkcs7.sha1 the
+    // encapsulated content, which must be the SHA-1 of the signed bytes.
+    let digest = if embedded_sha1 {
+        if parsed.encapsulated_content() != Some(range_digest.as_slice()) {
+            report.integrity.message = CHANGED.into();
+            report.signer = parsed.signer_certificate().map(describe::certificate);
             return finish(checked);
         }
+        match parsed.encapsulated_content_digest() {
+            Ok(d) => d,
+            Err(e) => {
+                report.integrity.message = format!("cannot be checked: {e}");
+                return finish(checked);
+            }
+        }
+    } else {
+        range_digest
     };
-    if parsed.message_digest() != Some(digest.as_slice()) {
-        report.integrity.message =
-            "the signed bytes were changed: their digest differs from the one signed".into();
-        report.signer = parsed.signer_certificate().map(describe::certificate);
-        return finish(checked);
+    // Without signed attributes the signature is over the digest itself: verifying it is the
+    // integrity check, and a failure cannot tell a change from a bad signature.
+    let attributes = parsed.signed_attributes_der().is_some();
+    if attributes {
+        if parsed.message_digest() != Some(digest.as_slice()) {
+            report.integrity.message = CHANGED.into();
+            report.signer = parsed.signer_certificate().map(describe::certificate);
+            return finish(checked);
+        }
+        report.integrity.ok = true;
+        report.integrity.message = "the signed bytes are intact".into();
     }
-    report.integrity.ok = true;
-    report.integrity.message = "the signed bytes are intact".into();
-    let cades = found.sub_filter().as_deref() == Some("ETSI.CAdES.detached");
+    let cades = sub_filter.as_deref() == Some("ETSI.CAdES.detached");
     let signer = match inkan_cms::verify_integrity(&parsed, &digest, &ctx.dss.certs, cades) {
         Ok(cert) => cert,
         Err(e) => {
+            if !attributes {
+                report.integrity.message = "the signed bytes were changed, or the signature \
+                     does not match them (it has no signed attributes, so the two are one check)"
+                    .into();
+            }
             report.signature = Check::failed(signature_error(&e));
             report.signer = parsed.signer_certificate().map(describe::certificate);
             return finish(checked);
         }
     };
+    if !attributes {
+        report.integrity.ok = true;
+        report.integrity.message =
+            "the signed bytes are intact (the signature is over their digest itself)".into();
+    }
     report.signer = Some(describe::certificate(&signer));
     report.signature = Check::ok("the signature is cryptographically sound");
     checked.cms_ok = true;
