@@ -15,6 +15,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod ber;
 mod build;
 mod error;
 pub mod ess;

@@ -28,9 +28,23 @@ pub struct ParsedSignedData {
     signer_cert: Option<usize>,
 }
 
-/// Parses a DER ContentInfo(SignedData). Zero padding after it (a PDF's /Contents) is ignored.
-/// Never panics: anything else than well-formed DER SignedData is an error saying what is wrong.
-pub fn parse(der: &[u8]) -> Result<ParsedSignedData, CmsError> {
+/// Parses a ContentInfo(SignedData), in DER or else in BER (indefinite lengths, OCTET STRINGs
+/// in pieces, rewritten in DER first). Zero padding after it (a PDF's /Contents) is ignored. Never
+/// panics: anything else than well-formed SignedData is an error saying what is wrong.
+pub fn parse(input: &[u8]) -> Result<ParsedSignedData, CmsError> {
+    match parse_der(input) {
+        Ok(parsed) => Ok(parsed),
+        Err(error) => match crate::ber::to_der(input) {
+            // Only BER that is not DER gets a second reading; otherwise the first error stands.
+            Ok(der) if tlv::strip_zero_padding(input).ok() != Some(der.as_slice()) => {
+                parse_der(&der)
+            }
+            _ => Err(error),
+        },
+    }
+}
+
+fn parse_der(der: &[u8]) -> Result<ParsedSignedData, CmsError> {
     let der =
         tlv::strip_zero_padding(der).map_err(|e| CmsError::malformed("not a DER structure", e))?;
     let content_info =

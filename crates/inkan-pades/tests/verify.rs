@@ -972,15 +972,16 @@ fn timestamps_with_fractions_of_a_second_are_read_like_any_other() {
     assert!(report.signatures.iter().all(|s| s.valid), "{report:#?}");
 }
 
-/// Older forms of PDF signature that other vendors still write, made here by OpenSSL's `cms`:
+/// Forms of PDF signature that other vendors write, made here by OpenSSL's `cms`:
 /// `adbe.pkcs7.detached` without signed attributes (the signature over the signed bytes' digest
-/// itself) and `adbe.pkcs7.sha1` (the SHA-1 of the signed bytes encapsulated, and signed).
+/// itself), `adbe.pkcs7.sha1` (the SHA-1 of the signed bytes encapsulated, and signed), and a
+/// CAdES signature in BER with indefinite lengths (`-stream`, as Adobe Acrobat Sign writes).
 /// Intact, each is valid in Inkan — never "the signed bytes were changed" — as in the
 /// independent check (pyHanko for the first; for the second, which pyHanko skips as unsupported,
 /// OpenSSL verifying the CMS and its content being the SHA-1 `openssl dgst` computes); with one
 /// byte of the page changed, each is invalid in both.
 #[test]
-fn legacy_pkcs7_forms_are_verified_not_called_changed() {
+fn legacy_and_ber_forms_are_verified_not_called_changed() {
     if inkan_testkit::require_tool("openssl", "signing in the legacy PKCS#7 forms").is_none() {
         return;
     }
@@ -995,11 +996,13 @@ fn legacy_pkcs7_forms_are_verified_not_called_changed() {
     for (name, sub_filter) in [
         ("no-attributes.pdf", "/adbe.pkcs7.detached"),
         ("sha1.pdf", "/adbe.pkcs7.sha1    "),
+        ("ber.pdf", "/ETSI.CAdES.detached"),
     ] {
         let out = tmp.path().join(name);
         resign_with_openssl(&template, &out, sub_filter, &key_file, &cert_file, &chain);
         let report = verify(&out);
         let sig = only_signature(&report);
+        assert!(sig.signature.ok, "{name}: {:#?}", sig.signature);
         assert_eq!(
             sig.sub_filter.as_deref(),
             Some(sub_filter.trim().trim_start_matches('/'))
@@ -1024,6 +1027,42 @@ fn legacy_pkcs7_forms_are_verified_not_called_changed() {
             assert!(!ok, "{name} changed: {text}");
         }
     }
+}
+
+/// Removes the content OpenSSL's `-stream` always encapsulates (`[0] { OCTET STRING in pieces }`,
+/// both of indefinite length, after the first id-data OID), leaving the detached signature a
+/// PDF wants — still BER, the signed attributes untouched.
+fn detach_streamed_content(cms: &mut Vec<u8>) {
+    let id_data = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+    ];
+    let oid_at = cms
+        .windows(id_data.len())
+        .position(|w| w == id_data)
+        .unwrap();
+    let start = oid_at + id_data.len();
+    assert_eq!(cms[start..start + 4], [0xa0, 0x80, 0x24, 0x80]);
+    let mut at = start + 4;
+    while cms[at..at + 2] != [0, 0] {
+        assert_eq!(cms[at], 0x04, "a piece of the OCTET STRING");
+        let (len, header) = match cms[at + 1] {
+            n if n < 0x80 => (usize::from(n), 2),
+            n => {
+                let count = usize::from(n & 0x7f);
+                let len = cms[at + 2..at + 2 + count]
+                    .iter()
+                    .fold(0usize, |v, b| (v << 8) | usize::from(*b));
+                (len, 2 + count)
+            }
+        };
+        at += header + len;
+    }
+    assert_eq!(
+        cms[at..at + 4],
+        [0, 0, 0, 0],
+        "the ends of the pieces and of [0]"
+    );
+    cms.drain(start..at + 4);
 }
 
 /// The ByteRange of `pdf`'s one signature.
@@ -1098,7 +1137,8 @@ fn openssl_sha1_verdict(pdf: &Path, root: &Path, chain: &Path) -> (bool, String)
 /// `template`'s one signature made again by `openssl cms` in a legacy form: its /SubFilter
 /// replaced by `sub_filter` (of the same length), its /Contents by OpenSSL's CMS over the new
 /// signed bytes — without signed attributes for adbe.pkcs7.detached, over the bytes' SHA-1
-/// encapsulated for adbe.pkcs7.sha1.
+/// encapsulated for adbe.pkcs7.sha1, in BER with indefinite lengths and the ESS
+/// signing-certificate-v2 attribute (`-stream -cades`) for ETSI.CAdES.detached.
 fn resign_with_openssl(
     template: &Path,
     out: &Path,
@@ -1116,6 +1156,7 @@ fn resign_with_openssl(
     let signed = [&pdf[a..a + b], &pdf[c..c + d]].concat();
     let dir = out.parent().unwrap();
     let sha1 = sub_filter.contains("sha1");
+    let ber = sub_filter.contains("CAdES");
     let content = if sha1 {
         inkan_keys::DigestAlgorithm::Sha1.hash(&signed)
     } else {
@@ -1129,7 +1170,11 @@ fn resign_with_openssl(
         .args([
             "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER",
         ])
-        .args([if sha1 { "-nodetach" } else { "-noattr" }])
+        .args(match (sha1, ber) {
+            (true, _) => vec!["-nodetach"],
+            (_, true) => vec!["-stream", "-cades"],
+            _ => vec!["-noattr"],
+        })
         .arg("-in")
         .arg(&content_file)
         .arg("-signer")
@@ -1141,7 +1186,16 @@ fn resign_with_openssl(
         .arg("-out")
         .arg(&cms_file);
     inkan_testkit::run_ok(&mut command);
-    let cms = hex::encode(std::fs::read(&cms_file).unwrap());
+    let mut cms = std::fs::read(&cms_file).unwrap();
+    assert_eq!(
+        cms[1] == 0x80,
+        ber,
+        "indefinite length exactly when BER is asked for"
+    );
+    if ber {
+        detach_streamed_content(&mut cms);
+    }
+    let cms = hex::encode(cms);
     // /Contents is `<hex…>` between the two ranges.
     let room = c - (a + b) - 2;
     assert!(cms.len() <= room, "{} > {room}", cms.len());
