@@ -379,13 +379,16 @@ fn revision_end(src: &dyn Source, after: u64) -> Result<u64> {
 }
 
 /// Follows the chain from `startxref` through every `/Prev` (and `/XRefStm`), refusing loops and
-/// absurd lengths, and merges the sections newest-first.
+/// absurd lengths, and merges the sections newest-first. Several hybrid sections may name the same
+/// `/XRefStm` (a writer keeping the value in each update): that stream is read once, which is no
+/// loop — only a `/Prev` chain that comes back is.
 pub(crate) fn load(src: &dyn Source, startxref: u64) -> Result<XrefTable> {
     let len = src.len();
     let mut entries: HashMap<u32, XrefEntry> = HashMap::new();
     let mut trailer: Option<Dict> = None;
     let mut sections = Vec::new();
     let mut visited = HashSet::new();
+    let mut hidden_read = HashSet::new();
     let mut next = Some((startxref, "startxref"));
     while let Some((offset, what)) = next.take() {
         if offset >= len {
@@ -422,18 +425,19 @@ pub(crate) fn load(src: &dyn Source, startxref: u64) -> Result<XrefTable> {
                     len,
                 });
             }
-            if !visited.insert(stm) {
-                return Err(PdfError::XrefLoop { offset: stm });
-            }
-            let hidden = read_section(src, stm)?;
-            if hidden.kind != XrefKind::Stream {
-                return Err(PdfError::bad_xref(
-                    stm,
-                    "/XRefStm does not point at a cross-reference stream",
-                ));
-            }
-            for (num, e) in hidden.entries {
-                entries.entry(num).or_insert(e);
+            // Read before (named by a newer section): its entries are in already, and newer
+            // ones win anyway.
+            if hidden_read.insert(stm) {
+                let hidden = read_section(src, stm)?;
+                if hidden.kind != XrefKind::Stream {
+                    return Err(PdfError::bad_xref(
+                        stm,
+                        "/XRefStm does not point at a cross-reference stream",
+                    ));
+                }
+                for (num, e) in hidden.entries {
+                    entries.entry(num).or_insert(e);
+                }
             }
         }
         for (num, e) in free {

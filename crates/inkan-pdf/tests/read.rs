@@ -152,6 +152,38 @@ fn hybrid_file_reads_hidden_objects() {
     assert_eq!(doc.revisions().len(), 1);
 }
 
+/// An update to a hybrid file whose table names the same /XRefStm as the first section (some
+/// writers keep the value in every update): read as two revisions, the hidden objects still
+/// found — no "loop", no reconstruction.
+#[test]
+fn two_sections_naming_the_same_xref_stream_are_no_loop() {
+    let base = hybrid_pdf();
+    let first = Document::open(base.clone()).unwrap();
+    let prev = first.startxref().unwrap();
+    let stm = first.xref_sections()[0].xref_stm.unwrap();
+    let mut b = Builder::after(&base);
+    b.obj(4, "<< /Title (Updated) >>");
+    let updated = b.finish_update(&format!(
+        "/Size 7 /Root 1 0 R /Info 4 0 R /Prev {prev} /XRefStm {stm} /ID [<AA><AA>]"
+    ));
+    let doc = Document::open(updated.clone()).unwrap();
+    assert!(!doc.is_reconstructed());
+    assert_eq!(doc.revisions().len(), 2);
+    assert_eq!(doc.xref_sections().len(), 2);
+    assert_eq!(doc.page_ref(0).unwrap(), ObjRef::new(3, 0));
+    assert_eq!(
+        doc.xref_entry(3),
+        Some(XrefEntry::Compressed {
+            stream: 5,
+            index: 0
+        })
+    );
+    if qpdf().is_some() {
+        let dir = tempfile::tempdir().unwrap();
+        qpdf_check(dir.path(), "same-xrefstm", &updated);
+    }
+}
+
 #[test]
 fn incremental_update_revisions_and_prev() {
     let base = minimal_pdf(2, false);
