@@ -217,3 +217,38 @@ fn resign_with_ess_of(der: &[u8], key: &dyn SigningKey, other: &Certificate) -> 
     .to_der()
     .unwrap()
 }
+
+/// An RSA key of an unusual size — 6,143 bits, as some real signers have — signs with OpenSSL and
+/// verifies here (the rsa crate's own limit is 4,096 bits).
+#[test]
+fn accepts_rsa_keys_of_unusual_sizes() {
+    let Some(pki) = TestPki::new("signs with a 6,143-bit RSA key") else {
+        return;
+    };
+    let signer = pki.issue_openssl("openssl-rsa6143", "rsa:6143", "leaf");
+    let text = run_ok(
+        Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&signer.pem),
+    );
+    // (OpenSSL may make it a bit shorter: 6,142 bits is as unusual.)
+    assert!(text.contains("Public-Key: (614"), "{text}");
+    let der = openssl_sign(&pki, &signer, &["-cades"]);
+    let parsed = parse(&der).unwrap();
+    let digest = parsed.digest_algorithm().unwrap().hash(CONTENT);
+    let anchors = [pki.root.clone()];
+    let verified = verify(
+        &parsed,
+        &digest,
+        &VerifyOptions::new(&anchors, SystemTime::now()),
+    )
+    .unwrap();
+    assert_eq!(verified.certificate, signer.cert);
+    let other = parsed.digest_algorithm().unwrap().hash(b"other bytes");
+    assert!(verify(
+        &parsed,
+        &other,
+        &VerifyOptions::new(&anchors, SystemTime::now())
+    )
+    .is_err());
+}

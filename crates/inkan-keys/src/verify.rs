@@ -19,6 +19,26 @@ pub enum VerifyError {
     BadPublicKey(String),
 }
 
+/// The largest RSA modulus verified. The `rsa` crate stops at 4,096 bits by default, but real
+/// signers use larger and odd sizes (6,143 bits among the EU's validation files); the cost of a
+/// verification grows with the size, so there is a bound.
+const MAX_RSA_BITS: usize = 16_384;
+
+/// An RSA public key of any size up to [`MAX_RSA_BITS`], from the PKCS#1 RSAPublicKey inside
+/// the SubjectPublicKeyInfo (rsaEncryption or RSASSA-PSS alike).
+fn rsa_public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<rsa::RsaPublicKey, VerifyError> {
+    let bits = spki.subject_public_key.as_bytes().ok_or_else(|| {
+        VerifyError::BadPublicKey("the key's bit string is not whole octets".into())
+    })?;
+    let key = pkcs1::RsaPublicKey::from_der(bits)
+        .map_err(|e| VerifyError::BadPublicKey(format!("RSAPublicKey: {e}")))?;
+    let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
+    let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());
+    rsa::RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS).map_err(|e| {
+        VerifyError::BadPublicKey(format!("RSA key: {e} (at most {MAX_RSA_BITS} bits)"))
+    })
+}
+
 enum Scheme {
     Pkcs1,
     Pss { salt_len: usize },
@@ -124,8 +144,7 @@ fn verify_prehashed(
             {
                 return Err(VerifyError::BadPublicKey("not an RSA key".into()));
             }
-            let key = rsa::RsaPublicKey::from_public_key_der(&spki_der)
-                .map_err(|e| VerifyError::BadPublicKey(e.to_string()))?;
+            let key = rsa_public_key(spki)?;
             let result = match (scheme, digest) {
                 (Scheme::Pkcs1, DigestAlgorithm::Sha1) => {
                     key.verify(rsa::Pkcs1v15Sign::new::<sha1::Sha1>(), hash, signature)
@@ -187,5 +206,52 @@ fn verify_prehashed(
                 Err(VerifyError::BadPublicKey(format!("EC curve {curve}")))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use der::asn1::{BitString, UintRef};
+
+    fn rsa_spki(modulus_bytes: usize) -> SubjectPublicKeyInfoOwned {
+        let modulus = vec![0xc5; modulus_bytes];
+        let key = pkcs1::RsaPublicKey {
+            modulus: UintRef::new(&modulus).unwrap(),
+            public_exponent: UintRef::new(&[1, 0, 1]).unwrap(),
+        };
+        SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: rfc5912::RSA_ENCRYPTION,
+                parameters: Some(der::asn1::Null.into()),
+            },
+            subject_public_key: BitString::from_bytes(&key.to_der().unwrap()).unwrap(),
+        }
+    }
+
+    /// Keys past the rsa crate's 4,096 bits are read (the signature is then simply wrong);
+    /// past 16,384 bits they are refused as unsupported, before any arithmetic.
+    #[test]
+    fn rsa_keys_up_to_16384_bits_are_read_and_larger_ones_refused() {
+        let hash = [7u8; 32];
+        let pkcs1_sha256 = AlgorithmIdentifierOwned {
+            oid: rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
+            parameters: None,
+        };
+        let check = |bytes: usize| {
+            verify_prehashed_signature(
+                &rsa_spki(bytes),
+                &pkcs1_sha256,
+                DigestAlgorithm::Sha256,
+                &hash,
+                &vec![1; bytes],
+            )
+        };
+        assert_eq!(check(768), Err(VerifyError::BadSignature), "6,144 bits");
+        assert!(
+            matches!(check(2049), Err(VerifyError::BadPublicKey(m)) if m.contains("16384")),
+            "16,392 bits"
+        );
     }
 }
