@@ -1,4 +1,4 @@
-//! BER to DER, for the SignedData other producers write.
+//! BER to DER, for the SignedData other producers write; and SET OFs without repeats.
 //!
 //! Adobe Acrobat Sign, OpenSSL's `cms -stream` and several European vendors encode their CMS in
 //! BER: indefinite lengths closed by end-of-contents octets, OCTET STRINGs in constructed
@@ -6,6 +6,11 @@
 //! typed decoders here read DER only. This rewrites one element in DER — definite, minimal
 //! lengths and primitive OCTET STRINGs — keeping every other content octet as it is. Signed
 //! attributes are signed over their DER encoding (RFC 5652 §5.4), which is what they become.
+//!
+//! The typed decoders also refuse a SET OF holding the same element twice (two identical
+//! signature timestamps, a certificate listed twice), which the reference validator reads as
+//! one. A repeat adds nothing, so it is dropped here: from a SET, and from the `[0]`/`[1]` SET OFs
+//! of a SignedData (certificates, CRLs, attributes).
 
 /// Deeper than any SignedData nests (certificates included); bounds the recursion.
 const MAX_DEPTH: usize = 48;
@@ -74,6 +79,9 @@ fn element(input: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<usize, BerEr
             }
         },
     }
+    if matches!(tag.as_slice(), [0x31] | [0xa0] | [0xa1]) {
+        contents = without_repeats(&contents)?;
+    }
     // A constructed OCTET STRING is its pieces' contents, one after the other.
     if tag == [0x24] {
         let mut joined = Vec::with_capacity(contents.len());
@@ -98,6 +106,31 @@ fn element(input: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<usize, BerEr
         write(&tag, &contents, out);
     }
     Ok(at)
+}
+
+/// `contents` (DER elements, as written here) with each element after its first occurrence
+/// dropped.
+fn without_repeats(contents: &[u8]) -> Result<Vec<u8>, BerError> {
+    let mut seen: Vec<&[u8]> = Vec::new();
+    let mut out = Vec::with_capacity(contents.len());
+    let mut rest = contents;
+    while !rest.is_empty() {
+        let (_, header) = identifier(rest)?;
+        let (Extent::Definite(len), length_len) = length(&rest[header..])? else {
+            return Err(BerError("an element without a length"));
+        };
+        let end = (header + length_len)
+            .checked_add(len)
+            .filter(|e| *e <= rest.len())
+            .ok_or(BerError("a length runs past the end"))?;
+        let (element, after) = rest.split_at(end);
+        if !seen.contains(&element) {
+            seen.push(element);
+            out.extend_from_slice(element);
+        }
+        rest = after;
+    }
+    Ok(out)
 }
 
 /// The identifier octets (one, or more for tag numbers above 30) and how many there are.
@@ -184,6 +217,23 @@ mod tests {
         let mut long = vec![0x04, 0x81, 0xc8];
         long.extend_from_slice(&[7; 200]);
         assert_eq!(to_der(&long).unwrap(), long);
+    }
+
+    #[test]
+    fn repeats_in_a_set_of_are_dropped() {
+        // SET { INTEGER 1, INTEGER 2, INTEGER 1 } and [1] { NULL, NULL }; a SEQUENCE keeps its
+        // repeats.
+        let set = [
+            0x31, 0x09, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01,
+        ];
+        assert_eq!(
+            to_der(&set).unwrap(),
+            [0x31, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02]
+        );
+        let implicit = [0xa1, 0x04, 0x05, 0x00, 0x05, 0x00];
+        assert_eq!(to_der(&implicit).unwrap(), [0xa1, 0x02, 0x05, 0x00]);
+        let sequence = [0x30, 0x04, 0x05, 0x00, 0x05, 0x00];
+        assert_eq!(to_der(&sequence).unwrap(), sequence);
     }
 
     #[test]

@@ -29,13 +29,14 @@ pub struct ParsedSignedData {
 }
 
 /// Parses a ContentInfo(SignedData), in DER or else in BER (indefinite lengths, OCTET STRINGs
-/// in pieces, rewritten in DER first). Zero padding after it (a PDF's /Contents) is ignored. Never
+/// in pieces) or with an element repeated in a SET OF: rewritten in DER first, repeats dropped. Zero padding after it (a PDF's /Contents) is ignored. Never
 /// panics: anything else than well-formed SignedData is an error saying what is wrong.
 pub fn parse(input: &[u8]) -> Result<ParsedSignedData, CmsError> {
     match parse_der(input) {
         Ok(parsed) => Ok(parsed),
         Err(error) => match crate::ber::to_der(input) {
-            // Only BER that is not DER gets a second reading; otherwise the first error stands.
+            // Only what the rewriting changed gets a second reading; otherwise the first error
+            // stands.
             Ok(der) if tlv::strip_zero_padding(input).ok() != Some(der.as_slice()) => {
                 parse_der(&der)
             }

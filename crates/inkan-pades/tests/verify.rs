@@ -1203,3 +1203,166 @@ fn resign_with_openssl(
     pdf[a + b + 1..c - 1].copy_from_slice(contents.as_bytes());
     std::fs::write(out, pdf).unwrap();
 }
+
+/// A signature whose signature-timestamp attribute holds the same token twice (one SET OF, two
+/// identical values: the typed DER decoders refuse the repeat, the reference reads one): Inkan
+/// reads it as one timestamp and calls the signature valid, as pyHanko does.
+#[test]
+fn a_signature_timestamp_repeated_in_its_set_is_read_once() {
+    let s = served();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = input(tmp.path(), 1);
+    let (cert, key) = new_signer(&s.pki, "重複 タイムスタンプ");
+    // Room for a second token: the template's CMS carries certificates dropped below.
+    let mut spare = vec![s.pki.issuing_ca().clone(), s.pki.root().clone()];
+    spare.extend([
+        (*s.pki.tsa_certificate()).clone(),
+        (*s.pki.witness_certificate()).clone(),
+        (*s.pki.ocsp_certificate()).clone(),
+    ]);
+    let template = tmp.path().join("template.pdf");
+    let tsa = TsaClient::new(vec![format!("{}/tsa", s.base_url)]).unwrap();
+    let fetcher = RevocationFetcher::default();
+    runtime()
+        .block_on(inkan_pades::sign_pdf(
+            &input,
+            &template,
+            &Signer {
+                key: &key,
+                certificate: &cert,
+                chain: &spare,
+            },
+            &SignOptions::new(Level::BT),
+            &Services {
+                tsa: Some(&tsa),
+                revocation: &fetcher,
+                anchors: std::slice::from_ref(s.pki.root()),
+            },
+        ))
+        .unwrap();
+    let mut pdf = std::fs::read(&template).unwrap();
+    let [a, b, c, _] = byte_range(&pdf);
+    let cms = inkan_cms::parse(&hex::decode(&pdf[a + b + 1..c - 1]).unwrap()).unwrap();
+    let original = hex::decode(&pdf[a + b + 1..c - 1]).unwrap();
+    let mut tree = Node::read(&original[..Node::length_of(&original)]);
+    // ContentInfo → [0] → SignedData: keep the signer's and the issuing CA's certificates.
+    let der_of = |c: &Certificate| der::Encode::to_der(c).unwrap();
+    let keep = [der_of(&cert), der_of(s.pki.issuing_ca())];
+    let signed_data = &mut tree.children_mut()[1].children_mut()[0];
+    let parts = signed_data.children_mut();
+    let certificates = parts.iter_mut().find(|p| p.tag() == 0xa0).unwrap();
+    certificates
+        .children_mut()
+        .retain(|c| keep.contains(&c.encode()));
+    // SignerInfos → the SignerInfo → [1] unsigned attributes → the timestamp's value SET.
+    let signer_info = &mut parts.last_mut().unwrap().children_mut()[0];
+    let unsigned = signer_info.children_mut().last_mut().unwrap();
+    assert_eq!(unsigned.tag(), 0xa1);
+    let values = &mut unsigned.children_mut()[0].children_mut()[1];
+    let token = values.children_mut()[0].clone();
+    values.children_mut().push(token);
+    let doubled = tree.encode();
+    assert!(
+        inkan_cms::ParsedSignedData::clone(&cms)
+            .timestamp_tokens()
+            .unwrap()
+            .len()
+            == 1
+    );
+    let hex = hex::encode(&doubled);
+    let room = c - (a + b) - 2;
+    assert!(hex.len() <= room, "{} > {room}", hex.len());
+    pdf[a + b + 1..c - 1].copy_from_slice(format!("{hex:0<room$}").as_bytes());
+    let out = tmp.path().join("doubled.pdf");
+    std::fs::write(&out, &pdf).unwrap();
+
+    let report = verify(&out);
+    let sig = only_signature(&report);
+    assert!(sig.valid && report.valid, "{report:#?}");
+    assert!(sig.timestamp.as_ref().unwrap().ok, "{:#?}", sig.timestamp);
+    if let Some((ok, text)) = pyhanko_valid(&out, &s.root_pem) {
+        assert!(ok, "{text}");
+    }
+}
+
+/// A DER element as a tree, for editing signatures in tests: SEQUENCE, SET and `[0]`/`[1]`
+/// constructed elements are opened, everything else kept as bytes.
+#[derive(Clone)]
+enum Node {
+    Leaf(Vec<u8>),
+    Constructed(u8, Vec<Node>),
+}
+
+impl Node {
+    /// The total length of the element at the start of `der`.
+    fn length_of(der: &[u8]) -> usize {
+        let (header, len) = Self::header(der);
+        header + len
+    }
+
+    fn header(der: &[u8]) -> (usize, usize) {
+        match der[1] {
+            n if n < 0x80 => (2, usize::from(n)),
+            n => {
+                let count = usize::from(n & 0x7f);
+                let len = der[2..2 + count]
+                    .iter()
+                    .fold(0usize, |v, b| (v << 8) | usize::from(*b));
+                (2 + count, len)
+            }
+        }
+    }
+
+    fn read(der: &[u8]) -> Node {
+        let (header, len) = Self::header(der);
+        if !matches!(der[0], 0x30 | 0x31 | 0xa0 | 0xa1) {
+            return Node::Leaf(der[..header + len].to_vec());
+        }
+        let mut children = Vec::new();
+        let mut rest = &der[header..header + len];
+        while !rest.is_empty() {
+            let n = Self::length_of(rest);
+            children.push(Node::read(&rest[..n]));
+            rest = &rest[n..];
+        }
+        Node::Constructed(der[0], children)
+    }
+
+    fn tag(&self) -> u8 {
+        match self {
+            Node::Leaf(bytes) => bytes[0],
+            Node::Constructed(tag, _) => *tag,
+        }
+    }
+
+    fn children_mut(&mut self) -> &mut Vec<Node> {
+        match self {
+            Node::Constructed(_, children) => children,
+            Node::Leaf(_) => panic!("not a constructed element"),
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Node::Leaf(bytes) => bytes.clone(),
+            Node::Constructed(tag, children) => {
+                let contents: Vec<u8> = children.iter().flat_map(Node::encode).collect();
+                let mut out = vec![*tag];
+                let len = contents.len();
+                if len < 0x80 {
+                    out.push(len as u8);
+                } else {
+                    let octets: Vec<u8> = len
+                        .to_be_bytes()
+                        .into_iter()
+                        .skip_while(|b| *b == 0)
+                        .collect();
+                    out.push(0x80 | octets.len() as u8);
+                    out.extend(octets);
+                }
+                out.extend(contents);
+                out
+            }
+        }
+    }
+}
