@@ -5,6 +5,7 @@
 //! original), the CMS by `inkan-cms`, timestamps and revocation data by `inkan-pki`'s clients.
 #![doc = include_str!("../README.md")]
 
+mod annotations;
 mod appearance;
 mod certificate;
 mod contents;

@@ -158,8 +158,19 @@ pub async fn sign_pdf(
         } else {
             None
         };
+    // The first signature comes after a revision giving every annotation an object of its own,
+    // so that no later update has to rewrite a page (see `annotations`).
+    let stage0 = stage_path(output, 0);
+    let hoisted =
+        crate::annotations::hoist_inline_annotations(input, &stage0).inspect_err(|_| {
+            let _ = std::fs::remove_file(&stage0);
+        })?;
+    let input = if hoisted { stage0.as_path() } else { input };
     let stage1 = stage_path(output, 1);
     let outcome = sign_stage(input, &stage1, signer, options, tsa).await;
+    if hoisted {
+        let _ = std::fs::remove_file(&stage0);
+    }
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {

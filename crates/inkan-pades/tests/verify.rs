@@ -1366,3 +1366,124 @@ impl Node {
         }
     }
 }
+
+/// A page that keeps its annotations inline — dictionaries written inside its /Annots array, a
+/// common producer habit — is certified with P=2, then signed by another party and brought to
+/// B-LTA (a document timestamp). Every one of those updates is P=2-safe: pyHanko and Inkan both
+/// keep the certification valid, and both still catch an annotation added afterwards.
+#[test]
+fn certifying_a_page_with_inline_annotations_survives_every_later_update() {
+    let s = served();
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = input(tmp.path(), 2);
+    let inline = tmp.path().join("inline.pdf");
+    write_inline_annotation(&plain, &inline);
+    let witness = s.pki.witness_key().unwrap();
+    let certified = tmp.path().join("certified.pdf");
+    served_sign(
+        &inline,
+        &certified,
+        witness.as_ref(),
+        &s.pki.witness_certificate(),
+        Level::BT,
+        |o| o.certify = Some(Certify::FormFilling),
+    );
+    let (cert, key) = new_signer(&s.pki, "受注者");
+    let signed = tmp.path().join("signed.pdf");
+    served_sign(&certified, &signed, &key, &cert, Level::BLTA, |o| {
+        o.field = Some("Vendor".into())
+    });
+    let report = verify(&signed);
+    assert!(report.valid, "{report:#?}");
+    let first = of_kind(&report, SignatureKind::Signature)[0];
+    assert_eq!(first.certification.as_ref().map(|c| c.permission), Some(2));
+    assert!(first.modifications.allowed, "{first:#?}");
+    if let Some((theirs, text)) = pyhanko_valid(&signed, &s.root_pem) {
+        assert!(theirs, "{text}");
+    }
+    // An annotation added after the certification is still caught by both.
+    let annotated = tmp.path().join("annotated.pdf");
+    add_annotation(&signed, &annotated);
+    let report = verify(&annotated);
+    assert!(!report.valid, "{report:#?}");
+    if let Some((theirs, text)) = pyhanko_valid(&annotated, &s.root_pem) {
+        assert!(!theirs, "{text}");
+    }
+}
+
+/// The same page without any certification: two approval signatures by Inkan keep the first
+/// valid in pyHanko and Inkan. And where another tool's update rewrote such a page (pyHanko's
+/// signature first, then a page rewrite adding a note), Inkan agrees with pyHanko that the
+/// signed annotations can no longer be vouched for.
+#[test]
+fn approval_signatures_on_a_page_with_inline_annotations_agree_with_pyhanko() {
+    let s = served();
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = input(tmp.path(), 1);
+    let inline = tmp.path().join("inline.pdf");
+    write_inline_annotation(&plain, &inline);
+
+    let (cert, key) = new_signer(&s.pki, "発注者");
+    let first = tmp.path().join("first.pdf");
+    served_sign(&inline, &first, &key, &cert, Level::BT, |_| {});
+    let (cert, key) = new_signer(&s.pki, "受注者");
+    let second = tmp.path().join("second.pdf");
+    served_sign(&first, &second, &key, &cert, Level::BT, |o| {
+        o.field = Some("Vendor".into())
+    });
+    let report = verify(&second);
+    assert!(report.valid, "{report:#?}");
+    if let Some((theirs, text)) = pyhanko_valid(&second, &s.root_pem) {
+        assert!(theirs, "{text}");
+    }
+
+    let (_, _, key_file, cert_file) = signer_files(&s.pki, tmp.path(), "佐藤花子");
+    let chain = s.dir.join("issuing-ca.pem");
+    let theirs = tmp.path().join("pyhanko.pdf");
+    if pyhanko_sign(
+        &inline,
+        &theirs,
+        "Sig1",
+        &["--use-pades"],
+        &key_file,
+        &cert_file,
+        &chain,
+    )
+    .is_none()
+    {
+        return;
+    }
+    let rewritten = tmp.path().join("rewritten.pdf");
+    add_annotation(&theirs, &rewritten);
+    let report = verify(&rewritten);
+    let sig = only_signature(&report);
+    assert!(!sig.modifications.allowed && !report.valid, "{report:#?}");
+    assert_eq!(sig.modifications.kind, ChangeKind::Other, "{sig:#?}");
+    if let Some((theirs, text)) = pyhanko_valid(&rewritten, &s.root_pem) {
+        assert!(!theirs, "{text}");
+    }
+}
+
+/// `input` with a note written inline on its first page (the dictionary inside /Annots).
+fn write_inline_annotation(input: &Path, output: &Path) {
+    let doc = Document::open_file(input).unwrap();
+    let page = doc.page(0).unwrap();
+    let mut update = IncrementalUpdate::new(&doc).unwrap();
+    let mut note = Dict::new();
+    note.insert("Type", Object::name("Annot"));
+    note.insert("Subtype", Object::name("Text"));
+    note.insert(
+        "Rect",
+        vec![
+            Object::from(40),
+            Object::from(40),
+            Object::from(60),
+            Object::from(60),
+        ],
+    );
+    note.insert("Contents", inkan_pdf::PdfString::from_text("社内メモ"));
+    let mut dict = page.dict.clone();
+    dict.insert("Annots", vec![Object::from(note)]);
+    update.set(page.reference, dict).unwrap();
+    write(update, output);
+}

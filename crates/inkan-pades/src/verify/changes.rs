@@ -521,7 +521,15 @@ fn annots<S: Source>(
             )
         });
     }
-    if new_items.len() > new_refs.len() {
+    if old_items.len() > old_refs.len() {
+        // Annotations written inside the array have no reference to follow from one revision to
+        // the next: whether the signed ones are still as they were cannot be told (pyHanko calls
+        // this an illegal modification too).
+        results.push((
+            ChangeKind::Other,
+            "annotations written inline in the page were rewritten".to_string(),
+        ));
+    } else if new_items.len() > new_refs.len() {
         results.push((ChangeKind::Annotations, "inline annotation".to_string()));
     }
     for r in new_refs.iter().filter(|r| !old_refs.contains(r)) {
