@@ -303,7 +303,9 @@ impl<S: Source> Document<S> {
         Ok(())
     }
 
-    /// One more than the highest object number in use: the first number a new object can take.
+    /// The first number a new object can take: one more than the highest object number in use,
+    /// declared by any trailer's `/Size`, or named by a reference in any trailer (a dangling
+    /// `/Info 50 0 R` must not come to mean the next object written).
     pub fn size(&self) -> u32 {
         let declared = self
             .trailer
@@ -311,7 +313,8 @@ impl<S: Source> Document<S> {
             .and_then(|s| u32::try_from(s).ok())
             .unwrap_or(0);
         let used = self.xref.keys().max().map_or(0, |m| m.saturating_add(1));
-        declared.max(used)
+        let mentioned = self.sections.iter().map(|s| s.mentioned).max().unwrap_or(0);
+        declared.max(used).max(mentioned)
     }
 
     /// The cross-reference entry of object `num`.

@@ -58,6 +58,10 @@ pub struct XrefSection {
     /// The byte offset just after this section's `%%EOF` (and the end of line after it): where
     /// the revision it closes ends. When no `%%EOF` follows, just after the section.
     pub end: u64,
+    /// One more than every object number the section's trailer mentions: its `/Size` and every
+    /// reference in it, dangling ones too (a new object must not take a number an older trailer
+    /// already names).
+    pub mentioned: u32,
 }
 
 /// One parsed section.
@@ -466,6 +470,7 @@ pub(crate) fn load(src: &dyn Source, startxref: u64) -> Result<XrefTable> {
             kind: section.kind,
             xref_stm,
             end: revision_end(src, section.after)?,
+            mentioned: mentioned_size(&section.trailer),
         });
         next = match section.trailer.get("Prev") {
             Some(Object::Integer(p)) => Some((u64::try_from(*p).unwrap_or(u64::MAX), "/Prev")),
@@ -479,6 +484,25 @@ pub(crate) fn load(src: &dyn Source, startxref: u64) -> Result<XrefTable> {
         trailer: trailer.unwrap_or_default(),
         sections,
     })
+}
+
+/// One more than the largest object number `trailer` names: `/Size`, and the number of every
+/// reference in it (at any depth).
+fn mentioned_size(trailer: &Dict) -> u32 {
+    fn above(object: &Object) -> u32 {
+        match object {
+            Object::Reference(r) => r.num.saturating_add(1),
+            Object::Array(items) => items.iter().map(above).max().unwrap_or(0),
+            Object::Dict(dict) => dict.iter().map(|(_, v)| above(v)).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let size = trailer
+        .get_int("Size")
+        .and_then(|s| u32::try_from(s).ok())
+        .unwrap_or(0);
+    let named = trailer.iter().map(|(_, v)| above(v)).max().unwrap_or(0);
+    size.max(named)
 }
 
 #[cfg(test)]

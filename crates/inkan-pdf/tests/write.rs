@@ -388,3 +388,32 @@ fn files_without_final_newline_or_id() {
         qpdf_check(dir.path(), "no-newline", &out);
     }
 }
+
+/// An older trailer names an object that does not exist (`/Info 9 0 R`, above `/Size` — a
+/// dangling reference a later revision dropped): new objects are numbered above it, so the old
+/// trailer never comes to mean something written later.
+#[test]
+fn new_objects_are_numbered_above_dangling_trailer_references() {
+    let mut b = Builder::new("1.4");
+    b.obj(1, "<< /Type /Catalog /Pages 2 0 R >>");
+    b.obj(2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    b.obj(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>");
+    let base = b.finish("/Root 1 0 R /Info 9 0 R");
+    let prev = Document::open(base.clone()).unwrap().startxref().unwrap();
+    let mut b = Builder::after(&base);
+    b.obj(4, "<< /Title (Later) >>");
+    let pdf = b.finish_update(&format!("/Size 5 /Root 1 0 R /Info 4 0 R /Prev {prev}"));
+    let doc = Document::open(pdf.clone()).unwrap();
+    assert_eq!(doc.size(), 10, "above the dangling 9 0 R");
+    let mut up = IncrementalUpdate::new(&doc).unwrap();
+    let r = up.add(Dict::new());
+    assert_eq!(r.num, 10);
+    let mut out = Vec::new();
+    up.prepare().unwrap().write_to(&mut out).unwrap();
+    let doc = Document::open(out.clone()).unwrap();
+    assert_eq!(doc.get_dict(r).unwrap(), Dict::new());
+    if qpdf().is_some() {
+        let dir = tempfile::tempdir().unwrap();
+        qpdf_check(dir.path(), "dangling", &out);
+    }
+}
