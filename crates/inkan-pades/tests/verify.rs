@@ -1487,3 +1487,115 @@ fn write_inline_annotation(input: &Path, output: &Path) {
     update.set(page.reference, dict).unwrap();
     write(update, output);
 }
+
+/// After a P=2 certification, another tool's update that replaces the XMP metadata stream and
+/// rewrites a page with its numbers in another form (`595.0` → `595`, nothing else changed):
+/// allowed, in Inkan as in pyHanko. The same update also moving the page's edge is a change to
+/// what the page shows, refused by both.
+#[test]
+fn xmp_updates_and_numbers_in_another_form_are_no_change() {
+    let s = served();
+    let tmp = tempfile::tempdir().unwrap();
+    // The page's MediaBox with a real number, the same length as the sample's text.
+    let mut bytes = sample_pdf(1);
+    let (from, to) = (
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]",
+        "<</Type/Page /Parent 2 0 R /MediaBox [0 0 595.0 842]",
+    );
+    assert_eq!(from.len(), to.len());
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .unwrap();
+    bytes[at..at + from.len()].copy_from_slice(to.as_bytes());
+    let plain = tmp.path().join("plain.pdf");
+    std::fs::write(&plain, &bytes).unwrap();
+    assert!(!Document::open_file(&plain).unwrap().is_reconstructed());
+
+    let with_xmp = tmp.path().join("xmp.pdf");
+    let metadata = {
+        let doc = Document::open_file(&plain).unwrap();
+        let mut update = IncrementalUpdate::new(&doc).unwrap();
+        let r = update
+            .add_stream(xmp_dict(), &xmp("初版"), inkan_pdf::Compression::None)
+            .unwrap();
+        let mut catalog = doc.catalog().unwrap();
+        catalog.insert("Metadata", r);
+        update.set(doc.root_ref().unwrap(), catalog).unwrap();
+        write(update, &with_xmp);
+        r
+    };
+    let witness = s.pki.witness_key().unwrap();
+    let certified = tmp.path().join("certified.pdf");
+    served_sign(
+        &with_xmp,
+        &certified,
+        witness.as_ref(),
+        &s.pki.witness_certificate(),
+        Level::BT,
+        |o| o.certify = Some(Certify::FormFilling),
+    );
+
+    let later = |name: &str, media_box: Option<[i64; 4]>| -> PathBuf {
+        let doc = Document::open_file(&certified).unwrap();
+        let page = doc.page(0).unwrap();
+        let mut update = IncrementalUpdate::new(&doc).unwrap();
+        update
+            .set(metadata, inkan_pdf::Stream::new(xmp_dict(), xmp("改訂")))
+            .unwrap();
+        let mut dict = page.dict.clone();
+        if let Some(b) = media_box {
+            dict.insert("MediaBox", b.map(Object::from).to_vec());
+        }
+        update.set(page.reference, dict).unwrap();
+        let out = tmp.path().join(name);
+        write(update, &out);
+        out
+    };
+    let harmless = later("harmless.pdf", None);
+    let needle = b"/MediaBox [0 0 595 842]";
+    assert!(
+        std::fs::read(&harmless)
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle),
+        "the page was written again, with integers"
+    );
+    let report = verify(&harmless);
+    assert!(report.valid, "{report:#?}");
+    let sig = only_signature(&report);
+    assert!(sig.modifications.allowed, "{sig:#?}");
+    if let Some((theirs, text)) = pyhanko_valid(&harmless, &s.root_pem) {
+        assert!(theirs, "{text}");
+    }
+
+    let moved = later("moved.pdf", Some([0, 0, 600, 842]));
+    let report = verify(&moved);
+    assert!(!report.valid, "{report:#?}");
+    assert_eq!(
+        only_signature(&report).modifications.kind,
+        ChangeKind::Other
+    );
+    if let Some((theirs, text)) = pyhanko_valid(&moved, &s.root_pem) {
+        assert!(!theirs, "{text}");
+    }
+}
+
+fn xmp_dict() -> Dict {
+    let mut dict = Dict::new();
+    dict.insert("Type", Object::name("Metadata"));
+    dict.insert("Subtype", Object::name("XML"));
+    dict
+}
+
+/// A small XMP packet whose title is `title`.
+fn xmp(title: &str) -> Vec<u8> {
+    format!(
+        r#"<?xpacket begin="﻿" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title></rdf:Description>
+</rdf:RDF></x:xmpmeta>
+<?xpacket end="w"?>"#
+    )
+    .into_bytes()
+}

@@ -158,7 +158,7 @@ fn same<S: Source, T: Source>(
             let mut db = b.dict.clone();
             da.remove("Length");
             db.remove("Length");
-            if da != db {
+            if !equivalent(&Object::Dict(da), &Object::Dict(db)) {
                 return false;
             }
             if let (StreamData::InFile { length: la, .. }, StreamData::InFile { length: lb, .. }) =
@@ -176,7 +176,28 @@ fn same<S: Source, T: Source>(
                 _ => false,
             }
         }
-        _ => old == new,
+        _ => equivalent(old, new),
+    }
+}
+
+/// Equal as a reader sees them: a number rewritten in another form (`612.0` → `612`, as every
+/// writer that re-serializes an object does) is the same number. Acrobat, pyHanko and the
+/// reference validator compare so too.
+fn equivalent(a: &Object, b: &Object) -> bool {
+    match (a, b) {
+        (Object::Integer(i), Object::Real(r)) | (Object::Real(r), Object::Integer(i)) => {
+            // Integers in PDFs are far below 2^53: exact in an f64.
+            (*i as f64) == *r
+        }
+        (Object::Array(x), Object::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equivalent(p, q))
+        }
+        (Object::Dict(x), Object::Dict(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k.as_bytes()).is_some_and(|w| equivalent(v, w)))
+        }
+        _ => a == b,
     }
 }
 
@@ -206,6 +227,9 @@ fn classify<S: Source>(
     };
     if Some(r) == new.root {
         return catalog(&dict(old_obj), &dict(Some(new_obj)), old, new);
+    }
+    if Some(r) == metadata_ref(new) {
+        return (ValidationData, "XMP metadata (/Metadata) updated".into());
     }
     if Some(r) == new.info && (old.info == Some(r) || old.info.is_none()) {
         return (
@@ -286,7 +310,7 @@ fn array<S: Source>(s: &Structure<'_, S>, obj: Option<&Object>) -> Vec<Object> {
 fn changed_keys(old: &Dict, new: &Dict) -> Vec<String> {
     let mut keys: BTreeSet<Vec<u8>> = BTreeSet::new();
     for (k, v) in new.iter() {
-        if old.get(k.as_bytes()) != Some(v) {
+        if !old.get(k.as_bytes()).is_some_and(|o| equivalent(o, v)) {
             keys.insert(k.as_bytes().to_vec());
         }
     }
@@ -335,9 +359,24 @@ fn catalog<S: Source>(
                 };
                 acroform(&resolve(old, old_cat), &resolve(new, new_cat), old, new)
             }
+            "Metadata" if metadata_ref(new).is_some() => (
+                ChangeKind::ValidationData,
+                "catalog: XMP metadata (/Metadata) replaced".into(),
+            ),
             other => (ChangeKind::Other, format!("catalog entry /{other} changed")),
         });
     max(results)
+}
+
+/// The catalog's XMP metadata stream (ISO 32000-2 §14.3.2), when it is one: a stream of
+/// `/Type /Metadata`. Acrobat, pyHanko and the reference let a later revision update it at every
+/// DocMDP level (it describes the document; what a reader shows is elsewhere).
+fn metadata_ref<S: Source>(s: &Structure<'_, S>) -> Option<ObjRef> {
+    let r = s.doc().catalog().ok()?.get("Metadata")?.as_ref()?;
+    match s.get(r)? {
+        Object::Stream(stream) if stream.dict.get_name("Type") == Some(b"Metadata") => Some(r),
+        _ => None,
+    }
 }
 
 fn acroform<S: Source>(
