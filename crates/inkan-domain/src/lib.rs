@@ -11,6 +11,7 @@ mod envelope;
 mod error;
 mod fields;
 mod ids;
+mod jst;
 mod routing;
 pub mod text;
 mod values;
@@ -25,6 +26,7 @@ pub use ids::{
     ApiKeyId, AttachmentId, CounterpartyId, DepartmentId, DocumentId, EnvelopeId, FieldId, JobId,
     OrganizationId, RecipientId, SignerAccountId, UserId, WebhookId,
 };
+pub use jst::Jst;
 pub use routing::{
     Authentication, Recipient, RecipientState, Role, SignatureMethod, SigningRecord,
 };

@@ -18,15 +18,5 @@ pub fn pdf_date(at: SystemTime) -> String {
 
 /// A time as the seeds show it, in JST: `2026年02月01日 10:15:30 JST`.
 pub fn japanese_time(at: SystemTime) -> String {
-    let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let t = time::OffsetDateTime::from(at).to_offset(jst);
-    format!(
-        "{:04}年{:02}月{:02}日 {:02}:{:02}:{:02} JST",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    inkan_domain::Jst::from_system_time(at).japanese_padded()
 }

@@ -1,30 +1,17 @@
-//! Japanese Standard Time, as people read it in Inkan's texts.
+//! Japanese Standard Time, as people read it in Inkan's texts (the forms are
+//! [`inkan_domain::Jst`]'s; a time beyond what can be written shows as the Unix epoch).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-use time::{OffsetDateTime, UtcOffset};
+use inkan_domain::Jst;
+use std::time::SystemTime;
+use time::OffsetDateTime;
 
-fn jst(at: i64) -> OffsetDateTime {
-    let offset = UtcOffset::from_hms(9, 0, 0).unwrap_or(UtcOffset::UTC);
-    OffsetDateTime::from_unix_timestamp(at)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(offset)
+fn jst(at: i64) -> Jst {
+    Jst::from_unix(at).unwrap_or_else(|| Jst::from_system_time(SystemTime::UNIX_EPOCH))
 }
 
 /// `2026-02-01 10:15:30 +09:00`.
 pub fn format_iso_jst(time: SystemTime) -> String {
-    let at = time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let t = jst(at);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +09:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    Jst::from_system_time(time).iso()
 }
 
 /// `2025年8月21日(木) 23:59:00`, the seeds' deadline format (the same as in the emails).
@@ -34,22 +21,12 @@ pub fn format_japanese(at: i64) -> String {
 
 /// `YYYY-MM-DD` of a time in JST.
 pub fn date_jst(at: i64) -> String {
-    let t = jst(at);
-    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+    jst(at).date()
 }
 
 /// `2026/11/30 13:05:09 (JST)`, as the 電子契約締結証明書 shows 操作日時.
 pub fn format_slash_jst(at: i64) -> String {
-    let t = jst(at);
-    format!(
-        "{:04}/{:02}/{:02} {:02}:{:02}:{:02} (JST)",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    jst(at).slash()
 }
 
 /// An RFC 3339 time (as the verifier reports times) in JST, `2026/11/30 13:05:09 (JST)`;
