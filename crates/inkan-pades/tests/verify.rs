@@ -137,6 +137,20 @@ fn served_sign(
     );
 }
 
+/// Certifies `input` as the service does: the witness key, DocMDP P=2, B-T.
+fn certify_p2(input: &Path, output: &Path) {
+    let s = served();
+    let witness = s.pki.witness_key().unwrap();
+    served_sign(
+        input,
+        output,
+        witness.as_ref(),
+        &s.pki.witness_certificate(),
+        Level::BT,
+        |o| o.certify = Some(Certify::FormFilling),
+    );
+}
+
 fn new_signer(pki: &Pki, name: &str) -> (Certificate, inkan_keys::SoftwareKey) {
     pki.issue_signer(
         &SignerRequest {
@@ -460,16 +474,8 @@ fn certified_p2_then_approval_keeps_both_valid_as_form_filling() {
     let s = served();
     let tmp = tempfile::tempdir().unwrap();
     let input = input(tmp.path(), 2);
-    let witness = s.pki.witness_key().unwrap();
     let certified = tmp.path().join("certified.pdf");
-    served_sign(
-        &input,
-        &certified,
-        witness.as_ref(),
-        &s.pki.witness_certificate(),
-        Level::BT,
-        |o| o.certify = Some(Certify::FormFilling),
-    );
+    certify_p2(&input, &certified);
     let (cert, key) = new_signer(&s.pki, "受注者");
     let approved = tmp.path().join("approved.pdf");
     served_sign(&certified, &approved, &key, &cert, Level::BLTA, |o| {
@@ -506,24 +512,24 @@ fn certified_p2_then_approval_keeps_both_valid_as_form_filling() {
 }
 
 /// Appends an update adding a text annotation (a comment) to the first page.
-fn add_annotation(input: &Path, output: &Path) {
-    let doc = Document::open_file(input).unwrap();
-    let page = doc.page(0).unwrap();
-    let mut update = IncrementalUpdate::new(&doc).unwrap();
+/// A sticky note (`/Text` annotation) 20 points square at (`at`, `at`) saying `text`.
+fn text_note(at: i64, text: &str) -> Dict {
     let mut note = Dict::new();
     note.insert("Type", Object::name("Annot"));
     note.insert("Subtype", Object::name("Text"));
     note.insert(
         "Rect",
-        vec![
-            Object::from(10),
-            Object::from(10),
-            Object::from(30),
-            Object::from(30),
-        ],
+        [at, at, at + 20, at + 20].map(Object::from).to_vec(),
     );
-    note.insert("Contents", inkan_pdf::PdfString::from_text("確認しました"));
-    let note = update.add(note);
+    note.insert("Contents", inkan_pdf::PdfString::from_text(text));
+    note
+}
+
+fn add_annotation(input: &Path, output: &Path) {
+    let doc = Document::open_file(input).unwrap();
+    let page = doc.page(0).unwrap();
+    let mut update = IncrementalUpdate::new(&doc).unwrap();
+    let note = update.add(text_note(10, "確認しました"));
     let mut annots: Vec<Object> = match page.dict.get("Annots") {
         Some(a) => doc.resolve(a).unwrap().as_array().unwrap().to_vec(),
         None => Vec::new(),
@@ -1045,16 +1051,7 @@ fn detach_streamed_content(cms: &mut Vec<u8>) {
     let mut at = start + 4;
     while cms[at..at + 2] != [0, 0] {
         assert_eq!(cms[at], 0x04, "a piece of the OCTET STRING");
-        let (len, header) = match cms[at + 1] {
-            n if n < 0x80 => (usize::from(n), 2),
-            n => {
-                let count = usize::from(n & 0x7f);
-                let len = cms[at + 2..at + 2 + count]
-                    .iter()
-                    .fold(0usize, |v, b| (v << 8) | usize::from(*b));
-                (len, 2 + count)
-            }
-        };
+        let (header, len) = der_header(&cms[at..]);
         at += header + len;
     }
     assert_eq!(
@@ -1088,17 +1085,8 @@ fn openssl_sha1_verdict(pdf: &Path, root: &Path, chain: &Path) -> (bool, String)
     std::fs::write(&signed, [&bytes[a..a + b], &bytes[c..c + d]].concat()).unwrap();
     let mut cms = hex::decode(&bytes[a + b + 1..c - 1]).unwrap();
     // The DER's own length, without the zero padding after it.
-    let len = match cms[1] {
-        n if n < 0x80 => 2 + usize::from(n),
-        n => {
-            let count = usize::from(n & 0x7f);
-            let value = cms[2..2 + count]
-                .iter()
-                .fold(0usize, |v, b| (v << 8) | usize::from(*b));
-            2 + count + value
-        }
-    };
-    cms.truncate(len);
+    let (header, len) = der_header(&cms);
+    cms.truncate(header + len);
     let cms_file = dir.path().join("cms.der");
     std::fs::write(&cms_file, cms).unwrap();
     let content = dir.path().join("content.bin");
@@ -1285,6 +1273,20 @@ fn a_signature_timestamp_repeated_in_its_set_is_read_once() {
     }
 }
 
+/// The header length and the contents length of the DER element at the start of `der`.
+fn der_header(der: &[u8]) -> (usize, usize) {
+    match der[1] {
+        n if n < 0x80 => (2, usize::from(n)),
+        n => {
+            let count = usize::from(n & 0x7f);
+            let len = der[2..2 + count]
+                .iter()
+                .fold(0usize, |v, b| (v << 8) | usize::from(*b));
+            (2 + count, len)
+        }
+    }
+}
+
 /// A DER element as a tree, for editing signatures in tests: SEQUENCE, SET and `[0]`/`[1]`
 /// constructed elements are opened, everything else kept as bytes.
 #[derive(Clone)]
@@ -1296,25 +1298,12 @@ enum Node {
 impl Node {
     /// The total length of the element at the start of `der`.
     fn length_of(der: &[u8]) -> usize {
-        let (header, len) = Self::header(der);
+        let (header, len) = der_header(der);
         header + len
     }
 
-    fn header(der: &[u8]) -> (usize, usize) {
-        match der[1] {
-            n if n < 0x80 => (2, usize::from(n)),
-            n => {
-                let count = usize::from(n & 0x7f);
-                let len = der[2..2 + count]
-                    .iter()
-                    .fold(0usize, |v, b| (v << 8) | usize::from(*b));
-                (2 + count, len)
-            }
-        }
-    }
-
     fn read(der: &[u8]) -> Node {
-        let (header, len) = Self::header(der);
+        let (header, len) = der_header(der);
         if !matches!(der[0], 0x30 | 0x31 | 0xa0 | 0xa1) {
             return Node::Leaf(der[..header + len].to_vec());
         }
@@ -1378,16 +1367,8 @@ fn certifying_a_page_with_inline_annotations_survives_every_later_update() {
     let plain = input(tmp.path(), 2);
     let inline = tmp.path().join("inline.pdf");
     write_inline_annotation(&plain, &inline);
-    let witness = s.pki.witness_key().unwrap();
     let certified = tmp.path().join("certified.pdf");
-    served_sign(
-        &inline,
-        &certified,
-        witness.as_ref(),
-        &s.pki.witness_certificate(),
-        Level::BT,
-        |o| o.certify = Some(Certify::FormFilling),
-    );
+    certify_p2(&inline, &certified);
     let (cert, key) = new_signer(&s.pki, "受注者");
     let signed = tmp.path().join("signed.pdf");
     served_sign(&certified, &signed, &key, &cert, Level::BLTA, |o| {
@@ -1469,21 +1450,8 @@ fn write_inline_annotation(input: &Path, output: &Path) {
     let doc = Document::open_file(input).unwrap();
     let page = doc.page(0).unwrap();
     let mut update = IncrementalUpdate::new(&doc).unwrap();
-    let mut note = Dict::new();
-    note.insert("Type", Object::name("Annot"));
-    note.insert("Subtype", Object::name("Text"));
-    note.insert(
-        "Rect",
-        vec![
-            Object::from(40),
-            Object::from(40),
-            Object::from(60),
-            Object::from(60),
-        ],
-    );
-    note.insert("Contents", inkan_pdf::PdfString::from_text("社内メモ"));
     let mut dict = page.dict.clone();
-    dict.insert("Annots", vec![Object::from(note)]);
+    dict.insert("Annots", vec![Object::from(text_note(40, "社内メモ"))]);
     update.set(page.reference, dict).unwrap();
     write(update, output);
 }
@@ -1525,16 +1493,8 @@ fn xmp_updates_and_numbers_in_another_form_are_no_change() {
         write(update, &with_xmp);
         r
     };
-    let witness = s.pki.witness_key().unwrap();
     let certified = tmp.path().join("certified.pdf");
-    served_sign(
-        &with_xmp,
-        &certified,
-        witness.as_ref(),
-        &s.pki.witness_certificate(),
-        Level::BT,
-        |o| o.certify = Some(Certify::FormFilling),
-    );
+    certify_p2(&with_xmp, &certified);
 
     let later = |name: &str, media_box: Option<[i64; 4]>| -> PathBuf {
         let doc = Document::open_file(&certified).unwrap();
