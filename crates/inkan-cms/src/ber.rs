@@ -12,6 +12,8 @@
 //! one. A repeat adds nothing, so it is dropped here: from a SET, and from the `[0]`/`[1]` SET OFs
 //! of a SignedData (certificates, CRLs, attributes).
 
+use der::Encode;
+
 /// Deeper than any SignedData nests (certificates included); bounds the recursion.
 const MAX_DEPTH: usize = 48;
 
@@ -101,9 +103,9 @@ fn element(input: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<usize, BerEr
             joined.extend_from_slice(piece.ok_or(BerError("an OCTET STRING piece is cut short"))?);
             rest = &rest[start + len..];
         }
-        write(&[0x04], &joined, out);
+        write(&[0x04], &joined, out)?;
     } else {
-        write(&tag, &contents, out);
+        write(&tag, &contents, out)?;
     }
     Ok(at)
 }
@@ -176,21 +178,13 @@ fn length(input: &[u8]) -> Result<(Extent, usize), BerError> {
 }
 
 /// `tag`, the minimal definite length of `contents`, and `contents`.
-fn write(tag: &[u8], contents: &[u8], out: &mut Vec<u8>) {
+fn write(tag: &[u8], contents: &[u8], out: &mut Vec<u8>) -> Result<(), BerError> {
     out.extend_from_slice(tag);
-    let len = contents.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let octets: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | octets.len() as u8);
-        out.extend_from_slice(&octets);
-    }
+    der::Length::try_from(contents.len())
+        .and_then(|len| len.encode_to_vec(out))
+        .map_err(|_| BerError("an element too long"))?;
     out.extend_from_slice(contents);
+    Ok(())
 }
 
 #[cfg(test)]

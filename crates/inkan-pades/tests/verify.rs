@@ -1336,19 +1336,9 @@ impl Node {
             Node::Leaf(bytes) => bytes.clone(),
             Node::Constructed(tag, children) => {
                 let contents: Vec<u8> = children.iter().flat_map(Node::encode).collect();
-                let mut out = vec![*tag];
-                let len = contents.len();
-                if len < 0x80 {
-                    out.push(len as u8);
-                } else {
-                    let octets: Vec<u8> = len
-                        .to_be_bytes()
-                        .into_iter()
-                        .skip_while(|b| *b == 0)
-                        .collect();
-                    out.push(0x80 | octets.len() as u8);
-                    out.extend(octets);
-                }
+                let length = der::Length::try_from(contents.len()).unwrap();
+                let header = der::Header::new(der::Tag::try_from(*tag).unwrap(), length).unwrap();
+                let mut out = der::Encode::to_der(&header).unwrap();
                 out.extend(contents);
                 out
             }
