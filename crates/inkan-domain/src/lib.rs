@@ -10,6 +10,7 @@ pub mod calendar;
 mod envelope;
 mod error;
 mod fields;
+pub mod font;
 mod ids;
 mod jst;
 mod routing;

@@ -6,21 +6,13 @@
 //! file named by `INKAN_FONT`; a missing font is a clear error, not a tofu box.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use inkan_pdf::{Compression, Dict, ObjRef, Object, ObjectSink, PdfString};
 use sha2::{Digest, Sha256};
 
 use crate::PadesError;
-
-/// Where Japanese fonts usually are on Debian and elsewhere.
-const FONT_CANDIDATES: &[&str] = &[
-    "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
-    "/usr/share/fonts/truetype/ipaexfont-gothic/ipaexg.ttf",
-    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
-    "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
-];
 
 /// A TrueType font file in memory.
 #[derive(Clone)]
@@ -36,16 +28,10 @@ impl std::fmt::Debug for Font {
 }
 
 impl Font {
-    /// The font named by `INKAN_FONT`, or the first Japanese font found on the system.
+    /// The font named by `INKAN_FONT`, or the first Japanese font found on the system
+    /// ([`inkan_domain::font::japanese_font_path`]).
     pub fn japanese() -> Result<Font, PadesError> {
-        if let Some(path) = std::env::var_os("INKAN_FONT") {
-            return Font::from_file(Path::new(&path));
-        }
-        let path = FONT_CANDIDATES
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .ok_or_else(|| {
+        let path = inkan_domain::font::japanese_font_path().ok_or_else(|| {
                 PadesError::Refused(
                     "no Japanese font found: install fonts-ipaexfont-gothic or set INKAN_FONT to a TrueType file"
                         .into(),

@@ -37,7 +37,6 @@
 #![doc = include_str!("../README.md")]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use hayro::hayro_interpret::font::{FallbackFontQuery, FontData, FontQuery};
@@ -67,14 +66,6 @@ pub const MAX_WIDTH_PX: u32 = 2400;
 pub const MAX_PIXELS: u64 = 2400 * 3400;
 /// The longest side in pixels, whatever the aspect ratio (hayro's canvas is limited to u16 sides).
 const MAX_SIDE_PX: u32 = 16_384;
-
-/// Where Japanese fonts usually are on Debian and elsewhere (the same list as `inkan-pades`).
-const JAPANESE_FONT_CANDIDATES: &[&str] = &[
-    "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
-    "/usr/share/fonts/truetype/ipaexfont-gothic/ipaexg.ttf",
-    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
-    "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
-];
 
 /// One rendered page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -385,18 +376,12 @@ fn wants_cjk_font(query: &FallbackFontQuery) -> bool {
     })
 }
 
-/// The Japanese font, read once per process: `INKAN_FONT`, else the first system font found.
+/// The Japanese font, read once per process: `INKAN_FONT`, else the first system font found
+/// (the same one `inkan-pades` draws with: [`inkan_domain::font::japanese_font_path`]).
 fn japanese_font() -> Option<FontData> {
     static FONT: OnceLock<Option<FontData>> = OnceLock::new();
     FONT.get_or_init(|| {
-        let path = match std::env::var_os("INKAN_FONT") {
-            Some(path) => Some(path.into()),
-            None => JAPANESE_FONT_CANDIDATES
-                .iter()
-                .map(Path::new)
-                .find(|p| p.exists())
-                .map(Path::to_path_buf),
-        }?;
+        let path = inkan_domain::font::japanese_font_path()?;
         let data: FontData = Arc::new(std::fs::read(path).ok()?);
         Some(data)
     })
