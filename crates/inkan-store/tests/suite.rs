@@ -17,7 +17,6 @@ use inkan_domain::{
 };
 use inkan_store::*;
 use serde_json::json;
-use sqlx::Connection;
 
 const NOW: i64 = 1_750_000_000;
 
@@ -76,40 +75,17 @@ where
     eprintln!("sqlite: {:?}", started.elapsed());
 }
 
-fn admin_url() -> String {
-    std::env::var("INKAN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// The URL of database `name` on the admin URL's server.
-fn database_url(admin: &str, name: &str) -> String {
-    let without_query = admin.split('?').next().unwrap_or(admin);
-    let (scheme, rest) = without_query.split_once("://").unwrap();
-    let server = rest.split('/').next().unwrap();
-    format!("{scheme}://{server}/{name}")
-}
-
+/// The test on a fresh PostgreSQL database (the testkit's: made here, dropped afterwards even
+/// when the test fails).
 async fn on_postgres<F, Fut>(test: F)
 where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let admin = admin_url();
-    let mut conn = match sqlx::PgConnection::connect(&admin).await {
-        Ok(c) => c,
-        Err(e) => {
-            inkan_testkit::skip_or_fail(&format!(
-                "PostgreSQL is not reachable at INKAN_TEST_DATABASE_URL or its default ({e})"
-            ));
-            return;
-        }
+    let Some(database) = inkan_testkit::postgres::fresh_database() else {
+        return;
     };
-    let name = format!("inkan_t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let url = database_url(&admin, &name);
+    let url = database.url.clone();
     let started = std::time::Instant::now();
     let store = PostgresStore::connect(&url, chain_key()).await.unwrap();
     let raw = sqlx::PgPool::connect(&url).await.unwrap();
@@ -122,9 +98,7 @@ where
     .await;
     eprintln!("postgres: {:?}", started.elapsed());
     raw.close().await;
-    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await;
+    drop(database);
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
