@@ -28,6 +28,20 @@ pub struct Readiness {
     pub checked_at: i64,
 }
 
+impl Readiness {
+    /// The same verdicts without their reasons (`down` for each part that is not `ok`): what
+    /// anyone on the network may see. A reason can name a database host and user, a bucket or
+    /// a TSA's address.
+    pub fn redacted(mut self) -> Readiness {
+        for part in [&mut self.database, &mut self.blobs, &mut self.tsa] {
+            if part != "ok" {
+                *part = "down".into();
+            }
+        }
+        self
+    }
+}
+
 /// The last answer, shared by every request of the process.
 #[derive(Default)]
 pub(crate) struct ReadinessCache(Mutex<Option<Readiness>>);

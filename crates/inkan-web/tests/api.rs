@@ -1252,12 +1252,17 @@ async fn counterparties_are_edited_dated_and_searched() {
 }
 
 /// A TSA that does not answer makes the node not ready, and `/readyz` says so with 503 naming
-/// the TSA; the answer is kept for a while, so probes do not become TSA requests.
+/// the TSA; the answer is kept for a while, so probes do not become TSA requests. Why it is
+/// down is for loopback clients and the metrics token; a client elsewhere reads `down`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_names_what_is_down() {
+    const TOKEN: &str = "prometheus-scrapes-with-this-token";
     let dead_url = inkan_testkit::unanswered_url("/tsa");
     let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
-        c.tsa_urls = vec![dead_url];
+        c.tsa_urls = vec![dead_url.clone()];
+        // Requests from this proxy carry the client's address in X-Forwarded-For.
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.metrics_token = Some(TOKEN.into());
     })
     .await;
     let r = app.get("/readyz").send().await.unwrap();
@@ -1281,6 +1286,26 @@ async fn readyz_names_what_is_down() {
     assert_eq!(
         again["checked_at"], first["checked_at"],
         "the answer is reused"
+    );
+    let outside = |token: Option<&str>| {
+        let mut request = app.get("/readyz").header("x-forwarded-for", "203.0.113.9");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+    };
+    let r = outside(None).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let public: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(public["tsa"], "down", "{public}");
+    assert_eq!(public["database"], "ok", "{public}");
+    assert!(!public.to_string().contains(&dead_url), "{public}");
+    let r = outside(Some(TOKEN)).send().await.unwrap();
+    let told: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(told["tsa"], first["tsa"], "{told}");
+    assert!(
+        first["tsa"].as_str().unwrap().contains(&dead_url),
+        "the reason names the TSA's address: {first}"
     );
 }
 

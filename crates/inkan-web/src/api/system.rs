@@ -19,19 +19,28 @@ pub(crate) async fn healthz() -> &'static str {
 }
 
 /// Readiness: the database, the blob store and the TSA answer (checked at most every 30 s;
-/// 503 names what does not).
+/// 503 names what does not). Why a part is down is told to loopback clients and to the metrics
+/// token (as `/metrics`); anyone else reads `down`.
 #[utoipa::path(get, path = "/readyz", tag = "system",
     responses(
         (status = 200, description = "ready", body = inkan_service::Readiness),
-        (status = 503, description = "not ready: the failing part says why", body = inkan_service::Readiness)))]
+        (status = 503, description = "not ready: the failing part says `down`, or why to loopback clients and the metrics token", body = inkan_service::Readiness)))]
 pub(crate) async fn readyz(
-    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::AppState>>,
-) -> (axum::http::StatusCode, Json<inkan_service::Readiness>) {
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> (StatusCode, Json<inkan_service::Readiness>) {
+    let client = crate::client::of(request.extensions());
+    let token = state.inkan.settings().metrics_token_sha256.as_ref();
     let readiness = state.inkan.readiness().await;
-    let status = if readiness.ready {
-        axum::http::StatusCode::OK
+    let readiness = if crate::metrics::may_read(client, request.headers(), token) {
+        readiness
     } else {
-        axum::http::StatusCode::SERVICE_UNAVAILABLE
+        readiness.redacted()
+    };
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(readiness))
 }
