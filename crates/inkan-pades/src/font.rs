@@ -31,7 +31,9 @@ impl Font {
     /// The font named by `INKAN_FONT`, or the first Japanese font found on the system
     /// ([`inkan_domain::font::japanese_font_path`]).
     pub fn japanese() -> Result<Font, PadesError> {
-        let path = inkan_domain::font::japanese_font_path().ok_or_else(|| {
+        use inkan_domain::font::{japanese_font_path, FONT_VARIABLE};
+        let configured = std::env::var_os(FONT_VARIABLE);
+        let path = japanese_font_path(configured, Path::exists).ok_or_else(|| {
                 PadesError::Refused(
                     "no Japanese font found: install fonts-ipaexfont-gothic or set INKAN_FONT to a TrueType file"
                         .into(),

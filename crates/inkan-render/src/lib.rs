@@ -381,7 +381,8 @@ fn wants_cjk_font(query: &FallbackFontQuery) -> bool {
 fn japanese_font() -> Option<FontData> {
     static FONT: OnceLock<Option<FontData>> = OnceLock::new();
     FONT.get_or_init(|| {
-        let path = inkan_domain::font::japanese_font_path()?;
+        use inkan_domain::font::{japanese_font_path, FONT_VARIABLE};
+        let path = japanese_font_path(std::env::var_os(FONT_VARIABLE), std::path::Path::exists)?;
         let data: FontData = Arc::new(std::fs::read(path).ok()?);
         Some(data)
     })
