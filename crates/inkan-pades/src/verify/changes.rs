@@ -228,7 +228,9 @@ fn classify<S: Source>(
     if Some(r) == new.root {
         return catalog(&dict(old_obj), &dict(Some(new_obj)), old, new);
     }
-    if Some(r) == metadata_ref(new) {
+    // Acrobat, pyHanko and the reference let the XMP metadata be updated at every DocMDP level
+    // (it describes the document; what a reader shows is elsewhere).
+    if Some(r) == new.metadata {
         return (ValidationData, "XMP metadata (/Metadata) updated".into());
     }
     if Some(r) == new.info && (old.info == Some(r) || old.info.is_none()) {
@@ -359,24 +361,13 @@ fn catalog<S: Source>(
                 };
                 acroform(&resolve(old, old_cat), &resolve(new, new_cat), old, new)
             }
-            "Metadata" if metadata_ref(new).is_some() => (
+            "Metadata" if new.metadata.is_some() => (
                 ChangeKind::ValidationData,
                 "catalog: XMP metadata (/Metadata) replaced".into(),
             ),
             other => (ChangeKind::Other, format!("catalog entry /{other} changed")),
         });
     max(results)
-}
-
-/// The catalog's XMP metadata stream (ISO 32000-2 §14.3.2), when it is one: a stream of
-/// `/Type /Metadata`. Acrobat, pyHanko and the reference let a later revision update it at every
-/// DocMDP level (it describes the document; what a reader shows is elsewhere).
-fn metadata_ref<S: Source>(s: &Structure<'_, S>) -> Option<ObjRef> {
-    let r = s.doc().catalog().ok()?.get("Metadata")?.as_ref()?;
-    match s.get(r)? {
-        Object::Stream(stream) if stream.dict.get_name("Type") == Some(b"Metadata") => Some(r),
-        _ => None,
-    }
 }
 
 fn acroform<S: Source>(

@@ -26,6 +26,9 @@ pub(crate) struct Structure<'d, S: Source> {
     doc: &'d Document<S>,
     pub root: Option<ObjRef>,
     pub info: Option<ObjRef>,
+    /// The catalog's XMP metadata stream (ISO 32000-2 §14.3.2), when it is a stream of
+    /// `/Type /Metadata`.
+    pub metadata: Option<ObjRef>,
     pub dss: HashSet<ObjRef>,
     pub acroform: Option<ObjRef>,
     pub fields_array: Option<ObjRef>,
@@ -60,6 +63,10 @@ impl<'d, S: Source> Structure<'d, S> {
             doc,
             root,
             info: doc.info_ref(),
+            metadata: catalog.get_ref("Metadata").filter(|r| {
+                matches!(doc.get(*r), Ok(Object::Stream(stream))
+                    if stream.dict.get_name("Type") == Some(b"Metadata"))
+            }),
             dss: HashSet::new(),
             acroform: catalog.get_ref("AcroForm"),
             fields_array: None,
