@@ -363,8 +363,10 @@ impl Pki {
             return Err(PkiError::Directory(
                 folder.display().to_string(),
                 format!(
-                    "is left from a rollover to generation {generation} that did not finish \
-                     (pki.toml still names generation {}); move it away and run again",
+                    "第 {generation} 世代への切り替えが途中で止まった跡です。このフォルダを移動してから、\
+                     もう一度実行してください / is left from a rollover to generation {generation} \
+                     that did not finish (pki.toml still names generation {}); move it away and \
+                     run again",
                     previous.generation
                 ),
             ));
