@@ -81,7 +81,9 @@ pub(crate) async fn run(
             admin_password: None,
         })
         .await?;
-    let staff = inkan.authenticate_api_key(&created.api_key).await?;
+    let staff = inkan
+        .authenticate_api_key(&created.api_key, &Default::default())
+        .await?;
     let client = reqwest::Client::new();
 
     // Prepared envelopes: created and sent through the API, then certified by the workers.

@@ -14,6 +14,7 @@ pub mod font;
 mod ids;
 mod jst;
 mod routing;
+pub mod staff_networks;
 pub mod text;
 mod values;
 
@@ -31,4 +32,5 @@ pub use jst::Jst;
 pub use routing::{
     Authentication, Recipient, RecipientState, Role, SignatureMethod, SigningRecord,
 };
+pub use staff_networks::StaffNetworks;
 pub use values::{ConclusionId, Email, Yen};

@@ -10,7 +10,7 @@ use crate::{Inkan, Result, ServiceError};
 /// Where a request came from, for the audit trail.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
-    pub ip: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<String>,
 }
 
@@ -69,19 +69,17 @@ pub(crate) struct Link {
 }
 
 impl Inkan {
-    /// The staff identity of an API key (`Authorization: Bearer inkan_…`).
-    pub async fn authenticate_api_key(&self, secret: &str) -> Result<Staff> {
+    /// The staff identity of an API key (`Authorization: Bearer inkan_…`), used from `caller`:
+    /// refused outside the organization's allowed networks.
+    pub async fn authenticate_api_key(&self, secret: &str, caller: &Caller) -> Result<Staff> {
         let key = self
             .store
             .api_key_by_hash(&TokenHash::of(secret.trim()))
             .await?
             .ok_or_else(|| ServiceError::Unauthenticated("unknown or revoked API key".into()))?;
-        Ok(Staff::api_key(
-            key.organization,
-            key.id,
-            key.scope,
-            key.owner,
-        ))
+        let staff = Staff::api_key(key.organization, key.id, key.scope, key.owner);
+        self.admit_network(&staff, caller, "api_key").await?;
+        Ok(staff)
     }
 
     /// Resolves a link token of `kind`. Unknown, expired, or of another kind: all "not found",

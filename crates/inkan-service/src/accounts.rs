@@ -219,7 +219,7 @@ impl Inkan {
             ))
         })?;
         tracing::info!(
-            ip = caller.ip.as_deref().unwrap_or("-"),
+            ip = %caller.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
             "a signer account code was sent"
         );
         Ok(())
@@ -389,8 +389,7 @@ impl Inkan {
 /// The network a client's guesses are counted under: its IPv4 address, or the /64 of its IPv6
 /// address (one subscriber's allocation). `None` when the address is unknown.
 fn network_of(caller: &Caller) -> Option<String> {
-    let ip: std::net::IpAddr = caller.ip.as_deref()?.parse().ok()?;
-    Some(match ip.to_canonical() {
+    Some(match caller.ip?.to_canonical() {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => {
             let s = v6.segments();
@@ -406,7 +405,7 @@ mod tests {
 
     fn from(ip: &str) -> Caller {
         Caller {
-            ip: Some(ip.into()),
+            ip: Some(ip.parse().expect("a test address")),
             user_agent: None,
         }
     }

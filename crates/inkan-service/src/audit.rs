@@ -65,7 +65,7 @@ impl Inkan {
             action: action.to_string(),
             envelope,
             document,
-            ip: caller.ip.clone(),
+            ip: caller.ip.map(|ip| ip.to_string()),
             user_agent: caller.user_agent.clone(),
             detail,
         }

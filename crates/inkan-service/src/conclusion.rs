@@ -39,7 +39,7 @@ impl Inkan {
                 .is_some();
         Ok(SigningRecord {
             at,
-            ip: caller.ip.clone(),
+            ip: caller.ip.map(|ip| ip.to_string()),
             user_agent: caller.user_agent.clone(),
             authentication: if own_certificate {
                 Authentication::EmailLinkAndOwnCertificate

@@ -32,9 +32,22 @@ pub enum ServiceError {
     /// again after [`BUSY_RETRY_SECONDS`].
     #[error("{0}")]
     Busy(String),
+    /// Staff of an organization with an IP restriction, working from an address outside it
+    /// (`None`: the address is unknown).
+    #[error("{}", network_refused(.0))]
+    NetworkRefused(Option<std::net::IpAddr>),
     /// A fault of the installation (configuration, corrupt data): reported, never hidden.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn network_refused(address: &Option<std::net::IpAddr>) -> String {
+    let from = address.map_or_else(|| "不明".to_string(), |ip| ip.to_string());
+    format!(
+        "この接続元 ({from}) からは利用できません。組織の管理者が許可したネットワークから接続してください \
+         (your organization allows staff to work only from its own networks, and this request \
+         comes from {from})"
+    )
 }
 
 /// How long a [`ServiceError::Busy`] caller should wait (the `Retry-After` of a 503).
@@ -52,6 +65,7 @@ impl ServiceError {
             ServiceError::Conflict => "conflict",
             ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Busy(_) => "busy",
+            ServiceError::NetworkRefused(_) => "network_refused",
             ServiceError::Internal(_) => "internal",
         }
     }

@@ -25,6 +25,8 @@ pub struct SessionUser {
     pub organization: String,
     pub name: String,
     pub email: String,
+    /// An administrator of the organization (sees the settings).
+    pub administrator: bool,
 }
 
 const SESSION: &str = "session";
@@ -108,9 +110,9 @@ impl Inkan {
     }
 
     /// The staff member of a session cookie: refused when forged or expired, when the user no
-    /// longer exists or is disabled, and when their sessions were ended since (logout, a new
-    /// password).
-    pub async fn session(&self, cookie: &str) -> Result<Staff> {
+    /// longer exists or is disabled, when their sessions were ended since (logout, a new
+    /// password), and when `caller` is outside the organization's allowed networks.
+    pub async fn session(&self, cookie: &str, caller: &Caller) -> Result<Staff> {
         let expired =
             || ServiceError::Unauthenticated("the session has ended; log in again".into());
         let fields = self.open_cookie(SESSION, cookie, 3).ok_or_else(expired)?;
@@ -121,7 +123,9 @@ impl Inkan {
         if user.disabled_at.is_some() || user.session_generation != generation {
             return Err(expired());
         }
-        Ok(Staff::user(org, id))
+        let staff = Staff::user(org, id);
+        self.admit_network(&staff, caller, "session").await?;
+        Ok(staff)
     }
 
     /// Who is logged in, for the page header.
@@ -137,6 +141,9 @@ impl Inkan {
         };
         Ok(SessionUser {
             organization: org.name,
+            administrator: user
+                .as_ref()
+                .is_some_and(|u| u.role == inkan_store::UserRole::Admin),
             name: user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
             email: user.map(|u| u.email.to_string()).unwrap_or_default(),
         })

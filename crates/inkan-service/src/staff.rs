@@ -6,7 +6,8 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use inkan_domain::{
-    text, ApiKeyId, CalendarDate, CounterpartyId, DepartmentId, Email, OrganizationId, UserId,
+    text, ApiKeyId, CalendarDate, CounterpartyId, DepartmentId, Email, OrganizationId,
+    StaffNetworks, UserId,
 };
 use inkan_store::{
     ApiKey, ApiKeyScope, Change, Counterparty, Department, Organization, StoreError, User,
@@ -15,6 +16,7 @@ use inkan_store::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::mfa::LoginStep;
 use crate::secrets::new_api_key;
 use crate::{Caller, Inkan, Result, ServiceError, Staff};
 
@@ -269,6 +271,8 @@ impl Inkan {
             id: OrganizationId::new(),
             name: required("組織名 (organization name)", &input.name, 100)?,
             created_at: now,
+            staff_networks: StaffNetworks::unrestricted(),
+            mfa_required: false,
         };
         let email: Email = input.admin_email.parse()?;
         let password_hash = match &input.admin_password {
@@ -299,6 +303,8 @@ impl Inkan {
             created_at: now,
             session_generation: 0,
             disabled_at: None,
+            totp_secret: None,
+            totp_last_step: None,
         };
         self.store.create_user(&user).await?;
         let (secret, hash) = new_api_key();
@@ -467,8 +473,9 @@ impl Inkan {
 
     /// Staff login by email and password. A wrong email, a wrong password and a disabled user
     /// look the same, and cost the same: without a stored hash, a stand-in hash is checked so
-    /// that the time taken does not tell whether the email exists.
-    pub async fn login(&self, email: &str, password: &str, caller: &Caller) -> Result<Staff> {
+    /// that the time taken does not tell whether the email exists. A right password leads to
+    /// a session, or to the second factor (see [`crate::mfa`]).
+    pub async fn login(&self, email: &str, password: &str, caller: &Caller) -> Result<LoginStep> {
         let denied = || ServiceError::Unauthenticated("wrong email or password".into());
         let user = self
             .store
@@ -487,19 +494,24 @@ impl Inkan {
             .filter(|u| matches && u.password_hash.is_some())
             .ok_or_else(denied)?;
         let staff = Staff::user(user.organization, user.id);
-        self.record(
-            &staff,
-            caller,
-            "login",
-            serde_json::json!({ "email": user.email.to_string() }),
-        )
-        .await?;
-        Ok(staff)
+        // Only a right password learns that the network is wrong.
+        self.admit_network(&staff, caller, "login").await?;
+        let step = self.second_factor_step(staff, &user).await?;
+        if let LoginStep::Done(staff) = &step {
+            self.record(
+                staff,
+                caller,
+                "login",
+                serde_json::json!({ "email": user.email.to_string() }),
+            )
+            .await?;
+        }
+        Ok(step)
     }
 
     /// Refuses a caller who is not an administrator: a user without the admin role (or
     /// disabled), or an API key without the admin scope.
-    async fn require_admin(&self, staff: &Staff) -> Result<()> {
+    pub(crate) async fn require_admin(&self, staff: &Staff) -> Result<()> {
         let refused = || {
             ServiceError::NotAllowed(
                 "組織の管理者だけが行えます (only an administrator of the organization can do this)"
@@ -567,6 +579,8 @@ impl Inkan {
             created_at: self.now(),
             session_generation: 0,
             disabled_at: None,
+            totp_secret: None,
+            totp_last_step: None,
         };
         // Logins are unique across the installation; the answer does not say where the
         // address is taken.

@@ -26,7 +26,7 @@ const CITY_IP: &str = "198.51.100.23";
 
 fn from(ip: &str) -> Caller {
     Caller {
-        ip: Some(ip.into()),
+        ip: Some(ip.parse().unwrap()),
         user_agent: Some("inkan-test/1.0".into()),
     }
 }
@@ -119,8 +119,13 @@ async fn certificate_of_conclusion_library_and_verification() {
     let staff = inkan
         .login(CITY, "correct horse battery staple", &office)
         .await
+        .unwrap()
+        .done()
         .unwrap();
-    assert!(inkan.authenticate_api_key(&org.api_key).await.is_ok());
+    assert!(inkan
+        .authenticate_api_key(&org.api_key, &Default::default())
+        .await
+        .is_ok());
     let vendor_company = inkan
         .register_counterparty(
             &staff,

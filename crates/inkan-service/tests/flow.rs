@@ -91,7 +91,10 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
         })
         .await
         .unwrap();
-    let staff = inkan.authenticate_api_key(&org.api_key).await.unwrap();
+    let staff = inkan
+        .authenticate_api_key(&org.api_key, &Default::default())
+        .await
+        .unwrap();
     let vendor_company = inkan
         .register_counterparty(
             &staff,

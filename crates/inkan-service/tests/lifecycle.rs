@@ -324,12 +324,16 @@ async fn one_organization_never_sees_another() {
     );
     // Credentials: a wrong key is refused; a password login names nobody else's organization.
     assert!(matches!(
-        inkan.authenticate_api_key("inkan_wrong").await,
+        inkan
+            .authenticate_api_key("inkan_wrong", &Default::default())
+            .await,
         Err(ServiceError::Unauthenticated(_))
     ));
     let staff = inkan
         .login("a@city.morioka.example.jp", "correct horse battery", &who)
         .await
+        .unwrap()
+        .done()
         .unwrap();
     assert_eq!(staff.organization, a.organization);
     assert!(inkan
@@ -1120,7 +1124,11 @@ async fn the_demo_sends_a_japanese_contract_and_its_ukesho() {
     };
     let t = start(None).await;
     let seed = inkan_service::demo::seed(&t.inkan).await.unwrap();
-    let staff = t.inkan.authenticate_api_key(&seed.api_key).await.unwrap();
+    let staff = t
+        .inkan
+        .authenticate_api_key(&seed.api_key, &Default::default())
+        .await
+        .unwrap();
     let envelope = t.inkan.envelope(&staff, &seed.envelope_id).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut texts = Vec::new();
@@ -1324,7 +1332,10 @@ async fn backup_then_disaster_then_restore(postgres: Option<(String, String)>) {
 
     let app = assemble(target.clone(), t.clock.clone()).await.unwrap();
     let restored = &app.inkan;
-    let staff = restored.authenticate_api_key(&api_key).await.unwrap();
+    let staff = restored
+        .authenticate_api_key(&api_key, &Default::default())
+        .await
+        .unwrap();
     let (_, pdf) = restored
         .download_document(&staff, &first.id, &first.documents[0].id, &who)
         .await
@@ -2075,7 +2086,7 @@ async fn upgrade_from_every_earlier_migration(postgres: bool) {
         .unwrap_or_else(|e| panic!("{what}: {e}"));
         let u = &upgraded.inkan;
         let staff = u
-            .authenticate_api_key(&api_key)
+            .authenticate_api_key(&api_key, &Default::default())
             .await
             .unwrap_or_else(|e| panic!("{what}: the API key: {e}"));
         // The certificate of conclusion came with migration 2: envelopes sealed before have none.

@@ -26,8 +26,8 @@ macro_rules! store_impl {
             GENESIS_HASH,
         };
         use inkan_domain::{
-            ApiKeyId, ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId,
-            SignerAccountId, UserId,
+            StaffNetworks, ApiKeyId, ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId,
+            OrganizationId, SignerAccountId, UserId,
         };
 
         /// Default number of rows when a filter says `limit: 0`.
@@ -525,13 +525,17 @@ macro_rules! store_impl {
             // ── Organizations, departments, users, API keys ────────────────────────────────
 
             async fn create_organization(&self, org: &Organization) -> Result<()> {
-                sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-                    .bind(org.id.to_string())
-                    .bind(&org.name)
-                    .bind(org.created_at)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| db_error(e, || format!("organization {}", org.id)))?;
+                sqlx::query(
+                    "INSERT INTO organizations (id, name, created_at, staff_networks) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(org.id.to_string())
+                .bind(&org.name)
+                .bind(org.created_at)
+                .bind(org.staff_networks.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| db_error(e, || format!("organization {}", org.id)))?;
                 Ok(())
             }
 
@@ -542,6 +546,20 @@ macro_rules! store_impl {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.as_ref().map(rows::organization).transpose()
+            }
+
+            async fn set_staff_networks(
+                &self,
+                id: OrganizationId,
+                networks: &StaffNetworks,
+            ) -> Result<bool> {
+                let done =
+                    sqlx::query("UPDATE organizations SET staff_networks = $1 WHERE id = $2")
+                        .bind(networks.to_string())
+                        .bind(id.to_string())
+                        .execute(&self.pool)
+                        .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn create_department(&self, department: &Department) -> Result<()> {
@@ -1397,6 +1415,102 @@ macro_rules! store_impl {
                 .fetch_optional(&self.pool)
                 .await?;
                 row.as_ref().map(rows::signer_account).transpose()
+            }
+
+            // ── Second factors ───────────────────────────────────────────────────────────────
+
+            async fn set_mfa_required(&self, org: OrganizationId, required: bool) -> Result<bool> {
+                let done = sqlx::query("UPDATE organizations SET mfa_required = $1 WHERE id = $2")
+                    .bind(required)
+                    .bind(org.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_totp(
+                &self,
+                org: OrganizationId,
+                user: UserId,
+                sealed_secret: Option<&str>,
+                recovery_codes: &[TokenHash],
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE users SET totp_secret = $1, totp_last_step = NULL \
+                     WHERE id = $2 AND organization = $3",
+                )
+                .bind(sealed_secret)
+                .bind(user.to_string())
+                .bind(org.to_string())
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                if sealed_secret.is_some() {
+                    for hash in recovery_codes {
+                        sqlx::query("INSERT INTO recovery_codes (user_id, hash) VALUES ($1, $2)")
+                            .bind(user.to_string())
+                            .bind(&hash.0[..])
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn accept_totp_step(
+                &self,
+                org: OrganizationId,
+                user: UserId,
+                step: i64,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND organization = $3 \
+                     AND totp_secret IS NOT NULL \
+                     AND (totp_last_step IS NULL OR totp_last_step < $1)",
+                )
+                .bind(step)
+                .bind(user.to_string())
+                .bind(org.to_string())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn use_recovery_code(
+                &self,
+                user: UserId,
+                hash: &TokenHash,
+                now: i64,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE recovery_codes SET used_at = $1 \
+                     WHERE user_id = $2 AND hash = $3 AND used_at IS NULL",
+                )
+                .bind(now)
+                .bind(user.to_string())
+                .bind(&hash.0[..])
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn recovery_codes_left(&self, user: UserId) -> Result<u32> {
+                let left: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+                )
+                .bind(user.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+                u32::try_from(left)
+                    .map_err(|_| StoreError::Corrupt(format!("{left} recovery codes left")))
             }
 
             async fn put_email_code(&self, code: &EmailCode) -> Result<()> {

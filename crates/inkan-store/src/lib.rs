@@ -33,7 +33,7 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use inkan_domain::{
     ApiKeyId, ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId,
-    SignerAccountId, UserId,
+    SignerAccountId, StaffNetworks, UserId,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -83,6 +83,12 @@ pub trait Store: Send + Sync {
     // ── Organizations, departments, users, API keys ────────────────────────────────────────
     async fn create_organization(&self, org: &Organization) -> Result<()>;
     async fn organization(&self, id: OrganizationId) -> Result<Option<Organization>>;
+    /// Replaces the organization's IP restriction; false when there is no such organization.
+    async fn set_staff_networks(
+        &self,
+        id: OrganizationId,
+        networks: &StaffNetworks,
+    ) -> Result<bool>;
     async fn create_department(&self, department: &Department) -> Result<()>;
     async fn departments(&self, org: OrganizationId) -> Result<Vec<Department>>;
     /// Staff emails are unique across the installation (they are the login name):
@@ -254,6 +260,27 @@ pub trait Store: Send + Sync {
         max_attempts: u32,
         now: i64,
     ) -> Result<CodeCheck>;
+
+    // ── Second factors (多要素認証) ──────────────────────────────────────────────────────────
+    /// Whether every staff user of the organization must use a second factor.
+    async fn set_mfa_required(&self, org: OrganizationId, required: bool) -> Result<bool>;
+    /// Enrols a user's authenticator (`Some`: the sealed secret; the hashes of fresh recovery
+    /// codes replace any earlier ones) or removes it (`None`: the secret and every recovery
+    /// code go), in one transaction; false when there is no such user.
+    async fn set_totp(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        sealed_secret: Option<&str>,
+        recovery_codes: &[TokenHash],
+    ) -> Result<bool>;
+    /// Accepts a code of 30-second `step` for the user only when it is newer than every step
+    /// accepted before: atomic, so two requests (or two nodes) never both accept one code.
+    async fn accept_totp_step(&self, org: OrganizationId, user: UserId, step: i64) -> Result<bool>;
+    /// Uses one of the user's recovery codes: true when it was theirs and unused.
+    async fn use_recovery_code(&self, user: UserId, hash: &TokenHash, now: i64) -> Result<bool>;
+    /// How many unused recovery codes the user has.
+    async fn recovery_codes_left(&self, user: UserId) -> Result<u32>;
 
     // ── Attempt limits (one-time codes) ──────────────────────────────────────────────────────
     /// Counts one failed attempt of `key` in `scope` against `limit`; the count survives new

@@ -4,7 +4,7 @@
 use inkan_domain::{
     ApiKeyId, AttachmentId, CalendarDate, CounterpartyId, DepartmentId, DocumentId, Email,
     Envelope, EnvelopeId, Field, FieldId, JobId, OrganizationId, RecipientId, SignerAccountId,
-    UserId, WebhookId, Yen,
+    StaffNetworks, UserId, WebhookId, Yen,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -36,6 +36,10 @@ pub struct Organization {
     /// 組織名, as shown in emails: `盛岡市`.
     pub name: String,
     pub created_at: UnixTime,
+    /// IP制限: where its staff may work from (empty: anywhere).
+    pub staff_networks: StaffNetworks,
+    /// Every staff user must use a second factor (enrolment at their next login).
+    pub mfa_required: bool,
 }
 
 /// A department (部署) such as 財政部契約検査課.
@@ -73,6 +77,11 @@ pub struct User {
     pub session_generation: i64,
     /// A disabled user can neither log in nor use a session.
     pub disabled_at: Option<UnixTime>,
+    /// The user's TOTP secret, sealed under the master key (`None`: no authenticator).
+    /// Written only by [`crate::Store::set_totp`].
+    pub totp_secret: Option<String>,
+    /// The newest 30-second step a code was accepted for: each code is accepted once.
+    pub totp_last_step: Option<i64>,
 }
 
 impl fmt::Debug for User {

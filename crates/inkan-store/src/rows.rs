@@ -23,6 +23,8 @@ pub(crate) trait Get {
     fn int(&self, col: &str) -> Result<i64>;
     fn opt_int(&self, col: &str) -> Result<Option<i64>>;
     fn blob(&self, col: &str) -> Result<Vec<u8>>;
+    /// A BOOLEAN (PostgreSQL) or 0/1 INTEGER (SQLite) column.
+    fn flag(&self, col: &str) -> Result<bool>;
 }
 
 macro_rules! impl_get {
@@ -41,6 +43,9 @@ macro_rules! impl_get {
                 self.try_get(col).map_err(|e| column(col, e))
             }
             fn blob(&self, col: &str) -> Result<Vec<u8>> {
+                self.try_get(col).map_err(|e| column(col, e))
+            }
+            fn flag(&self, col: &str) -> Result<bool> {
                 self.try_get(col).map_err(|e| column(col, e))
             }
         }
@@ -176,13 +181,18 @@ pub(crate) fn db_error(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreEr
 
 // ── Column lists and decoders ────────────────────────────────────────────────────────────────
 
-pub(crate) const ORGANIZATION: &str = "id, name, created_at";
+pub(crate) const ORGANIZATION: &str = "id, name, created_at, staff_networks, mfa_required";
 
 pub(crate) fn organization(r: &impl Get) -> Result<Organization> {
+    let networks = r.text("staff_networks")?;
     Ok(Organization {
         id: id(r, "id")?,
         name: r.text("name")?,
         created_at: r.int("created_at")?,
+        staff_networks: networks
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("staff_networks {networks:?}: {e}")))?,
+        mfa_required: r.flag("mfa_required")?,
     })
 }
 
@@ -197,7 +207,7 @@ pub(crate) fn department(r: &impl Get) -> Result<Department> {
 }
 
 pub(crate) const USER: &str = "id, organization, department, name, email, role, password_hash, \
-     created_at, session_generation, disabled_at";
+     created_at, session_generation, disabled_at, totp_secret, totp_last_step";
 
 pub(crate) fn user(r: &impl Get) -> Result<User> {
     let role = match r.text("role")?.as_str() {
@@ -216,6 +226,8 @@ pub(crate) fn user(r: &impl Get) -> Result<User> {
         created_at: r.int("created_at")?,
         session_generation: r.int("session_generation")?,
         disabled_at: r.opt_int("disabled_at")?,
+        totp_secret: r.opt_text("totp_secret")?,
+        totp_last_step: r.opt_int("totp_last_step")?,
     })
 }
 

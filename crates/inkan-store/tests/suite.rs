@@ -166,6 +166,8 @@ async fn organization(store: &dyn Store, name: &str) -> OrganizationId {
         id: OrganizationId::new(),
         name: name.to_string(),
         created_at: NOW,
+        staff_networks: Default::default(),
+        mfa_required: false,
     };
     store.create_organization(&org).await.unwrap();
     org.id
@@ -378,6 +380,34 @@ async fn organizations_users_and_keys(ctx: Ctx) {
         .unwrap()
         .is_none());
 
+    // IP制限: kept per organization, replaced whole, canonical.
+    let networks: inkan_domain::StaffNetworks = "203.0.113.77/24\n2001:db8::/32".parse().unwrap();
+    assert!(s.set_staff_networks(org, &networks).await.unwrap());
+    let stored = s.organization(org).await.unwrap().unwrap().staff_networks;
+    assert_eq!(stored.to_string(), "203.0.113.0/24\n2001:db8::/32");
+    assert!(s
+        .organization(other)
+        .await
+        .unwrap()
+        .unwrap()
+        .staff_networks
+        .is_unrestricted());
+    assert!(!s
+        .set_staff_networks(OrganizationId::new(), &networks)
+        .await
+        .unwrap());
+    assert!(s
+        .set_staff_networks(org, &Default::default())
+        .await
+        .unwrap());
+    assert!(s
+        .organization(org)
+        .await
+        .unwrap()
+        .unwrap()
+        .staff_networks
+        .is_unrestricted());
+
     let dept = Department {
         id: inkan_domain::DepartmentId::new(),
         organization: org,
@@ -398,6 +428,8 @@ async fn organizations_users_and_keys(ctx: Ctx) {
         created_at: NOW,
         session_generation: 0,
         disabled_at: None,
+        totp_secret: None,
+        totp_last_step: None,
     };
     s.create_user(&user).await.unwrap();
     assert_eq!(s.user(org, user.id).await.unwrap().unwrap(), user);
@@ -415,6 +447,64 @@ async fn organizations_users_and_keys(ctx: Ctx) {
         .await
         .unwrap()
         .is_none());
+    // 多要素認証: a sealed secret with its recovery codes; each step accepted once, in order;
+    // each recovery code used once; removal takes the codes too; another organization's
+    // credentials reach nothing.
+    assert!(s.set_mfa_required(org, true).await.unwrap());
+    assert!(s.organization(org).await.unwrap().unwrap().mfa_required);
+    assert!(!s.organization(other).await.unwrap().unwrap().mfa_required);
+    assert!(
+        !s.accept_totp_step(org, user.id, 100).await.unwrap(),
+        "no secret yet"
+    );
+    let codes = [TokenHash::of("aaaa-bbbb"), TokenHash::of("cccc-dddd")];
+    assert!(!s
+        .set_totp(other, user.id, Some("enc1:x"), &codes)
+        .await
+        .unwrap());
+    assert!(s
+        .set_totp(org, user.id, Some("enc1:x"), &codes)
+        .await
+        .unwrap());
+    let enrolled = s.user(org, user.id).await.unwrap().unwrap();
+    assert_eq!(enrolled.totp_secret.as_deref(), Some("enc1:x"));
+    assert_eq!(s.recovery_codes_left(user.id).await.unwrap(), 2);
+    assert!(!s.accept_totp_step(other, user.id, 100).await.unwrap());
+    assert!(s.accept_totp_step(org, user.id, 100).await.unwrap());
+    assert!(
+        !s.accept_totp_step(org, user.id, 100).await.unwrap(),
+        "a code is accepted once"
+    );
+    assert!(
+        !s.accept_totp_step(org, user.id, 99).await.unwrap(),
+        "nor an older one"
+    );
+    assert!(s.accept_totp_step(org, user.id, 101).await.unwrap());
+    assert_eq!(
+        s.user(org, user.id).await.unwrap().unwrap().totp_last_step,
+        Some(101)
+    );
+    assert!(s.use_recovery_code(user.id, &codes[0], NOW).await.unwrap());
+    assert!(!s.use_recovery_code(user.id, &codes[0], NOW).await.unwrap());
+    assert!(!s
+        .use_recovery_code(user.id, &TokenHash::of("eeee-ffff"), NOW)
+        .await
+        .unwrap());
+    assert_eq!(s.recovery_codes_left(user.id).await.unwrap(), 1);
+    // Enrolling again: fresh codes, and the step count starts over with the new secret.
+    assert!(s
+        .set_totp(org, user.id, Some("enc1:y"), &codes[1..])
+        .await
+        .unwrap());
+    assert_eq!(s.recovery_codes_left(user.id).await.unwrap(), 1);
+    assert!(s.accept_totp_step(org, user.id, 50).await.unwrap());
+    assert!(s.set_totp(org, user.id, None, &[]).await.unwrap());
+    let removed = s.user(org, user.id).await.unwrap().unwrap();
+    assert_eq!((removed.totp_secret, removed.totp_last_step), (None, None));
+    assert_eq!(s.recovery_codes_left(user.id).await.unwrap(), 0);
+    assert!(!s.use_recovery_code(user.id, &codes[1], NOW).await.unwrap());
+    assert!(s.set_mfa_required(org, false).await.unwrap());
+
     // The same email (in another case, in another organization) is a duplicate.
     let twin = User {
         id: UserId::new(),

@@ -69,6 +69,7 @@ impl ApiError {
                     ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
                     ServiceError::Gone(_) => StatusCode::GONE,
                     ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                    ServiceError::NetworkRefused(_) => StatusCode::FORBIDDEN,
                     ServiceError::Conflict => StatusCode::CONFLICT,
                     ServiceError::Unavailable(_) | ServiceError::Busy(_) => {
                         StatusCode::SERVICE_UNAVAILABLE
@@ -217,6 +218,7 @@ mod tests {
             (ServiceError::Unauthenticated("x".into()), 401),
             (ServiceError::Conflict, 409),
             (ServiceError::Unavailable("the TSA".into()), 503),
+            (ServiceError::NetworkRefused(None), 403),
         ];
         for (e, status) in cases {
             let code = e.code();

@@ -45,7 +45,8 @@ impl FromRequestParts<Shared> for StaffAuth {
         let token = bearer(parts)?.ok_or_else(|| {
             ApiError::unauthenticated("an API key is required: `Authorization: Bearer <API key>`")
         })?;
-        let staff = state.inkan.authenticate_api_key(token).await?;
+        let caller = CallerInfo::of(parts);
+        let staff = state.inkan.authenticate_api_key(token, &caller).await?;
         // A read-only key reads; everything else it asks is refused here, for every route.
         let reads = matches!(
             parts.method,
@@ -64,20 +65,25 @@ impl FromRequestParts<Shared> for StaffAuth {
 #[derive(Debug, Clone)]
 pub struct CallerInfo(pub Caller);
 
-impl<S: Send + Sync> FromRequestParts<S> for CallerInfo {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = Some(crate::client::of(&parts.extensions))
-            .filter(|ip| !ip.is_unspecified())
-            .map(|ip| ip.to_string());
+impl CallerInfo {
+    /// The caller of a request.
+    pub(crate) fn of(parts: &Parts) -> Caller {
+        let ip = Some(crate::client::of(&parts.extensions)).filter(|ip| !ip.is_unspecified());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect::<String>())
             .filter(|ua| !ua.trim().is_empty());
-        Ok(CallerInfo(Caller { ip, user_agent }))
+        Caller { ip, user_agent }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CallerInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(CallerInfo(CallerInfo::of(parts)))
     }
 }
 

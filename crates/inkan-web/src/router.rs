@@ -32,9 +32,18 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
             get(admin::api_keys).post(admin::create_api_key),
         )
         .route("/api-keys/{id}/revoke", post(admin::revoke_api_key))
+        .route(
+            "/organization/staff-networks",
+            get(admin::staff_networks).put(admin::set_staff_networks),
+        )
         .route("/users", post(admin::add_user))
         .route("/users/{id}/disable", post(admin::disable_user))
         .route("/users/{id}/password", post(admin::set_password))
+        .route("/users/{id}/mfa/reset", post(admin::reset_mfa))
+        .route(
+            "/organization/mfa-required",
+            axum::routing::put(admin::set_mfa_required),
+        )
         .route("/departments", get(admin::departments))
         .route("/webhooks", post(admin::add_webhook))
         .route("/jobs", get(admin::jobs))

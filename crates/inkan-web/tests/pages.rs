@@ -991,7 +991,11 @@ async fn recorded_address(app: &TestApp, key: &str, headers: &[(&str, &str)]) ->
         .as_str()
         .unwrap()
         .to_string();
-    let staff = app.inkan.authenticate_api_key(key).await.unwrap();
+    let staff = app
+        .inkan
+        .authenticate_api_key(key, &Default::default())
+        .await
+        .unwrap();
     let trail = app.inkan.audit_trail(&staff, Some(&id)).await.unwrap();
     let created = trail.iter().find(|e| e.entry.action == "create").unwrap();
     created.entry.ip.clone()
@@ -1093,7 +1097,7 @@ async fn sessions_end_on_the_server_at_logout_a_new_password_and_disabling() {
     let session = login(&app).await;
     let staff = app
         .inkan
-        .session(session.split_once('=').unwrap().1)
+        .session(session.split_once('=').unwrap().1, &Default::default())
         .await
         .unwrap();
     let me = staff.user.unwrap().to_string();
@@ -1155,7 +1159,11 @@ async fn the_dashboard_shows_work_that_failed_for_good() {
     assert!(!dashboard().await.contains("failed-jobs"));
     // An endpoint stored by hand on loopback: the policy refuses it, so its delivery fails for
     // good.
-    let staff = app.inkan.authenticate_api_key(&key).await.unwrap();
+    let staff = app
+        .inkan
+        .authenticate_api_key(&key, &Default::default())
+        .await
+        .unwrap();
     app.inkan
         .store()
         .create_webhook(&inkan_store::Webhook {
@@ -1176,4 +1184,618 @@ async fn the_dashboard_shows_work_that_failed_for_good() {
     assert!(html.contains("処理に失敗した作業があります"), "{html}");
     assert!(html.contains("Webhook の通知"), "{html}");
     assert!(html.contains("127.0.0.1"), "the reason is shown: {html}");
+}
+
+/// Logs in from `address` (behind the test's trusted proxy): the session cookie, or the status
+/// and page of the refusal.
+async fn login_from(app: &TestApp, address: &str, password: &str) -> Result<String, (u16, String)> {
+    let client = no_redirects();
+    let form = client
+        .get(format!("{}/login", app.url))
+        .header("x-forwarded-for", address)
+        .send()
+        .await
+        .unwrap();
+    let nonce = set_cookie_pair(&form, "inkan_login");
+    let csrf = hidden(&form.text().await.unwrap(), "csrf");
+    let r = client
+        .post(format!("{}/login", app.url))
+        .header("x-forwarded-for", address)
+        .header("cookie", &nonce)
+        .form(&[
+            ("email", ADMIN),
+            ("password", password),
+            ("csrf", &csrf),
+            ("next", "/app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if r.status() == 303 {
+        Ok(set_cookie_pair(&r, "inkan_session"))
+    } else {
+        Err((r.status().as_u16(), r.text().await.unwrap()))
+    }
+}
+
+/// IP制限: once the administrator lists the office's networks, staff pages, logins and API
+/// keys answer only to addresses inside them (IPv4 and IPv6), a session opened elsewhere
+/// stops working there, and every refusal is audited with its address; signer links answer
+/// from anywhere. A list that shuts out its own author, or names a wrong network, is refused
+/// with the reason and changes nothing; only administrators change it.
+#[tokio::test]
+async fn staff_work_only_from_the_allowed_networks_and_signers_from_anywhere() {
+    const OFFICE: &str = "203.0.113.20";
+    const HOME: &str = "198.51.100.7";
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        // The test's loopback is the reverse proxy; X-Forwarded-For carries the client.
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let key = app.organization_with_login().await;
+    let envelope = app
+        .envelope(&key, "庁舎清掃業務委託契約", "vendor@example.jp")
+        .await;
+    let token = app
+        .send_for_link(&key, envelope["id"].as_str().unwrap(), "vendor@example.jp")
+        .await;
+    let from = |request: reqwest::RequestBuilder, address: &str| {
+        request.header("x-forwarded-for", address.to_string())
+    };
+    let page_from = |path: &str, session: &str, address: &str| {
+        from(no_redirects().get(format!("{}{path}", app.url)), address)
+            .header("cookie", session.to_string())
+    };
+
+    // No list yet: staff work from anywhere.
+    let home_session = login_from(&app, HOME, PASSWORD).await.unwrap();
+    let office_session = login_from(&app, OFFICE, PASSWORD).await.unwrap();
+    let settings = page_from("/app/settings/security", &office_session, OFFICE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(settings.status(), 200);
+    let html = settings.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<strong>{OFFICE}</strong>")),
+        "the page shows the address: {html}"
+    );
+    let csrf = hidden(&html, "csrf");
+    let save = |networks: &str, address: &str| {
+        from(
+            no_redirects().post(format!("{}/app/settings/security", app.url)),
+            address,
+        )
+        .header("cookie", office_session.clone())
+        .form(&[("csrf", csrf.as_str()), ("networks", networks)])
+        .send()
+    };
+    let stored = || async {
+        let r = from(app.get("/api/v1/organization/staff-networks"), OFFICE)
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["networks"].clone()
+    };
+
+    // A list without the saver's own address is refused, names it, and keeps what was typed.
+    let r = save("192.0.2.0/24", OFFICE).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("締め出されます"), "{html}");
+    assert!(html.contains(OFFICE), "{html}");
+    assert!(html.contains(">192.0.2.0/24</textarea>"), "{html}");
+    // A wrong entry is named by its place in the list.
+    let r = save("203.0.113.0/24\n2001:db8:10::/129", OFFICE)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("2 件目"), "{html}");
+    assert!(html.contains("2001:db8:10::/129"), "{html}");
+    assert_eq!(stored().await, json!([]), "nothing was saved");
+
+    // Saved from the office, with an IPv6 network beside it.
+    let r = save("203.0.113.0/24  # 本庁舎\n2001:db8:10::/48", OFFICE)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/app/settings/security?saved=true");
+    assert_eq!(
+        stored().await,
+        json!(["203.0.113.0/24", "2001:db8:10::/48"])
+    );
+
+    // Pages: the session opened at home is refused there with the reason, not sent to login.
+    let r = page_from("/app", &home_session, HOME).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("この接続元 (198.51.100.7) からは利用できません"),
+        "{html}"
+    );
+    for (address, status) in [
+        (OFFICE, 200),
+        ("2001:db8:10::9", 200),
+        ("2001:db8:11::9", 403),
+        ("127.0.0.1", 403),
+    ] {
+        let r = page_from("/app/documents", &home_session, address)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "the dashboard from {address}");
+    }
+    // Logins: the right password from home learns the reason; a wrong one learns nothing more.
+    let (status, html) = login_from(&app, HOME, PASSWORD).await.unwrap_err();
+    assert_eq!(status, 403);
+    assert!(html.contains("からは利用できません"), "{html}");
+    let (status, html) = login_from(&app, HOME, "wrong password!").await.unwrap_err();
+    assert_eq!(status, 401);
+    assert!(!html.contains("からは利用できません"), "{html}");
+    assert!(login_from(&app, "203.0.113.254", PASSWORD).await.is_ok());
+
+    // API keys: the same list.
+    for (address, status) in [
+        (OFFICE, 200),
+        (HOME, 403),
+        ("2001:db8:10:1::1", 200),
+        ("::ffff:203.0.113.5", 200),
+        ("2001:db8:11::1", 403),
+    ] {
+        let r = from(app.get("/api/v1/envelopes"), address)
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "the API from {address}");
+        if status == 403 {
+            let (code, message) = error_of(r, 403).await;
+            assert_eq!(code, "network_refused");
+            assert!(message.contains(address), "{message}");
+        }
+    }
+    let r = app
+        .get("/api/v1/envelopes")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        403,
+        "the proxy's own address is not in the list either"
+    );
+
+    // Signer links never consult the list.
+    for path in [format!("/s/{token}"), format!("/api/v1/sign/{token}")] {
+        let r = from(app.get(&path), HOME).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path} from {HOME}");
+    }
+
+    // Only an administrator changes the list: a sending key may not, even from the office.
+    let r = from(app.post("/api/v1/api-keys"), OFFICE)
+        .bearer_auth(&key)
+        .json(&json!({ "name": "会計システム", "scope": "send" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let sender = r.json::<Value>().await.unwrap()["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = from(app.put("/api/v1/organization/staff-networks"), OFFICE)
+        .bearer_auth(&sender)
+        .json(&json!({ "networks": [] }))
+        .send()
+        .await
+        .unwrap();
+    let (code, _) = error_of(r, 409).await;
+    assert_eq!(code, "not_allowed");
+    // Over the API too, the list must keep the caller's address.
+    let r = from(app.put("/api/v1/organization/staff-networks"), OFFICE)
+        .bearer_auth(&key)
+        .json(&json!({ "networks": ["2001:db8:10::/48"] }))
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(r, 400).await;
+    assert_eq!(code, "invalid");
+    assert!(message.contains(OFFICE), "{message}");
+
+    // The audit trail: every refusal with its address and what was refused, and the change.
+    let office = inkan_service::Caller {
+        ip: Some(OFFICE.parse().unwrap()),
+        user_agent: None,
+    };
+    let staff = app.inkan.authenticate_api_key(&key, &office).await.unwrap();
+    let trail = app.inkan.audit_trail(&staff, None).await.unwrap();
+    let refused: Vec<(String, String)> = trail
+        .iter()
+        .filter(|e| e.entry.action == "network_refused")
+        .map(|e| {
+            (
+                e.entry.ip.clone().unwrap_or_default(),
+                e.entry.detail["refused"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        (HOME, "session"),
+        (HOME, "login"),
+        (HOME, "api_key"),
+        ("2001:db8:11::9", "session"),
+        ("127.0.0.1", "api_key"),
+    ] {
+        assert!(
+            refused.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} in {refused:?}"
+        );
+    }
+    let changes: Vec<_> = trail
+        .iter()
+        .filter(|e| e.entry.action == "staff_networks_changed")
+        .collect();
+    assert_eq!(changes.len(), 1, "refused saves changed nothing");
+    assert_eq!(changes[0].entry.ip.as_deref(), Some(OFFICE));
+    assert_eq!(changes[0].entry.detail["before"], json!([]));
+    assert_eq!(
+        changes[0].entry.detail["after"],
+        json!(["203.0.113.0/24", "2001:db8:10::/48"])
+    );
+
+    // An empty list lifts the restriction.
+    let r = from(app.put("/api/v1/organization/staff-networks"), OFFICE)
+        .bearer_auth(&key)
+        .json(&json!({ "networks": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = page_from("/app", &home_session, HOME).send().await.unwrap();
+    assert_eq!(r.status(), 200, "from home again");
+}
+
+/// A new client address behind the test's trusted proxy for each login request, so that the
+/// per-client login rate limit (which a test of the second factor is not about) stays out of
+/// the way.
+fn next_address() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!("198.18.{}.{}", n / 250, n % 250 + 1)
+}
+
+/// The password step of a login: where it sends the browser, and the cookie it sets there
+/// (`inkan_session` when logged in, `inkan_mfa` when a code comes next).
+async fn password_step(app: &TestApp) -> (String, String) {
+    let client = no_redirects();
+    let address = next_address();
+    let form = client
+        .get(format!("{}/login", app.url))
+        .header("x-forwarded-for", &address)
+        .send()
+        .await
+        .unwrap();
+    let nonce = set_cookie_pair(&form, "inkan_login");
+    let csrf = hidden(&form.text().await.unwrap(), "csrf");
+    let r = client
+        .post(format!("{}/login", app.url))
+        .header("x-forwarded-for", &address)
+        .header("cookie", &nonce)
+        .form(&[
+            ("email", ADMIN),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+            ("next", "/app/documents"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let cookie = if location.starts_with("/login/") {
+        set_cookie_pair(&r, "inkan_mfa")
+    } else {
+        set_cookie_pair(&r, "inkan_session")
+    };
+    (location, cookie)
+}
+
+/// Posts `code` to a second-factor form at `path` (`/login/code`, `/login/enrol`) under the
+/// pending login `mfa`: the response.
+async fn post_code(
+    app: &TestApp,
+    path: &str,
+    mfa: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = no_redirects()
+        .get(format!("{}{path}?next=/app/documents", app.url))
+        .header("cookie", mfa)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "{path}");
+    let csrf = hidden(&page.text().await.unwrap(), "csrf");
+    let mut form = vec![("csrf", csrf.as_str()), ("next", "/app/documents")];
+    form.extend_from_slice(fields);
+    no_redirects()
+        .post(format!("{}{path}", app.url))
+        .header("x-forwarded-for", next_address())
+        .header("cookie", mfa)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The text of `<code id="totp-secret">` on an enrolment page.
+fn offered_secret(html: &str) -> String {
+    let start =
+        html.find("id=\"totp-secret\">").expect("an offered secret") + "id=\"totp-secret\">".len();
+    html[start..].split('<').next().unwrap().to_string()
+}
+
+/// The recovery codes an enrolment shows once.
+fn recovery_codes(html: &str) -> Vec<String> {
+    let list = html
+        .split("id=\"recovery-codes\"")
+        .nth(1)
+        .expect("recovery codes");
+    list.split("<code>")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_string())
+        .take_while(|s| s.len() == 14)
+        .collect()
+}
+
+fn code_of(secret: &str, at: i64) -> String {
+    inkan_service::mfa::TotpSecret::from_base32(secret)
+        .unwrap()
+        .code_at(at)
+}
+
+/// 多要素認証 over HTTP: a user enrols an authenticator on their own page (a wrong code first,
+/// then the right one; ten recovery codes shown once); the password then leads to the code,
+/// not to a session; each code is accepted once (the enrolment's own code included), and each
+/// recovery code once; five wrong codes lock the codes for fifteen minutes; a pending login
+/// dies after ten minutes; when the organization requires MFA nobody removes theirs, and a
+/// user whose MFA an administrator reset enrols again before any session exists. Every step
+/// is in the audit trail.
+#[tokio::test]
+async fn a_second_factor_after_the_password_accepted_once_per_code() {
+    let clock = std::sync::Arc::new(inkan_service::ShiftedClock::default());
+    let app = TestApp::start_configured(clock.clone(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let key = app.organization_with_login().await;
+    let now = || inkan_service::Clock::now(clock.as_ref());
+
+    // Without MFA the password is enough.
+    let (location, session) = password_step(&app).await;
+    assert_eq!(location, "/app/documents");
+    let page = staff_page(&app, &session, "/app/account/mfa").await;
+    assert!(page.contains("<svg"), "a QR code: {page}");
+    let secret = offered_secret(&page);
+    assert_eq!(secret.len(), 32);
+    let csrf = hidden(&page, "csrf");
+    let enrol = |code: String, secret: String| {
+        no_redirects()
+            .post(format!("{}/app/account/mfa", app.url))
+            .header("cookie", session.clone())
+            .form(&[("csrf", csrf.clone()), ("secret", secret), ("code", code)])
+            .send()
+    };
+    let right = code_of(&secret, now());
+    let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let r = enrol(wrong, secret.clone()).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("コードが違うか"), "{html}");
+    assert_eq!(
+        offered_secret(&html),
+        secret,
+        "the same secret is offered again"
+    );
+    let r = enrol(code_of(&secret, now()), secret.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let codes = recovery_codes(&r.text().await.unwrap());
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    let page = staff_page(&app, &session, "/app/account/mfa").await;
+    assert!(page.contains("認証アプリを登録済みです"), "{page}");
+    assert!(page.contains("残りのリカバリーコード: 10"), "{page}");
+
+    // The password now leads to the code; the enrolment's code does not log in.
+    let (location, mfa) = password_step(&app).await;
+    assert_eq!(location, "/login/code?next=%2Fapp%2Fdocuments");
+    let used = code_of(&secret, now());
+    let r = post_code(&app, "/login/code", &mfa, &[("code", &used)]).await;
+    assert_eq!(r.status(), 401, "the enrolment's code is spent");
+    clock.advance(30);
+    let fresh = code_of(&secret, now());
+    let r = post_code(&app, "/login/code", &mfa, &[("code", &fresh)]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/app/documents");
+    let session = set_cookie_pair(&r, "inkan_session");
+    assert!(session_alive(&app, &session).await);
+    // The same code again, on a new pending login: refused.
+    let (_, mfa) = password_step(&app).await;
+    let r = post_code(&app, "/login/code", &mfa, &[("code", &fresh)]).await;
+    assert_eq!(r.status(), 401);
+    // A recovery code (typed in capitals with spaces), once.
+    let typed = codes[3].to_uppercase().replace('-', " ");
+    let r = post_code(&app, "/login/code", &mfa, &[("code", &typed)]).await;
+    assert_eq!(r.status(), 303);
+    let (_, mfa) = password_step(&app).await;
+    let r = post_code(&app, "/login/code", &mfa, &[("code", &codes[3])]).await;
+    assert_eq!(r.status(), 401, "a recovery code is used once");
+
+    // Five wrong codes in fifteen minutes lock the user's codes, even the right one, for
+    // fifteen minutes (a new window first: the refusals above counted too).
+    clock.advance(901);
+    let (_, mfa) = password_step(&app).await;
+    let wrong = format!(
+        "{:06}",
+        (code_of(&secret, now()).parse::<u32>().unwrap() + 500_000) % 1_000_000
+    );
+    for attempt in 1..=5 {
+        let r = post_code(&app, "/login/code", &mfa, &[("code", &wrong)]).await;
+        assert_eq!(r.status(), 401, "wrong code {attempt}");
+    }
+    let r = post_code(
+        &app,
+        "/login/code",
+        &mfa,
+        &[("code", &code_of(&secret, now()))],
+    )
+    .await;
+    assert_eq!(r.status(), 403, "locked");
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("までコードを受け付けません"));
+    // The pending login runs out after ten minutes: back to the password.
+    clock.advance(601);
+    let r = post_code(
+        &app,
+        "/login/code",
+        &mfa,
+        &[("code", &code_of(&secret, now()))],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login");
+    clock.advance(300);
+    let (_, mfa) = password_step(&app).await;
+    let r = post_code(
+        &app,
+        "/login/code",
+        &mfa,
+        &[("code", &code_of(&secret, now()))],
+    )
+    .await;
+    assert_eq!(r.status(), 303, "unlocked after fifteen minutes");
+    let session = set_cookie_pair(&r, "inkan_session");
+
+    // Required by the organization: nobody removes theirs.
+    let r = app
+        .put("/api/v1/organization/mfa-required")
+        .bearer_auth(&key)
+        .json(&json!({ "required": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = staff_page(&app, &session, "/app/account/mfa").await;
+    assert!(page.contains("多要素認証が必須です"), "{page}");
+    assert!(!page.contains("id=\"remove\""), "{page}");
+    let csrf = hidden(&page, "csrf");
+    clock.advance(30);
+    let r = no_redirects()
+        .post(format!("{}/app/account/mfa/remove", app.url))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str()), ("code", &code_of(&secret, now()))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // An administrator resets it (a lost phone): sessions end, and the next login enrols.
+    let staff = app
+        .inkan
+        .authenticate_api_key(&key, &Default::default())
+        .await
+        .unwrap();
+    let me = app
+        .inkan
+        .session(session.split_once('=').unwrap().1, &Default::default())
+        .await
+        .unwrap()
+        .user
+        .unwrap();
+    let r = app
+        .post(&format!("/api/v1/users/{me}/mfa/reset"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(!session_alive(&app, &session).await);
+    let (location, mfa) = password_step(&app).await;
+    assert_eq!(location, "/login/enrol?next=%2Fapp%2Fdocuments");
+    let page = no_redirects()
+        .get(format!("{}/login/enrol", app.url))
+        .header("cookie", &mfa)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret = offered_secret(&page);
+    assert!(
+        no_redirects()
+            .get(format!("{}/app", app.url))
+            .header("cookie", &mfa)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 303,
+        "a pending login is no session"
+    );
+    let r = post_code(
+        &app,
+        "/login/enrol",
+        &mfa,
+        &[("secret", &secret), ("code", "000000")],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    let r = post_code(
+        &app,
+        "/login/enrol",
+        &mfa,
+        &[("secret", &secret), ("code", &code_of(&secret, now()))],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let session = set_cookie_pair(&r, "inkan_session");
+    assert_eq!(recovery_codes(&r.text().await.unwrap()).len(), 10);
+    assert!(session_alive(&app, &session).await);
+
+    // The audit trail.
+    let trail = app.inkan.audit_trail(&staff, None).await.unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.entry.action.as_str()).collect();
+    for action in [
+        "mfa_enrolled",
+        "mfa_failed",
+        "mfa_required_changed",
+        "mfa_reset",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    let methods: Vec<String> = trail
+        .iter()
+        .filter(|e| e.entry.action == "login")
+        .filter_map(|e| e.entry.detail["mfa"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        methods,
+        ["totp", "recovery_code", "totp", "enrolled"],
+        "{methods:?}"
+    );
+    let locked = trail
+        .iter()
+        .filter(|e| e.entry.action == "mfa_failed")
+        .any(|e| e.entry.detail["locked_until"].is_number());
+    assert!(locked, "the lock is in the trail");
 }

@@ -1110,6 +1110,16 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
     browser.goto(&url("/app/documents")).await;
     browser.wait_for_text("h1", "文書管理").await;
     accessible(browser, "staff-archive").await;
+    browser.goto(&url("/app/settings/security")).await;
+    browser.wait_for_text("h1", "セキュリティ設定").await;
+    accessible(browser, "staff-security").await;
+    // A refused list, with its message tied to the field.
+    browser.fill("#networks", "192.0.2.0/24").await;
+    browser.click("#save").await;
+    browser
+        .wait_for_text("#networks-error", "締め出されます")
+        .await;
+    accessible(browser, "staff-security-refused").await;
 
     // In English too: the same pages, the other half of every text.
     let token = app.link_token(VENDOR, "s");
@@ -1455,4 +1465,84 @@ fn urlencoding(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The code an authenticator app shows for `secret` at Unix time `at`, from oathtool (the OATH
+/// Toolkit): an implementation of RFC 6238 that is not Inkan's.
+fn oathtool_code(oathtool: &std::path::Path, secret: &str, at: i64) -> String {
+    let out = std::process::Command::new(oathtool)
+        .args(["--totp", "--base32", secret, "--now", &format!("@{at}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// 多要素認証 in Chromium with a real authenticator's codes (oathtool): a staff member sets up
+/// the app from the 多要素認証 page (QR code and key shown, a mistyped code refused, ten
+/// recovery codes shown once), logs out, and logs in again with the password and then the
+/// app's code; each page meets WCAG 2.2 AA.
+#[tokio::test]
+async fn staff_set_up_an_authenticator_and_log_in_with_its_codes() {
+    let Some(oathtool) = inkan_testkit::require_tool("oathtool", "computes the authenticator's TOTP codes") else {
+        return;
+    };
+    let Some(browser) = Browser::start("mfa").await else {
+        return;
+    };
+    let clock = std::sync::Arc::new(inkan_service::ShiftedClock::default());
+    let app = TestApp::start_with_clock(clock.clone()).await;
+    app.organization_with_login().await;
+    let now = || inkan_service::Clock::now(clock.as_ref());
+
+    browser.goto(&format!("{}/app", app.url)).await;
+    browser.wait_for_text("h1", "ログイン").await;
+    browser.fill("#email", ADMIN).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#login").await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    browser.click("nav.staffnav a[href='/app/account/mfa']").await;
+    browser.wait_for_text("h1", "多要素認証").await;
+    assert_eq!(
+        js(&browser, "return !!document.querySelector('.qr svg path')").await,
+        json!(true),
+        "the QR code is drawn"
+    );
+    accessible(&browser, "mfa-set-up").await;
+    let secret = browser.text("#totp-secret").await;
+    let right = oathtool_code(&oathtool, &secret, now());
+    let mistyped = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
+    browser.fill("#code", &mistyped).await;
+    browser.click("#enrol").await;
+    browser.wait_for_text("#code-error", "コードが違うか").await;
+    accessible(&browser, "mfa-set-up-refused").await;
+    assert_eq!(browser.text("#totp-secret").await, secret, "the same key again");
+    browser
+        .fill("#code", &oathtool_code(&oathtool, &secret, now()))
+        .await;
+    browser.click("#enrol").await;
+    browser.wait_for_text("h1", "リカバリーコード").await;
+    accessible(&browser, "mfa-recovery-codes").await;
+    assert_eq!(
+        js(&browser, "return document.querySelectorAll('#recovery-codes li').length").await,
+        json!(10)
+    );
+
+    // Log out; the password now leads to the code page, and the app's next code logs in.
+    browser.click("#continue").await;
+    browser.wait_for_text("#mfa-state", "登録済み").await;
+    browser.click("form.logout button").await;
+    browser.wait_for_text("h1", "ログイン").await;
+    clock.advance(30);
+    browser.fill("#email", ADMIN).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#login").await;
+    browser.wait_for_text("h1", "確認コードの入力").await;
+    accessible(&browser, "mfa-code").await;
+    browser
+        .fill("#code", &oathtool_code(&oathtool, &secret, now()))
+        .await;
+    browser.click("#verify").await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    browser.screenshot("mfa-logged-in").await;
 }

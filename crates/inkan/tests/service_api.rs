@@ -564,6 +564,68 @@ fn backup_and_restore_from_the_command_line() {
     assert!(err.contains("バックアップ名ではありません"), "{err}");
 }
 
+/// `inkan org allow-ip`, the operator's way back in when an organization's IP restriction
+/// leaves no address its staff can use: adds one network (or one address), lifts the
+/// restriction with `--unrestricted`, names a wrong network; the change is in the audit trail,
+/// whose chain stays intact.
+#[test]
+fn the_ip_restriction_is_changed_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = inkan()
+            .args(args)
+            .env("INKAN_DATA_DIR", data.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), stdout, stderr)
+    };
+    let (code, text, err) = run(&[
+        "org",
+        "create",
+        "--name",
+        "滝沢市",
+        "--admin-name",
+        "管理 太郎",
+        "--admin-email",
+        "kanri@city.takizawa.example.jp",
+    ]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    let org = text
+        .lines()
+        .find_map(|l| l.strip_prefix("organization: "))
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let (code, text, err) = run(&["org", "allow-ip", "--org", &org, "203.0.113.77/24"]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    assert!(text.contains("  203.0.113.0/24"), "{text}");
+    let (code, text, err) = run(&["org", "allow-ip", "--org", &org, "2001:db8::7"]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    assert!(
+        text.contains("  203.0.113.0/24\n  2001:db8::7/128"),
+        "the list grows: {text}"
+    );
+
+    let (code, text, err) = run(&["org", "allow-ip", "--org", &org, "203.0.113.0/33"]);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(err.contains("203.0.113.0/33"), "{err}");
+    let (code, _, err) = run(&["org", "allow-ip", "--org", "not-an-id", "203.0.113.0/24"]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("not-an-id"), "{err}");
+    let (code, _, _) = run(&["org", "allow-ip", "--org", &org]);
+    assert_ne!(code, Some(0), "a network or --unrestricted is required");
+
+    let (code, text, err) = run(&["org", "allow-ip", "--org", &org, "--unrestricted"]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    assert!(text.contains("IP制限なし"), "{text}");
+    let (code, text, err) = run(&["audit", "verify"]);
+    assert_ne!(code, Some(1), "the chain is intact: {text}{err}");
+    assert!(text.contains("改ざんなし"), "{text}");
+}
+
 /// `inkan archive` runs the archive sweep once: on a new installation nothing is due and no
 /// certificate ends soon.
 #[test]

@@ -42,7 +42,9 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
             admin_password: Some(admin_password.clone()),
         })
         .await?;
-    let staff = inkan.authenticate_api_key(&org.api_key).await?;
+    let staff = inkan
+        .authenticate_api_key(&org.api_key, &Default::default())
+        .await?;
     let vendor_email = "taro.yamada@seisou.example.co.jp";
     let counterparty = inkan
         .register_counterparty(

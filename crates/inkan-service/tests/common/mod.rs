@@ -21,7 +21,7 @@ pub struct TestService {
 
 pub fn caller() -> Caller {
     Caller {
-        ip: Some("192.0.2.10".into()),
+        ip: Some("192.0.2.10".parse().unwrap()),
         user_agent: Some("inkan-test/1.0".into()),
     }
 }
@@ -168,7 +168,10 @@ pub async fn organization_with_key(
         })
         .await
         .unwrap();
-    let staff = inkan.authenticate_api_key(&created.api_key).await.unwrap();
+    let staff = inkan
+        .authenticate_api_key(&created.api_key, &Default::default())
+        .await
+        .unwrap();
     (created.api_key, staff)
 }
 

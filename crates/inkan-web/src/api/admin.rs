@@ -96,6 +96,101 @@ pub(crate) async fn api_keys(
     Ok(Json(state.inkan.api_keys(&staff).await?))
 }
 
+/// An organization's IP restriction (IP制限).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaffNetworksBody {
+    /// IPv4 and IPv6 networks in CIDR notation (`203.0.113.0/24`, `2001:db8::/48`; a bare
+    /// address stands for itself). Staff pages and API keys answer only to these; empty: no
+    /// restriction. Signing and completion links are never restricted.
+    #[schema(value_type = Vec<String>)]
+    pub networks: inkan_domain::StaffNetworks,
+}
+
+/// The organization's IP restriction; administrators.
+#[utoipa::path(get, path = "/api/v1/organization/staff-networks", tag = "admin",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = StaffNetworksBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(crate) async fn staff_networks(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+) -> Result<Json<StaffNetworksBody>, ApiError> {
+    let networks = state.inkan.staff_networks(&staff).await?;
+    Ok(Json(StaffNetworksBody { networks }))
+}
+
+/// Replaces the organization's IP restriction; administrators. A list that leaves out the
+/// address of this very request is refused (400), so nobody locks themselves out.
+#[utoipa::path(put, path = "/api/v1/organization/staff-networks", tag = "admin",
+    request_body = StaffNetworksBody,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = StaffNetworksBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn set_staff_networks(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Json(input): Json<StaffNetworksBody>,
+) -> Result<Json<StaffNetworksBody>, ApiError> {
+    let networks = state
+        .inkan
+        .set_staff_networks(&staff, &caller, input.networks)
+        .await?;
+    Ok(Json(StaffNetworksBody { networks }))
+}
+
+/// Whether every staff user must log in with a second factor.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MfaRequiredBody {
+    /// `true`: users without an authenticator set one up at their next login, and nobody can
+    /// remove theirs.
+    pub required: bool,
+}
+
+/// Requires (or stops requiring) MFA of every staff user; administrators.
+#[utoipa::path(put, path = "/api/v1/organization/mfa-required", tag = "admin",
+    request_body = MfaRequiredBody,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = MfaRequiredBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(crate) async fn set_mfa_required(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Json(input): Json<MfaRequiredBody>,
+) -> Result<Json<MfaRequiredBody>, ApiError> {
+    state
+        .inkan
+        .set_mfa_required(&staff, &caller, input.required)
+        .await?;
+    Ok(Json(input))
+}
+
+/// Resets a user's second factor (a lost phone and lost recovery codes): their authenticator
+/// and recovery codes are removed and every session of theirs ends; administrators.
+#[utoipa::path(post, path = "/api/v1/users/{id}/mfa/reset", tag = "admin",
+    params(("id" = String, Path, description = "the user's ID")),
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "reset"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(crate) async fn reset_mfa(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.inkan.reset_mfa(&staff, &id, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Revokes an API key at once; administrators.
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "admin",
     params(("id" = String, Path, description = "the key's ID")),

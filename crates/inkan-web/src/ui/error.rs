@@ -82,6 +82,15 @@ impl IntoResponse for UiError {
                 lang.t("この操作はできません", "This cannot be done now"),
                 &lang.pick(&why),
             ),
+            ref refused @ ServiceError::NetworkRefused(_) => message_page(
+                lang,
+                StatusCode::FORBIDDEN,
+                lang.t(
+                    "この接続元からは利用できません",
+                    "Not available from this network",
+                ),
+                &lang.pick(&refused.to_string()),
+            ),
             ServiceError::Conflict => message_page(
                 lang,
                 StatusCode::CONFLICT,

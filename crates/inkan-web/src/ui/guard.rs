@@ -18,6 +18,8 @@ use crate::ui::layout;
 pub(crate) const SESSION_COOKIE: &str = "inkan_session";
 /// The cookie a login form's CSRF token is bound to (before there is a session).
 pub(crate) const LOGIN_COOKIE: &str = "inkan_login";
+/// A right password waiting for its second factor (see `inkan_service::mfa`).
+pub(crate) const MFA_COOKIE: &str = "inkan_mfa";
 
 /// The limits: generous for people, tight for scripts guessing passwords or links.
 pub(crate) struct RateLimits {
@@ -74,8 +76,6 @@ fn client_ip(request: &Request) -> IpAddr {
 pub(crate) fn caller_ip(caller: &inkan_service::Caller) -> IpAddr {
     caller
         .ip
-        .as_deref()
-        .and_then(|ip| ip.parse().ok())
         .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 

@@ -14,6 +14,8 @@ pub(crate) struct StaffNav<'a> {
     pub organization: &'a str,
     pub name: &'a str,
     pub csrf: &'a str,
+    /// Whether to show the administrators' links.
+    pub administrator: bool,
 }
 
 /// What a page needs around its body.
@@ -69,6 +71,10 @@ pub(crate) fn page(frame: Frame<'_>, body: Markup) -> Markup {
                             a href="/app/envelopes/new" { (lang.t("新しい封筒", "New envelope")) }
                             a href="/app/counterparties" { (lang.t("取引先", "Counterparties")) }
                             a href="/app/documents" { (lang.t("文書管理", "Documents")) }
+                            a href="/app/account/mfa" { (lang.t("多要素認証", "Two-step login")) }
+                            @if staff.administrator {
+                                a href="/app/settings/security" { (lang.t("セキュリティ設定", "Security")) }
+                            }
                         }
                         span.who { (staff.organization) " " (staff.name) }
                         form.logout method="post" action="/logout" {

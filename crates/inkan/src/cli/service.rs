@@ -113,16 +113,84 @@ pub enum OrgCommand {
         #[arg(long)]
         admin_email: String,
     },
+    /// IP制限の追加・解除 / The way back in: add a network to an organization's IP restriction
+    /// (or lift it with --unrestricted), from the server, when no allowed address is left.
+    AllowIp {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The organization's ID (as `org create` printed it).
+        #[arg(long)]
+        org: inkan_domain::OrganizationId,
+        /// A network in CIDR notation (203.0.113.0/24, 2001:db8::/48) or one address.
+        #[arg(
+            required_unless_present = "unrestricted",
+            conflicts_with = "unrestricted"
+        )]
+        network: Option<String>,
+        /// Lift the restriction: staff may work from anywhere again.
+        #[arg(long)]
+        unrestricted: bool,
+    },
 }
 
 pub fn org(command: OrgCommand) -> anyhow::Result<ExitCode> {
-    let OrgCommand::Create {
-        config,
-        name,
-        department,
-        admin_name,
-        admin_email,
-    } = command;
+    match command {
+        OrgCommand::Create {
+            config,
+            name,
+            department,
+            admin_name,
+            admin_email,
+        } => org_create(config, name, department, admin_name, admin_email),
+        OrgCommand::AllowIp {
+            config,
+            org,
+            network,
+            unrestricted: _,
+        } => org_allow_ip(config, org, network),
+    }
+}
+
+fn org_allow_ip(
+    config: ConfigArgs,
+    org: inkan_domain::OrganizationId,
+    network: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    // The same reading as the settings page: one network, or one address standing for itself.
+    let network = match network {
+        Some(text) => {
+            let parsed = inkan_domain::StaffNetworks::parse_list(&text)?;
+            match parsed.networks() {
+                [one] => Some(*one),
+                _ => anyhow::bail!(
+                    "ネットワークを1つ指定してください (give exactly one network): {text:?}"
+                ),
+            }
+        }
+        None => None,
+    };
+    runtime()?.block_on(async move {
+        let app = open(&config).await?;
+        let after = app.inkan.operator_allow_staff_network(org, network).await?;
+        if after.is_unrestricted() {
+            say!("IP制限なし / no IP restriction: staff may work from any address");
+        } else {
+            say!("許可するネットワーク / allowed networks:");
+            for net in after.networks() {
+                say!("  {net}");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn org_create(
+    config: ConfigArgs,
+    name: String,
+    department: Option<String>,
+    admin_name: String,
+    admin_email: String,
+) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
         let app = open(&config).await?;
         let password = std::env::var("INKAN_ADMIN_PASSWORD").ok();

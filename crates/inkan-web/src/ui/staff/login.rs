@@ -11,10 +11,12 @@ use serde::Deserialize;
 
 use crate::extract::{CallerInfo, Query, Shared};
 use crate::ui::guard::{
-    caller_ip, cookie, new_nonce, set_cookie, too_many, LOGIN_COOKIE, SESSION_COOKIE,
+    caller_ip, cookie, new_nonce, set_cookie, too_many, LOGIN_COOKIE, MFA_COOKIE, SESSION_COOKIE,
 };
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{self, page, Frame};
+use crate::ui::staff::second_factor;
+use inkan_service::mfa::LoginStep;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Next {
@@ -23,7 +25,7 @@ pub(crate) struct Next {
 }
 
 /// Only a path of this site (never an open redirect); the dashboard otherwise.
-fn safe_next(next: &str) -> String {
+pub(super) fn safe_next(next: &str) -> String {
     crate::redirect::local_path(next).unwrap_or_else(|| "/app".into())
 }
 
@@ -119,7 +121,24 @@ pub(crate) async fn submit(
         );
     }
     let staff = match state.inkan.login(&c.email, &c.password, &caller).await {
-        Ok(s) => s,
+        Ok(LoginStep::Done(s)) => s,
+        Ok(LoginStep::Code(pending)) => {
+            return second_factor::to_second_factor(&state, &pending, "/login/code", &c.next)
+        }
+        Ok(LoginStep::Enrol(pending)) => {
+            return second_factor::to_second_factor(&state, &pending, "/login/enrol", &c.next)
+        }
+        Err(refused @ inkan_service::ServiceError::NetworkRefused(_)) => {
+            return render(
+                &state,
+                lang,
+                StatusCode::FORBIDDEN,
+                nonce,
+                &c.next,
+                Some(&lang.pick(&refused.to_string())),
+                &c.email,
+            );
+        }
         Err(_) => {
             let message = lang.t(
                 "メールアドレスまたはパスワードが違います。",
@@ -136,7 +155,23 @@ pub(crate) async fn submit(
             );
         }
     };
-    let session = match state.inkan.start_session(&staff).await {
+    logged_in(
+        &state,
+        lang,
+        &staff,
+        Redirect::to(&safe_next(&c.next)).into_response(),
+    )
+    .await
+}
+
+/// `response` with the session of `staff` set, and the login's own cookies dropped.
+pub(super) async fn logged_in(
+    state: &Shared,
+    lang: Lang,
+    staff: &inkan_service::Staff,
+    mut response: Response,
+) -> Response {
+    let session = match state.inkan.start_session(staff).await {
         Ok(s) => s,
         Err(e) => {
             return crate::ui::error::UiError {
@@ -147,15 +182,15 @@ pub(crate) async fn submit(
             .into_response()
         }
     };
-    let mut response = Redirect::to(&safe_next(&c.next)).into_response();
     let cookies = [
         set_cookie(
-            &state,
+            state,
             SESSION_COOKIE,
             &session,
             Some(inkan_service::SESSION_SECONDS),
         ),
-        set_cookie(&state, LOGIN_COOKIE, "", Some(0)),
+        set_cookie(state, LOGIN_COOKIE, "", Some(0)),
+        set_cookie(state, MFA_COOKIE, "", Some(0)),
     ];
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&c) {
@@ -173,7 +208,7 @@ pub(crate) async fn logout(
     crate::extract::CallerInfo(caller): crate::extract::CallerInfo,
 ) -> Response {
     if let Some(value) = crate::ui::guard::cookie(&headers, SESSION_COOKIE) {
-        if let Ok(staff) = state.inkan.session(value).await {
+        if let Ok(staff) = state.inkan.session(value, &caller).await {
             if let Err(e) = state.inkan.logout(&staff, &caller).await {
                 tracing::warn!(error = %e, "ending the sessions at logout failed");
             }

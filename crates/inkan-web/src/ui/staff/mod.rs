@@ -11,16 +11,19 @@ mod counterparties;
 mod dashboard;
 mod envelope;
 mod login;
+mod second_factor;
+mod security;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use inkan_service::{SessionUser, Staff};
+use inkan_service::{ServiceError, SessionUser, Staff};
 
-use crate::extract::Shared;
+use crate::extract::{CallerInfo, Shared};
 use crate::render::percent_encode;
+use crate::ui::error::UiError;
 use crate::ui::guard::{cookie, SESSION_COOKIE};
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{Frame, StaffNav};
@@ -29,6 +32,19 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
     Router::new()
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route(
+            "/login/code",
+            get(second_factor::code_page).post(second_factor::submit_code),
+        )
+        .route(
+            "/login/enrol",
+            get(second_factor::enrol_page).post(second_factor::submit_enrolment),
+        )
+        .route(
+            second_factor::ACCOUNT_PATH,
+            get(second_factor::account_page).post(second_factor::enrol),
+        )
+        .route("/app/account/mfa/remove", post(second_factor::remove))
         .route("/app", get(dashboard::page_handler))
         .route(
             "/app/counterparties",
@@ -69,6 +85,14 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
         )
         .route("/app/documents", get(archive::page_handler))
         .route("/app/documents.csv", get(archive::csv))
+        .route(
+            security::PATH,
+            get(security::security_page).post(security::save_security),
+        )
+        .route(
+            "/app/settings/security/mfa",
+            post(security::save_mfa_required),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::ui::guard::same_origin,
@@ -99,6 +123,7 @@ impl StaffSession {
             organization: &self.user.organization,
             name: &self.user.name,
             csrf: &self.csrf,
+            administrator: self.user.administrator,
         });
         frame
     }
@@ -129,8 +154,17 @@ impl FromRequestParts<Shared> for StaffSession {
         let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        let staff = match state.inkan.session(value).await {
+        let caller = CallerInfo::of(parts);
+        let staff = match state.inkan.session(value, &caller).await {
             Ok(s) => s,
+            Err(error @ ServiceError::NetworkRefused(_)) => {
+                return Err(UiError {
+                    lang,
+                    error,
+                    login: true,
+                }
+                .into_response())
+            }
             Err(_) => return Err(to_login()),
         };
         let user = match state.inkan.session_user(&staff).await {

@@ -1,0 +1,480 @@
+//! 多要素認証 pages: the code asked after a right password, enrolment at login when the
+//! organization requires MFA, and the user's own page to add or remove their authenticator.
+//! The pending login rides in its own short-lived cookie; its forms' CSRF tokens are bound to
+//! it, as the session's are bound to the session.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use inkan_service::mfa::{PendingLogin, TotpOffer};
+use inkan_service::ServiceError;
+use maud::{html, Markup, PreEscaped};
+use serde::Deserialize;
+
+use super::login::{logged_in, safe_next};
+use super::StaffSession;
+use crate::extract::{CallerInfo, Query, Shared};
+use crate::render::percent_encode;
+use crate::ui::error::{PageContext, UiResult};
+use crate::ui::guard::{caller_ip, cookie, set_cookie, too_many, MFA_COOKIE};
+use crate::ui::i18n::Lang;
+use crate::ui::layout::{self, expired_form, page, Frame};
+
+/// Where the user's own page lives.
+pub(crate) const ACCOUNT_PATH: &str = "/app/account/mfa";
+
+/// After a right password: the pending login's cookie, and on to `path` (the code, or the
+/// enrolment).
+pub(super) fn to_second_factor(
+    state: &Shared,
+    pending: &PendingLogin,
+    path: &str,
+    next: &str,
+) -> Response {
+    let mut response =
+        Redirect::to(&format!("{path}?next={}", percent_encode(&safe_next(next)))).into_response();
+    let value = set_cookie(
+        state,
+        MFA_COOKIE,
+        pending.cookie(),
+        Some(PendingLogin::SECONDS),
+    );
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+/// The pending login of the request (without one, the way is back to the password).
+fn pending(headers: &HeaderMap) -> Option<PendingLogin> {
+    cookie(headers, MFA_COOKIE)
+        .filter(|v| !v.is_empty())
+        .map(PendingLogin::from_cookie)
+}
+
+fn pending_scope(pending: &PendingLogin) -> String {
+    format!("mfa:{}", pending.cookie())
+}
+
+/// The input of a code: six digits from the app, or a recovery code.
+fn code_input(lang: Lang, error: Option<&str>) -> Markup {
+    html! {
+        label for="code" { (lang.t(
+            "認証アプリに表示された6桁のコード（またはリカバリーコード）",
+            "The 6-digit code your authenticator app shows (or a recovery code)"
+        )) }
+        input #code type="text" name="code" required autocomplete="one-time-code"
+            autocapitalize="off" spellcheck="false" maxlength="20"
+            aria-describedby=[error.map(|_| "code-error")];
+    }
+}
+
+fn error_line(error: Option<&str>) -> Markup {
+    html! { @if let Some(e) = error { p.error #code-error role="alert" { (e) } } }
+}
+
+/// The QR code and the secret of an authenticator about to be enrolled.
+fn offer_markup(lang: Lang, offer: &TotpOffer) -> Markup {
+    let qr = qrcode::QrCode::new(offer.uri.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(200, 200)
+                .build()
+        })
+        .unwrap_or_default();
+    // The renderer writes a whole XML document; inside HTML only its <svg> element belongs.
+    let svg = qr.find("<svg").map(|at| &qr[at..]).unwrap_or_default();
+    html! {
+        ol.steps {
+            li { (lang.t(
+                "スマートフォンの認証アプリ（Google Authenticator、Microsoft Authenticator など）で、この QR コードを読み取ります。",
+                "Scan this QR code with the authenticator app on your phone (Google Authenticator, Microsoft Authenticator, …)."
+            )) }
+            li { (lang.t("読み取れない場合は、次の鍵を手で入力します: ", "If it cannot scan, type this key instead: "))
+                code #totp-secret { (offer.secret) } }
+            li { (lang.t("アプリに表示された6桁のコードを入力します。", "Enter the 6-digit code the app shows.")) }
+        }
+        div.qr role="img" aria-label=(lang.t("認証アプリ登録用の QR コード", "QR code for your authenticator app")) {
+            (PreEscaped(svg))
+        }
+    }
+}
+
+/// The recovery codes, shown once after enrolment.
+fn recovery_codes_markup(lang: Lang, codes: &[String], next: &str) -> Markup {
+    html! {
+        section.mfa {
+            h1 { (lang.t("リカバリーコード", "Recovery codes")) }
+            p { (lang.t(
+                "スマートフォンをなくしたときは、認証アプリのコードの代わりにこのコードを1つずつ使えます。この画面は二度と表示されません。印刷するか、安全な場所に保管してください。",
+                "If you lose your phone, each of these codes logs you in once instead of the app's code. This page is shown only once: print the codes or keep them somewhere safe."
+            )) }
+            ul #recovery-codes { @for c in codes { li { code { (c) } } } }
+            a.button.primary #continue href=(next) { (lang.t("続ける", "Continue")) }
+        }
+    }
+}
+
+fn login_frame(lang: Lang, title: &str) -> Frame<'_> {
+    Frame::new(lang, title, "/login")
+}
+
+/// `GET /login/code`.
+pub(crate) async fn code_page(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    Query(q): Query<Next>,
+) -> Response {
+    let Some(pending) = pending(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    code_form(&state, lang, &pending, &q.next, StatusCode::OK, None)
+}
+
+fn code_form(
+    state: &Shared,
+    lang: Lang,
+    pending: &PendingLogin,
+    next: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let csrf = state.inkan.csrf_token(&pending_scope(pending));
+    let title = lang.t("確認コードの入力", "Enter your code");
+    let body = html! {
+        section.login {
+            h1 { (title) }
+            (error_line(error))
+            form method="post" action="/login/code" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="next" value=(safe_next(next));
+                (code_input(lang, error))
+                button.primary #verify type="submit" { (lang.t("ログイン", "Log in")) }
+            }
+            p { a href="/login" { (lang.t("最初からやり直す", "Start over")) } }
+        }
+    };
+    let mut response = layout::html(page(login_frame(lang, title), body));
+    *response.status_mut() = status;
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    code: String,
+    /// The offered secret, on enrolment.
+    #[serde(default)]
+    secret: String,
+}
+
+/// A refused code that the form shows again beside its field, with the status; other
+/// failures are pages of their own ([`failure_page`]).
+fn shown_again(lang: Lang, error: ServiceError) -> Result<(StatusCode, String), ServiceError> {
+    match error {
+        ServiceError::Unauthenticated(why) => Ok((StatusCode::UNAUTHORIZED, lang.pick(&why))),
+        ServiceError::NotAllowed(why) => Ok((StatusCode::FORBIDDEN, lang.pick(&why))),
+        ServiceError::Invalid(why) => Ok((StatusCode::BAD_REQUEST, lang.pick(&why))),
+        other => Err(other),
+    }
+}
+
+fn failure_page(lang: Lang, error: ServiceError) -> Response {
+    match error {
+        // The pending login ran out (or the password changed meanwhile): from the start.
+        ServiceError::Gone(_) => Redirect::to("/login").into_response(),
+        other => crate::ui::error::UiError {
+            lang,
+            error: other,
+            login: true,
+        }
+        .into_response(),
+    }
+}
+
+/// `POST /login/code`.
+pub(crate) async fn submit_code(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    CallerInfo(caller): CallerInfo,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if !state.web.limits.login_allowed(caller_ip(&caller)) {
+        return too_many(lang);
+    }
+    let Some(pending) = pending(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    if !state.inkan.csrf_valid(&pending_scope(&pending), &form.csrf) {
+        return Redirect::to("/login").into_response();
+    }
+    match state
+        .inkan
+        .complete_login(&pending, &form.code, &caller)
+        .await
+    {
+        Ok(staff) => {
+            let next = Redirect::to(&safe_next(&form.next)).into_response();
+            logged_in(&state, lang, &staff, next).await
+        }
+        Err(e) => match shown_again(lang, e) {
+            Ok((status, why)) => code_form(&state, lang, &pending, &form.next, status, Some(&why)),
+            Err(other) => failure_page(lang, other),
+        },
+    }
+}
+
+/// `GET /login/enrol`: the organization requires MFA and this user has none yet.
+pub(crate) async fn enrol_page(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    Query(q): Query<Next>,
+) -> Response {
+    let Some(pending) = pending(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let email = match state.inkan.pending_login_email(&pending).await {
+        Ok(email) => email,
+        Err(_) => return Redirect::to("/login").into_response(),
+    };
+    let offer = state.inkan.offer_totp(&email);
+    enrol_form(
+        &state,
+        lang,
+        &pending,
+        &offer,
+        &q.next,
+        StatusCode::OK,
+        None,
+    )
+}
+
+fn enrol_form(
+    state: &Shared,
+    lang: Lang,
+    pending: &PendingLogin,
+    offer: &TotpOffer,
+    next: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let csrf = state.inkan.csrf_token(&pending_scope(pending));
+    let title = lang.t("多要素認証の設定", "Set up two-step login");
+    let body = html! {
+        section.mfa {
+            h1 { (title) }
+            p { (lang.t(
+                "この組織では、ログインにパスワードと認証アプリのコードの両方が必要です。続けるには認証アプリを登録してください。",
+                "Your organization requires a code from an authenticator app besides the password. Set up the app to continue."
+            )) }
+            (offer_markup(lang, offer))
+            (error_line(error))
+            form method="post" action="/login/enrol" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="next" value=(safe_next(next));
+                input type="hidden" name="secret" value=(offer.secret);
+                (code_input(lang, error))
+                button.primary #enrol type="submit" { (lang.t("登録してログイン", "Set up and log in")) }
+            }
+        }
+    };
+    let mut response = layout::html(page(login_frame(lang, title), body));
+    *response.status_mut() = status;
+    response
+}
+
+/// `POST /login/enrol`.
+pub(crate) async fn submit_enrolment(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    CallerInfo(caller): CallerInfo,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if !state.web.limits.login_allowed(caller_ip(&caller)) {
+        return too_many(lang);
+    }
+    let Some(pending) = pending(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    if !state.inkan.csrf_valid(&pending_scope(&pending), &form.csrf) {
+        return Redirect::to("/login").into_response();
+    }
+    match state
+        .inkan
+        .enrol_totp_at_login(&pending, &caller, &form.secret, &form.code)
+        .await
+    {
+        Ok((staff, codes)) => {
+            let title = lang.t("リカバリーコード", "Recovery codes");
+            let shown = layout::html(page(
+                login_frame(lang, title),
+                recovery_codes_markup(lang, &codes, &safe_next(&form.next)),
+            ));
+            logged_in(&state, lang, &staff, shown).await
+        }
+        Err(e) => match shown_again(lang, e) {
+            Ok((status, why)) => {
+                // The same secret again (the app may already hold it), or a new one.
+                let email = match state.inkan.pending_login_email(&pending).await {
+                    Ok(email) => email,
+                    Err(_) => return Redirect::to("/login").into_response(),
+                };
+                let offer = state
+                    .inkan
+                    .reoffer_totp(&form.secret, &email)
+                    .unwrap_or_else(|| state.inkan.offer_totp(&email));
+                enrol_form(
+                    &state,
+                    lang,
+                    &pending,
+                    &offer,
+                    &form.next,
+                    status,
+                    Some(&why),
+                )
+            }
+            Err(other) => failure_page(lang, other),
+        },
+    }
+}
+
+/// `GET /app/account/mfa`: the user's own second factor.
+pub(crate) async fn account_page(
+    State(state): State<Shared>,
+    session: StaffSession,
+) -> UiResult<Response> {
+    account_view(&state, &session, None, StatusCode::OK).await
+}
+
+async fn account_view(
+    state: &Shared,
+    session: &StaffSession,
+    refused: Option<(&str, &str)>,
+    status: StatusCode,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    let status_now = state
+        .inkan
+        .mfa_status(&session.staff)
+        .await
+        .staff_page(lang)?;
+    let title = lang.t("多要素認証", "Two-step login");
+    let error = refused.map(|(why, _)| why);
+    let body = if status_now.enrolled {
+        html! {
+            section.mfa {
+                h1 { (title) }
+                p #mfa-state { (lang.t("認証アプリを登録済みです。", "An authenticator app is set up.")) " "
+                    (lang.t("残りのリカバリーコード: ", "Recovery codes left: ")) (status_now.recovery_codes_left) }
+                @if status_now.required {
+                    p { (lang.t("この組織では多要素認証が必須です。", "Your organization requires two-step login.")) }
+                } @else {
+                    h2 { (lang.t("認証アプリの登録を解除する", "Remove the authenticator app")) }
+                    (error_line(error))
+                    form method="post" action=(format!("{ACCOUNT_PATH}/remove")) {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        (code_input(lang, error))
+                        button.secondary #remove type="submit" { (lang.t("解除する", "Remove")) }
+                    }
+                }
+            }
+        }
+    } else {
+        let offer = match refused.map(|(_, secret)| secret) {
+            Some(secret) => state.inkan.reoffer_totp(secret, &session.user.email),
+            None => None,
+        }
+        .unwrap_or_else(|| state.inkan.offer_totp(&session.user.email));
+        html! {
+            section.mfa {
+                h1 { (title) }
+                p #mfa-state { (lang.t(
+                    "ログインのときに、パスワードに加えて認証アプリのコードを求めるようにします。",
+                    "Ask for a code from an authenticator app besides the password at every login."
+                )) }
+                (offer_markup(lang, &offer))
+                (error_line(error))
+                form method="post" action=(ACCOUNT_PATH) {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    input type="hidden" name="secret" value=(offer.secret);
+                    (code_input(lang, error))
+                    button.primary #enrol type="submit" { (lang.t("登録する", "Set up")) }
+                }
+            }
+        }
+    };
+    let mut response = layout::html(page(session.frame(title, ACCOUNT_PATH), body));
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// `POST /app/account/mfa`: enrols the logged-in user's authenticator.
+pub(crate) async fn enrol(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Form(form): Form<CodeForm>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&form.csrf)) {
+        return Ok(expired_form(lang));
+    }
+    match state
+        .inkan
+        .enrol_totp(&session.staff, &caller, &form.secret, &form.code)
+        .await
+    {
+        Ok(codes) => {
+            let title = lang.t("リカバリーコード", "Recovery codes");
+            Ok(layout::html(page(
+                session.frame(title, ACCOUNT_PATH),
+                recovery_codes_markup(lang, &codes, ACCOUNT_PATH),
+            )))
+        }
+        Err(e) => match shown_again(lang, e) {
+            Ok((status, why)) => {
+                account_view(&state, &session, Some((&why, &form.secret)), status).await
+            }
+            Err(other) => Ok(failure_page(lang, other)),
+        },
+    }
+}
+
+/// `POST /app/account/mfa/remove`.
+pub(crate) async fn remove(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Form(form): Form<CodeForm>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&form.csrf)) {
+        return Ok(expired_form(lang));
+    }
+    match state
+        .inkan
+        .remove_totp(&session.staff, &caller, &form.code)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(ACCOUNT_PATH).into_response()),
+        Err(e) => match shown_again(lang, e) {
+            Ok((status, why)) => account_view(&state, &session, Some((&why, "")), status).await,
+            Err(other) => Ok(failure_page(lang, other)),
+        },
+    }
+}
