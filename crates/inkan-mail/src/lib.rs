@@ -26,7 +26,7 @@ pub use jst::format_jst;
 pub use message::{Address, MailAttachment, OutgoingMail};
 pub use template::{
     render, AccountCode, AccountLocked, ApprovalRequest, ArchiveRenewalFailing, Cancelled,
-    Completed, Declined, Expired, Lang, Rendered, SignatureRequest, Template,
+    Completed, Declined, Expired, Lang, Rendered, SignatureRequest, StaffInvitation, Template,
     DOWNLOAD_VALIDITY_DAYS,
 };
 pub use transport::{

@@ -165,6 +165,23 @@ pub struct AccountLocked {
     pub account_url: String,
 }
 
+/// 招待: an administrator added a staff user, who sets their own password from the link
+/// (one use, until it expires).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffInvitation {
+    /// 組織名 (and department).
+    pub organization: String,
+    /// Who invited them.
+    pub invited_by: String,
+    /// The role's name in Japanese and English (`文書管理者`, `Document manager`).
+    pub role_ja: String,
+    pub role_en: String,
+    /// Where the password is set.
+    pub invitation_url: String,
+    /// When the link stops working, Unix seconds.
+    pub expires_at: i64,
+}
+
 /// Every mail Inkan sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -180,6 +197,7 @@ pub enum Template {
     AccountCode(AccountCode),
     AccountLocked(AccountLocked),
     ArchiveRenewalFailing(ArchiveRenewalFailing),
+    StaffInvitation(StaffInvitation),
 }
 
 /// A rendered mail: what goes into the message.
@@ -258,6 +276,57 @@ fn layout(template: &Template, lang: Lang) -> Layout {
         Template::ArchiveRenewalFailing(a) => archive_failing_layout(a, lang),
         Template::AccountCode(a) => account_code_layout(a, lang),
         Template::AccountLocked(a) => account_locked_layout(a, lang),
+        Template::StaffInvitation(i) => invitation_layout(i, lang),
+    }
+}
+
+fn invitation_layout(i: &StaffInvitation, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    Layout {
+        subject: match lang {
+            Ja => format!("【Inkan】{}の電子契約サービスへの招待", i.organization),
+            En => format!(
+                "[Inkan] You are invited to {}'s e-contract service",
+                i.organization
+            ),
+        },
+        greeting: greeting("", lang),
+        paragraphs: vec![match lang {
+            Ja => format!(
+                "{}さんが、あなたを{}の職員として電子契約サービス Inkan に登録しました。\
+                 次のボタンからパスワードを設定すると、ログインできるようになります。",
+                i.invited_by, i.organization
+            ),
+            En => format!(
+                "{} added you as a staff member of {} to Inkan, its e-contract service. \
+                 Set your password from the button below to log in.",
+                i.invited_by, i.organization
+            ),
+        }],
+        fields: vec![
+            (
+                label(lang, "権限", "Role"),
+                Value::Line(match lang {
+                    Ja => i.role_ja.clone(),
+                    En => i.role_en.clone(),
+                }),
+            ),
+            (
+                label(lang, "有効期限", "Valid until"),
+                Value::Line(crate::jst::format_jst(i.expires_at, lang)),
+            ),
+        ],
+        button: Some((
+            label(lang, "パスワードを設定する", "Set your password"),
+            i.invitation_url.clone(),
+        )),
+        notes: vec![match lang {
+            Ja => {
+                "このリンクは一度だけ使えます。心当たりがない場合は、このメールを破棄してください。"
+                    .to_string()
+            }
+            En => "The link works once. If you did not expect this mail, ignore it.".to_string(),
+        }],
     }
 }
 

@@ -104,6 +104,14 @@ fn every_template() -> Vec<Template> {
             reason: "timestamp: no TSA answered".into(),
             envelope_url: "https://inkan.example.jp/app/envelopes/42".into(),
         }),
+        Template::StaffInvitation(StaffInvitation {
+            organization: "南九州市".into(),
+            invited_by: "契約 花子".into(),
+            role_ja: "送信者".into(),
+            role_en: "Sender".into(),
+            invitation_url: "https://inkan.example.jp/invite/abc".into(),
+            expires_at: DEADLINE,
+        }),
     ]
 }
 
@@ -229,6 +237,21 @@ fn required(template: &Template, lang: Lang) -> Vec<&'static str> {
             ]
         }
         (Template::AccountLocked(_), En) => vec!["paused", "10 times", "2025-08-21 23:59:00 JST"],
+        (Template::StaffInvitation(_), Ja) => vec![
+            "南九州市",
+            "契約 花子",
+            "送信者",
+            "パスワードを設定",
+            "2025年8月21日(木) 23:59:00",
+            "https://inkan.example.jp/invite/abc",
+        ],
+        (Template::StaffInvitation(_), En) => vec![
+            "invited",
+            "Sender",
+            "Set your password",
+            "2025-08-21 23:59:00 JST",
+            "https://inkan.example.jp/invite/abc",
+        ],
     }
 }
 

@@ -3,7 +3,7 @@
 //! the request, so one organization's data cannot be reached from another's credentials.
 
 use inkan_domain::{ApiKeyId, EnvelopeId, OrganizationId, Recipient, RecipientId, UserId};
-use inkan_store::{AccessToken, ApiKeyScope, TokenHash, TokenKind};
+use inkan_store::{AccessToken, ApiKeyScope, EnvelopeRecord, TokenHash, TokenKind, UserRole};
 
 use crate::{Inkan, Result, ServiceError};
 
@@ -12,6 +12,65 @@ use crate::{Inkan, Result, ServiceError};
 pub struct Caller {
     pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<String>,
+}
+
+/// Which envelopes (and their documents, pages, certificates and audit trails) a staff caller
+/// reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Every envelope of the organization.
+    Every,
+    /// Only those this user created (a sender's own).
+    OwnOf(UserId),
+    /// None (a system administrator manages users and settings, not documents).
+    Nothing,
+}
+
+/// What a staff caller may do, decided in this one place from a user's role or an API key's
+/// scope; every use case asks it, so no page or route decides on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rights {
+    /// Users, API keys and the organization's settings.
+    pub administers: bool,
+    /// Prepare and send envelopes, cancel and remind, keep the counterparty registry.
+    pub sends: bool,
+    pub reads: Reach,
+}
+
+impl Rights {
+    /// The rights of a user's role.
+    pub fn of_role(role: UserRole, user: UserId) -> Rights {
+        let (administers, sends, reads) = match role {
+            UserRole::Admin => (true, true, Reach::Every),
+            UserRole::SystemAdmin => (true, false, Reach::Nothing),
+            UserRole::DocumentManager => (false, true, Reach::Every),
+            UserRole::DocumentViewer => (false, false, Reach::Every),
+            UserRole::Sender => (false, true, Reach::OwnOf(user)),
+        };
+        Rights {
+            administers,
+            sends,
+            reads,
+        }
+    }
+
+    /// The rights of an API key's scope.
+    pub fn of_scope(scope: ApiKeyScope) -> Rights {
+        Rights {
+            administers: scope == ApiKeyScope::Admin,
+            sends: scope >= ApiKeyScope::Send,
+            reads: Reach::Every,
+        }
+    }
+
+    /// Whether `record` is one this caller reads.
+    pub fn reads_envelope(&self, record: &EnvelopeRecord) -> bool {
+        match self.reads {
+            Reach::Every => true,
+            Reach::OwnOf(user) => record.created_by == Some(user),
+            Reach::Nothing => false,
+        }
+    }
 }
 
 /// A staff member (or an API key) acting for one organization.
@@ -26,6 +85,8 @@ pub struct Staff {
     /// The staff member an API key acts for: the sender of what it sends. Never a source of
     /// permissions (the key's scope is).
     pub on_behalf_of: Option<UserId>,
+    /// What this caller may do.
+    pub rights: Rights,
 }
 
 impl Staff {
@@ -41,22 +102,55 @@ impl Staff {
             user: None,
             key_scope: Some(scope),
             on_behalf_of: owner,
+            rights: Rights::of_scope(scope),
         }
     }
-    pub fn user(organization: OrganizationId, user: UserId) -> Staff {
+    pub fn user(organization: OrganizationId, user: UserId, role: UserRole) -> Staff {
         Staff {
             organization,
             actor: format!("user:{user}"),
             user: Some(user),
             key_scope: None,
             on_behalf_of: Some(user),
+            rights: Rights::of_role(role, user),
         }
     }
 
-    /// Whether this caller may change things (create, send, cancel …): users may, API keys of
-    /// the `send` or `admin` scope may.
+    /// Whether this caller may change things (create, send, cancel, remind, the counterparty
+    /// registry).
     pub fn may_send(&self) -> bool {
-        self.key_scope.is_none_or(|s| s >= ApiKeyScope::Send)
+        self.rights.sends
+    }
+
+    /// Refuses a caller who may not send.
+    pub(crate) fn require_send(&self) -> Result<()> {
+        if self.rights.sends {
+            Ok(())
+        } else {
+            Err(ServiceError::NotAllowed(
+                "この権限では封筒の作成・送信・取消や取引先の登録はできません \
+                 (your role does not prepare, send or cancel envelopes, nor keep the counterparty registry)"
+                    .into(),
+            ))
+        }
+    }
+
+    /// Refuses a caller who reads no document at all (lists and searches).
+    pub(crate) fn require_some_reading(&self) -> Result<()> {
+        match self.rights.reads {
+            Reach::Nothing => Err(ServiceError::NotAllowed(
+                "この権限では文書を閲覧できません (your role does not read documents)".into(),
+            )),
+            Reach::Every | Reach::OwnOf(_) => Ok(()),
+        }
+    }
+
+    /// The creator to limit lists and searches to, for a caller who reads only their own.
+    pub(crate) fn own_only(&self) -> Option<UserId> {
+        match self.rights.reads {
+            Reach::OwnOf(user) => Some(user),
+            Reach::Every | Reach::Nothing => None,
+        }
     }
 }
 

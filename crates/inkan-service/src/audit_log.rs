@@ -46,7 +46,7 @@ impl Inkan {
     /// The envelope's 操作ログ, readable (see the module's documentation).
     pub async fn audit_log(&self, staff: &Staff, envelope: &str) -> Result<Vec<AuditLine>> {
         let id = Self::parse_envelope_id(envelope)?;
-        let record = self.load(staff.organization, id).await?;
+        let record = self.visible(staff, id).await?;
         let entries = self.audit_trail(staff, Some(envelope)).await?;
         let mut names = Names::default();
         let mut lines: Vec<AuditLine> = Vec::new();

@@ -145,7 +145,7 @@ impl Inkan {
         caller: &Caller,
     ) -> Result<(String, Vec<u8>)> {
         let id: EnvelopeId = Self::parse_envelope_id(envelope)?;
-        let record = self.load(staff.organization, id).await?;
+        let record = self.visible(staff, id).await?;
         self.read_certificate(&record, &staff.actor, caller).await
     }
 

@@ -55,6 +55,7 @@ impl Inkan {
         document: &str,
     ) -> Result<DisplaySource> {
         let envelope = Self::parse_envelope_id(envelope)?;
+        self.visible(staff, envelope).await?;
         self.display_source(staff.organization, envelope, document)
             .await
     }
@@ -72,7 +73,7 @@ impl Inkan {
         caller: &Caller,
     ) -> Result<EnvelopeView> {
         let id = Self::parse_envelope_id(id)?;
-        let record = self.load(staff.organization, id).await?;
+        let record = self.visible(staff, id).await?;
         let documents = self.store.documents(staff.organization, id).await?;
         let attachments = self.store.attachments(staff.organization, id).await?;
         self.append_audit(self.audit_entry(

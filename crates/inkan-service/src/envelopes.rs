@@ -142,6 +142,24 @@ impl Inkan {
             .ok_or(ServiceError::NotFound("the envelope"))
     }
 
+    /// An envelope the staff caller reads: one of another organization, one their role does
+    /// not reach, and none at all look the same ("not found").
+    pub(crate) async fn visible(&self, staff: &Staff, id: EnvelopeId) -> Result<EnvelopeRecord> {
+        let record = self.load(staff.organization, id).await?;
+        if staff.rights.reads_envelope(&record) {
+            Ok(record)
+        } else {
+            Err(ServiceError::NotFound("the envelope"))
+        }
+    }
+
+    /// An envelope the staff caller may change: one they read, and a role that sends.
+    async fn changeable(&self, staff: &Staff, id: EnvelopeId) -> Result<EnvelopeRecord> {
+        let record = self.visible(staff, id).await?;
+        staff.require_send()?;
+        Ok(record)
+    }
+
     pub(crate) fn parse_envelope_id(id: &str) -> Result<EnvelopeId> {
         id.parse()
             .map_err(|_| ServiceError::NotFound("the envelope"))
@@ -164,6 +182,7 @@ impl Inkan {
         input: &NewEnvelope,
         caller: &Caller,
     ) -> Result<EnvelopeView> {
+        staff.require_send()?;
         let now = self.now();
         let org = self
             .store
@@ -449,7 +468,7 @@ impl Inkan {
     /// changes nothing.
     pub async fn send(&self, staff: &Staff, id: &str, caller: &Caller) -> Result<EnvelopeView> {
         let id = Self::parse_envelope_id(id)?;
-        let mut record = self.load(staff.organization, id).await?;
+        let mut record = self.changeable(staff, id).await?;
         let before = record.clone();
         let now = self.now();
         if record.envelope.submit(now)? == Outcome::Unchanged {
@@ -566,7 +585,7 @@ impl Inkan {
         caller: &Caller,
     ) -> Result<EnvelopeView> {
         let id = Self::parse_envelope_id(id)?;
-        let mut record = self.load(staff.organization, id).await?;
+        let mut record = self.changeable(staff, id).await?;
         let before = record.clone();
         if record.envelope.cancel(reason)? == Outcome::Changed(record.envelope.status().clone()) {
             let mut change = Change {
@@ -590,7 +609,7 @@ impl Inkan {
     /// Sends the request again to everyone whose turn it is (リマインド).
     pub async fn remind(&self, staff: &Staff, id: &str, caller: &Caller) -> Result<EnvelopeView> {
         let id = Self::parse_envelope_id(id)?;
-        let record = self.load(staff.organization, id).await?;
+        let record = self.changeable(staff, id).await?;
         let org = staff.organization;
         let mut change = Change {
             now: self.now(),
@@ -649,7 +668,7 @@ impl Inkan {
     ) -> Result<EnvelopeView> {
         let id = Self::parse_envelope_id(id)?;
         let org = staff.organization;
-        let mut record = self.load(org, id).await?;
+        let mut record = self.changeable(staff, id).await?;
         let rid: RecipientId = recipient
             .parse()
             .map_err(|_| ServiceError::NotFound("the recipient"))?;
@@ -702,7 +721,7 @@ impl Inkan {
         id: &str,
     ) -> Result<Vec<(String, String, String)>> {
         let id = Self::parse_envelope_id(id)?;
-        let record = self.load(staff.organization, id).await?;
+        let record = self.changeable(staff, id).await?;
         if *record.envelope.status() == EnvelopeStatus::Draft {
             return Err(ServiceError::NotAllowed(
                 "下書きにはまだリンクがありません。先に送信してください (a draft has no links yet: send it first)".into(),
@@ -726,7 +745,7 @@ impl Inkan {
     /// One envelope with its documents and progress.
     pub async fn envelope(&self, staff: &Staff, id: &str) -> Result<EnvelopeView> {
         let id = Self::parse_envelope_id(id)?;
-        let record = self.load(staff.organization, id).await?;
+        let record = self.visible(staff, id).await?;
         let documents = self.store.documents(staff.organization, id).await?;
         let attachments = self.store.attachments(staff.organization, id).await?;
         Ok(envelope_view(&record, &documents, &attachments))
@@ -748,8 +767,10 @@ impl Inkan {
                 )));
             }
         }
+        staff.require_some_reading()?;
         let filter = EnvelopeFilter {
             status: status.map(str::to_string),
+            created_by: staff.own_only(),
             limit: limit.clamp(1, 500),
             offset,
         };
@@ -771,6 +792,7 @@ impl Inkan {
         caller: &Caller,
     ) -> Result<(String, Vec<u8>)> {
         let envelope = Self::parse_envelope_id(envelope)?;
+        self.visible(staff, envelope).await?;
         self.read_document(staff.organization, envelope, document, &staff.actor, caller)
             .await
     }
@@ -817,6 +839,7 @@ impl Inkan {
         caller: &Caller,
     ) -> Result<(String, Vec<u8>)> {
         let envelope = Self::parse_envelope_id(envelope)?;
+        self.visible(staff, envelope).await?;
         let a = self
             .store
             .attachments(staff.organization, envelope)
@@ -840,7 +863,9 @@ impl Inkan {
 
     /// 電帳法 search: 取引年月日 and 取引金額 ranges and 取引先, in any combination.
     pub async fn search(&self, staff: &Staff, query: &SearchInput) -> Result<Vec<DocumentHitView>> {
-        let q = query.to_query()?;
+        staff.require_some_reading()?;
+        let mut q = query.to_query()?;
+        q.created_by = staff.own_only();
         Ok(self
             .store
             .search_documents(staff.organization, &q)
@@ -908,11 +933,16 @@ impl Inkan {
         let envelope = match envelope {
             Some(id) => {
                 let id = Self::parse_envelope_id(id)?;
-                // Another organization's (or no) envelope is "not found", not an empty trail.
-                self.load(staff.organization, id).await?;
+                // Another organization's (or no, or an unreadable) envelope is "not found",
+                // not an empty trail.
+                self.visible(staff, id).await?;
                 Some(id)
             }
-            None => None,
+            // The organization's whole trail: for those who administer it.
+            None => {
+                self.require_admin(staff).await?;
+                None
+            }
         };
         Ok(self
             .store
@@ -976,6 +1006,7 @@ impl SearchInput {
             amount_max: amount(&self.amount_max)?,
             counterparty: self.counterparty.clone().filter(|c| !c.trim().is_empty()),
             completed_only: self.completed_only,
+            created_by: None,
             limit: 1000,
         })
     }

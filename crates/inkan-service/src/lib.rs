@@ -41,11 +41,12 @@ pub mod setup;
 mod signer;
 mod staff;
 mod staff_networks;
+mod users;
 mod verification;
 mod views;
 mod webhooks;
 
-pub use access::{Caller, Staff};
+pub use access::{Caller, Reach, Rights, Staff};
 pub use accounts::{LibraryDocumentView, LibraryEntryView, ACCOUNT_SESSION_SECONDS, CODE_MINUTES};
 pub use archive::ArchiveSweep;
 pub use audit::{AnchorRound, Anchored, AuditReport};
@@ -66,6 +67,7 @@ pub use staff::{
     ApiKeyView, CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
     OrganizationCreated, UserView,
 };
+pub use users::{Invitation, RoleChange, UserLine, INVITATION_DAYS};
 pub use verification::{ConclusionCheck, Upload, Verification, VerificationSlot, MAX_VERIFY_BYTES};
 pub use views::*;
 pub use webhooks::WebhookCreated;

@@ -123,7 +123,7 @@ impl Inkan {
         if user.disabled_at.is_some() || user.session_generation != generation {
             return Err(expired());
         }
-        let staff = Staff::user(org, id);
+        let staff = Staff::user(org, id, user.role);
         self.admit_network(&staff, caller, "session").await?;
         Ok(staff)
     }
@@ -141,9 +141,7 @@ impl Inkan {
         };
         Ok(SessionUser {
             organization: org.name,
-            administrator: user
-                .as_ref()
-                .is_some_and(|u| u.role == inkan_store::UserRole::Admin),
+            administrator: staff.rights.administers,
             name: user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
             email: user.map(|u| u.email.to_string()).unwrap_or_default(),
         })

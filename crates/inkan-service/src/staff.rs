@@ -55,7 +55,12 @@ pub struct NewUser {
     /// At least 10 characters; without one the user cannot log in with a password.
     #[serde(default)]
     pub password: Option<String>,
-    /// Administrators manage users and keys.
+    /// What the user may do: `admin`, `system_admin`, `document_manager`, `document_viewer`
+    /// or `sender`. Without it: `document_manager`, or `admin` when `admin` is true.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub role: Option<UserRole>,
+    /// The earlier way to say `"role": "admin"`.
     #[serde(default)]
     pub admin: bool,
 }
@@ -67,8 +72,9 @@ pub struct UserView {
     pub name: String,
     pub email: String,
     pub department: Option<String>,
-    /// `admin` or `member`.
-    pub role: String,
+    /// `admin`, `system_admin`, `document_manager`, `document_viewer` or `sender`.
+    #[schema(value_type = String)]
+    pub role: UserRole,
 }
 
 /// An API key as administrators see it (the secret is shown once, at creation).
@@ -319,7 +325,7 @@ impl Inkan {
             owner: Some(user.id),
         };
         self.store.create_api_key(&key).await?;
-        let staff = Staff::user(org.id, user.id);
+        let staff = Staff::user(org.id, user.id, user.role);
         self.store
             .apply(Change {
                 audit: vec![self.audit_entry(
@@ -493,7 +499,7 @@ impl Inkan {
         let user = user
             .filter(|u| matches && u.password_hash.is_some())
             .ok_or_else(denied)?;
-        let staff = Staff::user(user.organization, user.id);
+        let staff = Staff::user(user.organization, user.id, user.role);
         // Only a right password learns that the network is wrong.
         self.admit_network(&staff, caller, "login").await?;
         let step = self.second_factor_step(staff, &user).await?;
@@ -509,24 +515,17 @@ impl Inkan {
         Ok(step)
     }
 
-    /// Refuses a caller who is not an administrator: a user without the admin role (or
-    /// disabled), or an API key without the admin scope.
+    /// Refuses a caller who does not administer the organization: a user who is neither an
+    /// administrator nor a system administrator, or an API key without the admin scope.
+    /// (A disabled user has no session or login to call with.)
     pub(crate) async fn require_admin(&self, staff: &Staff) -> Result<()> {
-        let refused = || {
-            ServiceError::NotAllowed(
+        if staff.rights.administers {
+            Ok(())
+        } else {
+            Err(ServiceError::NotAllowed(
                 "組織の管理者だけが行えます (only an administrator of the organization can do this)"
                     .into(),
-            )
-        };
-        let Some(id) = staff.user else {
-            return match staff.key_scope {
-                Some(ApiKeyScope::Admin) => Ok(()),
-                _ => Err(refused()),
-            };
-        };
-        match self.store.user(staff.organization, id).await? {
-            Some(u) if u.role == UserRole::Admin && u.disabled_at.is_none() => Ok(()),
-            _ => Err(refused()),
+            ))
         }
     }
 
@@ -567,10 +566,10 @@ impl Inkan {
             department: department.as_ref().map(|d| d.id),
             name: required("氏名 (user name)", &input.name, 100)?,
             email: input.email.parse()?,
-            role: if input.admin {
-                UserRole::Admin
-            } else {
-                UserRole::Member
+            role: match (input.role, input.admin) {
+                (Some(role), _) => role,
+                (None, true) => UserRole::Admin,
+                (None, false) => UserRole::DocumentManager,
             },
             password_hash: match &input.password {
                 Some(p) => Some(hash_password(p)?),
@@ -603,7 +602,7 @@ impl Inkan {
             name: user.name,
             email: user.email.to_string(),
             department: department.map(|d| d.name),
-            role: if input.admin { "admin" } else { "member" }.into(),
+            role: user.role,
         })
     }
 
@@ -628,6 +627,7 @@ impl Inkan {
         input: &CounterpartyInput,
         caller: &Caller,
     ) -> Result<CounterpartyView> {
+        staff.require_send()?;
         let c = counterparty_from(CounterpartyId::new(), staff.organization, input, self.now())?;
         self.store.save_counterparty(&c).await?;
         self.record(
@@ -672,6 +672,7 @@ impl Inkan {
         input: &CounterpartyInput,
         caller: &Caller,
     ) -> Result<CounterpartyView> {
+        staff.require_send()?;
         let id: CounterpartyId = id
             .parse()
             .map_err(|_| ServiceError::NotFound("the counterparty"))?;

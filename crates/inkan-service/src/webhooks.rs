@@ -91,6 +91,7 @@ impl Inkan {
         url: &str,
         caller: &Caller,
     ) -> Result<WebhookCreated> {
+        self.require_admin(staff).await?;
         let url = url.trim();
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| ServiceError::Invalid(format!("webhook URL {url:?}: {e}")))?;

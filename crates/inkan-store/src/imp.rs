@@ -22,7 +22,7 @@ macro_rules! store_impl {
             chain_hash, AccessToken, ApiKey, AttachmentRecord, AuditAnchor, AuditEntry, ChainKey, Change, CodeCheck,
             Counterparty, Department, DocumentHit, DocumentQuery, DocumentRecord, EmailCode,
             EnvelopeFilter, EnvelopeRecord, Job, JobCount, JobFilter, LibraryItem, NewAuditEntry,
-            Organization, Result, SignerAccount, Store, StoreError, TokenHash, User, Webhook,
+            Organization, Result, SignerAccount, Store, StoreError, TokenHash, User, UserRole, Webhook,
             GENESIS_HASH,
         };
         use inkan_domain::{
@@ -604,6 +604,34 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            async fn users(&self, org: OrganizationId) -> Result<Vec<User>> {
+                let sql = format!(
+                    "SELECT {} FROM users WHERE organization = $1 ORDER BY name, id",
+                    rows::USER
+                );
+                let found = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.iter().map(rows::user).collect()
+            }
+
+            async fn set_user_role(
+                &self,
+                org: OrganizationId,
+                id: UserId,
+                role: UserRole,
+            ) -> Result<bool> {
+                let done =
+                    sqlx::query("UPDATE users SET role = $1 WHERE id = $2 AND organization = $3")
+                        .bind(rows::role_name(role))
+                        .bind(id.to_string())
+                        .bind(org.to_string())
+                        .execute(&self.pool)
+                        .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn user(&self, org: OrganizationId, id: UserId) -> Result<Option<User>> {
                 let sql = format!(
                     "SELECT {} FROM users WHERE id = $1 AND organization = $2",
@@ -828,6 +856,9 @@ macro_rules! store_impl {
                 if let Some(status) = &filter.status {
                     q.push(" AND status = ").push_bind(status.clone());
                 }
+                if let Some(user) = filter.created_by {
+                    q.push(" AND created_by = ").push_bind(user.to_string());
+                }
                 q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
                     .push_bind(limit_or(filter.limit, DEFAULT_LIMIT))
                     .push(" OFFSET ")
@@ -984,6 +1015,9 @@ macro_rules! store_impl {
                 }
                 if query.completed_only {
                     q.push(" AND e.status = 'completed'");
+                }
+                if let Some(user) = query.created_by {
+                    q.push(" AND e.created_by = ").push_bind(user.to_string());
                 }
                 // NULL dates last on both backends (SQLite sorts NULL first, PostgreSQL last).
                 q.push(" ORDER BY d.tx_date IS NULL, d.tx_date, d.created_at, d.id LIMIT ")

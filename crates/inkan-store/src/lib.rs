@@ -96,6 +96,10 @@ pub trait Store: Send + Sync {
     async fn create_user(&self, user: &User) -> Result<()>;
     async fn user(&self, org: OrganizationId, id: UserId) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// The organization's users, disabled ones included, by name.
+    async fn users(&self, org: OrganizationId) -> Result<Vec<User>>;
+    /// Gives a user another role; false when there is no such user.
+    async fn set_user_role(&self, org: OrganizationId, id: UserId, role: UserRole) -> Result<bool>;
     async fn create_api_key(&self, key: &ApiKey) -> Result<()>;
     /// The key whose SHA-256 is `hash`, if it exists and is not revoked.
     async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>>;

@@ -50,14 +50,69 @@ pub struct Department {
     pub name: String,
 }
 
-/// What a staff user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What a staff user may do: the roles the peers (GMOサイン, クラウドサイン) give a contract
+/// office. What each role allows is decided in one place, `inkan_service::Rights`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UserRole {
-    /// Manages users, keys and settings, and everything a member does.
+    /// 管理者: everything.
     Admin,
-    /// Prepares, sends and manages envelopes.
-    Member,
+    /// システム管理者: users, API keys and settings, but no document.
+    SystemAdmin,
+    /// 文書管理者: reads every document, prepares and sends.
+    DocumentManager,
+    /// 文書閲覧者: reads every document, changes nothing.
+    DocumentViewer,
+    /// 送信者: prepares and sends; reads what they sent.
+    Sender,
+}
+
+impl UserRole {
+    pub const ALL: [UserRole; 5] = [
+        UserRole::Admin,
+        UserRole::SystemAdmin,
+        UserRole::DocumentManager,
+        UserRole::DocumentViewer,
+        UserRole::Sender,
+    ];
+
+    /// The stored and serialized name.
+    pub fn name(self) -> &'static str {
+        match self {
+            UserRole::Admin => "admin",
+            UserRole::SystemAdmin => "system_admin",
+            UserRole::DocumentManager => "document_manager",
+            UserRole::DocumentViewer => "document_viewer",
+            UserRole::Sender => "sender",
+        }
+    }
+
+    /// The role of a stored or typed name.
+    pub fn from_name(name: &str) -> Option<UserRole> {
+        UserRole::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The role's name on the pages, in Japanese.
+    pub fn japanese(self) -> &'static str {
+        match self {
+            UserRole::Admin => "管理者",
+            UserRole::SystemAdmin => "システム管理者",
+            UserRole::DocumentManager => "文書管理者",
+            UserRole::DocumentViewer => "文書閲覧者",
+            UserRole::Sender => "送信者",
+        }
+    }
+
+    /// The role's name on the pages, in English.
+    pub fn english(self) -> &'static str {
+        match self {
+            UserRole::Admin => "Administrator",
+            UserRole::SystemAdmin => "System administrator",
+            UserRole::DocumentManager => "Document manager",
+            UserRole::DocumentViewer => "Document viewer",
+            UserRole::Sender => "Sender",
+        }
+    }
 }
 
 /// A staff user of an organization.
@@ -334,6 +389,8 @@ pub struct Change {
 pub struct EnvelopeFilter {
     /// A status name (`EnvelopeStatus::name`), or all.
     pub status: Option<String>,
+    /// Only the envelopes this user created (a sender's own).
+    pub created_by: Option<UserId>,
     /// At most this many (0: 100).
     pub limit: u32,
     pub offset: u32,
@@ -352,6 +409,8 @@ pub struct DocumentQuery {
     pub counterparty: Option<String>,
     /// Only documents of completed envelopes.
     pub completed_only: bool,
+    /// Only documents of envelopes this user created (a sender's own).
+    pub created_by: Option<UserId>,
     /// At most this many hits (0: 1000).
     pub limit: u32,
 }

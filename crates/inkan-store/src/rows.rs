@@ -125,10 +125,7 @@ fn token_hash(r: &impl Get, col: &str) -> Result<TokenHash> {
 }
 
 pub(crate) fn role_name(role: UserRole) -> &'static str {
-    match role {
-        UserRole::Admin => "admin",
-        UserRole::Member => "member",
-    }
+    role.name()
 }
 
 pub(crate) fn token_kind_name(kind: TokenKind) -> &'static str {
@@ -210,11 +207,9 @@ pub(crate) const USER: &str = "id, organization, department, name, email, role, 
      created_at, session_generation, disabled_at, totp_secret, totp_last_step";
 
 pub(crate) fn user(r: &impl Get) -> Result<User> {
-    let role = match r.text("role")?.as_str() {
-        "admin" => UserRole::Admin,
-        "member" => UserRole::Member,
-        other => return Err(StoreError::Corrupt(format!("user role {other:?}"))),
-    };
+    let role = r.text("role")?;
+    let role = UserRole::from_name(&role)
+        .ok_or_else(|| StoreError::Corrupt(format!("user role {role:?}")))?;
     Ok(User {
         id: id(r, "id")?,
         organization: id(r, "organization")?,

@@ -511,7 +511,7 @@ async fn organizations_users_and_keys(ctx: Ctx) {
         organization: other,
         department: None,
         email: email("hanako.keiyaku@city.example.jp"),
-        role: UserRole::Member,
+        role: UserRole::Sender,
         password_hash: None,
         ..user.clone()
     };
@@ -955,6 +955,7 @@ async fn tenants_are_isolated(ctx: Ctx) {
 async fn envelopes_newest_first_filtered_and_paged(ctx: Ctx) {
     let s = &*ctx.store;
     let org = organization(s, "盛岡市").await;
+    let sender = UserId::new();
     let mut ids = Vec::new();
     for i in 0..5 {
         let e = if i % 2 == 0 {
@@ -962,15 +963,34 @@ async fn envelopes_newest_first_filtered_and_paged(ctx: Ctx) {
         } else {
             draft(org, &format!("契約{i}"), NOW + 1000)
         };
-        let rec = record(e, NOW + i);
+        let mut rec = record(e, NOW + i);
+        // Envelopes 1 and 3 are one sender's.
+        if i % 2 == 1 {
+            rec.created_by = Some(sender);
+        }
         s.apply(insert(&rec)).await.unwrap();
         ids.push(rec.id());
     }
     let list = |status: Option<&str>, limit, offset| EnvelopeFilter {
         status: status.map(str::to_string),
+        created_by: None,
         limit,
         offset,
     };
+    let own: Vec<_> = s
+        .envelopes(
+            org,
+            &EnvelopeFilter {
+                created_by: Some(sender),
+                ..list(None, 0, 0)
+            },
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id())
+        .collect();
+    assert_eq!(own, vec![ids[3], ids[1]], "a sender's own, newest first");
     let got: Vec<_> = s
         .envelopes(org, &list(None, 0, 0))
         .await
@@ -1126,6 +1146,15 @@ async fn search_by_each_criterion_and_combined(ctx: Ctx) {
     assert_eq!(
         search(q()).await,
         vec![d_april.id, d_may.id, d_june.id, d_none.id]
+    );
+    // One creator's envelopes only (a sender reads what they sent).
+    assert_eq!(
+        search(DocumentQuery {
+            created_by: open.created_by,
+            ..q()
+        })
+        .await,
+        vec![d_june.id, d_none.id]
     );
     // Dates, inclusive at both ends.
     assert_eq!(

@@ -36,7 +36,10 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
             "/organization/staff-networks",
             get(admin::staff_networks).put(admin::set_staff_networks),
         )
-        .route("/users", post(admin::add_user))
+        .route("/users", get(admin::users).post(admin::add_user))
+        .route("/users/invite", post(admin::invite_user))
+        .route("/users/{id}/invitation", post(admin::send_invitation))
+        .route("/users/{id}/role", axum::routing::put(admin::change_role))
         .route("/users/{id}/disable", post(admin::disable_user))
         .route("/users/{id}/password", post(admin::set_password))
         .route("/users/{id}/mfa/reset", post(admin::reset_mfa))

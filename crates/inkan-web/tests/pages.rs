@@ -1799,3 +1799,339 @@ async fn a_second_factor_after_the_password_accepted_once_per_code() {
         .any(|e| e.entry.detail["locked_until"].is_number());
     assert!(locked, "the lock is in the trail");
 }
+
+/// Logs `email` in with `password` (no second factor): the session cookie.
+async fn login_as(app: &TestApp, email: &str, password: &str) -> String {
+    let client = no_redirects();
+    let address = next_address();
+    let form = client
+        .get(format!("{}/login", app.url))
+        .header("x-forwarded-for", &address)
+        .send()
+        .await
+        .unwrap();
+    let nonce = set_cookie_pair(&form, "inkan_login");
+    let csrf = hidden(&form.text().await.unwrap(), "csrf");
+    let r = client
+        .post(format!("{}/login", app.url))
+        .header("x-forwarded-for", &address)
+        .header("cookie", &nonce)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", &csrf),
+            ("next", "/app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "login of {email}");
+    set_cookie_pair(&r, "inkan_session")
+}
+
+/// A staff page's status and HTML.
+async fn page_of(app: &TestApp, session: &str, path: &str) -> (u16, String) {
+    let r = no_redirects()
+        .get(format!("{}{path}", app.url))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, format!("{location}{}", r.text().await.unwrap()))
+}
+
+/// Roles: each staff member reads and does what their role allows, on every surface — the
+/// dashboard, an envelope's page, its downloads and page images, 文書管理 and its CSV, the API —
+/// and a direct URL to an envelope they may not read is "not found". A sender reads what they
+/// sent; a viewer reads everything and changes nothing; a system administrator manages users
+/// and reads no document. The last administrator keeps the role; every change is audited.
+#[tokio::test]
+async fn roles_decide_what_each_staff_member_reads_and_does() {
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let key = app.organization_with_login().await;
+    const PW: &str = "a long enough password";
+    let mut ids = std::collections::HashMap::new();
+    for (email, role) in [
+        ("sender.a@city.example.jp", "sender"),
+        ("sender.b@city.example.jp", "sender"),
+        ("viewer@city.example.jp", "document_viewer"),
+        ("system@city.example.jp", "system_admin"),
+    ] {
+        let r = app
+            .post("/api/v1/users")
+            .bearer_auth(&key)
+            .json(&json!({ "name": email, "email": email, "password": PW, "role": role }))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["role"], role, "{body}");
+        ids.insert(email, body["id"].as_str().unwrap().to_string());
+    }
+    // The administrator's envelope (made with their key), and sender A's own.
+    let city = app.envelope(&key, "市の契約", "vendor@example.jp").await;
+    let city_id = city["id"].as_str().unwrap().to_string();
+    let city_doc = city["documents"][0]["id"].as_str().unwrap().to_string();
+    let sender_a = app
+        .inkan
+        .login("sender.a@city.example.jp", PW, &Default::default())
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    let input: inkan_service::NewEnvelope =
+        serde_json::from_value(new_envelope("送信者Aの契約", "vendor@example.jp")).unwrap();
+    let own = app
+        .inkan
+        .create_envelope(&sender_a, &input, &Default::default())
+        .await
+        .unwrap();
+
+    let a = login_as(&app, "sender.a@city.example.jp", PW).await;
+    let b = login_as(&app, "sender.b@city.example.jp", PW).await;
+    let viewer = login_as(&app, "viewer@city.example.jp", PW).await;
+    let system = login_as(&app, "system@city.example.jp", PW).await;
+    let city_page = format!("/app/envelopes/{city_id}");
+    let own_page = format!("/app/envelopes/{}", own.id);
+    let city_download = format!("/app/envelopes/{city_id}/documents/{city_doc}/download");
+    let city_image = format!("/app/envelopes/{city_id}/documents/{city_doc}/pages/1.png");
+
+    // Sender A: their own only, everywhere.
+    let (_, dashboard) = page_of(&app, &a, "/app").await;
+    assert!(
+        dashboard.contains("送信者Aの契約") && !dashboard.contains("市の契約"),
+        "{dashboard}"
+    );
+    assert_eq!(page_of(&app, &a, &own_page).await.0, 200);
+    for path in [&city_page, &city_download, &city_image] {
+        assert_eq!(page_of(&app, &a, path).await.0, 404, "{path} for sender A");
+    }
+    let (_, csv) = page_of(&app, &a, "/app/documents.csv").await;
+    assert!(!csv.contains(&city_id), "{csv}");
+    // Sender B: neither.
+    let (_, dashboard) = page_of(&app, &b, "/app").await;
+    assert!(
+        !dashboard.contains("送信者Aの契約") && !dashboard.contains("市の契約"),
+        "{dashboard}"
+    );
+    assert_eq!(page_of(&app, &b, &own_page).await.0, 404);
+    // The viewer: everything, and no change.
+    let (_, dashboard) = page_of(&app, &viewer, "/app").await;
+    assert!(
+        dashboard.contains("送信者Aの契約") && dashboard.contains("市の契約"),
+        "{dashboard}"
+    );
+    assert!(
+        !dashboard.contains("/app/envelopes/new"),
+        "no new envelope link for a viewer"
+    );
+    for path in [&city_page, &own_page, &city_download, &city_image] {
+        assert_eq!(
+            page_of(&app, &viewer, path).await.0,
+            200,
+            "{path} for the viewer"
+        );
+    }
+    let csrf = hidden(&page_of(&app, &viewer, &city_page).await.1, "csrf");
+    let r = no_redirects()
+        .post(format!("{}/app/envelopes/{city_id}/cancel", app.url))
+        .header("cookie", &viewer)
+        .form(&[("csrf", csrf.as_str()), ("reason", "閲覧者の取消")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("この権限では"));
+    // The system administrator: users, not documents.
+    let (status, home) = page_of(&app, &system, "/app").await;
+    assert_eq!(
+        (status, home.starts_with("/app/settings/users")),
+        (303, true),
+        "{home}"
+    );
+    for path in [&city_page, &own_page, &city_download] {
+        assert_eq!(
+            page_of(&app, &system, path).await.0,
+            404,
+            "{path} for the system administrator"
+        );
+    }
+    assert_ne!(page_of(&app, &system, "/app/documents").await.0, 200);
+    let (status, users) = page_of(&app, &system, "/app/settings/users").await;
+    assert_eq!(status, 200);
+    assert!(users.contains("viewer@city.example.jp"), "{users}");
+    // …and not the other way round: a sender has no users page.
+    assert_ne!(page_of(&app, &a, "/app/settings/users").await.0, 200);
+
+    // A new role takes effect on the next request: sender B becomes a viewer.
+    let r = app
+        .put(&format!(
+            "/api/v1/users/{}/role",
+            ids["sender.b@city.example.jp"]
+        ))
+        .bearer_auth(&key)
+        .json(&json!({ "role": "document_viewer" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(page_of(&app, &b, &city_page).await.0, 200);
+    // The last administrator keeps the role.
+    let admin_id = app
+        .get("/api/v1/users")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == ADMIN)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .put(&format!("/api/v1/users/{admin_id}/role"))
+        .bearer_auth(&key)
+        .json(&json!({ "role": "sender" }))
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(r, 409).await;
+    assert_eq!(code, "not_allowed");
+    assert!(message.contains("最後の管理者"), "{message}");
+    // An unknown role is named.
+    let r = app
+        .put(&format!("/api/v1/users/{admin_id}/role"))
+        .bearer_auth(&key)
+        .json(&json!({ "role": "member" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // API keys: a read key reads and changes nothing, as before.
+    let staff = app
+        .inkan
+        .authenticate_api_key(&key, &Default::default())
+        .await
+        .unwrap();
+    let trail = app.inkan.audit_trail(&staff, None).await.unwrap();
+    let changed: Vec<_> = trail
+        .iter()
+        .filter(|e| e.entry.action == "role_changed")
+        .map(|e| {
+            (
+                e.entry.detail["before"].clone(),
+                e.entry.detail["after"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(changed, vec![(json!("sender"), json!("document_viewer"))]);
+}
+
+/// An invitation: the administrator invites from the users page; the invited user gets a mail
+/// whose link sets their password once (two different passwords are refused with the reason),
+/// then logs in with the role they were given; the link does not work again.
+#[tokio::test]
+async fn an_invited_user_sets_their_own_password_once() {
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let key = app.organization_with_login().await;
+    let admin = login_as(&app, ADMIN, PASSWORD).await;
+    let (_, users) = page_of(&app, &admin, "/app/settings/users").await;
+    let csrf = hidden(&users, "csrf");
+    const NEW: &str = "shinnin@city.morioka.example.jp";
+    let r = no_redirects()
+        .post(format!("{}/app/settings/users", app.url))
+        .header("cookie", &admin)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "新任 一郎"),
+            ("email", NEW),
+            ("department", "総務部"),
+            ("role", "sender"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/app/settings/users?done=invited");
+    let (_, users) = page_of(&app, &admin, "/app/settings/users").await;
+    assert!(users.contains(NEW) && users.contains("招待中"), "{users}");
+
+    let (subject, text) = app.mails_to(NEW).pop().expect("an invitation mail");
+    assert!(subject.contains("盛岡市"), "{subject}");
+    assert!(text.contains("送信者"), "{text}");
+    let marker = format!("{}/invite/", app.url);
+    let start = text.find(&marker).expect("the link") + marker.len();
+    let token: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let invite = format!("/invite/{token}");
+    let page = app.get(&invite).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("新任 一郎"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let post = |password: &str, again: &str| {
+        no_redirects()
+            .post(format!("{}{invite}", app.url))
+            .header("x-forwarded-for", next_address())
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("password", password),
+                ("again", again),
+            ])
+            .send()
+    };
+    let r = post("first password 1", "first password 2").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("一致しません"));
+    let r = post("short", "short").await.unwrap();
+    assert_eq!(r.status(), 400, "too short");
+    let r = post("the new one's password", "the new one's password")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login?invited=true");
+    let session = login_as(&app, NEW, "the new one's password").await;
+    assert_eq!(page_of(&app, &session, "/app").await.0, 200);
+    assert_ne!(
+        page_of(&app, &session, "/app/settings/users").await.0,
+        200,
+        "a sender"
+    );
+    // Used: gone.
+    let r = app.get(&invite).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    let r = post("another password!", "another password!")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+
+    let staff = app
+        .inkan
+        .authenticate_api_key(&key, &Default::default())
+        .await
+        .unwrap();
+    let trail = app.inkan.audit_trail(&staff, None).await.unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.entry.action.as_str()).collect();
+    for action in ["add_user", "user_invited", "invitation_accepted"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+}

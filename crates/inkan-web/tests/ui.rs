@@ -1474,7 +1474,11 @@ fn oathtool_code(oathtool: &std::path::Path, secret: &str, at: i64) -> String {
         .args(["--totp", "--base32", secret, "--now", &format!("@{at}")])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -1484,7 +1488,9 @@ fn oathtool_code(oathtool: &std::path::Path, secret: &str, at: i64) -> String {
 /// app's code; each page meets WCAG 2.2 AA.
 #[tokio::test]
 async fn staff_set_up_an_authenticator_and_log_in_with_its_codes() {
-    let Some(oathtool) = inkan_testkit::require_tool("oathtool", "computes the authenticator's TOTP codes") else {
+    let Some(oathtool) =
+        inkan_testkit::require_tool("oathtool", "computes the authenticator's TOTP codes")
+    else {
         return;
     };
     let Some(browser) = Browser::start("mfa").await else {
@@ -1501,7 +1507,9 @@ async fn staff_set_up_an_authenticator_and_log_in_with_its_codes() {
     browser.fill("#password", PASSWORD).await;
     browser.click("#login").await;
     browser.wait_for_text("h1", "ダッシュボード").await;
-    browser.click("nav.staffnav a[href='/app/account/mfa']").await;
+    browser
+        .click("nav.staffnav a[href='/app/account/mfa']")
+        .await;
     browser.wait_for_text("h1", "多要素認証").await;
     assert_eq!(
         js(&browser, "return !!document.querySelector('.qr svg path')").await,
@@ -1516,7 +1524,11 @@ async fn staff_set_up_an_authenticator_and_log_in_with_its_codes() {
     browser.click("#enrol").await;
     browser.wait_for_text("#code-error", "コードが違うか").await;
     accessible(&browser, "mfa-set-up-refused").await;
-    assert_eq!(browser.text("#totp-secret").await, secret, "the same key again");
+    assert_eq!(
+        browser.text("#totp-secret").await,
+        secret,
+        "the same key again"
+    );
     browser
         .fill("#code", &oathtool_code(&oathtool, &secret, now()))
         .await;
@@ -1524,7 +1536,11 @@ async fn staff_set_up_an_authenticator_and_log_in_with_its_codes() {
     browser.wait_for_text("h1", "リカバリーコード").await;
     accessible(&browser, "mfa-recovery-codes").await;
     assert_eq!(
-        js(&browser, "return document.querySelectorAll('#recovery-codes li').length").await,
+        js(
+            &browser,
+            "return document.querySelectorAll('#recovery-codes li').length"
+        )
+        .await,
         json!(10)
     );
 

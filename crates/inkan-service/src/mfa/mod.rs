@@ -150,7 +150,7 @@ impl Inkan {
         if user.disabled_at.is_some() || user.session_generation != generation {
             return Err(expired());
         }
-        Ok((Staff::user(org, id), user))
+        Ok((Staff::user(org, id, user.role), user))
     }
 
     /// The email of a pending login's user (the code page names whose code it asks for).

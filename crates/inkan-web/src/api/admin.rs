@@ -191,6 +191,79 @@ pub(crate) async fn reset_mfa(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The organization's staff users, disabled and invited ones included; administrators.
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = [inkan_service::UserLine]),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn users(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+) -> Result<Json<Vec<inkan_service::UserLine>>, ApiError> {
+    Ok(Json(state.inkan.users(&staff).await?))
+}
+
+/// Invites a staff user: they get an email with a link (valid 7 days, once) where they set
+/// their own password; administrators.
+#[utoipa::path(post, path = "/api/v1/users/invite", tag = "admin",
+    request_body = inkan_service::NewUser,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, body = inkan_service::UserView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub(crate) async fn invite_user(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Json(input): Json<inkan_service::NewUser>,
+) -> Result<(StatusCode, Json<inkan_service::UserView>), ApiError> {
+    let user = state.inkan.invite_user(&staff, &input, &caller).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Mails an invited user's link again; administrators.
+#[utoipa::path(post, path = "/api/v1/users/{id}/invitation", tag = "admin",
+    params(("id" = String, Path, description = "the user's ID")),
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "mailed"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub(crate) async fn send_invitation(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.inkan.send_invitation(&staff, &id, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives a user another role (the last administrator keeps theirs); administrators.
+#[utoipa::path(put, path = "/api/v1/users/{id}/role", tag = "admin",
+    params(("id" = String, Path, description = "the user's ID")),
+    request_body = inkan_service::RoleChange,
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "changed"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn change_role(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+    Json(input): Json<inkan_service::RoleChange>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .inkan
+        .change_role(&staff, &id, input.role, &caller)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Revokes an API key at once; administrators.
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "admin",
     params(("id" = String, Path, description = "the key's ID")),

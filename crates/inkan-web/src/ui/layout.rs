@@ -16,6 +16,10 @@ pub(crate) struct StaffNav<'a> {
     pub csrf: &'a str,
     /// Whether to show the administrators' links.
     pub administrator: bool,
+    /// Whether to show the links to documents (a system administrator reads none).
+    pub reads: bool,
+    /// Whether to show the link to a new envelope.
+    pub sends: bool,
 }
 
 /// What a page needs around its body.
@@ -67,12 +71,19 @@ pub(crate) fn page(frame: Frame<'_>, body: Markup) -> Markup {
                     a.brand href=(if frame.staff.is_some() { "/app" } else { "#" }) { "印鑑 Inkan" }
                     @if let Some(staff) = &frame.staff {
                         nav.staffnav {
-                            a href="/app" { (lang.t("ダッシュボード", "Dashboard")) }
-                            a href="/app/envelopes/new" { (lang.t("新しい封筒", "New envelope")) }
+                            @if staff.reads {
+                                a href="/app" { (lang.t("ダッシュボード", "Dashboard")) }
+                            }
+                            @if staff.sends {
+                                a href="/app/envelopes/new" { (lang.t("新しい封筒", "New envelope")) }
+                            }
                             a href="/app/counterparties" { (lang.t("取引先", "Counterparties")) }
-                            a href="/app/documents" { (lang.t("文書管理", "Documents")) }
+                            @if staff.reads {
+                                a href="/app/documents" { (lang.t("文書管理", "Documents")) }
+                            }
                             a href="/app/account/mfa" { (lang.t("多要素認証", "Two-step login")) }
                             @if staff.administrator {
+                                a href="/app/settings/users" { (lang.t("職員", "Users")) }
                                 a href="/app/settings/security" { (lang.t("セキュリティ設定", "Security")) }
                             }
                         }

@@ -38,6 +38,12 @@ pub(crate) async fn page_handler(
     Query(filter): Query<Filter>,
 ) -> UiResult<Response> {
     let lang = session.lang;
+    // A system administrator reads no document: their home is the users page.
+    if session.staff.rights.reads == inkan_service::Reach::Nothing {
+        return Ok(axum::response::IntoResponse::into_response(
+            axum::response::Redirect::to(super::users::PATH),
+        ));
+    }
     let all = state
         .inkan
         .envelopes(&session.staff, None, LIMIT, 0)
@@ -58,7 +64,9 @@ pub(crate) async fn page_handler(
         section.dashboard {
             div.heading {
                 h1 { (title) }
-                a.button.primary #new-envelope href="/app/envelopes/new" { (lang.t("新しい封筒", "New envelope")) }
+                @if session.staff.may_send() {
+                    a.button.primary #new-envelope href="/app/envelopes/new" { (lang.t("新しい封筒", "New envelope")) }
+                }
             }
             @if !failed.is_empty() {
                 section.failed-jobs #failed-jobs role="alert" {

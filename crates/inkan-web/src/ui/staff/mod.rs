@@ -13,6 +13,7 @@ mod envelope;
 mod login;
 mod second_factor;
 mod security;
+mod users;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -93,6 +94,12 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
             "/app/settings/security/mfa",
             post(security::save_mfa_required),
         )
+        .route(users::PATH, get(users::users_page).post(users::invite))
+        .route("/app/settings/users/{id}/{action}", post(users::act))
+        .route(
+            "/invite/{token}",
+            get(users::invitation_page).post(users::accept),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::ui::guard::same_origin,
@@ -124,6 +131,8 @@ impl StaffSession {
             name: &self.user.name,
             csrf: &self.csrf,
             administrator: self.user.administrator,
+            reads: self.staff.rights.reads != inkan_service::Reach::Nothing,
+            sends: self.staff.rights.sends,
         });
         frame
     }
