@@ -344,7 +344,7 @@ async fn organizations_need_the_operator_token_and_the_api_an_api_key() {
     assert_eq!(r.status(), 201);
     let created: Value = r.json().await.unwrap();
     assert_eq!(created["department"], "財政部契約検査課");
-    assert_eq!(created["role"], "member");
+    assert_eq!(created["role"], "document_manager", "the default role");
     let r = app
         .post("/api/v1/users")
         .bearer_auth(&key)

@@ -157,7 +157,7 @@ pub struct MfaRequiredBody {
     security(("api_key" = [])),
     responses(
         (status = 200, body = MfaRequiredBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub(crate) async fn set_mfa_required(
     State(state): State<Shared>,
