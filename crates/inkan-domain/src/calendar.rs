@@ -75,6 +75,11 @@ impl CalendarDate {
         CalendarDate { year, month, day }
     }
 
+    /// The first second of this day in Japan, as Unix time.
+    pub fn jst_start(self) -> i64 {
+        days_from_civil(self.year, self.month, self.day) * 86_400 - JST_OFFSET
+    }
+
     pub fn year(self) -> i32 {
         self.year
     }
@@ -244,6 +249,18 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
+/// The number of days from 1970-01-01 to a date (Howard Hinnant's algorithm, the inverse of
+/// [`civil_from_days`]).
+fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let (month, day) = (i64::from(month), i64::from(day));
+    let year = i64::from(year) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Year, month and day of the `days`-th day since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i32, u32, u32) {
     let z = days + 719_468;
@@ -261,6 +278,32 @@ fn civil_from_days(days: i64) -> (i32, u32, u32) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    #[test]
+    fn a_day_in_japan_starts_at_midnight_jst() {
+        for (y, m, d) in [
+            (1970, 1, 1),
+            (2000, 2, 29),
+            (2026, 12, 4),
+            (2100, 3, 1),
+            (1873, 1, 1),
+        ] {
+            let date = CalendarDate::new(y, m, d).unwrap();
+            let start = date.jst_start();
+            assert_eq!(CalendarDate::jst(start), date);
+            assert_ne!(
+                CalendarDate::jst(start - 1),
+                date,
+                "the second before is the day before"
+            );
+            assert_eq!(CalendarDate::jst(start + 86_399), date);
+        }
+        // 2026-12-04 00:00 JST is 2026-12-03 15:00 UTC.
+        assert_eq!(
+            CalendarDate::new(2026, 12, 4).unwrap().jst_start(),
+            1_796_310_000
+        );
+    }
+
     use super::*;
 
     fn date(y: i32, m: u32, d: u32) -> CalendarDate {

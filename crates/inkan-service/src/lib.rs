@@ -50,7 +50,7 @@ pub use access::{Caller, Reach, Rights, Staff};
 pub use accounts::{LibraryDocumentView, LibraryEntryView, ACCOUNT_SESSION_SECONDS, CODE_MINUTES};
 pub use archive::ArchiveSweep;
 pub use audit::{AnchorRound, Anchored, AuditReport};
-pub use audit_log::{ActorView, AuditLine};
+pub use audit_log::{ActorView, AuditLine, LogFilter, LogLine, LOG_PAGE};
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use conclusion::certificate_file_name;
 pub use display::DisplaySource;

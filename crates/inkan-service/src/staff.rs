@@ -425,6 +425,7 @@ impl Inkan {
     pub async fn disable_user(&self, staff: &Staff, id: &str, caller: &Caller) -> Result<()> {
         self.require_admin(staff).await?;
         let user = self.user_of(staff, id).await?;
+        self.keep_an_administrator(staff.organization, user).await?;
         self.store
             .end_sessions(staff.organization, user, UserChange::Disable, self.now())
             .await?;

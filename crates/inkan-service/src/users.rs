@@ -89,22 +89,8 @@ impl Inkan {
         if target.role == role {
             return Ok(());
         }
-        if target.role == UserRole::Admin && target.disabled_at.is_none() {
-            let admins = self
-                .store
-                .users(staff.organization)
-                .await?
-                .iter()
-                .filter(|u| u.role == UserRole::Admin && u.disabled_at.is_none())
-                .count();
-            if admins <= 1 {
-                return Err(ServiceError::NotAllowed(
-                    "組織の最後の管理者の権限は変更できません。先に別の管理者を任命してください \
-                     (the last administrator keeps the role: make someone else an administrator first)"
-                        .into(),
-                ));
-            }
-        }
+        self.keep_an_administrator(staff.organization, target.id)
+            .await?;
         self.store
             .set_user_role(staff.organization, target.id, role)
             .await?;
@@ -270,6 +256,31 @@ impl Inkan {
             return Err(gone());
         }
         Ok((Staff::user(org, id, user.role), user))
+    }
+
+    /// Refuses to take `user` away from the administrators (a new role, disabling) when they
+    /// are the organization's last active one: nobody would be left to manage it.
+    pub(crate) async fn keep_an_administrator(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> Result<()> {
+        let admins: Vec<UserId> = self
+            .store
+            .users(org)
+            .await?
+            .into_iter()
+            .filter(|u| u.role == UserRole::Admin && u.disabled_at.is_none())
+            .map(|u| u.id)
+            .collect();
+        if admins == [user] {
+            return Err(ServiceError::NotAllowed(
+                "組織の最後の管理者は、権限の変更も無効化もできません。先に別の管理者を任命してください \
+                 (the last administrator stays one: make someone else an administrator first)"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     async fn user_record(&self, org: OrganizationId, id: &str) -> Result<User> {

@@ -2111,6 +2111,37 @@ async fn upgrade_from_every_earlier_migration(postgres: bool) {
         for report in u.verify_audit().await.unwrap() {
             assert!(report.broken.is_none(), "{what}: {report:?}");
         }
+        // The 操作ログ's filter columns were filled from the entries written before them.
+        let trail = u
+            .store()
+            .audit_entries(staff.organization, None)
+            .await
+            .unwrap();
+        for action in ["create", "sign", "seal"] {
+            let expected: Vec<i64> = trail
+                .iter()
+                .rev()
+                .filter(|e| e.entry.action == action)
+                .map(|e| e.seq)
+                .collect();
+            let filtered: Vec<i64> = u
+                .store()
+                .search_audit(
+                    staff.organization,
+                    &inkan_store::AuditQuery {
+                        action: Some(action.into()),
+                        limit: 1000,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect();
+            assert!(!expected.is_empty(), "{what}: {action}");
+            assert_eq!(filtered, expected, "{what}: {action}");
+        }
         let listed = u
             .envelopes(&staff, None, 100, 0)
             .await

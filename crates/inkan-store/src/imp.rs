@@ -232,7 +232,8 @@ macro_rules! store_impl {
                         let hash = chain_hash(key, &prev, seq, entry);
                         sqlx::query(
                             "INSERT INTO audit_entries (organization, seq, envelope, at, entry, \
-                             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                             prev_hash, hash, actor, action) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                         )
                         .bind(&org_text)
                         .bind(seq)
@@ -241,6 +242,8 @@ macro_rules! store_impl {
                         .bind(to_json(entry, "audit entry")?)
                         .bind(&prev)
                         .bind(&hash)
+                        .bind(&entry.actor)
+                        .bind(&entry.action)
                         .execute(&mut **tx)
                         .await?;
                         prev = hash;
@@ -1272,6 +1275,48 @@ macro_rules! store_impl {
                 q.push(" ORDER BY seq");
                 let found = q.build().fetch_all(&self.pool).await?;
                 found.iter().map(rows::audit_entry).collect()
+            }
+
+            async fn search_audit(
+                &self,
+                org: OrganizationId,
+                query: &$crate::AuditQuery,
+            ) -> Result<Vec<AuditEntry>> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM audit_entries WHERE organization = ",
+                    rows::AUDIT
+                ));
+                q.push_bind(org.to_string());
+                if let Some(actor) = &query.actor {
+                    q.push(" AND actor = ").push_bind(actor.clone());
+                }
+                if let Some(action) = &query.action {
+                    q.push(" AND action = ").push_bind(action.clone());
+                }
+                if let Some(from) = query.from {
+                    q.push(" AND at >= ").push_bind(from);
+                }
+                if let Some(until) = query.until {
+                    q.push(" AND at < ").push_bind(until);
+                }
+                if let Some(before) = query.before_seq {
+                    q.push(" AND seq < ").push_bind(before);
+                }
+                q.push(" ORDER BY seq DESC LIMIT ")
+                    .push_bind(limit_or(query.limit, DEFAULT_LIMIT));
+                let found = q.build().fetch_all(&self.pool).await?;
+                found.iter().map(rows::audit_entry).collect()
+            }
+
+            async fn audit_actions(&self, org: OrganizationId) -> Result<Vec<String>> {
+                let found: Vec<String> = sqlx::query_scalar(
+                    "SELECT DISTINCT action FROM audit_entries \
+                     WHERE organization = $1 AND action IS NOT NULL ORDER BY action",
+                )
+                .bind(org.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(found)
             }
 
             async fn audit_head(&self, org: OrganizationId) -> Result<Option<(i64, String)>> {

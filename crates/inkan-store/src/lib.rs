@@ -219,6 +219,14 @@ pub trait Store: Send + Sync {
         org: OrganizationId,
         envelope: Option<EnvelopeId>,
     ) -> Result<Vec<AuditEntry>>;
+    /// The 操作ログ filtered by who, what and when, newest first (a page of it).
+    async fn search_audit(
+        &self,
+        org: OrganizationId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>>;
+    /// Every action the organization's trail holds, for the filter's choices.
+    async fn audit_actions(&self, org: OrganizationId) -> Result<Vec<String>>;
     /// The organization's chain head (last sequence number and hash), kept apart from the entries
     /// so that deleting the newest entries is detected too.
     async fn audit_head(&self, org: OrganizationId) -> Result<Option<(i64, String)>>;

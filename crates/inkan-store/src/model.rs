@@ -515,6 +515,22 @@ pub struct NewAuditEntry {
     pub detail: serde_json::Value,
 }
 
+/// A filter of the 操作ログ; `None` means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// `user:<id>`, `api_key:<id>`, `system`, … exactly.
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// From this Unix second, inclusive.
+    pub from: Option<UnixTime>,
+    /// Until this Unix second, exclusive.
+    pub until: Option<UnixTime>,
+    /// Only entries older than this sequence number (the next page).
+    pub before_seq: Option<i64>,
+    /// At most this many (0: 100).
+    pub limit: u32,
+}
+
 /// An entry of the hash-chained audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

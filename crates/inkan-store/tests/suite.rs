@@ -145,6 +145,7 @@ both!(
     retry_superseded_by_a_queued_twin,
     concurrent_claimers_never_share_a_job,
     audit_chain_verifies,
+    the_operations_log_filters_by_actor_action_and_time,
     tampering_with_an_entry_is_detected,
     recomputing_the_chain_without_the_key_is_detected,
     legacy_entries_are_accepted_before_keyed_ones_only,
@@ -1735,6 +1736,86 @@ async fn five_entries(s: &dyn Store) -> OrganizationId {
     change.audit = vec![audit(org, Some(rec.id()), 4), audit(org, None, 5)];
     s.apply(change).await.unwrap();
     org
+}
+
+async fn the_operations_log_filters_by_actor_action_and_time(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let other = organization(s, "花巻市").await;
+    let entry = |n: i64, actor: &str, action: &str| NewAuditEntry {
+        actor: actor.to_string(),
+        action: action.to_string(),
+        ..audit(org, None, n)
+    };
+    s.apply(Change {
+        audit: vec![
+            entry(1, "user:a", "login"),
+            entry(2, "user:b", "login"),
+            entry(3, "user:a", "download"),
+            entry(4, "api_key:k", "create"),
+            entry(5, "user:a", "login"),
+            NewAuditEntry {
+                actor: "user:a".into(),
+                action: "login".into(),
+                ..audit(other, None, 6)
+            },
+        ],
+        now: NOW,
+        ..Change::default()
+    })
+    .await
+    .unwrap();
+    let seqs = |q: AuditQuery| async move {
+        s.search_audit(org, &q)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        seqs(AuditQuery::default()).await,
+        vec![5, 4, 3, 2, 1],
+        "newest first"
+    );
+    let by_a = AuditQuery {
+        actor: Some("user:a".into()),
+        ..AuditQuery::default()
+    };
+    assert_eq!(seqs(by_a.clone()).await, vec![5, 3, 1]);
+    assert_eq!(
+        seqs(AuditQuery {
+            action: Some("login".into()),
+            ..by_a.clone()
+        })
+        .await,
+        vec![5, 1]
+    );
+    assert_eq!(
+        seqs(AuditQuery {
+            from: Some(NOW + 2),
+            until: Some(NOW + 5),
+            ..AuditQuery::default()
+        })
+        .await,
+        vec![4, 3, 2],
+        "from inclusive, until exclusive"
+    );
+    assert_eq!(
+        seqs(AuditQuery {
+            before_seq: Some(4),
+            limit: 2,
+            ..AuditQuery::default()
+        })
+        .await,
+        vec![3, 2],
+        "the next page"
+    );
+    assert_eq!(
+        s.audit_actions(org).await.unwrap(),
+        vec!["create", "download", "login"]
+    );
+    verify(s, org).await.unwrap();
 }
 
 fn org_filter(org: OrganizationId) -> String {

@@ -34,6 +34,7 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         admin::invite_user,
         admin::send_invitation,
         admin::change_role,
+        admin::organization_log,
         admin::add_user,
         admin::disable_user,
         admin::set_password,

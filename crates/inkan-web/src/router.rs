@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         )
         .route("/users", get(admin::users).post(admin::add_user))
         .route("/users/invite", post(admin::invite_user))
+        .route("/audit", get(admin::organization_log))
         .route("/users/{id}/invitation", post(admin::send_invitation))
         .route("/users/{id}/role", axum::routing::put(admin::change_role))
         .route("/users/{id}/disable", post(admin::disable_user))

@@ -59,6 +59,7 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/users/{id}/password", "post"),
         ("/api/v1/users/{id}/mfa/reset", "post"),
         ("/api/v1/users/invite", "post"),
+        ("/api/v1/audit", "get"),
         ("/api/v1/users/{id}/invitation", "post"),
         ("/api/v1/users/{id}/role", "put"),
         ("/api/v1/organization/staff-networks", "get"),

@@ -1111,7 +1111,16 @@ async fn sessions_end_on_the_server_at_logout_a_new_password_and_disabling() {
     assert_eq!(r.status(), 204);
     assert!(!session_alive(&app, &session).await);
 
-    // Disabling: sessions end and the login is refused like a wrong password.
+    // Disabling: sessions end and the login is refused like a wrong password. (Another
+    // administrator first: the last one cannot be disabled.)
+    let r = app
+        .post("/api/v1/users")
+        .bearer_auth(&key)
+        .json(&json!({ "name": "副管理者", "email": "fuku@city.example.jp", "role": "admin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     let session = login(&app).await;
     let r = app
         .post(&format!("/api/v1/users/{me}/disable"))
@@ -2013,6 +2022,14 @@ async fn roles_decide_what_each_staff_member_reads_and_does() {
     let (code, message) = error_of(r, 409).await;
     assert_eq!(code, "not_allowed");
     assert!(message.contains("最後の管理者"), "{message}");
+    let r = app
+        .post(&format!("/api/v1/users/{admin_id}/disable"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let (_, message) = error_of(r, 409).await;
+    assert!(message.contains("最後の管理者"), "nor disabled: {message}");
     // An unknown role is named.
     let r = app
         .put(&format!("/api/v1/users/{admin_id}/role"))
@@ -2134,4 +2151,99 @@ async fn an_invited_user_sets_their_own_password_once() {
     for action in ["add_user", "user_invited", "invitation_accepted"] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
+}
+
+/// 操作ログ for administrators: the organization's trail, newest first, filtered by staff
+/// member, action and days in Japan (a day is whole, from midnight JST), on the page and over
+/// the API; a wrong date is named; other roles have no log.
+#[tokio::test]
+async fn the_operations_log_is_filtered_by_user_action_and_day() {
+    let clock = std::sync::Arc::new(inkan_service::ShiftedClock::default());
+    let app = TestApp::start_configured(clock.clone(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let key = app.organization_with_login().await;
+    let day = |at: i64| inkan_domain::CalendarDate::jst(at).format(inkan_domain::DateFormat::Iso);
+    let first_day = day(inkan_service::Clock::now(clock.as_ref()));
+    let r = app
+        .post("/api/v1/users")
+        .bearer_auth(&key)
+        .json(
+            &json!({ "name": "閲覧 三郎", "email": "etsuran@city.example.jp",
+                       "password": "a long enough password", "role": "document_viewer" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    let viewer_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    login_as(&app, ADMIN, PASSWORD).await;
+    app.envelope(&key, "ログの確認", "vendor@example.jp").await;
+    clock.advance(2 * 86_400);
+    let third_day = day(inkan_service::Clock::now(clock.as_ref()));
+    let admin = login_as(&app, ADMIN, PASSWORD).await;
+    let viewer = login_as(&app, "etsuran@city.example.jp", "a long enough password").await;
+
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<tr data-action=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_string())
+            .collect()
+    };
+    let log = |query: String| {
+        let admin = admin.clone();
+        let app = &app;
+        async move { page_of(app, &admin, &format!("/app/settings/audit{query}")).await }
+    };
+    let (status, all) = log(String::new()).await;
+    assert_eq!(status, 200, "{all}");
+    let everything = rows(&all);
+    assert_eq!(
+        everything.first().map(String::as_str),
+        Some("login"),
+        "newest first: {everything:?}"
+    );
+    for action in ["create", "login", "add_user"] {
+        assert!(
+            everything.iter().any(|a| a == action),
+            "{action} in {everything:?}"
+        );
+    }
+    let (_, by_viewer) = log(format!("?user={viewer_id}")).await;
+    assert_eq!(rows(&by_viewer), ["login"], "{by_viewer}");
+    assert!(by_viewer.contains("閲覧 三郎"));
+    let (_, creates) = log("?action=create".into()).await;
+    assert_eq!(rows(&creates), ["create"]);
+    let (_, later) = log(format!("?from={third_day}")).await;
+    assert_eq!(rows(&later), ["login", "login"], "only the third day");
+    let (_, earlier) = log(format!("?to={first_day}&action=login")).await;
+    assert_eq!(
+        rows(&earlier),
+        ["login"],
+        "the administrator's login on the first day"
+    );
+    assert!(earlier.contains("契約花子"), "{earlier}");
+    let (status, wrong) = log("?from=2026-02-30".into()).await;
+    assert_eq!(status, 400, "{wrong}");
+    assert_ne!(page_of(&app, &viewer, "/app/settings/audit").await.0, 200);
+
+    // The API: the same filter.
+    let r = app
+        .get("/api/v1/audit?action=login")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let lines: Value = r.json().await.unwrap();
+    let names: Vec<&str> = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["actor"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["閲覧 三郎", "契約花子", "契約花子"]);
 }

@@ -1120,6 +1120,15 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
         .wait_for_text("#networks-error", "締め出されます")
         .await;
     accessible(browser, "staff-security-refused").await;
+    browser.goto(&url("/app/settings/users")).await;
+    browser.wait_for_text("h1", "職員の管理").await;
+    accessible(browser, "staff-users").await;
+    browser.goto(&url("/app/settings/audit")).await;
+    browser.wait_for_text("h1", "操作ログ").await;
+    accessible(browser, "staff-activity-log").await;
+    browser.goto(&url("/app/account/mfa")).await;
+    browser.wait_for_text("h1", "多要素認証").await;
+    accessible(browser, "staff-mfa").await;
 
     // In English too: the same pages, the other half of every text.
     let token = app.link_token(VENDOR, "s");

@@ -264,6 +264,23 @@ pub(crate) async fn change_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The organization's 操作ログ, newest first, 100 a page (`before` the last `seq` for the next),
+/// filtered by user, action and days (Japan); administrators.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin",
+    params(inkan_service::LogFilter),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = [inkan_service::LogLine]),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn organization_log(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    crate::extract::Query(filter): crate::extract::Query<inkan_service::LogFilter>,
+) -> Result<Json<Vec<inkan_service::LogLine>>, ApiError> {
+    Ok(Json(state.inkan.organization_log(&staff, &filter).await?))
+}
+
 /// Revokes an API key at once; administrators.
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "admin",
     params(("id" = String, Path, description = "the key's ID")),

@@ -84,6 +84,7 @@ pub(crate) fn page(frame: Frame<'_>, body: Markup) -> Markup {
                             a href="/app/account/mfa" { (lang.t("多要素認証", "Two-step login")) }
                             @if staff.administrator {
                                 a href="/app/settings/users" { (lang.t("職員", "Users")) }
+                                a href="/app/settings/audit" { (lang.t("操作ログ", "Activity log")) }
                                 a href="/app/settings/security" { (lang.t("セキュリティ設定", "Security")) }
                             }
                         }

@@ -11,6 +11,7 @@ mod counterparties;
 mod dashboard;
 mod envelope;
 mod login;
+mod operations_log;
 mod second_factor;
 mod security;
 mod users;
@@ -95,6 +96,7 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
             post(security::save_mfa_required),
         )
         .route(users::PATH, get(users::users_page).post(users::invite))
+        .route(operations_log::PATH, get(operations_log::log_page))
         .route("/app/settings/users/{id}/{action}", post(users::act))
         .route(
             "/invite/{token}",
