@@ -1195,9 +1195,15 @@ async fn the_dashboard_shows_work_that_failed_for_good() {
     assert!(html.contains("127.0.0.1"), "the reason is shown: {html}");
 }
 
-/// Logs in from `address` (behind the test's trusted proxy): the session cookie, or the status
-/// and page of the refusal.
-async fn login_from(app: &TestApp, address: &str, password: &str) -> Result<String, (u16, String)> {
+/// Posts the login form from `address` (behind the test's trusted proxy) as `email` with
+/// `password`, asking to go to `next`: the response to the post.
+async fn post_login(
+    app: &TestApp,
+    address: &str,
+    email: &str,
+    password: &str,
+    next: &str,
+) -> reqwest::Response {
     let client = no_redirects();
     let form = client
         .get(format!("{}/login", app.url))
@@ -1207,19 +1213,25 @@ async fn login_from(app: &TestApp, address: &str, password: &str) -> Result<Stri
         .unwrap();
     let nonce = set_cookie_pair(&form, "inkan_login");
     let csrf = hidden(&form.text().await.unwrap(), "csrf");
-    let r = client
+    client
         .post(format!("{}/login", app.url))
         .header("x-forwarded-for", address)
         .header("cookie", &nonce)
         .form(&[
-            ("email", ADMIN),
+            ("email", email),
             ("password", password),
             ("csrf", &csrf),
-            ("next", "/app"),
+            ("next", next),
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Logs the administrator in from `address`: the session cookie, or the status and page of
+/// the refusal.
+async fn login_from(app: &TestApp, address: &str, password: &str) -> Result<String, (u16, String)> {
+    let r = post_login(app, address, ADMIN, password, "/app").await;
     if r.status() == 303 {
         Ok(set_cookie_pair(&r, "inkan_session"))
     } else {
@@ -1481,29 +1493,7 @@ fn next_address() -> String {
 /// The password step of a login: where it sends the browser, and the cookie it sets there
 /// (`inkan_session` when logged in, `inkan_mfa` when a code comes next).
 async fn password_step(app: &TestApp) -> (String, String) {
-    let client = no_redirects();
-    let address = next_address();
-    let form = client
-        .get(format!("{}/login", app.url))
-        .header("x-forwarded-for", &address)
-        .send()
-        .await
-        .unwrap();
-    let nonce = set_cookie_pair(&form, "inkan_login");
-    let csrf = hidden(&form.text().await.unwrap(), "csrf");
-    let r = client
-        .post(format!("{}/login", app.url))
-        .header("x-forwarded-for", &address)
-        .header("cookie", &nonce)
-        .form(&[
-            ("email", ADMIN),
-            ("password", PASSWORD),
-            ("csrf", &csrf),
-            ("next", "/app/documents"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = post_login(app, &next_address(), ADMIN, PASSWORD, "/app/documents").await;
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let cookie = if location.starts_with("/login/") {
@@ -1811,29 +1801,7 @@ async fn a_second_factor_after_the_password_accepted_once_per_code() {
 
 /// Logs `email` in with `password` (no second factor): the session cookie.
 async fn login_as(app: &TestApp, email: &str, password: &str) -> String {
-    let client = no_redirects();
-    let address = next_address();
-    let form = client
-        .get(format!("{}/login", app.url))
-        .header("x-forwarded-for", &address)
-        .send()
-        .await
-        .unwrap();
-    let nonce = set_cookie_pair(&form, "inkan_login");
-    let csrf = hidden(&form.text().await.unwrap(), "csrf");
-    let r = client
-        .post(format!("{}/login", app.url))
-        .header("x-forwarded-for", &address)
-        .header("cookie", &nonce)
-        .form(&[
-            ("email", email),
-            ("password", password),
-            ("csrf", &csrf),
-            ("next", "/app"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = post_login(app, &next_address(), email, password, "/app").await;
     assert_eq!(r.status(), 303, "login of {email}");
     set_cookie_pair(&r, "inkan_session")
 }

@@ -59,6 +59,24 @@ fn pending(headers: &HeaderMap) -> Option<PendingLogin> {
         .map(PendingLogin::from_cookie)
 }
 
+/// The pending login a second-factor form was posted under, when the client is within its
+/// login rate and the form's CSRF token is the pending login's; the response otherwise.
+fn posted_pending(
+    state: &Shared,
+    lang: Lang,
+    headers: &HeaderMap,
+    caller: &inkan_service::Caller,
+    csrf: &str,
+) -> Result<PendingLogin, Box<Response>> {
+    if !state.web.limits.login_allowed(caller_ip(caller)) {
+        return Err(Box::new(too_many(lang)));
+    }
+    match pending(headers) {
+        Some(pending) if state.inkan.csrf_valid(&pending_scope(&pending), csrf) => Ok(pending),
+        _ => Err(Box::new(Redirect::to("/login").into_response())),
+    }
+}
+
 fn pending_scope(pending: &PendingLogin) -> String {
     format!("mfa:{}", pending.cookie())
 }
@@ -212,15 +230,10 @@ pub(crate) async fn submit_code(
     CallerInfo(caller): CallerInfo,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if !state.web.limits.login_allowed(caller_ip(&caller)) {
-        return too_many(lang);
-    }
-    let Some(pending) = pending(&headers) else {
-        return Redirect::to("/login").into_response();
+    let pending = match posted_pending(&state, lang, &headers, &caller, &form.csrf) {
+        Ok(pending) => pending,
+        Err(response) => return *response,
     };
-    if !state.inkan.csrf_valid(&pending_scope(&pending), &form.csrf) {
-        return Redirect::to("/login").into_response();
-    }
     match state
         .inkan
         .complete_login(&pending, &form.code, &caller)
@@ -305,15 +318,10 @@ pub(crate) async fn submit_enrolment(
     CallerInfo(caller): CallerInfo,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if !state.web.limits.login_allowed(caller_ip(&caller)) {
-        return too_many(lang);
-    }
-    let Some(pending) = pending(&headers) else {
-        return Redirect::to("/login").into_response();
+    let pending = match posted_pending(&state, lang, &headers, &caller, &form.csrf) {
+        Ok(pending) => pending,
+        Err(response) => return *response,
     };
-    if !state.inkan.csrf_valid(&pending_scope(&pending), &form.csrf) {
-        return Redirect::to("/login").into_response();
-    }
     match state
         .inkan
         .enrol_totp_at_login(&pending, &caller, &form.secret, &form.code)
