@@ -63,6 +63,17 @@ impl Rights {
         }
     }
 
+    /// Whether this caller reads at least what `granted` would (`Every` covers all; a caller who
+    /// reads less may still give what reads nothing of others: their own, or nothing). A
+    /// system administrator therefore cannot make, reset or key an account that reads every
+    /// document — "cannot read documents" would otherwise be one invitation away.
+    pub fn covers(&self, granted: Reach) -> bool {
+        matches!(
+            (self.reads, granted),
+            (Reach::Every, _) | (_, Reach::OwnOf(_) | Reach::Nothing)
+        )
+    }
+
     /// Whether `record` is one this caller reads.
     pub fn reads_envelope(&self, record: &EnvelopeRecord) -> bool {
         match self.reads {
@@ -130,6 +141,20 @@ impl Staff {
             Err(ServiceError::NotAllowed(
                 "この権限では封筒の作成・送信・取消や取引先の登録はできません \
                  (your role does not prepare, send or cancel envelopes, nor keep the counterparty registry)"
+                    .into(),
+            ))
+        }
+    }
+
+    /// Refuses a caller who would give (a role, a key) or take over (a password or second
+    /// factor reset) more reading than they have.
+    pub(crate) fn require_cover(&self, granted: Reach) -> Result<()> {
+        if self.rights.covers(granted) {
+            Ok(())
+        } else {
+            Err(ServiceError::NotAllowed(
+                "文書を閲覧できない権限では、文書を閲覧できる職員や API キーの作成・変更・リセットはできません \
+                 (a role that reads no document cannot create, change or reset an account or key that reads them)"
                     .into(),
             ))
         }

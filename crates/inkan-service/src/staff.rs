@@ -357,6 +357,7 @@ impl Inkan {
         caller: &Caller,
     ) -> Result<String> {
         self.require_admin(staff).await?;
+        staff.require_cover(crate::Rights::of_scope(scope).reads)?;
         let (secret, hash) = new_api_key();
         let key = ApiKey {
             id: ApiKeyId::new(),
@@ -438,6 +439,46 @@ impl Inkan {
         .await
     }
 
+    /// The logged-in user changes their own password, proving the current one: every session
+    /// of theirs ends (the caller opens a new one for this browser).
+    pub async fn change_own_password(
+        &self,
+        staff: &Staff,
+        current: &str,
+        new: &str,
+        caller: &Caller,
+    ) -> Result<()> {
+        let id = staff
+            .user
+            .ok_or_else(|| ServiceError::NotAllowed("an API key has no password".into()))?;
+        let user = self
+            .store
+            .user(staff.organization, id)
+            .await?
+            .ok_or(ServiceError::NotFound("the user"))?;
+        let stored = user
+            .password_hash
+            .clone()
+            .unwrap_or_else(|| stand_in_hash().to_string());
+        let parsed = PasswordHash::new(&stored).map_err(ServiceError::internal)?;
+        let matches = Argon2::default()
+            .verify_password(current.as_bytes(), &parsed)
+            .is_ok();
+        if !matches || user.password_hash.is_none() {
+            self.record(
+                staff,
+                caller,
+                "password_change_refused",
+                serde_json::json!({}),
+            )
+            .await?;
+            return Err(ServiceError::Invalid(
+                "今のパスワードが違います (the current password is wrong)".into(),
+            ));
+        }
+        self.set_password(staff, &id.to_string(), new, caller).await
+    }
+
     /// Sets a user's password (an administrator's reset, or the user's own change): every
     /// session of that user ends at once.
     pub async fn set_password(
@@ -450,6 +491,7 @@ impl Inkan {
         let user = self.user_of(staff, id).await?;
         if staff.user != Some(user) {
             self.require_admin(staff).await?;
+            self.require_cover_of_user(staff, user).await?;
         }
         let hash = hash_password(password)?;
         self.store
@@ -561,17 +603,20 @@ impl Inkan {
             }
             _ => None,
         };
+        let role = match (input.role, input.admin) {
+            (Some(role), _) => role,
+            (None, true) => UserRole::Admin,
+            (None, false) => UserRole::DocumentManager,
+        };
+        let id = UserId::new();
+        staff.require_cover(crate::Rights::of_role(role, id).reads)?;
         let user = User {
-            id: UserId::new(),
+            id,
             organization: staff.organization,
             department: department.as_ref().map(|d| d.id),
             name: required("氏名 (user name)", &input.name, 100)?,
             email: input.email.parse()?,
-            role: match (input.role, input.admin) {
-                (Some(role), _) => role,
-                (None, true) => UserRole::Admin,
-                (None, false) => UserRole::DocumentManager,
-            },
+            role,
             password_hash: match &input.password {
                 Some(p) => Some(hash_password(p)?),
                 None => None,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::staff::{hash_password, NewUser, UserView};
-use crate::{Caller, Inkan, Result, ServiceError, Staff};
+use crate::{Caller, Inkan, Result, Rights, ServiceError, Staff};
 
 /// How long an invitation link works.
 pub const INVITATION_DAYS: i64 = 7;
@@ -89,6 +89,8 @@ impl Inkan {
         if target.role == role {
             return Ok(());
         }
+        staff.require_cover(Rights::of_role(target.role, target.id).reads)?;
+        staff.require_cover(Rights::of_role(role, target.id).reads)?;
         self.keep_an_administrator(staff.organization, target.id)
             .await?;
         self.store
@@ -256,6 +258,17 @@ impl Inkan {
             return Err(gone());
         }
         Ok((Staff::user(org, id, user.role), user))
+    }
+
+    /// Refuses a caller who reads less than `user`'s role does (resetting such a user's password
+    /// or second factor would be a way into their reading).
+    pub(crate) async fn require_cover_of_user(&self, staff: &Staff, user: UserId) -> Result<()> {
+        let target = self
+            .store
+            .user(staff.organization, user)
+            .await?
+            .ok_or(ServiceError::NotFound("the user"))?;
+        staff.require_cover(Rights::of_role(target.role, target.id).reads)
     }
 
     /// Refuses to take `user` away from the administrators (a new role, disabling) when they

@@ -1946,6 +1946,84 @@ async fn roles_decide_what_each_staff_member_reads_and_does() {
     let (status, users) = page_of(&app, &system, "/app/settings/users").await;
     assert_eq!(status, 200);
     assert!(users.contains("viewer@city.example.jp"), "{users}");
+    // A system administrator cannot give (or take over) more reading than they have: no
+    // document manager invited, no viewer made an administrator, no key that reads; a sender
+    // (who reads only their own) they may invite.
+    let csrf = hidden(&users, "csrf");
+    let post_as_system = |path: String, form: Vec<(&'static str, String)>| {
+        let system = system.clone();
+        let url = format!("{}{path}", app.url);
+        let csrf = csrf.clone();
+        async move {
+            let mut form = form;
+            form.push(("csrf", csrf));
+            no_redirects()
+                .post(url)
+                .header("cookie", system)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let invite = |role: &'static str, email: &'static str| {
+        vec![
+            ("name", "新任".to_string()),
+            ("email", email.to_string()),
+            ("role", role.to_string()),
+        ]
+    };
+    let r = post_as_system(
+        "/app/settings/users".into(),
+        invite("document_manager", "manager@city.example.jp"),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("文書を閲覧できない権限では"));
+    let r = post_as_system(
+        format!("/app/settings/users/{}/role", ids["viewer@city.example.jp"]),
+        vec![("role", "admin".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let r = post_as_system(
+        "/app/settings/users".into(),
+        invite("sender", "sender.c@city.example.jp"),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let system_staff = app
+        .inkan
+        .login("system@city.example.jp", PW, &Default::default())
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    assert!(app
+        .inkan
+        .create_api_key(
+            &system_staff,
+            "読み取り",
+            inkan_store::ApiKeyScope::Read,
+            &Default::default()
+        )
+        .await
+        .is_err());
+    assert!(app
+        .inkan
+        .set_password(
+            &system_staff,
+            &ids["viewer@city.example.jp"],
+            "taken over password",
+            &Default::default()
+        )
+        .await
+        .is_err());
+
     // …and not the other way round: a sender has no users page.
     assert_ne!(page_of(&app, &a, "/app/settings/users").await.0, 200);
 
@@ -2214,4 +2292,75 @@ async fn the_operations_log_is_filtered_by_user_action_and_day() {
         .map(|l| l["actor"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["閲覧 三郎", "契約花子", "契約花子"]);
+}
+
+/// パスワードの変更: the current password is required (a wrong one is refused and audited), the
+/// two new ones must agree; the change ends every other session and keeps this browser logged
+/// in with a new one; the new password logs in, the old one does not.
+#[tokio::test]
+async fn staff_change_their_own_password() {
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let key = app.organization_with_login().await;
+    let elsewhere = login_as(&app, ADMIN, PASSWORD).await;
+    let here = login_as(&app, ADMIN, PASSWORD).await;
+    let (status, page) = page_of(&app, &here, "/app/account/password").await;
+    assert_eq!(status, 200);
+    let csrf = hidden(&page, "csrf");
+    let post = |current: &str, password: &str, again: &str| {
+        no_redirects()
+            .post(format!("{}/app/account/password", app.url))
+            .header("cookie", here.clone())
+            .header("x-forwarded-for", next_address())
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("current", current),
+                ("password", password),
+                ("again", again),
+            ])
+            .send()
+    };
+    const NEW: &str = "a brand new password";
+    let r = post("not the password", NEW, NEW).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("今のパスワードが違います"));
+    let r = post(PASSWORD, NEW, "something else entirely")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(session_alive(&app, &elsewhere).await, "nothing changed yet");
+    let r = post(PASSWORD, NEW, NEW).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let renewed = set_cookie_pair(&r, "inkan_session");
+    assert!(session_alive(&app, &renewed).await, "this browser stays in");
+    assert!(
+        !session_alive(&app, &elsewhere).await,
+        "every other session ended"
+    );
+    assert!(!session_alive(&app, &here).await);
+    let r = post_login(&app, &next_address(), ADMIN, PASSWORD, "/app").await;
+    assert_eq!(r.status(), 401, "the old password");
+    login_as(&app, ADMIN, NEW).await;
+
+    let staff = app
+        .inkan
+        .authenticate_api_key(&key, &Default::default())
+        .await
+        .unwrap();
+    let actions: Vec<String> = app
+        .inkan
+        .audit_trail(&staff, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    for action in ["password_change_refused", "set_password"] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
 }

@@ -1129,6 +1129,9 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
     browser.goto(&url("/app/account/mfa")).await;
     browser.wait_for_text("h1", "多要素認証").await;
     accessible(browser, "staff-mfa").await;
+    browser.goto(&url("/app/account/password")).await;
+    browser.wait_for_text("h1", "パスワードの変更").await;
+    accessible(browser, "staff-password").await;
 
     // In English too: the same pages, the other half of every text.
     let token = app.link_token(VENDOR, "s");

@@ -316,6 +316,7 @@ impl Inkan {
         let id: UserId = user
             .parse()
             .map_err(|_| ServiceError::NotFound("the user"))?;
+        self.require_cover_of_user(staff, id).await?;
         if !self
             .store
             .set_totp(staff.organization, id, None, &[])

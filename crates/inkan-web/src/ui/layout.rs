@@ -82,6 +82,7 @@ pub(crate) fn page(frame: Frame<'_>, body: Markup) -> Markup {
                                 a href="/app/documents" { (lang.t("文書管理", "Documents")) }
                             }
                             a href="/app/account/mfa" { (lang.t("多要素認証", "Two-step login")) }
+                            a href="/app/account/password" { (lang.t("パスワード", "Password")) }
                             @if staff.administrator {
                                 a href="/app/settings/users" { (lang.t("職員", "Users")) }
                                 a href="/app/settings/audit" { (lang.t("操作ログ", "Activity log")) }

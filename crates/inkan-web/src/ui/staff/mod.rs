@@ -12,6 +12,7 @@ mod dashboard;
 mod envelope;
 mod login;
 mod operations_log;
+mod password;
 mod second_factor;
 mod security;
 mod users;
@@ -47,6 +48,10 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
             get(second_factor::account_page).post(second_factor::enrol),
         )
         .route("/app/account/mfa/remove", post(second_factor::remove))
+        .route(
+            password::PATH,
+            get(password::password_page).post(password::change_password),
+        )
         .route("/app", get(dashboard::page_handler))
         .route(
             "/app/counterparties",
