@@ -2364,3 +2364,96 @@ async fn staff_change_their_own_password() {
         );
     }
 }
+
+/// API キー from the pages: an administrator makes a read key (its secret shown once, on an
+/// answer that is not cached), the key reads and may not send, the list shows it without its
+/// secret, and revoking it ends it at once.
+#[tokio::test]
+async fn administrators_make_and_revoke_api_keys_on_their_page() {
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    app.organization_with_login().await;
+    let admin = login_as(&app, ADMIN, PASSWORD).await;
+    let (status, page) = page_of(&app, &admin, "/app/settings/api-keys").await;
+    assert_eq!(status, 200);
+    let csrf = hidden(&page, "csrf");
+    let post = |path: &str, form: Vec<(&str, &str)>| {
+        let mut form: Vec<(String, String)> = form
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        form.push(("csrf".into(), csrf.clone()));
+        no_redirects()
+            .post(format!("{}{path}", app.url))
+            .header("cookie", admin.clone())
+            .form(&form)
+            .send()
+    };
+    let r = post(
+        "/app/settings/api-keys",
+        vec![("name", "会計システム"), ("scope", "read")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    let start = html
+        .find("id=\"new-key-secret\">")
+        .expect("the secret, once")
+        + 20;
+    let secret = html[start..].split('<').next().unwrap().to_string();
+    assert!(secret.starts_with("inkan_"), "{secret}");
+    let (_, list) = page_of(&app, &admin, "/app/settings/api-keys").await;
+    assert!(
+        list.contains("会計システム") && !list.contains(&secret),
+        "never shown again"
+    );
+    let r = app
+        .get("/api/v1/envelopes")
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(&secret)
+        .json(&new_envelope("読み取りキー", "vendor@example.jp"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a read key does not send");
+    let r = post(
+        "/app/settings/api-keys",
+        vec![("name", "x"), ("scope", "root")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let row = list.split("data-name=\"会計システム\"").nth(1).unwrap();
+    let id = row
+        .split("/app/settings/api-keys/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = post(&format!("/app/settings/api-keys/{id}/revoke"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = app
+        .get("/api/v1/envelopes")
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "revoked at once");
+    let (_, list) = page_of(&app, &admin, "/app/settings/api-keys").await;
+    assert!(list.contains("無効化済み"), "{list}");
+}

@@ -1132,6 +1132,9 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
     browser.goto(&url("/app/account/password")).await;
     browser.wait_for_text("h1", "パスワードの変更").await;
     accessible(browser, "staff-password").await;
+    browser.goto(&url("/app/settings/api-keys")).await;
+    browser.wait_for_text("h1", "API キー").await;
+    accessible(browser, "staff-api-keys").await;
 
     // In English too: the same pages, the other half of every text.
     let token = app.link_token(VENDOR, "s");

@@ -86,6 +86,7 @@ pub(crate) fn page(frame: Frame<'_>, body: Markup) -> Markup {
                             @if staff.administrator {
                                 a href="/app/settings/users" { (lang.t("職員", "Users")) }
                                 a href="/app/settings/audit" { (lang.t("操作ログ", "Activity log")) }
+                                a href="/app/settings/api-keys" { (lang.t("API キー", "API keys")) }
                                 a href="/app/settings/security" { (lang.t("セキュリティ設定", "Security")) }
                             }
                         }

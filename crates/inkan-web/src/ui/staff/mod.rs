@@ -5,6 +5,7 @@
 //! A staff page needs a session ([`StaffSession`]); without one it redirects to the login.
 //! Every form posts a CSRF token bound to the session.
 
+mod api_keys;
 mod archive;
 mod compose;
 mod counterparties;
@@ -102,6 +103,14 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
         )
         .route(users::PATH, get(users::users_page).post(users::invite))
         .route(operations_log::PATH, get(operations_log::log_page))
+        .route(
+            api_keys::PATH,
+            get(api_keys::keys_page).post(api_keys::make_key),
+        )
+        .route(
+            "/app/settings/api-keys/{id}/revoke",
+            post(api_keys::revoke_key),
+        )
         .route("/app/settings/users/{id}/{action}", post(users::act))
         .route(
             "/invite/{token}",
