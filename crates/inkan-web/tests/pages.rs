@@ -1918,7 +1918,17 @@ async fn roles_decide_what_each_staff_member_reads_and_does() {
             "{path} for the viewer"
         );
     }
-    let csrf = hidden(&page_of(&app, &viewer, &city_page).await.1, "csrf");
+    let (_, viewer_page) = page_of(&app, &viewer, &city_page).await;
+    assert!(
+        !viewer_page.contains("id=\"cancel\""),
+        "no cancel offered to a viewer"
+    );
+    let (_, manager_page) = page_of(&app, &a, &own_page).await;
+    assert!(
+        manager_page.contains("id=\"cancel\""),
+        "a sender may cancel their own"
+    );
+    let csrf = hidden(&viewer_page, "csrf");
     let r = no_redirects()
         .post(format!("{}/app/envelopes/{city_id}/cancel", app.url))
         .header("cookie", &viewer)

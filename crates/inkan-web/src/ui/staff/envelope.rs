@@ -104,7 +104,8 @@ pub(crate) async fn page_handler(
                 }
             }
             @if !e.message.trim().is_empty() { div.message { @for l in e.message.lines() { p { (l) } } } }
-            div.actions {
+            // Only a role that sends is offered what it may do (the service refuses the rest).
+            @if session.staff.may_send() { div.actions {
                 @if e.status == "draft" {
                     form.inline method="post" action=(format!("{base}/send")) {
                         input type="hidden" name="csrf" value=(session.csrf);
@@ -128,7 +129,7 @@ pub(crate) async fn page_handler(
                         }
                     }
                 }
-            }
+            } }
             (progress(lang, &e.recipients, matches!(e.status.as_str(), "declined" | "cancelled" | "expired")))
             h2 { (lang.t("文書", "Documents")) }
             div.doccards {
