@@ -9,39 +9,12 @@ use inkan_service::japan::format_japanese;
 use maud::html;
 use serde::Deserialize;
 
-use super::{status_label, StaffSession};
+use super::{action_label, status_label, StaffSession};
 use crate::extract::{CallerInfo, Path, Shared};
 use crate::render::{self, percent_encode};
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::layout::{self, expired_form, page};
 use crate::ui::signer::progress;
-
-fn action_label(lang: crate::ui::i18n::Lang, action: &str) -> String {
-    let (ja, en) = match action {
-        "create" => ("作成", "created"),
-        "send" => ("送信", "sent"),
-        "approve" => ("承認", "approved"),
-        "view" => ("閲覧", "viewed"),
-        "download" => ("ダウンロード", "downloaded"),
-        "fill" => ("入力", "filled in"),
-        "attach" => ("ファイル添付", "attached a file"),
-        "sign" => ("署名", "signed"),
-        "decline" => ("辞退", "declined"),
-        "cancel" => ("取消", "cancelled"),
-        "login" => ("ログイン", "logged in"),
-        "remind" => ("リマインド送信", "sent a reminder"),
-        "seal" => (
-            "電子署名・タイムスタンプの付与",
-            "signatures and timestamps applied",
-        ),
-        "sealed" => ("締結完了", "concluded"),
-        "expire" => ("期限切れ", "expired"),
-        "new_link" => ("署名用リンクの再送", "sent a fresh link"),
-        "upload_certificate" => ("証明書の登録", "uploaded a certificate"),
-        other => (other, other),
-    };
-    lang.t(ja, en).to_string()
-}
 
 /// Who acted: a name, with the company and email of a signer, and what kind of actor it was.
 fn actor_label(lang: crate::ui::i18n::Lang, a: &inkan_service::ActorView) -> maud::Markup {

@@ -208,6 +208,56 @@ impl FromRequestParts<Shared> for StaffSession {
     }
 }
 
+/// An audit action as a person reads it (the code itself stays for what has no name yet).
+pub(crate) fn action_label(lang: crate::ui::i18n::Lang, action: &str) -> String {
+    let (ja, en) = match action {
+        "create" => ("作成", "created"),
+        "send" => ("送信", "sent"),
+        "approve" => ("承認", "approved"),
+        "view" => ("閲覧", "viewed"),
+        "download" => ("ダウンロード", "downloaded"),
+        "fill" => ("入力", "filled in"),
+        "attach" => ("ファイル添付", "attached a file"),
+        "sign" => ("署名", "signed"),
+        "decline" => ("辞退", "declined"),
+        "cancel" => ("取消", "cancelled"),
+        "login" => ("ログイン", "logged in"),
+        "remind" => ("リマインド送信", "sent a reminder"),
+        "seal" => (
+            "電子署名・タイムスタンプの付与",
+            "signatures and timestamps applied",
+        ),
+        "sealed" => ("締結完了", "concluded"),
+        "expire" => ("期限切れ", "expired"),
+        "new_link" => ("署名用リンクの再送", "sent a fresh link"),
+        "upload_certificate" => ("証明書の登録", "uploaded a certificate"),
+        "logout" => ("ログアウト", "logged out"),
+        "network_refused" => ("接続元による拒否", "refused by network"),
+        "staff_networks_changed" => ("IP制限の変更", "changed the IP restriction"),
+        "mfa_enrolled" => ("多要素認証の登録", "set up two-step login"),
+        "mfa_failed" => ("確認コードの誤り", "wrong code"),
+        "mfa_removed" => ("多要素認証の解除", "removed two-step login"),
+        "mfa_reset" => ("多要素認証のリセット", "reset two-step login"),
+        "mfa_required_changed" => (
+            "多要素認証の必須設定の変更",
+            "changed whether two-step login is required",
+        ),
+        "add_user" => ("職員の追加", "added a user"),
+        "user_invited" => ("職員の招待", "invited a user"),
+        "invitation_accepted" => ("招待の受諾", "accepted an invitation"),
+        "role_changed" => ("権限の変更", "changed a role"),
+        "disable_user" => ("職員の無効化", "disabled a user"),
+        "set_password" => ("パスワードの設定", "set a password"),
+        "password_change_refused" => ("パスワード変更の拒否", "password change refused"),
+        "create_api_key" => ("API キーの作成", "made an API key"),
+        "revoke_api_key" => ("API キーの無効化", "revoked an API key"),
+        "add_webhook" => ("Webhook の登録", "registered a webhook"),
+        "export_csv" => ("CSV の出力", "exported a CSV"),
+        other => (other, other),
+    };
+    lang.t(ja, en).to_string()
+}
+
 /// The status names and their labels, in the dashboard's order.
 pub(crate) fn status_label(lang: Lang, status: &str) -> &'static str {
     match status {

@@ -7,7 +7,7 @@ use inkan_domain::Jst;
 use inkan_service::{LogFilter, LogLine, LOG_PAGE};
 use maud::html;
 
-use super::StaffSession;
+use super::{action_label, StaffSession};
 use crate::extract::{Query, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
@@ -54,7 +54,7 @@ pub(crate) async fn log_page(
                 select #action name="action" {
                     option value="" { (lang.t("すべて", "All")) }
                     @for a in &actions {
-                        option value=(a) selected[filter.action.as_deref() == Some(a.as_str())] { (a) }
+                        option value=(a) selected[filter.action.as_deref() == Some(a.as_str())] { (action_label(lang, a)) }
                     }
                 }
                 label for="from" { (lang.t("開始日", "From")) }
@@ -81,7 +81,7 @@ pub(crate) async fn log_page(
                                 td { (Jst::from_unix(line.at).map(|t| t.slash()).unwrap_or_default()) }
                                 td { (line.actor.name) @if let Some(email) = &line.actor.email {
                                     br; small { (email) } } }
-                                td { (line.action) }
+                                td { (action_label(lang, &line.action)) }
                                 td { @if let Some(id) = &line.envelope_id {
                                     a href=(format!("/app/envelopes/{}", percent_encode(id))) { (lang.t("開く", "Open")) } } }
                                 td { (line.ip.as_deref().unwrap_or("")) }
