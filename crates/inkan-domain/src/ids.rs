@@ -79,6 +79,16 @@ uuid_id!(
     "user ID"
 );
 uuid_id!(
+    /// A group of staff users (グループ), to which folders are granted.
+    GroupId,
+    "group ID"
+);
+uuid_id!(
+    /// A folder (フォルダ) of an organisation's envelopes.
+    FolderId,
+    "folder ID"
+);
+uuid_id!(
     /// A counterparty (取引先) registered by its 電子契約用メールアドレス届出書.
     CounterpartyId,
     "counterparty ID"

@@ -25,8 +25,8 @@ pub use envelope::{
 pub use error::DomainError;
 pub use fields::{fill, signs, Field, FieldKind, FieldValue, Placement};
 pub use ids::{
-    ApiKeyId, AttachmentId, CounterpartyId, DepartmentId, DocumentId, EnvelopeId, FieldId, JobId,
-    OrganizationId, RecipientId, SignerAccountId, UserId, WebhookId,
+    ApiKeyId, AttachmentId, CounterpartyId, DepartmentId, DocumentId, EnvelopeId, FieldId,
+    FolderId, GroupId, JobId, OrganizationId, RecipientId, SignerAccountId, UserId, WebhookId,
 };
 pub use jst::Jst;
 pub use routing::{

@@ -3,7 +3,8 @@
 //! the request, so one organization's data cannot be reached from another's credentials.
 
 use inkan_domain::{ApiKeyId, EnvelopeId, OrganizationId, Recipient, RecipientId, UserId};
-use inkan_store::{AccessToken, ApiKeyScope, EnvelopeRecord, TokenHash, TokenKind, UserRole};
+pub use inkan_store::Reach;
+use inkan_store::{AccessToken, ApiKeyScope, TokenHash, TokenKind, UserRole};
 
 use crate::{Inkan, Result, ServiceError};
 
@@ -12,18 +13,6 @@ use crate::{Inkan, Result, ServiceError};
 pub struct Caller {
     pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<String>,
-}
-
-/// Which envelopes (and their documents, pages, certificates and audit trails) a staff caller
-/// reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reach {
-    /// Every envelope of the organization.
-    Every,
-    /// Only those this user created (a sender's own).
-    OwnOf(UserId),
-    /// None (a system administrator manages users and settings, not documents).
-    Nothing,
 }
 
 /// What a staff caller may do, decided in this one place from a user's role or an API key's
@@ -43,9 +32,9 @@ impl Rights {
         let (administers, sends, reads) = match role {
             UserRole::Admin => (true, true, Reach::Every),
             UserRole::SystemAdmin => (true, false, Reach::Nothing),
-            UserRole::DocumentManager => (false, true, Reach::Every),
-            UserRole::DocumentViewer => (false, false, Reach::Every),
-            UserRole::Sender => (false, true, Reach::OwnOf(user)),
+            UserRole::DocumentManager => (false, true, Reach::granted(user, true)),
+            UserRole::DocumentViewer => (false, false, Reach::granted(user, true)),
+            UserRole::Sender => (false, true, Reach::granted(user, false)),
         };
         Rights {
             administers,
@@ -63,24 +52,23 @@ impl Rights {
         }
     }
 
-    /// Whether this caller reads at least what `granted` would (`Every` covers all; a caller who
-    /// reads less may still give what reads nothing of others: their own, or nothing). A
-    /// system administrator therefore cannot make, reset or key an account that reads every
-    /// document — "cannot read documents" would otherwise be one invitation away.
+    /// Whether this caller reads at least what `granted` would: one who reads every envelope
+    /// covers all; anyone may give what reads nothing of others (a sender's own envelopes, or
+    /// nothing). A system administrator therefore cannot make, reset or key an account that
+    /// reads others' documents — "cannot read documents" would otherwise be one invitation
+    /// away. (Whether a sender is given folders or shares is asked apart, by
+    /// `require_cover_of_user`, since that is not in the role.)
     pub fn covers(&self, granted: Reach) -> bool {
         matches!(
             (self.reads, granted),
-            (Reach::Every, _) | (_, Reach::OwnOf(_) | Reach::Nothing)
+            (Reach::Every, _) | (_, Reach::Nothing) | (_, Reach::Granted { unfiled: false, .. })
         )
     }
 
-    /// Whether `record` is one this caller reads.
-    pub fn reads_envelope(&self, record: &EnvelopeRecord) -> bool {
-        match self.reads {
-            Reach::Every => true,
-            Reach::OwnOf(user) => record.created_by == Some(user),
-            Reach::Nothing => false,
-        }
+    /// Whether this caller manages groups, folders and their grants: an administrator who
+    /// reads every document (giving reading is for one who has it all).
+    pub fn manages_folders(&self) -> bool {
+        self.administers && self.reads == Reach::Every
     }
 }
 
@@ -166,15 +154,20 @@ impl Staff {
             Reach::Nothing => Err(ServiceError::NotAllowed(
                 "この権限では文書を閲覧できません (your role does not read documents)".into(),
             )),
-            Reach::Every | Reach::OwnOf(_) => Ok(()),
+            Reach::Every | Reach::Granted { .. } => Ok(()),
         }
     }
 
-    /// The creator to limit lists and searches to, for a caller who reads only their own.
-    pub(crate) fn own_only(&self) -> Option<UserId> {
-        match self.rights.reads {
-            Reach::OwnOf(user) => Some(user),
-            Reach::Every | Reach::Nothing => None,
+    /// Refuses a caller who does not manage groups, folders and grants.
+    pub(crate) fn require_folder_management(&self) -> Result<()> {
+        if self.rights.manages_folders() {
+            Ok(())
+        } else {
+            Err(ServiceError::NotAllowed(
+                "グループとフォルダの設定は管理者だけができます \
+                 (only an administrator who reads every document manages groups and folders)"
+                    .into(),
+            ))
         }
     }
 }

@@ -142,19 +142,18 @@ impl Inkan {
             .ok_or(ServiceError::NotFound("the envelope"))
     }
 
-    /// An envelope the staff caller reads: one of another organization, one their role does
-    /// not reach, and none at all look the same ("not found").
+    /// An envelope the staff caller reads: one of another organization, one their role,
+    /// folders and shares do not reach, and none at all look the same ("not found"). The
+    /// store decides, with the same predicate as for lists and searches.
     pub(crate) async fn visible(&self, staff: &Staff, id: EnvelopeId) -> Result<EnvelopeRecord> {
-        let record = self.load(staff.organization, id).await?;
-        if staff.rights.reads_envelope(&record) {
-            Ok(record)
-        } else {
-            Err(ServiceError::NotFound("the envelope"))
-        }
+        self.store
+            .readable_envelope(staff.organization, id, &staff.rights.reads)
+            .await?
+            .ok_or(ServiceError::NotFound("the envelope"))
     }
 
     /// An envelope the staff caller may change: one they read, and a role that sends.
-    async fn changeable(&self, staff: &Staff, id: EnvelopeId) -> Result<EnvelopeRecord> {
+    pub(crate) async fn changeable(&self, staff: &Staff, id: EnvelopeId) -> Result<EnvelopeRecord> {
         let record = self.visible(staff, id).await?;
         staff.require_send()?;
         Ok(record)
@@ -393,6 +392,9 @@ impl Inkan {
             });
         }
         // The person sending: the logged-in user, or the one the API key acts for.
+        let folder = self
+            .folder_for_new_envelope(staff, input.folder, org.folder_required)
+            .await?;
         let sender = match staff.on_behalf_of {
             Some(u) => self.store.user(staff.organization, u).await?,
             None => None,
@@ -411,6 +413,7 @@ impl Inkan {
             envelope,
             version: 0,
             created_by: staff.on_behalf_of,
+            folder,
             sender_name: match department {
                 Some(d) => format!("{} {d}", org.name),
                 None => org.name.clone(),
@@ -770,7 +773,8 @@ impl Inkan {
         staff.require_some_reading()?;
         let filter = EnvelopeFilter {
             status: status.map(str::to_string),
-            created_by: staff.own_only(),
+            reach: staff.rights.reads,
+            folder: None,
             limit: limit.clamp(1, 500),
             offset,
         };
@@ -865,7 +869,7 @@ impl Inkan {
     pub async fn search(&self, staff: &Staff, query: &SearchInput) -> Result<Vec<DocumentHitView>> {
         staff.require_some_reading()?;
         let mut q = query.to_query()?;
-        q.created_by = staff.own_only();
+        q.reach = staff.rights.reads;
         Ok(self
             .store
             .search_documents(staff.organization, &q)
@@ -1006,7 +1010,7 @@ impl SearchInput {
             amount_max: amount(&self.amount_max)?,
             counterparty: self.counterparty.clone().filter(|c| !c.trim().is_empty()),
             completed_only: self.completed_only,
-            created_by: None,
+            reach: inkan_store::Reach::Nothing,
             limit: 1000,
         })
     }

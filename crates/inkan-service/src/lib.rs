@@ -27,6 +27,7 @@ mod display;
 mod engine;
 mod envelopes;
 mod error;
+mod folders;
 pub mod japan;
 mod jobs;
 mod metrics;
@@ -57,6 +58,9 @@ pub use display::DisplaySource;
 pub use engine::{signature_field_name, witness_reason, SignAs, SigningEngine, TimestampFault};
 pub use envelopes::SearchInput;
 pub use error::{Result, ServiceError, BUSY_RETRY_SECONDS};
+pub use folders::{
+    Colleague, EnvelopeMove, EnvelopeShares, FolderInput, FolderView, GroupInput, GroupView,
+};
 pub use jobs::{JobLine, JobReport, Worker};
 pub use metrics::{Metrics, METRICS_CONTENT_TYPE};
 pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};

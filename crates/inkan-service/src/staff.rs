@@ -279,6 +279,7 @@ impl Inkan {
             created_at: now,
             staff_networks: StaffNetworks::unrestricted(),
             mfa_required: false,
+            folder_required: false,
         };
         let email: Email = input.admin_email.parse()?;
         let password_hash = match &input.admin_password {

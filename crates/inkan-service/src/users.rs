@@ -89,7 +89,7 @@ impl Inkan {
         if target.role == role {
             return Ok(());
         }
-        staff.require_cover(Rights::of_role(target.role, target.id).reads)?;
+        self.require_cover_of_user(staff, target.id).await?;
         staff.require_cover(Rights::of_role(role, target.id).reads)?;
         self.keep_an_administrator(staff.organization, target.id)
             .await?;
@@ -260,15 +260,24 @@ impl Inkan {
         Ok((Staff::user(org, id, user.role), user))
     }
 
-    /// Refuses a caller who reads less than `user`'s role does (resetting such a user's password
-    /// or second factor would be a way into their reading).
+    /// Refuses a caller who reads less than `user` does (resetting such a user's password or
+    /// second factor, or changing their role, would be a way into their reading): their role's
+    /// reading, and for one who reads no more than their own, any group or shared envelope
+    /// that gives them more.
     pub(crate) async fn require_cover_of_user(&self, staff: &Staff, user: UserId) -> Result<()> {
         let target = self
             .store
             .user(staff.organization, user)
             .await?
             .ok_or(ServiceError::NotFound("the user"))?;
-        staff.require_cover(Rights::of_role(target.role, target.id).reads)
+        staff.require_cover(Rights::of_role(target.role, target.id).reads)?;
+        if staff.rights.reads != crate::Reach::Every
+            && self.has_given_reading(staff, target.id).await?
+        {
+            // What a user reads through folders and shares is as much theirs as their role's.
+            staff.require_cover(crate::Reach::Every)?;
+        }
+        Ok(())
     }
 
     /// Refuses to take `user` away from the administrators (a new role, disabling) when they

@@ -28,6 +28,11 @@ pub struct NewEnvelope {
     /// Files the sender attaches (e.g. 納付書).
     #[serde(default)]
     pub attachments: Vec<NewAttachment>,
+    /// The folder (フォルダ) it goes into, one the sender may choose; none: the top level
+    /// (refused when the organization requires a folder).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub folder: Option<inkan_domain::FolderId>,
 }
 
 /// A recipient of a new envelope.
@@ -138,6 +143,9 @@ pub struct EnvelopeView {
     pub deadline_text: String,
     pub sender_name: String,
     pub sender_email: String,
+    /// The folder it lives in (none: the top level).
+    #[schema(value_type = Option<String>)]
+    pub folder: Option<inkan_domain::FolderId>,
     /// 締結証明書ID.
     pub conclusion_id: String,
     /// True when every document has reached B-LTA.
@@ -235,6 +243,9 @@ pub struct EnvelopeSummary {
     /// The sending person's address (the user, or the one an API key acts for); empty when
     /// nobody is known.
     pub sender_email: String,
+    /// The folder it lives in (none: the top level).
+    #[schema(value_type = Option<String>)]
+    pub folder: Option<inkan_domain::FolderId>,
     pub conclusion_id: String,
     pub sealed: bool,
     /// True once the signed 電子契約締結証明書 exists (at sealing).
@@ -393,6 +404,7 @@ pub(crate) fn summary(record: &EnvelopeRecord) -> EnvelopeSummary {
         deadline_text: format_japanese(e.deadline),
         sender_name: record.sender_name.clone(),
         sender_email: record.sender_email.clone(),
+        folder: record.folder,
         conclusion_id: e.conclusion_id.to_string(),
         sealed: record.sealed_at.is_some(),
         has_certificate: record.certificate.is_some(),
@@ -418,6 +430,7 @@ pub(crate) fn envelope_view(
         deadline_text: format_japanese(e.deadline),
         sender_name: record.sender_name.clone(),
         sender_email: record.sender_email.clone(),
+        folder: record.folder,
         conclusion_id: e.conclusion_id.to_string(),
         sealed: record.sealed_at.is_some(),
         has_certificate: record.certificate.is_some(),

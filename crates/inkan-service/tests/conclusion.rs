@@ -177,6 +177,7 @@ async fn certificate_of_conclusion_library_and_verification() {
                 ],
                 documents: vec![document("業務委託契約書.pdf"), document("仕様書.pdf")],
                 attachments: vec![],
+                folder: None,
             },
             &office,
         )

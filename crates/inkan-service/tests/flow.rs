@@ -166,6 +166,7 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
                     document("請書.pdf", Some(vec!["vendor"]), vec![], "1,234,567"),
                 ],
                 attachments: vec![],
+                folder: None,
             },
             &who,
         )

@@ -642,6 +642,7 @@ async fn a_poisoned_job_fails_alone_and_every_other_organization_goes_on() {
                 recipients: vec![crlf],
                 documents: vec![],
                 attachments: vec![],
+                folder: None,
             },
             &who,
         )

@@ -12,6 +12,10 @@ pub enum StoreError {
     /// Something named in a change does not exist (or belongs to another organization).
     #[error("{0} was not found")]
     NotFound(String),
+    /// The change is refused as asked (a folder moved under itself, one that is not empty
+    /// deleted): the message says why, for the person who asked.
+    #[error("{0}")]
+    Refused(String),
     /// The database URL or settings are wrong.
     #[error("database configuration: {0}")]
     Config(String),

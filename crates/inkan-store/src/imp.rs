@@ -115,6 +115,15 @@ macro_rules! store_impl {
                 let r = &write.record;
                 let e = &r.envelope;
                 let data = to_json(e, "envelope")?;
+                // The folder column's key names no organization: check it here.
+                if let Some(folder) = r.folder {
+                    if Self::folder_path(tx, e.organization, folder).await?.is_none() {
+                        return Err(StoreError::NotFound(format!(
+                            "folder {folder} (in organization {})",
+                            e.organization
+                        )));
+                    }
+                }
                 let certificate_size = r
                     .certificate
                     .as_ref()
@@ -127,9 +136,9 @@ macro_rules! store_impl {
                              deadline, version, created_by, sender_name, sender_email, \
                              counterparty, sealed_at, created_at, updated_at, data, \
                              conclusion_id, certificate_blob, certificate_sha256, \
-                             certificate_size, certificate_archive_until) \
+                             certificate_size, certificate_archive_until, folder) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                             $14, $15, $16, $17, $18, $19, $20)",
+                             $14, $15, $16, $17, $18, $19, $20, $21)",
                         )
                         .bind(e.id.to_string())
                         .bind(e.organization.to_string())
@@ -151,6 +160,7 @@ macro_rules! store_impl {
                         .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
                         .bind(certificate_size)
                         .bind(r.certificate.as_ref().and_then(|c| c.archive_until))
+                        .bind(r.folder.map(|f| f.to_string()))
                         .execute(&mut **tx)
                         .await
                         .map_err(|err| db_error(err, || format!("envelope {}", e.id)))?;
@@ -163,8 +173,8 @@ macro_rules! store_impl {
                              sender_email = $10, counterparty = $11, sealed_at = $12, \
                              updated_at = $13, data = $14, conclusion_id = $16, \
                              certificate_blob = $17, certificate_sha256 = $18, \
-                             certificate_size = $19, certificate_archive_until = $20 \
-                             WHERE id = $1 AND organization = $2 AND version = $15",
+                             certificate_size = $19, certificate_archive_until = $20, \
+                             folder = $21 WHERE id = $1 AND organization = $2 AND version = $15",
                         )
                         .bind(e.id.to_string())
                         .bind(e.organization.to_string())
@@ -186,6 +196,7 @@ macro_rules! store_impl {
                         .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
                         .bind(certificate_size)
                         .bind(r.certificate.as_ref().and_then(|c| c.archive_until))
+                        .bind(r.folder.map(|f| f.to_string()))
                         .execute(&mut **tx)
                         .await?;
                         if done.rows_affected() == 0 {
@@ -852,17 +863,18 @@ macro_rules! store_impl {
                 filter: &EnvelopeFilter,
             ) -> Result<Vec<EnvelopeRecord>> {
                 let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {} FROM envelopes WHERE organization = ",
+                    "SELECT {} FROM envelopes e WHERE e.organization = ",
                     rows::ENVELOPE
                 ));
                 q.push_bind(org.to_string());
                 if let Some(status) = &filter.status {
-                    q.push(" AND status = ").push_bind(status.clone());
+                    q.push(" AND e.status = ").push_bind(status.clone());
                 }
-                if let Some(user) = filter.created_by {
-                    q.push(" AND created_by = ").push_bind(user.to_string());
+                if let Some(folder) = filter.folder {
+                    Self::push_folder(&mut q, folder);
                 }
-                q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                Self::push_reach(&mut q, &filter.reach);
+                q.push(" ORDER BY e.created_at DESC, e.id DESC LIMIT ")
                     .push_bind(limit_or(filter.limit, DEFAULT_LIMIT))
                     .push(" OFFSET ")
                     .push_bind(i64::from(filter.offset));
@@ -1019,9 +1031,7 @@ macro_rules! store_impl {
                 if query.completed_only {
                     q.push(" AND e.status = 'completed'");
                 }
-                if let Some(user) = query.created_by {
-                    q.push(" AND e.created_by = ").push_bind(user.to_string());
-                }
+                Self::push_reach(&mut q, &query.reach);
                 // NULL dates last on both backends (SQLite sorts NULL first, PostgreSQL last).
                 q.push(" ORDER BY d.tx_date IS NULL, d.tx_date, d.created_at, d.id LIMIT ")
                     .push_bind(limit_or(query.limit, DEFAULT_SEARCH_LIMIT));

@@ -14,9 +14,11 @@ mod audit;
 mod dump;
 mod error;
 mod imp;
+mod imp_access;
 mod migrations;
 mod model;
 mod postgres;
+mod reach;
 mod rows;
 mod sqlite;
 
@@ -28,6 +30,7 @@ pub use dump::{create_database, database_is_empty, drop_database, import_databas
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PostgresStore;
+pub use reach::{AccessStore, Folder, Group, Reach, MAX_FOLDER_DEPTH};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -76,7 +79,7 @@ pub fn migrations() -> Vec<(i64, String)> {
 /// Everything Inkan keeps, except blobs (see inkan-blobs). Every read that concerns one
 /// organization's data takes that organization's ID, so no query can cross tenants.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: AccessStore + Send + Sync {
     /// "sqlite" or "postgres", for logs and benchmarks.
     fn backend(&self) -> &'static str;
 

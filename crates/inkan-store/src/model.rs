@@ -3,11 +3,13 @@
 
 use inkan_domain::{
     ApiKeyId, AttachmentId, CalendarDate, CounterpartyId, DepartmentId, DocumentId, Email,
-    Envelope, EnvelopeId, Field, FieldId, JobId, OrganizationId, RecipientId, SignerAccountId,
-    StaffNetworks, UserId, WebhookId, Yen,
+    Envelope, EnvelopeId, Field, FieldId, FolderId, JobId, OrganizationId, RecipientId,
+    SignerAccountId, StaffNetworks, UserId, WebhookId, Yen,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+use crate::Reach;
 
 /// Seconds since the Unix epoch (UTC). Every time the store keeps is one of these.
 pub type UnixTime = i64;
@@ -40,6 +42,8 @@ pub struct Organization {
     pub staff_networks: StaffNetworks,
     /// Every staff user must use a second factor (enrolment at their next login).
     pub mfa_required: bool,
+    /// Every envelope must be sent into a folder (none may stay at the top level).
+    pub folder_required: bool,
 }
 
 /// A department (部署) such as 財政部契約検査課.
@@ -228,6 +232,9 @@ pub struct EnvelopeRecord {
     /// Incremented by every write; writes name the version they read (optimistic locking).
     pub version: i64,
     pub created_by: Option<UserId>,
+    /// The folder it lives in (`None`: the organization's top level).
+    #[serde(default)]
+    pub folder: Option<FolderId>,
     /// 送り主 as shown to recipients: `盛岡市 財政部契約検査課`.
     pub sender_name: String,
     pub sender_email: String,
@@ -389,8 +396,10 @@ pub struct Change {
 pub struct EnvelopeFilter {
     /// A status name (`EnvelopeStatus::name`), or all.
     pub status: Option<String>,
-    /// Only the envelopes this user created (a sender's own).
-    pub created_by: Option<UserId>,
+    /// Whose reading to list for: nothing unless set.
+    pub reach: Reach,
+    /// Only those in this folder (and its subfolders).
+    pub folder: Option<FolderId>,
     /// At most this many (0: 100).
     pub limit: u32,
     pub offset: u32,
@@ -409,8 +418,8 @@ pub struct DocumentQuery {
     pub counterparty: Option<String>,
     /// Only documents of completed envelopes.
     pub completed_only: bool,
-    /// Only documents of envelopes this user created (a sender's own).
-    pub created_by: Option<UserId>,
+    /// Whose reading to search for: nothing unless set.
+    pub reach: Reach,
     /// At most this many hits (0: 1000).
     pub limit: u32,
 }

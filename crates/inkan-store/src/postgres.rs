@@ -70,3 +70,4 @@ impl PostgresStore {
 }
 
 crate::imp::store_impl!(PostgresStore, Postgres, "postgres");
+crate::imp_access::access_impl!(PostgresStore, Postgres);

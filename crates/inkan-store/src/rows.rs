@@ -178,7 +178,8 @@ pub(crate) fn db_error(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreEr
 
 // ── Column lists and decoders ────────────────────────────────────────────────────────────────
 
-pub(crate) const ORGANIZATION: &str = "id, name, created_at, staff_networks, mfa_required";
+pub(crate) const ORGANIZATION: &str =
+    "id, name, created_at, staff_networks, mfa_required, folder_required";
 
 pub(crate) fn organization(r: &impl Get) -> Result<Organization> {
     let networks = r.text("staff_networks")?;
@@ -190,6 +191,7 @@ pub(crate) fn organization(r: &impl Get) -> Result<Organization> {
             .parse()
             .map_err(|e| StoreError::Corrupt(format!("staff_networks {networks:?}: {e}")))?,
         mfa_required: r.flag("mfa_required")?,
+        folder_required: r.flag("folder_required")?,
     })
 }
 
@@ -279,7 +281,7 @@ pub(crate) fn counterparty(r: &impl Get) -> Result<Counterparty> {
 
 pub(crate) const ENVELOPE: &str = "id, organization, version, created_by, sender_name, \
      sender_email, counterparty, sealed_at, certificate_blob, certificate_sha256, \
-     certificate_size, certificate_archive_until, created_at, updated_at, data";
+     certificate_size, certificate_archive_until, created_at, updated_at, data, folder";
 
 pub(crate) fn envelope(r: &impl Get) -> Result<EnvelopeRecord> {
     let envelope: Envelope = json(r, "data")?;
@@ -294,6 +296,7 @@ pub(crate) fn envelope(r: &impl Get) -> Result<EnvelopeRecord> {
         envelope,
         version: r.int("version")?,
         created_by: opt_id(r, "created_by")?,
+        folder: opt_id(r, "folder")?,
         sender_name: r.text("sender_name")?,
         sender_email: r.text("sender_email")?,
         counterparty: opt_id(r, "counterparty")?,
@@ -483,6 +486,67 @@ pub(crate) fn signer_account(r: &impl Get) -> Result<SignerAccount> {
         email: r.text("email")?,
         created_at: r.int("created_at")?,
     })
+}
+
+// ── 閲覧権限 ─────────────────────────────────────────────────────────────────────────────────
+
+/// A group without its members (read apart).
+pub(crate) fn group(r: &impl Get) -> Result<crate::Group> {
+    Ok(crate::Group {
+        id: id(r, "id")?,
+        organization: id(r, "organization")?,
+        name: r.text("name")?,
+        members: Vec::new(),
+        created_at: r.int("created_at")?,
+    })
+}
+
+/// A (group, user) row of `group_members`.
+pub(crate) fn membership(r: &impl Get) -> Result<(inkan_domain::GroupId, inkan_domain::UserId)> {
+    Ok((id(r, "group_id")?, id(r, "user_id")?))
+}
+
+/// A folder without its grants (read apart), with its path.
+pub(crate) fn folder(r: &impl Get) -> Result<(crate::Folder, String)> {
+    Ok((
+        crate::Folder {
+            id: id(r, "id")?,
+            organization: id(r, "organization")?,
+            parent: opt_id(r, "parent")?,
+            name: r.text("name")?,
+            grants: Vec::new(),
+            created_at: r.int("created_at")?,
+        },
+        r.text("path")?,
+    ))
+}
+
+/// A (folder, group) row of `folder_grants`.
+pub(crate) fn grant(r: &impl Get) -> Result<(inkan_domain::FolderId, inkan_domain::GroupId)> {
+    Ok((id(r, "folder")?, id(r, "group_id")?))
+}
+
+/// Folders in tree order: each parent before its children, siblings by name (a depth-first
+/// walk, so an indented list reads as the tree).
+pub(crate) fn tree_order(folders: Vec<(crate::Folder, String)>) -> Vec<crate::Folder> {
+    // The key of a folder is the names along its path; sorting by it walks the tree.
+    let name_of: std::collections::HashMap<String, String> = folders
+        .iter()
+        .map(|(f, _)| (f.id.to_string(), f.name.clone()))
+        .collect();
+    let mut keyed: Vec<(Vec<(String, String)>, crate::Folder)> = folders
+        .into_iter()
+        .map(|(f, path)| {
+            let key = path
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(|id| (name_of.get(id).cloned().unwrap_or_default(), id.to_string()))
+                .collect();
+            (key, f)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.into_iter().map(|(_, f)| f).collect()
 }
 
 #[cfg(test)]

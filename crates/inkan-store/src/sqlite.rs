@@ -93,3 +93,4 @@ impl SqliteStore {
 }
 
 crate::imp::store_impl!(SqliteStore, Sqlite, "sqlite");
+crate::imp_access::access_impl!(SqliteStore, Sqlite);

@@ -158,7 +158,13 @@ both!(
     conclusion_lookup_certificate_and_library,
     archive_due_finds_sealed_proofs_that_run_out,
     signer_accounts_and_one_time_codes,
+    reading_follows_folders_groups_and_shares,
+    folder_tree_rules,
 );
+
+#[path = "suite/access.rs"]
+mod access;
+use access::{folder_tree_rules, reading_follows_folders_groups_and_shares};
 
 // ── Fixtures ─────────────────────────────────────────────────────────────────────────────────
 
@@ -169,6 +175,7 @@ async fn organization(store: &dyn Store, name: &str) -> OrganizationId {
         created_at: NOW,
         staff_networks: Default::default(),
         mfa_required: false,
+        folder_required: false,
     };
     store.create_organization(&org).await.unwrap();
     org.id
@@ -212,6 +219,7 @@ fn record(envelope: Envelope, created_at: i64) -> EnvelopeRecord {
         envelope,
         version: 1,
         created_by: Some(UserId::new()),
+        folder: None,
         sender_name: "盛岡市 財政部契約検査課".to_string(),
         sender_email: "keiyaku@city.example.jp".to_string(),
         counterparty: None,
@@ -925,17 +933,13 @@ async fn tenants_are_isolated(ctx: Ctx) {
         .unwrap();
 
     assert!(s.envelope(b, rec.id()).await.unwrap().is_none());
-    assert!(s
-        .envelopes(b, &EnvelopeFilter::default())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(s.envelopes(b, &every_envelope()).await.unwrap().is_empty());
     assert!(s.documents(b, rec.id()).await.unwrap().is_empty());
     assert!(s.document(b, doc.id).await.unwrap().is_none());
     assert!(s.attachments(b, rec.id()).await.unwrap().is_empty());
     assert!(s.counterparties(b).await.unwrap().is_empty());
     assert!(s
-        .search_documents(b, &DocumentQuery::default())
+        .search_documents(b, &every_document())
         .await
         .unwrap()
         .is_empty());
@@ -944,7 +948,7 @@ async fn tenants_are_isolated(ctx: Ctx) {
     assert!(s.audit_head(b).await.unwrap().is_none());
     // A's own view is intact.
     assert_eq!(
-        s.search_documents(a, &DocumentQuery::default())
+        s.search_documents(a, &every_document())
             .await
             .unwrap()
             .len(),
@@ -974,15 +978,15 @@ async fn envelopes_newest_first_filtered_and_paged(ctx: Ctx) {
     }
     let list = |status: Option<&str>, limit, offset| EnvelopeFilter {
         status: status.map(str::to_string),
-        created_by: None,
         limit,
         offset,
+        ..every_envelope()
     };
     let own: Vec<_> = s
         .envelopes(
             org,
             &EnvelopeFilter {
-                created_by: Some(sender),
+                reach: Reach::granted(sender, false),
                 ..list(None, 0, 0)
             },
         )
@@ -1141,7 +1145,7 @@ async fn search_by_each_criterion_and_combined(ctx: Ctx) {
     }
     let ids = |hits: Vec<DocumentHit>| hits.into_iter().map(|h| h.document.id).collect::<Vec<_>>();
     let search = |q: DocumentQuery| async move { ids(s.search_documents(org, &q).await.unwrap()) };
-    let q = DocumentQuery::default;
+    let q = every_document;
 
     // Nothing given: everything, by date, undated last.
     assert_eq!(
@@ -1151,7 +1155,7 @@ async fn search_by_each_criterion_and_combined(ctx: Ctx) {
     // One creator's envelopes only (a sender reads what they sent).
     assert_eq!(
         search(DocumentQuery {
-            created_by: open.created_by,
+            reach: Reach::granted(open.created_by.unwrap(), false),
             ..q()
         })
         .await,
@@ -2439,4 +2443,20 @@ async fn signer_accounts_and_one_time_codes(ctx: Ctx) {
             .unwrap(),
         CodeCheck::Valid
     );
+}
+
+/// A listing of every envelope (the filter's default reads nothing).
+fn every_envelope() -> EnvelopeFilter {
+    EnvelopeFilter {
+        reach: Reach::Every,
+        ..EnvelopeFilter::default()
+    }
+}
+
+/// A search of every document (the query's default reads nothing).
+fn every_document() -> DocumentQuery {
+    DocumentQuery {
+        reach: Reach::Every,
+        ..DocumentQuery::default()
+    }
 }

@@ -341,6 +341,7 @@
         title, number: $("#number").value.trim(), message: $("#message").value,
         deadline: Math.floor(deadlineAt / 1000), counterparty: $("#counterparty").value || null,
         recipients: rs, documents: docs, attachments,
+        folder: ($("#folder") && $("#folder").value) || null,
       };
       const r = await fetch("/app/envelopes", {
         method: "POST", credentials: "same-origin",

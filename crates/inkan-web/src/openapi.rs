@@ -5,7 +5,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, completion, counterparties, documents, envelopes, signer, system, verify};
+use crate::api::{
+    admin, completion, counterparties, documents, envelopes, folders, signer, system, verify,
+};
 
 /// The API's description, served at `/openapi.json`.
 #[derive(OpenApi)]
@@ -42,6 +44,18 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         admin::add_webhook,
         admin::jobs,
         admin::retry_job,
+        folders::groups,
+        folders::create_group,
+        folders::update_group,
+        folders::delete_group,
+        folders::folders,
+        folders::create_folder,
+        folders::update_folder,
+        folders::delete_folder,
+        folders::set_folder_required,
+        folders::move_envelope,
+        folders::shares,
+        folders::share,
         counterparties::list,
         counterparties::register,
         counterparties::get,
@@ -80,7 +94,7 @@ use crate::api::{admin, completion, counterparties, documents, envelopes, signer
         (name = "signer", description = "Recipients, through the link in their email"),
         (name = "completion", description = "The completion link (14 days)"),
         (name = "verify", description = "Verification of a signed PDF, for anyone"),
-        (name = "admin", description = "Organizations, API keys, webhooks, jobs"),
+        (name = "admin", description = "Organizations, users, groups, folders, API keys, webhooks, jobs"),
         (name = "system", description = "Health and this document"),
     )
 )]

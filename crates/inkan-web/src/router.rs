@@ -9,7 +9,7 @@ use axum::Router;
 use std::sync::Arc;
 
 use crate::api::{
-    admin, completion, counterparties, documents, envelopes, signer, system, verify,
+    admin, completion, counterparties, documents, envelopes, folders, signer, system, verify,
     MAX_ATTACHMENT_BODY, MAX_ENVELOPE_BODY,
 };
 use crate::error::{ApiError, StartError};
@@ -49,6 +49,32 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
             axum::routing::put(admin::set_mfa_required),
         )
         .route("/departments", get(admin::departments))
+        // 閲覧権限: groups, folders, an envelope's folder and shares.
+        .route("/groups", get(folders::groups).post(folders::create_group))
+        .route(
+            "/groups/{id}",
+            axum::routing::put(folders::update_group).delete(folders::delete_group),
+        )
+        .route(
+            "/folders",
+            get(folders::folders).post(folders::create_folder),
+        )
+        .route(
+            "/folders/{id}",
+            axum::routing::put(folders::update_folder).delete(folders::delete_folder),
+        )
+        .route(
+            "/organization/folder-required",
+            axum::routing::put(folders::set_folder_required),
+        )
+        .route(
+            "/envelopes/{id}/folder",
+            axum::routing::put(folders::move_envelope),
+        )
+        .route(
+            "/envelopes/{id}/shares",
+            get(folders::shares).put(folders::share),
+        )
         .route("/webhooks", post(admin::add_webhook))
         .route("/jobs", get(admin::jobs))
         .route("/jobs/{id}/retry", post(admin::retry_job))

@@ -2467,3 +2467,431 @@ async fn administrators_make_and_revoke_api_keys_on_their_page() {
     let (_, list) = page_of(&app, &admin, "/app/settings/api-keys").await;
     assert!(list.contains("無効化済み"), "{list}");
 }
+
+/// Posts a form (fields may repeat) as a logged-in staff member, without following redirects.
+async fn post_form(
+    app: &TestApp,
+    session: &str,
+    path: &str,
+    form: &[(&str, String)],
+) -> reqwest::Response {
+    no_redirects()
+        .post(format!("{}{path}", app.url))
+        .header("cookie", session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form.iter()
+                .map(|(k, v)| format!("{k}={}", urlencoding(v)))
+                .collect::<Vec<_>>()
+                .join("&"),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+fn urlencoding(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// 閲覧権限・フォルダ: folders granted to groups decide what document managers and senders read,
+/// on the dashboard, an envelope's page and downloads, 文書管理 and its CSV; a direct URL to an
+/// invisible envelope is "not found"; sharing one envelope opens it to one colleague; moves and
+/// every setting are audited; a folder can be required; only an administrator who reads every
+/// document manages groups and folders.
+#[tokio::test]
+async fn folders_granted_to_groups_decide_who_reads_each_envelope() {
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let key = app.organization_with_login().await;
+    const PW: &str = "a long enough password";
+    let mut ids = std::collections::HashMap::new();
+    for (email, role) in [
+        ("keiyaku@city.example.jp", "document_manager"),
+        ("hisho@city.example.jp", "document_manager"),
+        ("sender@city.example.jp", "sender"),
+        ("system@city.example.jp", "system_admin"),
+    ] {
+        let r = app
+            .post("/api/v1/users")
+            .bearer_auth(&key)
+            .json(&json!({ "name": email, "email": email, "password": PW, "role": role }))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        ids.insert(email, body["id"].as_str().unwrap().to_string());
+    }
+    let admin = login_as(&app, ADMIN, PASSWORD).await;
+    let (status, settings) = page_of(&app, &admin, "/app/settings/folders").await;
+    assert_eq!(status, 200, "{settings}");
+    let csrf = hidden(&settings, "csrf");
+    let form = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        let mut form: Vec<(&'static str, String)> =
+            pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        form.push(("csrf", csrf.clone()));
+        form
+    };
+
+    // A group 契約検査課 (the contract manager and the sender), on the page.
+    let r = post_form(
+        &app,
+        &admin,
+        "/app/settings/folders/groups",
+        &form(&[
+            ("name", "契約検査課"),
+            ("members", &ids["keiyaku@city.example.jp"]),
+            ("members", &ids["sender@city.example.jp"]),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let groups: Value = app
+        .get("/api/v1/groups")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let group = groups[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        groups[0]["members"].as_array().unwrap().len(),
+        2,
+        "{groups}"
+    );
+    // Folders: 契約検査課 (granted) with 令和8年度 under it; 秘書課 (granted to nobody).
+    let r = post_form(
+        &app,
+        &admin,
+        "/app/settings/folders",
+        &form(&[("name", "契約検査課"), ("grants", &group)]),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let folder = |name: &str, parent: Option<&str>| {
+        let body = json!({ "name": name, "parent": parent });
+        let key = key.clone();
+        let app = &app;
+        async move {
+            let r = app
+                .post("/api/v1/folders")
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_str().unwrap().to_string()
+        }
+    };
+    let listed: Value = app
+        .get("/api/v1/folders")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let contracts = listed[0]["id"].as_str().unwrap().to_string();
+    let year = folder("令和8年度", Some(&contracts)).await;
+    let secretary = folder("秘書課", None).await;
+    let (_, settings) = page_of(&app, &admin, "/app/settings/folders").await;
+    assert!(
+        settings.contains("令和8年度") && settings.contains("（管理者のみ）"),
+        "{settings}"
+    );
+
+    // Envelopes: one in 令和8年度 (reached through its parent's grant), one in 秘書課, one in
+    // no folder.
+    let in_folder = |title: &str, folder: Option<&str>| {
+        let mut body = new_envelope(title, "vendor@example.jp");
+        body["folder"] = json!(folder);
+        let key = key.clone();
+        let app = &app;
+        async move {
+            let r = app
+                .post("/api/v1/envelopes")
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(status, 201, "{body}");
+            body
+        }
+    };
+    let yearly = in_folder("年度の契約", Some(&year)).await;
+    let secret = in_folder("秘書課の契約", Some(&secretary)).await;
+    let unfiled = in_folder("フォルダなしの契約", None).await;
+    assert_eq!(yearly["folder"], json!(year));
+    let id = |e: &Value| e["id"].as_str().unwrap().to_string();
+    let download = |e: &Value| {
+        format!(
+            "/app/envelopes/{}/documents/{}/download",
+            id(e),
+            e["documents"][0]["id"].as_str().unwrap()
+        )
+    };
+
+    let keiyaku = login_as(&app, "keiyaku@city.example.jp", PW).await;
+    let hisho = login_as(&app, "hisho@city.example.jp", PW).await;
+    let sender = login_as(&app, "sender@city.example.jp", PW).await;
+    let system = login_as(&app, "system@city.example.jp", PW).await;
+    // Who reads what: (session, yearly, secret, unfiled).
+    let expect = |session: &str, who: &str, reads: [bool; 3]| {
+        let session = session.to_string();
+        let who = who.to_string();
+        let all = [yearly.clone(), secret.clone(), unfiled.clone()];
+        let app = &app;
+        async move {
+            let (_, dashboard) = page_of(app, &session, "/app").await;
+            let (_, search) = page_of(app, &session, "/app/documents").await;
+            let (_, csv) = page_of(app, &session, "/app/documents.csv").await;
+            for (e, reads) in all.iter().zip(reads) {
+                let title = e["title"].as_str().unwrap();
+                let page = format!("/app/envelopes/{}", id(e));
+                let want = if reads { 200 } else { 404 };
+                assert_eq!(
+                    dashboard.contains(title),
+                    reads,
+                    "{who}: {title} on the dashboard"
+                );
+                assert_eq!(search.contains(title), reads, "{who}: {title} in 文書管理");
+                assert_eq!(csv.contains(&id(e)), reads, "{who}: {title} in the CSV");
+                assert_eq!(page_of(app, &session, &page).await.0, want, "{who}: {page}");
+                assert_eq!(
+                    page_of(app, &session, &download(e)).await.0,
+                    want,
+                    "{who}: download of {title}"
+                );
+            }
+        }
+    };
+    expect(&admin, "the administrator", [true, true, true]).await;
+    expect(&keiyaku, "the contract manager", [true, false, true]).await;
+    expect(&hisho, "a manager in no group", [false, false, true]).await;
+    expect(&sender, "a sender in the group", [true, false, false]).await;
+
+    // Sharing one envelope with one colleague opens it to them alone.
+    let secret_page = format!("/app/envelopes/{}", id(&secret));
+    let (_, page) = page_of(&app, &admin, &secret_page).await;
+    assert!(
+        page.contains("秘書課") && page.contains("id=\"share-form\""),
+        "{page}"
+    );
+    let r = post_form(
+        &app,
+        &admin,
+        &format!("{secret_page}/shares"),
+        &form(&[("users", &ids["hisho@city.example.jp"])]),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    expect(&hisho, "a manager it is shared with", [false, true, true]).await;
+    expect(&keiyaku, "the contract manager", [true, false, true]).await;
+
+    // Moving the yearly envelope to 秘書課 takes it from the group; the move is audited.
+    let r = post_form(
+        &app,
+        &admin,
+        &format!("/app/envelopes/{}/folder", id(&yearly)),
+        &form(&[("folder", &secretary)]),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    expect(
+        &keiyaku,
+        "the contract manager after the move",
+        [false, false, true],
+    )
+    .await;
+    let trail: Value = app
+        .get(&format!("/api/v1/envelopes/{}/audit", id(&yearly)))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let moved = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "envelope_moved")
+        .unwrap_or_else(|| panic!("no move in {trail}"));
+    assert_eq!(moved["detail"]["to"], json!(secretary), "{moved}");
+    assert_eq!(moved["detail"]["from"], json!(year), "{moved}");
+
+    // A sender moves their own into a folder of their group only; a folder they may not
+    // choose is "not found".
+    let own = app
+        .inkan
+        .login("sender@city.example.jp", PW, &Default::default())
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    let mut input: inkan_service::NewEnvelope =
+        serde_json::from_value(new_envelope("送信者の契約", "vendor@example.jp")).unwrap();
+    input.folder = Some(secretary.parse().unwrap());
+    assert!(matches!(
+        app.inkan
+            .create_envelope(&own, &input, &Default::default())
+            .await,
+        Err(inkan_service::ServiceError::NotFound(_))
+    ));
+    input.folder = Some(contracts.parse().unwrap());
+    app.inkan
+        .create_envelope(&own, &input, &Default::default())
+        .await
+        .unwrap();
+
+    // A folder can be required; then an envelope without one is refused with the reason.
+    let r = post_form(
+        &app,
+        &admin,
+        "/app/settings/folders/required",
+        &form(&[("required", "on")]),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(&key)
+        .json(&new_envelope("フォルダ未指定", "vendor@example.jp"))
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(r, 400).await;
+    assert!(
+        message.contains("フォルダの指定が必要"),
+        "{code}: {message}"
+    );
+
+    // A folder that is not empty is not deleted; one under itself is refused; both say why.
+    let r = post_form(
+        &app,
+        &admin,
+        &format!("/app/settings/folders/{secretary}/delete"),
+        &form(&[]),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("フォルダが空ではありません"));
+    let r = app
+        .put(&format!("/api/v1/folders/{contracts}"))
+        .bearer_auth(&key)
+        .json(&json!({ "name": "契約検査課", "parent": year, "grants": [group] }))
+        .send()
+        .await
+        .unwrap();
+    let (_, message) = error_of(r, 400).await;
+    assert!(message.contains("それ自身やその下"), "{message}");
+
+    // Only an administrator who reads every document manages groups and folders: not the
+    // system administrator (who could otherwise grant themselves a way in), not a manager.
+    for (session, who) in [(&system, "system administrator"), (&keiyaku, "manager")] {
+        let (_, users) = page_of(&app, session, "/app/settings/users").await;
+        let their_csrf = if users.contains("name=\"csrf\"") {
+            hidden(&users, "csrf")
+        } else {
+            let (_, home) = page_of(&app, session, "/app/documents").await;
+            hidden(&home, "csrf")
+        };
+        let r = post_form(
+            &app,
+            session,
+            "/app/settings/folders/groups",
+            &[("name", "勝手なグループ".to_string()), ("csrf", their_csrf)],
+        )
+        .await;
+        assert_ne!(r.status(), 303, "{who} made a group");
+    }
+    let groups: Value = app
+        .get("/api/v1/groups")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(groups.as_array().unwrap().len(), 1, "{groups}");
+    // A system administrator may no longer reset the password of a sender a group reads for.
+    let r = app
+        .post(&format!(
+            "/api/v1/users/{}/password",
+            ids["sender@city.example.jp"]
+        ))
+        .bearer_auth(&key)
+        .json(&json!({ "password": "another long password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "an administrator's key may");
+    let system_staff = app
+        .inkan
+        .login("system@city.example.jp", PW, &Default::default())
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    assert!(matches!(
+        app.inkan
+            .set_password(
+                &system_staff,
+                &ids["sender@city.example.jp"],
+                "yet another long password",
+                &Default::default()
+            )
+            .await,
+        Err(inkan_service::ServiceError::NotAllowed(_))
+    ));
+
+    // Every setting is in the 操作ログ.
+    let log: Value = app
+        .get("/api/v1/audit")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap_or_else(|| panic!("{log}"))
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "group_created",
+        "folder_created",
+        "envelope_shares_changed",
+        "envelope_moved",
+        "folder_required_changed",
+    ] {
+        assert!(actions.contains(&action), "{action} not in {actions:?}");
+    }
+}

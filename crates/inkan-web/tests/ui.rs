@@ -1135,6 +1135,28 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
     browser.goto(&url("/app/settings/api-keys")).await;
     browser.wait_for_text("h1", "API キー").await;
     accessible(browser, "staff-api-keys").await;
+    // Groups and folders, with one of each (a folder granted to the group).
+    let group: Value = app
+        .post("/api/v1/groups")
+        .bearer_auth(&key)
+        .json(&json!({ "name": "契約検査課", "members": [] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .post("/api/v1/folders")
+        .bearer_auth(&key)
+        .json(&json!({ "name": "令和8年度", "grants": [group["id"]] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    browser.goto(&url("/app/settings/folders")).await;
+    browser.wait_for_text("#folder-tree", "令和8年度").await;
+    accessible(browser, "staff-folders").await;
 
     // In English too: the same pages, the other half of every text.
     let token = app.link_token(VENDOR, "s");

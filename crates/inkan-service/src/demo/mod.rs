@@ -142,6 +142,7 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
                 ],
                 documents,
                 attachments: vec![],
+                folder: None,
             },
             &caller,
         )

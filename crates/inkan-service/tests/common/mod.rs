@@ -220,6 +220,7 @@ pub async fn draft(
                     },
                 }],
                 attachments: vec![],
+                folder: None,
             },
             &caller(),
         )

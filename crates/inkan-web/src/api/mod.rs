@@ -6,6 +6,7 @@ pub(crate) mod completion;
 pub(crate) mod counterparties;
 pub(crate) mod documents;
 pub(crate) mod envelopes;
+pub(crate) mod folders;
 pub(crate) mod signer;
 pub(crate) mod system;
 pub(crate) mod verify;

@@ -85,6 +85,9 @@ pub(crate) fn page(frame: Frame<'_>, body: Markup) -> Markup {
                             a href="/app/account/password" { (lang.t("パスワード", "Password")) }
                             @if staff.administrator {
                                 a href="/app/settings/users" { (lang.t("職員", "Users")) }
+                                @if staff.reads {
+                                    a href="/app/settings/folders" { (lang.t("グループ・フォルダ", "Groups & folders")) }
+                                }
                                 a href="/app/settings/audit" { (lang.t("操作ログ", "Activity log")) }
                                 a href="/app/settings/api-keys" { (lang.t("API キー", "API keys")) }
                                 a href="/app/settings/security" { (lang.t("セキュリティ設定", "Security")) }

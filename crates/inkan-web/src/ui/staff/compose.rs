@@ -37,6 +37,16 @@ pub(crate) async fn page_handler(
         .counterparties(&session.staff)
         .await
         .staff_page(lang)?;
+    let folders = state
+        .inkan
+        .choosable_folders(&session.staff)
+        .await
+        .staff_page(lang)?;
+    let folder_required = state
+        .inkan
+        .folder_required(&session.staff)
+        .await
+        .staff_page(lang)?;
     let title = lang.t("新しい封筒", "New envelope");
     let body = html! {
         section.compose #compose data-csrf=(session.csrf) data-lang=(lang.code())
@@ -60,6 +70,15 @@ pub(crate) async fn page_handler(
                             @for c in &counterparties {
                                 option value=(c.id) data-name=(c.fields.signatory_name) data-email=(c.fields.signatory_email)
                                     data-trade=(c.fields.trade_name) { (c.fields.trade_name) }
+                            }
+                        }
+                        label for="folder" {
+                            (lang.t("フォルダ", "Folder")) @if folder_required { " *" }
+                        }
+                        select #folder required[folder_required] {
+                            option value="" { (lang.t("（フォルダなし）", "(no folder)")) }
+                            @for f in &folders {
+                                option value=(f.id.to_string()) { (f.path) }
                             }
                         }
                     }

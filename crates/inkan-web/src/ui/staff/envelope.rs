@@ -52,6 +52,38 @@ pub(crate) async fn page_handler(
         .audit_log(&session.staff, &id)
         .await
         .staff_page(lang)?;
+    let folder = match e.folder {
+        Some(f) => Some(
+            state
+                .inkan
+                .folder_path(&session.staff, f)
+                .await
+                .staff_page(lang)?,
+        ),
+        None => None,
+    };
+    // Moving and sharing are offered to a role that sends (the service refuses the rest).
+    let placing = if session.staff.may_send() {
+        let folders = state
+            .inkan
+            .choosable_folders(&session.staff)
+            .await
+            .staff_page(lang)?;
+        let colleagues = state
+            .inkan
+            .colleagues(&session.staff)
+            .await
+            .staff_page(lang)?;
+        let shared = state
+            .inkan
+            .envelope_shares(&session.staff, &id)
+            .await
+            .staff_page(lang)?
+            .users;
+        Some((folders, colleagues, shared))
+    } else {
+        None
+    };
     let eid = percent_encode(&e.id);
     let base = format!("/app/envelopes/{eid}");
     let open = matches!(
@@ -69,6 +101,8 @@ pub(crate) async fn page_handler(
                 dt { (lang.t("送信者", "Sender")) } dd { (e.sender_name) " " (e.sender_email) }
                 dt { (lang.t("署名期限", "Deadline")) } dd { (e.deadline_text) }
                 dt { (lang.t("締結証明書ID", "Conclusion ID")) } dd.mono { (e.conclusion_id) }
+                dt { (lang.t("フォルダ", "Folder")) }
+                dd #envelope-folder { (folder.as_deref().unwrap_or(lang.t("（フォルダなし）", "(no folder)"))) }
                 @if let Some(reason) = &e.status_reason { dt { (lang.t("理由", "Reason")) } dd { (reason) } }
                 @if e.sealed { dt { "PAdES" } dd { "B-LTA" } }
                 @if e.has_certificate {
@@ -103,6 +137,35 @@ pub(crate) async fn page_handler(
                     }
                 }
             } }
+            @if let Some((folders, colleagues, shared)) = &placing {
+                details.placing #placing {
+                    summary { (lang.t("フォルダの移動と個別共有", "Folder and sharing")) }
+                    form.inline #move-form method="post" action=(format!("{base}/folder")) {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        label for="move-folder" { (lang.t("移動先のフォルダ", "Move to folder")) }
+                        select #move-folder name="folder" {
+                            option value="" { (lang.t("（フォルダなし）", "(no folder)")) }
+                            @for f in folders {
+                                option value=(f.id.to_string()) selected[e.folder == Some(f.id)] { (f.path) }
+                            }
+                        }
+                        button.secondary #move type="submit" { (lang.t("移動する", "Move")) }
+                    }
+                    form #share-form method="post" action=(format!("{base}/shares")) {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        fieldset {
+                            legend { (lang.t("この封筒を個別に共有する職員", "Staff this envelope is shared with")) }
+                            @for c in colleagues {
+                                label.check {
+                                    input type="checkbox" name="users" value=(c.id.to_string()) checked[shared.contains(&c.id)];
+                                    " " (c.name)
+                                }
+                            }
+                        }
+                        button.secondary #share type="submit" { (lang.t("共有を保存", "Save sharing")) }
+                    }
+                }
+            }
             (progress(lang, &e.recipients, matches!(e.status.as_str(), "declined" | "cancelled" | "expired")))
             h2 { (lang.t("文書", "Documents")) }
             div.doccards {
@@ -217,6 +280,65 @@ pub(crate) async fn cancel(
     Form(form): Form<Action>,
 ) -> UiResult<Response> {
     act(&state, &session, &caller, &id, "cancel", &form).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    folder: String,
+}
+
+/// `POST /app/envelopes/{id}/folder`: into a folder (an empty choice: the top level).
+pub(crate) async fn move_to_folder(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+    Form(form): Form<MoveForm>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&form.csrf)) {
+        return Ok(expired_form(lang));
+    }
+    let folder = match form.folder.trim() {
+        "" => None,
+        chosen => Some(
+            chosen
+                .parse()
+                .map_err(|_| inkan_service::ServiceError::NotFound("the folder"))
+                .staff_page(lang)?,
+        ),
+    };
+    state
+        .inkan
+        .move_envelope(&session.staff, &caller, &id, folder)
+        .await
+        .staff_page(lang)?;
+    Ok(Redirect::to(&format!("/app/envelopes/{}", percent_encode(&id))).into_response())
+}
+
+/// `POST /app/envelopes/{id}/shares`: exactly the checked users (a form of repeated `users`).
+pub(crate) async fn share(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    let form = super::MultiForm::parse(&body);
+    if !session.csrf_ok(&state, form.first("csrf")) {
+        return Ok(expired_form(lang));
+    }
+    let users = form.ids("users").staff_page(lang)?;
+    state
+        .inkan
+        .share_envelope(&session.staff, &caller, &id, &users)
+        .await
+        .staff_page(lang)?;
+    Ok(Redirect::to(&format!("/app/envelopes/{}", percent_encode(&id))).into_response())
 }
 
 /// `GET /app/envelopes/{id}/documents/{doc}/download`.

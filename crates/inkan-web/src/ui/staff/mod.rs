@@ -11,6 +11,7 @@ mod compose;
 mod counterparties;
 mod dashboard;
 mod envelope;
+mod folders;
 mod login;
 mod operations_log;
 mod password;
@@ -79,6 +80,25 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
         .route("/app/envelopes/{id}/send", post(envelope::send))
         .route("/app/envelopes/{id}/cancel", post(envelope::cancel))
         .route("/app/envelopes/{id}/remind", post(envelope::remind))
+        .route("/app/envelopes/{id}/folder", post(envelope::move_to_folder))
+        .route("/app/envelopes/{id}/shares", post(envelope::share))
+        .route(
+            folders::PATH,
+            get(folders::folders_page).post(folders::create_folder),
+        )
+        .route(
+            "/app/settings/folders/required",
+            post(folders::set_required),
+        )
+        .route("/app/settings/folders/groups", post(folders::create_group))
+        .route(
+            "/app/settings/folders/groups/{id}/{action}",
+            post(folders::change_group),
+        )
+        .route(
+            "/app/settings/folders/{id}/{action}",
+            post(folders::change_folder),
+        )
         .route(
             "/app/envelopes/{id}/documents/{doc}/download",
             get(envelope::download),
@@ -283,3 +303,35 @@ pub(crate) const STATUSES: [&str; 8] = [
     "cancelled",
     "expired",
 ];
+
+/// A posted form whose fields may repeat (checkboxes of one name), which `Form` cannot read.
+pub(crate) struct MultiForm(Vec<(String, String)>);
+
+impl MultiForm {
+    pub fn parse(body: &[u8]) -> MultiForm {
+        MultiForm(url::form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// The first value of a field.
+    pub fn first(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a field as IDs (users, groups); one that is not an ID is refused.
+    pub fn ids<T: std::str::FromStr>(&self, name: &str) -> Result<Vec<T>, ServiceError> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| {
+                v.parse().map_err(|_| {
+                    ServiceError::Invalid(format!(
+                        "{name} の値 {v:?} が正しくありません (not a valid ID)"
+                    ))
+                })
+            })
+            .collect()
+    }
+}

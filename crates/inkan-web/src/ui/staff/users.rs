@@ -35,16 +35,16 @@ fn role_help(lang: Lang, role: UserRole) -> &'static str {
             "users, API keys and settings (no documents)",
         ),
         UserRole::DocumentManager => lang.t(
-            "すべての文書の閲覧と送信",
-            "reads every document, prepares and sends",
+            "フォルダのない文書と許されたフォルダの文書の閲覧と送信",
+            "reads documents in no folder and in the folders granted to them; prepares and sends",
         ),
         UserRole::DocumentViewer => lang.t(
-            "すべての文書の閲覧のみ",
-            "reads every document, changes nothing",
+            "フォルダのない文書と許されたフォルダの文書の閲覧のみ",
+            "reads documents in no folder and in the folders granted to them; changes nothing",
         ),
         UserRole::Sender => lang.t(
-            "封筒の作成・送信と、自分が送った文書の閲覧",
-            "prepares and sends; reads what they sent",
+            "封筒の作成・送信と、自分が送った文書・許されたフォルダの文書の閲覧",
+            "prepares and sends; reads what they sent and the folders granted to them",
         ),
     }
 }
