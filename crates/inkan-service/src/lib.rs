@@ -40,6 +40,7 @@ mod secrets;
 mod sessions;
 pub mod setup;
 mod signer;
+mod sso;
 mod staff;
 mod staff_networks;
 mod users;
@@ -67,6 +68,7 @@ pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};
 pub use readiness::{Readiness, READINESS_TTL_SECONDS};
 pub use secrets::{new_api_key, webhook_signature, LinkKey};
 pub use sessions::{SessionUser, SESSION_SECONDS};
+pub use sso::{SsoCallback, SsoInput, SsoSettings, SsoStart, SSO_LOGIN_SECONDS};
 pub use staff::{
     ApiKeyView, CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
     OrganizationCreated, UserView,
@@ -102,6 +104,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where webhook deliveries may go (default: public https URLs only).
     pub webhook_egress: inkan_pki::egress::Egress,
+    /// Where single sign-on may reach an organization's OpenID provider (the same policy as
+    /// webhooks: public https URLs only by default).
+    pub sso_egress: inkan_pki::egress::Egress,
     /// How often a moving audit chain head is timestamped (a day).
     pub audit_anchor_seconds: i64,
     /// How long before a sealed document's proof runs out it is timestamped again (a year).
@@ -124,6 +129,7 @@ impl Settings {
             trusted_proxies: Vec::new(),
             webhook_egress: inkan_pki::egress::Egress::restricted(Vec::new(), Vec::new())
                 .https_only(),
+            sso_egress: inkan_pki::egress::Egress::restricted(Vec::new(), Vec::new()).https_only(),
             audit_anchor_seconds: 86_400,
             archive_renewal_seconds: 365 * 86_400,
             metrics_token_sha256: None,

@@ -61,7 +61,8 @@ pub struct Config {
     /// built-in PKI and the configured TSAs by name.
     #[serde(default)]
     pub allowed_networks: Vec<String>,
-    /// Whether webhooks may use plain `http://` URLs (default false: https only).
+    /// Whether webhooks and single sign-on providers may use plain `http://` URLs (default
+    /// false: https only).
     pub allow_http_webhooks: Option<bool>,
     /// How often, in hours, each organization's audit chain head is timestamped by the TSA
     /// while entries are added (default 24, at most 24).
@@ -309,11 +310,14 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
         settings.attach_certificate = attach;
     }
     settings.trusted_proxies = config.trusted_proxies()?;
+    // An organization's own endpoints (webhooks, its OpenID provider): https only, unless the
+    // operator allows plain http (a provider on the internal network, the tests).
     settings.webhook_egress = if config.allow_http_webhooks.unwrap_or(false) {
         egress
     } else {
         egress.https_only()
     };
+    settings.sso_egress = settings.webhook_egress.clone();
     if let Some(n) = config.verify_concurrency {
         settings.verify_concurrency = n.clamp(1, 64);
     }

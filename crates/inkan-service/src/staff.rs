@@ -544,8 +544,22 @@ impl Inkan {
             .filter(|u| matches && u.password_hash.is_some())
             .ok_or_else(denied)?;
         let staff = Staff::user(user.organization, user.id, user.role);
-        // Only a right password learns that the network is wrong.
+        // Only a right password learns that the network is wrong, or that the organization
+        // logs in through its single sign-on only.
         self.admit_network(&staff, caller, "login").await?;
+        if self.password_login_off(user.organization).await? {
+            self.record(
+                &staff,
+                caller,
+                "password_login_refused",
+                serde_json::json!({ "reason": "sso_required" }),
+            )
+            .await?;
+            return Err(ServiceError::NotAllowed(
+                "この組織ではシングルサインオンでログインしてください (this organization logs in through single sign-on)"
+                    .into(),
+            ));
+        }
         let step = self.second_factor_step(staff, &user).await?;
         if let LoginStep::Done(staff) = &step {
             self.record(

@@ -15,12 +15,14 @@ mod dump;
 mod error;
 mod imp;
 mod imp_access;
+mod imp_sso;
 mod migrations;
 mod model;
 mod postgres;
 mod reach;
 mod rows;
 mod sqlite;
+mod sso;
 
 pub use audit::{
     anchor_imprint, chain_hash, legacy_chain_hash, verify_chain, AuditAnchor, ChainBreak, ChainKey,
@@ -32,6 +34,7 @@ pub use model::*;
 pub use postgres::PostgresStore;
 pub use reach::{AccessStore, Folder, Group, Reach, MAX_FOLDER_DEPTH};
 pub use sqlite::SqliteStore;
+pub use sso::{SsoProvider, SsoStore};
 
 use async_trait::async_trait;
 use inkan_domain::{
@@ -79,7 +82,7 @@ pub fn migrations() -> Vec<(i64, String)> {
 /// Everything Inkan keeps, except blobs (see inkan-blobs). Every read that concerns one
 /// organization's data takes that organization's ID, so no query can cross tenants.
 #[async_trait]
-pub trait Store: AccessStore + Send + Sync {
+pub trait Store: AccessStore + SsoStore + Send + Sync {
     /// "sqlite" or "postgres", for logs and benchmarks.
     fn backend(&self) -> &'static str;
 

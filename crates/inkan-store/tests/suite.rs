@@ -160,11 +160,15 @@ both!(
     signer_accounts_and_one_time_codes,
     reading_follows_folders_groups_and_shares,
     folder_tree_rules,
+    sso_providers_own_their_domains,
 );
 
 #[path = "suite/access.rs"]
 mod access;
 use access::{folder_tree_rules, reading_follows_folders_groups_and_shares};
+#[path = "suite/sso.rs"]
+mod sso;
+use sso::sso_providers_own_their_domains;
 
 // ── Fixtures ─────────────────────────────────────────────────────────────────────────────────
 
@@ -179,6 +183,26 @@ async fn organization(store: &dyn Store, name: &str) -> OrganizationId {
     };
     store.create_organization(&org).await.unwrap();
     org.id
+}
+
+/// A staff user of the organization (a creator the reading predicate knows): their ID.
+async fn staff_member(store: &dyn Store, org: OrganizationId) -> UserId {
+    let user = User {
+        id: UserId::new(),
+        organization: org,
+        department: None,
+        name: "送信 太郎".to_string(),
+        email: email(&format!("sender-{}@city.example.jp", UserId::new())),
+        role: UserRole::Sender,
+        password_hash: None,
+        created_at: NOW,
+        session_generation: 0,
+        disabled_at: None,
+        totp_secret: None,
+        totp_last_step: None,
+    };
+    store.create_user(&user).await.unwrap();
+    user.id
 }
 
 fn email(s: &str) -> inkan_domain::Email {
@@ -960,7 +984,7 @@ async fn tenants_are_isolated(ctx: Ctx) {
 async fn envelopes_newest_first_filtered_and_paged(ctx: Ctx) {
     let s = &*ctx.store;
     let org = organization(s, "盛岡市").await;
-    let sender = UserId::new();
+    let sender = staff_member(s, org).await;
     let mut ids = Vec::new();
     for i in 0..5 {
         let e = if i % 2 == 0 {
@@ -1110,7 +1134,8 @@ async fn search_by_each_criterion_and_combined(ctx: Ctx) {
     let s = &*ctx.store;
     let org = organization(s, "盛岡市").await;
     let done = record(completed(org, "締結済みの契約"), NOW);
-    let open = record(sent(org, "署名待ちの契約", NOW + 1000), NOW);
+    let mut open = record(sent(org, "署名待ちの契約", NOW + 1000), NOW);
+    open.created_by = Some(staff_member(s, org).await);
     let d_april = document(
         &done,
         1,

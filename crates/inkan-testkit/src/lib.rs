@@ -216,5 +216,6 @@ pub fn nss_db_trusting(root_pem: &Path) -> Option<tempfile::TempDir> {
 }
 pub mod accessibility;
 pub mod browser;
+pub mod oidc;
 pub mod postgres;
 pub mod validators;

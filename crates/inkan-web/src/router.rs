@@ -45,6 +45,12 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .route("/users/{id}/password", post(admin::set_password))
         .route("/users/{id}/mfa/reset", post(admin::reset_mfa))
         .route(
+            "/organization/sso",
+            get(admin::sso)
+                .put(admin::set_sso)
+                .delete(admin::remove_sso),
+        )
+        .route(
             "/organization/mfa-required",
             axum::routing::put(admin::set_mfa_required),
         )

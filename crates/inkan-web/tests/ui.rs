@@ -1599,3 +1599,284 @@ async fn staff_set_up_an_authenticator_and_log_in_with_its_codes() {
     browser.wait_for_text("h1", "ダッシュボード").await;
     browser.screenshot("mfa-logged-in").await;
 }
+
+/// Starts a single sign-on at Inkan's login page for `email` and, when the provider asks, signs
+/// in there; returns once the browser is back at Inkan (logged in or refused).
+async fn sso_login(browser: &Browser, app: &TestApp, email: &str) {
+    browser.goto(&format!("{}/login", app.url)).await;
+    browser.wait_for_text("h1", "ログイン").await;
+    browser.fill("#sso-email", email).await;
+    browser.click("#sso-login").await;
+    // Each page on the way: the provider's login form or consent (at /interaction/…), then
+    // Inkan's dashboard or its callback with the reason it refused.
+    let arrived = "return (location.pathname.startsWith('/interaction/') \
+        && !!document.querySelector('button.login-submit')) \
+        || location.pathname.startsWith('/app') || location.pathname === '/login/sso/callback'";
+    for _ in 0..4 {
+        assert!(
+            wait_js(browser, arrived).await,
+            "no page of the provider or of Inkan came"
+        );
+        let at = js(browser, "return location.pathname").await;
+        let at = at.as_str().unwrap_or_default().to_string();
+        if !at.starts_with("/interaction/") {
+            return;
+        }
+        if js(
+            browser,
+            "return !!document.querySelector('input[name=login]')",
+        )
+        .await
+            == json!(true)
+        {
+            browser.fill("input[name=login]", email).await;
+            browser.fill("input[name=password]", "any password").await;
+        }
+        browser.click("button.login-submit").await;
+        // Until the page it was on has gone.
+        let gone = format!("return location.pathname !== '{at}'");
+        assert!(wait_js(browser, &gone).await, "the provider's page stayed");
+    }
+    panic!("the provider kept asking");
+}
+
+/// The audit entries of the organization with this action, newest first.
+async fn audited(app: &TestApp, key: &str, action: &str) -> Vec<Value> {
+    let log: Value = app
+        .get(&format!("/api/v1/audit?action={action}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    log.as_array().unwrap().clone()
+}
+
+/// シングルサインオン end to end in Chromium against a real OpenID provider (node's
+/// oidc-provider) on loopback: an existing user and a new one (provisioned as a sender) log in;
+/// a replayed callback, a wrong audience, a mismatched nonce and an expired ID token are each
+/// refused with an audit entry; an email outside the organization's domains is told there is no
+/// single sign-on; "SSO required" turns password login off.
+#[tokio::test]
+async fn staff_log_in_through_their_organizations_openid_provider() {
+    let Some(browser) = Browser::start("sso").await else {
+        return;
+    };
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.allowed_networks = vec!["127.0.0.1/32".into()];
+        c.allow_http_webhooks = Some(true);
+    })
+    .await;
+    let Some(provider) =
+        inkan_testkit::oidc::OidcProvider::start(&format!("{}/login/sso/callback", app.url))
+    else {
+        return;
+    };
+    let key = app.organization_with_login().await;
+    let r = app
+        .put("/api/v1/organization/sso")
+        .bearer_auth(&key)
+        .json(&json!({
+            "issuer": provider.issuer, "client_id": provider.client_id,
+            "client_secret": provider.client_secret,
+            "domains": ["City.Morioka.Example.JP"], "required": false,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["domains"], json!(["city.morioka.example.jp"]));
+    assert!(
+        !body.to_string().contains(&provider.client_secret),
+        "the secret never comes back"
+    );
+
+    // The administrator (an existing user) logs in through the provider.
+    sso_login(&browser, &app, ADMIN).await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    let logins = audited(&app, &key, "login").await;
+    assert_eq!(logins[0]["actor"]["kind"], json!("staff"), "{logins:?}");
+    browser.click("form.logout button").await;
+    browser.wait_for_text("h1", "ログイン").await;
+
+    // A new colleague: provisioned at the first login, as a sender. (The provider's session
+    // is the administrator's: the browser forgets it, as another person's browser would.)
+    let newcomer = "sato.hanako@city.morioka.example.jp";
+    browser.client().delete_all_cookies().await.unwrap();
+    sso_login(&browser, &app, newcomer).await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    let users: Value = app
+        .get("/api/v1/users")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let made = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == json!(newcomer))
+        .unwrap_or_else(|| panic!("{newcomer} was not provisioned: {users}"));
+    assert_eq!(made["role"], "sender");
+    assert_eq!(made["has_password"], false);
+    assert_eq!(audited(&app, &key, "user_provisioned").await.len(), 1);
+    browser.click("form.logout button").await;
+    browser.wait_for_text("h1", "ログイン").await;
+
+    // A replayed callback, even with the login's own cookie, is refused and audited. The login
+    // starts over HTTP (its cookie kept here); the browser, signed in at the provider, follows
+    // the provider's redirect (and is refused: the cookie is not its own); the callback is then
+    // used once with the cookie, and again.
+    let http = no_redirect_client();
+    let form = http.get(format!("{}/login", app.url)).send().await.unwrap();
+    let login_cookie = cookie_pair(&form, "inkan_login");
+    let html = form.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let start = http
+        .post(format!("{}/login/sso", app.url))
+        .header("cookie", &login_cookie)
+        .form(&[
+            ("email", newcomer),
+            ("csrf", csrf.as_str()),
+            ("next", "/app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 200);
+    let sso_cookie = cookie_pair(&start, "inkan_sso");
+    let refresh = start.headers()["refresh"].to_str().unwrap().to_string();
+    let authorize = refresh.trim_start_matches("0;url=").to_string();
+    assert!(authorize.starts_with(&provider.issuer), "{authorize}");
+    assert!(authorize.contains("code_challenge_method=S256") && authorize.contains("nonce="));
+    browser.goto(&authorize).await;
+    browser.wait_for_text("p.error", "期限が切れたか").await;
+    let callback = provider.last_callback().await;
+    assert!(
+        callback.contains("code=") && callback.contains("state="),
+        "{callback}"
+    );
+    let used = http
+        .get(&callback)
+        .header("cookie", &sso_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(used.status(), 303, "the callback works once");
+    assert!(cookie_pair(&used, "inkan_session").len() > "inkan_session=".len());
+    let replayed = http
+        .get(&callback)
+        .header("cookie", &sso_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 401, "a replayed callback");
+    assert!(replayed
+        .text()
+        .await
+        .unwrap()
+        .contains("この応答は使用済みです"));
+    let refused = audited(&app, &key, "sso_refused").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+
+    // A wrong audience, a mismatched nonce and an expired ID token: each refused, each audited.
+    for (fault, what) in [
+        (inkan_testkit::oidc::Fault::Audience, "audience"),
+        (inkan_testkit::oidc::Fault::Nonce, "nonce"),
+        (inkan_testkit::oidc::Fault::Expired, "expired"),
+    ] {
+        provider.fault(fault).await;
+        let before = audited(&app, &key, "sso_refused").await.len();
+        sso_login(&browser, &app, newcomer).await;
+        browser
+            .wait_for_text("p.error", "ID トークンが正しくありません")
+            .await;
+        browser.screenshot(&format!("sso-refused-{what}")).await;
+        let refused = audited(&app, &key, "sso_refused").await;
+        assert_eq!(refused.len(), before + 1, "{what}: {refused:?}");
+        assert!(
+            page_has_no_session(&app, &browser).await,
+            "{what}: a refused login opened a session"
+        );
+    }
+    provider.fault(inkan_testkit::oidc::Fault::None).await;
+
+    // An email outside the organization's domains: no single sign-on for it.
+    browser.goto(&format!("{}/login", app.url)).await;
+    browser
+        .fill("#sso-email", "someone@elsewhere.example.jp")
+        .await;
+    browser.click("#sso-login").await;
+    browser
+        .wait_for_text("p.error", "シングルサインオンが設定されていません")
+        .await;
+
+    // SSO required: the right password no longer logs in; single sign-on still does.
+    let r = app
+        .put("/api/v1/organization/sso")
+        .bearer_auth(&key)
+        .json(&json!({
+            "issuer": provider.issuer, "client_id": provider.client_id,
+            "domains": ["city.morioka.example.jp"], "required": true,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the secret is kept when none is given");
+    browser.fill("#email", ADMIN).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#login").await;
+    browser
+        .wait_for_text("p.error", "シングルサインオンでログインしてください")
+        .await;
+    accessible(&browser, "login-sso-required").await;
+    browser.client().delete_all_cookies().await.unwrap();
+    sso_login(&browser, &app, ADMIN).await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    browser
+        .goto(&format!("{}/app/settings/security", app.url))
+        .await;
+    browser
+        .wait_for_text("#sso-callback", "/login/sso/callback")
+        .await;
+    accessible(&browser, "staff-security-sso").await;
+}
+
+/// A client that does not follow redirects.
+fn no_redirect_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `name=value` of a cookie the response sets.
+fn cookie_pair(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+        .to_string()
+}
+
+/// Whether the browser holds no staff session (the dashboard sends it to the login).
+async fn page_has_no_session(app: &TestApp, browser: &Browser) -> bool {
+    browser.goto(&format!("{}/app", app.url)).await;
+    browser.wait_for_text("h1", "ログイン").await;
+    true
+}

@@ -414,3 +414,50 @@ pub(crate) async fn retry_job(
     state.inkan.retry_job(Some(staff.organization), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The organization's single sign-on (OpenID Connect), if set; administrators.
+#[utoipa::path(get, path = "/api/v1/organization/sso", tag = "admin",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = Option<inkan_service::SsoSettings>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn sso(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+) -> Result<Json<Option<inkan_service::SsoSettings>>, ApiError> {
+    Ok(Json(state.inkan.sso_settings(&staff).await?))
+}
+
+/// Sets the organization's single sign-on: the provider's issuer, the client, the email
+/// domains whose users it logs in (provisioned at their first login), and whether password
+/// login is off; administrators who read every document.
+#[utoipa::path(put, path = "/api/v1/organization/sso", tag = "admin",
+    request_body = inkan_service::SsoInput,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = inkan_service::SsoSettings),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub(crate) async fn set_sso(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+    Json(input): Json<inkan_service::SsoInput>,
+) -> Result<Json<inkan_service::SsoSettings>, ApiError> {
+    Ok(Json(state.inkan.set_sso(&staff, &caller, &input).await?))
+}
+
+/// Turns single sign-on off; administrators who read every document.
+#[utoipa::path(delete, path = "/api/v1/organization/sso", tag = "admin",
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "off"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn remove_sso(
+    State(state): State<Shared>,
+    StaffAuth(staff): StaffAuth,
+    CallerInfo(caller): CallerInfo,
+) -> Result<StatusCode, ApiError> {
+    state.inkan.remove_sso(&staff, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -72,6 +72,7 @@ pub(crate) async fn update_group(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "deleted"),
+        (status = 400, description = "not a group ID", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete_group(
@@ -171,7 +172,8 @@ pub struct FolderRequiredBody {
     security(("api_key" = [])),
     responses(
         (status = 200, body = FolderRequiredBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 pub(crate) async fn set_folder_required(
     State(state): State<Shared>,
     StaffAuth(staff): StaffAuth,

@@ -20,6 +20,8 @@ pub(crate) const SESSION_COOKIE: &str = "inkan_session";
 pub(crate) const LOGIN_COOKIE: &str = "inkan_login";
 /// A right password waiting for its second factor (see `inkan_service::mfa`).
 pub(crate) const MFA_COOKIE: &str = "inkan_mfa";
+/// A single sign-on login at the provider (see `inkan_service::SsoStart`).
+pub(crate) const SSO_COOKIE: &str = "inkan_sso";
 
 /// The limits: generous for people, tight for scripts guessing passwords or links.
 pub(crate) struct RateLimits {
@@ -54,6 +56,13 @@ impl RateLimits {
             self.links.retain_recent();
             self.images.retain_recent();
         }
+    }
+
+    /// True when this client may take one more step of a single sign-on (the link pages'
+    /// limit: neither step checks a secret one could guess, but the first reaches out to the
+    /// organization's provider).
+    pub fn sso_allowed(&self, ip: IpAddr) -> bool {
+        self.links.check_key(&ip).is_ok()
     }
 
     /// True when this client may try to log in now.

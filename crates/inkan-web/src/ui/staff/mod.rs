@@ -37,6 +37,8 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
     Router::new()
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/login/sso", post(login::start_sso))
+        .route("/login/sso/callback", get(login::finish_sso))
         .route(
             "/login/code",
             get(second_factor::code_page).post(second_factor::submit_code),
@@ -120,6 +122,11 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
         .route(
             "/app/settings/security/mfa",
             post(security::save_mfa_required),
+        )
+        .route("/app/settings/security/sso", post(security::save_sso))
+        .route(
+            "/app/settings/security/sso/remove",
+            post(security::remove_sso),
         )
         .route(users::PATH, get(users::users_page).post(users::invite))
         .route(operations_log::PATH, get(operations_log::log_page))

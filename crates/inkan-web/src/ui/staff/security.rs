@@ -1,4 +1,6 @@
-//! セキュリティ設定 (administrators): the organization's IP restriction. The page shows the
+//! セキュリティ設定 (administrators): the organization's IP restriction, MFA required, and single
+//! sign-on (its provider, client and email domains, and whether password login is off). The
+//! page shows the
 //! address the request comes from, so the administrator sees what the list must keep; a list
 //! that would shut them out is refused by the service with that reason, and the text they
 //! typed comes back with it.
@@ -43,12 +45,19 @@ pub(crate) async fn security_page(
         .mfa_status(&session.staff)
         .await
         .staff_page(session.lang)?;
+    let sso = state
+        .inkan
+        .sso_settings(&session.staff)
+        .await
+        .staff_page(session.lang)?;
     let view = SecurityView {
         networks: &networks.to_string(),
         address: caller.ip.map(|ip| ip.to_string()),
         saved: shown.saved,
         error: None,
         mfa_required: mfa.required,
+        sso,
+        callback_url: state.inkan.sso_callback_url(),
     };
     Ok(view.render(&session, StatusCode::OK))
 }
@@ -89,12 +98,19 @@ pub(crate) async fn save_security(
                 .mfa_status(&session.staff)
                 .await
                 .staff_page(lang)?;
+            let sso = state
+                .inkan
+                .sso_settings(&session.staff)
+                .await
+                .staff_page(lang)?;
             let view = SecurityView {
                 networks: &form.networks,
                 address: caller.ip.map(|ip| ip.to_string()),
                 saved: false,
                 error: Some(lang.pick(&why)),
                 mfa_required: mfa.required,
+                sso,
+                callback_url: state.inkan.sso_callback_url(),
             };
             Ok(view.render(&session, StatusCode::BAD_REQUEST))
         }
@@ -139,6 +155,8 @@ struct SecurityView<'a> {
     saved: bool,
     error: Option<String>,
     mfa_required: bool,
+    sso: Option<inkan_service::SsoSettings>,
+    callback_url: String,
 }
 
 impl SecurityView<'_> {
@@ -182,10 +200,124 @@ impl SecurityView<'_> {
                     }
                     button.primary #save-mfa type="submit" { (lang.t("保存する", "Save")) }
                 }
+                h2 { (lang.t("シングルサインオン (OpenID Connect)", "Single sign-on (OpenID Connect)")) }
+                p { (lang.t(
+                    "組織の認証基盤（IdP）でログインします。指定したドメインのメールアドレスの職員は、初回のログイン時に「送信者」として登録されます。",
+                    "Staff log in through the organization's identity provider. Staff with an email of the listed domains are added as senders at their first login."
+                )) }
+                p #sso-callback {
+                    (lang.t("IdP に登録するリダイレクト URI: ", "Redirect URI to register at the provider: "))
+                    code { (self.callback_url) }
+                }
+                form #sso-settings method="post" action=(format!("{PATH}/sso")) {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label for="sso-issuer" { (lang.t("発行者 (Issuer) URL", "Issuer URL")) }
+                    input #sso-issuer name="issuer" type="url" required maxlength="500"
+                        value=(self.sso.as_ref().map_or("", |s| s.issuer.as_str()));
+                    label for="sso-client-id" { (lang.t("クライアント ID", "Client ID")) }
+                    input #sso-client-id name="client_id" type="text" required maxlength="200"
+                        value=(self.sso.as_ref().map_or("", |s| s.client_id.as_str()));
+                    label for="sso-client-secret" {
+                        (lang.t("クライアントシークレット", "Client secret"))
+                        @if self.sso.is_some() { " " (lang.t("（空欄のままなら変更しません）", "(left empty: unchanged)")) }
+                    }
+                    input #sso-client-secret name="client_secret" type="password" maxlength="500" autocomplete="off";
+                    label for="sso-domains" { (lang.t("メールのドメイン（1行に1つ）", "Email domains (one per line)")) }
+                    textarea #sso-domains name="domains" rows="3" spellcheck="false" {
+                        (self.sso.as_ref().map(|s| s.domains.join("\n")).unwrap_or_default())
+                    }
+                    p {
+                        input #sso-required type="checkbox" name="required" checked[self.sso.as_ref().is_some_and(|s| s.required)];
+                        " "
+                        label for="sso-required" { (lang.t(
+                            "パスワードでのログインを禁止し、シングルサインオンだけにする",
+                            "Turn password login off: single sign-on only"
+                        )) }
+                    }
+                    button.primary #save-sso type="submit" { (lang.t("保存する", "Save")) }
+                }
+                @if self.sso.is_some() {
+                    form #sso-remove method="post" action=(format!("{PATH}/sso/remove")) {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        button.link #remove-sso type="submit" { (lang.t("シングルサインオンを解除する", "Turn single sign-on off")) }
+                    }
+                }
             }
         };
         let mut response = layout::html(page(session.frame(title, PATH), body));
         *response.status_mut() = status;
         response
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SsoForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    issuer: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+    #[serde(default)]
+    domains: String,
+    /// A checked checkbox sends `on`; an unchecked one sends nothing.
+    #[serde(default)]
+    required: Option<String>,
+}
+
+/// `POST /app/settings/security/sso`: the organization's single sign-on.
+pub(crate) async fn save_sso(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Form(form): Form<SsoForm>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&form.csrf)) {
+        return Ok(expired_form(lang));
+    }
+    let input = inkan_service::SsoInput {
+        issuer: form.issuer,
+        client_id: form.client_id,
+        client_secret: Some(form.client_secret).filter(|s| !s.trim().is_empty()),
+        domains: form.domains.lines().map(str::to_string).collect(),
+        required: form.required.is_some(),
+    };
+    match state.inkan.set_sso(&session.staff, &caller, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("{PATH}?saved=true")).into_response()),
+        Err(ServiceError::Invalid(why)) => Ok(layout::message_page(
+            lang,
+            StatusCode::BAD_REQUEST,
+            lang.t("保存できませんでした", "Not saved"),
+            &lang.pick(&why),
+        )),
+        Err(other) => Err(other).staff_page(lang),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /app/settings/security/sso/remove`.
+pub(crate) async fn remove_sso(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Form(form): Form<CsrfOnly>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&form.csrf)) {
+        return Ok(expired_form(lang));
+    }
+    state
+        .inkan
+        .remove_sso(&session.staff, &caller)
+        .await
+        .staff_page(lang)?;
+    Ok(Redirect::to(&format!("{PATH}?saved=true")).into_response())
 }
