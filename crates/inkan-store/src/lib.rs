@@ -15,9 +15,11 @@ mod dump;
 mod error;
 mod imp;
 mod imp_access;
+mod imp_passkeys;
 mod imp_sso;
 mod migrations;
 mod model;
+mod passkeys;
 mod postgres;
 mod reach;
 mod rows;
@@ -31,6 +33,7 @@ pub use audit::{
 pub use dump::{create_database, database_is_empty, drop_database, import_database};
 pub use error::StoreError;
 pub use model::*;
+pub use passkeys::{PasskeyStore, StoredPasskey};
 pub use postgres::PostgresStore;
 pub use reach::{AccessStore, Folder, Group, Reach, MAX_FOLDER_DEPTH};
 pub use sqlite::SqliteStore;
@@ -82,7 +85,7 @@ pub fn migrations() -> Vec<(i64, String)> {
 /// Everything Inkan keeps, except blobs (see inkan-blobs). Every read that concerns one
 /// organization's data takes that organization's ID, so no query can cross tenants.
 #[async_trait]
-pub trait Store: AccessStore + SsoStore + Send + Sync {
+pub trait Store: AccessStore + SsoStore + PasskeyStore + Send + Sync {
     /// "sqlite" or "postgres", for logs and benchmarks.
     fn backend(&self) -> &'static str;
 

@@ -72,3 +72,4 @@ impl PostgresStore {
 crate::imp::store_impl!(PostgresStore, Postgres, "postgres");
 crate::imp_access::access_impl!(PostgresStore, Postgres);
 crate::imp_sso::sso_impl!(PostgresStore, Postgres);
+crate::imp_passkeys::passkeys_impl!(PostgresStore);

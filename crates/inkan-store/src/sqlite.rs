@@ -95,3 +95,4 @@ impl SqliteStore {
 crate::imp::store_impl!(SqliteStore, Sqlite, "sqlite");
 crate::imp_access::access_impl!(SqliteStore, Sqlite);
 crate::imp_sso::sso_impl!(SqliteStore, Sqlite);
+crate::imp_passkeys::passkeys_impl!(SqliteStore);

@@ -161,6 +161,7 @@ both!(
     reading_follows_folders_groups_and_shares,
     folder_tree_rules,
     sso_providers_own_their_domains,
+    passkeys_belong_to_their_user,
 );
 
 #[path = "suite/access.rs"]
@@ -168,7 +169,7 @@ mod access;
 use access::{folder_tree_rules, reading_follows_folders_groups_and_shares};
 #[path = "suite/sso.rs"]
 mod sso;
-use sso::sso_providers_own_their_domains;
+use sso::{passkeys_belong_to_their_user, sso_providers_own_their_domains};
 
 // ── Fixtures ─────────────────────────────────────────────────────────────────────────────────
 

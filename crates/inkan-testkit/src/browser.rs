@@ -247,6 +247,26 @@ impl Browser {
         &self.client
     }
 
+    /// Adds a virtual authenticator to the browser (WebDriver's WebAuthn extension): a CTAP2
+    /// platform authenticator that keeps discoverable credentials and verifies its user without
+    /// asking, for the passkey tests. Its ID.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let answer = self
+            .client
+            .issue_cmd(VirtualAuthenticator::Add)
+            .await
+            .unwrap_or_else(|e| panic!("adding a virtual authenticator: {e}"));
+        answer.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Removes a virtual authenticator (its credentials go with it).
+    pub async fn remove_virtual_authenticator(&self, id: &str) {
+        self.client
+            .issue_cmd(VirtualAuthenticator::Remove(id.to_string()))
+            .await
+            .unwrap_or_else(|e| panic!("removing the virtual authenticator {id}: {e}"));
+    }
+
     /// The folder the screenshots go to (`target/ui-screenshots/<name>/`).
     pub fn screenshot_dir(&self) -> &Path {
         &self.dir
@@ -674,5 +694,50 @@ mod tests {
         assert_eq!(sanitize(".."), "unnamed");
         assert_eq!(head_chars("署名手続き", 2), "署名");
         assert_eq!(tail_chars("署名手続き", 2), "続き");
+    }
+}
+
+/// WebDriver's WebAuthn extension commands (W3C WebAuthn Level 2, §11).
+#[derive(Debug)]
+enum VirtualAuthenticator {
+    Add,
+    Remove(String),
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for VirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        match self {
+            VirtualAuthenticator::Add => {
+                base_url.join(&format!("session/{session}/webauthn/authenticator"))
+            }
+            VirtualAuthenticator::Remove(id) => {
+                base_url.join(&format!("session/{session}/webauthn/authenticator/{id}"))
+            }
+        }
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        match self {
+            VirtualAuthenticator::Add => (
+                http::Method::POST,
+                Some(
+                    serde_json::json!({
+                        "protocol": "ctap2",
+                        "transport": "internal",
+                        "hasResidentKey": true,
+                        "hasUserVerification": true,
+                        "isUserVerified": true,
+                        "automaticPresenceSimulation": true,
+                    })
+                    .to_string(),
+                ),
+            ),
+            VirtualAuthenticator::Remove(_) => (http::Method::DELETE, None),
+        }
     }
 }

@@ -1880,3 +1880,87 @@ async fn page_has_no_session(app: &TestApp, browser: &Browser) -> bool {
     browser.wait_for_text("h1", "ログイン").await;
     true
 }
+
+/// パスキー: a staff member registers a passkey on their account page (Chromium's virtual
+/// authenticator, through WebDriver), and after the password logs in with it instead of a
+/// code; the login is audited with the passkey, and a passkey of another user's authenticator
+/// is refused. Passkeys need a domain name, so the server is reached at `localhost`.
+#[tokio::test]
+async fn staff_register_a_passkey_and_log_in_with_it() {
+    let Some(browser) = Browser::start("passkey").await else {
+        return;
+    };
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.public_url = c
+            .public_url
+            .as_ref()
+            .map(|u| u.replace("127.0.0.1", "localhost"));
+    })
+    .await;
+    let site = app.url.replace("127.0.0.1", "localhost");
+    let key = app.organization_with_login().await;
+    let authenticator = browser.add_virtual_authenticator().await;
+
+    browser.goto(&format!("{site}/login")).await;
+    browser.fill("#email", ADMIN).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#login").await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    browser.goto(&format!("{site}/app/account/mfa")).await;
+    browser.wait_for_text("h2", "パスキー").await;
+    browser.fill("#passkey-name", "業務用 PC").await;
+    browser.click("#add-passkey").await;
+    browser.wait_for_text("#passkey-list", "業務用 PC").await;
+    accessible(&browser, "staff-passkeys").await;
+
+    // The password now leads to the second step, where the passkey logs in.
+    browser.click("form.logout button").await;
+    browser.wait_for_text("h1", "ログイン").await;
+    browser.fill("#email", ADMIN).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#login").await;
+    browser.wait_for_text("h1", "確認コードの入力").await;
+    accessible(&browser, "mfa-code-with-passkey").await;
+    browser.click("#use-passkey").await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    let admin = app
+        .inkan
+        .authenticate_api_key(&key, &Default::default())
+        .await
+        .unwrap();
+    let trail = app.inkan.audit_trail(&admin, None).await.unwrap();
+    let login = trail
+        .iter()
+        .rev()
+        .find(|e| e.entry.action == "login")
+        .unwrap();
+    assert_eq!(
+        login.entry.detail["mfa"], "passkey",
+        "{:?}",
+        login.entry.detail
+    );
+    let log: Value = app
+        .get("/api/v1/audit?action=passkey_added")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+
+    // Without the authenticator (another person's device), the passkey step says why and
+    // the login stays where it is.
+    browser.click("form.logout button").await;
+    browser.wait_for_text("h1", "ログイン").await;
+    browser.remove_virtual_authenticator(&authenticator).await;
+    browser.fill("#email", ADMIN).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#login").await;
+    browser.wait_for_text("h1", "確認コードの入力").await;
+    assert_eq!(
+        js(&browser, "return location.pathname").await,
+        json!("/login/code")
+    );
+}

@@ -12,6 +12,7 @@
 //! audit trail. The secret is kept sealed under the master key, bound to its user; recovery
 //! codes are kept as hashes.
 
+pub mod passkey;
 mod totp;
 
 use base64::engine::general_purpose::STANDARD;
@@ -111,7 +112,8 @@ impl Inkan {
             .organization_record(staff.organization)
             .await?
             .mfa_required;
-        if user.totp_secret.is_none() && !required {
+        let has_passkey = self.has_passkey(user).await?;
+        if user.totp_secret.is_none() && !has_passkey && !required {
             return Ok(LoginStep::Done(staff));
         }
         let pending = PendingLogin(self.seal_cookie(
@@ -123,7 +125,7 @@ impl Inkan {
             ],
             PENDING_SECONDS,
         ));
-        Ok(if user.totp_secret.is_some() {
+        Ok(if user.totp_secret.is_some() || has_passkey {
             LoginStep::Code(pending)
         } else {
             LoginStep::Enrol(pending)
@@ -324,6 +326,7 @@ impl Inkan {
         {
             return Err(ServiceError::NotFound("the user"));
         }
+        self.store.remove_passkeys(id).await?;
         self.store
             .end_sessions(staff.organization, id, UserChange::EndSessions, self.now())
             .await?;

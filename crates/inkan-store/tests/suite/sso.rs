@@ -1,5 +1,5 @@
-//! Single sign-on in the store: one provider per organization, each email domain with one
-//! organization, and values used once on every node.
+//! Sign-in in the store: single sign-on (one provider per organization, each email domain with
+//! one organization, values used once on every node) and passkeys.
 
 use super::*;
 
@@ -86,4 +86,45 @@ pub(crate) async fn sso_providers_own_their_domains(ctx: Ctx) {
             .unwrap(),
         "forgotten after its expiry"
     );
+}
+
+pub(crate) async fn passkeys_belong_to_their_user(ctx: Ctx) {
+    let s = &*ctx.store;
+    let org = organization(s, "盛岡市").await;
+    let (a, b) = (staff_member(s, org).await, staff_member(s, org).await);
+    let key = |user: UserId, id: &str, at: i64| StoredPasskey {
+        id: id.into(),
+        user,
+        name: format!("鍵 {id}"),
+        credential: "{\"cred\":1}".into(),
+        created_at: at,
+        last_used_at: None,
+    };
+    s.add_passkey(&key(a, "k1", NOW)).await.unwrap();
+    s.add_passkey(&key(a, "k2", NOW + 1)).await.unwrap();
+    s.add_passkey(&key(b, "k3", NOW)).await.unwrap();
+    assert!(matches!(
+        s.add_passkey(&key(b, "k1", NOW)).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    let ids = |keys: Vec<StoredPasskey>| keys.into_iter().map(|k| k.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.passkeys(a).await.unwrap()), ["k1", "k2"]);
+    assert!(s
+        .touch_passkey(a, "k2", "{\"cred\":2}", NOW + 5)
+        .await
+        .unwrap());
+    assert!(
+        !s.touch_passkey(b, "k2", "{}", NOW + 5).await.unwrap(),
+        "not b's"
+    );
+    let k2 = &s.passkeys(a).await.unwrap()[1];
+    assert_eq!(
+        (k2.credential.as_str(), k2.last_used_at),
+        ("{\"cred\":2}", Some(NOW + 5))
+    );
+    assert!(!s.remove_passkey(b, "k1").await.unwrap(), "not b's");
+    assert!(s.remove_passkey(a, "k1").await.unwrap());
+    assert_eq!(s.remove_passkeys(a).await.unwrap(), 1);
+    assert!(s.passkeys(a).await.unwrap().is_empty());
+    assert_eq!(ids(s.passkeys(b).await.unwrap()), ["k3"]);
 }

@@ -25,6 +25,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../assets/compose.js"),
     ),
+    (
+        "passkey.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/passkey.js"),
+    ),
 ];
 
 /// The URL of an asset, with its content hash.

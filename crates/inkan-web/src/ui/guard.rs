@@ -22,6 +22,8 @@ pub(crate) const LOGIN_COOKIE: &str = "inkan_login";
 pub(crate) const MFA_COOKIE: &str = "inkan_mfa";
 /// A single sign-on login at the provider (see `inkan_service::SsoStart`).
 pub(crate) const SSO_COOKIE: &str = "inkan_sso";
+/// A passkey ceremony in the browser (see `inkan_service::mfa::passkey`).
+pub(crate) const PASSKEY_COOKIE: &str = "inkan_passkey";
 
 /// The limits: generous for people, tight for scripts guessing passwords or links.
 pub(crate) struct RateLimits {

@@ -53,6 +53,26 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
         )
         .route("/app/account/mfa/remove", post(second_factor::remove))
         .route(
+            "/app/account/passkeys/start",
+            post(second_factor::start_passkey),
+        )
+        .route(
+            "/app/account/passkeys/finish",
+            post(second_factor::finish_passkey),
+        )
+        .route(
+            "/app/account/passkeys/{id}/remove",
+            post(second_factor::remove_passkey),
+        )
+        .route(
+            "/login/passkey/start",
+            post(second_factor::start_passkey_login),
+        )
+        .route(
+            "/login/passkey/finish",
+            post(second_factor::finish_passkey_login),
+        )
+        .route(
             password::PATH,
             get(password::password_page).post(password::change_password),
         )

@@ -1,5 +1,7 @@
-//! 多要素認証 pages: the code asked after a right password, enrolment at login when the
-//! organization requires MFA, and the user's own page to add or remove their authenticator.
+//! 多要素認証 pages: the code (or a passkey) asked after a right password, enrolment at login
+//! when the organization requires MFA, and the user's own page to add or remove their
+//! authenticator and passkeys. Passkey ceremonies run in `passkey.js`, posting JSON with the
+//! CSRF token in `X-CSRF-Token`.
 //! The pending login rides in its own short-lived cookie; its forms' CSRF tokens are bound to
 //! it, as the session's are bound to the session.
 
@@ -14,10 +16,10 @@ use serde::Deserialize;
 
 use super::login::{logged_in, safe_next};
 use super::StaffSession;
-use crate::extract::{CallerInfo, Query, Shared};
+use crate::extract::{CallerInfo, Path, Query, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::guard::{caller_ip, cookie, set_cookie, too_many, MFA_COOKIE};
+use crate::ui::guard::{caller_ip, cookie, set_cookie, too_many, MFA_COOKIE, PASSKEY_COOKIE};
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{self, expired_form, page, Frame};
 
@@ -177,10 +179,21 @@ fn code_form(
                 (code_input(lang, error))
                 button.primary #verify type="submit" { (lang.t("ログイン", "Log in")) }
             }
+            @if state.inkan.passkeys_available() {
+                h2 { (lang.t("パスキーを使う", "Use a passkey")) }
+                p.error #passkey-error role="alert" {}
+                button.secondary #use-passkey type="button" data-csrf=(csrf) data-error="passkey-error"
+                    data-start="/login/passkey/start"
+                    data-finish=(format!("/login/passkey/finish?next={}", percent_encode(&safe_next(next)))) {
+                    (lang.t("パスキーでログイン", "Log in with a passkey"))
+                }
+            }
             p { a href="/login" { (lang.t("最初からやり直す", "Start over")) } }
         }
     };
-    let mut response = layout::html(page(login_frame(lang, title), body));
+    let mut frame = login_frame(lang, title);
+    frame.scripts = &["passkey.js"];
+    let mut response = layout::html(page(frame, body));
     *response.status_mut() = status;
     response
 }
@@ -426,9 +439,61 @@ async fn account_view(
             }
         }
     };
-    let mut response = layout::html(page(session.frame(title, ACCOUNT_PATH), body));
+    let passkeys = passkeys_markup(state, session).await?;
+    let body = html! { (body) (passkeys) };
+    let mut frame = session.frame(title, ACCOUNT_PATH);
+    frame.scripts = &["passkey.js"];
+    let mut response = layout::html(page(frame, body));
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// The user's passkeys, and the button to register one (when the server's URL allows them).
+async fn passkeys_markup(state: &Shared, session: &StaffSession) -> UiResult<Markup> {
+    let lang = session.lang;
+    if !state.inkan.passkeys_available() {
+        return Ok(html! {
+            section.mfa {
+                h2 { (lang.t("パスキー", "Passkeys")) }
+                p { (lang.t(
+                    "パスキーは、サーバーをドメイン名（例: https://inkan.city.example.jp）で開いているときに使えます。",
+                    "Passkeys work when the server is reached by a domain name (such as https://inkan.city.example.jp)."
+                )) }
+            }
+        });
+    }
+    let passkeys = state
+        .inkan
+        .passkeys(&session.staff)
+        .await
+        .staff_page(lang)?;
+    Ok(html! {
+        section.mfa {
+            h2 { (lang.t("パスキー", "Passkeys")) }
+            p { (lang.t(
+                "指紋・顔認証や PIN で使うパスキーを、認証アプリのコードの代わりに使えます。",
+                "A passkey (unlocked by fingerprint, face or PIN) can be used instead of the app's code."
+            )) }
+            ul #passkey-list {
+                @for p in &passkeys {
+                    li {
+                        (p.name) " "
+                        form.inline method="post" action=(format!("/app/account/passkeys/{}/remove", percent_encode(&p.id))) {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            button.link.remove-passkey type="submit" { (lang.t("削除", "Remove")) span.sr-only { " " (p.name) } }
+                        }
+                    }
+                }
+            }
+            p.error #add-passkey-error role="alert" {}
+            label for="passkey-name" { (lang.t("パスキーの名前", "Passkey name")) }
+            input #passkey-name type="text" maxlength="100" placeholder=(lang.t("業務用 PC", "Office PC"));
+            button.secondary #add-passkey type="button" data-csrf=(session.csrf) data-error="add-passkey-error"
+                data-start="/app/account/passkeys/start" data-finish="/app/account/passkeys/finish" {
+                (lang.t("パスキーを登録", "Register a passkey"))
+            }
+        }
+    })
 }
 
 /// `POST /app/account/mfa`: enrols the logged-in user's authenticator.
@@ -484,5 +549,198 @@ pub(crate) async fn remove(
             Ok((status, why)) => account_view(&state, &session, Some((&why, "")), status).await,
             Err(other) => Ok(failure_page(lang, other)),
         },
+    }
+}
+
+// ── パスキー ────────────────────────────────────────────────────────────────────────────────
+
+/// A posted JSON body, with the CSRF token in `X-CSRF-Token`.
+fn csrf_header(headers: &HeaderMap) -> String {
+    headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A ceremony's options, with its state in the passkey cookie.
+fn ceremony_response<T: serde::Serialize>(state: &Shared, options: &T, cookie: &str) -> Response {
+    let mut response = axum::Json(options).into_response();
+    let value = set_cookie(
+        state,
+        PASSKEY_COOKIE,
+        cookie,
+        Some(inkan_service::mfa::passkey::CEREMONY_SECONDS),
+    );
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// A refusal as the script shows it.
+fn json_error(lang: Lang, status: StatusCode, error: &ServiceError) -> Response {
+    let message = match error {
+        ServiceError::Invalid(m)
+        | ServiceError::NotAllowed(m)
+        | ServiceError::Unauthenticated(m)
+        | ServiceError::Gone(m)
+        | ServiceError::Unavailable(m) => lang.pick(m),
+        _ => lang
+            .t(
+                "パスキーを使えませんでした。",
+                "The passkey could not be used.",
+            )
+            .to_string(),
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({ "error": { "code": error.code(), "message": message } })),
+    )
+        .into_response()
+}
+
+fn passkey_status(error: &ServiceError) -> StatusCode {
+    match error {
+        ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+        ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
+        ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ServiceError::Gone(_) => StatusCode::GONE,
+        ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// `POST /app/account/passkeys/start`: options to create a passkey.
+pub(crate) async fn start_passkey(
+    State(state): State<Shared>,
+    session: StaffSession,
+    headers: HeaderMap,
+) -> Response {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&csrf_header(&headers))) {
+        return expired_form(lang);
+    }
+    match state.inkan.start_passkey_registration(&session.staff).await {
+        Ok(c) => ceremony_response(&state, &c.options, &c.cookie),
+        Err(e) => json_error(lang, passkey_status(&e), &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewPasskey {
+    #[serde(default)]
+    name: String,
+    credential: inkan_service::mfa::passkey::RegisterPublicKeyCredential,
+}
+
+/// `POST /app/account/passkeys/finish`: the browser's new credential.
+pub(crate) async fn finish_passkey(
+    State(state): State<Shared>,
+    session: StaffSession,
+    headers: HeaderMap,
+    CallerInfo(caller): CallerInfo,
+    crate::extract::Json(body): crate::extract::Json<NewPasskey>,
+) -> Response {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&csrf_header(&headers))) {
+        return expired_form(lang);
+    }
+    let ceremony = cookie(&headers, PASSKEY_COOKIE).unwrap_or("");
+    match state
+        .inkan
+        .finish_passkey_registration(
+            &session.staff,
+            &caller,
+            ceremony,
+            &body.name,
+            &body.credential,
+        )
+        .await
+    {
+        Ok(_) => axum::Json(serde_json::json!({ "redirect": ACCOUNT_PATH })).into_response(),
+        Err(e) => json_error(lang, passkey_status(&e), &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PasskeyForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /app/account/passkeys/{id}/remove`.
+pub(crate) async fn remove_passkey(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path(id): Path<String>,
+    Form(form): Form<PasskeyForm>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&form.csrf)) {
+        return Ok(expired_form(lang));
+    }
+    match state
+        .inkan
+        .remove_passkey(&session.staff, &caller, &id)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(ACCOUNT_PATH).into_response()),
+        Err(e) => match shown_again(lang, e) {
+            Ok((status, why)) => account_view(&state, &session, Some((&why, "")), status).await,
+            Err(other) => Ok(failure_page(lang, other)),
+        },
+    }
+}
+
+/// `POST /login/passkey/start`: options to use a passkey for the pending login.
+pub(crate) async fn start_passkey_login(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    CallerInfo(caller): CallerInfo,
+) -> Response {
+    let pending = match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)) {
+        Ok(pending) => pending,
+        Err(response) => return *response,
+    };
+    match state.inkan.start_passkey_login(&pending).await {
+        Ok(c) => ceremony_response(&state, &c.options, &c.cookie),
+        Err(e) => json_error(lang, passkey_status(&e), &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UsedPasskey {
+    credential: inkan_service::mfa::passkey::PublicKeyCredential,
+}
+
+/// `POST /login/passkey/finish?next=…`: the browser's answer; the session, and where to go.
+pub(crate) async fn finish_passkey_login(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    CallerInfo(caller): CallerInfo,
+    Query(q): Query<Next>,
+    crate::extract::Json(body): crate::extract::Json<UsedPasskey>,
+) -> Response {
+    let pending = match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)) {
+        Ok(pending) => pending,
+        Err(response) => return *response,
+    };
+    let ceremony = cookie(&headers, PASSKEY_COOKIE).unwrap_or("");
+    match state
+        .inkan
+        .finish_passkey_login(&pending, &caller, ceremony, &body.credential)
+        .await
+    {
+        Ok(staff) => {
+            let next = safe_next(&q.next);
+            let answer = axum::Json(serde_json::json!({ "redirect": next })).into_response();
+            logged_in(&state, lang, &staff, answer).await
+        }
+        Err(e) => json_error(lang, passkey_status(&e), &e),
     }
 }

@@ -1,0 +1,11 @@
+-- パスキー (WebAuthn) as a staff user's second factor: each credential as webauthn-rs keeps it
+-- (its public key and signature counter, as JSON), named by its owner.
+CREATE TABLE passkeys (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    user_id      TEXT    NOT NULL REFERENCES users (id),
+    name         TEXT    NOT NULL,
+    credential   TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER
+) STRICT;
+CREATE INDEX passkeys_user ON passkeys (user_id);
