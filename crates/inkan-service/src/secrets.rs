@@ -157,3 +157,49 @@ pub fn webhook_signature(secret: &str, time: i64, body: &[u8]) -> String {
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
+
+/// How a secret sealed under the master key starts when stored in a text column.
+const SEALED: &str = "enc1:";
+
+/// What a stored secret holds.
+pub(crate) enum Stored {
+    /// Its plaintext, opened.
+    Opened(Vec<u8>),
+    /// Not sealed: a value an older version stored in clear.
+    Clear,
+}
+
+impl crate::Inkan {
+    /// `plaintext` sealed under the master key for `context` (`org/<id>/…`), as text for a
+    /// database column. The context binds it to its row: copied onto another, it does not open,
+    /// so a database copy alone reveals nothing.
+    pub(crate) async fn seal_text(&self, context: &str, plaintext: &[u8]) -> Result<String> {
+        let sealed = self
+            .blobs
+            .seal_secret(&secret_context(context)?, plaintext)
+            .await?;
+        Ok(format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::STANDARD.encode(sealed)
+        ))
+    }
+
+    /// The plaintext of [`seal_text`](Self::seal_text)'s output for the same `context`.
+    pub(crate) async fn open_text(&self, context: &str, stored: &str) -> Result<Stored> {
+        let Some(sealed) = stored.strip_prefix(SEALED) else {
+            return Ok(Stored::Clear);
+        };
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|e| ServiceError::Internal(format!("{context}: not base64: {e}")))?;
+        Ok(Stored::Opened(
+            self.blobs
+                .open_secret(&secret_context(context)?, &sealed)
+                .await?,
+        ))
+    }
+}
+
+fn secret_context(context: &str) -> Result<inkan_blobs::BlobKey> {
+    inkan_blobs::BlobKey::new(context.to_string()).map_err(ServiceError::internal)
+}

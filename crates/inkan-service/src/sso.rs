@@ -10,7 +10,7 @@
 //! whose signature, issuer, audience, expiry and nonce `openidconnect` verifies against the
 //! provider's published keys, at Inkan's clock. Every refusal is audited with its reason.
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use inkan_domain::{Email, OrganizationId, UserId};
 use inkan_store::{SsoProvider, User, UserRole};
@@ -22,12 +22,12 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::secrets::Stored;
 use crate::{Caller, Inkan, Reach, Result, ServiceError, Staff};
 
 /// How long a login may take at the provider.
 pub const SSO_LOGIN_SECONDS: i64 = 600;
 const SSO_COOKIE: &str = "sso-login";
-const SEALED: &str = "sealed:";
 /// At most this many email domains per organization.
 const MAX_DOMAINS: usize = 20;
 
@@ -506,11 +506,8 @@ impl Inkan {
     }
 
     async fn seal_client_secret(&self, org: OrganizationId, secret: &str) -> Result<String> {
-        let sealed = self
-            .blobs
-            .seal_secret(&secret_context(org)?, secret.as_bytes())
-            .await?;
-        Ok(format!("{SEALED}{}", STANDARD.encode(sealed)))
+        self.seal_text(&secret_context(org), secret.as_bytes())
+            .await
     }
 
     async fn client_secret(&self, provider: &SsoProvider) -> Result<String> {
@@ -520,18 +517,16 @@ impl Inkan {
                 provider.organization
             ))
         };
-        let sealed = provider
-            .client_secret
-            .strip_prefix(SEALED)
-            .ok_or_else(|| corrupt("not sealed".into()))?;
-        let sealed = STANDARD
-            .decode(sealed)
-            .map_err(|e| corrupt(e.to_string()))?;
-        let plain = self
-            .blobs
-            .open_secret(&secret_context(provider.organization)?, &sealed)
-            .await?;
-        String::from_utf8(plain).map_err(|e| corrupt(e.to_string()))
+        match self
+            .open_text(
+                &secret_context(provider.organization),
+                &provider.client_secret,
+            )
+            .await?
+        {
+            Stored::Opened(plain) => String::from_utf8(plain).map_err(|e| corrupt(e.to_string())),
+            Stored::Clear => Err(corrupt("not sealed".into())),
+        }
     }
 }
 
@@ -546,9 +541,9 @@ pub struct SsoCallback {
     pub error: Option<String>,
 }
 
-fn secret_context(org: OrganizationId) -> Result<inkan_blobs::BlobKey> {
-    inkan_blobs::BlobKey::new(format!("org/{org}/sso/client-secret"))
-        .map_err(ServiceError::internal)
+/// What an organization's sealed client secret is bound to.
+fn secret_context(org: OrganizationId) -> String {
+    format!("org/{org}/sso/client-secret")
 }
 
 /// What the audit trail keeps of a provider (never the secret).

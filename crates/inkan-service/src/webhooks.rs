@@ -3,23 +3,17 @@
 //! answers 2xx. Each delivery is signed: `Inkan-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 //! "<t>.<body>">` with the endpoint's secret, so receivers can check origin and freshness.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use inkan_domain::{EnvelopeId, JobId, OrganizationId, WebhookId};
 use inkan_store::{Change, NewJob, Webhook};
 use serde::{Deserialize, Serialize};
 
-use crate::secrets::{new_webhook_secret, webhook_signature};
-
-/// The prefix of a webhook secret sealed under the master key.
-const SEALED: &str = "enc1:";
+use crate::secrets::{new_webhook_secret, webhook_signature, Stored};
+use crate::{Caller, Inkan, Result, ServiceError, Staff};
 
 /// What a webhook's sealed secret is bound to.
-fn webhook_context(org: OrganizationId, id: WebhookId) -> Result<inkan_blobs::BlobKey> {
-    inkan_blobs::BlobKey::new(format!("org/{org}/webhooks/{id}/secret"))
-        .map_err(ServiceError::internal)
+fn webhook_context(org: OrganizationId, id: WebhookId) -> String {
+    format!("org/{org}/webhooks/{id}/secret")
 }
-use crate::{Caller, Inkan, Result, ServiceError, Staff};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct EventJob {
@@ -139,27 +133,18 @@ impl Inkan {
         id: WebhookId,
         secret: &str,
     ) -> Result<String> {
-        let sealed = self
-            .blobs
-            .seal_secret(&webhook_context(org, id)?, secret.as_bytes())
-            .await?;
-        Ok(format!("{SEALED}{}", STANDARD.encode(sealed)))
+        self.seal_text(&webhook_context(org, id), secret.as_bytes())
+            .await
     }
 
     /// The secret of a stored endpoint (one stored in clear by an older version is read as is).
     async fn webhook_secret(&self, hook: &Webhook) -> Result<String> {
-        let Some(sealed) = hook.secret.strip_prefix(SEALED) else {
-            return Ok(hook.secret.clone());
-        };
-        let sealed = STANDARD
-            .decode(sealed)
-            .map_err(|e| ServiceError::Internal(format!("webhook {}: secret: {e}", hook.id)))?;
-        let plain = self
-            .blobs
-            .open_secret(&webhook_context(hook.organization, hook.id)?, &sealed)
-            .await?;
-        String::from_utf8(plain)
-            .map_err(|e| ServiceError::Internal(format!("webhook {}: secret: {e}", hook.id)))
+        let context = webhook_context(hook.organization, hook.id);
+        match self.open_text(&context, &hook.secret).await? {
+            Stored::Clear => Ok(hook.secret.clone()),
+            Stored::Opened(plain) => String::from_utf8(plain)
+                .map_err(|e| ServiceError::Internal(format!("webhook {}: secret: {e}", hook.id))),
+        }
     }
 
     /// Fans an event out to the organization's endpoints.

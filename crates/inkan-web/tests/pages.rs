@@ -1823,6 +1823,34 @@ async fn page_of(app: &TestApp, session: &str, path: &str) -> (u16, String) {
     (status, format!("{location}{}", r.text().await.unwrap()))
 }
 
+/// The password of the staff users [`add_staff`] makes.
+const STAFF_PASSWORD: &str = "a long enough password";
+
+/// Staff users of the organization of `key`, by email and role (named by their email, with
+/// [`STAFF_PASSWORD`]): their IDs by email.
+async fn add_staff(
+    app: &TestApp,
+    key: &str,
+    users: &[(&'static str, &str)],
+) -> std::collections::HashMap<&'static str, String> {
+    let mut ids = std::collections::HashMap::new();
+    for (email, role) in users {
+        let r = app
+            .post("/api/v1/users")
+            .bearer_auth(key)
+            .json(
+                &json!({ "name": email, "email": email, "password": STAFF_PASSWORD, "role": role }),
+            )
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["role"], *role, "{body}");
+        ids.insert(*email, body["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
 /// Roles: each staff member reads and does what their role allows, on every surface — the
 /// dashboard, an envelope's page, its downloads and page images, 文書管理 and its CSV, the API —
 /// and a direct URL to an envelope they may not read is "not found". A sender reads what they
@@ -1835,25 +1863,18 @@ async fn roles_decide_what_each_staff_member_reads_and_does() {
     })
     .await;
     let key = app.organization_with_login().await;
-    const PW: &str = "a long enough password";
-    let mut ids = std::collections::HashMap::new();
-    for (email, role) in [
-        ("sender.a@city.example.jp", "sender"),
-        ("sender.b@city.example.jp", "sender"),
-        ("viewer@city.example.jp", "document_viewer"),
-        ("system@city.example.jp", "system_admin"),
-    ] {
-        let r = app
-            .post("/api/v1/users")
-            .bearer_auth(&key)
-            .json(&json!({ "name": email, "email": email, "password": PW, "role": role }))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["role"], role, "{body}");
-        ids.insert(email, body["id"].as_str().unwrap().to_string());
-    }
+    const PW: &str = STAFF_PASSWORD;
+    let ids = add_staff(
+        &app,
+        &key,
+        &[
+            ("sender.a@city.example.jp", "sender"),
+            ("sender.b@city.example.jp", "sender"),
+            ("viewer@city.example.jp", "document_viewer"),
+            ("system@city.example.jp", "system_admin"),
+        ],
+    )
+    .await;
     // The administrator's envelope (made with their key), and sender A's own.
     let city = app.envelope(&key, "市の契約", "vendor@example.jp").await;
     let city_id = city["id"].as_str().unwrap().to_string();
@@ -2490,17 +2511,6 @@ async fn post_form(
         .unwrap()
 }
 
-fn urlencoding(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// 閲覧権限・フォルダ: folders granted to groups decide what document managers and senders read,
 /// on the dashboard, an envelope's page and downloads, 文書管理 and its CSV; a direct URL to an
 /// invisible envelope is "not found"; sharing one envelope opens it to one colleague; moves and
@@ -2513,24 +2523,18 @@ async fn folders_granted_to_groups_decide_who_reads_each_envelope() {
     })
     .await;
     let key = app.organization_with_login().await;
-    const PW: &str = "a long enough password";
-    let mut ids = std::collections::HashMap::new();
-    for (email, role) in [
-        ("keiyaku@city.example.jp", "document_manager"),
-        ("hisho@city.example.jp", "document_manager"),
-        ("sender@city.example.jp", "sender"),
-        ("system@city.example.jp", "system_admin"),
-    ] {
-        let r = app
-            .post("/api/v1/users")
-            .bearer_auth(&key)
-            .json(&json!({ "name": email, "email": email, "password": PW, "role": role }))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = r.json().await.unwrap();
-        ids.insert(email, body["id"].as_str().unwrap().to_string());
-    }
+    const PW: &str = STAFF_PASSWORD;
+    let ids = add_staff(
+        &app,
+        &key,
+        &[
+            ("keiyaku@city.example.jp", "document_manager"),
+            ("hisho@city.example.jp", "document_manager"),
+            ("sender@city.example.jp", "sender"),
+            ("system@city.example.jp", "system_admin"),
+        ],
+    )
+    .await;
     let admin = login_as(&app, ADMIN, PASSWORD).await;
     let (status, settings) = page_of(&app, &admin, "/app/settings/folders").await;
     assert_eq!(status, 200, "{settings}");

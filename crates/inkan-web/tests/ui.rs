@@ -1492,18 +1492,6 @@ async fn the_accessibility_check_catches_what_it_must() {
     assert!(message.contains("scrolls sideways"), "{message}");
 }
 
-/// Percent-encodes everything but unreserved characters, for a `data:` URL.
-fn urlencoding(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The code an authenticator app shows for `secret` at Unix time `at`, from oathtool (the OATH
 /// Toolkit): an implementation of RFC 6238 that is not Inkan's.
 fn oathtool_code(oathtool: &std::path::Path, secret: &str, at: i64) -> String {

@@ -15,8 +15,6 @@
 pub mod passkey;
 mod totp;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use inkan_domain::{OrganizationId, UserId};
 use inkan_store::{AttemptLimit, TokenHash, User, UserChange};
 use serde::Serialize;
@@ -24,6 +22,7 @@ use serde::Serialize;
 pub use totp::{TotpSecret, DIGITS, STEP_SECONDS};
 
 use crate::japan::format_slash_jst;
+use crate::secrets::Stored;
 use crate::{Caller, Inkan, Result, ServiceError, Staff};
 
 /// How long a right password waits for its code.
@@ -40,8 +39,6 @@ const WRONG_CODES: AttemptLimit = AttemptLimit {
 const WRONG_CODE_SCOPE: &str = "staff-mfa";
 /// The issuer an authenticator app lists the account under.
 const ISSUER: &str = "Inkan";
-/// The prefix of a sealed secret in the `totp_secret` column.
-const SEALED: &str = "enc1:";
 
 /// What a right password leads to.
 #[derive(Debug)]
@@ -456,38 +453,28 @@ impl Inkan {
     }
 
     async fn seal_totp_secret(&self, user: &User, secret: &TotpSecret) -> Result<String> {
-        let sealed = self
-            .blobs
-            .seal_secret(&totp_context(user)?, secret.as_bytes())
-            .await?;
-        Ok(format!("{SEALED}{}", STANDARD.encode(sealed)))
+        self.seal_text(&totp_context(user), secret.as_bytes()).await
     }
 
     async fn totp_secret(&self, user: &User) -> Result<TotpSecret> {
         let corrupt =
-            |why: String| ServiceError::Internal(format!("user {}: TOTP secret: {why}", user.id));
+            |why: &str| ServiceError::Internal(format!("user {}: TOTP secret: {why}", user.id));
         let stored = user
             .totp_secret
             .as_deref()
-            .ok_or_else(|| corrupt("none enrolled".into()))?;
-        let sealed = stored
-            .strip_prefix(SEALED)
-            .ok_or_else(|| corrupt("not sealed".into()))?;
-        let sealed = STANDARD
-            .decode(sealed)
-            .map_err(|e| corrupt(e.to_string()))?;
-        let plain = self
-            .blobs
-            .open_secret(&totp_context(user)?, &sealed)
-            .await?;
-        TotpSecret::from_bytes(plain).ok_or_else(|| corrupt("too short".into()))
+            .ok_or_else(|| corrupt("none enrolled"))?;
+        match self.open_text(&totp_context(user), stored).await? {
+            Stored::Opened(plain) => {
+                TotpSecret::from_bytes(plain).ok_or_else(|| corrupt("too short"))
+            }
+            Stored::Clear => Err(corrupt("not sealed")),
+        }
     }
 }
 
 /// The sealed secret is bound to its user: copied onto another user's row, it does not open.
-fn totp_context(user: &User) -> Result<inkan_blobs::BlobKey> {
-    inkan_blobs::BlobKey::new(format!("org/{}/users/{}/totp", user.organization, user.id))
-        .map_err(ServiceError::internal)
+fn totp_context(user: &User) -> String {
+    format!("org/{}/users/{}/totp", user.organization, user.id)
 }
 
 fn wrong_code() -> ServiceError {

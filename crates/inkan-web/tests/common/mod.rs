@@ -318,3 +318,15 @@ impl TestApp {
         body["api_key"].as_str().unwrap().to_string()
     }
 }
+
+/// Percent-encodes everything but unreserved characters (a form value, a `data:` URL).
+pub fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

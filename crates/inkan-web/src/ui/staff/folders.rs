@@ -304,6 +304,72 @@ fn group_input(form: &MultiForm) -> Result<GroupInput, ServiceError> {
     })
 }
 
+/// What a posted form asks to change.
+enum Asked {
+    NewFolder,
+    Folder(String, String),
+    NewGroup,
+    Group(String, String),
+    Required,
+}
+
+/// Checks the form's CSRF token, makes the change, and comes back to the page.
+async fn change(
+    state: &Shared,
+    session: &StaffSession,
+    caller: &inkan_service::Caller,
+    body: &[u8],
+    asked: Asked,
+) -> UiResult<Response> {
+    let Some(form) = checked_form(state, session, body) else {
+        return Ok(expired_form(session.lang));
+    };
+    let (inkan, staff) = (&state.inkan, &session.staff);
+    let folder_id = |id: &str| {
+        id.parse::<FolderId>()
+            .map_err(|_| ServiceError::NotFound("the folder"))
+    };
+    let group_id = |id: &str| {
+        id.parse::<GroupId>()
+            .map_err(|_| ServiceError::NotFound("the group"))
+    };
+    let outcome = async {
+        match asked {
+            Asked::NewFolder => inkan
+                .create_folder(staff, caller, &folder_input(&form)?)
+                .await
+                .map(|_| ()),
+            Asked::Folder(id, action) => match action.as_str() {
+                "update" => inkan
+                    .update_folder(staff, caller, folder_id(&id)?, &folder_input(&form)?)
+                    .await
+                    .map(|_| ()),
+                "delete" => inkan.delete_folder(staff, caller, folder_id(&id)?).await,
+                _ => Err(ServiceError::NotFound("the page")),
+            },
+            Asked::NewGroup => inkan
+                .create_group(staff, caller, &group_input(&form)?)
+                .await
+                .map(|_| ()),
+            Asked::Group(id, action) => match action.as_str() {
+                "update" => inkan
+                    .update_group(staff, caller, group_id(&id)?, &group_input(&form)?)
+                    .await
+                    .map(|_| ()),
+                "delete" => inkan.delete_group(staff, caller, group_id(&id)?).await,
+                _ => Err(ServiceError::NotFound("the page")),
+            },
+            Asked::Required => {
+                inkan
+                    .set_folder_required(staff, caller, form.first("required").is_some())
+                    .await
+            }
+        }
+    }
+    .await;
+    after_change(state, session, outcome).await
+}
+
 /// `POST /app/settings/folders`: a new folder.
 pub(crate) async fn create_folder(
     State(state): State<Shared>,
@@ -311,18 +377,7 @@ pub(crate) async fn create_folder(
     CallerInfo(caller): CallerInfo,
     body: axum::body::Bytes,
 ) -> UiResult<Response> {
-    let Some(form) = checked_form(&state, &session, &body) else {
-        return Ok(expired_form(session.lang));
-    };
-    let outcome = match folder_input(&form) {
-        Ok(input) => state
-            .inkan
-            .create_folder(&session.staff, &caller, &input)
-            .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    after_change(&state, &session, outcome).await
+    change(&state, &session, &caller, &body, Asked::NewFolder).await
 }
 
 /// `POST /app/settings/folders/{id}/{action}`: `update` or `delete`.
@@ -333,26 +388,7 @@ pub(crate) async fn change_folder(
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> UiResult<Response> {
-    let Some(form) = checked_form(&state, &session, &body) else {
-        return Ok(expired_form(session.lang));
-    };
-    let id: FolderId = id
-        .parse()
-        .map_err(|_| ServiceError::NotFound("the folder"))
-        .staff_page(session.lang)?;
-    let inkan = &state.inkan;
-    let outcome = match action.as_str() {
-        "update" => match folder_input(&form) {
-            Ok(input) => inkan
-                .update_folder(&session.staff, &caller, id, &input)
-                .await
-                .map(|_| ()),
-            Err(e) => Err(e),
-        },
-        "delete" => inkan.delete_folder(&session.staff, &caller, id).await,
-        _ => Err(ServiceError::NotFound("the page")),
-    };
-    after_change(&state, &session, outcome).await
+    change(&state, &session, &caller, &body, Asked::Folder(id, action)).await
 }
 
 /// `POST /app/settings/folders/groups`: a new group.
@@ -362,18 +398,7 @@ pub(crate) async fn create_group(
     CallerInfo(caller): CallerInfo,
     body: axum::body::Bytes,
 ) -> UiResult<Response> {
-    let Some(form) = checked_form(&state, &session, &body) else {
-        return Ok(expired_form(session.lang));
-    };
-    let outcome = match group_input(&form) {
-        Ok(input) => state
-            .inkan
-            .create_group(&session.staff, &caller, &input)
-            .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    after_change(&state, &session, outcome).await
+    change(&state, &session, &caller, &body, Asked::NewGroup).await
 }
 
 /// `POST /app/settings/folders/groups/{id}/{action}`: `update` or `delete`.
@@ -384,26 +409,7 @@ pub(crate) async fn change_group(
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> UiResult<Response> {
-    let Some(form) = checked_form(&state, &session, &body) else {
-        return Ok(expired_form(session.lang));
-    };
-    let id: GroupId = id
-        .parse()
-        .map_err(|_| ServiceError::NotFound("the group"))
-        .staff_page(session.lang)?;
-    let inkan = &state.inkan;
-    let outcome = match action.as_str() {
-        "update" => match group_input(&form) {
-            Ok(input) => inkan
-                .update_group(&session.staff, &caller, id, &input)
-                .await
-                .map(|_| ()),
-            Err(e) => Err(e),
-        },
-        "delete" => inkan.delete_group(&session.staff, &caller, id).await,
-        _ => Err(ServiceError::NotFound("the page")),
-    };
-    after_change(&state, &session, outcome).await
+    change(&state, &session, &caller, &body, Asked::Group(id, action)).await
 }
 
 /// `POST /app/settings/folders/required`.
@@ -413,12 +419,5 @@ pub(crate) async fn set_required(
     CallerInfo(caller): CallerInfo,
     body: axum::body::Bytes,
 ) -> UiResult<Response> {
-    let Some(form) = checked_form(&state, &session, &body) else {
-        return Ok(expired_form(session.lang));
-    };
-    let outcome = state
-        .inkan
-        .set_folder_required(&session.staff, &caller, form.first("required").is_some())
-        .await;
-    after_change(&state, &session, outcome).await
+    change(&state, &session, &caller, &body, Asked::Required).await
 }
