@@ -14,7 +14,7 @@ use crate::ui::layout::{self, page, Frame};
 use crate::ui::signer::progress;
 
 /// `GET /c/{token}`.
-pub(crate) async fn page_handler(
+pub(crate) async fn completion_page(
     State(state): State<Shared>,
     lang: Lang,
     CallerInfo(caller): CallerInfo,

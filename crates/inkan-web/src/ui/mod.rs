@@ -58,7 +58,7 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
                 crate::api::MAX_ATTACHMENT_BODY,
             )),
         )
-        .route("/c/{token}", get(completion::page_handler))
+        .route("/c/{token}", get(completion::completion_page))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::limit_links,
@@ -84,7 +84,7 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
     let verification = Router::new()
         .route(
             "/verify",
-            get(verify::page_handler).post(verify::submit).layer(
+            get(verify::verify_page).post(verify::submit).layer(
                 axum::extract::DefaultBodyLimit::max(verify::MAX_VERIFY_FORM),
             ),
         )

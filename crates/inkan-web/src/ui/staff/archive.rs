@@ -48,7 +48,7 @@ fn cleaned(mut q: SearchInput) -> SearchInput {
 }
 
 /// `GET /app/documents?date_from=&date_to=&amount_min=&amount_max=&counterparty=`.
-pub(crate) async fn page_handler(
+pub(crate) async fn archive_page(
     State(state): State<Shared>,
     session: StaffSession,
     Query(q): Query<SearchInput>,

@@ -27,7 +27,7 @@ const PREVIEW_WIDTH: u32 = 800;
 const PREVIEW_PAGES: u32 = 50;
 
 /// `GET /app/envelopes/new`.
-pub(crate) async fn page_handler(
+pub(crate) async fn compose_page(
     State(state): State<Shared>,
     session: StaffSession,
 ) -> UiResult<Response> {

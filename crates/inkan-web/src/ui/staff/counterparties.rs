@@ -56,7 +56,7 @@ pub(crate) struct Search {
 }
 
 /// `GET /app/counterparties?q=`: the registry, searchable, and the form of a new 届出書.
-pub(crate) async fn page_handler(
+pub(crate) async fn counterparties_page(
     State(state): State<Shared>,
     session: StaffSession,
     Query(search): Query<Search>,

@@ -32,7 +32,7 @@ fn job_label(lang: crate::ui::i18n::Lang, kind: &str) -> &'static str {
 }
 
 /// `GET /app?status=`.
-pub(crate) async fn page_handler(
+pub(crate) async fn dashboard_page(
     State(state): State<Shared>,
     session: StaffSession,
     Query(filter): Query<Filter>,

@@ -35,7 +35,7 @@ fn actor_label(lang: crate::ui::i18n::Lang, a: &inkan_service::ActorView) -> mau
 }
 
 /// `GET /app/envelopes/{id}`.
-pub(crate) async fn page_handler(
+pub(crate) async fn envelope_page(
     State(state): State<Shared>,
     session: StaffSession,
     CallerInfo(caller): CallerInfo,

@@ -76,16 +76,16 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
             password::PATH,
             get(password::password_page).post(password::change_password),
         )
-        .route("/app", get(dashboard::page_handler))
+        .route("/app", get(dashboard::dashboard_page))
         .route(
             "/app/counterparties",
-            get(counterparties::page_handler).post(counterparties::register),
+            get(counterparties::counterparties_page).post(counterparties::register),
         )
         .route(
             "/app/counterparties/{id}",
             get(counterparties::edit_page).post(counterparties::update),
         )
-        .route("/app/envelopes/new", get(compose::page_handler))
+        .route("/app/envelopes/new", get(compose::compose_page))
         .route(
             "/app/envelopes/preview",
             post(compose::preview).layer(axum::extract::DefaultBodyLimit::max(
@@ -98,7 +98,7 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
                 crate::api::MAX_ENVELOPE_BODY,
             )),
         )
-        .route("/app/envelopes/{id}", get(envelope::page_handler))
+        .route("/app/envelopes/{id}", get(envelope::envelope_page))
         .route("/app/envelopes/{id}/send", post(envelope::send))
         .route("/app/envelopes/{id}/cancel", post(envelope::cancel))
         .route("/app/envelopes/{id}/remind", post(envelope::remind))
@@ -133,7 +133,7 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
             "/app/envelopes/{id}/certificate",
             get(envelope::certificate),
         )
-        .route("/app/documents", get(archive::page_handler))
+        .route("/app/documents", get(archive::archive_page))
         .route("/app/documents.csv", get(archive::csv))
         .route(
             security::PATH,
