@@ -1952,3 +1952,62 @@ async fn staff_register_a_passkey_and_log_in_with_it() {
         json!("/login/code")
     );
 }
+
+/// MFA required: a colleague without a second factor registers a passkey on the login's
+/// set-up page (instead of an authenticator app) and is logged in by it.
+#[tokio::test]
+async fn a_required_second_factor_can_be_a_passkey_set_up_at_login() {
+    let Some(browser) = Browser::start("passkey-enrol").await else {
+        return;
+    };
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.public_url = c
+            .public_url
+            .as_ref()
+            .map(|u| u.replace("127.0.0.1", "localhost"));
+    })
+    .await;
+    let site = app.url.replace("127.0.0.1", "localhost");
+    let key = app.organization_with_login().await;
+    let admin = app
+        .inkan
+        .authenticate_api_key(&key, &Default::default())
+        .await
+        .unwrap();
+    let r = app
+        .put("/api/v1/organization/mfa-required")
+        .bearer_auth(&key)
+        .json(&json!({ "required": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let colleague = "shinnin@city.morioka.example.jp";
+    let r = app
+        .post("/api/v1/users")
+        .bearer_auth(&key)
+        .json(
+            &json!({ "name": "新任", "email": colleague, "password": PASSWORD, "role": "sender" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    browser.add_virtual_authenticator().await;
+    browser.goto(&format!("{site}/login")).await;
+    browser.fill("#email", colleague).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#login").await;
+    browser.wait_for_text("h1", "多要素認証の設定").await;
+    accessible(&browser, "mfa-enrol-with-passkey").await;
+    browser.fill("#passkey-name", "スマートフォン").await;
+    browser.click("#add-passkey").await;
+    browser.wait_for_text("h1", "ダッシュボード").await;
+    let trail = app.inkan.audit_trail(&admin, None).await.unwrap();
+    let login = trail
+        .iter()
+        .rev()
+        .find(|e| e.entry.action == "login")
+        .unwrap();
+    assert_eq!(login.entry.detail["mfa"], "passkey_enrolled");
+}

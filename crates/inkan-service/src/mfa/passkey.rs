@@ -87,9 +87,26 @@ impl Inkan {
         &self,
         staff: &Staff,
     ) -> Result<Ceremony<CreationChallengeResponse>> {
-        let webauthn = self.webauthn()?;
         let user = self.staff_user(staff).await?;
-        let existing = self.user_passkeys(&user).await?;
+        self.start_registration_for(&user).await
+    }
+
+    /// Starts registering a passkey on a pending login (the organization requires MFA and the
+    /// user has none yet).
+    pub async fn start_passkey_registration_at_login(
+        &self,
+        pending: &PendingLogin,
+    ) -> Result<Ceremony<CreationChallengeResponse>> {
+        let (_, user) = self.pending_user(pending).await?;
+        self.start_registration_for(&user).await
+    }
+
+    async fn start_registration_for(
+        &self,
+        user: &User,
+    ) -> Result<Ceremony<CreationChallengeResponse>> {
+        let webauthn = self.webauthn()?;
+        let existing = self.user_passkeys(user).await?;
         if existing.len() >= MAX_PASSKEYS {
             return Err(ServiceError::Invalid(format!(
                 "パスキーは {MAX_PASSKEYS} 個まで登録できます (at most {MAX_PASSKEYS} passkeys)"
@@ -104,7 +121,7 @@ impl Inkan {
                 Some(exclude),
             )
             .map_err(|e| ServiceError::Internal(format!("passkey registration: {e}")))?;
-        let cookie = self.seal_state(REGISTRATION, &user, &state)?;
+        let cookie = self.seal_state(REGISTRATION, user, &state)?;
         Ok(Ceremony { options, cookie })
     }
 
@@ -117,9 +134,46 @@ impl Inkan {
         name: &str,
         credential: &RegisterPublicKeyCredential,
     ) -> Result<PasskeyView> {
-        let webauthn = self.webauthn()?;
         let user = self.staff_user(staff).await?;
-        let state: PasskeyRegistration = self.open_state(REGISTRATION, &user, cookie).await?;
+        self.finish_registration_for(staff, &user, caller, cookie, name, credential)
+            .await
+    }
+
+    /// Finishes a registration on a pending login: the passkey is the user's second factor
+    /// from now on, and the login is complete (the session's identity).
+    pub async fn finish_passkey_registration_at_login(
+        &self,
+        pending: &PendingLogin,
+        caller: &Caller,
+        cookie: &str,
+        name: &str,
+        credential: &RegisterPublicKeyCredential,
+    ) -> Result<Staff> {
+        let (staff, user) = self.pending_user(pending).await?;
+        self.admit_network(&staff, caller, "login").await?;
+        self.finish_registration_for(&staff, &user, caller, cookie, name, credential)
+            .await?;
+        self.record(
+            &staff,
+            caller,
+            "login",
+            serde_json::json!({ "email": user.email.to_string(), "mfa": "passkey_enrolled" }),
+        )
+        .await?;
+        Ok(staff)
+    }
+
+    async fn finish_registration_for(
+        &self,
+        staff: &Staff,
+        user: &User,
+        caller: &Caller,
+        cookie: &str,
+        name: &str,
+        credential: &RegisterPublicKeyCredential,
+    ) -> Result<PasskeyView> {
+        let webauthn = self.webauthn()?;
+        let state: PasskeyRegistration = self.open_state(REGISTRATION, user, cookie).await?;
         let passkey = webauthn
             .finish_passkey_registration(credential, &state)
             .map_err(|e| {

@@ -73,6 +73,14 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
             post(second_factor::finish_passkey_login),
         )
         .route(
+            "/login/passkey/register/start",
+            post(second_factor::start_passkey_enrolment),
+        )
+        .route(
+            "/login/passkey/register/finish",
+            post(second_factor::finish_passkey_enrolment),
+        )
+        .route(
             password::PATH,
             get(password::password_page).post(password::change_password),
         )

@@ -316,9 +316,22 @@ fn enrol_form(
                 (code_input(lang, error))
                 button.primary #enrol type="submit" { (lang.t("登録してログイン", "Set up and log in")) }
             }
+            @if state.inkan.passkeys_available() {
+                h2 { (lang.t("またはパスキーを登録する", "Or register a passkey")) }
+                p.error #add-passkey-error role="alert" {}
+                label for="passkey-name" { (lang.t("パスキーの名前", "Passkey name")) }
+                input #passkey-name type="text" maxlength="100" placeholder=(lang.t("業務用 PC", "Office PC"));
+                button.secondary #add-passkey type="button" data-csrf=(csrf) data-error="add-passkey-error"
+                    data-start="/login/passkey/register/start"
+                    data-finish=(format!("/login/passkey/register/finish?next={}", percent_encode(&safe_next(next)))) {
+                    (lang.t("パスキーを登録してログイン", "Register a passkey and log in"))
+                }
+            }
         }
     };
-    let mut response = layout::html(page(login_frame(lang, title), body));
+    let mut frame = login_frame(lang, title);
+    frame.scripts = &["passkey.js"];
+    let mut response = layout::html(page(frame, body));
     *response.status_mut() = status;
     response
 }
@@ -739,6 +752,62 @@ pub(crate) async fn finish_passkey_login(
         Ok(staff) => {
             let next = safe_next(&q.next);
             let answer = axum::Json(serde_json::json!({ "redirect": next })).into_response();
+            logged_in(&state, lang, &staff, answer).await
+        }
+        Err(e) => json_error(lang, passkey_status(&e), &e),
+    }
+}
+
+/// `POST /login/passkey/register/start`: options to create a passkey on a pending login that
+/// must set up a second factor.
+pub(crate) async fn start_passkey_enrolment(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    CallerInfo(caller): CallerInfo,
+) -> Response {
+    let pending = match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)) {
+        Ok(pending) => pending,
+        Err(response) => return *response,
+    };
+    match state
+        .inkan
+        .start_passkey_registration_at_login(&pending)
+        .await
+    {
+        Ok(c) => ceremony_response(&state, &c.options, &c.cookie),
+        Err(e) => json_error(lang, passkey_status(&e), &e),
+    }
+}
+
+/// `POST /login/passkey/register/finish?next=…`: the new passkey completes the login.
+pub(crate) async fn finish_passkey_enrolment(
+    State(state): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    CallerInfo(caller): CallerInfo,
+    Query(q): Query<Next>,
+    crate::extract::Json(body): crate::extract::Json<NewPasskey>,
+) -> Response {
+    let pending = match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)) {
+        Ok(pending) => pending,
+        Err(response) => return *response,
+    };
+    let ceremony = cookie(&headers, PASSKEY_COOKIE).unwrap_or("");
+    match state
+        .inkan
+        .finish_passkey_registration_at_login(
+            &pending,
+            &caller,
+            ceremony,
+            &body.name,
+            &body.credential,
+        )
+        .await
+    {
+        Ok(staff) => {
+            let answer =
+                axum::Json(serde_json::json!({ "redirect": safe_next(&q.next) })).into_response();
             logged_in(&state, lang, &staff, answer).await
         }
         Err(e) => json_error(lang, passkey_status(&e), &e),
