@@ -603,9 +603,11 @@ fn sorted<T: Copy + Ord>(items: &[T]) -> Vec<T> {
 /// A member or share that names nobody of the organization.
 fn unknown_user(e: inkan_store::StoreError) -> ServiceError {
     match e {
-        inkan_store::StoreError::NotFound(what) => ServiceError::Invalid(format!(
-            "組織にいない職員が指定されました (no such user in the organization): {what}"
-        )),
+        // The store's message names IDs; the person is told what, not which.
+        inkan_store::StoreError::NotFound(_) => ServiceError::Invalid(
+            "組織にいない職員が指定されました (a user who is not of the organization was named)"
+                .into(),
+        ),
         other => other.into(),
     }
 }
@@ -613,9 +615,10 @@ fn unknown_user(e: inkan_store::StoreError) -> ServiceError {
 /// A parent or grant that names nothing of the organization, or a refused move.
 fn folder_error(e: inkan_store::StoreError) -> ServiceError {
     match e {
-        inkan_store::StoreError::NotFound(what) => ServiceError::Invalid(format!(
-            "指定された親フォルダまたはグループがありません (no such parent folder or group): {what}"
-        )),
+        inkan_store::StoreError::NotFound(_) => ServiceError::Invalid(
+            "指定された親フォルダまたはグループがありません (no such parent folder or group)"
+                .into(),
+        ),
         inkan_store::StoreError::Refused(why) => ServiceError::Invalid(why),
         other => other.into(),
     }

@@ -99,6 +99,18 @@ impl Refusal {
         }
     }
 
+    fn english(self) -> &'static str {
+        match self {
+            Refusal::State => "this sign-in did not begin in this browser",
+            Refusal::Replayed => "this answer was used already",
+            Refusal::ProviderError => "the provider answered with an error",
+            Refusal::TokenExchange => "the provider did not accept the code",
+            Refusal::IdToken => "the provider's ID token is not valid",
+            Refusal::Email => "no verified email of the organization",
+            Refusal::User => "this email's user cannot sign in to this organization",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Refusal::State => "state_mismatch",
@@ -321,9 +333,9 @@ impl Inkan {
             ))
             .await?;
             Err::<(Staff, String), ServiceError>(ServiceError::Unauthenticated(format!(
-                "シングルサインオンでログインできませんでした（{}） (single sign-on refused: {})",
+                "シングルサインオンでログインできませんでした（{}） (single sign-on did not succeed: {})",
                 refusal.japanese(),
-                refusal.name()
+                refusal.english()
             )))
         };
         if let Some(error) = &callback.error {
@@ -484,10 +496,15 @@ impl Inkan {
             openidconnect::EndpointMaybeSet,
         >,
     > {
+        // The cause goes to the log; the login page says only what happened.
         let unreachable = |e: String| {
-            ServiceError::Unavailable(format!(
-                "シングルサインオンの提供者に接続できません (the single sign-on provider cannot be reached): {e}"
-            ))
+            tracing::warn!(organization = %provider.organization, issuer = %provider.issuer, error = %e,
+                "the single sign-on provider cannot be reached");
+            ServiceError::Unavailable(
+                "シングルサインオンの提供者に接続できません。しばらくしてからもう一度お試しください \
+                 (the single sign-on provider cannot be reached; please try again later)"
+                    .into(),
+            )
         };
         let issuer =
             IssuerUrl::new(provider.issuer.clone()).map_err(|e| unreachable(e.to_string()))?;

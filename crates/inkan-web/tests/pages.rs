@@ -2899,3 +2899,131 @@ async fn folders_granted_to_groups_decide_who_reads_each_envelope() {
         assert!(actions.contains(&action), "{action} not in {actions:?}");
     }
 }
+
+/// Hostile settings are refused with their reason and change nothing: an OpenID provider on
+/// loopback (the egress policy), a line break in a client ID or a folder name, a domain that is
+/// not one, a folder or group of another organization; a missing secret is asked for.
+#[tokio::test]
+async fn hostile_sso_and_folder_settings_are_refused() {
+    let app = TestApp::start().await;
+    let key = app.organization_with_login().await;
+    let other = app
+        .organization("花巻市", "admin@hanamaki.example.jp")
+        .await;
+    let sso = |body: Value| {
+        let app = &app;
+        let key = key.clone();
+        async move {
+            app.put("/api/v1/organization/sso")
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let good = json!({
+        "issuer": "https://login.example.jp", "client_id": "inkan", "client_secret": "s3cret",
+        "domains": ["city.morioka.example.jp"],
+    });
+    for (field, value, says) in [
+        ("issuer", json!("http://127.0.0.1:9/"), "接続できません"),
+        ("issuer", json!("http://169.254.169.254/"), "接続できません"),
+        ("issuer", json!("not a url"), "発行者 URL"),
+        (
+            "client_id",
+            json!("inkan\r\nX-Injected: 1"),
+            "クライアント ID",
+        ),
+        ("domains", json!(["city.example.jp/evil"]), "ドメイン"),
+        ("domains", json!([]), "ドメイン"),
+        ("client_secret", json!(null), "シークレット"),
+    ] {
+        let mut body = good.clone();
+        body[field] = value.clone();
+        let (_, message) = error_of(sso(body).await, 400).await;
+        assert!(message.contains(says), "{field} = {value}: {message}");
+    }
+    let r = app
+        .get("/api/v1/organization/sso")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        Value::Null,
+        "nothing was set"
+    );
+
+    // Folders: a line break in a name; another organization's parent or group.
+    let r = app
+        .post("/api/v1/folders")
+        .bearer_auth(&key)
+        .json(&json!({ "name": "契約\n課" }))
+        .send()
+        .await
+        .unwrap();
+    error_of(r, 400).await;
+    let theirs: Value = app
+        .post("/api/v1/folders")
+        .bearer_auth(&other)
+        .json(&json!({ "name": "花巻の契約" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let their_group: Value = app
+        .post("/api/v1/groups")
+        .bearer_auth(&other)
+        .json(&json!({ "name": "花巻の課" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for body in [
+        json!({ "name": "子", "parent": theirs["id"] }),
+        json!({ "name": "許可", "grants": [their_group["id"]] }),
+    ] {
+        let r = app
+            .post("/api/v1/folders")
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (_, message) = error_of(r, 400).await;
+        assert!(
+            !message.contains(theirs["id"].as_str().unwrap()),
+            "{message}"
+        );
+    }
+    let r = app
+        .delete(&format!(
+            "/api/v1/folders/{}",
+            theirs["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        404,
+        "another organization's folder is not found"
+    );
+    let mine: Value = app
+        .get("/api/v1/folders")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine, json!([]), "nothing was made");
+}

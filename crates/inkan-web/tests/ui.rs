@@ -1869,6 +1869,19 @@ async fn page_has_no_session(app: &TestApp, browser: &Browser) -> bool {
     true
 }
 
+/// A server whose `public_url` names `localhost` (passkeys need a domain name), and that URL.
+async fn localhost_app() -> (TestApp, String) {
+    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
+        c.public_url = c
+            .public_url
+            .as_ref()
+            .map(|u| u.replace("127.0.0.1", "localhost"));
+    })
+    .await;
+    let site = app.url.replace("127.0.0.1", "localhost");
+    (app, site)
+}
+
 /// パスキー: a staff member registers a passkey on their account page (Chromium's virtual
 /// authenticator, through WebDriver), and after the password logs in with it instead of a
 /// code; the login is audited with the passkey, and a passkey of another user's authenticator
@@ -1878,14 +1891,7 @@ async fn staff_register_a_passkey_and_log_in_with_it() {
     let Some(browser) = Browser::start("passkey").await else {
         return;
     };
-    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
-        c.public_url = c
-            .public_url
-            .as_ref()
-            .map(|u| u.replace("127.0.0.1", "localhost"));
-    })
-    .await;
-    let site = app.url.replace("127.0.0.1", "localhost");
+    let (app, site) = localhost_app().await;
     let key = app.organization_with_login().await;
     let authenticator = browser.add_virtual_authenticator().await;
 
@@ -1960,14 +1966,7 @@ async fn a_required_second_factor_can_be_a_passkey_set_up_at_login() {
     let Some(browser) = Browser::start("passkey-enrol").await else {
         return;
     };
-    let app = TestApp::start_configured(inkan_service::setup::system_clock(), |c| {
-        c.public_url = c
-            .public_url
-            .as_ref()
-            .map(|u| u.replace("127.0.0.1", "localhost"));
-    })
-    .await;
-    let site = app.url.replace("127.0.0.1", "localhost");
+    let (app, site) = localhost_app().await;
     let key = app.organization_with_login().await;
     let admin = app
         .inkan

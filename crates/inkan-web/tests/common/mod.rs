@@ -101,6 +101,10 @@ impl TestApp {
         self.client.put(format!("{}{path}", self.url))
     }
 
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.delete(format!("{}{path}", self.url))
+    }
+
     /// A new organization through the API; its admin's API key.
     pub async fn organization(&self, name: &str, email: &str) -> String {
         let r = self

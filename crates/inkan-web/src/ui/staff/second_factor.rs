@@ -744,15 +744,26 @@ pub(crate) async fn finish_passkey_login(
         Err(response) => return *response,
     };
     let ceremony = cookie(&headers, PASSKEY_COOKIE).unwrap_or("");
-    match state
+    let outcome = state
         .inkan
         .finish_passkey_login(&pending, &caller, ceremony, &body.credential)
-        .await
-    {
+        .await;
+    passkey_logged_in(&state, lang, outcome, &q.next).await
+}
+
+/// The end of a login a passkey completed, as the script reads it: the session and where to
+/// go, or the reason.
+async fn passkey_logged_in(
+    state: &Shared,
+    lang: Lang,
+    outcome: Result<inkan_service::Staff, ServiceError>,
+    next: &str,
+) -> Response {
+    match outcome {
         Ok(staff) => {
-            let next = safe_next(&q.next);
-            let answer = axum::Json(serde_json::json!({ "redirect": next })).into_response();
-            logged_in(&state, lang, &staff, answer).await
+            let answer =
+                axum::Json(serde_json::json!({ "redirect": safe_next(next) })).into_response();
+            logged_in(state, lang, &staff, answer).await
         }
         Err(e) => json_error(lang, passkey_status(&e), &e),
     }
@@ -794,7 +805,7 @@ pub(crate) async fn finish_passkey_enrolment(
         Err(response) => return *response,
     };
     let ceremony = cookie(&headers, PASSKEY_COOKIE).unwrap_or("");
-    match state
+    let outcome = state
         .inkan
         .finish_passkey_registration_at_login(
             &pending,
@@ -803,13 +814,6 @@ pub(crate) async fn finish_passkey_enrolment(
             &body.name,
             &body.credential,
         )
-        .await
-    {
-        Ok(staff) => {
-            let answer =
-                axum::Json(serde_json::json!({ "redirect": safe_next(&q.next) })).into_response();
-            logged_in(&state, lang, &staff, answer).await
-        }
-        Err(e) => json_error(lang, passkey_status(&e), &e),
-    }
+        .await;
+    passkey_logged_in(&state, lang, outcome, &q.next).await
 }
