@@ -21,6 +21,10 @@ pub enum PadesError {
     NoChangesAllowed,
     #[error("{0}")]
     Refused(String),
+    /// A form field a signature has locked (its field's `/Lock`, its FieldMDP reference) would
+    /// be changed.
+    #[error("フィールド「{field}」は署名「{by}」によってロックされています (the field {field:?} is locked by the signature in {by:?})")]
+    FieldLocked { field: String, by: String },
     #[error("revoked: {0}")]
     Revoked(String),
     #[error("validation data: {0}")]

@@ -302,3 +302,44 @@ pub(crate) fn check_field_name(name: &str) -> Result<(), PadesError> {
     }
     Ok(())
 }
+
+/// Every field of the form, terminal or not, with its fully qualified name and `/FT` inherited
+/// from its ancestors (bounded: a hostile form's cycles and depth end the walk).
+pub(crate) fn all_fields<S: Source>(doc: &Document<S>) -> Result<Vec<(String, Dict)>, PadesError> {
+    const MAX_FIELDS: usize = 10_000;
+    const MAX_DEPTH: usize = 32;
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<(ObjRef, String, Option<Object>, usize)> = top_level_fields(doc)?
+        .into_iter()
+        .rev()
+        .map(|(r, _)| (r, String::new(), None, 0))
+        .collect();
+    while let Some((r, parent, inherited_ft, depth)) = stack.pop() {
+        if depth > MAX_DEPTH || out.len() >= MAX_FIELDS || !seen.insert(r) {
+            continue;
+        }
+        let Ok(mut dict) = doc.get_dict(r) else {
+            continue;
+        };
+        let name = match field_name(&dict) {
+            Some(t) if parent.is_empty() => t,
+            Some(t) => format!("{parent}.{t}"),
+            // A widget of its parent field.
+            None => continue,
+        };
+        if let (None, Some(ft)) = (dict.get("FT"), &inherited_ft) {
+            dict.insert("FT", ft.clone());
+        }
+        let ft = dict.get("FT").cloned();
+        if let Some(kids) = dict.get("Kids").and_then(|k| doc.resolve(k).ok()) {
+            for kid in kids.as_array().unwrap_or(&[]).iter().rev() {
+                if let Some(kid) = kid.as_ref() {
+                    stack.push((kid, name.clone(), ft.clone(), depth + 1));
+                }
+            }
+        }
+        out.push((name, dict));
+    }
+    Ok(out)
+}

@@ -35,6 +35,8 @@ pub struct FieldSpec {
     pub page: usize,
     /// `[llx, lly, urx, ury]`.
     pub rect: [f64; 4],
+    /// For a signature field: the fields its signature will lock (its `/Lock`).
+    pub lock: Option<crate::FieldLock>,
 }
 
 /// A value to fill in.
@@ -122,6 +124,9 @@ pub fn add_fields(input: &Path, output: &Path, fields: &[FieldSpec]) -> Result<(
             }
             FieldKind::Signature => {
                 widget.insert("FT", Object::name("Sig"));
+                if let Some(lock) = &spec.lock {
+                    widget.insert("Lock", lock.lock_dict());
+                }
             }
         }
         let r = update.add(widget);
@@ -218,6 +223,8 @@ pub(crate) fn fill<S: Source>(
     if values.is_empty() {
         return Ok(());
     }
+    let names: Vec<&str> = values.iter().map(|(name, _)| name.as_str()).collect();
+    crate::locks::ensure_unlocked(doc, &names)?;
     let mut font: Option<Font> = None;
     for (name, value) in values {
         let (field_ref, mut field) = crate::fields::find_field(doc, name)?

@@ -15,6 +15,7 @@ mod error;
 mod fields;
 pub mod font;
 pub mod forms;
+mod locks;
 pub mod ltv;
 mod sign;
 mod stages;
@@ -30,6 +31,7 @@ pub use certificate::{
 pub use dates::{japanese_time, pdf_date};
 pub use dss::{add_validation_data, add_validation_data_per_signature, vri_key};
 pub use error::PadesError;
+pub use locks::{FieldLock, LockAction};
 pub use ltv::{RevocationFetcher, ValidationData};
 pub use sign::{sign_pdf, Certify, Level, Services, SignOptions, SignOutcome, Signer};
 pub use stamp::stamp_every_page;

@@ -280,6 +280,11 @@ async fn sign_stage(
         }
         None => fields::unused_field_name(&doc, "Signature")?,
     };
+    // A signature field another signature locked stays unsigned, and no new signature goes
+    // into a locked name (after a lock of every field, no signature at all): Acrobat, pyHanko
+    // and the EU's reference validator treat either as changing a locked field. Document
+    // timestamps are not signatures and stay allowed.
+    crate::locks::ensure_unlocked(&doc, &[field.as_str()])?;
     if permission.is_some() && options.visible.is_some() {
         let exists = fields::find_field(&doc, &field)?.is_some();
         if !exists {
@@ -405,6 +410,14 @@ async fn write_signature<S: inkan_pdf::Source>(
     }
     let mut catalog_extra = Vec::new();
     let sig_ref = update.reserve();
+    let mut references = Vec::new();
+    // The field's /Lock takes effect with this signature: recorded as a FieldMDP transform, as
+    // ISO 32000-2 §12.7.5.5 asks.
+    if let Some(lock) = fields::find_field(doc, field)?
+        .and_then(|(_, dict)| crate::locks::lock_of_field(doc, &dict))
+    {
+        references.push(Object::from(lock.field_mdp_reference()));
+    }
     if let Some(level) = options.certify {
         let mut params = Dict::new();
         params.insert("Type", Object::name("TransformParams"));
@@ -414,10 +427,13 @@ async fn write_signature<S: inkan_pdf::Source>(
         reference.insert("Type", Object::name("SigRef"));
         reference.insert("TransformMethod", Object::name("DocMDP"));
         reference.insert("TransformParams", params);
-        sig.insert("Reference", vec![Object::from(reference)]);
+        references.insert(0, Object::from(reference));
         let mut perms = Dict::new();
         perms.insert("DocMDP", sig_ref);
         catalog_extra.push(("Perms", Object::from(perms)));
+    }
+    if !references.is_empty() {
+        sig.insert("Reference", references);
     }
     update.set(sig_ref, sig)?;
     let byte_range = update.placeholder(sig_ref, "ByteRange", Placeholder::ByteRange)?;

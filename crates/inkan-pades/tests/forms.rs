@@ -38,6 +38,7 @@ fn field(name: &str, kind: FieldKind, page: usize, y: f64, x: f64) -> FieldSpec 
         kind,
         page,
         rect: [x, y, x + width, y + height],
+        lock: None,
     }
 }
 

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "verify_cases/updates.rs"]
+mod updates;
 mod verify_support;
 
 use common::{pyhanko_valid, sample_pdf, served};
@@ -750,6 +752,7 @@ fn multi_party_form_filling_with_visible_signatures_stays_valid() {
             kind,
             page: 0,
             rect,
+            lock: None,
         };
         specs.push(spec(
             format!("{who}_date"),

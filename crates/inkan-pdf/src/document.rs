@@ -4,6 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::crypt::Decryptor;
 use crate::error::{PdfError, Result};
 use crate::filters;
 use crate::limits::{CACHE_OBJECTS, CACHE_OBJECT_STREAMS, MAX_OBJSTM_BYTES, MAX_RESOLVE_DEPTH};
@@ -60,6 +61,17 @@ fn weight(obj: &Object, cap: usize) -> usize {
     total
 }
 
+/// What an `/Encrypt` dictionary means for reading the document.
+#[derive(Debug, Clone)]
+enum Protection {
+    /// Not encrypted.
+    Clear,
+    /// Encrypted, opened with the empty user password: strings and streams are decrypted.
+    Readable(Arc<Decryptor>),
+    /// Encrypted with a user password, or in a way that is not read: why.
+    Unreadable(Arc<PdfError>),
+}
+
 #[derive(Default)]
 struct Cache {
     objects: HashMap<ObjRef, Object>,
@@ -82,6 +94,7 @@ pub struct Document<S: Source> {
     revisions: Vec<Revision>,
     startxref: Option<u64>,
     reconstructed: bool,
+    protection: Protection,
     cache: Mutex<Cache>,
 }
 
@@ -155,8 +168,10 @@ impl<S: Source> Document<S> {
             revisions,
             startxref: Some(startxref),
             reconstructed: false,
+            protection: Protection::Clear,
             cache: Mutex::new(Cache::default()),
-        };
+        }
+        .with_protection();
         // Offsets that point at the wrong bytes are only found by reading through them: the
         // catalog is the first object every use needs.
         match doc.catalog() {
@@ -189,8 +204,27 @@ impl<S: Source> Document<S> {
             revisions: Vec::new(),
             startxref: None,
             reconstructed: true,
+            protection: Protection::Clear,
             cache: Mutex::new(Cache::default()),
         }
+    }
+
+    /// Reads the `/Encrypt` dictionary, if any, and tries the empty user password.
+    pub(crate) fn with_protection(mut self) -> Self {
+        let Some(encrypt) = self.trailer.get("Encrypt").cloned() else {
+            return self;
+        };
+        let id0 = self.id().map(|(first, _)| first).unwrap_or_default();
+        let opened = self.resolve(&encrypt).and_then(|dict| {
+            let dict = dict.expect_dict("the /Encrypt entry")?.clone();
+            Decryptor::open(&dict, encrypt.as_ref(), &id0)
+        });
+        self.protection = match opened {
+            Ok(decryptor) => Protection::Readable(Arc::new(decryptor)),
+            Err(e) => Protection::Unreadable(Arc::new(e)),
+        };
+        self.lock().objects.clear();
+        self
     }
 
     pub(crate) fn xref_mut(&mut self) -> &mut HashMap<u32, XrefEntry> {
@@ -295,7 +329,21 @@ impl<S: Source> Document<S> {
         self.trailer.contains_key("Encrypt")
     }
 
-    /// An error for encrypted files, so a caller can refuse them in one line.
+    /// An error for encrypted files that cannot be read (a password is needed to open them, or
+    /// the encryption is of a kind not read); `Ok` for clear files and files that open with the
+    /// empty user password, whose strings and streams are decrypted as they are read.
+    pub fn ensure_readable(&self) -> Result<()> {
+        match &self.protection {
+            Protection::Clear | Protection::Readable(_) => Ok(()),
+            Protection::Unreadable(e) => Err(match e.as_ref() {
+                PdfError::PasswordRequired => PdfError::PasswordRequired,
+                PdfError::EncryptedUnreadable(why) => PdfError::EncryptedUnreadable(why.clone()),
+                other => PdfError::EncryptedUnreadable(format!("a damaged /Encrypt ({other})")),
+            }),
+        }
+    }
+
+    /// An error for encrypted files, so a writer can refuse them in one line.
     pub fn ensure_not_encrypted(&self) -> Result<()> {
         if self.is_encrypted() {
             return Err(PdfError::Encrypted);
@@ -441,7 +489,11 @@ impl<S: Source> Document<S> {
                 if gen != r.gen {
                     return Ok(Object::Null);
                 }
-                self.parse_at(r, offset, depth)?
+                let mut obj = self.parse_at(r, offset, depth)?;
+                if let Protection::Readable(decryptor) = &self.protection {
+                    decryptor.decrypt_object(r, &mut obj)?;
+                }
+                obj
             }
             Some(XrefEntry::Compressed { stream, index }) => {
                 if r.gen != 0 {
@@ -560,6 +612,26 @@ impl<S: Source> Document<S> {
                 self.source.read_exact_at(*offset, &mut buf)?;
                 Ok(buf)
             }
+            StreamData::Encrypted {
+                offset,
+                length,
+                object,
+            } => {
+                // AES adds an IV and up to a block of padding.
+                if *length > (limit as u64).saturating_add(32) {
+                    return Err(stream_too_big(limit));
+                }
+                let Protection::Readable(decryptor) = &self.protection else {
+                    return Err(PdfError::Encrypted);
+                };
+                let mut buf = vec![0u8; *length as usize];
+                self.source.read_exact_at(*offset, &mut buf)?;
+                let clear = decryptor.decrypt_stream(*object, &buf)?;
+                if clear.len() > limit {
+                    return Err(stream_too_big(limit));
+                }
+                Ok(clear)
+            }
         }
     }
 
@@ -573,6 +645,9 @@ impl<S: Source> Document<S> {
             StreamData::InMemory(v) => sink(v),
             StreamData::InFile { offset, length } => {
                 copy_range(&self.source, *offset, offset.saturating_add(*length), sink)
+            }
+            StreamData::Encrypted { .. } => {
+                sink(&self.stream_data(stream, crate::limits::DEFAULT_DECODE_LIMIT)?)
             }
         }
     }

@@ -94,10 +94,16 @@ pub enum PdfError {
         /// What is wrong.
         reason: String,
     },
-    /// The file is encrypted; its strings and streams cannot be read or updated without the key,
-    /// and Inkan does not decrypt.
-    #[error("encrypted PDFs are not supported (the file has an /Encrypt dictionary)")]
+    /// The file is encrypted: it can be read when it opens without a password, but never
+    /// updated (an update would have to be encrypted too).
+    #[error("encrypted PDFs cannot be changed (the file has an /Encrypt dictionary)")]
     Encrypted,
+    /// The file is encrypted and opens only with a password, which Inkan does not ask for.
+    #[error("the PDF is protected by a password needed to open it")]
+    PasswordRequired,
+    /// The file is encrypted in a way this crate does not read.
+    #[error("the PDF is encrypted with {0}, which cannot be read")]
+    EncryptedUnreadable(String),
     /// A stream uses a filter this crate does not decode.
     #[error("stream filter /{0} is not supported")]
     UnsupportedFilter(String),

@@ -84,6 +84,8 @@ pub fn decode(data: &[u8], filters: &[Filter], limit: usize) -> Result<Vec<u8>> 
             }
             b"ASCIIHexDecode" | b"AHx" => ascii_hex(input)?,
             b"ASCII85Decode" | b"A85" => ascii85(input)?,
+            // Decryption happened when the data was read (see `crate::crypt`).
+            b"Crypt" => input.to_vec(),
             other => {
                 return Err(PdfError::UnsupportedFilter(
                     String::from_utf8_lossy(other).into_owned(),

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod content;
+mod crypt;
 mod document;
 mod error;
 mod filters;

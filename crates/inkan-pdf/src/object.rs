@@ -167,6 +167,11 @@ impl Dict {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
+    /// The entries in order, values mutable (decryption rewrites strings in place).
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&Name, &mut Object)> {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
     /// The number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -220,6 +225,30 @@ pub enum StreamData {
     },
     /// In memory, already encoded as the dictionary's `/Filter` says (new streams to write).
     InMemory(Vec<u8>),
+    /// In the source file, encrypted with the key of `object` (a document that opened with
+    /// the empty user password): [`crate::Document::stream_data`] returns it decrypted.
+    Encrypted {
+        /// Offset of the first data byte.
+        offset: u64,
+        /// The number of encrypted bytes.
+        length: u64,
+        /// The object whose key decrypts it.
+        object: ObjRef,
+    },
+}
+
+impl StreamData {
+    /// The same data, marked as encrypted with `object`'s key (data in memory is left alone).
+    pub(crate) fn encrypted_with(self, object: ObjRef) -> StreamData {
+        match self {
+            StreamData::InFile { offset, length } => StreamData::Encrypted {
+                offset,
+                length,
+                object,
+            },
+            other => other,
+        }
+    }
 }
 
 /// A stream: its dictionary and where its (encoded) data is.

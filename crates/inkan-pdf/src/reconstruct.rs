@@ -96,6 +96,7 @@ pub(crate) fn rebuild<S: Source>(source: S, header_version: (u8, u8)) -> Result<
         }
     }
     doc.set_trailer(trailer);
+    let doc = doc.with_protection();
     doc.catalog()?;
     Ok(doc)
 }

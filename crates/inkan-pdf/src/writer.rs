@@ -322,7 +322,9 @@ impl<'d, S: Source> IncrementalUpdate<'d, S> {
             Object::Stream(stream) => {
                 let length = match &stream.data {
                     StreamData::InMemory(v) => v.len() as u64,
-                    StreamData::InFile { length, .. } => *length,
+                    StreamData::InFile { length, .. } | StreamData::Encrypted { length, .. } => {
+                        *length
+                    }
                 };
                 write_stream_head(out, &stream.dict, length)?;
                 self.doc.copy_stream_data(stream, &mut |chunk| {

@@ -354,7 +354,7 @@ fn read_stream_data(
             src.read_exact_at(*at, &mut buf)?;
             Ok(buf)
         }
-        crate::object::StreamData::InMemory(_) => {
+        crate::object::StreamData::InMemory(_) | crate::object::StreamData::Encrypted { .. } => {
             Err(PdfError::bad_xref(offset, "unexpected in-memory stream"))
         }
     }

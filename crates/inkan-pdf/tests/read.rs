@@ -385,13 +385,53 @@ fn encrypted_files_are_detected_and_refused() {
     let err = IncrementalUpdate::new(&doc).err().unwrap();
     assert_eq!(
         err.to_string(),
-        "encrypted PDFs are not supported (the file has an /Encrypt dictionary)"
+        "encrypted PDFs cannot be changed (the file has an /Encrypt dictionary)"
     );
+    assert!(matches!(
+        doc.ensure_readable(),
+        Err(PdfError::EncryptedUnreadable(_))
+    ));
+}
 
-    if qpdf().is_some() {
-        let dir = tempfile::tempdir().unwrap();
-        for args in [
-            &["--encrypt", "user", "owner", "256", "--"][..],
+/// Files protected only by an owner password (the user password empty, as "no printing" or "no
+/// copying" files are) open like any other and read the same as the clear original: strings
+/// and streams decrypted, in every encryption qpdf writes (RC4 40 and 128 bits, AES-128 with
+/// object streams, AES-256). A user password makes the file unreadable, said so. Writing stays
+/// refused.
+#[test]
+fn encrypted_files_that_open_without_a_password_read_like_the_original() {
+    if qpdf().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let original = minimal_pdf(2, true);
+    let clear = summarize(&Document::open(original.clone()).unwrap());
+    let content_of = |doc: &Document<Vec<u8>>| -> Vec<u8> {
+        let page = doc.page(0).unwrap();
+        let contents = page.dict.get("Contents").unwrap();
+        let stream = doc.resolve(contents).unwrap();
+        doc.decode_stream(stream.as_stream().unwrap(), 1 << 20)
+            .unwrap()
+    };
+    for (name, args) in [
+        (
+            "rc4-40",
+            &["--allow-weak-crypto", "--encrypt", "", "owner", "40", "--"][..],
+        ),
+        (
+            "rc4-128",
+            &[
+                "--allow-weak-crypto",
+                "--encrypt",
+                "",
+                "owner",
+                "128",
+                "--use-aes=n",
+                "--",
+            ][..],
+        ),
+        (
+            "aes-128",
             &[
                 "--object-streams=generate",
                 "--encrypt",
@@ -401,16 +441,34 @@ fn encrypted_files_are_detected_and_refused() {
                 "--use-aes=y",
                 "--",
             ][..],
-        ] {
-            let enc = qpdf_convert(dir.path(), "enc", &minimal_pdf(2, true), args);
-            let doc = Document::open(enc).unwrap();
-            assert!(doc.is_encrypted(), "{args:?}");
-            assert!(matches!(
-                doc.ensure_not_encrypted(),
-                Err(PdfError::Encrypted)
-            ));
-        }
+        ),
+        ("aes-256", &["--encrypt", "", "owner", "256", "--"][..]),
+    ] {
+        let enc = qpdf_convert(dir.path(), name, &original, args);
+        let doc = Document::open(enc).unwrap();
+        assert!(doc.is_encrypted(), "{name}");
+        doc.ensure_readable().unwrap();
+        let s = summarize(&doc);
+        assert_eq!(s.title, clear.title, "{name}");
+        assert_eq!(s.author, clear.author, "{name}");
+        assert_eq!(s.pages, clear.pages, "{name}");
+        assert_eq!(content_of(&doc), b"0 0 m 100 100 l S", "{name}");
+        assert!(matches!(
+            IncrementalUpdate::new(&doc).err(),
+            Some(PdfError::Encrypted)
+        ));
     }
+    let locked = qpdf_convert(
+        dir.path(),
+        "locked",
+        &original,
+        &["--encrypt", "user", "owner", "256", "--"],
+    );
+    let doc = Document::open(locked).unwrap();
+    assert!(matches!(
+        doc.ensure_readable(),
+        Err(PdfError::PasswordRequired)
+    ));
 }
 
 /// Counts what is read from the source, to show a big file is not loaded.

@@ -421,8 +421,18 @@ fn field_name(field: &Field) -> String {
 }
 
 /// The PDF fields of a document: one signature field per signing recipient (invisible when not
-/// placed), and every placed text, date and checkbox field.
+/// placed), and every placed text, date and checkbox field. Each signature field locks its
+/// recipient's own fields: once they sign, what they entered cannot change (a FieldMDP
+/// transform every validator checks).
 fn pdf_fields(fields: &[Field]) -> Vec<FieldSpec> {
+    let own_fields = |recipient: RecipientId| -> Vec<String> {
+        fields
+            .iter()
+            .filter(|f| f.recipient == recipient && f.kind != FieldKind::Signature)
+            .filter(|f| f.placement.is_some())
+            .map(field_name)
+            .collect()
+    };
     let mut specs = Vec::new();
     let mut signature_done: Vec<RecipientId> = Vec::new();
     for f in fields {
@@ -439,12 +449,17 @@ fn pdf_fields(fields: &[Field]) -> Vec<FieldSpec> {
                     continue;
                 }
                 signature_done.push(f.recipient);
+                let locked = own_fields(f.recipient);
                 specs.push(FieldSpec {
                     name: signature_field_name(f.recipient),
                     label: None,
                     kind: PdfFieldKind::Signature,
                     page,
                     rect,
+                    lock: (!locked.is_empty()).then_some(inkan_pades::FieldLock {
+                        action: inkan_pades::LockAction::Include,
+                        fields: locked,
+                    }),
                 });
             }
             FieldKind::Text | FieldKind::Date if f.placement.is_some() => specs.push(FieldSpec {
@@ -455,6 +470,7 @@ fn pdf_fields(fields: &[Field]) -> Vec<FieldSpec> {
                 },
                 page,
                 rect,
+                lock: None,
             }),
             FieldKind::Checkbox if f.placement.is_some() => specs.push(FieldSpec {
                 name: field_name(f),
@@ -462,6 +478,7 @@ fn pdf_fields(fields: &[Field]) -> Vec<FieldSpec> {
                 kind: PdfFieldKind::Checkbox,
                 page,
                 rect,
+                lock: None,
             }),
             _ => {}
         }

@@ -33,6 +33,8 @@ pub(crate) fn analyse<S: Source>(doc: &Document<S>, index: usize) -> RevisionCha
 struct Accumulator {
     kind: Option<ChangeKind>,
     details: BTreeSet<(ChangeKind, String)>,
+    /// Form fields whose value, signature or appearance changed (for field locks).
+    fields: BTreeSet<String>,
 }
 
 impl Accumulator {
@@ -60,6 +62,7 @@ impl Accumulator {
             revision,
             kind: self.kind.unwrap_or(ChangeKind::Nothing),
             details,
+            fields_changed: self.fields.into_iter().collect(),
         }
     }
 }
@@ -126,6 +129,22 @@ fn analyse_into<S: Source>(
             continue;
         }
         let (kind, detail) = classify(new_ref, old_obj.as_ref(), &new_obj, &old, &new);
+        // What a field lock forbids: an existing field filled, signed or drawn anew, and any
+        // new signature (but a document timestamp) in a field the lock covers.
+        let role = match old_obj {
+            Some(_) if kind >= ChangeKind::FormFilling => new
+                .fields
+                .get(&new_ref)
+                .or_else(|| new.widgets.get(&new_ref)),
+            None => new
+                .signature_values
+                .get(&new_ref)
+                .filter(|r| !r.doc_timestamp),
+            _ => None,
+        };
+        if let Some(role) = role.filter(|r| !r.name.is_empty()) {
+            acc.fields.insert(role.name.clone());
+        }
         acc.add(kind, detail);
     }
     Ok(())
@@ -251,8 +270,8 @@ fn classify<S: Source>(
     if Some(r) == new.fields_array {
         return field_list(array(old, old_obj), array(new, Some(new_obj)), new);
     }
-    if let Some(doc_ts) = new.signature_values.get(&r) {
-        return match (doc_ts, old_obj) {
+    if let Some(role) = new.signature_values.get(&r) {
+        return match (role.doc_timestamp, old_obj) {
             (true, None) => (ValidationData, "document timestamp".into()),
             (false, None) => (FormFilling, format!("signature (object {n})")),
             _ => (
@@ -279,6 +298,15 @@ fn classify<S: Source>(
     if new.annotations.contains(&r) {
         return (Annotations, format!("annotation (object {n})"));
     }
+    if new.page_groups.contains(&r) && !old.page_groups.contains(&r) {
+        return (
+            Annotations,
+            format!("a page's transparency group (object {n}) added"),
+        );
+    }
+    if new.structure_tree.contains(&r) {
+        return structure_element(n, old_obj.map(|o| dict(Some(o))), &dict(Some(new_obj)));
+    }
     if old_obj.is_none() && !new.is_reachable(r) {
         // pyHanko too ignores new objects nothing refers to.
         return (Nothing, String::new());
@@ -288,6 +316,38 @@ fn classify<S: Source>(
         Some(_) => "changed",
     };
     (Other, format!("object {n} ({}) {what}", describe(new_obj)))
+}
+
+/// A tagged-PDF structure update: new elements (a signature's or a form field's `/Form`
+/// element), kids appended, the parent tree extended — what Acrobat writes when a field of a
+/// tagged PDF is signed or filled. Changing what an existing element says (`/Alt`,
+/// `/ActualText`, its role) is not that.
+fn structure_element(n: u32, old: Option<Dict>, new: &Dict) -> (ChangeKind, String) {
+    const GROWTH: [&str; 5] = ["K", "Nums", "Kids", "Limits", "ParentTreeNextKey"];
+    let Some(old) = old else {
+        return (
+            ChangeKind::FormFilling,
+            format!("tagged-PDF structure (object {n}) added"),
+        );
+    };
+    let other: Vec<String> = changed_keys(&old, new)
+        .into_iter()
+        .filter(|k| !GROWTH.contains(&k.as_str()))
+        .collect();
+    if other.is_empty() {
+        (
+            ChangeKind::FormFilling,
+            format!("tagged-PDF structure (object {n}) extended"),
+        )
+    } else {
+        (
+            ChangeKind::Other,
+            format!(
+                "tagged-PDF structure element {n}: /{} changed",
+                other.join(", /")
+            ),
+        )
+    }
 }
 
 fn describe(obj: &Object) -> String {
@@ -480,6 +540,10 @@ fn field<S: Source>(
                 ChangeKind::FormFilling,
                 format!("appearance of field {name:?}"),
             ),
+            // The widget's place in the tagged-PDF structure.
+            "StructParent" if !old_dict.contains_key("StructParent") => {
+                (ChangeKind::FormFilling, format!("field {name:?} tagged"))
+            }
             "Kids" => {
                 let old_kids = old_dict.get("Kids").and_then(Object::as_array).map(refs);
                 let new_kids = new_dict.get("Kids").and_then(Object::as_array).map(refs);
@@ -516,15 +580,27 @@ fn page_dict<S: Source>(
     new: &Structure<'_, S>,
 ) -> (ChangeKind, String) {
     let results = changed_keys(old_page, new_page).into_iter().map(|key| {
-        if key == "Annots" {
-            annots(
+        let added = !old_page.contains_key(key.as_bytes());
+        match key.as_str() {
+            "Annots" => annots(
                 array(old, old_page.get("Annots")),
                 array(new, new_page.get("Annots")),
                 old,
                 new,
-            )
-        } else {
-            (ChangeKind::Other, format!("page {page}: /{key} changed"))
+            ),
+            // A transparency group given to a page that had none: what Acrobat adds with the
+            // first annotation or widget drawn with transparency. Allowed with annotations;
+            // changing or removing a page's group changes how it is drawn.
+            "Group" if added => (
+                ChangeKind::Annotations,
+                format!("page {page}: transparency group (/Group) added"),
+            ),
+            // The page's key into the structure tree's parent tree, given when it is tagged.
+            "StructParents" if added => (
+                ChangeKind::FormFilling,
+                format!("page {page}: tagged (/StructParents)"),
+            ),
+            _ => (ChangeKind::Other, format!("page {page}: /{key} changed")),
         }
     });
     max(results)

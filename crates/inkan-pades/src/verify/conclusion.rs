@@ -39,7 +39,7 @@ const LABEL: &str = "締結証明書ID";
 /// shows none (a PDF Inkan did not make). An `Err` only when the page itself cannot be found
 /// (encrypted file, broken page tree); unreadable content just yields no text.
 pub fn conclusion_id<S: Source>(doc: &Document<S>) -> Result<Option<String>, PadesError> {
-    doc.ensure_not_encrypted()?;
+    doc.ensure_readable()?;
     if doc.page_count()? == 0 {
         return Ok(None);
     }

@@ -103,7 +103,7 @@ pub async fn verify_source<S: Source>(
     // A signed file whose cross-reference data is broken cannot say which revision a signature
     // covers: refuse it rather than rebuild it.
     let doc = Document::open_with(source, OpenOptions { reconstruct: false })?;
-    doc.ensure_not_encrypted()?;
+    doc.ensure_readable()?;
     refuse_incomplete_update(&doc)?;
     let budget = Budget::new(options.limits);
     let limits = budget.limits();
@@ -147,7 +147,7 @@ pub async fn verify_source<S: Source>(
             SignatureKind::DocumentTimestamp => check::document_timestamp(&ctx, sig, i + 1).await,
         });
     }
-    apply_modifications(&doc, &budget, &mut checked);
+    apply_modifications(&doc, &budget, &found, &mut checked);
     apply_levels(&doc, &dss, &budget, &mut checked);
     if let Some(why) = budget.exceeded() {
         return Err(PadesError::TooComplex(why));
@@ -204,13 +204,18 @@ fn permitted(certification: Option<(usize, u8)>, revision: usize) -> ChangeKind 
     }
 }
 
-fn apply_modifications<S: Source>(doc: &Document<S>, budget: &Budget, checked: &mut [Checked]) {
+fn apply_modifications<S: Source>(
+    doc: &Document<S>,
+    budget: &Budget,
+    found: &[signatures::FoundSignature],
+    checked: &mut [Checked],
+) {
     let certification = checked
         .iter()
         .find_map(|c| Some((c.coverage?.revision, c.certification?)).filter(|_| c.cms_ok));
     let count = doc.revisions().len();
     let mut cache: HashMap<usize, RevisionChanges> = HashMap::new();
-    for c in checked.iter_mut() {
+    for (c, found) in checked.iter_mut().zip(found) {
         let Some(coverage) = c.coverage else { continue };
         let mut revisions: Vec<RevisionChanges> = Vec::new();
         for j in coverage.revision + 1..count {
@@ -236,7 +241,28 @@ fn apply_modifications<S: Source>(doc: &Document<S>, budget: &Budget, checked: &
         m.permitted = allowed_kind;
         m.allowed = kind <= allowed_kind && kind != ChangeKind::Other;
         m.revisions = revisions;
-        if !m.allowed {
+        // Field locks (FieldMDP): a locked field changed after this signature, whatever the
+        // DocMDP level allows.
+        let locked: Vec<String> = m
+            .revisions
+            .iter()
+            .flat_map(|r| {
+                r.fields_changed
+                    .iter()
+                    .filter(|f| found.locks.iter().any(|lock| lock.covers(f)))
+                    .map(move |f| format!("revision {}: {f:?}", r.revision))
+            })
+            .take(5)
+            .collect();
+        if !locked.is_empty() {
+            m.allowed = false;
+            c.report.errors.push(format!(
+                "locked fields / ロックされたフィールド: this signature locked fields that later revisions changed: {}",
+                locked.join("; ")
+            ));
+            c.report.valid = false;
+        }
+        if !(kind <= allowed_kind && kind != ChangeKind::Other) {
             let details: Vec<String> = m
                 .revisions
                 .iter()

@@ -304,6 +304,10 @@ pub struct RevisionChanges {
     pub kind: ChangeKind,
     /// One line per notable change.
     pub details: Vec<String>,
+    /// The form fields (fully qualified names) whose value, signature or appearance this
+    /// revision changed: checked against the field locks of earlier signatures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields_changed: Vec<String>,
 }
 
 /// The modifications after a signature's revision.

@@ -21,6 +21,8 @@ pub(crate) struct FoundSignature {
     pub sig_ref: Option<ObjRef>,
     pub sig: Dict,
     pub kind: SignatureKind,
+    /// The fields this signature locks: its FieldMDP references and its field's `/Lock`.
+    pub locks: Vec<crate::FieldLock>,
 }
 
 impl FoundSignature {
@@ -163,11 +165,16 @@ pub(crate) fn find<S: Source>(doc: &Document<S>) -> Result<Vec<FoundSignature>, 
         } else {
             SignatureKind::Signature
         };
+        let locks = crate::locks::field_mdp_of(doc, &sig)
+            .into_iter()
+            .chain(crate::locks::lock_of_field(doc, &dict))
+            .collect();
         found.push(FoundSignature {
             field: name,
             sig_ref,
             sig,
             kind,
+            locks,
         });
     }
     found.sort_by_key(FoundSignature::signed_end);

@@ -36,8 +36,9 @@ pub(crate) struct Structure<'d, S: Source> {
     pub fields: HashMap<ObjRef, FieldRole>,
     /// Widget annotations.
     pub widgets: HashMap<ObjRef, FieldRole>,
-    /// Signature dictionaries (the `/V` of signature fields) → is a document timestamp.
-    pub signature_values: HashMap<ObjRef, bool>,
+    /// Signature dictionaries (the `/V` of signature fields) → their field (whose role says
+    /// whether it is a document timestamp).
+    pub signature_values: HashMap<ObjRef, FieldRole>,
     /// Reached from widgets' appearances and the form's default resources.
     pub appearance: HashSet<ObjRef>,
     /// Page objects → page number (1-based).
@@ -50,6 +51,12 @@ pub(crate) struct Structure<'d, S: Source> {
     pub annotations: HashSet<ObjRef>,
     /// Page content streams and everything their resources reach.
     pub content: HashSet<ObjRef>,
+    /// The tagged-PDF structure tree (ISO 32000-2 §14.7): the `/StructTreeRoot`, its elements,
+    /// role and class maps and parent tree — what assistive technology reads, never what a page
+    /// shows.
+    pub structure_tree: HashSet<ObjRef>,
+    /// Pages' transparency group dictionaries (`/Group`) and what they reach.
+    pub page_groups: HashSet<ObjRef>,
     reachable: OnceCell<HashSet<ObjRef>>,
 }
 
@@ -79,6 +86,8 @@ impl<'d, S: Source> Structure<'d, S> {
             annots_arrays: HashSet::new(),
             annotations: HashSet::new(),
             content: HashSet::new(),
+            structure_tree: HashSet::new(),
+            page_groups: HashSet::new(),
             reachable: OnceCell::new(),
         };
         if let Some(dss) = catalog.get("DSS") {
@@ -86,6 +95,28 @@ impl<'d, S: Source> Structure<'d, S> {
         }
         s.map_form(&catalog);
         s.map_pages(&catalog);
+        if let Some(tree) = catalog.get("StructTreeRoot") {
+            // Not into pages (/Pg), parents (/P), the annotations and XObjects elements point
+            // at (/Obj, /Stm, /StmOwn): those have roles of their own.
+            walk(
+                doc,
+                tree,
+                &mut s.structure_tree,
+                &["P", "Pg", "Obj", "Stm", "StmOwn"],
+            );
+            // An element shared with a page or form keeps the stricter role.
+            let shown: Vec<ObjRef> = s
+                .structure_tree
+                .iter()
+                .filter(|r| {
+                    s.content.contains(r) || s.page_nodes.contains(r) || s.pages.contains_key(r)
+                })
+                .copied()
+                .collect();
+            for r in shown {
+                s.structure_tree.remove(&r);
+            }
+        }
         s
     }
 
@@ -169,7 +200,7 @@ impl<'d, S: Source> Structure<'d, S> {
                     role.doc_timestamp = sig.get_name("Type") == Some(b"DocTimeStamp".as_slice())
                         || sig.get_name("SubFilter") == Some(b"ETSI.RFC3161".as_slice());
                     if let Some(sig_ref) = v.as_ref() {
-                        self.signature_values.insert(sig_ref, role.doc_timestamp);
+                        self.signature_values.insert(sig_ref, role.clone());
                     }
                 }
             }
@@ -245,6 +276,9 @@ impl<'d, S: Source> Structure<'d, S> {
 
     fn map_page(&mut self, page: &Dict) {
         let doc = self.doc;
+        if let Some(group) = page.get("Group") {
+            walk(doc, group, &mut self.page_groups, &["P", "Parent"]);
+        }
         if let Some(contents) = page.get("Contents") {
             walk(doc, contents, &mut self.content, &["P", "Parent"]);
         }
