@@ -7,12 +7,11 @@
 //! C_WrapKey would need each data key to be a token object first, for no gain: the data key is
 //! used in software anyway.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::path::Path;
+use std::sync::Mutex;
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::Mechanism;
@@ -25,27 +24,10 @@ use zeroize::Zeroizing;
 use crate::master::{DataKey, MasterKey, KEY_LEN, NONCE_LEN, TAG_LEN, WRAP_AAD};
 use crate::MasterKeyError;
 
-/// A PKCS#11 module may be initialised once per process, and other crates (inkan-keys) may have
-/// done it already for the same module: keep one context per module and accept "already
-/// initialised". Contexts are never finalised, so no other user's sessions are cut.
+/// The process's one context for `module`, shared with the signing keys (`inkan-keys` keeps the
+/// registry: a module is initialised once per process).
 fn context_for(module: &Path) -> Result<Pkcs11, MasterKeyError> {
-    static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
-    let mut contexts = CONTEXTS
-        .get_or_init(Default::default)
-        .lock()
-        .map_err(|_| MasterKeyError::Pkcs11("context registry poisoned".into()))?;
-    if let Some(ctx) = contexts.get(module) {
-        return Ok(ctx.clone());
-    }
-    let ctx = Pkcs11::new(module).map_err(|e| {
-        MasterKeyError::Pkcs11(format!("cannot load module {}: {e}", module.display()))
-    })?;
-    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(e) => return Err(e.into()),
-    }
-    contexts.insert(module.to_path_buf(), ctx.clone());
-    Ok(ctx)
+    inkan_keys::pkcs11_context(module).map_err(|e| MasterKeyError::Pkcs11(e.to_string()))
 }
 
 /// A master key held in a PKCS#11 token.

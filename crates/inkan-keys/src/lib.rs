@@ -15,7 +15,7 @@ mod verify;
 
 pub use algorithm::{DigestAlgorithm, KeyKind, SignatureAlgorithm};
 pub use error::KeyError;
-pub use pkcs11::{Pkcs11Key, Pkcs11Token};
+pub use pkcs11::{pkcs11_context, Pkcs11Key, Pkcs11Token};
 pub use software::{KeyProtection, SoftwareKey};
 pub use verify::{verify_prehashed_signature, verify_signature, VerifyError};
 

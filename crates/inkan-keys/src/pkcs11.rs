@@ -5,6 +5,7 @@
 
 use const_oid::db::rfc5912;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::RvError;
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
@@ -22,9 +23,11 @@ use std::sync::{Mutex, OnceLock};
 use crate::software::spki_from_der;
 use crate::{KeyError, KeyKind, SignatureAlgorithm, SigningKey};
 
-/// A PKCS#11 module may be initialised once per process; every token opened through the same
-/// module shares that one context.
-fn context_for(module: &Path) -> Result<Pkcs11, KeyError> {
+/// The process's one context for the PKCS#11 `module`: a module may be initialised once per
+/// process, and every user of it in Inkan — signing keys here, the blob store's master key —
+/// shares this registry. "Already initialised" (by a library outside Inkan) is accepted, and
+/// contexts are never finalised, so no other user's sessions are cut.
+pub fn pkcs11_context(module: &Path) -> Result<Pkcs11, KeyError> {
     static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let contexts = CONTEXTS.get_or_init(Default::default);
     let mut contexts = contexts
@@ -35,7 +38,10 @@ fn context_for(module: &Path) -> Result<Pkcs11, KeyError> {
     }
     let ctx = Pkcs11::new(module)
         .map_err(|e| KeyError::Pkcs11(format!("cannot load module {}: {e}", module.display())))?;
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(e.into()),
+    }
     contexts.insert(module.to_path_buf(), ctx.clone());
     Ok(ctx)
 }
@@ -59,7 +65,7 @@ impl std::fmt::Debug for Pkcs11Token {
 impl Pkcs11Token {
     /// Opens the token with the given label through `module` (e.g. libsofthsm2.so).
     pub fn open(module: &Path, token_label: &str, pin: &str) -> Result<Self, KeyError> {
-        let ctx = context_for(module)?;
+        let ctx = pkcs11_context(module)?;
         let mut found = None;
         for slot in ctx.get_slots_with_token()? {
             let info = ctx.get_token_info(slot)?;

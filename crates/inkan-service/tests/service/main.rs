@@ -1,0 +1,6 @@
+//! The integration tests of `inkan-service`, linked as one binary (one link instead of 3).
+
+mod common;
+mod conclusion;
+mod flow;
+mod lifecycle;

@@ -1,0 +1,7 @@
+//! The integration tests of `inkan`, linked as one binary (one link instead of 4).
+
+mod common;
+mod pki_cli;
+mod service_api;
+mod sign_cli;
+mod verify_cli;
