@@ -30,6 +30,52 @@ fn object_file(dir: &tempfile::TempDir, key: &str) -> PathBuf {
     dir.path().join("blobs").join(key)
 }
 
+/// A store on one backend, with the folder where its raw objects lie as files: a local folder,
+/// or the bucket folder of an S3 server (s3s-fs) on loopback.
+struct Backend {
+    name: &'static str,
+    store: BlobStore,
+    objects: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Backend {
+    fn object(&self, key: &BlobKey) -> PathBuf {
+        self.objects.join(key.as_str())
+    }
+}
+
+/// Both backends, each in a fresh folder: the tamper tests run against each.
+async fn backends() -> Vec<Backend> {
+    let (store, dir) = local_store();
+    let local = Backend {
+        name: "local",
+        store,
+        objects: dir.path().join("blobs"),
+        _dir: dir,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server_root = dir.path().join("s3");
+    std::fs::create_dir_all(server_root.join("inkan-blobs")).unwrap();
+    let addr = start_s3_server(&server_root, "AKIDINKANTEST", "inkan-test-secret").await;
+    let config = BlobConfig::S3 {
+        endpoint: Some(format!("http://{addr}")),
+        bucket: "inkan-blobs".into(),
+        region: "us-east-1".into(),
+        access_key_id: "AKIDINKANTEST".into(),
+        secret_access_key: "inkan-test-secret".into(),
+        allow_http: true,
+        prefix: None,
+    };
+    let s3 = Backend {
+        name: "s3",
+        store: BlobStore::open(&config, master(1)).unwrap(),
+        objects: server_root.join("inkan-blobs"),
+        _dir: dir,
+    };
+    vec![local, s3]
+}
+
 /// Pseudo-random but reproducible content (no run of identical bytes to hide in).
 fn content(len: usize, seed: u8) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 32);
@@ -145,92 +191,100 @@ async fn no_temporary_files_are_left_after_writes() {
 
 #[tokio::test]
 async fn any_changed_byte_is_detected() {
-    let (store, dir) = local_store();
-    let k = key("org/a/doc/1/r1.pdf");
-    store.put(&k, b"the contract text").await.unwrap();
-    let path = object_file(&dir, k.as_str());
-    let original = std::fs::read(&path).unwrap();
-    for i in 0..original.len() {
-        for flip in [0x01, 0x80] {
-            let mut damaged = original.clone();
-            damaged[i] ^= flip;
-            std::fs::write(&path, &damaged).unwrap();
-            assert_corrupt(store.get(&k).await, &format!("byte {i} ^ {flip:#x}"));
+    for backend in backends().await {
+        let (name, store) = (backend.name, &backend.store);
+        let k = key("org/a/doc/1/r1.pdf");
+        store.put(&k, b"the contract text").await.unwrap();
+        let path = backend.object(&k);
+        let original = std::fs::read(&path).unwrap();
+        for i in 0..original.len() {
+            for flip in [0x01, 0x80] {
+                let mut damaged = original.clone();
+                damaged[i] ^= flip;
+                std::fs::write(&path, &damaged).unwrap();
+                assert_corrupt(store.get(&k).await, &format!("{name}: byte {i} ^ {flip:#x}"));
+            }
         }
-    }
-    // Past the header check, the master key's own authentication refuses a forged data key.
-    std::fs::write(&path, forge_wrapped_key(&original)).unwrap();
-    let err = store.get(&k).await.unwrap_err();
-    assert!(
-        err.to_string().contains("data key does not authenticate"),
-        "{err}"
-    );
+        // Past the header check, the master key's own authentication refuses a forged data key.
+        std::fs::write(&path, forge_wrapped_key(&original)).unwrap();
+        let err = store.get(&k).await.unwrap_err();
+        assert!(
+            err.to_string().contains("data key does not authenticate"),
+            "{name}: {err}"
+        );
 
-    std::fs::write(&path, &original).unwrap();
-    assert_eq!(store.get(&k).await.unwrap(), b"the contract text");
+        std::fs::write(&path, &original).unwrap();
+        assert_eq!(store.get(&k).await.unwrap(), b"the contract text");
+    }
 }
 
 #[tokio::test]
 async fn truncated_objects_are_detected() {
-    let (store, dir) = local_store();
-    let k = key("org/a/doc/1/big.pdf");
-    let plain = content(300_000, 9);
-    store.put(&k, &plain).await.unwrap();
-    let path = object_file(&dir, k.as_str());
-    let original = std::fs::read(&path).unwrap();
-    for keep in [
-        0,
-        3,
-        4,
-        5,
-        20,
-        60,
-        100,
-        117,
-        original.len() / 2,
-        original.len() - 1,
-    ] {
-        std::fs::write(&path, &original[..keep]).unwrap();
-        assert_corrupt(store.get(&k).await, &format!("kept {keep} bytes"));
+    for backend in backends().await {
+        let (name, store) = (backend.name, &backend.store);
+        let k = key("org/a/doc/1/big.pdf");
+        let plain = content(300_000, 9);
+        store.put(&k, &plain).await.unwrap();
+        let path = backend.object(&k);
+        let original = std::fs::read(&path).unwrap();
+        for keep in [
+            0,
+            3,
+            4,
+            5,
+            20,
+            60,
+            100,
+            117,
+            original.len() / 2,
+            original.len() - 1,
+        ] {
+            std::fs::write(&path, &original[..keep]).unwrap();
+            assert_corrupt(store.get(&k).await, &format!("{name}: kept {keep} bytes"));
+        }
+        // Extra bytes at the end are not accepted either.
+        let mut longer = original.clone();
+        longer.push(0);
+        std::fs::write(&path, &longer).unwrap();
+        assert_corrupt(store.get(&k).await, &format!("{name}: one byte appended"));
     }
-    // Extra bytes at the end are not accepted either.
-    let mut longer = original.clone();
-    longer.push(0);
-    std::fs::write(&path, &longer).unwrap();
-    assert_corrupt(store.get(&k).await, "one byte appended");
 }
 
 #[tokio::test]
 async fn swapped_or_moved_objects_are_detected() {
-    let (store, dir) = local_store();
-    let (a, b) = (key("org/a/doc/1/r1.pdf"), key("org/b/doc/2/r1.pdf"));
-    store.put(&a, b"contract A").await.unwrap();
-    store.put(&b, b"contract B").await.unwrap();
-    let (pa, pb) = (object_file(&dir, a.as_str()), object_file(&dir, b.as_str()));
-    let (oa, ob) = (std::fs::read(&pa).unwrap(), std::fs::read(&pb).unwrap());
-    std::fs::write(&pa, &ob).unwrap();
-    std::fs::write(&pb, &oa).unwrap();
-    assert_corrupt(store.get(&a).await, "A's name, B's object");
-    assert_corrupt(store.get(&b).await, "B's name, A's object");
-    // A copy under a new name is refused as well.
-    let c = key("org/a/doc/1/copy.pdf");
-    std::fs::write(object_file(&dir, c.as_str()), &oa).unwrap();
-    assert_corrupt(store.get(&c).await, "copied object");
+    for backend in backends().await {
+        let (name, store) = (backend.name, &backend.store);
+        let (a, b) = (key("org/a/doc/1/r1.pdf"), key("org/b/doc/2/r1.pdf"));
+        store.put(&a, b"contract A").await.unwrap();
+        store.put(&b, b"contract B").await.unwrap();
+        let (pa, pb) = (backend.object(&a), backend.object(&b));
+        let (oa, ob) = (std::fs::read(&pa).unwrap(), std::fs::read(&pb).unwrap());
+        std::fs::write(&pa, &ob).unwrap();
+        std::fs::write(&pb, &oa).unwrap();
+        assert_corrupt(store.get(&a).await, &format!("{name}: A's name, B's object"));
+        assert_corrupt(store.get(&b).await, &format!("{name}: B's name, A's object"));
+        // A copy under a new name is refused as well.
+        let c = key("org/a/doc/1/copy.pdf");
+        std::fs::write(backend.object(&c), &oa).unwrap();
+        assert_corrupt(store.get(&c).await, &format!("{name}: copied object"));
+    }
 }
 
 #[tokio::test]
 async fn foreign_objects_are_refused() {
-    let (store, dir) = local_store();
-    let k = key("org/a/plain.pdf");
-    let path = object_file(&dir, k.as_str());
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, b"%PDF-1.7\n1 0 obj\n<< >>\nendobj\n").unwrap();
-    let err = store.get(&k).await.unwrap_err();
-    assert!(matches!(err, BlobError::Corrupt { .. }), "{err}");
-    assert!(
-        err.to_string().contains("not an encrypted Inkan blob"),
-        "{err}"
-    );
+    for backend in backends().await {
+        let k = key("org/a/plain.pdf");
+        let path = backend.object(&k);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"%PDF-1.7\n1 0 obj\n<< >>\nendobj\n").unwrap();
+        let err = backend.store.get(&k).await.unwrap_err();
+        assert!(matches!(err, BlobError::Corrupt { .. }), "{}: {err}", backend.name);
+        assert!(
+            err.to_string().contains("not an encrypted Inkan blob"),
+            "{}: {err}",
+            backend.name
+        );
+    }
 }
 
 #[tokio::test]
@@ -604,4 +658,29 @@ async fn s3_round_trip() {
         .await
         .unwrap_err();
     assert!(matches!(err, BlobError::Backend { .. }), "{err:?}");
+}
+
+/// The blob store's master key and the signing keys may live in the same HSM module: whichever
+/// opens it first, the other shares the process's one context (a second initialisation of a
+/// module is an error in PKCS#11).
+#[test]
+fn the_master_key_and_signing_keys_share_one_pkcs11_module() {
+    let Some(hsm) = inkan_testkit::softhsm() else {
+        return;
+    };
+    let master = Pkcs11MasterKey::open_or_create(
+        &hsm.module,
+        &hsm.token_label,
+        &hsm.user_pin,
+        "blobs-master-shared-module",
+    )
+    .unwrap();
+    let token =
+        inkan_keys::Pkcs11Token::open(&hsm.module, &hsm.token_label, &hsm.user_pin).unwrap();
+    let key = token
+        .generate_key("signing-shared-module", inkan_keys::KeyKind::EcP256)
+        .unwrap();
+    let signature = inkan_keys::SigningKey::sign(&key, b"contract").unwrap();
+    assert!(!signature.is_empty());
+    assert!(master.id().starts_with("pkcs11:blobs-master-shared-module:"));
 }
