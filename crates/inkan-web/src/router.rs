@@ -150,7 +150,7 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
 
     Ok(Router::new()
         .nest("/api/v1", api)
-        .route("/openapi.json", get(system::openapi))
+        .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))

@@ -25,7 +25,7 @@ pub(crate) async fn open(
     params(("token" = String, Path, description = "the token of the link in the completion email"),
            ("doc" = String, Path, description = "the document's ID")),
     responses(
-        (status = 200, description = "the signed PDF", content_type = "application/pdf", body = crate::openapi::Binary),
+        (status = 200, description = "the signed PDF", content_type = "application/pdf", body = crate::api::Binary),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn document(
     State(state): State<Shared>,
@@ -43,7 +43,7 @@ pub(crate) async fn document(
 #[utoipa::path(get, path = "/api/v1/completion/{token}/certificate", tag = "completion",
     params(("token" = String, Path, description = "the token of the link in the completion email")),
     responses(
-        (status = 200, description = "the certificate of conclusion (PDF, signed and timestamped)", content_type = "application/pdf", body = crate::openapi::Binary),
+        (status = 200, description = "the certificate of conclusion (PDF, signed and timestamped)", content_type = "application/pdf", body = crate::api::Binary),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn certificate(
     State(state): State<Shared>,

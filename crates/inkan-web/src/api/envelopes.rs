@@ -220,7 +220,7 @@ pub(crate) async fn new_link(
            ("doc" = String, Path, description = "the document's ID")),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "the PDF", content_type = "application/pdf", body = crate::openapi::Binary),
+        (status = 200, description = "the PDF", content_type = "application/pdf", body = crate::api::Binary),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn document(
     State(state): State<Shared>,
@@ -241,7 +241,7 @@ pub(crate) async fn document(
            ("att" = String, Path, description = "the attachment's ID")),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "the file", content_type = "application/pdf", body = crate::openapi::Binary),
+        (status = 200, description = "the file", content_type = "application/pdf", body = crate::api::Binary),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn attachment(
     State(state): State<Shared>,
@@ -261,7 +261,7 @@ pub(crate) async fn attachment(
     params(("id" = String, Path, description = "the envelope's ID")),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "the certificate of conclusion (PDF, signed and timestamped)", content_type = "application/pdf", body = crate::openapi::Binary),
+        (status = 200, description = "the certificate of conclusion (PDF, signed and timestamped)", content_type = "application/pdf", body = crate::api::Binary),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn certificate(
     State(state): State<Shared>,

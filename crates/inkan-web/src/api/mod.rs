@@ -15,3 +15,12 @@ pub(crate) mod verify;
 pub(crate) const MAX_ENVELOPE_BODY: usize = 300 * 1024 * 1024;
 /// Largest signer attachment body (the service itself allows 20 MB).
 pub(crate) const MAX_ATTACHMENT_BODY: usize = 25 * 1024 * 1024;
+
+/// A file in a request or response body (a PDF), described as `string`/`binary`.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(
+    dead_code,
+    reason = "only describes raw bodies in the OpenAPI document"
+)]
+pub(crate) struct Binary(Vec<u8>);

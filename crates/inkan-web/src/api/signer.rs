@@ -57,7 +57,7 @@ pub(crate) async fn open(
     params(("token" = String, Path, description = "the token of the link in the email"),
            ("doc" = String, Path, description = "the document's ID")),
     responses(
-        (status = 200, description = "the PDF", content_type = "application/pdf", body = crate::openapi::Binary),
+        (status = 200, description = "the PDF", content_type = "application/pdf", body = crate::api::Binary),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub(crate) async fn document(
     State(state): State<Shared>,
@@ -71,7 +71,7 @@ pub(crate) async fn document(
 /// Attaches a PDF (the raw file as the body) for one of the signer's attachment fields.
 #[utoipa::path(post, path = "/api/v1/sign/{token}/attachments", tag = "signer",
     params(("token" = String, Path, description = "the token of the link in the email"), AttachQuery),
-    request_body(content = crate::openapi::Binary, content_type = "application/pdf", description = "the PDF, at most 20 MB"),
+    request_body(content = crate::api::Binary, content_type = "application/pdf", description = "the PDF, at most 20 MB"),
     responses(
         (status = 201, body = AttachmentView),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),

@@ -1,4 +1,4 @@
-//! Liveness, readiness, metrics and the API's own description.
+//! Liveness, readiness and metrics (the API's own description is served by `openapi.rs`).
 
 use std::sync::Arc;
 
@@ -6,9 +6,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use utoipa::OpenApi;
 
-use crate::openapi::ApiDoc;
 use crate::AppState;
 
 /// Liveness: the process answers.
@@ -74,11 +72,4 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>, request: Request
             .into_response(),
         Err(e) => crate::error::ApiError::from(e).into_response(),
     }
-}
-
-/// This OpenAPI document.
-#[utoipa::path(get, path = "/openapi.json", tag = "system",
-    responses((status = 200, description = "the OpenAPI 3 document", content_type = "application/json")))]
-pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }

@@ -36,7 +36,7 @@ pub(crate) struct VerificationBody(serde_json::Value);
 /// Verifies a signed PDF (the raw file as the body), offline against this installation's root.
 #[utoipa::path(post, path = "/api/v1/verify", tag = "verify",
     params(VerifyQuery),
-    request_body(content = crate::openapi::Binary, content_type = "application/pdf", description = "the PDF, at most 50 MB"),
+    request_body(content = crate::api::Binary, content_type = "application/pdf", description = "the PDF, at most 50 MB"),
     responses(
         (status = 200, body = VerificationBody),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),

@@ -196,17 +196,8 @@ fn is_same_origin(state: &Shared, headers: &HeaderMap) -> bool {
     origin == public || origin == format!("http://{host}") || origin == format!("https://{host}")
 }
 
-/// The value of one cookie.
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
+pub(crate) use crate::headers::cookie;
+
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when the server is reached over
 /// HTTPS (its public URL says so).

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::extract::Query;
-use crate::ui::guard::cookie;
+use crate::headers::cookie;
 
 const LANG_COOKIE: &str = "inkan_lang";
 

@@ -43,7 +43,7 @@ impl WebRuntime {
     }
 }
 
-/// Every page route; mounted at the root by [`crate::router`].
+/// Every page route; mounted at the root by `router.rs`.
 pub(crate) fn routes(state: &Shared) -> Router<Shared> {
     let signer_pages = Router::new()
         .route("/s/{token}", get(signer::summary))
@@ -74,7 +74,7 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
         )
         .route(
             "/app/envelopes/{id}/documents/{doc}/pages/{page}",
-            get(page_images::staff_page),
+            get(staff::envelope::page_image),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -2,7 +2,8 @@
 //! no PDF library and fetches nothing from elsewhere. Rendered pages are kept in a bounded
 //! in-memory cache keyed by document revision, page and width, so a reader scrolling back and
 //! forth costs one render per page. Each page image has the page's own text beside it, read
-//! from the PDF, for readers who cannot see the image.
+//! from the PDF, for readers who cannot see the image. The staff's page images are served by
+//! `staff::envelope` (behind the staff session), so this module needs nothing of the staff pages.
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
@@ -16,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use crate::extract::{Path, Query, Shared};
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::i18n::Lang;
-use crate::ui::staff::StaffSession;
 
 /// The widths pages are rendered at: rounded so that zooming reuses cached renders.
 const WIDTH_STEP: u32 = 200;
@@ -115,10 +115,12 @@ pub(crate) async fn document_outline(
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Width {
-    w: Option<u32>,
+    pub(crate) w: Option<u32>,
 }
 
-async fn rendered(
+/// The PNG of page `page` (`3.png`) of `source` at about `width` pixels, from the cache or
+/// rendered now.
+pub(crate) async fn rendered(
     state: &Shared,
     source: DisplaySource,
     page: &str,
@@ -190,20 +192,4 @@ pub(crate) async fn completion_page(
         .await
         .page(lang)?;
     rendered(&state, source, &page, q.w).await.page(lang)
-}
-
-/// `GET /app/envelopes/{id}/documents/{doc}/pages/{n}?w=`.
-pub(crate) async fn staff_page(
-    State(state): State<Shared>,
-    session: StaffSession,
-    Path((id, doc, page)): Path<(String, String, String)>,
-    Query(q): Query<Width>,
-) -> UiResult<Response> {
-    let lang = session.lang;
-    let source = state
-        .inkan
-        .staff_display(&session.staff, &id, &doc)
-        .await
-        .staff_page(lang)?;
-    rendered(&state, source, &page, q.w).await.staff_page(lang)
 }

@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{action_label, status_label, StaffSession};
-use crate::extract::{CallerInfo, Path, Shared};
+use crate::extract::{CallerInfo, Path, Query, Shared};
 use crate::render::{self, percent_encode};
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::layout::{self, expired_form, page};
@@ -384,4 +384,22 @@ pub(crate) async fn certificate(
         .await
         .staff_page(session.lang)?;
     Ok(render::file(&name, bytes))
+}
+
+/// `GET /app/envelopes/{id}/documents/{doc}/pages/{n}?w=`.
+pub(crate) async fn page_image(
+    State(state): State<Shared>,
+    session: StaffSession,
+    Path((id, doc, page)): Path<(String, String, String)>,
+    Query(q): Query<crate::ui::page_images::Width>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    let source = state
+        .inkan
+        .staff_display(&session.staff, &id, &doc)
+        .await
+        .staff_page(lang)?;
+    crate::ui::page_images::rendered(&state, source, &page, q.w)
+        .await
+        .staff_page(lang)
 }

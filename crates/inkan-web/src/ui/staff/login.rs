@@ -17,17 +17,13 @@ use crate::ui::guard::{
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{self, page, Frame};
 use crate::ui::staff::second_factor;
+use crate::ui::staff::session_start::{logged_in, safe_next};
 use inkan_service::mfa::LoginStep;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Next {
     #[serde(default)]
     next: String,
-}
-
-/// Only a path of this site (never an open redirect); the dashboard otherwise.
-pub(super) fn safe_next(next: &str) -> String {
-    crate::redirect::local_path(next).unwrap_or_else(|| "/app".into())
 }
 
 fn render(
@@ -329,42 +325,6 @@ fn sso_message(lang: Lang, e: &inkan_service::ServiceError) -> String {
             )
             .to_string(),
     }
-}
-
-/// `response` with the session of `staff` set, and the login's own cookies dropped.
-pub(super) async fn logged_in(
-    state: &Shared,
-    lang: Lang,
-    staff: &inkan_service::Staff,
-    mut response: Response,
-) -> Response {
-    let session = match state.inkan.start_session(staff).await {
-        Ok(s) => s,
-        Err(e) => {
-            return crate::ui::error::UiError {
-                lang,
-                error: e,
-                login: false,
-            }
-            .into_response()
-        }
-    };
-    let cookies = [
-        set_cookie(
-            state,
-            SESSION_COOKIE,
-            &session,
-            Some(inkan_service::SESSION_SECONDS),
-        ),
-        set_cookie(state, LOGIN_COOKIE, "", Some(0)),
-        set_cookie(state, MFA_COOKIE, "", Some(0)),
-    ];
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    response
 }
 
 /// `POST /logout`: ends every session of the user on the server (on every device), and drops

@@ -10,12 +10,13 @@ mod archive;
 mod compose;
 mod counterparties;
 mod dashboard;
-mod envelope;
+pub(crate) mod envelope;
 mod folders;
 mod login;
 mod operations_log;
 mod password;
 mod second_factor;
+mod session_start;
 mod security;
 mod users;
 

@@ -9,7 +9,7 @@ use inkan_service::ServiceError;
 use maud::html;
 use serde::Deserialize;
 
-use super::login::logged_in;
+use super::session_start::logged_in;
 use super::StaffSession;
 use crate::extract::{CallerInfo, Query, Shared};
 use crate::ui::error::{PageContext, UiResult};

@@ -14,7 +14,7 @@ use inkan_service::ServiceError;
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 
-use super::login::{logged_in, safe_next};
+use super::session_start::{logged_in, safe_next};
 use super::StaffSession;
 use crate::extract::{CallerInfo, Path, Query, Shared};
 use crate::render::percent_encode;
