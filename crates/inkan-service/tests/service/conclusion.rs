@@ -10,7 +10,7 @@
 use crate::common;
 
 use base64::Engine;
-use common::{have_font, start};
+use common::start;
 use inkan_service::japan::format_slash_jst;
 use inkan_service::{
     Caller, CounterpartyInput, MetadataInput, NewDocument, NewEnvelope, NewOrganization,
@@ -99,7 +99,7 @@ fn mails(dir: &std::path::Path) -> Vec<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_of_conclusion_library_and_verification() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let t = start(None).await;

@@ -6,7 +6,6 @@
 
 use crate::common;
 
-use common::have_font;
 
 use base64::Engine;
 use common::{caller, start};
@@ -61,14 +60,14 @@ fn placed(recipient: &str, kind: &str, label: &str, y: f64) -> NewField {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vendor_then_city_on_sqlite() {
-    if have_font() {
+    if inkan_testkit::japanese_font_installed() {
         vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(None).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vendor_then_city_on_postgres() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let Some(db) = inkan_testkit::postgres::fresh_database() else {

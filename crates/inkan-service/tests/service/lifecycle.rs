@@ -5,7 +5,6 @@
 
 use crate::common;
 
-use common::have_font;
 
 use common::{
     caller, concluded, draft, organization, organization_with_key, recipient, sent, start,
@@ -15,7 +14,7 @@ use inkan_testkit::validators::{lta_indications_at, ltv_check, pyhanko_valid};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let t = start(None).await;
@@ -110,7 +109,7 @@ async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_and_expiry_end_envelopes_and_notify() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let t = start(None).await;
@@ -166,7 +165,7 @@ async fn cancel_and_expiry_end_envelopes_and_notify() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_party_type_signer_signs_with_a_certificate_in_their_own_name() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let t = start(None).await;
@@ -205,7 +204,7 @@ async fn a_party_type_signer_signs_with_a_certificate_in_their_own_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tsa_that_is_down_is_retried_and_never_replaced_by_an_invented_time() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let dead_url = inkan_testkit::unanswered_url("/tsa");
@@ -499,7 +498,7 @@ async fn search_combines_criteria_and_exports_csv() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_party_type_signer_may_bring_their_own_pkcs12() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let Some(openssl) = inkan_testkit::require_tool("openssl", "makes the signer's PKCS#12") else {
@@ -616,7 +615,7 @@ impl inkan_mail::Mailer for PanicsOn {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poisoned_job_fails_alone_and_every_other_organization_goes_on() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let mut t = start(None).await;
@@ -788,7 +787,7 @@ async fn party_link(t: &common::TestService, who: &inkan_service::Caller) -> Str
 /// administrator who adds its root to `trust_anchors` makes it acceptable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_own_certificate_must_chain_to_the_installations_trust_list() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let Some(openssl) = inkan_testkit::require_tool("openssl", "makes the signer's PKCS#12") else {
@@ -942,7 +941,7 @@ async fn webhooks_never_reach_internal_addresses() {
 /// and the new one is mailed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_send_a_fresh_link_and_the_old_one_dies() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let t = start(None).await;
@@ -1007,7 +1006,7 @@ async fn staff_send_a_fresh_link_and_the_old_one_dies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_trail_is_timestamped_while_it_moves_and_late_anchoring_is_reported() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     const DAY: i64 = 86_400;
@@ -1117,7 +1116,7 @@ async fn the_audit_trail_is_timestamped_while_it_moves_and_late_anchoring_is_rep
 /// vendor alone signs, whose 署名日 the vendor writes in; pdftotext reads them back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_sends_a_japanese_contract_and_its_ukesho() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let Some(pdftotext) = inkan_testkit::require_tool("pdftotext", "reads the demo's pages") else {
@@ -1182,14 +1181,14 @@ async fn the_demo_sends_a_japanese_contract_and_its_ukesho() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_restores_into_an_empty_installation_on_sqlite() {
-    if have_font() {
+    if inkan_testkit::japanese_font_installed() {
         backup_then_disaster_then_restore(None).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_restores_into_an_empty_installation_on_postgres() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let (Some(db), Some(empty)) = (
@@ -1580,7 +1579,7 @@ fn not_after(certificate: &x509_cert::Certificate) -> i64 {
 /// before is still recognised as this envelope's document.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archive_timestamps_are_renewed_once_before_the_tsa_certificate_ends() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let (t, staff, id) = short_lived_tsa(std::time::Duration::from_secs(2 * 86_400)).await;
@@ -1718,7 +1717,7 @@ async fn archive_timestamps_are_renewed_once_before_the_tsa_certificate_ends() {
 /// before and after its renewal, with only the old root.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_root_is_cross_certified_and_what_the_old_one_signed_stays_valid() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let t = common::start(None).await;
@@ -1819,7 +1818,7 @@ async fn a_new_root_is_cross_certified_and_what_the_old_one_signed_stays_valid()
 /// day — while the proof still holds. When the TSA answers again, the renewal goes through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tsa_that_is_down_at_renewal_is_retried_and_the_sender_is_alerted_in_time() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let (t, staff, id) = short_lived_tsa(std::time::Duration::from_secs(3 * 86_400)).await;
@@ -1914,14 +1913,14 @@ async fn a_tsa_that_is_down_at_renewal_is_retried_and_the_sender_is_alerted_in_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_at_every_earlier_migration_upgrades_with_its_sealed_envelopes_on_sqlite() {
-    if have_font() {
+    if inkan_testkit::japanese_font_installed() {
         upgrade_from_every_earlier_migration(false).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_at_every_earlier_migration_upgrades_with_its_sealed_envelopes_on_postgres() {
-    if have_font() && inkan_testkit::postgres::fresh_database().is_some() {
+    if inkan_testkit::japanese_font_installed() && inkan_testkit::postgres::fresh_database().is_some() {
         upgrade_from_every_earlier_migration(true).await;
     }
 }

@@ -10,14 +10,6 @@ use serde_json::{json, Value};
 
 const VENDOR: &str = "taro.yamada@seisou.example.co.jp";
 
-fn have_font() -> bool {
-    if inkan_pades::font::Font::japanese().is_err() {
-        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
-        return false;
-    }
-    true
-}
-
 fn header(r: &reqwest::Response, name: &str) -> String {
     r.headers()
         .get(name)
@@ -1004,7 +996,7 @@ async fn a_signer_link_declined_is_gone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signer_signs_through_the_api_and_downloads_from_the_completion_link() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let app = TestApp::start().await;
@@ -1340,7 +1332,7 @@ async fn readyz_names_what_is_down() {
 /// Prometheus project's own parser; open to loopback clients and to the metrics token only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_by_route_and_are_for_loopback_or_the_token() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     const TOKEN: &str = "prometheus-scrapes-with-this-token";

@@ -20,14 +20,6 @@ use std::time::{Duration, Instant};
 const VENDOR: &str = "taro.yamada@seisou.example.co.jp";
 const CITY: &str = "keiyaku@city.morioka.example.jp";
 
-fn have_font() -> bool {
-    if inkan_pades::font::Font::japanese().is_err() {
-        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
-        return false;
-    }
-    true
-}
-
 fn pdf(pages: usize) -> String {
     base64::engine::general_purpose::STANDARD.encode(sample_pdf(pages))
 }
@@ -82,7 +74,7 @@ async fn download(client: &reqwest::Client, s: &Serve, key: &str, id: &str, doc:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_city_contract_through_the_api_ends_at_b_lta() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
@@ -317,7 +309,7 @@ c.commit()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_in_the_middle_of_sealing_it_finishes_after_restart_signing_once() {
-    if !have_font() {
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let data = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@ use super::*;
 use inkan_pades::forms::{FieldKind, FieldSpec, FieldValue};
 use inkan_pades::{FieldLock, LockAction, PadesError};
 use inkan_pdf::{ObjRef, PdfString};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn field(name: &str, kind: FieldKind, y: f64, lock: Option<FieldLock>) -> FieldSpec {
     FieldSpec {
@@ -30,6 +30,15 @@ fn try_sign(
     let mut options = SignOptions::new(Level::BT);
     tweak(&mut options);
     common::sign(input, output, &key, &cert, &options)
+}
+
+/// Inkan calls `pdf` valid, and so does pyHanko.
+fn assert_valid_in_both(pdf: &Path) {
+    let report = verify(pdf);
+    assert!(report.valid, "{}", inkan_pades::verify::render_text(&report));
+    if let Some((theirs, text)) = pyhanko_valid(pdf, &served().root_pem) {
+        assert!(theirs, "{text}");
+    }
 }
 
 fn text(value: &str) -> FieldValue {
@@ -67,8 +76,7 @@ fn set_field_value(input: &Path, output: &Path, name: &str, value: &str) {
 /// change to an unlocked field stays allowed.
 #[test]
 fn field_locks_are_honoured_when_signing_and_checked_when_verifying() {
-    if inkan_pades::font::Font::japanese().is_err() {
-        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let s = served();
@@ -126,15 +134,7 @@ fn field_locks_are_honoured_when_signing_and_checked_when_verifying() {
         o.fill = vec![("note".into(), text("納期は三月末"))];
     })
     .unwrap();
-    let report = verify(&p("3.pdf"));
-    assert!(
-        report.valid,
-        "{}",
-        inkan_pades::verify::render_text(&report)
-    );
-    if let Some((theirs, text)) = pyhanko_valid(&p("3.pdf"), &s.root_pem) {
-        assert!(theirs, "{text}");
-    }
+    assert_valid_in_both(&p("3.pdf"));
 
     // Another tool changes the locked amount: the first signature is invalid in both.
     set_field_value(
@@ -167,15 +167,7 @@ fn field_locks_are_honoured_when_signing_and_checked_when_verifying() {
 
     // The same tool changing the unlocked note: allowed by both.
     set_field_value(&p("3.pdf"), &p("note-changed.pdf"), "note", "納期は四月末");
-    let report = verify(&p("note-changed.pdf"));
-    assert!(
-        report.valid,
-        "{}",
-        inkan_pades::verify::render_text(&report)
-    );
-    if let Some((theirs, text)) = pyhanko_valid(&p("note-changed.pdf"), &s.root_pem) {
-        assert!(theirs, "{text}");
-    }
+    assert_valid_in_both(&p("note-changed.pdf"));
 
     // A signature whose lock covers everything: afterwards no field may be filled and no
     // placed signature field signed.
@@ -287,8 +279,7 @@ fn tag(input: &Path, output: &Path) -> (ObjRef, ObjRef) {
 /// pyHanko refuses every structure update but a signed field's own.
 #[test]
 fn tagged_structure_updates_and_page_groups_follow_the_docmdp_level() {
-    if inkan_pades::font::Font::japanese().is_err() {
-        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
+    if !inkan_testkit::japanese_font_installed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -530,35 +521,9 @@ fn hide_and_replace_shadow_attacks_are_caught() {
     }
 }
 
-/// pyHanko's `sign validate` on an encrypted file: it asks for the password on its input,
-/// given here as an empty line.
-fn pyhanko_valid_encrypted(pdf: &Path, root: &Path) -> Option<(bool, String)> {
-    let pyhanko = inkan_testkit::pyhanko()?;
-    let mut child = Command::new(pyhanko)
-        .args(["sign", "validate", "--pretty-print", "--trust"])
-        .arg(root)
-        .arg("--trust-replace")
-        .arg(pdf)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let valid = out.status.success() && text.contains("judged VALID") && !text.contains("INVALID");
-    Some((valid, text))
-}
-
 /// A signed contract protected with an owner password only (no user password: it opens for
 /// everyone, printing or copying limited) is verified read-only, in every encryption qpdf
-/// writes: RC4-128, AES-128 and AES-256, signed by pyHanko. A changed byte is still caught;
+/// writes: RC4 of 40 and 128 bits, AES-128 and AES-256, signed by pyHanko. A changed byte is still caught;
 /// a file that needs a password to open says so.
 #[test]
 fn signed_pdfs_encrypted_without_a_user_password_are_verified() {
@@ -571,25 +536,10 @@ fn signed_pdfs_encrypted_without_a_user_password_are_verified() {
     std::fs::write(p("plain.pdf"), sample_pdf(1)).unwrap();
     let (_, _, key_file, cert_file) = signer_files(&s.pki, tmp.path(), "暗号化 署名者");
     let chain = s.dir.join("issuing-ca.pem");
-    for (name, args) in [
-        (
-            "rc4-128",
-            &[
-                "--allow-weak-crypto",
-                "--encrypt",
-                "",
-                "owner",
-                "128",
-                "--use-aes=n",
-                "--",
-            ][..],
-        ),
-        (
-            "aes-128",
-            &["--encrypt", "", "owner", "128", "--use-aes=y", "--"][..],
-        ),
-        ("aes-256", &["--encrypt", "", "owner", "256", "--"][..]),
-    ] {
+    let Some(pyhanko) = inkan_testkit::pyhanko() else {
+        return;
+    };
+    for (name, args) in inkan_testkit::QPDF_OPEN_ENCRYPTIONS {
         let encrypted = p(&format!("{name}.pdf"));
         inkan_testkit::run_ok(
             Command::new(&qpdf)
@@ -598,35 +548,21 @@ fn signed_pdfs_encrypted_without_a_user_password_are_verified() {
                 .arg(&encrypted),
         );
         let signed = p(&format!("{name}-signed.pdf"));
-        let Some(pyhanko) = inkan_testkit::pyhanko() else {
-            return;
-        };
-        let mut child = Command::new(pyhanko)
-            .args([
-                "sign",
-                "addsig",
-                "--field",
-                "Sig1",
-                "--use-pades",
-                "pemder",
-                "--key",
-            ])
-            .arg(&key_file)
-            .arg("--cert")
-            .arg(&cert_file)
-            .arg("--chain")
-            .arg(&chain)
-            .arg("--no-pass")
-            .arg(&encrypted)
-            .arg(&signed)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(b"\n").unwrap();
-        let out = child.wait_with_output().unwrap();
+        // pyHanko asks for the password on its input: an empty line.
+        let out = inkan_testkit::run_with_input(
+            Command::new(&pyhanko)
+                .args(["sign", "addsig", "--field", "Sig1", "--use-pades", "pemder"])
+                .arg("--key")
+                .arg(&key_file)
+                .arg("--cert")
+                .arg(&cert_file)
+                .arg("--chain")
+                .arg(&chain)
+                .arg("--no-pass")
+                .arg(&encrypted)
+                .arg(&signed),
+            b"\n",
+        );
         assert!(
             out.status.success(),
             "pyHanko could not sign {name}: {}",
@@ -645,7 +581,7 @@ fn signed_pdfs_encrypted_without_a_user_password_are_verified() {
                 .map(|s| s.subject.contains("暗号化")),
             Some(true)
         );
-        if let Some((theirs, text)) = pyhanko_valid_encrypted(&signed, &s.root_pem) {
+        if let Some((theirs, text)) = common::pyhanko_valid_encrypted(&signed, &s.root_pem) {
             assert!(theirs, "{name}: {text}");
         }
         // A byte of the encrypted page content changed: the signed bytes differ.

@@ -273,12 +273,3 @@ pub async fn concluded(
     env
 }
 
-/// True when the Japanese font the 締結証明書ID stamp needs is installed (else skipped, or a
-/// failure under CI).
-pub fn have_font() -> bool {
-    if inkan_pades::font::Font::japanese().is_err() {
-        inkan_testkit::skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");
-        return false;
-    }
-    true
-}
