@@ -202,7 +202,10 @@ async fn any_changed_byte_is_detected() {
                 let mut damaged = original.clone();
                 damaged[i] ^= flip;
                 std::fs::write(&path, &damaged).unwrap();
-                assert_corrupt(store.get(&k).await, &format!("{name}: byte {i} ^ {flip:#x}"));
+                assert_corrupt(
+                    store.get(&k).await,
+                    &format!("{name}: byte {i} ^ {flip:#x}"),
+                );
             }
         }
         // Past the header check, the master key's own authentication refuses a forged data key.
@@ -261,8 +264,14 @@ async fn swapped_or_moved_objects_are_detected() {
         let (oa, ob) = (std::fs::read(&pa).unwrap(), std::fs::read(&pb).unwrap());
         std::fs::write(&pa, &ob).unwrap();
         std::fs::write(&pb, &oa).unwrap();
-        assert_corrupt(store.get(&a).await, &format!("{name}: A's name, B's object"));
-        assert_corrupt(store.get(&b).await, &format!("{name}: B's name, A's object"));
+        assert_corrupt(
+            store.get(&a).await,
+            &format!("{name}: A's name, B's object"),
+        );
+        assert_corrupt(
+            store.get(&b).await,
+            &format!("{name}: B's name, A's object"),
+        );
         // A copy under a new name is refused as well.
         let c = key("org/a/doc/1/copy.pdf");
         std::fs::write(backend.object(&c), &oa).unwrap();
@@ -278,7 +287,11 @@ async fn foreign_objects_are_refused() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, b"%PDF-1.7\n1 0 obj\n<< >>\nendobj\n").unwrap();
         let err = backend.store.get(&k).await.unwrap_err();
-        assert!(matches!(err, BlobError::Corrupt { .. }), "{}: {err}", backend.name);
+        assert!(
+            matches!(err, BlobError::Corrupt { .. }),
+            "{}: {err}",
+            backend.name
+        );
         assert!(
             err.to_string().contains("not an encrypted Inkan blob"),
             "{}: {err}",
@@ -682,5 +695,7 @@ fn the_master_key_and_signing_keys_share_one_pkcs11_module() {
         .unwrap();
     let signature = inkan_keys::SigningKey::sign(&key, b"contract").unwrap();
     assert!(!signature.is_empty());
-    assert!(master.id().starts_with("pkcs11:blobs-master-shared-module:"));
+    assert!(master
+        .id()
+        .starts_with("pkcs11:blobs-master-shared-module:"));
 }

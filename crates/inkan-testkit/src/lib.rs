@@ -56,11 +56,27 @@ pub const QPDF_OPEN_ENCRYPTIONS: [(&str, &[&str]); 4] = [
     ),
     (
         "rc4-128",
-        &["--allow-weak-crypto", "--encrypt", "", "owner", "128", "--use-aes=n", "--"],
+        &[
+            "--allow-weak-crypto",
+            "--encrypt",
+            "",
+            "owner",
+            "128",
+            "--use-aes=n",
+            "--",
+        ],
     ),
     (
         "aes-128",
-        &["--object-streams=generate", "--encrypt", "", "owner", "128", "--use-aes=y", "--"],
+        &[
+            "--object-streams=generate",
+            "--encrypt",
+            "",
+            "owner",
+            "128",
+            "--use-aes=y",
+            "--",
+        ],
     ),
     ("aes-256", &["--encrypt", "", "owner", "256", "--"]),
 ];

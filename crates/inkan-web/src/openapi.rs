@@ -110,7 +110,6 @@ pub(crate) async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 )]
 pub struct ApiDoc;
 
-
 /// `api_key` (an organization's API key) and `operator_token` (the installation's operator),
 /// both as `Authorization: Bearer`.
 struct BearerSchemes;

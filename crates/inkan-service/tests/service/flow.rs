@@ -6,7 +6,6 @@
 
 use crate::common;
 
-
 use base64::Engine;
 use common::{caller, start};
 use inkan_service::{

@@ -5,7 +5,6 @@
 
 use crate::common;
 
-
 use common::{
     caller, concluded, draft, organization, organization_with_key, recipient, sent, start,
 };
@@ -1920,7 +1919,9 @@ async fn a_database_at_every_earlier_migration_upgrades_with_its_sealed_envelope
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_at_every_earlier_migration_upgrades_with_its_sealed_envelopes_on_postgres() {
-    if inkan_testkit::japanese_font_installed() && inkan_testkit::postgres::fresh_database().is_some() {
+    if inkan_testkit::japanese_font_installed()
+        && inkan_testkit::postgres::fresh_database().is_some()
+    {
         upgrade_from_every_earlier_migration(true).await;
     }
 }

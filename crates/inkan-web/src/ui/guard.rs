@@ -198,7 +198,6 @@ fn is_same_origin(state: &Shared, headers: &HeaderMap) -> bool {
 
 pub(crate) use crate::headers::cookie;
 
-
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when the server is reached over
 /// HTTPS (its public URL says so).
 pub(crate) fn set_cookie(state: &Shared, name: &str, value: &str, max_age: Option<i64>) -> String {

@@ -1,6 +1,6 @@
 //! The integration tests of `inkan-web`, linked as one binary (one link instead of 3).
 
-mod common;
 mod api;
+mod common;
 mod pages;
 mod ui;

@@ -35,7 +35,11 @@ fn try_sign(
 /// Inkan calls `pdf` valid, and so does pyHanko.
 fn assert_valid_in_both(pdf: &Path) {
     let report = verify(pdf);
-    assert!(report.valid, "{}", inkan_pades::verify::render_text(&report));
+    assert!(
+        report.valid,
+        "{}",
+        inkan_pades::verify::render_text(&report)
+    );
     if let Some((theirs, text)) = pyhanko_valid(pdf, &served().root_pem) {
         assert!(theirs, "{text}");
     }

@@ -272,4 +272,3 @@ pub async fn concluded(
     );
     env
 }
-

@@ -11,8 +11,7 @@ use serde::Deserialize;
 
 use crate::extract::{CallerInfo, Query, Shared};
 use crate::ui::guard::{
-    caller_ip, cookie, new_nonce, set_cookie, too_many, LOGIN_COOKIE, MFA_COOKIE, SESSION_COOKIE,
-    SSO_COOKIE,
+    caller_ip, cookie, new_nonce, set_cookie, too_many, LOGIN_COOKIE, SESSION_COOKIE, SSO_COOKIE,
 };
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{self, page, Frame};

@@ -16,8 +16,8 @@ mod login;
 mod operations_log;
 mod password;
 mod second_factor;
-mod session_start;
 mod security;
+mod session_start;
 mod users;
 
 use axum::extract::FromRequestParts;
