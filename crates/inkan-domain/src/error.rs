@@ -1,3 +1,7 @@
+//! Why a value or an operation was refused by the domain's rules, in Japanese then English:
+//! a value that is not one (`InvalidValue`, naming the field), an action the envelope's state
+//! does not allow (`IllegalTransition`), one this person may not take (`NotAllowed`), a limit
+//! passed (`Limit`). The domain does no I/O, so nothing here has a source.
 use thiserror::Error;
 
 use crate::EnvelopeStatus;

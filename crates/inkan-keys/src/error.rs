@@ -1,3 +1,8 @@
+//! Why a key could not be created, loaded or used. A file that is not a key is `Format`; a
+//! wrong or missing secret is `WrongSecret` / `SecretNeeded` (never which part was wrong); an
+//! algorithm Inkan does not sign with is `Unsupported`; the token's own errors are `Token`,
+//! kept typed; other PKCS#11 trouble found here (no such token, no such key) is
+//! `Pkcs11` with what was looked for.
 use thiserror::Error;
 
 /// Why a key could not be created, loaded or used.
@@ -15,10 +20,14 @@ pub enum KeyError {
     Signing(String),
     #[error("PKCS#11: {0}")]
     Pkcs11(String),
+    /// The token (or its module) refused an operation. (Shown in the message, so not also a
+    /// source: a cause is printed once.)
+    #[error("PKCS#11: {0}")]
+    Token(cryptoki::error::Error),
 }
 
 impl From<cryptoki::error::Error> for KeyError {
     fn from(e: cryptoki::error::Error) -> Self {
-        KeyError::Pkcs11(e.to_string())
+        KeyError::Token(e)
     }
 }

@@ -21,9 +21,7 @@ impl Visible {
     /// Parses `PAGE:X,Y,W,H` (page counted from 1), as `inkan sign --visible` takes it.
     pub fn parse(text: &str) -> Result<Visible, PadesError> {
         let bad = || {
-            PadesError::Refused(format!(
-                "--visible takes PAGE:X,Y,W,H (e.g. 1:360,60,200,60), not {text:?}"
-            ))
+            PadesError::BadVisibleSpec(text.to_string())
         };
         let (page, rest) = text.split_once(':').ok_or_else(bad)?;
         let page: usize = page.trim().parse().map_err(|_| bad())?;
@@ -143,14 +141,14 @@ pub(crate) fn form_xobject(
 /// Embeds a baseline or progressive JPEG as-is (DCTDecode): reads only its frame header.
 fn embed_jpeg(update: &mut impl ObjectSink, jpeg: &[u8]) -> Result<ObjRef, PadesError> {
     let (width, height, components) = jpeg_header(jpeg)
-        .ok_or_else(|| PadesError::Refused("the seal image is not a JPEG file".into()))?;
+        .ok_or(PadesError::SealImage("it is not a JPEG file"))?;
     let color_space = match components {
         1 => "DeviceGray",
         3 => "DeviceRGB",
         4 => "DeviceCMYK",
         _ => {
-            return Err(PadesError::Refused(
-                "the seal JPEG has an unusual colour model".into(),
+            return Err(PadesError::SealImage(
+                "the JPEG has an unusual colour model",
             ))
         }
     };

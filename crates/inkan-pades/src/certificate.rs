@@ -155,10 +155,7 @@ pub fn render_plain_document(
 fn conclusion_id_text(id: &str) -> Result<String, PadesError> {
     let id = id.trim();
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(PadesError::Refused(format!(
-            "a 締結証明書ID is 32 hex digits, not {:?}",
-            clean(id)
-        )));
+        return Err(PadesError::BadConclusionId(clean(id)));
     }
     Ok(id.to_ascii_lowercase())
 }

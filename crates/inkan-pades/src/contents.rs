@@ -69,7 +69,7 @@ fn der_length(bytes: &[u8]) -> Option<usize> {
 pub(crate) fn last_signature_contents(path: &Path) -> Result<SignatureBytes, PadesError> {
     signature_contents(path)?
         .pop()
-        .ok_or_else(|| PadesError::Refused("the file holds no signature".into()))
+        .ok_or(PadesError::NoSignature)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use inkan_pdf::{Dict, Document, IncrementalUpdate, ObjRef, Object, PdfString, Source};
 
+use crate::error::FieldProblem;
 use crate::PadesError;
 
 /// Names of the top-level fields of the document's AcroForm, with their references.
@@ -87,14 +88,16 @@ pub(crate) fn place_signature<S: Source>(
     match find_field(doc, name)? {
         Some((field_ref, mut field)) => {
             if field.get_name("FT") != Some(b"Sig".as_slice()) {
-                return Err(PadesError::Refused(format!(
-                    "the field {name:?} exists but is not a signature field"
-                )));
+                return Err(PadesError::Field {
+                    field: name.to_string(),
+                    problem: FieldProblem::NotSignature,
+                });
             }
             if field.get("V").is_some() {
-                return Err(PadesError::Refused(format!(
-                    "the signature field {name:?} is already signed"
-                )));
+                return Err(PadesError::Field {
+                    field: name.to_string(),
+                    problem: FieldProblem::AlreadySigned,
+                });
             }
             field.insert("V", signature);
             if let Some(appearance) = widget_spec.appearance {
@@ -106,7 +109,7 @@ pub(crate) fn place_signature<S: Source>(
         }
         None => {
             let page = doc.pages()?.nth(widget_spec.page).ok_or_else(|| {
-                PadesError::Refused(format!("the document has no page {}", widget_spec.page + 1))
+                PadesError::NoSuchPage(widget_spec.page + 1)
             })??;
             let mut widget = Dict::new();
             widget.insert("Type", Object::name("Annot"));
@@ -296,9 +299,10 @@ pub(crate) fn has_signatures<S: Source>(doc: &Document<S>) -> Result<bool, Pades
 /// ISO 32000-2 §12.7.4.2, and validators refuse such names).
 pub(crate) fn check_field_name(name: &str) -> Result<(), PadesError> {
     if name.is_empty() || name.contains('.') || name.len() > 200 {
-        return Err(PadesError::Refused(format!(
-            "the field name {name:?} must be 1 to 200 bytes without a period"
-        )));
+        return Err(PadesError::Field {
+            field: name.to_string(),
+            problem: FieldProblem::BadName,
+        });
     }
     Ok(())
 }

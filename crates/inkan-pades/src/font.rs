@@ -34,7 +34,7 @@ impl Font {
         use inkan_domain::font::{japanese_font_path, FONT_VARIABLE};
         let configured = std::env::var_os(FONT_VARIABLE);
         let path = japanese_font_path(configured, Path::exists).ok_or_else(|| {
-                PadesError::Refused(
+                PadesError::Font(
                     "no Japanese font found: install fonts-ipaexfont-gothic or set INKAN_FONT to a TrueType file"
                         .into(),
                 )
@@ -45,7 +45,7 @@ impl Font {
     pub fn from_file(path: &Path) -> Result<Font, PadesError> {
         let data = std::fs::read(path).map_err(|e| PadesError::io(path, e))?;
         let face = ttf_parser::Face::parse(&data, 0).map_err(|e| {
-            PadesError::Refused(format!(
+            PadesError::Font(format!(
                 "{} is not a usable TrueType font: {e}",
                 path.display()
             ))
@@ -67,7 +67,7 @@ impl Font {
 
     fn face(&self) -> Result<ttf_parser::Face<'_>, PadesError> {
         ttf_parser::Face::parse(&self.data, 0)
-            .map_err(|e| PadesError::Refused(format!("font: {e}")))
+            .map_err(|e| PadesError::Font(format!("font: {e}")))
     }
 }
 
@@ -124,7 +124,7 @@ impl FontUse {
     pub fn embed(&self, update: &mut impl ObjectSink) -> Result<ObjRef, PadesError> {
         let face = self.font.face()?;
         let subset = subsetter::subset(&self.font.data, 0, &self.remapper)
-            .map_err(|e| PadesError::Refused(format!("font subsetting failed: {e:?}")))?;
+            .map_err(|e| PadesError::Font(format!("font subsetting failed: {e:?}")))?;
         let scale = |v: i16| (f64::from(v) * 1000.0 / self.units_per_em).round() as i64;
 
         // The subset's name carries a tag derived from its glyphs (ISO 32000 §9.9.2).

@@ -10,6 +10,7 @@ use inkan_pdf::{
 };
 
 use crate::font::{Font, FontUse};
+use crate::error::FieldProblem;
 use crate::PadesError;
 
 /// What kind of field to create.
@@ -51,8 +52,8 @@ pub enum FieldValue {
 pub fn add_fields(input: &Path, output: &Path, fields: &[FieldSpec]) -> Result<(), PadesError> {
     let doc = Document::open_file(input)?;
     if crate::fields::has_signatures(&doc)? {
-        return Err(PadesError::Refused(
-            "fields must be placed before the first signature".into(),
+        return Err(PadesError::AlreadySigned(
+            "fields must be placed before the first signature",
         ));
     }
     let existing: Vec<String> = crate::fields::top_level_fields(&doc)?
@@ -69,17 +70,16 @@ pub fn add_fields(input: &Path, output: &Path, fields: &[FieldSpec]) -> Result<(
         if existing.contains(&spec.name)
             || fields.iter().filter(|f| f.name == spec.name).count() > 1
         {
-            return Err(PadesError::Refused(format!(
-                "the field name {:?} is used twice",
-                spec.name
-            )));
+            return Err(PadesError::Field {
+                field: spec.name.clone(),
+                problem: FieldProblem::UsedTwice,
+            });
         }
         let page = pages.get(spec.page).ok_or_else(|| {
-            PadesError::Refused(format!(
-                "field {:?}: the document has no page {}",
-                spec.name,
-                spec.page + 1
-            ))
+            PadesError::Field {
+                field: spec.name.clone(),
+                problem: FieldProblem::NoPage(spec.page + 1),
+            }
         })?;
         let mut widget = Dict::new();
         widget.insert("Type", Object::name("Annot"));
@@ -228,7 +228,10 @@ pub(crate) fn fill<S: Source>(
     let mut font: Option<Font> = None;
     for (name, value) in values {
         let (field_ref, mut field) = crate::fields::find_field(doc, name)?
-            .ok_or_else(|| PadesError::Refused(format!("no field named {name:?}")))?;
+            .ok_or_else(|| PadesError::Field {
+                field: name.clone(),
+                problem: FieldProblem::Missing,
+            })?;
         match (field.get_name("FT"), value) {
             (Some(b"Tx"), FieldValue::Text(text)) => {
                 let font = match &font {
@@ -252,11 +255,13 @@ pub(crate) fn fill<S: Source>(
                 field.insert("AS", Object::name(state));
             }
             (kind, _) => {
-                return Err(PadesError::Refused(format!(
-                    "the field {name:?} ({}) cannot take that value",
-                    kind.map(|k| String::from_utf8_lossy(k).to_string())
-                        .unwrap_or_else(|| "no type".into())
-                )))
+                return Err(PadesError::Field {
+                    field: name.clone(),
+                    problem: FieldProblem::WrongValue(
+                        kind.map(|k| String::from_utf8_lossy(k).to_string())
+                            .unwrap_or_else(|| "no type".into()),
+                    ),
+                })
             }
         }
         update.set(field_ref, field)?;

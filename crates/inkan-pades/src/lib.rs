@@ -30,7 +30,7 @@ pub use certificate::{
 };
 pub use dates::{japanese_time, pdf_date};
 pub use dss::{add_validation_data, add_validation_data_per_signature, vri_key};
-pub use error::PadesError;
+pub use error::{FieldProblem, PadesError};
 pub use locks::{FieldLock, LockAction};
 pub use ltv::{RevocationFetcher, ValidationData};
 pub use sign::{sign_pdf, Certify, Level, Services, SignOptions, SignOutcome, Signer};

@@ -43,6 +43,16 @@ impl Level {
             _ => None,
         }
     }
+
+    /// `B-B`, `B-T`, `B-LT` or `B-LTA`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::BB => "B-B",
+            Level::BT => "B-T",
+            Level::BLT => "B-LT",
+            Level::BLTA => "B-LTA",
+        }
+    }
 }
 
 /// The certification level of a certification signature (DocMDP /P).
@@ -153,7 +163,7 @@ pub async fn sign_pdf(
     let tsa =
         if options.level >= Level::BT {
             Some(services.tsa.ok_or_else(|| {
-                PadesError::Refused(format!("{:?} needs a TSA URL", options.level))
+                PadesError::NeedsTsa(options.level.name())
             })?)
         } else {
             None
@@ -236,7 +246,7 @@ async fn finish_levels(
         current = next;
     }
     if options.level >= Level::BLTA {
-        let tsa = tsa.ok_or_else(|| PadesError::Refused("B-LTA needs a TSA".into()))?;
+        let tsa = tsa.ok_or(PadesError::NeedsTsa("B-LTA"))?;
         let next = stage_path(output, 3);
         let token = add_document_timestamp(&current, &next, tsa).await?;
         stages.push(next.clone());
@@ -269,9 +279,7 @@ async fn sign_stage(
         return Err(PadesError::NoChangesAllowed);
     }
     if options.certify.is_some() && permission.is_some() {
-        return Err(PadesError::Refused(
-            "the document is already certified; a certification signature must come first".into(),
-        ));
+        return Err(PadesError::AlreadyCertified);
     }
     let field = match &options.field {
         Some(name) => {
@@ -290,9 +298,7 @@ async fn sign_stage(
         if !exists {
             // A new visible widget is an annotation change that DocMDP P=2 does not allow
             // (validators report the certification as broken): sign into a placed field.
-            return Err(PadesError::Refused(
-                "the document is certified: a visible signature must go into a signature field placed before the certification (use --field), or be invisible".into(),
-            ));
+            return Err(PadesError::VisibleAfterCertification);
         }
     }
     let digest = signer.key.algorithm().digest();
@@ -346,9 +352,7 @@ async fn sign_stage(
             Written::TooLarge(needed) => capacity = needed + TIMESTAMP_SLACK,
         }
     }
-    Err(PadesError::Refused(
-        "the signature kept outgrowing its reserved space".into(),
-    ))
+    Err(PadesError::OutgrewReservedSpace("signature"))
 }
 
 enum Written {

@@ -25,9 +25,8 @@ pub fn stamp_every_page(
 ) -> Result<(), PadesError> {
     let doc = Document::open_file(input)?;
     if crate::fields::has_signatures(&doc)? {
-        return Err(PadesError::Refused(
-            "the document is already signed: stamping its pages now would break the signatures"
-                .into(),
+        return Err(PadesError::AlreadySigned(
+            "stamping its pages now would break the signatures",
         ));
     }
     let mut update = IncrementalUpdate::new(&doc)?;

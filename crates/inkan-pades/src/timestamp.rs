@@ -97,9 +97,7 @@ pub async fn add_document_timestamp(
         file.sync_all().map_err(|e| PadesError::io(output, e))?;
         return Ok(token.der);
     }
-    Err(PadesError::Refused(
-        "the timestamp kept outgrowing its reserved space".into(),
-    ))
+    Err(PadesError::OutgrewReservedSpace("timestamp"))
 }
 
 /// Archive renewal (`inkan timestamp`): embeds validation data for the newest timestamp's TSA
@@ -164,7 +162,7 @@ pub fn archive_horizon(input: &Path, anchors: &[Certificate]) -> Result<SystemTi
         horizon = Some(horizon.map_or(end, |h| h.min(end)));
     }
     horizon.ok_or_else(|| {
-        PadesError::Refused("the newest signature carries no timestamp: nothing to renew".into())
+        PadesError::NothingToRenew
     })
 }
 

@@ -1,3 +1,6 @@
+//! Why a PKI operation failed, for the operator: a lower layer's error wrapped as itself (`Key`,
+//! `Cms`, `Der`, `Io` with the path), the PKI folder or its configuration (`Directory`,
+//! `Config`), and the requests the CA, OCSP responder and TSA refuse.
 use thiserror::Error;
 
 /// Why a PKI operation failed. Messages are meant for the operator reading them.

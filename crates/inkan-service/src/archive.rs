@@ -114,7 +114,7 @@ impl Inkan {
             .engine
             .pki()
             .renew_service_certificates(system_time(now), Duration::from_secs(lead))
-            .map_err(|e| ServiceError::Internal(format!("renewing the PKI's certificates: {e}")))?;
+            .map_err(|e| ServiceError::failed("renewing the PKI's certificates", e))?;
         for r in &renewed {
             tracing::info!(
                 certificate = r.role.file_stem(),
@@ -210,9 +210,7 @@ impl Inkan {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Internal(
-            "archive renewal did not converge".into(),
-        ))
+        Err(ServiceError::internal("archive renewal did not converge"))
     }
 
     /// One item: its horizon read and recorded, or its archive renewed. Returns the change and

@@ -94,7 +94,7 @@ impl Inkan {
         let content = certificate_content(record, documents, &org.name);
         let font = self.engine.japanese_font()?;
         let unsigned = render_certificate(&content, font).map_err(|e| {
-            ServiceError::Internal(format!("laying out the certificate of conclusion: {e}"))
+            ServiceError::failed("laying out the certificate of conclusion", e)
         })?;
         let signed = self
             .engine

@@ -70,14 +70,14 @@ impl SigningEngine {
             tsa_urls
         };
         let tsa = TsaClient::new(urls)
-            .map_err(|e| ServiceError::Internal(format!("TSA client: {e}")))?
+            .map_err(|e| ServiceError::failed("TSA client", e))?
             .with_timeout(Duration::from_secs(20))
             .with_egress(egress.clone());
         std::fs::create_dir_all(&scratch).map_err(ServiceError::internal)?;
         Ok(SigningEngine {
             witness_key: pki
                 .witness_key()
-                .map_err(|e| ServiceError::Internal(format!("witness key: {e}")))?,
+                .map_err(|e| ServiceError::failed("witness key", e))?,
             chain: pki.chain(),
             anchors: pki.roots(),
             tsa,
@@ -169,9 +169,8 @@ impl SigningEngine {
 
     fn font(&self) -> Result<&inkan_pades::font::Font> {
         self.font.as_ref().ok_or_else(|| {
-            ServiceError::Internal(
-                "no Japanese font for the 締結証明書ID stamp: install fonts-ipaexfont-gothic or set INKAN_FONT"
-                    .into(),
+            ServiceError::internal(
+                "no Japanese font for the 締結証明書ID stamp: install fonts-ipaexfont-gothic or set INKAN_FONT",
             )
         })
     }
@@ -318,7 +317,7 @@ impl SigningEngine {
                         inkan_keys::KeyKind::EcP256,
                     )
                     .map_err(|e| {
-                        ServiceError::Internal(format!("issuing the signer's certificate: {e}"))
+                        ServiceError::failed("issuing the signer's certificate", e)
                     })?;
                 options.reason = Some("署名者本人の電子証明書による署名".into());
                 let signer = Signer {
@@ -376,7 +375,7 @@ impl SigningEngine {
         let path = work.path().join("in.pdf");
         write(&path, pdf)?;
         let end = inkan_pades::archive_horizon(&path, &self.anchors).map_err(|e| {
-            ServiceError::Internal(format!("reading the archive's newest timestamp: {e}"))
+            ServiceError::failed("reading the archive's newest timestamp", e)
         })?;
         Ok(end
             .duration_since(UNIX_EPOCH)
@@ -405,7 +404,7 @@ impl SigningEngine {
                     "the archive timestamp could not be renewed: {e}"
                 ))
             }
-            other => ServiceError::Internal(format!("renewing the archive timestamp: {other}")),
+            other => ServiceError::failed("renewing the archive timestamp", other),
         })?;
         read(&p("out.pdf"))
     }
@@ -506,7 +505,7 @@ fn signing_error(e: inkan_pades::PadesError) -> ServiceError {
         inkan_pades::PadesError::Tsa(_) | inkan_pades::PadesError::Validation(_) => {
             ServiceError::Unavailable(format!("signing could not finish: {e}"))
         }
-        other => ServiceError::Internal(format!("signing: {other}")),
+        other => ServiceError::failed("signing", other),
     }
 }
 

@@ -1,5 +1,17 @@
 //! One error type for every use case, mapped by the web layer to an HTTP status, a stable code
 //! and the message itself (which is written for the person who made the request).
+//!
+//! Which variant to use:
+//! - the request is wrong (a value, a file, a setting): [`ServiceError::Invalid`], saying what
+//!   and why in Japanese first, English beside;
+//! - the request is right but not now, or not for this person: [`ServiceError::NotAllowed`];
+//!   another organization's thing, or nothing: [`ServiceError::NotFound`] (the two look alike);
+//! - an outside service failed and a retry may work (TSA, SMTP, storage):
+//!   [`ServiceError::Unavailable`];
+//! - Inkan itself failed (configuration, corrupt data, a task that died):
+//!   [`ServiceError::failed`] with what was being done and the error that caused it, kept as
+//!   the source (the web layer logs the whole chain and shows only a reference), or
+//!   [`ServiceError::internal`] when there is no underlying error.
 
 use inkan_domain::DomainError;
 use inkan_store::StoreError;
@@ -36,9 +48,15 @@ pub enum ServiceError {
     /// (`None`: the address is unknown).
     #[error("{}", network_refused(.0))]
     NetworkRefused(Option<std::net::IpAddr>),
-    /// A fault of the installation (configuration, corrupt data): reported, never hidden.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A fault of the installation (configuration, corrupt data, a task that died): reported,
+    /// never hidden. `context` says what was being done; the error that caused it, if any, is
+    /// the source.
+    #[error("internal error: {context}")]
+    Internal {
+        context: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 fn network_refused(address: &Option<std::net::IpAddr>) -> String {
@@ -49,6 +67,9 @@ fn network_refused(address: &Option<std::net::IpAddr>) -> String {
          comes from {from})"
     )
 }
+
+/// Any error kept as the cause of another.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long a [`ServiceError::Busy`] caller should wait (the `Retry-After` of a 503).
 pub const BUSY_RETRY_SECONDS: u32 = 5;
@@ -66,12 +87,36 @@ impl ServiceError {
             ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Busy(_) => "busy",
             ServiceError::NetworkRefused(_) => "network_refused",
-            ServiceError::Internal(_) => "internal",
+            ServiceError::Internal { .. } => "internal",
         }
     }
 
-    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
-        ServiceError::Internal(e.to_string())
+    /// Inkan failed doing `context` (no underlying error to keep).
+    pub fn internal(context: impl Into<String>) -> Self {
+        ServiceError::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// Inkan failed doing `context` because of `source`, kept as the error's source.
+    pub fn failed(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        ServiceError::Internal {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The message with every cause after it (`a: b: c`), for the log.
+    pub fn with_causes(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            cause = e.source();
+        }
+        text
     }
 }
 
@@ -96,14 +141,14 @@ impl From<StoreError> for ServiceError {
                 ServiceError::Invalid(format!("{what} は既に登録されています (already exists)"))
             }
             StoreError::NotFound(_) => ServiceError::NotFound("the record"),
-            other => ServiceError::Internal(other.to_string()),
+            other => ServiceError::failed("the database", other),
         }
     }
 }
 
 impl From<inkan_blobs::BlobError> for ServiceError {
     fn from(e: inkan_blobs::BlobError) -> Self {
-        ServiceError::Internal(format!("document storage: {e}"))
+        ServiceError::failed("document storage", e)
     }
 }
 

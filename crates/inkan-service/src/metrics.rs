@@ -363,7 +363,7 @@ impl Inkan {
 
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &m.registry)
-            .map_err(|e| ServiceError::Internal(format!("encoding the metrics: {e}")))?;
+            .map_err(|e| ServiceError::failed("encoding the metrics", e))?;
         Ok(text)
     }
 }

@@ -124,7 +124,7 @@ impl Inkan {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Internal("sealing did not converge".into()))
+        Err(ServiceError::internal("sealing did not converge"))
     }
 
     async fn seal_step(

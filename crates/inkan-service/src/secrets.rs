@@ -101,7 +101,7 @@ pub fn audit_chain_key(path: &Path) -> Result<inkan_store::ChainKey> {
 fn key_file(path: &Path) -> Result<[u8; 32]> {
     match std::fs::read(path) {
         Ok(bytes) => bytes.as_slice().try_into().map_err(|_| {
-            ServiceError::Internal(format!("{} must hold exactly 32 bytes", path.display()))
+            ServiceError::internal(format!("{} must hold exactly 32 bytes", path.display()))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut k = [0u8; 32];
@@ -109,7 +109,7 @@ fn key_file(path: &Path) -> Result<[u8; 32]> {
             write_private(path, &k)?;
             Ok(k)
         }
-        Err(e) => Err(ServiceError::Internal(format!("{}: {e}", path.display()))),
+        Err(e) => Err(ServiceError::failed(path.display().to_string(), e)),
     }
 }
 
@@ -191,7 +191,7 @@ impl crate::Inkan {
         };
         let sealed = base64::engine::general_purpose::STANDARD
             .decode(sealed)
-            .map_err(|e| ServiceError::Internal(format!("{context}: not base64: {e}")))?;
+            .map_err(|e| ServiceError::failed(format!("{context}: not base64"), e))?;
         Ok(Stored::Opened(
             self.blobs
                 .open_secret(&secret_context(context)?, &sealed)

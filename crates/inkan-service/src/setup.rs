@@ -271,14 +271,14 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
             },
         )
     }
-    .map_err(|e| ServiceError::Internal(format!("the PKI in {}: {e}", pki_dir.display())))?;
+    .map_err(|e| ServiceError::failed(format!("the PKI in {}", pki_dir.display()), e))?;
     let pki = Arc::new(pki);
 
     let store = open_store(&config).await?;
     let master = config
         .master_key()
         .open()
-        .map_err(|e| ServiceError::Internal(format!("the master key: {e}")))?;
+        .map_err(|e| ServiceError::failed("the master key", e))?;
     let blobs = Arc::new(BlobStore::open(&config.blobs(), master)?);
     let mailer = config
         .mail
@@ -287,7 +287,7 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
             dir: data.join("outbox"),
         })
         .build()
-        .map_err(|e| ServiceError::Internal(format!("mail: {e}")))?;
+        .map_err(|e| ServiceError::failed("mail", e))?;
     let egress = config.egress(&pki.config().base_url)?;
     let engine = Arc::new(
         SigningEngine::new(
@@ -353,7 +353,7 @@ fn keep_files_private(data: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let failed = |path: &Path, e: std::io::Error| {
-        ServiceError::Internal(format!("making {} private: {e}", path.display()))
+        ServiceError::failed(format!("making {} private", path.display()), e)
     };
     std::fs::create_dir_all(data).map_err(|e| failed(data, e))?;
     let mut private = vec![(data.to_path_buf(), 0o700)];

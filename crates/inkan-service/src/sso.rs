@@ -529,10 +529,7 @@ impl Inkan {
 
     async fn client_secret(&self, provider: &SsoProvider) -> Result<String> {
         let corrupt = |why: String| {
-            ServiceError::Internal(format!(
-                "organization {}: SSO client secret: {why}",
-                provider.organization
-            ))
+            ServiceError::failed(format!("organization {}: SSO client secret", provider.organization), why)
         };
         match self
             .open_text(

@@ -187,7 +187,7 @@ impl Inkan {
             report
         })
         .await
-        .map_err(|e| ServiceError::Internal(format!("the verifier stopped: {e}")))?;
+        .map_err(|e| ServiceError::failed("the verifier stopped", e))?;
         let mut report = outcome.map_err(|e| match e {
             inkan_pades::PadesError::TooComplex(_) => ServiceError::Invalid(e.to_string()),
             other => ServiceError::Invalid(format!(

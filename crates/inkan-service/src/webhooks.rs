@@ -143,7 +143,7 @@ impl Inkan {
         match self.open_text(&context, &hook.secret).await? {
             Stored::Clear => Ok(hook.secret.clone()),
             Stored::Opened(plain) => String::from_utf8(plain)
-                .map_err(|e| ServiceError::Internal(format!("webhook {}: secret: {e}", hook.id))),
+                .map_err(|e| ServiceError::failed(format!("webhook {}: secret", hook.id), e)),
         }
     }
 

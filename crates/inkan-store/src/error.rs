@@ -1,3 +1,10 @@
+//! Why a storage operation failed. Which variant to use: a concurrent change of the same
+//! envelope is `Conflict` (the caller reloads and retries); a unique value taken is
+//! `Duplicate`; something named that is not there (or is another organization's) is
+//! `NotFound`; a change the store refuses on its own rules (a folder moved under itself) is
+//! `Refused` with the reason for the person; stored data that cannot be read back is
+//! `Corrupt`; sqlx's own errors are wrapped as they are (`Database`, `Migration`), keeping
+//! them as the source.
 use thiserror::Error;
 
 /// Why a storage operation failed.

@@ -74,12 +74,12 @@ impl ApiError {
                     ServiceError::Unavailable(_) | ServiceError::Busy(_) => {
                         StatusCode::SERVICE_UNAVAILABLE
                     }
-                    ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    ServiceError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
                 };
                 let message = match e {
-                    ServiceError::Internal(detail) => {
+                    ServiceError::Internal { .. } => {
                         let reference = uuid::Uuid::new_v4();
-                        tracing::error!(%reference, error = %detail, "internal error");
+                        tracing::error!(%reference, error = %e.with_causes(), "internal error");
                         format!(
                             "内部エラーが発生しました (an internal error occurred); reference {reference}"
                         )
@@ -196,8 +196,9 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_answer_a_reference_and_never_the_detail() {
-        let e = ApiError::Service(ServiceError::Internal(
-            "opening /var/lib/inkan/secret.db: permission denied".into(),
+        let e = ApiError::Service(ServiceError::failed(
+            "opening /var/lib/inkan/secret.db",
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
         ));
         let response = e.into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);

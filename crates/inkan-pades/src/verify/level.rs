@@ -23,16 +23,6 @@ pub(crate) struct DocTimestamp<'a> {
     pub revocation: &'a PathCheck,
 }
 
-/// `B-B` …
-pub(crate) fn name(level: Level) -> &'static str {
-    match level {
-        Level::BB => "B-B",
-        Level::BT => "B-T",
-        Level::BLT => "B-LT",
-        Level::BLTA => "B-LTA",
-    }
-}
-
 /// The level of a signature and its LTV status. `dss_at(r)` is the DSS as of revision `r`.
 pub(crate) fn assess(
     sig: &Checked,

@@ -180,11 +180,10 @@ fn refuse_incomplete_update<S: Source>(doc: &Document<S>) -> Result<(), PadesErr
         .iter()
         .any(|word| tail.windows(<[u8]>::len(word)).any(|w| w == *word));
     if pdf_like {
-        return Err(PadesError::Refused(format!(
-            "the file is truncated or damaged: {} bytes after its last complete revision \
-             (byte {end}) are an incomplete update",
-            len - end
-        )));
+        return Err(PadesError::IncompleteUpdate {
+            end,
+            extra: len - end,
+        });
     }
     Ok(())
 }
@@ -319,7 +318,7 @@ fn apply_levels<S: Source>(doc: &Document<S>, dss: &Dss, budget: &Budget, checke
         }
     }
     for (c, (level, ltv)) in checked.iter_mut().zip(results) {
-        c.report.level = level.map(|l| level::name(l).to_string());
+        c.report.level = level.map(|l| l.name().to_string());
         c.report.ltv = ltv;
     }
 }

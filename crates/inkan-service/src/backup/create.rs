@@ -44,7 +44,7 @@ impl Backups {
         let mut file_entries = Vec::with_capacity(files.len());
         for (n, (name_in_set, path)) in files.iter().enumerate() {
             let bytes = std::fs::read(path).map_err(|e| {
-                ServiceError::Internal(format!("backup: reading {}: {e}", path.display()))
+                ServiceError::failed(format!("backup: reading {}", path.display()), e)
             })?;
             self.destination
                 .put(
@@ -185,7 +185,7 @@ pub(super) fn master_key_file(config: &crate::setup::Config) -> Option<PathBuf> 
 /// Lock files and unfinished atomic writes (`*.tmp`, `*.tmp<pid>`) are left out.
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| ServiceError::Internal(format!("backup: listing {}: {e}", dir.display())))?;
+        .map_err(|e| ServiceError::failed(format!("backup: listing {}", dir.display()), e))?;
     let mut entries: Vec<_> = entries.filter_map(|e| e.ok()).collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {

@@ -77,7 +77,7 @@ impl Backups {
             progress.advance("files", n as u64 + 1, placed.len() as u64);
         }
         inkan_pki::Pki::continue_after_restore(&pki_dir, now)
-            .map_err(|e| ServiceError::Internal(format!("the restored PKI: {e}")))?;
+            .map_err(|e| ServiceError::failed("the restored PKI", e))?;
 
         // ── The database ───────────────────────────────────────────────────────────────────
         std::fs::create_dir_all(data.join("tmp")).map_err(ServiceError::internal)?;
@@ -121,7 +121,7 @@ impl Backups {
         let master = target
             .master_key()
             .open()
-            .map_err(|e| ServiceError::Internal(format!("the master key: {e}")))?;
+            .map_err(|e| ServiceError::failed("the master key", e))?;
         let blobs = BlobStore::open(&blob_config, master)?;
         for (n, entry) in manifest.blobs.iter().enumerate() {
             let bytes = self
@@ -184,10 +184,10 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| ServiceError::Internal(format!("restoring {}: {e}", path.display())))?;
+        .map_err(|e| ServiceError::failed(format!("restoring {}", path.display()), e))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| ServiceError::Internal(format!("restoring {}: {e}", path.display())))
+        .map_err(|e| ServiceError::failed(format!("restoring {}", path.display()), e))
 }
 
 fn not_empty(what: &str) -> ServiceError {

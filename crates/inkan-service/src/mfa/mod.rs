@@ -458,7 +458,7 @@ impl Inkan {
 
     async fn totp_secret(&self, user: &User) -> Result<TotpSecret> {
         let corrupt =
-            |why: &str| ServiceError::Internal(format!("user {}: TOTP secret: {why}", user.id));
+            |why: &str| ServiceError::failed(format!("user {}: TOTP secret", user.id), why);
         let stored = user
             .totp_secret
             .as_deref()

@@ -120,7 +120,7 @@ impl Inkan {
                 &user.name,
                 Some(exclude),
             )
-            .map_err(|e| ServiceError::Internal(format!("passkey registration: {e}")))?;
+            .map_err(|e| ServiceError::failed("passkey registration", e))?;
         let cookie = self.seal_state(REGISTRATION, user, &state)?;
         Ok(Ceremony { options, cookie })
     }
@@ -260,7 +260,7 @@ impl Inkan {
         }
         let (options, state) = webauthn
             .start_passkey_authentication(&passkeys)
-            .map_err(|e| ServiceError::Internal(format!("passkey authentication: {e}")))?;
+            .map_err(|e| ServiceError::failed("passkey authentication", e))?;
         let cookie = self.seal_state(AUTHENTICATION, &user, &state)?;
         Ok(Ceremony { options, cookie })
     }
@@ -320,7 +320,7 @@ impl Inkan {
             .into_iter()
             .map(|stored| {
                 let passkey: Passkey = serde_json::from_str(&stored.credential)
-                    .map_err(|e| ServiceError::Internal(format!("passkey {}: {e}", stored.id)))?;
+                    .map_err(|e| ServiceError::failed(format!("passkey {}", stored.id), e))?;
                 Ok((stored, passkey))
             })
             .collect()

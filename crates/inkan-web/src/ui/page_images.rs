@@ -99,7 +99,7 @@ pub(crate) async fn document_outline(
     let bytes = state.inkan.display_bytes(source).await?;
     let outline = tokio::task::spawn_blocking(move || inkan_render::page_outlines(&bytes))
         .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(|e| ServiceError::failed("an internal task", e))?
         .map_err(|e| {
             ServiceError::Invalid(format!(
                 "文書を表示できません (the document cannot be shown): {e}"
@@ -143,7 +143,7 @@ pub(crate) async fn rendered(
             let image =
                 tokio::task::spawn_blocking(move || inkan_render::render_page(&bytes, page, width))
                     .await
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?
+                    .map_err(|e| ServiceError::failed("an internal task", e))?
                     .map_err(|e| {
                         ServiceError::Invalid(format!(
                             "ページを表示できません (the page cannot be shown): {e}"

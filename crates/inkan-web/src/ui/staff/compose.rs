@@ -212,7 +212,7 @@ pub(crate) async fn preview(
         })
     })
     .await
-    .map_err(|e| ApiError::Service(ServiceError::Internal(e.to_string())))?
+    .map_err(|e| ApiError::Service(ServiceError::failed("an internal task", e)))?
     .map_err(|e| {
         ApiError::Service(ServiceError::Invalid(format!(
             "このファイルは PDF として読み取れません (this file cannot be read as a PDF): {e}"
