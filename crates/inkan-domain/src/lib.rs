@@ -13,6 +13,7 @@ mod fields;
 pub mod font;
 mod ids;
 mod jst;
+mod lang;
 mod routing;
 pub mod staff_networks;
 pub mod text;
@@ -29,6 +30,7 @@ pub use ids::{
     FolderId, GroupId, JobId, OrganizationId, RecipientId, SignerAccountId, UserId, WebhookId,
 };
 pub use jst::Jst;
+pub use lang::Lang;
 pub use routing::{
     Authentication, Recipient, RecipientState, Role, SignatureMethod, SigningRecord,
 };

@@ -10,15 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::jst::format_jst;
 
-/// The language of a mail. Japanese is the default: the recipients are Japanese cities and their
-/// vendors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    Ja,
-    En,
-}
+/// The language of a mail (Japanese by default): the one language type of Inkan.
+pub use inkan_domain::Lang;
 
 /// How long the download link of a completion notice stays valid (the seeds promise 14 days);
 /// the service sets [`Completed::download_expires_at`] from it.

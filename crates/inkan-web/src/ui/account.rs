@@ -19,7 +19,7 @@ use crate::extract::{CallerInfo, Path, Shared};
 use crate::render::{self, percent_encode};
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::guard::{caller_ip, cookie, new_nonce, set_cookie, too_many};
-use crate::ui::i18n::Lang;
+use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, expired_form, page, Frame};
 
 /// The signer account's session cookie.
@@ -94,7 +94,7 @@ fn sign_in_page(
 /// `GET /my/login`.
 pub(crate) async fn login_form(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
 ) -> Response {
     let nonce = cookie(&headers, ACCOUNT_LOGIN_COOKIE)
@@ -119,7 +119,7 @@ fn checked_nonce<'a>(state: &Shared, headers: &'a HeaderMap, csrf: &str) -> Opti
 /// `POST /my/code`: mails a code, then asks for it.
 pub(crate) async fn send_code(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
     Form(f): Form<EmailForm>,
@@ -156,7 +156,7 @@ pub(crate) struct CodeForm {
 /// `POST /my/verify`: a right code opens the session (and the account, the first time).
 pub(crate) async fn verify_code(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
     Form(f): Form<CodeForm>,
@@ -222,7 +222,7 @@ impl FromRequestParts<Shared> for AccountSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
-        let lang = Lang::of_headers(&parts.headers);
+        let lang = crate::ui::i18n::lang_of(&parts.headers);
         let to_login = || Redirect::to("/my/login").into_response();
         let Some(value) = cookie(&parts.headers, ACCOUNT_COOKIE) else {
             return Err(to_login());

@@ -9,14 +9,14 @@ use maud::html;
 use crate::extract::{CallerInfo, Path, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::i18n::Lang;
+use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, page, Frame};
 use crate::ui::signer::progress;
 
 /// `GET /c/{token}`.
 pub(crate) async fn completion_page(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
 ) -> UiResult<Response> {

@@ -119,7 +119,7 @@ pub(crate) async fn limit_links(
     next: Next,
 ) -> Response {
     state.web.limits.prune();
-    let lang = Lang::of_headers(request.headers());
+    let lang = crate::ui::i18n::lang_of(request.headers());
     if state
         .web
         .limits
@@ -164,7 +164,7 @@ async fn same_origin_or_refuse(state: &Shared, request: Request, next: Next) -> 
         && request.method() != Method::HEAD
         && !is_same_origin(state, request.headers())
     {
-        let lang = Lang::of_headers(request.headers());
+        let lang = crate::ui::i18n::lang_of(request.headers());
         return layout::message_page(
             lang,
             StatusCode::FORBIDDEN,

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::extract::{Path, Query, Shared};
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::i18n::Lang;
+use crate::ui::i18n::{Lang, Reader};
 
 /// The widths pages are rendered at: rounded so that zooming reuses cached renders.
 const WIDTH_STEP: u32 = 200;
@@ -171,7 +171,7 @@ pub(crate) async fn rendered(
 /// `GET /s/{token}/documents/{doc}/pages/{n}?w=`.
 pub(crate) async fn signer_page(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     Path((token, doc, page)): Path<(String, String, String)>,
     Query(q): Query<Width>,
 ) -> UiResult<Response> {
@@ -182,7 +182,7 @@ pub(crate) async fn signer_page(
 /// `GET /c/{token}/documents/{doc}/pages/{n}?w=`.
 pub(crate) async fn completion_page(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     Path((token, doc, page)): Path<(String, String, String)>,
     Query(q): Query<Width>,
 ) -> UiResult<Response> {

@@ -21,7 +21,7 @@ use crate::extract::{CallerInfo, Json, Path, Query, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::guard::csrf_refusal;
-use crate::ui::i18n::Lang;
+use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, page, Frame};
 use crate::ui::page_images::{document_outline, DocumentOutline};
 
@@ -92,7 +92,7 @@ fn short_name(name: &str) -> &str {
 /// `GET /s/{token}`: 署名依頼が届いています.
 pub(crate) async fn summary(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
 ) -> UiResult<Response> {
@@ -228,7 +228,7 @@ fn field_labels(lang: Lang, documents: &[DocumentView]) -> Vec<(String, String)>
 /// `GET /s/{token}/sign`: the documents, the fields, the checklist.
 pub(crate) async fn signing(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
 ) -> UiResult<Response> {
@@ -485,7 +485,7 @@ fn date_example(f: &FieldView) -> String {
 /// `POST /s/{token}/complete`: the field values, then 「署名手続きを完了する」.
 pub(crate) async fn complete(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
@@ -529,7 +529,7 @@ fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// `POST /s/{token}/approve`.
 pub(crate) async fn approve(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
@@ -544,7 +544,7 @@ pub(crate) async fn approve(
 /// `POST /s/{token}/decline`: 辞退, with the reason.
 pub(crate) async fn decline(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
@@ -572,7 +572,7 @@ pub(crate) async fn decline(
 /// `GET /s/{token}/done`: after signing or approving.
 pub(crate) async fn done(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
 ) -> UiResult<Response> {

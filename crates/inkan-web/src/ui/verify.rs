@@ -16,7 +16,7 @@ use maud::{html, Markup};
 
 use crate::extract::Shared;
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::i18n::Lang;
+use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, page, Frame};
 
 /// Largest upload of the page's form (the service reads at most 50 MB).
@@ -83,7 +83,7 @@ async fn receive(mut multipart: Multipart, upload: &mut Upload) -> Result<String
 /// `POST /verify`.
 pub(crate) async fn submit(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     multipart: Multipart,
 ) -> UiResult<Response> {
     // A place first: when the verifier is full, the upload is read through and dropped (a

@@ -13,7 +13,7 @@ use crate::extract::{CallerInfo, Query, Shared};
 use crate::ui::guard::{
     caller_ip, cookie, new_nonce, set_cookie, too_many, LOGIN_COOKIE, SESSION_COOKIE, SSO_COOKIE,
 };
-use crate::ui::i18n::Lang;
+use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, page, Frame};
 use crate::ui::staff::second_factor;
 use crate::ui::staff::session_start::{logged_in, safe_next};
@@ -75,7 +75,7 @@ fn render(
 /// `GET /login`.
 pub(crate) async fn form(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     Query(q): Query<Next>,
 ) -> Response {
@@ -98,7 +98,7 @@ pub(crate) struct Credentials {
 /// `POST /login`.
 pub(crate) async fn submit(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
     Form(c): Form<Credentials>,
@@ -193,7 +193,7 @@ pub(crate) struct SsoRequest {
 /// sealed cookie.
 pub(crate) async fn start_sso(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
     Form(c): Form<SsoRequest>,
@@ -266,7 +266,7 @@ pub(crate) async fn start_sso(
 /// `GET /login/sso/callback`: the provider's answer; a session, or the reason there is none.
 pub(crate) async fn finish_sso(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
     Query(callback): Query<inkan_service::SsoCallback>,

@@ -223,7 +223,7 @@ impl FromRequestParts<Shared> for StaffSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
-        let lang = Lang::of_headers(&parts.headers);
+        let lang = crate::ui::i18n::lang_of(&parts.headers);
         let to_login = || {
             let next = parts
                 .uri

@@ -20,7 +20,7 @@ use crate::extract::{CallerInfo, Path, Query, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::guard::{caller_ip, cookie, set_cookie, too_many, MFA_COOKIE, PASSKEY_COOKIE};
-use crate::ui::i18n::Lang;
+use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, expired_form, page, Frame};
 
 /// Where the user's own page lives.
@@ -149,7 +149,7 @@ fn login_frame(lang: Lang, title: &str) -> Frame<'_> {
 /// `GET /login/code`.
 pub(crate) async fn code_page(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     Query(q): Query<Next>,
 ) -> Response {
@@ -238,7 +238,7 @@ fn failure_page(lang: Lang, error: ServiceError) -> Response {
 /// `POST /login/code`.
 pub(crate) async fn submit_code(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
     Form(form): Form<CodeForm>,
@@ -266,7 +266,7 @@ pub(crate) async fn submit_code(
 /// `GET /login/enrol`: the organization requires MFA and this user has none yet.
 pub(crate) async fn enrol_page(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     Query(q): Query<Next>,
 ) -> Response {
@@ -339,7 +339,7 @@ fn enrol_form(
 /// `POST /login/enrol`.
 pub(crate) async fn submit_enrolment(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
     Form(form): Form<CodeForm>,
@@ -711,7 +711,7 @@ pub(crate) async fn remove_passkey(
 /// `POST /login/passkey/start`: options to use a passkey for the pending login.
 pub(crate) async fn start_passkey_login(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
 ) -> Response {
@@ -733,7 +733,7 @@ pub(crate) struct UsedPasskey {
 /// `POST /login/passkey/finish?next=…`: the browser's answer; the session, and where to go.
 pub(crate) async fn finish_passkey_login(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
     Query(q): Query<Next>,
@@ -773,7 +773,7 @@ async fn passkey_logged_in(
 /// must set up a second factor.
 pub(crate) async fn start_passkey_enrolment(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
 ) -> Response {
@@ -794,7 +794,7 @@ pub(crate) async fn start_passkey_enrolment(
 /// `POST /login/passkey/register/finish?next=…`: the new passkey completes the login.
 pub(crate) async fn finish_passkey_enrolment(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
     Query(q): Query<Next>,

@@ -16,7 +16,7 @@ use crate::extract::{CallerInfo, Path, Query, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::guard::{caller_ip, too_many};
-use crate::ui::i18n::Lang;
+use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, expired_form, message_page, page, Frame};
 
 /// Where the page lives.
@@ -295,7 +295,7 @@ fn invitation_frame(lang: Lang, title: &str) -> Frame<'_> {
 /// `GET /invite/{token}`.
 pub(crate) async fn invitation_page(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     Path(token): Path<String>,
 ) -> Response {
     invitation_form(&state, lang, &token, StatusCode::OK, None).await
@@ -364,7 +364,7 @@ pub(crate) struct PasswordForm {
 /// `POST /invite/{token}`.
 pub(crate) async fn accept(
     State(state): State<Shared>,
-    lang: Lang,
+    Reader(lang): Reader,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
     Form(form): Form<PasswordForm>,
