@@ -20,9 +20,7 @@ pub struct Visible {
 impl Visible {
     /// Parses `PAGE:X,Y,W,H` (page counted from 1), as `inkan sign --visible` takes it.
     pub fn parse(text: &str) -> Result<Visible, PadesError> {
-        let bad = || {
-            PadesError::BadVisibleSpec(text.to_string())
-        };
+        let bad = || PadesError::BadVisibleSpec(text.to_string());
         let (page, rest) = text.split_once(':').ok_or_else(bad)?;
         let page: usize = page.trim().parse().map_err(|_| bad())?;
         let numbers: Vec<f64> = rest
@@ -140,8 +138,8 @@ pub(crate) fn form_xobject(
 
 /// Embeds a baseline or progressive JPEG as-is (DCTDecode): reads only its frame header.
 fn embed_jpeg(update: &mut impl ObjectSink, jpeg: &[u8]) -> Result<ObjRef, PadesError> {
-    let (width, height, components) = jpeg_header(jpeg)
-        .ok_or(PadesError::SealImage("it is not a JPEG file"))?;
+    let (width, height, components) =
+        jpeg_header(jpeg).ok_or(PadesError::SealImage("it is not a JPEG file"))?;
     let color_space = match components {
         1 => "DeviceGray",
         3 => "DeviceRGB",

@@ -108,9 +108,10 @@ pub(crate) fn place_signature<S: Source>(
             update.set(field_ref, field)?;
         }
         None => {
-            let page = doc.pages()?.nth(widget_spec.page).ok_or_else(|| {
-                PadesError::NoSuchPage(widget_spec.page + 1)
-            })??;
+            let page = doc
+                .pages()?
+                .nth(widget_spec.page)
+                .ok_or_else(|| PadesError::NoSuchPage(widget_spec.page + 1))??;
             let mut widget = Dict::new();
             widget.insert("Type", Object::name("Annot"));
             widget.insert("Subtype", Object::name("Widget"));

@@ -66,8 +66,7 @@ impl Font {
     }
 
     fn face(&self) -> Result<ttf_parser::Face<'_>, PadesError> {
-        ttf_parser::Face::parse(&self.data, 0)
-            .map_err(|e| PadesError::Font(format!("font: {e}")))
+        ttf_parser::Face::parse(&self.data, 0).map_err(|e| PadesError::Font(format!("font: {e}")))
     }
 }
 

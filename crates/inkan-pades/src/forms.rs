@@ -9,8 +9,8 @@ use inkan_pdf::{
     Compression, Dict, Document, IncrementalUpdate, ObjRef, Object, PdfString, Source,
 };
 
-use crate::font::{Font, FontUse};
 use crate::error::FieldProblem;
+use crate::font::{Font, FontUse};
 use crate::PadesError;
 
 /// What kind of field to create.
@@ -75,11 +75,9 @@ pub fn add_fields(input: &Path, output: &Path, fields: &[FieldSpec]) -> Result<(
                 problem: FieldProblem::UsedTwice,
             });
         }
-        let page = pages.get(spec.page).ok_or_else(|| {
-            PadesError::Field {
-                field: spec.name.clone(),
-                problem: FieldProblem::NoPage(spec.page + 1),
-            }
+        let page = pages.get(spec.page).ok_or_else(|| PadesError::Field {
+            field: spec.name.clone(),
+            problem: FieldProblem::NoPage(spec.page + 1),
         })?;
         let mut widget = Dict::new();
         widget.insert("Type", Object::name("Annot"));
@@ -227,8 +225,8 @@ pub(crate) fn fill<S: Source>(
     crate::locks::ensure_unlocked(doc, &names)?;
     let mut font: Option<Font> = None;
     for (name, value) in values {
-        let (field_ref, mut field) = crate::fields::find_field(doc, name)?
-            .ok_or_else(|| PadesError::Field {
+        let (field_ref, mut field) =
+            crate::fields::find_field(doc, name)?.ok_or_else(|| PadesError::Field {
                 field: name.clone(),
                 problem: FieldProblem::Missing,
             })?;

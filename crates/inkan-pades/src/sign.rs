@@ -160,14 +160,15 @@ pub async fn sign_pdf(
     options: &SignOptions,
     services: &Services<'_>,
 ) -> Result<SignOutcome, PadesError> {
-    let tsa =
-        if options.level >= Level::BT {
-            Some(services.tsa.ok_or_else(|| {
-                PadesError::NeedsTsa(options.level.name())
-            })?)
-        } else {
-            None
-        };
+    let tsa = if options.level >= Level::BT {
+        Some(
+            services
+                .tsa
+                .ok_or_else(|| PadesError::NeedsTsa(options.level.name()))?,
+        )
+    } else {
+        None
+    };
     // The first signature comes after a revision giving every annotation an object of its own,
     // so that no later update has to rewrite a page (see `annotations`).
     let stage0 = stage_path(output, 0);

@@ -161,9 +161,7 @@ pub fn archive_horizon(input: &Path, anchors: &[Certificate]) -> Result<SystemTi
         let end = token_horizon(token, anchors)?;
         horizon = Some(horizon.map_or(end, |h| h.min(end)));
     }
-    horizon.ok_or_else(|| {
-        PadesError::NothingToRenew
-    })
+    horizon.ok_or(PadesError::NothingToRenew)
 }
 
 /// The earliest `notAfter` on the TSA path of one timestamp token, validated at its genTime.

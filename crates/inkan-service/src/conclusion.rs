@@ -93,9 +93,8 @@ impl Inkan {
             .ok_or(ServiceError::NotFound("the organization"))?;
         let content = certificate_content(record, documents, &org.name);
         let font = self.engine.japanese_font()?;
-        let unsigned = render_certificate(&content, font).map_err(|e| {
-            ServiceError::failed("laying out the certificate of conclusion", e)
-        })?;
+        let unsigned = render_certificate(&content, font)
+            .map_err(|e| ServiceError::failed("laying out the certificate of conclusion", e))?;
         let signed = self
             .engine
             .certify_certificate(&unsigned, &record.envelope.conclusion_id)

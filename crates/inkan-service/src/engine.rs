@@ -73,7 +73,8 @@ impl SigningEngine {
             .map_err(|e| ServiceError::failed("TSA client", e))?
             .with_timeout(Duration::from_secs(20))
             .with_egress(egress.clone());
-        std::fs::create_dir_all(&scratch).map_err(ServiceError::internal)?;
+        std::fs::create_dir_all(&scratch)
+            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
         Ok(SigningEngine {
             witness_key: pki
                 .witness_key()
@@ -205,7 +206,8 @@ impl SigningEngine {
         fields: &[Field],
         last: bool,
     ) -> Result<Vec<u8>> {
-        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let work = tempfile::tempdir_in(&self.scratch)
+            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
         let p = |n: &str| work.path().join(n);
         write(&p("0.pdf"), original)?;
         inkan_pades::stamp_every_page(
@@ -248,7 +250,8 @@ impl SigningEngine {
         signed_at: i64,
         last: bool,
     ) -> Result<(Vec<u8>, Certificate)> {
-        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let work = tempfile::tempdir_in(&self.scratch)
+            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
         let p = |n: &str| work.path().join(n);
         write(&p("in.pdf"), current)?;
         let mut options = SignOptions::new(if last { Level::BLTA } else { Level::BT });
@@ -316,9 +319,7 @@ impl SigningEngine {
                         },
                         inkan_keys::KeyKind::EcP256,
                     )
-                    .map_err(|e| {
-                        ServiceError::failed("issuing the signer's certificate", e)
-                    })?;
+                    .map_err(|e| ServiceError::failed("issuing the signer's certificate", e))?;
                 options.reason = Some("署名者本人の電子証明書による署名".into());
                 let signer = Signer {
                     key: &key,
@@ -341,7 +342,8 @@ impl SigningEngine {
         pdf: &[u8],
         conclusion: &ConclusionId,
     ) -> Result<Vec<u8>> {
-        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let work = tempfile::tempdir_in(&self.scratch)
+            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
         let p = |n: &str| work.path().join(n);
         write(&p("in.pdf"), pdf)?;
         let mut options = SignOptions::new(Level::BLTA);
@@ -371,12 +373,12 @@ impl SigningEngine {
     /// When the proof `pdf` carries runs out, Unix seconds: the earliest notAfter on the TSA
     /// path of its newest timestamp (see [`inkan_pades::archive_horizon`]).
     pub fn archive_horizon(&self, pdf: &[u8]) -> Result<i64> {
-        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let work = tempfile::tempdir_in(&self.scratch)
+            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
         let path = work.path().join("in.pdf");
         write(&path, pdf)?;
-        let end = inkan_pades::archive_horizon(&path, &self.anchors).map_err(|e| {
-            ServiceError::failed("reading the archive's newest timestamp", e)
-        })?;
+        let end = inkan_pades::archive_horizon(&path, &self.anchors)
+            .map_err(|e| ServiceError::failed("reading the archive's newest timestamp", e))?;
         Ok(end
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
@@ -387,7 +389,8 @@ impl SigningEngine {
     /// configured TSA, and that TSA's validation data. A TSA or responder that does not
     /// answer is [`ServiceError::Unavailable`]: worth a retry, never papered over.
     pub async fn renew_archive(&self, pdf: &[u8]) -> Result<Vec<u8>> {
-        let work = tempfile::tempdir_in(&self.scratch).map_err(ServiceError::internal)?;
+        let work = tempfile::tempdir_in(&self.scratch)
+            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
         let p = |n: &str| work.path().join(n);
         write(&p("in.pdf"), pdf)?;
         inkan_pades::renew_archive_timestamp(
@@ -486,11 +489,12 @@ fn pdf_fields(fields: &[Field]) -> Vec<FieldSpec> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(ServiceError::internal)
+    std::fs::write(path, bytes)
+        .map_err(|e| ServiceError::failed("the signing engine's work files", e))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(ServiceError::internal)
+    std::fs::read(path).map_err(|e| ServiceError::failed("the signing engine's work files", e))
 }
 
 fn pdf_error(e: inkan_pades::PadesError) -> ServiceError {

@@ -456,13 +456,15 @@ impl Inkan {
     }
 
     pub(crate) async fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<(u64, String)> {
-        let key = inkan_blobs::BlobKey::new(key).map_err(ServiceError::internal)?;
+        let key = inkan_blobs::BlobKey::new(key)
+            .map_err(|e| ServiceError::failed("creating the envelope", e))?;
         let info = self.blobs.put(&key, bytes).await?;
         Ok((info.size, info.sha256))
     }
 
     pub(crate) async fn get_blob(&self, key: &str) -> Result<Vec<u8>> {
-        let key = inkan_blobs::BlobKey::new(key).map_err(ServiceError::internal)?;
+        let key = inkan_blobs::BlobKey::new(key)
+            .map_err(|e| ServiceError::failed("creating the envelope", e))?;
         Ok(self.blobs.get(&key).await?)
     }
 

@@ -137,7 +137,8 @@ impl Inkan {
                 .map(|c| STANDARD.encode(c.as_der()))
                 .collect(),
         };
-        let json = serde_json::to_vec(&kept).map_err(ServiceError::internal)?;
+        let json = serde_json::to_vec(&kept)
+            .map_err(|e| ServiceError::failed("the signer's own certificate", e))?;
         self.put_blob(
             &key_blob(link.organization, link.envelope, link.recipient),
             &json,
@@ -164,14 +165,19 @@ impl Inkan {
         recipient: RecipientId,
     ) -> Result<Option<OwnKey>> {
         let key = inkan_blobs::BlobKey::new(key_blob(org, envelope, recipient))
-            .map_err(ServiceError::internal)?;
+            .map_err(|e| ServiceError::failed("the signer's own certificate", e))?;
         let bytes = match self.blobs.get(&key).await {
             Ok(b) => b,
             Err(inkan_blobs::BlobError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let kept: Kept = serde_json::from_slice(&bytes).map_err(ServiceError::internal)?;
-        let decode = |s: &str| STANDARD.decode(s).map_err(ServiceError::internal);
+        let kept: Kept = serde_json::from_slice(&bytes)
+            .map_err(|e| ServiceError::failed("the signer's own certificate", e))?;
+        let decode = |s: &str| {
+            STANDARD
+                .decode(s)
+                .map_err(|e| ServiceError::failed("the signer's own certificate", e))
+        };
         let chain = kept
             .chain
             .iter()
@@ -195,7 +201,10 @@ fn parse(key_der: &[u8], chain_der: Vec<Vec<u8>>) -> Result<OwnKey> {
                 "a certificate in the PKCS#12 file is unreadable: {e}"
             ))
         })?;
-    let public = key.public_key().to_der().map_err(ServiceError::internal)?;
+    let public = key
+        .public_key()
+        .to_der()
+        .map_err(|e| ServiceError::failed("the signer's own certificate", e))?;
     let position = certificates
         .iter()
         .position(|c| {

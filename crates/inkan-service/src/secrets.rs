@@ -133,17 +133,22 @@ pub fn new_webhook_secret() -> String {
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(ServiceError::internal)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(ServiceError::internal)?;
+    std::fs::create_dir_all(dir).map_err(|e| ServiceError::failed("the secrets", e))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| ServiceError::failed("the secrets", e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
-            .map_err(ServiceError::internal)?;
+            .map_err(|e| ServiceError::failed("the secrets", e))?;
     }
-    tmp.write_all(bytes).map_err(ServiceError::internal)?;
-    tmp.as_file().sync_all().map_err(ServiceError::internal)?;
-    tmp.persist(path).map_err(ServiceError::internal)?;
+    tmp.write_all(bytes)
+        .map_err(|e| ServiceError::failed("the secrets", e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| ServiceError::failed("the secrets", e))?;
+    tmp.persist(path)
+        .map_err(|e| ServiceError::failed("the secrets", e))?;
     Ok(())
 }
 
@@ -201,5 +206,6 @@ impl crate::Inkan {
 }
 
 fn secret_context(context: &str) -> Result<inkan_blobs::BlobKey> {
-    inkan_blobs::BlobKey::new(context.to_string()).map_err(ServiceError::internal)
+    inkan_blobs::BlobKey::new(context.to_string())
+        .map_err(|e| ServiceError::failed("the secrets", e))
 }

@@ -513,7 +513,8 @@ impl Inkan {
             .await
             .map_err(|e| unreachable(error_chain(&e)))?;
         let secret = self.client_secret(provider).await?;
-        let redirect = RedirectUrl::new(self.sso_callback_url()).map_err(ServiceError::internal)?;
+        let redirect = RedirectUrl::new(self.sso_callback_url())
+            .map_err(|e| ServiceError::failed("single sign-on", e))?;
         Ok(CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(provider.client_id.clone()),
@@ -529,7 +530,10 @@ impl Inkan {
 
     async fn client_secret(&self, provider: &SsoProvider) -> Result<String> {
         let corrupt = |why: String| {
-            ServiceError::failed(format!("organization {}: SSO client secret", provider.organization), why)
+            ServiceError::failed(
+                format!("organization {}: SSO client secret", provider.organization),
+                why,
+            )
         };
         match self
             .open_text(

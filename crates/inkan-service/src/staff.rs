@@ -172,7 +172,7 @@ pub(crate) fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(ServiceError::internal)
+        .map_err(|e| ServiceError::failed("staff accounts: a password hash", e.to_string()))
 }
 
 fn counterparty_view(c: &Counterparty) -> CounterpartyView {
@@ -461,7 +461,8 @@ impl Inkan {
             .password_hash
             .clone()
             .unwrap_or_else(|| stand_in_hash().to_string());
-        let parsed = PasswordHash::new(&stored).map_err(ServiceError::internal)?;
+        let parsed = PasswordHash::new(&stored)
+            .map_err(|e| ServiceError::failed("staff accounts: a password hash", e.to_string()))?;
         let matches = Argon2::default()
             .verify_password(current.as_bytes(), &parsed)
             .is_ok();
@@ -536,7 +537,8 @@ impl Inkan {
             .as_ref()
             .and_then(|u| u.password_hash.clone())
             .unwrap_or_else(|| stand_in_hash().to_string());
-        let parsed = PasswordHash::new(&stored).map_err(ServiceError::internal)?;
+        let parsed = PasswordHash::new(&stored)
+            .map_err(|e| ServiceError::failed("staff accounts: a password hash", e.to_string()))?;
         let matches = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
@@ -746,8 +748,10 @@ impl Inkan {
         self.store.save_counterparty(&after).await?;
         let (old, new) = (counterparty_view(&before), counterparty_view(&after));
         let (old, new) = (
-            serde_json::to_value(&old.fields).map_err(ServiceError::internal)?,
-            serde_json::to_value(&new.fields).map_err(ServiceError::internal)?,
+            serde_json::to_value(&old.fields)
+                .map_err(|e| ServiceError::failed("staff accounts: the counterparty change", e))?,
+            serde_json::to_value(&new.fields)
+                .map_err(|e| ServiceError::failed("staff accounts: the counterparty change", e))?,
         );
         let changed: serde_json::Map<String, serde_json::Value> = new
             .as_object()

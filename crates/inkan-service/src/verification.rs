@@ -97,7 +97,7 @@ impl Upload {
         self.file
             .as_file_mut()
             .write_all(chunk)
-            .map_err(ServiceError::internal)
+            .map_err(|e| ServiceError::failed("the upload to verify", e))
     }
 }
 
@@ -127,7 +127,7 @@ impl Inkan {
             .prefix("verify-")
             .suffix(".pdf")
             .tempfile_in(self.engine.scratch())
-            .map_err(ServiceError::internal)?;
+            .map_err(|e| ServiceError::failed("the upload to verify", e))?;
         Ok(Upload {
             file,
             size: 0,
@@ -160,9 +160,14 @@ impl Inkan {
         let mut head = vec![0u8; 1024.min(upload.size as usize)];
         {
             use std::io::{Read, Seek};
-            let mut f = upload.file.reopen().map_err(ServiceError::internal)?;
-            f.rewind().map_err(ServiceError::internal)?;
-            f.read_exact(&mut head).map_err(ServiceError::internal)?;
+            let mut f = upload
+                .file
+                .reopen()
+                .map_err(|e| ServiceError::failed("the upload to verify", e))?;
+            f.rewind()
+                .map_err(|e| ServiceError::failed("the upload to verify", e))?;
+            f.read_exact(&mut head)
+                .map_err(|e| ServiceError::failed("the upload to verify", e))?;
         }
         if !head.windows(5).any(|w| w == b"%PDF-") {
             return Err(ServiceError::Invalid(

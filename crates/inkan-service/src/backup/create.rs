@@ -91,7 +91,8 @@ impl Backups {
             blobs,
             inventory,
         };
-        let json = serde_json::to_vec_pretty(&manifest).map_err(ServiceError::internal)?;
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| ServiceError::failed("making the backup", e))?;
         self.destination
             .put(&object(&format!("sets/{name}/manifest.json"))?, &json)
             .await?;
@@ -107,11 +108,12 @@ impl Backups {
         let scratch = tempfile::Builder::new()
             .prefix("backup-")
             .tempdir_in(source.inkan.engine.scratch())
-            .map_err(ServiceError::internal)?;
+            .map_err(|e| ServiceError::failed("making the backup", e))?;
         let file = scratch.path().join("database");
         let store = source.inkan.store();
         let inventory = store.export_database(&file).await?;
-        let mut reader = std::fs::File::open(&file).map_err(ServiceError::internal)?;
+        let mut reader =
+            std::fs::File::open(&file).map_err(|e| ServiceError::failed("making the backup", e))?;
         let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
         let (mut parts, mut size) = (0u32, 0u64);
         loop {
@@ -147,7 +149,7 @@ fn read_part(reader: &mut impl Read) -> Result<Vec<u8>> {
     reader
         .take(PART_BYTES as u64)
         .read_to_end(&mut part)
-        .map_err(ServiceError::internal)?;
+        .map_err(|e| ServiceError::failed("making the backup", e))?;
     Ok(part)
 }
 
@@ -190,7 +192,9 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()>
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
-        let kind = entry.file_type().map_err(ServiceError::internal)?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| ServiceError::failed("making the backup", e))?;
         if kind.is_dir() {
             walk(root, &path, out)?;
         } else if kind.is_file() {
@@ -200,7 +204,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()>
             }
             let rel = path
                 .strip_prefix(root)
-                .map_err(ServiceError::internal)?
+                .map_err(|e| ServiceError::failed("making the backup", e))?
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect::<Vec<_>>()

@@ -48,11 +48,11 @@ impl Backups {
     ) -> Result<DrillReport> {
         let manifest = self.manifest(name).await?;
         let tmp = config.data_dir().join("tmp");
-        std::fs::create_dir_all(&tmp).map_err(ServiceError::internal)?;
+        std::fs::create_dir_all(&tmp).map_err(|e| ServiceError::failed("the backup drill", e))?;
         let scratch = tempfile::Builder::new()
             .prefix("drill-")
             .tempdir_in(&tmp)
-            .map_err(ServiceError::internal)?;
+            .map_err(|e| ServiceError::failed("the backup drill", e))?;
         let database = ScratchDatabase::create(&config.database_url(), scratch.path()).await?;
         let scratch_config = Config {
             data_dir: Some(scratch.path().to_path_buf()),
@@ -182,8 +182,8 @@ async fn verify(
     let file = tempfile::Builder::new()
         .suffix(".pdf")
         .tempfile_in(scratch)
-        .map_err(ServiceError::internal)?;
-    std::fs::write(file.path(), bytes).map_err(ServiceError::internal)?;
+        .map_err(|e| ServiceError::failed("the backup drill", e))?;
+    std::fs::write(file.path(), bytes).map_err(|e| ServiceError::failed("the backup drill", e))?;
     inkan_pades::verify_pdf(file.path(), options)
         .await
         .map_err(|e| ServiceError::Invalid(format!("cannot be verified: {e}")))

@@ -370,7 +370,9 @@ pub async fn run_schedule(source: Source, backups: Arc<Backups>, hour: u8) {
                     tracing::info!(set = %manifest.name, blobs = manifest.blobs.len(), destination = %backups.describe(), "backup made");
                     match backups.prune(now).await {
                         Ok(removed) => tracing::info!(removed = ?removed, "backups pruned"),
-                        Err(e) => tracing::error!(error = %e.with_causes(), "pruning backups failed"),
+                        Err(e) => {
+                            tracing::error!(error = %e.with_causes(), "pruning backups failed")
+                        }
                     }
                 }
                 Err(e) => {

@@ -80,14 +80,16 @@ impl Backups {
             .map_err(|e| ServiceError::failed("the restored PKI", e))?;
 
         // ── The database ───────────────────────────────────────────────────────────────────
-        std::fs::create_dir_all(data.join("tmp")).map_err(ServiceError::internal)?;
+        std::fs::create_dir_all(data.join("tmp"))
+            .map_err(|e| ServiceError::failed("restoring the backup", e))?;
         let scratch = tempfile::Builder::new()
             .prefix("restore-")
             .tempdir_in(data.join("tmp"))
-            .map_err(ServiceError::internal)?;
+            .map_err(|e| ServiceError::failed("restoring the backup", e))?;
         let copy = scratch.path().join("database");
         {
-            let mut file = std::fs::File::create(&copy).map_err(ServiceError::internal)?;
+            let mut file = std::fs::File::create(&copy)
+                .map_err(|e| ServiceError::failed("restoring the backup", e))?;
             let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
             for part in 0..manifest.database.parts {
                 let bytes = self
@@ -98,14 +100,16 @@ impl Backups {
                     ))?)
                     .await?;
                 sha2::Digest::update(&mut hasher, &bytes);
-                file.write_all(&bytes).map_err(ServiceError::internal)?;
+                file.write_all(&bytes)
+                    .map_err(|e| ServiceError::failed("restoring the backup", e))?;
                 progress.advance(
                     "database",
                     u64::from(part) + 1,
                     u64::from(manifest.database.parts),
                 );
             }
-            file.sync_all().map_err(ServiceError::internal)?;
+            file.sync_all()
+                .map_err(|e| ServiceError::failed("restoring the backup", e))?;
             let sha256 = hex::encode(sha2::Digest::finalize(hasher));
             if sha256 != manifest.database.sha256 {
                 return Err(ServiceError::Invalid(format!(
@@ -177,7 +181,8 @@ fn check(entry: &Entry, bytes: &[u8]) -> Result<()> {
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(ServiceError::internal)?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| ServiceError::failed("restoring the backup", e))?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)

@@ -190,7 +190,8 @@ impl Inkan {
             } else {
                 name
             },
-            credential: serde_json::to_string(&passkey).map_err(ServiceError::internal)?,
+            credential: serde_json::to_string(&passkey)
+                .map_err(|e| ServiceError::failed("the passkey ceremony", e))?,
             created_at: self.now(),
             last_used_at: None,
         };
@@ -291,7 +292,8 @@ impl Inkan {
         let mut used = None;
         for (stored, mut passkey) in self.user_passkeys(&user).await? {
             if passkey.update_credential(&result).is_some() {
-                let credential = serde_json::to_string(&passkey).map_err(ServiceError::internal)?;
+                let credential = serde_json::to_string(&passkey)
+                    .map_err(|e| ServiceError::failed("the passkey ceremony", e))?;
                 self.store
                     .touch_passkey(user.id, &stored.id, &credential, self.now())
                     .await?;
@@ -329,7 +331,8 @@ impl Inkan {
     /// A ceremony's state, sealed for `purpose` and bound to the user and their session
     /// generation.
     fn seal_state<T: Serialize>(&self, purpose: &str, user: &User, state: &T) -> Result<String> {
-        let json = serde_json::to_vec(state).map_err(ServiceError::internal)?;
+        let json = serde_json::to_vec(state)
+            .map_err(|e| ServiceError::failed("the passkey ceremony", e))?;
         Ok(self.seal_cookie(
             purpose,
             &[

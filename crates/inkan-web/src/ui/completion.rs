@@ -9,7 +9,7 @@ use maud::html;
 use crate::extract::{CallerInfo, Path, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::i18n::{Lang, Reader};
+use crate::ui::i18n::Reader;
 use crate::ui::layout::{self, page, Frame};
 use crate::ui::signer::progress;
 

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::extract::{Path, Query, Shared};
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::i18n::{Lang, Reader};
+use crate::ui::i18n::Reader;
 
 /// The widths pages are rendered at: rounded so that zooming reuses cached renders.
 const WIDTH_STEP: u32 = 200;

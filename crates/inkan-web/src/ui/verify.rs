@@ -45,7 +45,7 @@ fn frame(lang: Lang) -> Frame<'static> {
 }
 
 /// `GET /verify`.
-pub(crate) async fn verify_page(lang: Lang) -> Response {
+pub(crate) async fn verify_page(Reader(lang): Reader) -> Response {
     let body = html! {
         section.verify {
             h1 { (lang.t("電子署名の検証", "Verify a signed PDF")) }
