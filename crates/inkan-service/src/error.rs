@@ -107,13 +107,18 @@ impl ServiceError {
         }
     }
 
-    /// The message with every cause after it (`a: b: c`), for the log.
+    /// The message with every cause after it (`a: b: c`), for the log. A cause whose text
+    /// the message already ends with (an error that shows its source, as `#[from]` variants
+    /// do) is not repeated.
     pub fn with_causes(&self) -> String {
         let mut text = self.to_string();
         let mut cause = std::error::Error::source(self);
         while let Some(e) = cause {
-            text.push_str(": ");
-            text.push_str(&e.to_string());
+            let said = e.to_string();
+            if !text.ends_with(&said) {
+                text.push_str(": ");
+                text.push_str(&said);
+            }
             cause = e.source();
         }
         text
@@ -153,3 +158,27 @@ impl From<inkan_blobs::BlobError> for ServiceError {
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_cause_and_say_it_once() {
+        let io = std::io::Error::other("disk full");
+        let e = ServiceError::failed("writing the backup", io);
+        assert_eq!(e.to_string(), "internal error: writing the backup");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.with_causes(), "internal error: writing the backup: disk full");
+        let store = StoreError::Corrupt("row 7".into());
+        let e = ServiceError::from(store);
+        assert_eq!(
+            e.with_causes(),
+            "internal error: the database: stored data is not readable: row 7"
+        );
+        assert_eq!(
+            ServiceError::internal("sealing did not converge").with_causes(),
+            "internal error: sealing did not converge"
+        );
+    }
+}
