@@ -50,7 +50,10 @@ pub enum PadesError {
     /// A form field a request names cannot be placed, filled or signed so. (The problem is
     /// shown in the message, so it is not also a source: a cause is printed once.)
     #[error("field {field:?}: {problem}")]
-    Field { field: String, problem: FieldProblem },
+    Field {
+        field: String,
+        problem: FieldProblem,
+    },
     /// The document already has a signature, so `what` (placing fields, stamping pages) would
     /// break it.
     #[error("the document is already signed: {0}")]

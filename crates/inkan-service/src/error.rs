@@ -9,9 +9,12 @@
 //! - an outside service failed and a retry may work (TSA, SMTP, storage):
 //!   [`ServiceError::Unavailable`];
 //! - Inkan itself failed (configuration, corrupt data, a task that died):
-//!   [`ServiceError::failed`] with what was being done and the error that caused it, kept as
-//!   the source (the web layer logs the whole chain and shows only a reference), or
-//!   [`ServiceError::internal`] when there is no underlying error.
+//!   [`ServiceError::failed`] with what was being done and the error that caused it, kept typed
+//!   ([`ServiceError::cause`]) and shown after the context (the web layer logs it and shows only
+//!   a reference), or [`ServiceError::internal`] when there is no underlying error.
+//!
+//! A cause is printed once: an error that shows its cause in its message does not also return
+//! it from `source()` (as elsewhere in Inkan), so `{:#}` and log lines never repeat it.
 
 use inkan_domain::DomainError;
 use inkan_store::StoreError;
@@ -49,14 +52,17 @@ pub enum ServiceError {
     #[error("{}", network_refused(.0))]
     NetworkRefused(Option<std::net::IpAddr>),
     /// A fault of the installation (configuration, corrupt data, a task that died): reported,
-    /// never hidden. `context` says what was being done; the error that caused it, if any, is
-    /// the source.
-    #[error("internal error: {context}")]
+    /// never hidden. `context` says what was being done; `cause` is the error that caused it,
+    /// if any.
+    #[error("internal error: {context}{}", cause_suffix(.cause))]
     Internal {
         context: String,
-        #[source]
-        source: Option<BoxError>,
+        cause: Option<BoxError>,
     },
+}
+
+fn cause_suffix(cause: &Option<BoxError>) -> String {
+    cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default()
 }
 
 fn network_refused(address: &Option<std::net::IpAddr>) -> String {
@@ -95,15 +101,23 @@ impl ServiceError {
     pub fn internal(context: impl Into<String>) -> Self {
         ServiceError::Internal {
             context: context.into(),
-            source: None,
+            cause: None,
         }
     }
 
-    /// Inkan failed doing `context` because of `source`, kept as the error's source.
-    pub fn failed(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+    /// Inkan failed doing `context` because of `cause`, kept typed.
+    pub fn failed(context: impl Into<String>, cause: impl Into<BoxError>) -> Self {
         ServiceError::Internal {
             context: context.into(),
-            source: Some(source.into()),
+            cause: Some(cause.into()),
+        }
+    }
+
+    /// The error an internal fault was caused by, typed (downcast it to look inside).
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            ServiceError::Internal { cause, .. } => cause.as_deref(),
+            _ => None,
         }
     }
 
@@ -167,9 +181,18 @@ mod tests {
     fn internal_errors_keep_their_cause_and_say_it_once() {
         let io = std::io::Error::other("disk full");
         let e = ServiceError::failed("writing the backup", io);
-        assert_eq!(e.to_string(), "internal error: writing the backup");
-        assert!(std::error::Error::source(&e).is_some());
-        assert_eq!(e.with_causes(), "internal error: writing the backup: disk full");
+        assert_eq!(
+            e.to_string(),
+            "internal error: writing the backup: disk full"
+        );
+        assert!(e
+            .cause()
+            .and_then(|c| c.downcast_ref::<std::io::Error>())
+            .is_some());
+        assert_eq!(
+            e.with_causes(),
+            "internal error: writing the backup: disk full"
+        );
         let store = StoreError::Corrupt("row 7".into());
         let e = ServiceError::from(store);
         assert_eq!(
