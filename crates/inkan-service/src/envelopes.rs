@@ -14,7 +14,9 @@ use inkan_store::{
 };
 
 use crate::notify::MailKind;
-use crate::views::{document_view, envelope_view, summary};
+use crate::views::{
+    document_view, envelope_view, summary, NewAttachment, NewDocument, NewRecipient,
+};
 use crate::{
     Caller, DocumentHitView, EnvelopeSummary, EnvelopeView, Inkan, MetadataInput, NewEnvelope,
     Result, ServiceError, Staff,
@@ -174,7 +176,9 @@ impl Inkan {
         }
     }
 
-    /// Creates a draft envelope with its documents, recipients, fields and attachments.
+    /// Creates a draft envelope with its documents, recipients, fields and attachments: each
+    /// step checks its part of the request and names what is wrong; the whole is stored in one
+    /// change, or nothing is.
     pub async fn create_envelope(
         &self,
         staff: &Staff,
@@ -210,142 +214,90 @@ impl Inkan {
             }
             _ => None,
         };
-
-        // Recipients, by the keys the request names them with.
-        let mut keys: Vec<(String, RecipientId, Role)> = Vec::new();
-        for (i, r) in input.recipients.iter().enumerate() {
-            let role = match r.role.as_str() {
-                "signer" => Role::Signer,
-                "approver" => Role::Approver,
-                "cc" => Role::Cc,
-                other => {
-                    return Err(ServiceError::Invalid(format!(
-                        "宛先の役割 {other:?} はありません (unknown recipient role): signer, approver, cc のいずれかです"
-                    )))
-                }
-            };
-            if keys.iter().any(|(k, _, _)| *k == r.key) {
-                return Err(ServiceError::Invalid(format!(
-                    "宛先のキーが重複しています (two recipients have the key {:?})",
-                    r.key
-                )));
-            }
-            let in_recipient = |e: inkan_domain::DomainError| {
-                ServiceError::Invalid(format!("recipients[{i}]: {e}"))
-            };
-            let email: Email = r.email.parse().map_err(in_recipient)?;
-            let name =
-                text::required_line("受信者の氏名 (name)", &r.name, 100).map_err(in_recipient)?;
-            let mut recipient = Recipient::new(&name, email, role, r.order);
-            recipient.method = match r.method.as_deref() {
-                None | Some("witness") => SignatureMethod::Witness,
-                Some("party") => SignatureMethod::Party,
-                Some(other) => {
-                    return Err(ServiceError::Invalid(format!(
-                        "unknown signature method {other:?}: use witness (契約印タイプ) or party (実印タイプ)"
-                    )))
-                }
-            };
-            keys.push((r.key.clone(), recipient.id, role));
-            envelope.add_recipient(recipient)?;
-        }
-        let recipient_of = |key: &str| -> Result<(RecipientId, Role)> {
-            keys.iter()
-                .find(|(k, _, _)| k == key)
-                .map(|(_, id, role)| (*id, *role))
-                .ok_or_else(|| {
-                    ServiceError::Invalid(format!(
-                        "そのキーの宛先はありません (no recipient has the key {key:?})"
-                    ))
-                })
+        let recipients = RecipientKeys::add(&mut envelope, &input.recipients)?;
+        let trade_name = counterparty.as_ref().map(|c| c.trade_name.as_str());
+        let documents = self
+            .new_documents(staff, &mut envelope, input, &recipients, trade_name, now)
+            .await?;
+        let attachments = self
+            .new_attachments(staff, envelope.id, &input.attachments, now)
+            .await?;
+        let folder = self
+            .folder_for_new_envelope(staff, input.folder, org.folder_required)
+            .await?;
+        let (sender_name, sender_email) = self.sender(staff, &org.name).await?;
+        let record = EnvelopeRecord {
+            envelope,
+            version: 0,
+            created_by: staff.on_behalf_of,
+            folder,
+            sender_name,
+            sender_email,
+            counterparty: counterparty.map(|c| c.id),
+            sealed_at: None,
+            certificate: None,
+            created_at: now,
+            updated_at: now,
         };
-        let signers: Vec<RecipientId> = keys
-            .iter()
-            .filter(|(_, _, role)| *role == Role::Signer)
-            .map(|(_, id, _)| *id)
-            .collect();
+        let audit = vec![self.audit_entry(
+            staff.organization,
+            &staff.actor,
+            "create",
+            Some(record.id()),
+            None,
+            caller,
+            serde_json::json!({
+                "title": record.envelope.title,
+                "number": record.envelope.number,
+                "documents": documents.iter().map(|d| serde_json::json!({"id": d.id.to_string(), "name": d.name, "sha256": d.sha256})).collect::<Vec<_>>(),
+            }),
+        )];
+        let view = envelope_view(&record, &documents, &attachments);
+        self.store
+            .apply(Change {
+                envelope: Some(EnvelopeWrite {
+                    record,
+                    expected_version: None,
+                }),
+                documents,
+                attachments,
+                audit,
+                now,
+                ..Change::default()
+            })
+            .await?;
+        Ok(view)
+    }
 
-        // Documents: checked, counted against the envelope's limits, stored encrypted.
-        let mut documents = Vec::new();
-        let mut audit: Vec<NewAuditEntry> = Vec::new();
+    /// The documents of a new envelope: each checked (a PDF Inkan can sign, its fields on its
+    /// pages and for signers), counted against the envelope's limits, and stored encrypted.
+    async fn new_documents(
+        &self,
+        staff: &Staff,
+        envelope: &mut Envelope,
+        input: &NewEnvelope,
+        recipients: &RecipientKeys,
+        counterparty: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<DocumentRecord>> {
         if input.documents.is_empty() {
             return Err(ServiceError::Invalid(
                 "文書を1つ以上追加してください (an envelope needs at least one document)".into(),
             ));
         }
+        let mut documents = Vec::new();
         for (i, d) in input.documents.iter().enumerate() {
             let name = file_name(&d.name)?;
             let bytes = decode(&format!("document {name}"), &d.content_base64)?;
             envelope.add_document(bytes.len() as u64)?;
             let pages = check_pdf(&name, &bytes)?;
-            let mut fields = Vec::new();
-            for f in &d.fields {
-                let (recipient, role) = recipient_of(&f.recipient)?;
-                if role != Role::Signer {
-                    return Err(ServiceError::Invalid(format!(
-                        "入力項目は署名者にだけ置けます (fields are for signers; {:?} is not a signer)",
-                        f.recipient
-                    )));
-                }
-                let placement = f.placement.map(|p| Placement {
-                    page: p.page,
-                    x: p.x,
-                    y: p.y,
-                    width: p.width,
-                    height: p.height,
-                });
-                if placement.is_some_and(|p| p.page > pages) {
-                    return Err(ServiceError::Invalid(format!(
-                        "「{name}」は{pages}ページです (a field of {:?} is placed on page {} of 「{name}」, which has {pages} pages)",
-                        f.recipient,
-                        placement.map_or(0, |p| p.page)
-                    )));
-                }
-                let kind = parse_kind(&f.kind)?;
-                if kind == FieldKind::Signature
-                    && fields
-                        .iter()
-                        .any(|x: &Field| x.recipient == recipient && x.kind == FieldKind::Signature)
-                {
-                    return Err(ServiceError::Invalid(format!(
-                        "署名欄は文書ごとに宛先1人につき1つです (one signature per document: {:?} has two on 「{name}」)",
-                        f.recipient
-                    )));
-                }
-                let date_format = parse_date_format(f.date_format.as_deref())?;
-                fields.push(
-                    Field::new(recipient, kind, &f.label, f.required, placement)?
-                        .with_date_format(date_format),
-                );
-            }
-            // Who signs this document: those named, else every signer; each gets a signature
-            // field (invisible unless placed).
-            let doc_signers: Vec<RecipientId> = match &d.signers {
-                Some(list) => list
-                    .iter()
-                    .map(|k| {
-                        let (id, role) = recipient_of(k)?;
-                        if role != Role::Signer {
-                            return Err(ServiceError::Invalid(format!(
-                                "署名者ではありません (not a signer): {k:?}"
-                            )));
-                        }
-                        Ok(id)
-                    })
-                    .collect::<Result<_>>()?,
-                None => signers.clone(),
-            };
-            for s in &doc_signers {
-                if !inkan_domain::signs(&fields, *s) {
-                    fields.push(Field::new(*s, FieldKind::Signature, "", true, None)?);
-                }
-            }
+            let fields = recipients.fields_of(d, &name, pages)?;
             let id = DocumentId::new();
             let key = blob_key(staff.organization, envelope.id, &format!("doc/{id}/r0"));
             let info = self.put_blob(&key, &bytes).await?;
             let mut metadata = parse_metadata(&d.metadata)?;
             if metadata.counterparty.is_none() {
-                metadata.counterparty = counterparty.as_ref().map(|c| c.trade_name.clone());
+                metadata.counterparty = counterparty.map(str::to_string);
             }
             documents.push(DocumentRecord {
                 id,
@@ -366,8 +318,19 @@ impl Inkan {
                 created_at: now,
             });
         }
+        Ok(documents)
+    }
+
+    /// The attachments of a new envelope, each at most 20 MB, stored encrypted.
+    async fn new_attachments(
+        &self,
+        staff: &Staff,
+        envelope: EnvelopeId,
+        input: &[NewAttachment],
+        now: i64,
+    ) -> Result<Vec<AttachmentRecord>> {
         let mut attachments = Vec::new();
-        for a in &input.attachments {
+        for a in input {
             let name = file_name(&a.name)?;
             let bytes = decode(&format!("attachment {name}"), &a.content_base64)?;
             if bytes.len() > MAX_ATTACHMENT_BYTES {
@@ -376,11 +339,11 @@ impl Inkan {
                 )));
             }
             let id = AttachmentId::new();
-            let key = blob_key(staff.organization, envelope.id, &format!("att/{id}"));
+            let key = blob_key(staff.organization, envelope, &format!("att/{id}"));
             let info = self.put_blob(&key, &bytes).await?;
             attachments.push(AttachmentRecord {
                 id,
-                envelope: envelope.id,
+                envelope,
                 organization: staff.organization,
                 recipient: None,
                 field: None,
@@ -391,10 +354,12 @@ impl Inkan {
                 created_at: now,
             });
         }
-        // The person sending: the logged-in user, or the one the API key acts for.
-        let folder = self
-            .folder_for_new_envelope(staff, input.folder, org.folder_required)
-            .await?;
+        Ok(attachments)
+    }
+
+    /// The person sending (the logged-in user, or the one the API key acts for): the name the
+    /// mails and the 締結証明書 show (the organization and their department) and their address.
+    async fn sender(&self, staff: &Staff, organization: &str) -> Result<(String, String)> {
         let sender = match staff.on_behalf_of {
             Some(u) => self.store.user(staff.organization, u).await?,
             None => None,
@@ -409,62 +374,23 @@ impl Inkan {
                 .map(|x| x.name),
             None => None,
         };
-        let record = EnvelopeRecord {
-            envelope,
-            version: 0,
-            created_by: staff.on_behalf_of,
-            folder,
-            sender_name: match department {
-                Some(d) => format!("{} {d}", org.name),
-                None => org.name.clone(),
-            },
-            sender_email: sender.map(|u| u.email.to_string()).unwrap_or_default(),
-            counterparty: counterparty.map(|c| c.id),
-            sealed_at: None,
-            certificate: None,
-            created_at: now,
-            updated_at: now,
+        let name = match department {
+            Some(d) => format!("{organization} {d}"),
+            None => organization.to_string(),
         };
-        audit.push(self.audit_entry(
-            staff.organization,
-            &staff.actor,
-            "create",
-            Some(record.id()),
-            None,
-            caller,
-            serde_json::json!({
-                "title": record.envelope.title,
-                "number": record.envelope.number,
-                "documents": documents.iter().map(|d| serde_json::json!({"id": d.id.to_string(), "name": d.name, "sha256": d.sha256})).collect::<Vec<_>>(),
-            }),
-        ));
-        let view = envelope_view(&record, &documents, &attachments);
-        self.store
-            .apply(Change {
-                envelope: Some(EnvelopeWrite {
-                    record,
-                    expected_version: None,
-                }),
-                documents,
-                attachments,
-                audit,
-                now,
-                ..Change::default()
-            })
-            .await?;
-        Ok(view)
+        Ok((name, sender.map(|u| u.email.to_string()).unwrap_or_default()))
     }
 
     pub(crate) async fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<(u64, String)> {
         let key = inkan_blobs::BlobKey::new(key)
-            .map_err(|e| ServiceError::failed("creating the envelope", e))?;
+            .map_err(|e| ServiceError::failed(format!("the blob key {key:?}"), e))?;
         let info = self.blobs.put(&key, bytes).await?;
         Ok((info.size, info.sha256))
     }
 
     pub(crate) async fn get_blob(&self, key: &str) -> Result<Vec<u8>> {
         let key = inkan_blobs::BlobKey::new(key)
-            .map_err(|e| ServiceError::failed("creating the envelope", e))?;
+            .map_err(|e| ServiceError::failed(format!("the blob key {key:?}"), e))?;
         Ok(self.blobs.get(&key).await?)
     }
 
@@ -959,6 +885,144 @@ impl Inkan {
 
 /// A CSV cell: quoted when needed; a leading =, +, - or @ is neutralised so a spreadsheet never
 /// runs it as a formula.
+/// The recipients of a new envelope by the keys the request names them with.
+struct RecipientKeys {
+    keys: Vec<(String, RecipientId, Role)>,
+}
+
+impl RecipientKeys {
+    /// Checks each recipient (role, unique key, address, name, signature method) and adds it
+    /// to `envelope`.
+    fn add(envelope: &mut Envelope, input: &[NewRecipient]) -> Result<Self> {
+        let mut keys: Vec<(String, RecipientId, Role)> = Vec::new();
+        for (i, r) in input.iter().enumerate() {
+            let role = match r.role.as_str() {
+                "signer" => Role::Signer,
+                "approver" => Role::Approver,
+                "cc" => Role::Cc,
+                other => {
+                    return Err(ServiceError::Invalid(format!(
+                        "宛先の役割 {other:?} はありません (unknown recipient role): signer, approver, cc のいずれかです"
+                    )))
+                }
+            };
+            if keys.iter().any(|(k, _, _)| *k == r.key) {
+                return Err(ServiceError::Invalid(format!(
+                    "宛先のキーが重複しています (two recipients have the key {:?})",
+                    r.key
+                )));
+            }
+            let in_recipient = |e: inkan_domain::DomainError| {
+                ServiceError::Invalid(format!("recipients[{i}]: {e}"))
+            };
+            let email: Email = r.email.parse().map_err(in_recipient)?;
+            let name =
+                text::required_line("受信者の氏名 (name)", &r.name, 100).map_err(in_recipient)?;
+            let mut recipient = Recipient::new(&name, email, role, r.order);
+            recipient.method = match r.method.as_deref() {
+                None | Some("witness") => SignatureMethod::Witness,
+                Some("party") => SignatureMethod::Party,
+                Some(other) => {
+                    return Err(ServiceError::Invalid(format!(
+                        "unknown signature method {other:?}: use witness (契約印タイプ) or party (実印タイプ)"
+                    )))
+                }
+            };
+            keys.push((r.key.clone(), recipient.id, role));
+            envelope.add_recipient(recipient)?;
+        }
+        Ok(RecipientKeys { keys })
+    }
+
+    /// The recipient a request names by `key`, with their role.
+    fn get(&self, key: &str) -> Result<(RecipientId, Role)> {
+        self.keys
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, id, role)| (*id, *role))
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!(
+                    "そのキーの宛先はありません (no recipient has the key {key:?})"
+                ))
+            })
+    }
+
+    /// The signer named by `key` (another role is refused).
+    fn signer(&self, key: &str) -> Result<RecipientId> {
+        match self.get(key)? {
+            (id, Role::Signer) => Ok(id),
+            _ => Err(ServiceError::Invalid(format!(
+                "署名者ではありません (not a signer): {key:?}"
+            ))),
+        }
+    }
+
+    fn signers(&self) -> Vec<RecipientId> {
+        self.keys
+            .iter()
+            .filter(|(_, _, role)| *role == Role::Signer)
+            .map(|(_, id, _)| *id)
+            .collect()
+    }
+
+    /// The fields of document `d` (「name」, of `pages` pages): each for a signer and on a page
+    /// the document has, one signature field per signer at most; then a signature field for
+    /// every signer of the document who has none (invisible unless placed). Who signs: those
+    /// the document names, else every signer.
+    fn fields_of(&self, d: &NewDocument, name: &str, pages: u32) -> Result<Vec<Field>> {
+        let mut fields = Vec::new();
+        for f in &d.fields {
+            let (recipient, role) = self.get(&f.recipient)?;
+            if role != Role::Signer {
+                return Err(ServiceError::Invalid(format!(
+                    "入力項目は署名者にだけ置けます (fields are for signers; {:?} is not a signer)",
+                    f.recipient
+                )));
+            }
+            let placement = f.placement.map(|p| Placement {
+                page: p.page,
+                x: p.x,
+                y: p.y,
+                width: p.width,
+                height: p.height,
+            });
+            if placement.is_some_and(|p| p.page > pages) {
+                return Err(ServiceError::Invalid(format!(
+                    "「{name}」は{pages}ページです (a field of {:?} is placed on page {} of 「{name}」, which has {pages} pages)",
+                    f.recipient,
+                    placement.map_or(0, |p| p.page)
+                )));
+            }
+            let kind = parse_kind(&f.kind)?;
+            if kind == FieldKind::Signature
+                && fields
+                    .iter()
+                    .any(|x: &Field| x.recipient == recipient && x.kind == FieldKind::Signature)
+            {
+                return Err(ServiceError::Invalid(format!(
+                    "署名欄は文書ごとに宛先1人につき1つです (one signature per document: {:?} has two on 「{name}」)",
+                    f.recipient
+                )));
+            }
+            let date_format = parse_date_format(f.date_format.as_deref())?;
+            fields.push(
+                Field::new(recipient, kind, &f.label, f.required, placement)?
+                    .with_date_format(date_format),
+            );
+        }
+        let doc_signers: Vec<RecipientId> = match &d.signers {
+            Some(list) => list.iter().map(|k| self.signer(k)).collect::<Result<_>>()?,
+            None => self.signers(),
+        };
+        for s in &doc_signers {
+            if !inkan_domain::signs(&fields, *s) {
+                fields.push(Field::new(*s, FieldKind::Signature, "", true, None)?);
+            }
+        }
+        Ok(fields)
+    }
+}
+
 fn csv_cell(value: &str) -> String {
     let mut v = value.to_string();
     if v.starts_with(['=', '+', '-', '@']) {
