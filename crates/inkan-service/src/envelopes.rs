@@ -10,7 +10,7 @@ use inkan_domain::{
 };
 use inkan_store::{
     AttachmentRecord, Change, DocumentQuery, DocumentRecord, EnvelopeFilter, EnvelopeRecord,
-    EnvelopeWrite, NewAuditEntry, TokenKind, TransactionMetadata,
+    EnvelopeWrite, TokenKind, TransactionMetadata,
 };
 
 use crate::notify::MailKind;
@@ -378,7 +378,10 @@ impl Inkan {
             Some(d) => format!("{organization} {d}"),
             None => organization.to_string(),
         };
-        Ok((name, sender.map(|u| u.email.to_string()).unwrap_or_default()))
+        Ok((
+            name,
+            sender.map(|u| u.email.to_string()).unwrap_or_default(),
+        ))
     }
 
     pub(crate) async fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<(u64, String)> {
