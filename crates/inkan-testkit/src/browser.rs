@@ -150,53 +150,18 @@ impl Browser {
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
 
-        let tmp = tempfile::Builder::new()
-            .prefix("inkan-browser-")
-            .tempdir()
-            .unwrap();
-        let profile = tmp.path().join("profile");
-        let log = tmp.path().join("chromedriver.log");
-        let log_file = std::fs::File::create(&log).unwrap();
-        let port = free_port();
-
-        let mut command = tokio::process::Command::new(&chromedriver);
-        command
-            .arg(format!("--port={port}"))
-            // Chromium on Linux takes its UI language (navigator.language) from LANGUAGE.
-            .env("LANGUAGE", "ja")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .kill_on_drop(true)
-            .process_group(0);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display()));
-        let pgid = child.id();
-        let mut driver = Driver {
-            child,
-            pgid,
-            log,
-            _tmp: tmp,
-        };
-        wait_listening(&mut driver, port).await;
-
-        let capabilities = capabilities(&binary, &profile, phone);
-        let mut builder = ClientBuilder::new(HttpConnector::new());
-        builder.capabilities(capabilities);
-        let url = format!("http://127.0.0.1:{port}");
-        let client = match tokio::time::timeout(SESSION_TIMEOUT, builder.connect(&url)).await {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => panic!(
-                "chromedriver could not start a Chromium session ({}): {e}\n{}",
-                binary.display(),
-                driver.log_tail()
-            ),
-            Err(_) => panic!(
-                "no Chromium session within {SESSION_TIMEOUT:?} ({})\n{}",
-                binary.display(),
-                driver.log_tail()
-            ),
+        // A port picked free can be taken by another process before chromedriver binds it:
+        // then what answers is not our chromedriver. Start again on another port.
+        let mut attempt = 0;
+        let (client, driver) = loop {
+            attempt += 1;
+            match start_session(&chromedriver, &binary, phone).await {
+                Ok(started) => break started,
+                Err(why) if attempt < 3 => {
+                    eprintln!("chromedriver attempt {attempt} failed, starting again: {why}");
+                }
+                Err(why) => panic!("{why}"),
+            }
         };
         let browser = Browser {
             client,
@@ -562,6 +527,63 @@ fn warn_without_japanese_font() {
     }
 }
 
+/// chromedriver on a fresh port and a Chromium session through it; the reason (with
+/// chromedriver's log) when no session could be had.
+async fn start_session(
+    chromedriver: &std::path::Path,
+    binary: &std::path::Path,
+    phone: Option<(u32, u32)>,
+) -> Result<(fantoccini::Client, Driver), String> {
+    let tmp = tempfile::Builder::new()
+        .prefix("inkan-browser-")
+        .tempdir()
+        .unwrap();
+    let profile = tmp.path().join("profile");
+    let log = tmp.path().join("chromedriver.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let port = free_port();
+
+    let mut command = tokio::process::Command::new(chromedriver);
+    command
+        .arg(format!("--port={port}"))
+        // Chromium on Linux takes its UI language (navigator.language) from LANGUAGE.
+        .env("LANGUAGE", "ja")
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .kill_on_drop(true)
+        .process_group(0);
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display()));
+    let pgid = child.id();
+    let mut driver = Driver {
+        child,
+        pgid,
+        log,
+        _tmp: tmp,
+    };
+    wait_listening(&mut driver, port).await?;
+
+    let capabilities = capabilities(binary, &profile, phone);
+    let mut builder = ClientBuilder::new(HttpConnector::new());
+    builder.capabilities(capabilities);
+    let url = format!("http://127.0.0.1:{port}");
+    match tokio::time::timeout(SESSION_TIMEOUT, builder.connect(&url)).await {
+        Ok(Ok(client)) => Ok((client, driver)),
+        Ok(Err(e)) => Err(format!(
+            "chromedriver could not start a Chromium session ({}): {e}\n{}",
+            binary.display(),
+            driver.log_tail()
+        )),
+        Err(_) => Err(format!(
+            "no Chromium session within {SESSION_TIMEOUT:?} ({})\n{}",
+            binary.display(),
+            driver.log_tail()
+        )),
+    }
+}
+
 /// A port that was free a moment ago.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -570,15 +592,15 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
 }
 
-/// Waits until chromedriver accepts connections on `port` (at most 20 s).
-async fn wait_listening(driver: &mut Driver, port: u16) {
+/// Waits until chromedriver accepts connections on `port` (at most 20 s); why not, otherwise.
+async fn wait_listening(driver: &mut Driver, port: u16) -> Result<(), String> {
     let deadline = Instant::now() + DRIVER_START_TIMEOUT;
     loop {
         if let Ok(Some(status)) = driver.child.try_wait() {
-            panic!(
+            return Err(format!(
                 "chromedriver exited at start ({status})\n{}",
                 driver.log_tail()
-            );
+            ));
         }
         let attempt = tokio::time::timeout(
             Duration::from_secs(1),
@@ -586,13 +608,13 @@ async fn wait_listening(driver: &mut Driver, port: u16) {
         )
         .await;
         if let Ok(Ok(_)) = attempt {
-            return;
+            return Ok(());
         }
         if Instant::now() >= deadline {
-            panic!(
+            return Err(format!(
                 "chromedriver did not listen on 127.0.0.1:{port} within {DRIVER_START_TIMEOUT:?}\n{}",
                 driver.log_tail()
-            );
+            ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
