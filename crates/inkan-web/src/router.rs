@@ -112,7 +112,10 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
             "/envelopes/{id}/attachments/{att}",
             get(envelopes::attachment),
         )
-        .route("/envelopes/{id}/certificate", get(envelopes::certificate))
+        .route(
+            "/envelopes/{id}/certificate",
+            get(envelopes::conclusion_certificate),
+        )
         .route("/envelopes/{id}/audit", get(envelopes::audit))
         // 電帳法 search.
         .route("/documents/search", get(documents::search))
@@ -124,7 +127,10 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
             "/sign/{token}/attachments",
             post(signer::attach.layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BODY))),
         )
-        .route("/sign/{token}/certificate", post(signer::certificate))
+        .route(
+            "/sign/{token}/certificate",
+            post(signer::upload_own_certificate),
+        )
         .route("/sign/{token}/complete", post(signer::complete))
         .route("/sign/{token}/approve", post(signer::approve))
         .route("/sign/{token}/decline", post(signer::decline))
@@ -136,7 +142,7 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         )
         .route(
             "/completion/{token}/certificate",
-            get(completion::certificate),
+            get(completion::conclusion_certificate),
         )
         // Verification for anyone (rate-limited per client like the link pages).
         .route(

@@ -45,7 +45,7 @@ pub(crate) async fn document(
     responses(
         (status = 200, description = "the certificate of conclusion (PDF, signed and timestamped)", content_type = "application/pdf", body = crate::api::Binary),
         (status = 404, body = ErrorBody)))]
-pub(crate) async fn certificate(
+pub(crate) async fn conclusion_certificate(
     State(state): State<Shared>,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,

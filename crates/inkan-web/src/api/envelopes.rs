@@ -263,7 +263,7 @@ pub(crate) async fn attachment(
     responses(
         (status = 200, description = "the certificate of conclusion (PDF, signed and timestamped)", content_type = "application/pdf", body = crate::api::Binary),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub(crate) async fn certificate(
+pub(crate) async fn conclusion_certificate(
     State(state): State<Shared>,
     StaffAuth(staff): StaffAuth,
     CallerInfo(caller): CallerInfo,

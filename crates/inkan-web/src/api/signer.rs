@@ -99,7 +99,7 @@ pub(crate) async fn attach(
         (status = 201, body = inkan_service::OwnCertificateView),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
-pub(crate) async fn certificate(
+pub(crate) async fn upload_own_certificate(
     State(state): State<Shared>,
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,

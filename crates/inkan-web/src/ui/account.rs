@@ -315,7 +315,7 @@ pub(crate) async fn document(
 }
 
 /// `GET /my/envelopes/{id}/certificate`.
-pub(crate) async fn certificate(
+pub(crate) async fn conclusion_certificate(
     State(state): State<Shared>,
     session: AccountSession,
     CallerInfo(caller): CallerInfo,

@@ -99,7 +99,10 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
         .route("/my", get(account::library))
         .route("/my/logout", post(account::logout))
         .route("/my/envelopes/{id}/documents/{doc}", get(account::document))
-        .route("/my/envelopes/{id}/certificate", get(account::certificate))
+        .route(
+            "/my/envelopes/{id}/certificate",
+            get(account::conclusion_certificate),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::same_origin,

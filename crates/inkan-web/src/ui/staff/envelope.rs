@@ -372,7 +372,7 @@ pub(crate) async fn attachment(
 }
 
 /// `GET /app/envelopes/{id}/certificate`: the signed 電子契約締結証明書.
-pub(crate) async fn certificate(
+pub(crate) async fn conclusion_certificate(
     State(state): State<Shared>,
     session: StaffSession,
     CallerInfo(caller): CallerInfo,

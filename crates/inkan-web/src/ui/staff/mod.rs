@@ -140,7 +140,7 @@ pub(crate) fn routes(state: &Shared) -> Router<Shared> {
         )
         .route(
             "/app/envelopes/{id}/certificate",
-            get(envelope::certificate),
+            get(envelope::conclusion_certificate),
         )
         .route("/app/documents", get(archive::archive_page))
         .route("/app/documents.csv", get(archive::csv))
