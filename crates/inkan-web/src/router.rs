@@ -1,5 +1,6 @@
-//! The server's route table: the JSON API and the PKI with their body limits; the pages' routes
-//! (`ui::routes`) are merged in here, so every path is reachable from this file.
+//! The server's one route table: the JSON API, the PKI, and every page (signer, completion,
+//! verification, the signer's account, staff), each with its body limit and the rate limit or
+//! same-origin check its group needs. Handlers live with their views in `api/` and `ui/`.
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::OriginalUri;
@@ -13,6 +14,7 @@ use crate::api::{
     MAX_ATTACHMENT_BODY, MAX_ENVELOPE_BODY,
 };
 use crate::error::{ApiError, StartError};
+use crate::extract::Shared;
 use crate::{client, headers, metrics, ui, AppState};
 
 /// The whole server: the JSON API, the OpenAPI document, the link pages, and the PKI's OCSP,
@@ -161,7 +163,7 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
         // The web pages: signer, completion, staff.
-        .merge(ui::routes(&state))
+        .merge(pages(&state))
         .with_state(state.clone())
         .nest("/pki", inkan_pki::server::router(pki))
         // After every route: the matched pattern for the request metrics.
@@ -188,4 +190,224 @@ async fn no_route(OriginalUri(uri): OriginalUri) -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// The web pages: signer, completion, verification, the signer's account, staff.
+fn pages(state: &Shared) -> Router<Shared> {
+    let signer_pages = Router::new()
+        .route("/s/{token}", get(ui::signer::summary))
+        .route("/s/{token}/sign", get(ui::signer::signing))
+        .route("/s/{token}/complete", post(ui::signer::complete))
+        .route("/s/{token}/approve", post(ui::signer::approve))
+        .route("/s/{token}/decline", post(ui::signer::decline))
+        .route("/s/{token}/done", get(ui::signer::done))
+        .route(
+            "/s/{token}/attachments/{field}",
+            post(ui::signer::attach).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::MAX_ATTACHMENT_BODY,
+            )),
+        )
+        .route("/c/{token}", get(ui::completion::completion_page))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ui::guard::limit_links,
+        ));
+    let images = Router::new()
+        .route(
+            "/s/{token}/documents/{doc}/pages/{page}",
+            get(ui::page_images::signer_page),
+        )
+        .route(
+            "/c/{token}/documents/{doc}/pages/{page}",
+            get(ui::page_images::completion_page),
+        )
+        .route(
+            "/app/envelopes/{id}/documents/{doc}/pages/{page}",
+            get(ui::staff::envelope::page_image),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ui::guard::limit_images,
+        ));
+    // Verification for anyone: rate-limited and same-origin like the link pages.
+    let verification = Router::new()
+        .route(
+            "/verify",
+            get(ui::verify::verify_page).post(ui::verify::submit).layer(
+                axum::extract::DefaultBodyLimit::max(ui::verify::MAX_VERIFY_FORM),
+            ),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ui::guard::limit_links,
+        ));
+    let account = Router::new()
+        .route("/my/login", get(ui::account::login_form))
+        .route("/my/code", post(ui::account::send_code))
+        .route("/my/verify", post(ui::account::verify_code))
+        .route("/my", get(ui::account::library))
+        .route("/my/logout", post(ui::account::logout))
+        .route("/my/envelopes/{id}/documents/{doc}", get(ui::account::document))
+        .route(
+            "/my/envelopes/{id}/certificate",
+            get(ui::account::conclusion_certificate),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ui::guard::same_origin,
+        ));
+    Router::new()
+        .merge(signer_pages)
+        .merge(images)
+        .merge(verification)
+        .merge(account)
+        .merge(staff_pages(state))
+        .route("/assets/{name}", get(ui::assets::serve))
+        .route("/lang", get(ui::i18n::switch))
+        .route("/", get(ui::staff::home))
+}
+
+/// The staff's pages, behind the session and same-origin checks of each handler.
+fn staff_pages(state: &Shared) -> Router<Shared> {
+    Router::new()
+        .route("/login", get(ui::staff::login::form).post(ui::staff::login::submit))
+        .route("/logout", post(ui::staff::login::logout))
+        .route("/login/sso", post(ui::staff::login::start_sso))
+        .route("/login/sso/callback", get(ui::staff::login::finish_sso))
+        .route(
+            "/login/code",
+            get(ui::staff::second_factor::code_page).post(ui::staff::second_factor::submit_code),
+        )
+        .route(
+            "/login/enrol",
+            get(ui::staff::second_factor::enrol_page).post(ui::staff::second_factor::submit_enrolment),
+        )
+        .route(
+            ui::staff::second_factor::ACCOUNT_PATH,
+            get(ui::staff::second_factor::account_page).post(ui::staff::second_factor::enrol),
+        )
+        .route("/app/account/mfa/remove", post(ui::staff::second_factor::remove))
+        .route(
+            "/app/account/passkeys/start",
+            post(ui::staff::second_factor::start_passkey),
+        )
+        .route(
+            "/app/account/passkeys/finish",
+            post(ui::staff::second_factor::finish_passkey),
+        )
+        .route(
+            "/app/account/passkeys/{id}/remove",
+            post(ui::staff::second_factor::remove_passkey),
+        )
+        .route(
+            "/login/passkey/start",
+            post(ui::staff::second_factor::start_passkey_login),
+        )
+        .route(
+            "/login/passkey/finish",
+            post(ui::staff::second_factor::finish_passkey_login),
+        )
+        .route(
+            "/login/passkey/register/start",
+            post(ui::staff::second_factor::start_passkey_enrolment),
+        )
+        .route(
+            "/login/passkey/register/finish",
+            post(ui::staff::second_factor::finish_passkey_enrolment),
+        )
+        .route(
+            ui::staff::password::PATH,
+            get(ui::staff::password::password_page).post(ui::staff::password::change_password),
+        )
+        .route("/app", get(ui::staff::dashboard::dashboard_page))
+        .route(
+            "/app/counterparties",
+            get(ui::staff::counterparties::counterparties_page).post(ui::staff::counterparties::register),
+        )
+        .route(
+            "/app/counterparties/{id}",
+            get(ui::staff::counterparties::edit_page).post(ui::staff::counterparties::update),
+        )
+        .route("/app/envelopes/new", get(ui::staff::compose::compose_page))
+        .route(
+            "/app/envelopes/preview",
+            post(ui::staff::compose::preview).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::MAX_ATTACHMENT_BODY * 3,
+            )),
+        )
+        .route(
+            "/app/envelopes",
+            post(ui::staff::compose::create).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::MAX_ENVELOPE_BODY,
+            )),
+        )
+        .route("/app/envelopes/{id}", get(ui::staff::envelope::envelope_page))
+        .route("/app/envelopes/{id}/send", post(ui::staff::envelope::send))
+        .route("/app/envelopes/{id}/cancel", post(ui::staff::envelope::cancel))
+        .route("/app/envelopes/{id}/remind", post(ui::staff::envelope::remind))
+        .route("/app/envelopes/{id}/folder", post(ui::staff::envelope::move_to_folder))
+        .route("/app/envelopes/{id}/shares", post(ui::staff::envelope::share))
+        .route(
+            ui::staff::folders::PATH,
+            get(ui::staff::folders::folders_page).post(ui::staff::folders::create_folder),
+        )
+        .route(
+            "/app/settings/folders/required",
+            post(ui::staff::folders::set_required),
+        )
+        .route("/app/settings/folders/groups", post(ui::staff::folders::create_group))
+        .route(
+            "/app/settings/folders/groups/{id}/{action}",
+            post(ui::staff::folders::change_group),
+        )
+        .route(
+            "/app/settings/folders/{id}/{action}",
+            post(ui::staff::folders::change_folder),
+        )
+        .route(
+            "/app/envelopes/{id}/documents/{doc}/download",
+            get(ui::staff::envelope::download),
+        )
+        .route(
+            "/app/envelopes/{id}/attachments/{att}/download",
+            get(ui::staff::envelope::attachment),
+        )
+        .route(
+            "/app/envelopes/{id}/certificate",
+            get(ui::staff::envelope::conclusion_certificate),
+        )
+        .route("/app/documents", get(ui::staff::archive::archive_page))
+        .route("/app/documents.csv", get(ui::staff::archive::csv))
+        .route(
+            ui::staff::security::PATH,
+            get(ui::staff::security::security_page).post(ui::staff::security::save_security),
+        )
+        .route(
+            "/app/settings/security/mfa",
+            post(ui::staff::security::save_mfa_required),
+        )
+        .route("/app/settings/security/sso", post(ui::staff::security::save_sso))
+        .route(
+            "/app/settings/security/sso/remove",
+            post(ui::staff::security::remove_sso),
+        )
+        .route(ui::staff::users::PATH, get(ui::staff::users::users_page).post(ui::staff::users::invite))
+        .route(ui::staff::operations_log::PATH, get(ui::staff::operations_log::log_page))
+        .route(
+            ui::staff::api_keys::PATH,
+            get(ui::staff::api_keys::keys_page).post(ui::staff::api_keys::make_key),
+        )
+        .route(
+            "/app/settings/api-keys/{id}/revoke",
+            post(ui::staff::api_keys::revoke_key),
+        )
+        .route("/app/settings/users/{id}/{action}", post(ui::staff::users::act))
+        .route(
+            "/invite/{token}",
+            get(ui::staff::users::invitation_page).post(ui::staff::users::accept),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ui::guard::same_origin,
+        ))
 }

@@ -5,26 +5,24 @@
 //! A staff page needs a session ([`StaffSession`]); without one it redirects to the login.
 //! Every form posts a CSRF token bound to the session.
 
-mod api_keys;
-mod archive;
-mod compose;
-mod counterparties;
-mod dashboard;
+pub(crate) mod api_keys;
+pub(crate) mod archive;
+pub(crate) mod compose;
+pub(crate) mod counterparties;
+pub(crate) mod dashboard;
 pub(crate) mod envelope;
-mod folders;
-mod login;
-mod operations_log;
-mod password;
-mod second_factor;
-mod security;
-mod session_start;
-mod users;
+pub(crate) mod folders;
+pub(crate) mod login;
+pub(crate) mod operations_log;
+pub(crate) mod password;
+pub(crate) mod second_factor;
+pub(crate) mod security;
+pub(crate) mod session_start;
+pub(crate) mod users;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use inkan_service::{ServiceError, SessionUser, Staff};
 
 use crate::extract::{CallerInfo, Shared};
@@ -34,149 +32,6 @@ use crate::ui::guard::{cookie, SESSION_COOKIE};
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{Frame, StaffNav};
 
-pub(crate) fn routes(state: &Shared) -> Router<Shared> {
-    Router::new()
-        .route("/login", get(login::form).post(login::submit))
-        .route("/logout", post(login::logout))
-        .route("/login/sso", post(login::start_sso))
-        .route("/login/sso/callback", get(login::finish_sso))
-        .route(
-            "/login/code",
-            get(second_factor::code_page).post(second_factor::submit_code),
-        )
-        .route(
-            "/login/enrol",
-            get(second_factor::enrol_page).post(second_factor::submit_enrolment),
-        )
-        .route(
-            second_factor::ACCOUNT_PATH,
-            get(second_factor::account_page).post(second_factor::enrol),
-        )
-        .route("/app/account/mfa/remove", post(second_factor::remove))
-        .route(
-            "/app/account/passkeys/start",
-            post(second_factor::start_passkey),
-        )
-        .route(
-            "/app/account/passkeys/finish",
-            post(second_factor::finish_passkey),
-        )
-        .route(
-            "/app/account/passkeys/{id}/remove",
-            post(second_factor::remove_passkey),
-        )
-        .route(
-            "/login/passkey/start",
-            post(second_factor::start_passkey_login),
-        )
-        .route(
-            "/login/passkey/finish",
-            post(second_factor::finish_passkey_login),
-        )
-        .route(
-            "/login/passkey/register/start",
-            post(second_factor::start_passkey_enrolment),
-        )
-        .route(
-            "/login/passkey/register/finish",
-            post(second_factor::finish_passkey_enrolment),
-        )
-        .route(
-            password::PATH,
-            get(password::password_page).post(password::change_password),
-        )
-        .route("/app", get(dashboard::dashboard_page))
-        .route(
-            "/app/counterparties",
-            get(counterparties::counterparties_page).post(counterparties::register),
-        )
-        .route(
-            "/app/counterparties/{id}",
-            get(counterparties::edit_page).post(counterparties::update),
-        )
-        .route("/app/envelopes/new", get(compose::compose_page))
-        .route(
-            "/app/envelopes/preview",
-            post(compose::preview).layer(axum::extract::DefaultBodyLimit::max(
-                crate::api::MAX_ATTACHMENT_BODY * 3,
-            )),
-        )
-        .route(
-            "/app/envelopes",
-            post(compose::create).layer(axum::extract::DefaultBodyLimit::max(
-                crate::api::MAX_ENVELOPE_BODY,
-            )),
-        )
-        .route("/app/envelopes/{id}", get(envelope::envelope_page))
-        .route("/app/envelopes/{id}/send", post(envelope::send))
-        .route("/app/envelopes/{id}/cancel", post(envelope::cancel))
-        .route("/app/envelopes/{id}/remind", post(envelope::remind))
-        .route("/app/envelopes/{id}/folder", post(envelope::move_to_folder))
-        .route("/app/envelopes/{id}/shares", post(envelope::share))
-        .route(
-            folders::PATH,
-            get(folders::folders_page).post(folders::create_folder),
-        )
-        .route(
-            "/app/settings/folders/required",
-            post(folders::set_required),
-        )
-        .route("/app/settings/folders/groups", post(folders::create_group))
-        .route(
-            "/app/settings/folders/groups/{id}/{action}",
-            post(folders::change_group),
-        )
-        .route(
-            "/app/settings/folders/{id}/{action}",
-            post(folders::change_folder),
-        )
-        .route(
-            "/app/envelopes/{id}/documents/{doc}/download",
-            get(envelope::download),
-        )
-        .route(
-            "/app/envelopes/{id}/attachments/{att}/download",
-            get(envelope::attachment),
-        )
-        .route(
-            "/app/envelopes/{id}/certificate",
-            get(envelope::conclusion_certificate),
-        )
-        .route("/app/documents", get(archive::archive_page))
-        .route("/app/documents.csv", get(archive::csv))
-        .route(
-            security::PATH,
-            get(security::security_page).post(security::save_security),
-        )
-        .route(
-            "/app/settings/security/mfa",
-            post(security::save_mfa_required),
-        )
-        .route("/app/settings/security/sso", post(security::save_sso))
-        .route(
-            "/app/settings/security/sso/remove",
-            post(security::remove_sso),
-        )
-        .route(users::PATH, get(users::users_page).post(users::invite))
-        .route(operations_log::PATH, get(operations_log::log_page))
-        .route(
-            api_keys::PATH,
-            get(api_keys::keys_page).post(api_keys::make_key),
-        )
-        .route(
-            "/app/settings/api-keys/{id}/revoke",
-            post(api_keys::revoke_key),
-        )
-        .route("/app/settings/users/{id}/{action}", post(users::act))
-        .route(
-            "/invite/{token}",
-            get(users::invitation_page).post(users::accept),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::ui::guard::same_origin,
-        ))
-}
 
 /// `GET /`: staff go to their dashboard (or the login).
 pub(crate) async fn home() -> Redirect {
