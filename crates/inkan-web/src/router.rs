@@ -247,7 +247,10 @@ fn pages(state: &Shared) -> Router<Shared> {
         .route("/my/verify", post(ui::account::verify_code))
         .route("/my", get(ui::account::library))
         .route("/my/logout", post(ui::account::logout))
-        .route("/my/envelopes/{id}/documents/{doc}", get(ui::account::document))
+        .route(
+            "/my/envelopes/{id}/documents/{doc}",
+            get(ui::account::document),
+        )
         .route(
             "/my/envelopes/{id}/certificate",
             get(ui::account::conclusion_certificate),
@@ -270,7 +273,10 @@ fn pages(state: &Shared) -> Router<Shared> {
 /// The staff's pages, behind the session and same-origin checks of each handler.
 fn staff_pages(state: &Shared) -> Router<Shared> {
     Router::new()
-        .route("/login", get(ui::staff::login::form).post(ui::staff::login::submit))
+        .route(
+            "/login",
+            get(ui::staff::login::form).post(ui::staff::login::submit),
+        )
         .route("/logout", post(ui::staff::login::logout))
         .route("/login/sso", post(ui::staff::login::start_sso))
         .route("/login/sso/callback", get(ui::staff::login::finish_sso))
@@ -280,13 +286,17 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
         )
         .route(
             "/login/enrol",
-            get(ui::staff::second_factor::enrol_page).post(ui::staff::second_factor::submit_enrolment),
+            get(ui::staff::second_factor::enrol_page)
+                .post(ui::staff::second_factor::submit_enrolment),
         )
         .route(
             ui::staff::second_factor::ACCOUNT_PATH,
             get(ui::staff::second_factor::account_page).post(ui::staff::second_factor::enrol),
         )
-        .route("/app/account/mfa/remove", post(ui::staff::second_factor::remove))
+        .route(
+            "/app/account/mfa/remove",
+            post(ui::staff::second_factor::remove),
+        )
         .route(
             "/app/account/passkeys/start",
             post(ui::staff::second_factor::start_passkey),
@@ -322,7 +332,8 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
         .route("/app", get(ui::staff::dashboard::dashboard_page))
         .route(
             "/app/counterparties",
-            get(ui::staff::counterparties::counterparties_page).post(ui::staff::counterparties::register),
+            get(ui::staff::counterparties::counterparties_page)
+                .post(ui::staff::counterparties::register),
         )
         .route(
             "/app/counterparties/{id}",
@@ -341,12 +352,27 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
                 crate::api::MAX_ENVELOPE_BODY,
             )),
         )
-        .route("/app/envelopes/{id}", get(ui::staff::envelope::envelope_page))
+        .route(
+            "/app/envelopes/{id}",
+            get(ui::staff::envelope::envelope_page),
+        )
         .route("/app/envelopes/{id}/send", post(ui::staff::envelope::send))
-        .route("/app/envelopes/{id}/cancel", post(ui::staff::envelope::cancel))
-        .route("/app/envelopes/{id}/remind", post(ui::staff::envelope::remind))
-        .route("/app/envelopes/{id}/folder", post(ui::staff::envelope::move_to_folder))
-        .route("/app/envelopes/{id}/shares", post(ui::staff::envelope::share))
+        .route(
+            "/app/envelopes/{id}/cancel",
+            post(ui::staff::envelope::cancel),
+        )
+        .route(
+            "/app/envelopes/{id}/remind",
+            post(ui::staff::envelope::remind),
+        )
+        .route(
+            "/app/envelopes/{id}/folder",
+            post(ui::staff::envelope::move_to_folder),
+        )
+        .route(
+            "/app/envelopes/{id}/shares",
+            post(ui::staff::envelope::share),
+        )
         .route(
             ui::staff::folders::PATH,
             get(ui::staff::folders::folders_page).post(ui::staff::folders::create_folder),
@@ -355,7 +381,10 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
             "/app/settings/folders/required",
             post(ui::staff::folders::set_required),
         )
-        .route("/app/settings/folders/groups", post(ui::staff::folders::create_group))
+        .route(
+            "/app/settings/folders/groups",
+            post(ui::staff::folders::create_group),
+        )
         .route(
             "/app/settings/folders/groups/{id}/{action}",
             post(ui::staff::folders::change_group),
@@ -386,13 +415,22 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
             "/app/settings/security/mfa",
             post(ui::staff::security::save_mfa_required),
         )
-        .route("/app/settings/security/sso", post(ui::staff::security::save_sso))
+        .route(
+            "/app/settings/security/sso",
+            post(ui::staff::security::save_sso),
+        )
         .route(
             "/app/settings/security/sso/remove",
             post(ui::staff::security::remove_sso),
         )
-        .route(ui::staff::users::PATH, get(ui::staff::users::users_page).post(ui::staff::users::invite))
-        .route(ui::staff::operations_log::PATH, get(ui::staff::operations_log::log_page))
+        .route(
+            ui::staff::users::PATH,
+            get(ui::staff::users::users_page).post(ui::staff::users::invite),
+        )
+        .route(
+            ui::staff::operations_log::PATH,
+            get(ui::staff::operations_log::log_page),
+        )
         .route(
             ui::staff::api_keys::PATH,
             get(ui::staff::api_keys::keys_page).post(ui::staff::api_keys::make_key),
@@ -401,7 +439,10 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
             "/app/settings/api-keys/{id}/revoke",
             post(ui::staff::api_keys::revoke_key),
         )
-        .route("/app/settings/users/{id}/{action}", post(ui::staff::users::act))
+        .route(
+            "/app/settings/users/{id}/{action}",
+            post(ui::staff::users::act),
+        )
         .route(
             "/invite/{token}",
             get(ui::staff::users::invitation_page).post(ui::staff::users::accept),

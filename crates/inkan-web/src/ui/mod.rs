@@ -20,8 +20,6 @@ pub(crate) mod signer;
 pub(crate) mod staff;
 pub(crate) mod verify;
 
-use crate::extract::Shared;
-
 pub(crate) use guard::{limit_links, RateLimits};
 pub(crate) use page_images::PageCache;
 
@@ -39,4 +37,3 @@ impl WebRuntime {
         }
     }
 }
-

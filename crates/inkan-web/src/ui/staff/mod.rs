@@ -32,7 +32,6 @@ use crate::ui::guard::{cookie, SESSION_COOKIE};
 use crate::ui::i18n::Lang;
 use crate::ui::layout::{Frame, StaffNav};
 
-
 /// `GET /`: staff go to their dashboard (or the login).
 pub(crate) async fn home() -> Redirect {
     Redirect::to("/app")
