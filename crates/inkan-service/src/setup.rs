@@ -78,6 +78,10 @@ pub struct Config {
     /// A bearer token that opens `/metrics` to Prometheus on another host
     /// (`INKAN_METRICS_TOKEN`; without it, `/metrics` answers loopback clients only).
     pub metrics_token: Option<String>,
+    /// The installation operator's bearer token, which enables `POST /api/v1/organizations`
+    /// for provisioning (`INKAN_OPERATOR_TOKEN`; at least 16 characters; without it, no
+    /// organization is created over the API).
+    pub operator_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -94,7 +98,8 @@ impl Config {
     /// Reads a TOML file (if given), then applies `INKAN_DATA_DIR`, `INKAN_LISTEN`,
     /// `INKAN_PUBLIC_URL`, `INKAN_DATABASE_URL`, `INKAN_MAIL_FROM`, `INKAN_TSA_URLS`,
     /// `INKAN_TRUSTED_PROXIES`, `INKAN_ALLOWED_NETWORKS` (comma-separated),
-    /// `INKAN_JOB_LEASE_SECONDS` and `INKAN_METRICS_TOKEN` from the environment.
+    /// `INKAN_JOB_LEASE_SECONDS`, `INKAN_METRICS_TOKEN` and `INKAN_OPERATOR_TOKEN` from the
+    /// environment.
     pub fn load(file: Option<&Path>) -> Result<Config> {
         let mut config = match file {
             Some(path) => {
@@ -141,7 +146,22 @@ impl Config {
         if let Some(v) = env("INKAN_METRICS_TOKEN") {
             config.metrics_token = Some(v);
         }
+        if let Some(v) = env("INKAN_OPERATOR_TOKEN") {
+            config.operator_token = Some(v);
+        }
         Ok(config)
+    }
+
+    /// The operator token, checked: 16 characters or more (a shorter one is refused with the
+    /// reason, not silently ignored).
+    pub fn operator_token(&self) -> Result<Option<String>> {
+        match self.operator_token.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) if t.chars().count() < 16 => Err(ServiceError::Invalid(
+                "operator_token (INKAN_OPERATOR_TOKEN): 16 文字以上にしてください / use at least 16 characters".into(),
+            )),
+            Some(t) => Ok(Some(t.to_string())),
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -427,5 +447,21 @@ dir = "/var/spool/inkan"
         assert_eq!(config.data_dir(), PathBuf::from("inkan-data"));
         assert_eq!(config.public_url(), "http://127.0.0.1:8080");
         assert_eq!(config.database_url(), "sqlite://inkan-data/inkan.db");
+    }
+
+    #[test]
+    fn the_operator_token_is_long_enough_or_refused() {
+        let with = |token: Option<&str>| Config {
+            operator_token: token.map(str::to_string),
+            ..Config::default()
+        };
+        assert_eq!(with(None).operator_token().unwrap(), None);
+        assert_eq!(with(Some("  ")).operator_token().unwrap(), None);
+        let err = with(Some("short-token")).operator_token().unwrap_err();
+        assert!(err.to_string().contains("16"), "{err}");
+        assert_eq!(
+            with(Some(" operator-token-0123456789 ")).operator_token().unwrap(),
+            Some("operator-token-0123456789".into())
+        );
     }
 }

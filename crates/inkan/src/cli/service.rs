@@ -39,6 +39,7 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn serve(args: ConfigArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
         let app = open(&args).await?;
+        let operator_token = app.config.operator_token()?;
         let listen = app.config.listen();
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
@@ -58,9 +59,7 @@ pub fn serve(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         let state = inkan_web::AppState::new(
             app.inkan.clone(),
             app.pki.clone(),
-            std::env::var("INKAN_OPERATOR_TOKEN")
-                .ok()
-                .filter(|t| t.len() >= 16),
+            operator_token,
         );
         let router = inkan_web::router(state)?;
         inkan_web::serve(listener, router).await?;
