@@ -460,7 +460,9 @@ dir = "/var/spool/inkan"
         let err = with(Some("short-token")).operator_token().unwrap_err();
         assert!(err.to_string().contains("16"), "{err}");
         assert_eq!(
-            with(Some(" operator-token-0123456789 ")).operator_token().unwrap(),
+            with(Some(" operator-token-0123456789 "))
+                .operator_token()
+                .unwrap(),
             Some("operator-token-0123456789".into())
         );
     }

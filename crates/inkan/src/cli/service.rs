@@ -56,11 +56,7 @@ pub fn serve(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         say!("  PKI/TSA:  {url}/pki");
         let worker = tokio::spawn(app.inkan.worker().run());
         let backups = super::backup::schedule(&app)?;
-        let state = inkan_web::AppState::new(
-            app.inkan.clone(),
-            app.pki.clone(),
-            operator_token,
-        );
+        let state = inkan_web::AppState::new(app.inkan.clone(), app.pki.clone(), operator_token);
         let router = inkan_web::router(state)?;
         inkan_web::serve(listener, router).await?;
         worker.abort();
