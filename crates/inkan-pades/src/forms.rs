@@ -221,8 +221,6 @@ pub(crate) fn fill<S: Source>(
     if values.is_empty() {
         return Ok(());
     }
-    let names: Vec<&str> = values.iter().map(|(name, _)| name.as_str()).collect();
-    crate::locks::ensure_unlocked(doc, &names)?;
     let mut font: Option<Font> = None;
     for (name, value) in values {
         let (field_ref, mut field) =

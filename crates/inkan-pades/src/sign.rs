@@ -292,8 +292,12 @@ async fn sign_stage(
     // A signature field another signature locked stays unsigned, and no new signature goes
     // into a locked name (after a lock of every field, no signature at all): Acrobat, pyHanko
     // and the EU's reference validator treat either as changing a locked field. Document
-    // timestamps are not signatures and stay allowed.
-    crate::locks::ensure_unlocked(&doc, &[field.as_str()])?;
+    // timestamps are not signatures and stay allowed. The fields this signer fills are checked
+    // with it, once (not per attempt of the write below).
+    let changed: Vec<&str> = std::iter::once(field.as_str())
+        .chain(options.fill.iter().map(|(name, _)| name.as_str()))
+        .collect();
+    crate::locks::ensure_unlocked(&doc, &changed)?;
     if permission.is_some() && options.visible.is_some() {
         let exists = fields::find_field(&doc, &field)?.is_some();
         if !exists {

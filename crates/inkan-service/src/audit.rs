@@ -118,7 +118,7 @@ impl Inkan {
                     round.anchored += 1;
                 }
                 Err(e) => {
-                    tracing::warn!(organization = %org, error = %e.with_causes(), "audit chain head not timestamped");
+                    tracing::warn!(organization = %org, error = %e, "audit chain head not timestamped");
                     round.failed.push(format!("{org}: {e}"));
                 }
             }

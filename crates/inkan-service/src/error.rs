@@ -14,7 +14,8 @@
 //!   a reference), or [`ServiceError::internal`] when there is no underlying error.
 //!
 //! A cause is printed once: an error that shows its cause in its message does not also return
-//! it from `source()` (as elsewhere in Inkan), so `{:#}` and log lines never repeat it.
+//! it from `source()` (as elsewhere in Inkan), so the message alone is what logs need and
+//! `{:#}` never repeats it.
 
 use inkan_domain::DomainError;
 use inkan_store::StoreError;
@@ -120,23 +121,6 @@ impl ServiceError {
             _ => None,
         }
     }
-
-    /// The message with every cause after it (`a: b: c`), for the log. A cause whose text
-    /// the message already ends with (an error that shows its source, as `#[from]` variants
-    /// do) is not repeated.
-    pub fn with_causes(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(e) = cause {
-            let said = e.to_string();
-            if !text.ends_with(&said) {
-                text.push_str(": ");
-                text.push_str(&said);
-            }
-            cause = e.source();
-        }
-        text
-    }
 }
 
 impl From<DomainError> for ServiceError {
@@ -189,18 +173,14 @@ mod tests {
             .cause()
             .and_then(|c| c.downcast_ref::<std::io::Error>())
             .is_some());
-        assert_eq!(
-            e.with_causes(),
-            "internal error: writing the backup: disk full"
-        );
         let store = StoreError::Corrupt("row 7".into());
         let e = ServiceError::from(store);
         assert_eq!(
-            e.with_causes(),
+            e.to_string(),
             "internal error: the database: stored data is not readable: row 7"
         );
         assert_eq!(
-            ServiceError::internal("sealing did not converge").with_causes(),
+            ServiceError::internal("sealing did not converge").to_string(),
             "internal error: sealing did not converge"
         );
     }

@@ -241,7 +241,7 @@ impl Worker {
                             | ServiceError::NotFound(_)
                             | ServiceError::NotAllowed(_)
                     );
-                    (e.with_causes(), permanent)
+                    (e.to_string(), permanent)
                 }
                 // Running it again would panic again: failed for good, for an operator to see.
                 Err(join) => (
@@ -290,7 +290,7 @@ impl Worker {
                 Ok(0) => tokio::time::sleep(self.idle).await,
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::error!(error = %e.with_causes(), "worker round failed; retrying");
+                    tracing::error!(error = %e, "worker round failed; retrying");
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
             }
@@ -298,18 +298,18 @@ impl Worker {
             if now - last_sweep >= 60 {
                 last_sweep = now;
                 if let Err(e) = self.inkan.job_report(None).await {
-                    tracing::error!(error = %e.with_causes(), "sweeper failed");
+                    tracing::error!(error = %e, "sweeper failed");
                 }
                 // Each organization's audit chain head, timestamped once per interval while
                 // it moves (a failed timestamp is logged and tried again next sweep).
                 if let Err(e) = self.inkan.anchor_audit_chains(true).await {
-                    tracing::error!(error = %e.with_causes(), "audit anchoring failed");
+                    tracing::error!(error = %e, "audit anchoring failed");
                 }
             }
             if now - last_archive_sweep >= 3600 {
                 last_archive_sweep = now;
                 if let Err(e) = self.inkan.sweep_archives().await {
-                    tracing::error!(error = %e.with_causes(), "archive sweep failed; tried again in an hour");
+                    tracing::error!(error = %e, "archive sweep failed; tried again in an hour");
                 }
             }
         }

@@ -79,7 +79,7 @@ impl ApiError {
                 let message = match e {
                     ServiceError::Internal { .. } => {
                         let reference = uuid::Uuid::new_v4();
-                        tracing::error!(%reference, error = %e.with_causes(), "internal error");
+                        tracing::error!(%reference, error = %e, "internal error");
                         format!(
                             "内部エラーが発生しました (an internal error occurred); reference {reference}"
                         )

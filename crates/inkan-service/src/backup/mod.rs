@@ -371,16 +371,16 @@ pub async fn run_schedule(source: Source, backups: Arc<Backups>, hour: u8) {
                     match backups.prune(now).await {
                         Ok(removed) => tracing::info!(removed = ?removed, "backups pruned"),
                         Err(e) => {
-                            tracing::error!(error = %e.with_causes(), "pruning backups failed")
+                            tracing::error!(error = %e, "pruning backups failed")
                         }
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e.with_causes(), "the scheduled backup failed; trying again in ten minutes")
+                    tracing::error!(error = %e, "the scheduled backup failed; trying again in ten minutes")
                 }
             },
             Ok(false) => {}
-            Err(e) => tracing::error!(error = %e.with_causes(), "cannot list the backups"),
+            Err(e) => tracing::error!(error = %e, "cannot list the backups"),
         }
         tokio::time::sleep(std::time::Duration::from_secs(600)).await;
     }

@@ -130,7 +130,7 @@ impl IntoResponse for UiError {
             }
             ref internal @ ServiceError::Internal { .. } => {
                 let reference = uuid::Uuid::new_v4();
-                tracing::error!(%reference, error = %internal.with_causes(), "internal error on a page");
+                tracing::error!(%reference, error = %internal, "internal error on a page");
                 message_page(
                     lang,
                     StatusCode::INTERNAL_SERVER_ERROR,
