@@ -2,8 +2,9 @@
 //! CID-keyed Type 0 font (Identity-H), with widths and a ToUnicode map so the text can be copied
 //! and searched.
 //!
-//! The font is read from the system (Debian's `fonts-ipaexfont-gothic` by default) or from the
-//! file named by `INKAN_FONT`; a missing font is a clear error, not a tofu box.
+//! The font is the file the process chose (`inkan_domain::font::choose`: the `font` setting,
+//! `INKAN_FONT`) or found on the system (Debian's `fonts-ipaexfont-gothic` by default); a
+//! missing font is a clear error, not a tofu box.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,12 +29,10 @@ impl std::fmt::Debug for Font {
 }
 
 impl Font {
-    /// The font named by `INKAN_FONT`, or the first Japanese font found on the system
-    /// ([`inkan_domain::font::japanese_font_path`]).
+    /// The font the process chose (the `font` setting, `INKAN_FONT`), or the first Japanese font
+    /// found on the system ([`inkan_domain::font::japanese_font_path`]).
     pub fn japanese() -> Result<Font, PadesError> {
-        use inkan_domain::font::{japanese_font_path, FONT_VARIABLE};
-        let configured = std::env::var_os(FONT_VARIABLE);
-        let path = japanese_font_path(configured, Path::exists).ok_or_else(|| {
+        let path = inkan_domain::font::japanese_font_path(Path::exists).ok_or_else(|| {
                 PadesError::Font(
                     "no Japanese font found: install fonts-ipaexfont-gothic or set INKAN_FONT to a TrueType file"
                         .into(),

@@ -16,8 +16,8 @@
 //! `UniJIS-UCS2-H`, as older Japanese software writes), hayro asks us for a fallback font and,
 //! with its default resolver, would get a Latin standard font without any kanji: the text would
 //! silently disappear from the preview. So this crate answers such requests with the system's
-//! Japanese font, the same one `inkan-pades` uses for appearances: the file named by `INKAN_FONT`,
-//! else Debian's `fonts-ipaexfont-gothic` (IPAexGothic). hayro maps each character through
+//! Japanese font, the same one `inkan-pades` uses for appearances: the file the process chose
+//! (`inkan_domain::font::choose`: the `font` setting, `INKAN_FONT`), else Debian's `fonts-ipaexfont-gothic` (IPAexGothic). hayro maps each character through
 //! Unicode into that font, so the glyphs are right (the typeface is IPAexGothic whatever the PDF
 //! asked for: a Mincho font shows as Gothic). When no Japanese font is installed, rendering still
 //! succeeds but that text is left out of the image: the page is drawn without it.
@@ -376,13 +376,13 @@ fn wants_cjk_font(query: &FallbackFontQuery) -> bool {
     })
 }
 
-/// The Japanese font, read once per process: `INKAN_FONT`, else the first system font found
-/// (the same one `inkan-pades` draws with: [`inkan_domain::font::japanese_font_path`]).
+/// The Japanese font, read once per process: the one chosen (the `font` setting, `INKAN_FONT`),
+/// else the first system font found (the same one `inkan-pades` draws with:
+/// [`inkan_domain::font::japanese_font_path`]).
 fn japanese_font() -> Option<FontData> {
     static FONT: OnceLock<Option<FontData>> = OnceLock::new();
     FONT.get_or_init(|| {
-        use inkan_domain::font::{japanese_font_path, FONT_VARIABLE};
-        let path = japanese_font_path(std::env::var_os(FONT_VARIABLE), std::path::Path::exists)?;
+        let path = inkan_domain::font::japanese_font_path(std::path::Path::exists)?;
         let data: FontData = Arc::new(std::fs::read(path).ok()?);
         Some(data)
     })

@@ -82,6 +82,9 @@ pub struct Config {
     /// for provisioning (`INKAN_OPERATOR_TOKEN`; at least 16 characters; without it, no
     /// organization is created over the API).
     pub operator_token: Option<String>,
+    /// The TrueType font every drawing uses (stamps, appearances, the 締結証明書, page images)
+    /// (`INKAN_FONT`; without it, IPAexGothic from Debian's fonts-ipaexfont-gothic).
+    pub font: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -98,7 +101,7 @@ impl Config {
     /// Reads a TOML file (if given), then applies `INKAN_DATA_DIR`, `INKAN_LISTEN`,
     /// `INKAN_PUBLIC_URL`, `INKAN_DATABASE_URL`, `INKAN_MAIL_FROM`, `INKAN_TSA_URLS`,
     /// `INKAN_TRUSTED_PROXIES`, `INKAN_ALLOWED_NETWORKS` (comma-separated),
-    /// `INKAN_JOB_LEASE_SECONDS`, `INKAN_METRICS_TOKEN` and `INKAN_OPERATOR_TOKEN` from the
+    /// `INKAN_JOB_LEASE_SECONDS`, `INKAN_METRICS_TOKEN`, `INKAN_OPERATOR_TOKEN` and `INKAN_FONT` from the
     /// environment.
     pub fn load(file: Option<&Path>) -> Result<Config> {
         let mut config = match file {
@@ -148,6 +151,9 @@ impl Config {
         }
         if let Some(v) = env("INKAN_OPERATOR_TOKEN") {
             config.operator_token = Some(v);
+        }
+        if let Some(v) = env(inkan_domain::font::FONT_VARIABLE) {
+            config.font = Some(v.into());
         }
         Ok(config)
     }
@@ -273,6 +279,9 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
     let data = config.data_dir();
     keep_files_private(&data)?;
     let public_url = config.public_url();
+    if let Some(font) = &config.font {
+        inkan_domain::font::choose(font.clone());
+    }
 
     let pki_dir = config.pki_dir.clone().unwrap_or_else(|| data.join("pki"));
     let pki = if pki_dir.join("pki.toml").exists() {

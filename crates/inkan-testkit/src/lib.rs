@@ -36,10 +36,13 @@ pub fn unanswered_url(path: &str) -> String {
 }
 
 /// True when the Japanese font every drawing of a contract uses is installed (`INKAN_FONT`, or
-/// Debian's `fonts-ipaexfont-gothic`); else the test is skipped, or fails under CI.
+/// Debian's `fonts-ipaexfont-gothic`); else the test is skipped, or fails under CI. A test
+/// process reads `INKAN_FONT` here, as the `inkan` command does, and draws with that font.
 pub fn japanese_font_installed() -> bool {
-    let configured = std::env::var_os(inkan_domain::font::FONT_VARIABLE);
-    if inkan_domain::font::japanese_font_path(configured, Path::exists).is_some() {
+    if let Some(font) = std::env::var_os(inkan_domain::font::FONT_VARIABLE) {
+        inkan_domain::font::choose(font.into());
+    }
+    if inkan_domain::font::japanese_font_path(Path::exists).is_some() {
         return true;
     }
     skip_or_fail("no Japanese font (apt install fonts-ipaexfont-gothic)");

@@ -8,6 +8,11 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     init_logging();
+    // The font every drawing uses (a visible signature, the 締結証明書): the commands that sign
+    // take it from the environment here; `inkan serve` reads it with its configuration too.
+    if let Some(font) = std::env::var_os(inkan_domain::font::FONT_VARIABLE) {
+        inkan_domain::font::choose(font.into());
+    }
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,
