@@ -193,7 +193,7 @@ async fn wait_sealed(inkan: &Inkan, staff: &Staff, links: &[(String, Vec<String>
             if Instant::now() > deadline {
                 bail!(
                     "envelope {id} was not sealed in 30 minutes: {}",
-                    view.status
+                    view.status.name()
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

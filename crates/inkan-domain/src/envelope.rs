@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use utoipa::ToSchema;
 
 use crate::routing::signers_due;
 use crate::{
@@ -36,32 +37,73 @@ pub enum EnvelopeStatus {
     Expired,
 }
 
-impl EnvelopeStatus {
-    /// The stable name stored in databases and shown in the API (`draft`, `sent`, …).
-    pub fn name(&self) -> &'static str {
+/// An envelope's status without its details (who declined, why): what lists show and filters
+/// take, by its stable name (`draft`, `sent`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusKind {
+    Draft,
+    AwaitingApproval,
+    Sent,
+    PartiallySigned,
+    Completed,
+    Declined,
+    Cancelled,
+    Expired,
+}
+
+impl StatusKind {
+    /// Every status, in the order an envelope goes through them.
+    pub const ALL: [StatusKind; 8] = [
+        StatusKind::Draft,
+        StatusKind::AwaitingApproval,
+        StatusKind::Sent,
+        StatusKind::PartiallySigned,
+        StatusKind::Completed,
+        StatusKind::Declined,
+        StatusKind::Cancelled,
+        StatusKind::Expired,
+    ];
+
+    /// The stable name stored in databases and shown in the API.
+    pub fn name(self) -> &'static str {
         match self {
-            Self::Draft => "draft",
-            Self::AwaitingApproval => "awaiting_approval",
-            Self::Sent => "sent",
-            Self::PartiallySigned => "partially_signed",
-            Self::Completed => "completed",
-            Self::Declined { .. } => "declined",
-            Self::Cancelled { .. } => "cancelled",
-            Self::Expired => "expired",
+            StatusKind::Draft => "draft",
+            StatusKind::AwaitingApproval => "awaiting_approval",
+            StatusKind::Sent => "sent",
+            StatusKind::PartiallySigned => "partially_signed",
+            StatusKind::Completed => "completed",
+            StatusKind::Declined => "declined",
+            StatusKind::Cancelled => "cancelled",
+            StatusKind::Expired => "expired",
         }
     }
 
-    /// Every status name, as [`EnvelopeStatus::name`] gives them.
-    pub const NAMES: [&'static str; 8] = [
-        "draft",
-        "awaiting_approval",
-        "sent",
-        "partially_signed",
-        "completed",
-        "declined",
-        "cancelled",
-        "expired",
-    ];
+    /// The status of that name.
+    pub fn parse(name: &str) -> Option<StatusKind> {
+        StatusKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl EnvelopeStatus {
+    /// Which status this is, without its details.
+    pub fn kind(&self) -> StatusKind {
+        match self {
+            Self::Draft => StatusKind::Draft,
+            Self::AwaitingApproval => StatusKind::AwaitingApproval,
+            Self::Sent => StatusKind::Sent,
+            Self::PartiallySigned => StatusKind::PartiallySigned,
+            Self::Completed => StatusKind::Completed,
+            Self::Declined { .. } => StatusKind::Declined,
+            Self::Cancelled { .. } => StatusKind::Cancelled,
+            Self::Expired => StatusKind::Expired,
+        }
+    }
+
+    /// The stable name stored in databases and shown in the API (`draft`, `sent`, …).
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
 
     /// Completed, declined, cancelled or expired: nothing more can happen.
     pub fn is_final(&self) -> bool {

@@ -2,11 +2,12 @@
 //! goes, and what the signer must fill in before signing (署名日, a checkbox, an attached PDF).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{AttachmentId, CalendarDate, DateFormat, DomainError, FieldId, RecipientId};
 
 /// What a field asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     /// The recipient's signature. Without a placement it is invisible (the seeds' default).
@@ -19,6 +20,19 @@ pub enum FieldKind {
     Checkbox,
     /// A PDF the signer must attach (添付依頼).
     Attachment,
+}
+
+impl FieldKind {
+    /// The name in the API: `signature`, `text`, `date`, `checkbox`, `attachment`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldKind::Signature => "signature",
+            FieldKind::Text => "text",
+            FieldKind::Date => "date",
+            FieldKind::Checkbox => "checkbox",
+            FieldKind::Attachment => "attachment",
+        }
+    }
 }
 
 /// Where a field sits: a page (1-based) and a rectangle in PDF points from the bottom-left.

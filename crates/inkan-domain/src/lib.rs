@@ -21,7 +21,8 @@ mod values;
 
 pub use calendar::{CalendarDate, DateFormat};
 pub use envelope::{
-    Action, ActionName, Envelope, EnvelopeStatus, Outcome, MAX_DOCUMENTS, MAX_TOTAL_BYTES,
+    Action, ActionName, Envelope, EnvelopeStatus, Outcome, StatusKind, MAX_DOCUMENTS,
+    MAX_TOTAL_BYTES,
 };
 pub use error::DomainError;
 pub use fields::{fill, signs, Field, FieldKind, FieldValue, Placement};

@@ -5,11 +5,12 @@
 //! parallel. Cc recipients (受領者) only receive the completed documents.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{Email, RecipientId};
 
 /// What a recipient does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Approves internally before the envelope is sent.
@@ -20,8 +21,19 @@ pub enum Role {
     Cc,
 }
 
+impl Role {
+    /// The name in the API: `approver`, `signer`, `cc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Approver => "approver",
+            Role::Signer => "signer",
+            Role::Cc => "cc",
+        }
+    }
+}
+
 /// Where a recipient stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecipientState {
     /// Not their turn, or nothing to do yet.
@@ -32,8 +44,19 @@ pub enum RecipientState {
     Declined,
 }
 
+impl RecipientState {
+    /// The name in the API: `waiting`, `done`, `declined`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecipientState::Waiting => "waiting",
+            RecipientState::Done => "done",
+            RecipientState::Declined => "declined",
+        }
+    }
+}
+
 /// How a signer's signature is made (署名方法).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureMethod {
     /// 契約印タイプ / 立会人型: the service signs with its own certificate, naming the signer in

@@ -4,9 +4,8 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use inkan_domain::{
-    text, AttachmentId, CounterpartyId, DateFormat, DocumentId, Email, Envelope, EnvelopeId,
-    EnvelopeStatus, Field, FieldKind, Outcome, Placement, Recipient, RecipientId, Role,
-    SignatureMethod, Yen,
+    text, AttachmentId, CounterpartyId, DocumentId, Email, Envelope, EnvelopeId, EnvelopeStatus,
+    Field, FieldKind, Outcome, Placement, Recipient, RecipientId, Role, StatusKind, Yen,
 };
 use inkan_store::{
     AttachmentRecord, Change, DocumentQuery, DocumentRecord, EnvelopeFilter, EnvelopeRecord,
@@ -101,34 +100,6 @@ pub(crate) fn parse_metadata(m: &MetadataInput) -> Result<TransactionMetadata> {
         date,
         amount,
         counterparty,
-    })
-}
-
-/// A date field's format by its API name; 和暦 when not given.
-fn parse_date_format(name: Option<&str>) -> Result<DateFormat> {
-    match name {
-        None | Some("") => Ok(DateFormat::default()),
-        Some(name) => DateFormat::parse(name).ok_or_else(|| {
-            ServiceError::Invalid(format!(
-                "日付の書式 {name:?} は使えません (unknown date format): wareki (令和8年12月3日), \
-                 seireki (2026年12月3日) or iso (2026-12-03)"
-            ))
-        }),
-    }
-}
-
-fn parse_kind(kind: &str) -> Result<FieldKind> {
-    Ok(match kind {
-        "signature" => FieldKind::Signature,
-        "text" => FieldKind::Text,
-        "date" => FieldKind::Date,
-        "checkbox" => FieldKind::Checkbox,
-        "attachment" => FieldKind::Attachment,
-        other => {
-            return Err(ServiceError::Invalid(format!(
-                "入力項目の種類 {other:?} はありません (unknown field kind): signature, text, date, checkbox, attachment のいずれかです"
-            )))
-        }
     })
 }
 
@@ -689,21 +660,13 @@ impl Inkan {
     pub async fn envelopes(
         &self,
         staff: &Staff,
-        status: Option<&str>,
+        status: Option<StatusKind>,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<EnvelopeSummary>> {
-        if let Some(s) = status {
-            if !EnvelopeStatus::NAMES.contains(&s) {
-                return Err(ServiceError::Invalid(format!(
-                    "状態 {s:?} はありません (unknown status): {} のいずれかです",
-                    EnvelopeStatus::NAMES.join(", ")
-                )));
-            }
-        }
         staff.require_some_reading()?;
         let filter = EnvelopeFilter {
-            status: status.map(str::to_string),
+            status,
             reach: staff.rights.reads,
             folder: None,
             limit: limit.clamp(1, 500),
@@ -836,7 +799,7 @@ impl Inkan {
                 h.document.name.clone(),
                 h.envelope_title.clone(),
                 h.envelope_number.clone(),
-                h.envelope_status.clone(),
+                h.envelope_status.name().to_string(),
                 h.document.sha256.clone(),
                 h.envelope_id.clone(),
                 h.document.id.clone(),
@@ -899,16 +862,7 @@ impl RecipientKeys {
     fn add(envelope: &mut Envelope, input: &[NewRecipient]) -> Result<Self> {
         let mut keys: Vec<(String, RecipientId, Role)> = Vec::new();
         for (i, r) in input.iter().enumerate() {
-            let role = match r.role.as_str() {
-                "signer" => Role::Signer,
-                "approver" => Role::Approver,
-                "cc" => Role::Cc,
-                other => {
-                    return Err(ServiceError::Invalid(format!(
-                        "宛先の役割 {other:?} はありません (unknown recipient role): signer, approver, cc のいずれかです"
-                    )))
-                }
-            };
+            let role = r.role;
             if keys.iter().any(|(k, _, _)| *k == r.key) {
                 return Err(ServiceError::Invalid(format!(
                     "宛先のキーが重複しています (two recipients have the key {:?})",
@@ -922,15 +876,7 @@ impl RecipientKeys {
             let name =
                 text::required_line("受信者の氏名 (name)", &r.name, 100).map_err(in_recipient)?;
             let mut recipient = Recipient::new(&name, email, role, r.order);
-            recipient.method = match r.method.as_deref() {
-                None | Some("witness") => SignatureMethod::Witness,
-                Some("party") => SignatureMethod::Party,
-                Some(other) => {
-                    return Err(ServiceError::Invalid(format!(
-                        "unknown signature method {other:?}: use witness (契約印タイプ) or party (実印タイプ)"
-                    )))
-                }
-            };
+            recipient.method = r.method;
             keys.push((r.key.clone(), recipient.id, role));
             envelope.add_recipient(recipient)?;
         }
@@ -996,7 +942,7 @@ impl RecipientKeys {
                     placement.map_or(0, |p| p.page)
                 )));
             }
-            let kind = parse_kind(&f.kind)?;
+            let kind = f.kind;
             if kind == FieldKind::Signature
                 && fields
                     .iter()
@@ -1007,10 +953,9 @@ impl RecipientKeys {
                     f.recipient
                 )));
             }
-            let date_format = parse_date_format(f.date_format.as_deref())?;
             fields.push(
                 Field::new(recipient, kind, &f.label, f.required, placement)?
-                    .with_date_format(date_format),
+                    .with_date_format(f.date_format),
             );
         }
         let doc_signers: Vec<RecipientId> = match &d.signers {

@@ -1,7 +1,11 @@
-//! What the use cases take and return: plain data (strings, numbers, lists) that the web layer
-//! serialises as JSON and describes in its OpenAPI document.
+//! What the use cases take and return: plain data (strings, numbers, lists and the domain's
+//! enums) that the web layer serialises as JSON and describes in its OpenAPI document. serde
+//! parses the enums, so a wrong role or kind is refused naming the field and the allowed values.
 
-use inkan_domain::{Envelope, EnvelopeStatus, Field, FieldKind, FieldValue, Recipient, Role};
+use inkan_domain::{
+    DateFormat, Envelope, EnvelopeStatus, Field, FieldKind, FieldValue, Recipient, RecipientState,
+    Role, SignatureMethod, StatusKind,
+};
 use inkan_store::{AttachmentRecord, DocumentRecord, EnvelopeRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -42,14 +46,13 @@ pub struct NewRecipient {
     pub key: String,
     pub name: String,
     pub email: String,
-    /// `signer`, `approver` or `cc`.
-    pub role: String,
+    pub role: Role,
     /// Routing group: lower groups act first, equal groups in parallel.
     #[serde(default = "one")]
     pub order: u32,
-    /// `witness` (契約印タイプ, default) or `party` (実印タイプ).
+    /// 契約印タイプ (`witness`, the default) or 実印タイプ (`party`).
     #[serde(default)]
-    pub method: Option<String>,
+    pub method: SignatureMethod,
 }
 
 fn one() -> u32 {
@@ -78,8 +81,7 @@ pub struct NewDocument {
 pub struct NewField {
     /// The recipient's key.
     pub recipient: String,
-    /// `signature`, `text`, `date`, `checkbox` or `attachment`.
-    pub kind: String,
+    pub kind: FieldKind,
     #[serde(default)]
     pub label: String,
     #[serde(default)]
@@ -90,7 +92,7 @@ pub struct NewField {
     /// the default), `seireki` (2026年12月3日) or `iso` (2026-12-03). The signer may type any
     /// of these forms.
     #[serde(default)]
-    pub date_format: Option<String>,
+    pub date_format: DateFormat,
 }
 
 /// A file attached by the sender.
@@ -133,7 +135,7 @@ pub struct EnvelopeView {
     pub message: String,
     /// `draft`, `awaiting_approval`, `sent`, `partially_signed`, `completed`, `declined`,
     /// `cancelled`, `expired`.
-    pub status: String,
+    pub status: StatusKind,
     /// The status in words (Japanese and English).
     pub status_label: String,
     /// Why it was declined or cancelled.
@@ -164,12 +166,10 @@ pub struct RecipientView {
     pub id: String,
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub order: u32,
-    /// `waiting`, `done` or `declined`.
-    pub state: String,
-    /// `witness` or `party`.
-    pub method: String,
+    pub state: RecipientState,
+    pub method: SignatureMethod,
     pub done_at: Option<i64>,
 }
 
@@ -194,14 +194,14 @@ pub struct DocumentView {
 pub struct FieldView {
     pub id: String,
     pub recipient: String,
-    pub kind: String,
+    pub kind: FieldKind,
     pub label: String,
     pub required: bool,
     pub placement: Option<PlacementView>,
     /// Text, `true`/`false`, or an attachment ID.
     pub value: Option<String>,
-    /// Date fields: how the date is written, `wareki`, `seireki` or `iso`.
-    pub date_format: Option<String>,
+    /// Date fields: how the date is written.
+    pub date_format: Option<DateFormat>,
 }
 
 /// An attached file.
@@ -235,7 +235,7 @@ pub struct EnvelopeSummary {
     pub number: String,
     pub title: String,
     pub message: String,
-    pub status: String,
+    pub status: StatusKind,
     pub status_label: String,
     pub deadline: i64,
     pub deadline_text: String,
@@ -269,7 +269,7 @@ pub struct DocumentHitView {
     pub envelope_id: String,
     pub envelope_title: String,
     pub envelope_number: String,
-    pub envelope_status: String,
+    pub envelope_status: StatusKind,
     pub document: DocumentView,
 }
 
@@ -281,24 +281,6 @@ pub struct CompletionView {
     pub progress: Vec<RecipientView>,
     /// When the link stops working.
     pub expires_at: Option<i64>,
-}
-
-pub(crate) fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Signer => "signer",
-        Role::Approver => "approver",
-        Role::Cc => "cc",
-    }
-}
-
-pub(crate) fn kind_name(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Signature => "signature",
-        FieldKind::Text => "text",
-        FieldKind::Date => "date",
-        FieldKind::Checkbox => "checkbox",
-        FieldKind::Attachment => "attachment",
-    }
 }
 
 pub(crate) fn status_reason(status: &EnvelopeStatus) -> Option<String> {
@@ -315,19 +297,10 @@ pub(crate) fn recipient_view(r: &Recipient) -> RecipientView {
         id: r.id.to_string(),
         name: r.name.clone(),
         email: r.email.to_string(),
-        role: role_name(r.role).into(),
+        role: r.role,
         order: r.order,
-        state: match r.state {
-            inkan_domain::RecipientState::Waiting => "waiting",
-            inkan_domain::RecipientState::Done => "done",
-            inkan_domain::RecipientState::Declined => "declined",
-        }
-        .into(),
-        method: match r.method {
-            inkan_domain::SignatureMethod::Witness => "witness",
-            inkan_domain::SignatureMethod::Party => "party",
-        }
-        .into(),
+        state: r.state,
+        method: r.method,
         done_at: r.done_at,
     }
 }
@@ -336,7 +309,7 @@ pub(crate) fn field_view(f: &Field) -> FieldView {
     FieldView {
         id: f.id.to_string(),
         recipient: f.recipient.to_string(),
-        kind: kind_name(f.kind).into(),
+        kind: f.kind,
         label: f.label.clone(),
         required: f.required,
         placement: f.placement.map(|p| PlacementView {
@@ -351,7 +324,7 @@ pub(crate) fn field_view(f: &Field) -> FieldView {
             FieldValue::Checked(c) => c.to_string(),
             FieldValue::Attachment(a) => a.to_string(),
         }),
-        date_format: (f.kind == FieldKind::Date).then(|| f.date_format.as_str().to_string()),
+        date_format: (f.kind == FieldKind::Date).then_some(f.date_format),
     }
 }
 
@@ -398,7 +371,7 @@ pub(crate) fn summary(record: &EnvelopeRecord) -> EnvelopeSummary {
         number: e.number.clone(),
         title: e.title.clone(),
         message: e.message.clone(),
-        status: e.status().name().into(),
+        status: e.status().kind(),
         status_label: e.status().to_string(),
         deadline: e.deadline,
         deadline_text: format_japanese(e.deadline),
@@ -423,7 +396,7 @@ pub(crate) fn envelope_view(
         number: e.number.clone(),
         title: e.title.clone(),
         message: e.message.clone(),
-        status: e.status().name().into(),
+        status: e.status().kind(),
         status_label: e.status().to_string(),
         status_reason: status_reason(e.status()),
         deadline: e.deadline,

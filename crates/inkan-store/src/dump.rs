@@ -16,13 +16,23 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
-use crate::{Inventory, PostgresStore, Result, SqliteStore, StoreError};
+use crate::sql::{self, Backend};
+use crate::{Inventory, Result, SqlStore, StoreError};
 
-impl SqliteStore {
-    /// `VACUUM INTO`: a consistent copy of the database as of one read transaction (writers go
-    /// on meanwhile, under WAL); the inventory is then read from the copy itself.
+impl SqlStore {
+    /// A copy of the whole database in `file` (which must not exist), with the inventory of
+    /// what it holds.
     pub(crate) async fn export_to(&self, file: &Path) -> Result<Inventory> {
         refuse_existing(file)?;
+        match &self.backend {
+            Backend::Sqlite => self.vacuum_into(file).await,
+            Backend::Postgres(target) => self.pg_dump(target, file).await,
+        }
+    }
+
+    /// `VACUUM INTO`: a consistent copy of the database as of one read transaction (writers go
+    /// on meanwhile, under WAL); the inventory is then read from the copy itself.
+    async fn vacuum_into(&self, file: &Path) -> Result<Inventory> {
         let path = file.to_str().ok_or_else(|| {
             StoreError::Config(format!("the export path {} is not UTF-8", file.display()))
         })?;
@@ -31,19 +41,16 @@ impl SqliteStore {
             .execute(&self.pool)
             .await?;
         let options = SqliteConnectOptions::new().filename(file).read_only(true);
-        let mut copy = options.connect().await?;
-        let inventory = SqliteStore::inventory_on(&mut copy).await;
+        let mut copy = sql::sqlite::any_options(&options)?.connect().await?;
+        let inventory = SqlStore::inventory_on(&mut copy).await;
         copy.close().await?;
         inventory
     }
-}
 
-impl PostgresStore {
     /// `pg_dump --format=custom` in the snapshot of a read-only transaction that also reads
     /// the inventory, so both describe the same moment. Owners and grants are left out (the
     /// database restored into has its own).
-    pub(crate) async fn export_to(&self, file: &Path) -> Result<Inventory> {
-        refuse_existing(file)?;
+    async fn pg_dump(&self, target: &PgTarget, file: &Path) -> Result<Inventory> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
@@ -51,8 +58,8 @@ impl PostgresStore {
         let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
             .fetch_one(&mut *tx)
             .await?;
-        let inventory = PostgresStore::inventory_on(&mut tx).await?;
-        let mut command = self.target.command("pg_dump");
+        let inventory = SqlStore::inventory_on(&mut tx).await?;
+        let mut command = target.command("pg_dump");
         command
             .args(["--format=custom", "--no-owner", "--no-privileges"])
             .arg(format!("--snapshot={snapshot}"))

@@ -13,17 +13,12 @@
 mod audit;
 mod dump;
 mod error;
-mod imp;
-mod imp_access;
-mod imp_passkeys;
-mod imp_sso;
 mod migrations;
 mod model;
 mod passkeys;
-mod postgres;
 mod reach;
 mod rows;
-mod sqlite;
+mod sql;
 mod sso;
 
 pub use audit::{
@@ -34,9 +29,8 @@ pub use dump::{create_database, database_is_empty, drop_database, import_databas
 pub use error::StoreError;
 pub use model::*;
 pub use passkeys::{PasskeyStore, StoredPasskey};
-pub use postgres::PostgresStore;
 pub use reach::{AccessStore, Folder, Group, Reach, MAX_FOLDER_DEPTH};
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
 pub use sso::{SsoProvider, SsoStore};
 
 use async_trait::async_trait;
@@ -55,9 +49,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// the trail).
 pub async fn open(url: &str, chain_key: ChainKey) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url, chain_key).await?))
+        Ok(Arc::new(SqlStore::postgres(url, chain_key).await?))
     } else if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url, chain_key).await?))
+        Ok(Arc::new(SqlStore::sqlite(url, chain_key).await?))
     } else {
         Err(StoreError::Config(format!(
             "unsupported database URL {:?}: use sqlite://FILE or postgres://…",
@@ -71,15 +65,15 @@ pub async fn open(url: &str, chain_key: ChainKey) -> Result<Arc<dyn Store>> {
 /// afterwards applies the rest, as an upgrade does.
 pub async fn migrate_to(url: &str, version: i64) -> Result<()> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        PostgresStore::migrate_to(url, version).await
+        sql::postgres::migrate_to(url, version).await
     } else {
-        SqliteStore::migrate_to(url, version).await
+        sql::sqlite::migrate_to(url, version).await
     }
 }
 
 /// Every migration's version and description, oldest first (the same on both backends).
 pub fn migrations() -> Vec<(i64, String)> {
-    SqliteStore::migrations()
+    sql::sqlite::migrations()
 }
 
 /// Everything Inkan keeps, except blobs (see inkan-blobs). Every read that concerns one

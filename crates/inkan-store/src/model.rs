@@ -394,8 +394,8 @@ pub struct Change {
 /// Which envelopes to list.
 #[derive(Debug, Clone, Default)]
 pub struct EnvelopeFilter {
-    /// A status name (`EnvelopeStatus::name`), or all.
-    pub status: Option<String>,
+    /// One status, or all.
+    pub status: Option<inkan_domain::StatusKind>,
     /// Whose reading to list for: nothing unless set.
     pub reach: Reach,
     /// Only those in this folder (and its subfolders).
@@ -430,7 +430,7 @@ pub struct DocumentHit {
     pub document: DocumentRecord,
     pub envelope_title: String,
     pub envelope_number: String,
-    pub envelope_status: String,
+    pub envelope_status: inkan_domain::StatusKind,
 }
 
 /// Where a job stands.

@@ -21,7 +21,7 @@ pub struct StoredPasskey {
     pub last_used_at: Option<UnixTime>,
 }
 
-/// The store's part for passkeys (a part of [`crate::Store`]; implemented in `imp_passkeys.rs`).
+/// The store's part for passkeys (a part of [`crate::Store`]; implemented in `sql/passkeys.rs`).
 #[async_trait]
 pub trait PasskeyStore: Send + Sync {
     async fn add_passkey(&self, passkey: &StoredPasskey) -> Result<()>;

@@ -60,7 +60,7 @@ pub struct Folder {
 /// How deep folders nest at most (the top level is depth 1).
 pub const MAX_FOLDER_DEPTH: usize = 8;
 
-/// The store's part for 閲覧権限 (a part of [`crate::Store`]; implemented in `imp_access.rs`).
+/// The store's part for 閲覧権限 (a part of [`crate::Store`]; implemented in `sql/access.rs`).
 #[async_trait]
 pub trait AccessStore: Send + Sync {
     /// The envelope, if it is the organization's and `reach` reads it.

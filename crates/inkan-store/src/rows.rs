@@ -16,7 +16,7 @@ use crate::{
     TransactionMetadata, User, UserRole, Webhook,
 };
 
-/// Typed column access over either backend's rows.
+/// Typed column access over the rows of either database.
 pub(crate) trait Get {
     fn text(&self, col: &str) -> Result<String>;
     fn opt_text(&self, col: &str) -> Result<Option<String>>;
@@ -27,33 +27,30 @@ pub(crate) trait Get {
     fn flag(&self, col: &str) -> Result<bool>;
 }
 
-macro_rules! impl_get {
-    ($row:ty) => {
-        impl Get for $row {
-            fn text(&self, col: &str) -> Result<String> {
-                self.try_get(col).map_err(|e| column(col, e))
-            }
-            fn opt_text(&self, col: &str) -> Result<Option<String>> {
-                self.try_get(col).map_err(|e| column(col, e))
-            }
-            fn int(&self, col: &str) -> Result<i64> {
-                self.try_get(col).map_err(|e| column(col, e))
-            }
-            fn opt_int(&self, col: &str) -> Result<Option<i64>> {
-                self.try_get(col).map_err(|e| column(col, e))
-            }
-            fn blob(&self, col: &str) -> Result<Vec<u8>> {
-                self.try_get(col).map_err(|e| column(col, e))
-            }
-            fn flag(&self, col: &str) -> Result<bool> {
-                self.try_get(col).map_err(|e| column(col, e))
-            }
+impl Get for sqlx::any::AnyRow {
+    fn text(&self, col: &str) -> Result<String> {
+        self.try_get(col).map_err(|e| column(col, e))
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        self.try_get(col).map_err(|e| column(col, e))
+    }
+    fn int(&self, col: &str) -> Result<i64> {
+        self.try_get(col).map_err(|e| column(col, e))
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        self.try_get(col).map_err(|e| column(col, e))
+    }
+    fn blob(&self, col: &str) -> Result<Vec<u8>> {
+        self.try_get(col).map_err(|e| column(col, e))
+    }
+    fn flag(&self, col: &str) -> Result<bool> {
+        // SQLite has no boolean type: its rows hold 0 or 1.
+        match self.try_get::<bool, _>(col) {
+            Ok(flag) => Ok(flag),
+            Err(_) => self.int(col).map(|n| n != 0),
         }
-    };
+    }
 }
-
-impl_get!(sqlx::sqlite::SqliteRow);
-impl_get!(sqlx::postgres::PgRow);
 
 fn column(col: &str, e: sqlx::Error) -> StoreError {
     StoreError::Corrupt(format!("column {col}: {e}"))
@@ -358,12 +355,17 @@ pub(crate) fn document(r: &impl Get) -> Result<DocumentRecord> {
     })
 }
 
+fn status_kind(name: &str) -> Result<inkan_domain::StatusKind> {
+    inkan_domain::StatusKind::parse(name)
+        .ok_or_else(|| StoreError::Corrupt(format!("envelope status {name:?}")))
+}
+
 pub(crate) fn document_hit(r: &impl Get) -> Result<DocumentHit> {
     Ok(DocumentHit {
         document: document(r)?,
         envelope_title: r.text("envelope_title")?,
         envelope_number: r.text("envelope_number")?,
-        envelope_status: r.text("envelope_status")?,
+        envelope_status: status_kind(&r.text("envelope_status")?)?,
     })
 }
 

@@ -36,7 +36,7 @@ impl std::fmt::Debug for SsoProvider {
 }
 
 /// The store's part for single sign-on (a part of [`crate::Store`]; implemented in
-/// `imp_sso.rs`).
+/// `sql/sso.rs`).
 #[async_trait]
 pub trait SsoStore: Send + Sync {
     /// Sets (or replaces) the organization's provider and its domains in one transaction; a

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use inkan_domain::{
     AttachmentId, ConclusionId, DocumentId, Envelope, EnvelopeId, Field, FieldKind, JobId,
-    OrganizationId, Recipient, Role, SignerAccountId, UserId, Yen,
+    OrganizationId, Recipient, Role, SignerAccountId, StatusKind, UserId, Yen,
 };
 use inkan_store::*;
 use serde_json::json;
@@ -63,7 +63,7 @@ where
 {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("inkan.db").display());
-    let store = SqliteStore::connect(&url, chain_key()).await.unwrap();
+    let store = SqlStore::sqlite(&url, chain_key()).await.unwrap();
     let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap());
     let started = std::time::Instant::now();
     test(Ctx {
@@ -87,7 +87,7 @@ where
     };
     let url = database.url.clone();
     let started = std::time::Instant::now();
-    let store = PostgresStore::connect(&url, chain_key()).await.unwrap();
+    let store = SqlStore::postgres(&url, chain_key()).await.unwrap();
     let raw = sqlx::PgPool::connect(&url).await.unwrap();
     // Spawned so that a failing test still lets us drop its database.
     let outcome = tokio::spawn(test(Ctx {
@@ -1001,8 +1001,8 @@ async fn envelopes_newest_first_filtered_and_paged(ctx: Ctx) {
         s.apply(insert(&rec)).await.unwrap();
         ids.push(rec.id());
     }
-    let list = |status: Option<&str>, limit, offset| EnvelopeFilter {
-        status: status.map(str::to_string),
+    let list = |status: Option<StatusKind>, limit, offset| EnvelopeFilter {
+        status,
         limit,
         offset,
         ..every_envelope()
@@ -1038,7 +1038,7 @@ async fn envelopes_newest_first_filtered_and_paged(ctx: Ctx) {
         .collect();
     assert_eq!(page, vec![ids[3], ids[2]]);
     let sent_ids: Vec<_> = s
-        .envelopes(org, &list(Some("sent"), 0, 0))
+        .envelopes(org, &list(Some(StatusKind::Sent), 0, 0))
         .await
         .unwrap()
         .iter()
@@ -1046,7 +1046,7 @@ async fn envelopes_newest_first_filtered_and_paged(ctx: Ctx) {
         .collect();
     assert_eq!(sent_ids, vec![ids[4], ids[2], ids[0]]);
     assert!(s
-        .envelopes(org, &list(Some("completed"), 0, 0))
+        .envelopes(org, &list(Some(StatusKind::Completed), 0, 0))
         .await
         .unwrap()
         .is_empty());
@@ -1336,7 +1336,7 @@ async fn search_by_each_criterion_and_combined(ctx: Ctx) {
     assert_eq!(hit.document, d_april);
     assert_eq!(hit.envelope_title, "締結済みの契約");
     assert_eq!(hit.envelope_number, "R7-001");
-    assert_eq!(hit.envelope_status, "completed");
+    assert_eq!(hit.envelope_status, StatusKind::Completed);
 }
 
 async fn corrupt_values_are_errors_not_panics(ctx: Ctx) {

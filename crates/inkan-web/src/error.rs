@@ -152,9 +152,15 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let text = match &r {
             JsonRejection::MissingJsonContentType(_) => {
-                "the body must be JSON, sent with Content-Type: application/json".to_string()
+                "本文は JSON で送ってください (the body must be JSON, sent with Content-Type: \
+                 application/json)"
+                    .to_string()
             }
-            other => format!("the JSON body cannot be read: {}", other.body_text()),
+            // serde names the field and, for an enum, the values it allows.
+            other => format!(
+                "JSON の本文を読めません (the JSON body cannot be read): {}",
+                other.body_text()
+            ),
         };
         ApiError::rejected(r.status(), "the request body", text)
     }
@@ -163,7 +169,7 @@ impl From<JsonRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         ApiError::BadRequest(format!(
-            "the query string cannot be read: {}",
+            "クエリ文字列を読めません (the query string cannot be read): {}",
             r.body_text()
         ))
     }

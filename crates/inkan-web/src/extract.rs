@@ -144,3 +144,19 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// Reads an optional query parameter whose empty value (`?status=`, as an HTML form sends an
+/// unchosen select) means "not given"; any other value must parse as `T`.
+pub(crate) fn empty_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::de::IntoDeserializer;
+    use serde::Deserialize;
+    match Option::<String>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(value) if value.is_empty() => Ok(None),
+        Some(value) => T::deserialize(value.into_deserializer()).map(Some),
+    }
+}

@@ -6,6 +6,8 @@ mod documents;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use inkan_domain::{DateFormat, FieldKind, Role, SignatureMethod};
+
 use crate::{
     Caller, CounterpartyInput, Inkan, MetadataInput, NewDocument, NewEnvelope, NewField,
     NewOrganization, NewRecipient, PlacementView, Result,
@@ -81,7 +83,7 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
     let (date_page, date_document, date_x, date_y) = date_at;
     let date_field = NewField {
         recipient: "vendor".into(),
-        kind: "date".into(),
+        kind: FieldKind::Date,
         label: "署名日".into(),
         required: true,
         placement: Some(PlacementView {
@@ -91,7 +93,7 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
             width: 160.0,
             height: 24.0,
         }),
-        date_format: None,
+        date_format: DateFormat::Wareki,
     };
     let mut date_field = Some(date_field);
     let documents: Vec<NewDocument> = files
@@ -127,17 +129,17 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
                         key: "vendor".into(),
                         name: "山田太郎".into(),
                         email: vendor_email.into(),
-                        role: "signer".into(),
+                        role: Role::Signer,
                         order: 1,
-                        method: None,
+                        method: SignatureMethod::Witness,
                     },
                     NewRecipient {
                         key: "city".into(),
                         name: "盛岡市長".into(),
                         email: "shicho@city.morioka.example.jp".into(),
-                        role: "signer".into(),
+                        role: Role::Signer,
                         order: 2,
-                        method: None,
+                        method: SignatureMethod::Witness,
                     },
                 ],
                 documents,

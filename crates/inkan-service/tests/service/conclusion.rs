@@ -11,6 +11,7 @@ use crate::common;
 
 use base64::Engine;
 use common::start;
+use inkan_domain::{Role, SignatureMethod};
 use inkan_service::japan::format_slash_jst;
 use inkan_service::{
     Caller, CounterpartyInput, MetadataInput, NewDocument, NewEnvelope, NewOrganization,
@@ -162,17 +163,17 @@ async fn certificate_of_conclusion_library_and_verification() {
                         key: "vendor".into(),
                         name: "山田太郎".into(),
                         email: VENDOR.into(),
-                        role: "signer".into(),
+                        role: Role::Signer,
                         order: 1,
-                        method: None,
+                        method: SignatureMethod::Witness,
                     },
                     NewRecipient {
                         key: "city".into(),
                         name: "盛岡市長 契約花子".into(),
                         email: CITY.into(),
-                        role: "signer".into(),
+                        role: Role::Signer,
                         order: 2,
-                        method: Some("party".into()),
+                        method: SignatureMethod::Party,
                     },
                 ],
                 documents: vec![document("業務委託契約書.pdf"), document("仕様書.pdf")],

@@ -8,6 +8,7 @@ use crate::common;
 
 use base64::Engine;
 use common::{caller, start};
+use inkan_domain::{DateFormat, FieldKind, Role, SignatureMethod, StatusKind};
 use inkan_service::{
     CounterpartyInput, FieldInput, MetadataInput, NewDocument, NewEnvelope, NewField,
     NewOrganization, NewRecipient, PlacementView, SearchInput, ServiceError,
@@ -40,20 +41,28 @@ fn document(
     }
 }
 
-fn placed(recipient: &str, kind: &str, label: &str, y: f64) -> NewField {
+fn placed(recipient: &str, kind: FieldKind, label: &str, y: f64) -> NewField {
     NewField {
         recipient: recipient.into(),
-        kind: kind.into(),
+        kind,
         label: label.into(),
         required: true,
         placement: Some(PlacementView {
             page: 2,
             x: 72.0,
             y,
-            width: if kind == "checkbox" { 12.0 } else { 160.0 },
-            height: if kind == "checkbox" { 12.0 } else { 24.0 },
+            width: if kind == FieldKind::Checkbox {
+                12.0
+            } else {
+                160.0
+            },
+            height: if kind == FieldKind::Checkbox {
+                12.0
+            } else {
+                24.0
+            },
         }),
-        date_format: None,
+        date_format: DateFormat::Wareki,
     }
 }
 
@@ -131,17 +140,17 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
                         key: "vendor".into(),
                         name: "山田太郎".into(),
                         email: VENDOR.into(),
-                        role: "signer".into(),
+                        role: Role::Signer,
                         order: 1,
-                        method: None,
+                        method: SignatureMethod::Witness,
                     },
                     NewRecipient {
                         key: "city".into(),
                         name: "盛岡市長 契約 花子".into(),
                         email: CITY.into(),
-                        role: "signer".into(),
+                        role: Role::Signer,
                         order: 2,
-                        method: None,
+                        method: SignatureMethod::Witness,
                     },
                 ],
                 documents: vec![
@@ -149,15 +158,15 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
                         "機密保持契約書.pdf",
                         None,
                         vec![
-                            placed("vendor", "date", "署名日", 600.0),
-                            placed("vendor", "checkbox", "内容に同意します", 560.0),
+                            placed("vendor", FieldKind::Date, "署名日", 600.0),
+                            placed("vendor", FieldKind::Checkbox, "内容に同意します", 560.0),
                         ],
                         "0",
                     ),
                     document(
                         "業務委託契約書.pdf",
                         None,
-                        vec![placed("vendor", "text", "担当者名", 600.0)],
+                        vec![placed("vendor", FieldKind::Text, "担当者名", 600.0)],
                         "1,234,567円",
                     ),
                     document("送付状.pdf", None, vec![], "0"),
@@ -170,7 +179,7 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
         )
         .await
         .unwrap();
-    assert_eq!(envelope.status, "draft");
+    assert_eq!(envelope.status, StatusKind::Draft);
     assert_eq!(envelope.documents.len(), 4);
 
     let worker = inkan.worker();
@@ -179,7 +188,7 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
     inkan.send(&staff, &envelope.id, &who).await.unwrap();
     worker.drain().await.unwrap();
     let sent = inkan.envelope(&staff, &envelope.id).await.unwrap();
-    assert_eq!(sent.status, "sent");
+    assert_eq!(sent.status, StatusKind::Sent);
     assert!(
         sent.documents.iter().all(|d| d.revision == 1),
         "every document certified: {sent:#?}"
@@ -219,7 +228,7 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
     let agree = view.documents[0]
         .fields
         .iter()
-        .find(|f| f.kind == "checkbox")
+        .find(|f| f.kind == FieldKind::Checkbox)
         .unwrap()
         .id
         .clone();
@@ -288,7 +297,7 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
     // mailed only now.
     worker.drain().await.unwrap();
     let partial = inkan.envelope(&staff, &envelope.id).await.unwrap();
-    assert_eq!(partial.status, "partially_signed");
+    assert_eq!(partial.status, StatusKind::PartiallySigned);
     let revisions: Vec<u32> = partial.documents.iter().map(|d| d.revision).collect();
     assert_eq!(
         revisions,
@@ -300,7 +309,7 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
     inkan.complete(&city_token, &[], &who).await.unwrap();
     worker.drain().await.unwrap();
     let done = inkan.envelope(&staff, &envelope.id).await.unwrap();
-    assert_eq!(done.status, "completed");
+    assert_eq!(done.status, StatusKind::Completed);
     assert!(done.sealed, "{done:#?}");
     let revisions: Vec<u32> = done.documents.iter().map(|d| d.revision).collect();
     assert_eq!(

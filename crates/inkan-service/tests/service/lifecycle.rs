@@ -8,6 +8,7 @@ use crate::common;
 use common::{
     caller, concluded, draft, organization, organization_with_key, recipient, sent, start,
 };
+use inkan_domain::{FieldKind, RecipientState, Role, SignatureMethod, StatusKind};
 use inkan_service::{SearchInput, ServiceError};
 use inkan_testkit::validators::{lta_indications_at, ltv_check, pyhanko_valid};
 
@@ -24,9 +25,9 @@ async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
         &staff,
         "物品購入契約",
         vec![
-            recipient("kacho@city.takizawa.example.jp", "approver", 1),
-            recipient("vendor-a@example.co.jp", "signer", 1),
-            recipient("vendor-b@example.co.jp", "signer", 1),
+            recipient("kacho@city.takizawa.example.jp", Role::Approver, 1),
+            recipient("vendor-a@example.co.jp", Role::Signer, 1),
+            recipient("vendor-b@example.co.jp", Role::Signer, 1),
         ],
         "500,000",
     )
@@ -35,7 +36,7 @@ async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
     inkan.worker().drain().await.unwrap();
     assert_eq!(
         inkan.envelope(&staff, &env.id).await.unwrap().status,
-        "awaiting_approval"
+        StatusKind::AwaitingApproval
     );
     assert!(
         t.outbox().iter().all(|m| !m.to.starts_with("vendor")),
@@ -47,7 +48,7 @@ async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
     inkan.worker().drain().await.unwrap();
     assert_eq!(
         inkan.envelope(&staff, &env.id).await.unwrap().status,
-        "sent"
+        StatusKind::Sent
     );
 
     // Two signers in parallel: B declines, which ends the envelope for A too.
@@ -68,7 +69,7 @@ async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
         .await
         .unwrap();
     let declined = inkan.envelope(&staff, &env.id).await.unwrap();
-    assert_eq!(declined.status, "declined");
+    assert_eq!(declined.status, StatusKind::Declined);
     assert_eq!(
         declined.status_reason.as_deref(),
         Some("金額に誤りがあります")
@@ -79,7 +80,7 @@ async fn approval_comes_before_the_signers_and_decline_kills_the_links() {
         .iter()
         .find(|r| r.email == "vendor-b@example.co.jp")
         .unwrap();
-    assert_eq!(decliner.state, "declined");
+    assert_eq!(decliner.state, RecipientState::Declined);
     assert!(decliner.done_at.is_some(), "{decliner:?}");
     for token in [&a, &b] {
         assert!(matches!(
@@ -118,7 +119,7 @@ async fn cancel_and_expiry_end_envelopes_and_notify() {
         inkan,
         &staff,
         "取消する封筒",
-        vec![recipient("v1@example.co.jp", "signer", 1)],
+        vec![recipient("v1@example.co.jp", Role::Signer, 1)],
         "1",
     )
     .await;
@@ -133,14 +134,14 @@ async fn cancel_and_expiry_end_envelopes_and_notify() {
         .unwrap();
     assert_eq!(
         inkan.envelope(&staff, &cancelled.id).await.unwrap().status,
-        "cancelled"
+        StatusKind::Cancelled
     );
 
     let expiring = draft(
         inkan,
         &staff,
         "期限切れになる封筒",
-        vec![recipient("v2@example.co.jp", "signer", 1)],
+        vec![recipient("v2@example.co.jp", Role::Signer, 1)],
         "2",
     )
     .await;
@@ -151,7 +152,7 @@ async fn cancel_and_expiry_end_envelopes_and_notify() {
     inkan.worker().drain().await.unwrap();
     assert_eq!(
         inkan.envelope(&staff, &expiring.id).await.unwrap().status,
-        "expired"
+        StatusKind::Expired
     );
     assert!(matches!(
         inkan.complete(&token, &[], &who).await,
@@ -170,9 +171,9 @@ async fn a_party_type_signer_signs_with_a_certificate_in_their_own_name() {
     let t = start(None).await;
     let (inkan, who) = (&t.inkan, caller());
     let staff = organization(inkan, "盛岡市", "admin@city.morioka.example.jp").await;
-    let mut signer = recipient("jitsuin@example.co.jp", "signer", 1);
+    let mut signer = recipient("jitsuin@example.co.jp", Role::Signer, 1);
     signer.name = "実印 太郎".into();
-    signer.method = Some("party".into());
+    signer.method = SignatureMethod::Party;
     let env = draft(inkan, &staff, "実印タイプの契約", vec![signer], "3").await;
     inkan.send(&staff, &env.id, &who).await.unwrap();
     inkan.worker().drain().await.unwrap();
@@ -224,7 +225,7 @@ async fn a_tsa_that_is_down_is_retried_and_never_replaced_by_an_invented_time() 
         inkan,
         &staff,
         "TSA 停止中",
-        vec![recipient("v@example.co.jp", "signer", 1)],
+        vec![recipient("v@example.co.jp", Role::Signer, 1)],
         "4",
     )
     .await;
@@ -279,7 +280,7 @@ async fn one_organization_never_sees_another() {
         inkan,
         &a,
         "盛岡市の封筒",
-        vec![recipient("v@example.co.jp", "signer", 1)],
+        vec![recipient("v@example.co.jp", Role::Signer, 1)],
         "99",
     )
     .await;
@@ -399,7 +400,7 @@ async fn webhooks_are_signed_with_hmac_and_retried_until_delivered() {
         inkan,
         &staff,
         "通知される封筒",
-        vec![recipient("v@example.co.jp", "signer", 1)],
+        vec![recipient("v@example.co.jp", Role::Signer, 1)],
         "5",
     )
     .await;
@@ -440,7 +441,7 @@ async fn search_combines_criteria_and_exports_csv() {
             inkan,
             &staff,
             title,
-            vec![recipient("v@example.co.jp", "signer", 1)],
+            vec![recipient("v@example.co.jp", Role::Signer, 1)],
             amount,
         )
         .await;
@@ -553,8 +554,8 @@ async fn a_party_type_signer_may_bring_their_own_pkcs12() {
     );
 
     let staff = organization(inkan, "盛岡市", "p12@city.morioka.example.jp").await;
-    let mut signer = recipient("own@example.co.jp", "signer", 1);
-    signer.method = Some("party".into());
+    let mut signer = recipient("own@example.co.jp", Role::Signer, 1);
+    signer.method = SignatureMethod::Party;
     let env = draft(inkan, &staff, "持参の証明書で署名", vec![signer], "6").await;
     inkan.send(&staff, &env.id, &who).await.unwrap();
     inkan.worker().drain().await.unwrap();
@@ -626,7 +627,7 @@ async fn a_poisoned_job_fails_alone_and_every_other_organization_goes_on() {
 
     // Hostile names are refused where they are typed, naming the field.
     let morioka = organization(inkan, "盛岡市", "a@city.morioka.example.jp").await;
-    let mut crlf = recipient("v@example.co.jp", "signer", 1);
+    let mut crlf = recipient("v@example.co.jp", Role::Signer, 1);
     crlf.name = "山田\r\nBcc: victim@example.com".into();
     let err = inkan
         .create_envelope(
@@ -671,7 +672,7 @@ async fn a_poisoned_job_fails_alone_and_every_other_organization_goes_on() {
         inkan,
         &morioka,
         "毒入りの封筒",
-        vec![recipient("poison@example.co.jp", "signer", 1)],
+        vec![recipient("poison@example.co.jp", Role::Signer, 1)],
         "1",
     )
     .await;
@@ -681,7 +682,7 @@ async fn a_poisoned_job_fails_alone_and_every_other_organization_goes_on() {
         inkan,
         &takizawa,
         "物品購入契約",
-        vec![recipient("vendor@example.co.jp", "signer", 1)],
+        vec![recipient("vendor@example.co.jp", Role::Signer, 1)],
         "2",
     )
     .await;
@@ -692,7 +693,7 @@ async fn a_poisoned_job_fails_alone_and_every_other_organization_goes_on() {
     inkan.worker().drain().await.unwrap();
     assert_eq!(
         inkan.envelope(&takizawa, &healthy.id).await.unwrap().status,
-        "completed"
+        StatusKind::Completed
     );
     assert!(t
         .outbox()
@@ -744,7 +745,7 @@ async fn the_data_folder_is_private_whatever_the_umask() {
         inkan,
         &staff,
         "権限の確認",
-        vec![recipient("v@example.co.jp", "signer", 1)],
+        vec![recipient("v@example.co.jp", Role::Signer, 1)],
         "1",
     )
     .await;
@@ -773,8 +774,8 @@ async fn the_data_folder_is_private_whatever_the_umask() {
 /// A sent envelope with one 実印タイプ signer; the signer's link.
 async fn party_link(t: &common::TestService, who: &inkan_service::Caller) -> String {
     let staff = organization(&t.inkan, "盛岡市", "p12@city.morioka.example.jp").await;
-    let mut signer = recipient("self@example.co.jp", "signer", 1);
-    signer.method = Some("party".into());
+    let mut signer = recipient("self@example.co.jp", Role::Signer, 1);
+    signer.method = SignatureMethod::Party;
     let env = draft(&t.inkan, &staff, "自己署名の証明書", vec![signer], "7").await;
     t.inkan.send(&staff, &env.id, who).await.unwrap();
     t.inkan.worker().drain().await.unwrap();
@@ -916,7 +917,7 @@ async fn webhooks_never_reach_internal_addresses() {
         inkan,
         &staff,
         "通知の確認",
-        vec![recipient("v@example.co.jp", "signer", 1)],
+        vec![recipient("v@example.co.jp", Role::Signer, 1)],
         "1",
     )
     .await;
@@ -950,7 +951,7 @@ async fn staff_send_a_fresh_link_and_the_old_one_dies() {
         inkan,
         &staff,
         "転送されたメール",
-        vec![recipient("v@example.co.jp", "signer", 1)],
+        vec![recipient("v@example.co.jp", Role::Signer, 1)],
         "1",
     )
     .await;
@@ -1024,7 +1025,7 @@ async fn the_audit_trail_is_timestamped_while_it_moves_and_late_anchoring_is_rep
         inkan,
         &staff,
         "三日前の下書き",
-        vec![recipient("v@example.co.jp", "signer", 1)],
+        vec![recipient("v@example.co.jp", Role::Signer, 1)],
         "1",
     )
     .await;
@@ -1062,7 +1063,7 @@ async fn the_audit_trail_is_timestamped_while_it_moves_and_late_anchoring_is_rep
         inkan,
         &staff,
         "今日の契約",
-        vec![recipient("w@example.co.jp", "signer", 1)],
+        vec![recipient("w@example.co.jp", Role::Signer, 1)],
         "2",
     )
     .await;
@@ -1172,7 +1173,7 @@ async fn the_demo_sends_a_japanese_contract_and_its_ukesho() {
     let date = envelope.documents[1]
         .fields
         .iter()
-        .find(|f| f.kind == "date")
+        .find(|f| f.kind == FieldKind::Date)
         .expect("the 請書 has the 署名日 field");
     assert_eq!(date.recipient, vendor.id);
     assert_eq!(date.label, "署名日");
@@ -1499,7 +1500,7 @@ async fn short_lived_tsa(
         &t.inkan,
         &staff,
         "長期保存の契約",
-        vec![recipient("vendor@example.co.jp", "signer", 1)],
+        vec![recipient("vendor@example.co.jp", Role::Signer, 1)],
         "880000",
     )
     .await;
@@ -2155,7 +2156,7 @@ async fn upgrade_from_every_earlier_migration(postgres: bool) {
             .unwrap_or_else(|e| panic!("{what}: listing: {e}"));
         assert_eq!(listed.len(), 3, "{what}");
         let still_pending = u.envelope(&staff, &pending.id).await.unwrap();
-        assert_eq!(still_pending.status, "sent", "{what}");
+        assert_eq!(still_pending.status, StatusKind::Sent, "{what}");
 
         for (env, files, certificate) in &sealed {
             let now = u.envelope(&staff, &env.id).await.unwrap();

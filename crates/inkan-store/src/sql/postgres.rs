@@ -7,69 +7,47 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres};
+use sqlx::AnyPool;
+
+use crate::{Result, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
-/// Inkan's data in a PostgreSQL database.
-#[derive(Debug, Clone)]
-pub struct PostgresStore {
-    pub(crate) pool: PgPool,
-    chain_key: crate::ChainKey,
-    /// How `pg_dump` reaches the same database.
-    pub(crate) target: crate::dump::PgTarget,
+/// The pool for `postgres://user@host/db`, with every migration applied.
+pub(crate) async fn connect(url: &str) -> Result<AnyPool> {
+    // Parsed here for the error message (which leaves out the password); the `Any` driver
+    // parses the same URL again.
+    PgConnectOptions::from_str(url).map_err(|e| {
+        StoreError::Config(format!(
+            "PostgreSQL URL (…@{}): {e}",
+            url.split('@').next_back().unwrap_or("")
+        ))
+    })?;
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(AnyConnectOptions::from_str(url)?)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
 }
 
-impl PostgresStore {
-    /// Connects to `postgres://user@host/db` and applies the migrations it has not seen yet
-    /// (under PostgreSQL's advisory lock, so processes starting together do not race).
-    pub async fn connect(url: &str, chain_key: crate::ChainKey) -> crate::Result<PostgresStore> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| {
-            crate::StoreError::Config(format!(
-                "PostgreSQL URL (…@{}): {e}",
-                url.split('@').next_back().unwrap_or("")
-            ))
-        })?;
-        let pool = PgPoolOptions::new()
-            .max_connections(10)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore {
-            pool,
-            chain_key,
-            target: crate::dump::PgTarget::parse(url)?,
-        })
-    }
-
-    /// The database at `url` brought to the migrations up to `version` only
-    /// ([`crate::migrate_to`]).
-    pub(crate) async fn migrate_to(url: &str, version: i64) -> crate::Result<()> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| crate::StoreError::Config(format!("PostgreSQL URL: {e}")))?;
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
-        crate::migrations::up_to(&MIGRATOR, version)
-            .run(&pool)
-            .await?;
-        pool.close().await;
-        Ok(())
-    }
-
-    const FOR_UPDATE: &'static str = " FOR UPDATE";
-    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
-
-    async fn begin_write(&self) -> crate::Result<sqlx::Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
-    }
+/// The database at `url` brought to the migrations up to `version` only
+/// ([`crate::migrate_to`]).
+pub(crate) async fn migrate_to(url: &str, version: i64) -> Result<()> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Config(format!("PostgreSQL URL: {e}")))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
+    crate::migrations::up_to(&MIGRATOR, version)
+        .run(&pool)
+        .await?;
+    pool.close().await;
+    Ok(())
 }
-
-crate::imp::store_impl!(PostgresStore, Postgres, "postgres");
-crate::imp_access::access_impl!(PostgresStore, Postgres);
-crate::imp_sso::sso_impl!(PostgresStore, Postgres);
-crate::imp_passkeys::passkeys_impl!(PostgresStore);

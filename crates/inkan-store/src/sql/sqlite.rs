@@ -7,9 +7,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
+
+use crate::{Result, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -17,82 +20,81 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 /// locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Inkan's data in one SQLite file.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pub(crate) pool: SqlitePool,
-    chain_key: crate::ChainKey,
+/// What every connection sets before its first query.
+fn connection_pragmas() -> [String; 3] {
+    [
+        // FULL, not NORMAL: in WAL mode NORMAL survives a crash of the process but may lose the
+        // last commits on power loss, and a signed contract or an audit entry that the user was
+        // told is saved must not disappear. FULL costs one fsync of the WAL per commit, which is
+        // small next to what a commit here represents (a signature, an upload).
+        "PRAGMA synchronous = FULL".to_string(),
+        "PRAGMA foreign_keys = ON".to_string(),
+        format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()),
+    ]
 }
 
-impl SqliteStore {
-    /// Opens (creating it if absent) the database at `sqlite://path/to/inkan.db` and applies the
-    /// migrations it has not seen yet.
-    pub async fn connect(url: &str, chain_key: crate::ChainKey) -> crate::Result<SqliteStore> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| crate::StoreError::Config(format!("SQLite URL {url:?}: {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL, not NORMAL: in WAL mode NORMAL survives a crash of the process but may lose
-            // the last commits on power loss, and a signed contract or an audit entry that the
-            // user was told is saved must not disappear. FULL costs one fsync of the WAL per
-            // commit, which is small next to what a commit here represents (a signature, an
-            // upload).
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        // An in-memory database lives as long as its connections: keep exactly one open.
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool = if in_memory {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            // Readers run in parallel under WAL; writers queue on the lock.
-            SqlitePoolOptions::new().max_connections(4)
-        }
-        .connect_with(options)
-        .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool, chain_key })
-    }
-
-    /// The database at `url` created with the migrations up to `version` only
-    /// ([`crate::migrate_to`]).
-    pub(crate) async fn migrate_to(url: &str, version: i64) -> crate::Result<()> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| crate::StoreError::Config(format!("SQLite URL {url:?}: {e}")))?
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
+/// The pool for `sqlite://path/to/inkan.db` (the file created if absent), in WAL mode, with
+/// every migration applied.
+pub(crate) async fn connect(url: &str) -> Result<AnyPool> {
+    let options = parse(url)?.create_if_missing(true);
+    // An in-memory database lives as long as its connections: keep exactly one open.
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let pool = if in_memory {
+        AnyPoolOptions::new()
             .max_connections(1)
-            .connect_with(options)
-            .await?;
-        crate::migrations::up_to(&MIGRATOR, version)
-            .run(&pool)
-            .await?;
-        pool.close().await;
-        Ok(())
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        // Readers run in parallel under WAL; writers queue on the lock.
+        AnyPoolOptions::new().max_connections(4)
     }
-
-    /// The versions and descriptions of every migration, in order.
-    pub(crate) fn migrations() -> Vec<(i64, String)> {
-        MIGRATOR
-            .iter()
-            .map(|m| (m.version, m.description.to_string()))
-            .collect()
-    }
-
-    const FOR_UPDATE: &'static str = "";
-    const SKIP_LOCKED: &'static str = "";
-
-    async fn begin_write(&self) -> crate::Result<sqlx::Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
+    .after_connect(|connection, _| {
+        Box::pin(async move {
+            for pragma in connection_pragmas() {
+                connection.execute(pragma.as_str()).await?;
+            }
+            Ok(())
+        })
+    })
+    .connect_with(any_options(&options)?)
+    .await?;
+    // WAL is a property of the file: set once, it stays.
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(&pool)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
 }
 
-crate::imp::store_impl!(SqliteStore, Sqlite, "sqlite");
-crate::imp_access::access_impl!(SqliteStore, Sqlite);
-crate::imp_sso::sso_impl!(SqliteStore, Sqlite);
-crate::imp_passkeys::passkeys_impl!(SqliteStore);
+/// The database at `url` created with the migrations up to `version` only
+/// ([`crate::migrate_to`]).
+pub(crate) async fn migrate_to(url: &str, version: i64) -> Result<()> {
+    let options = parse(url)?.create_if_missing(true).foreign_keys(true);
+    let mut connection = options.connect().await?;
+    crate::migrations::up_to(&MIGRATOR, version)
+        .run(&mut connection)
+        .await?;
+    connection.close().await?;
+    Ok(())
+}
+
+/// The versions and descriptions of every migration, in order.
+pub(crate) fn migrations() -> Vec<(i64, String)> {
+    MIGRATOR
+        .iter()
+        .map(|m| (m.version, m.description.to_string()))
+        .collect()
+}
+
+fn parse(url: &str) -> Result<SqliteConnectOptions> {
+    SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Config(format!("SQLite URL {url:?}: {e}")))
+}
+
+/// The same database for the [`Any`](sqlx::Any) driver (which reads the file name and mode from
+/// the URL; the rest is set by [`connection_pragmas`]).
+pub(crate) fn any_options(options: &SqliteConnectOptions) -> Result<AnyConnectOptions> {
+    sqlx::any::install_default_drivers();
+    Ok(AnyConnectOptions::from_url(&options.to_url_lossy())?)
+}

@@ -1,1776 +1,1742 @@
-//! The one implementation of [`Store`](crate::Store), instantiated for each backend.
-//!
-//! Both databases accept the same SQL for everything Inkan does (`$1` parameters, upserts with
-//! `excluded`, partial unique indexes as conflict targets, `UPDATE … RETURNING`), so the methods
-//! are written once here and expanded for `SqliteStore` and `PostgresStore`. What really
-//! differs is supplied by each backend as inherent items:
-//!
-//! - `begin_write(&self)`: the transaction for writes that read first. SQLite takes the write
-//!   lock at `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of failing
-//!   when a reader tries to become a writer; PostgreSQL uses an ordinary transaction and row
-//!   locks.
-//! - `FOR_UPDATE` / `SKIP_LOCKED`: row-lock clauses, empty on SQLite (its write lock already
-//!   covers the whole database).
-//!
-//! Lock order inside `apply` is fixed (envelope row, documents, attachments, tokens, jobs, audit
-//! heads in organization order) so concurrent changes on PostgreSQL cannot deadlock.
+//! [`Store`](crate::Store) over [`SqlStore`]: organizations, users, envelopes and what belongs
+//! to them, jobs, the audit trail, signer accounts, codes and attempt limits.
 
-macro_rules! store_impl {
-    ($store:ty, $db:ty, $backend:literal) => {
-        use $crate::rows::{self, db_error, to_i64, to_json};
-        use $crate::{
-            chain_hash, AccessToken, ApiKey, AttachmentRecord, AuditAnchor, AuditEntry, ChainKey, Change, CodeCheck,
-            Counterparty, Department, DocumentHit, DocumentQuery, DocumentRecord, EmailCode,
-            EnvelopeFilter, EnvelopeRecord, Job, JobCount, JobFilter, LibraryItem, NewAuditEntry,
-            Organization, Result, SignerAccount, Store, StoreError, TokenHash, User, UserRole, Webhook,
-            GENESIS_HASH,
-        };
-        use inkan_domain::{
-            StaffNetworks, ApiKeyId, ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId,
-            OrganizationId, SignerAccountId, UserId,
-        };
+use sqlx::Any;
 
-        /// Default number of rows when a filter says `limit: 0`.
-        const DEFAULT_LIMIT: i64 = 100;
-        const DEFAULT_SEARCH_LIMIT: i64 = 1000;
-        const DEFAULT_CLAIM_LIMIT: i64 = 10;
+use super::builder::SqlBuilder;
+use super::SqlStore;
+use crate::rows::{self, db_error, to_i64, to_json};
+use crate::{
+    chain_hash, AccessToken, ApiKey, AttachmentRecord, AuditAnchor, AuditEntry, Change, CodeCheck,
+    Counterparty, Department, DocumentHit, DocumentQuery, DocumentRecord, EmailCode,
+    EnvelopeFilter, EnvelopeRecord, Job, JobCount, JobFilter, LibraryItem, NewAuditEntry,
+    Organization, Result, SignerAccount, Store, StoreError, TokenHash, User, UserRole, Webhook,
+    GENESIS_HASH,
+};
+use inkan_domain::{
+    ApiKeyId, ConclusionId, CounterpartyId, DocumentId, EnvelopeId, JobId, OrganizationId,
+    SignerAccountId, StaffNetworks, UserId,
+};
 
-        fn limit_or(limit: u32, default: i64) -> i64 {
-            if limit == 0 {
-                default
-            } else {
-                i64::from(limit)
+/// Default number of rows when a filter says `limit: 0`.
+const DEFAULT_LIMIT: i64 = 100;
+const DEFAULT_SEARCH_LIMIT: i64 = 1000;
+const DEFAULT_CLAIM_LIMIT: i64 = 10;
+
+fn limit_or(limit: u32, default: i64) -> i64 {
+    if limit == 0 {
+        default
+    } else {
+        i64::from(limit)
+    }
+}
+
+impl SqlStore {
+    /// Commits after success, rolls back at once after a failure. (A dropped transaction
+    /// is rolled back only when the pool next pings the connection, and until then it
+    /// keeps its locks: SQLite's write lock, PostgreSQL's row locks.)
+    pub(super) async fn end<T>(
+        tx: sqlx::Transaction<'static, Any>,
+        result: Result<T>,
+    ) -> Result<T> {
+        match result {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The failure is what the caller needs; a failed rollback closes the
+                // connection anyway.
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Fails unless the envelope exists in that organization.
+    pub(super) async fn check_envelope(
+        tx: &mut sqlx::Transaction<'static, Any>,
+        envelope: EnvelopeId,
+        organization: OrganizationId,
+        what: &str,
+    ) -> Result<()> {
+        let found = sqlx::query("SELECT id FROM envelopes WHERE id = $1 AND organization = $2")
+            .bind(envelope.to_string())
+            .bind(organization.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound(format!(
+                "envelope {envelope} of {what} (in organization {organization})"
+            ))),
+        }
+    }
+
+    /// Documents, attachments and tokens of a change must belong to the change's envelope;
+    /// in a change without one, their envelope must exist in their organization.
+    async fn check_owner(
+        tx: &mut sqlx::Transaction<'static, Any>,
+        owner: Option<(EnvelopeId, OrganizationId)>,
+        checked: &mut Vec<(EnvelopeId, OrganizationId)>,
+        envelope: EnvelopeId,
+        organization: OrganizationId,
+        what: &str,
+    ) -> Result<()> {
+        match owner {
+            Some(pair) if pair == (envelope, organization) => Ok(()),
+            Some(_) => Err(StoreError::NotFound(format!(
+                "envelope {envelope} of {what} in this change \
+                 (it names another envelope or organization)"
+            ))),
+            None if checked.contains(&(envelope, organization)) => Ok(()),
+            None => {
+                Self::check_envelope(tx, envelope, organization, what).await?;
+                checked.push((envelope, organization));
+                Ok(())
+            }
+        }
+    }
+
+    async fn write_envelope(
+        tx: &mut sqlx::Transaction<'static, Any>,
+        write: &crate::EnvelopeWrite,
+    ) -> Result<()> {
+        let r = &write.record;
+        let e = &r.envelope;
+        let data = to_json(e, "envelope")?;
+        // The folder column's key names no organization: check it here.
+        if let Some(folder) = r.folder {
+            if Self::folder_path(tx, e.organization, folder)
+                .await?
+                .is_none()
+            {
+                return Err(StoreError::NotFound(format!(
+                    "folder {folder} (in organization {})",
+                    e.organization
+                )));
+            }
+        }
+        let certificate_size = r
+            .certificate
+            .as_ref()
+            .map(|c| to_i64(c.size, "certificate size"))
+            .transpose()?;
+        match write.expected_version {
+            None => {
+                sqlx::query(
+                    "INSERT INTO envelopes (id, organization, status, number, title, \
+                     deadline, version, created_by, sender_name, sender_email, \
+                     counterparty, sealed_at, created_at, updated_at, data, \
+                     conclusion_id, certificate_blob, certificate_sha256, \
+                     certificate_size, certificate_archive_until, folder) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                     $14, $15, $16, $17, $18, $19, $20, $21)",
+                )
+                .bind(e.id.to_string())
+                .bind(e.organization.to_string())
+                .bind(e.status().name())
+                .bind(&e.number)
+                .bind(&e.title)
+                .bind(e.deadline)
+                .bind(r.version)
+                .bind(r.created_by.map(|u| u.to_string()))
+                .bind(&r.sender_name)
+                .bind(&r.sender_email)
+                .bind(r.counterparty.map(|c| c.to_string()))
+                .bind(r.sealed_at)
+                .bind(r.created_at)
+                .bind(r.updated_at)
+                .bind(data)
+                .bind(e.conclusion_id.as_str())
+                .bind(r.certificate.as_ref().map(|c| c.blob.clone()))
+                .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
+                .bind(certificate_size)
+                .bind(r.certificate.as_ref().and_then(|c| c.archive_until))
+                .bind(r.folder.map(|f| f.to_string()))
+                .execute(&mut **tx)
+                .await
+                .map_err(|err| db_error(err, || format!("envelope {}", e.id)))?;
+            }
+            Some(expected) => {
+                let next = expected.checked_add(1).ok_or(StoreError::Conflict)?;
+                let done = sqlx::query(
+                    "UPDATE envelopes SET status = $3, number = $4, title = $5, \
+                     deadline = $6, version = $7, created_by = $8, sender_name = $9, \
+                     sender_email = $10, counterparty = $11, sealed_at = $12, \
+                     updated_at = $13, data = $14, conclusion_id = $16, \
+                     certificate_blob = $17, certificate_sha256 = $18, \
+                     certificate_size = $19, certificate_archive_until = $20, \
+                     folder = $21 WHERE id = $1 AND organization = $2 AND version = $15",
+                )
+                .bind(e.id.to_string())
+                .bind(e.organization.to_string())
+                .bind(e.status().name())
+                .bind(&e.number)
+                .bind(&e.title)
+                .bind(e.deadline)
+                .bind(next)
+                .bind(r.created_by.map(|u| u.to_string()))
+                .bind(&r.sender_name)
+                .bind(&r.sender_email)
+                .bind(r.counterparty.map(|c| c.to_string()))
+                .bind(r.sealed_at)
+                .bind(r.updated_at)
+                .bind(data)
+                .bind(expected)
+                .bind(e.conclusion_id.as_str())
+                .bind(r.certificate.as_ref().map(|c| c.blob.clone()))
+                .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
+                .bind(certificate_size)
+                .bind(r.certificate.as_ref().and_then(|c| c.archive_until))
+                .bind(r.folder.map(|f| f.to_string()))
+                .execute(&mut **tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    // Tell a stale version from an envelope that is not there (or not
+                    // this organization's).
+                    Self::check_envelope(tx, e.id, e.organization, "the change").await?;
+                    return Err(StoreError::Conflict);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn append_audit(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        entries: &[NewAuditEntry],
+    ) -> Result<()> {
+        let mut organizations: Vec<OrganizationId> =
+            entries.iter().map(|e| e.organization).collect();
+        organizations.sort();
+        organizations.dedup();
+        for org in organizations {
+            let org_text = org.to_string();
+            sqlx::query(
+                "INSERT INTO audit_heads (organization, seq, hash) VALUES ($1, 0, $2) \
+                 ON CONFLICT (organization) DO NOTHING",
+            )
+            .bind(&org_text)
+            .bind(GENESIS_HASH)
+            .execute(&mut **tx)
+            .await?;
+            let sql = format!(
+                "SELECT seq, hash FROM audit_heads WHERE organization = $1{}",
+                self.backend.for_update()
+            );
+            let head = sqlx::query(&sql)
+                .bind(&org_text)
+                .fetch_one(&mut **tx)
+                .await?;
+            let mut seq: i64 = rows::Get::int(&head, "seq")?;
+            let mut prev: String = rows::Get::text(&head, "hash")?;
+            for entry in entries.iter().filter(|e| e.organization == org) {
+                seq = seq
+                    .checked_add(1)
+                    .ok_or_else(|| StoreError::Corrupt("audit sequence overflow".into()))?;
+                let hash = chain_hash(&self.chain_key, &prev, seq, entry);
+                sqlx::query(
+                    "INSERT INTO audit_entries (organization, seq, envelope, at, entry, \
+                     prev_hash, hash, actor, action) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&org_text)
+                .bind(seq)
+                .bind(entry.envelope.map(|e| e.to_string()))
+                .bind(entry.at)
+                .bind(to_json(entry, "audit entry")?)
+                .bind(&prev)
+                .bind(&hash)
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .execute(&mut **tx)
+                .await?;
+                prev = hash;
+            }
+            sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE organization = $1")
+                .bind(&org_text)
+                .bind(seq)
+                .bind(&prev)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        change: &Change,
+    ) -> Result<()> {
+        let now = change.now;
+
+        let owner = change
+            .envelope
+            .as_ref()
+            .map(|w| (w.record.envelope.id, w.record.envelope.organization));
+        if let Some(write) = &change.envelope {
+            Self::write_envelope(tx, write).await?;
+        }
+        let mut checked = Vec::new();
+
+        for d in &change.documents {
+            let what = format!("document {}", d.id);
+            Self::check_owner(tx, owner, &mut checked, d.envelope, d.organization, &what).await?;
+            let done = sqlx::query(
+                "INSERT INTO documents (id, envelope, organization, position, name, pages, \
+                 original_blob, current_blob, revision, size, sha256, fields, signed_by, \
+                 tx_date, tx_amount, tx_counterparty, archive_until, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                 $15, $16, $17, $18) \
+                 ON CONFLICT (id) DO UPDATE SET position = excluded.position, \
+                 name = excluded.name, pages = excluded.pages, \
+                 original_blob = excluded.original_blob, \
+                 current_blob = excluded.current_blob, revision = excluded.revision, \
+                 size = excluded.size, sha256 = excluded.sha256, \
+                 fields = excluded.fields, signed_by = excluded.signed_by, \
+                 tx_date = excluded.tx_date, tx_amount = excluded.tx_amount, \
+                 tx_counterparty = excluded.tx_counterparty, \
+                 archive_until = excluded.archive_until \
+                 WHERE documents.envelope = excluded.envelope \
+                 AND documents.organization = excluded.organization",
+            )
+            .bind(d.id.to_string())
+            .bind(d.envelope.to_string())
+            .bind(d.organization.to_string())
+            .bind(i64::from(d.position))
+            .bind(&d.name)
+            .bind(i64::from(d.pages))
+            .bind(&d.original_blob)
+            .bind(&d.current_blob)
+            .bind(i64::from(d.revision))
+            .bind(to_i64(d.size, "document size")?)
+            .bind(&d.sha256)
+            .bind(to_json(&d.fields, "document fields")?)
+            .bind(to_json(&d.signed_by, "document signers")?)
+            .bind(&d.metadata.date)
+            .bind(
+                d.metadata
+                    .amount
+                    .map(|y| to_i64(y.0, "取引金額"))
+                    .transpose()?,
+            )
+            .bind(&d.metadata.counterparty)
+            .bind(d.archive_until)
+            .bind(d.created_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error(e, || what.clone()))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "{what} in envelope {} (the ID belongs to another envelope)",
+                    d.envelope
+                )));
             }
         }
 
-        impl $store {
-            /// Commits after success, rolls back at once after a failure. (A dropped transaction
-            /// is rolled back only when the pool next pings the connection, and until then it
-            /// keeps its locks: SQLite's write lock, PostgreSQL's row locks.)
-            async fn end<T>(tx: sqlx::Transaction<'static, $db>, result: Result<T>) -> Result<T> {
-                match result {
-                    Ok(value) => {
-                        tx.commit().await?;
-                        Ok(value)
-                    }
-                    Err(e) => {
-                        // The failure is what the caller needs; a failed rollback closes the
-                        // connection anyway.
-                        let _ = tx.rollback().await;
-                        Err(e)
-                    }
-                }
+        for a in &change.attachments {
+            let what = format!("attachment {}", a.id);
+            Self::check_owner(tx, owner, &mut checked, a.envelope, a.organization, &what).await?;
+            sqlx::query(
+                "INSERT INTO attachments (id, envelope, organization, recipient, field, \
+                 name, blob, size, sha256, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(a.id.to_string())
+            .bind(a.envelope.to_string())
+            .bind(a.organization.to_string())
+            .bind(a.recipient.map(|r| r.to_string()))
+            .bind(a.field.map(|f| f.to_string()))
+            .bind(&a.name)
+            .bind(&a.blob)
+            .bind(to_i64(a.size, "attachment size")?)
+            .bind(&a.sha256)
+            .bind(a.created_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error(e, || what.clone()))?;
+        }
+
+        if !change.revoked_tokens.is_empty() {
+            let Some((envelope, organization)) = owner else {
+                return Err(StoreError::NotFound(
+                    "revoked tokens name no envelope: the change has none".into(),
+                ));
+            };
+            for hash in &change.revoked_tokens {
+                sqlx::query(
+                    "DELETE FROM tokens WHERE hash = $1 AND envelope = $2 AND organization = $3",
+                )
+                .bind(&hash.0[..])
+                .bind(envelope.to_string())
+                .bind(organization.to_string())
+                .execute(&mut **tx)
+                .await?;
             }
+        }
 
-            /// Fails unless the envelope exists in that organization.
-            async fn check_envelope(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                envelope: EnvelopeId,
-                organization: OrganizationId,
-                what: &str,
-            ) -> Result<()> {
-                let found =
-                    sqlx::query("SELECT id FROM envelopes WHERE id = $1 AND organization = $2")
-                    .bind(envelope.to_string())
-                    .bind(organization.to_string())
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                match found {
-                    Some(_) => Ok(()),
-                    None => Err(StoreError::NotFound(format!(
-                        "envelope {envelope} of {what} (in organization {organization})"
-                    ))),
-                }
+        for t in &change.tokens {
+            let what = "an access token";
+            Self::check_owner(tx, owner, &mut checked, t.envelope, t.organization, what).await?;
+            sqlx::query(
+                "INSERT INTO tokens (hash, kind, organization, envelope, recipient, \
+                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&t.hash.0[..])
+            .bind(rows::token_kind_name(t.kind))
+            .bind(t.organization.to_string())
+            .bind(t.envelope.to_string())
+            .bind(t.recipient.map(|r| r.to_string()))
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error(e, || "an access token with this hash".to_string()))?;
+        }
+
+        for l in &change.library {
+            let what = format!("library entry of envelope {}", l.envelope);
+            if owner != Some((l.envelope, l.organization)) {
+                return Err(StoreError::NotFound(format!(
+                    "{what}: it must name the change's envelope"
+                )));
             }
+            sqlx::query(
+                "INSERT INTO concluded_recipients (email, envelope, organization, \
+                 recipient, concluded_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (email, envelope, recipient) DO NOTHING",
+            )
+            .bind(l.email.to_lowercase())
+            .bind(l.envelope.to_string())
+            .bind(l.organization.to_string())
+            .bind(l.recipient.to_string())
+            .bind(l.concluded_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error(e, || what.clone()))?;
+        }
 
-            /// Documents, attachments and tokens of a change must belong to the change's envelope;
-            /// in a change without one, their envelope must exist in their organization.
-            async fn check_owner(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                owner: Option<(EnvelopeId, OrganizationId)>,
-                checked: &mut Vec<(EnvelopeId, OrganizationId)>,
-                envelope: EnvelopeId,
-                organization: OrganizationId,
-                what: &str,
-            ) -> Result<()> {
-                match owner {
-                    Some(pair) if pair == (envelope, organization) => Ok(()),
-                    Some(_) => Err(StoreError::NotFound(format!(
-                        "envelope {envelope} of {what} in this change \
-                         (it names another envelope or organization)"
-                    ))),
-                    None if checked.contains(&(envelope, organization)) => Ok(()),
-                    None => {
-                        Self::check_envelope(tx, envelope, organization, what).await?;
-                        checked.push((envelope, organization));
-                        Ok(())
-                    }
-                }
+        for j in &change.jobs {
+            // A queued job with the same dedupe key already covers this one.
+            sqlx::query(
+                "INSERT INTO jobs (id, kind, payload, organization, status, run_at, \
+                 attempts, max_attempts, dedupe_key, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8) \
+                 ON CONFLICT (dedupe_key) WHERE status = 'queued' DO NOTHING",
+            )
+            .bind(j.id.to_string())
+            .bind(&j.kind)
+            .bind(to_json(&j.payload, "job payload")?)
+            .bind(j.organization.map(|o| o.to_string()))
+            .bind(j.run_at)
+            .bind(i64::from(j.max_attempts))
+            .bind(&j.dedupe_key)
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error(e, || format!("job {}", j.id)))?;
+        }
+
+        if let Some(id) = change.finish_job {
+            let done = sqlx::query(
+                "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $2 \
+                 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("job {id}")));
             }
+        }
 
-            async fn write_envelope(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                write: &$crate::EnvelopeWrite,
-            ) -> Result<()> {
-                let r = &write.record;
-                let e = &r.envelope;
-                let data = to_json(e, "envelope")?;
-                // The folder column's key names no organization: check it here.
-                if let Some(folder) = r.folder {
-                    if Self::folder_path(tx, e.organization, folder).await?.is_none() {
-                        return Err(StoreError::NotFound(format!(
-                            "folder {folder} (in organization {})",
-                            e.organization
-                        )));
-                    }
-                }
-                let certificate_size = r
-                    .certificate
-                    .as_ref()
-                    .map(|c| to_i64(c.size, "certificate size"))
-                    .transpose()?;
-                match write.expected_version {
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO envelopes (id, organization, status, number, title, \
-                             deadline, version, created_by, sender_name, sender_email, \
-                             counterparty, sealed_at, created_at, updated_at, data, \
-                             conclusion_id, certificate_blob, certificate_sha256, \
-                             certificate_size, certificate_archive_until, folder) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                             $14, $15, $16, $17, $18, $19, $20, $21)",
-                        )
-                        .bind(e.id.to_string())
-                        .bind(e.organization.to_string())
-                        .bind(e.status().name())
-                        .bind(&e.number)
-                        .bind(&e.title)
-                        .bind(e.deadline)
-                        .bind(r.version)
-                        .bind(r.created_by.map(|u| u.to_string()))
-                        .bind(&r.sender_name)
-                        .bind(&r.sender_email)
-                        .bind(r.counterparty.map(|c| c.to_string()))
-                        .bind(r.sealed_at)
-                        .bind(r.created_at)
-                        .bind(r.updated_at)
-                        .bind(data)
-                        .bind(e.conclusion_id.as_str())
-                        .bind(r.certificate.as_ref().map(|c| c.blob.clone()))
-                        .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
-                        .bind(certificate_size)
-                        .bind(r.certificate.as_ref().and_then(|c| c.archive_until))
-                        .bind(r.folder.map(|f| f.to_string()))
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(|err| db_error(err, || format!("envelope {}", e.id)))?;
-                    }
-                    Some(expected) => {
-                        let next = expected.checked_add(1).ok_or(StoreError::Conflict)?;
-                        let done = sqlx::query(
-                            "UPDATE envelopes SET status = $3, number = $4, title = $5, \
-                             deadline = $6, version = $7, created_by = $8, sender_name = $9, \
-                             sender_email = $10, counterparty = $11, sealed_at = $12, \
-                             updated_at = $13, data = $14, conclusion_id = $16, \
-                             certificate_blob = $17, certificate_sha256 = $18, \
-                             certificate_size = $19, certificate_archive_until = $20, \
-                             folder = $21 WHERE id = $1 AND organization = $2 AND version = $15",
-                        )
-                        .bind(e.id.to_string())
-                        .bind(e.organization.to_string())
-                        .bind(e.status().name())
-                        .bind(&e.number)
-                        .bind(&e.title)
-                        .bind(e.deadline)
-                        .bind(next)
-                        .bind(r.created_by.map(|u| u.to_string()))
-                        .bind(&r.sender_name)
-                        .bind(&r.sender_email)
-                        .bind(r.counterparty.map(|c| c.to_string()))
-                        .bind(r.sealed_at)
-                        .bind(r.updated_at)
-                        .bind(data)
-                        .bind(expected)
-                        .bind(e.conclusion_id.as_str())
-                        .bind(r.certificate.as_ref().map(|c| c.blob.clone()))
-                        .bind(r.certificate.as_ref().map(|c| c.sha256.clone()))
-                        .bind(certificate_size)
-                        .bind(r.certificate.as_ref().and_then(|c| c.archive_until))
-                        .bind(r.folder.map(|f| f.to_string()))
-                        .execute(&mut **tx)
-                        .await?;
-                        if done.rows_affected() == 0 {
-                            // Tell a stale version from an envelope that is not there (or not
-                            // this organization's).
-                            Self::check_envelope(tx, e.id, e.organization, "the change").await?;
-                            return Err(StoreError::Conflict);
-                        }
-                    }
-                }
-                Ok(())
+        self.append_audit(tx, &change.audit).await
+    }
+
+    /// The ID of another queued job with this dedupe key, if any: a job that goes back to
+    /// the queue would collide with it.
+    async fn queued_twin(
+        tx: &mut sqlx::Transaction<'static, Any>,
+        id: JobId,
+        dedupe_key: Option<&str>,
+    ) -> Result<Option<String>> {
+        let Some(key) = dedupe_key else {
+            return Ok(None);
+        };
+        let row = sqlx::query(
+            "SELECT id FROM jobs WHERE dedupe_key = $1 AND status = 'queued' AND id <> $2",
+        )
+        .bind(key)
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+        row.map(|r| rows::Get::text(&r, "id")).transpose()
+    }
+
+    /// Row counts and sealed files as `conn` sees them (inside a snapshot, for exports).
+    pub(crate) async fn inventory_on(conn: &mut sqlx::AnyConnection) -> Result<crate::Inventory> {
+        let mut counts = [0u64; 3];
+        for (n, table) in ["organizations", "envelopes", "documents"]
+            .into_iter()
+            .enumerate()
+        {
+            let row = sqlx::query(&format!("SELECT count(*) AS n FROM {table}"))
+                .fetch_one(&mut *conn)
+                .await?;
+            counts[n] = u64::try_from(rows::Get::int(&row, "n")?).unwrap_or(0);
+        }
+        let files = sqlx::query(
+            "SELECT e.organization, e.id AS envelope, CAST(0 AS BIGINT) AS certificate, d.position, \
+                    d.current_blob AS blob, d.sha256 \
+             FROM envelopes e JOIN documents d ON d.envelope = e.id \
+             WHERE e.sealed_at IS NOT NULL \
+             UNION ALL \
+             SELECT organization, id AS envelope, CAST(1 AS BIGINT) AS certificate, 0 AS position, \
+                    certificate_blob AS blob, certificate_sha256 AS sha256 \
+             FROM envelopes \
+             WHERE sealed_at IS NOT NULL AND certificate_blob IS NOT NULL \
+             ORDER BY envelope, certificate, position",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let sealed_files = files
+            .iter()
+            .map(|r| {
+                Ok(crate::SealedFile {
+                    organization: rows::id(r, "organization")?,
+                    envelope: rows::id(r, "envelope")?,
+                    kind: if rows::Get::int(r, "certificate")? == 1 {
+                        crate::SealedFileKind::Certificate
+                    } else {
+                        crate::SealedFileKind::Document
+                    },
+                    blob: rows::Get::text(r, "blob")?,
+                    sha256: rows::Get::text(r, "sha256")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(crate::Inventory {
+            organizations: counts[0],
+            envelopes: counts[1],
+            documents: counts[2],
+            sealed_files,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    // ── Organizations, departments, users, API keys ────────────────────────────────
+
+    async fn create_organization(&self, org: &Organization) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO organizations (id, name, created_at, staff_networks) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(org.id.to_string())
+        .bind(&org.name)
+        .bind(org.created_at)
+        .bind(org.staff_networks.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, || format!("organization {}", org.id)))?;
+        Ok(())
+    }
+
+    async fn organization(&self, id: OrganizationId) -> Result<Option<Organization>> {
+        let sql = format!(
+            "SELECT {} FROM organizations WHERE id = $1",
+            rows::ORGANIZATION
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::organization).transpose()
+    }
+
+    async fn set_staff_networks(
+        &self,
+        id: OrganizationId,
+        networks: &StaffNetworks,
+    ) -> Result<bool> {
+        let done = sqlx::query("UPDATE organizations SET staff_networks = $1 WHERE id = $2")
+            .bind(networks.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_department(&self, department: &Department) -> Result<()> {
+        sqlx::query("INSERT INTO departments (id, organization, name) VALUES ($1, $2, $3)")
+            .bind(department.id.to_string())
+            .bind(department.organization.to_string())
+            .bind(&department.name)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error(e, || format!("department {}", department.id)))?;
+        Ok(())
+    }
+
+    async fn departments(&self, org: OrganizationId) -> Result<Vec<Department>> {
+        let sql = format!(
+            "SELECT {} FROM departments WHERE organization = $1 ORDER BY name, id",
+            rows::DEPARTMENT
+        );
+        let found = sqlx::query(&sql)
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(rows::department).collect()
+    }
+
+    async fn create_user(&self, user: &User) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, organization, department, name, email, role, \
+             password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.organization.to_string())
+        .bind(user.department.map(|d| d.to_string()))
+        .bind(&user.name)
+        .bind(user.email.as_str())
+        .bind(rows::role_name(user.role))
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, || format!("a user with the email {}", user.email)))?;
+        Ok(())
+    }
+
+    async fn users(&self, org: OrganizationId) -> Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {} FROM users WHERE organization = $1 ORDER BY name, id",
+            rows::USER
+        );
+        let found = sqlx::query(&sql)
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(rows::user).collect()
+    }
+
+    async fn set_user_role(&self, org: OrganizationId, id: UserId, role: UserRole) -> Result<bool> {
+        let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2 AND organization = $3")
+            .bind(rows::role_name(role))
+            .bind(id.to_string())
+            .bind(org.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn user(&self, org: OrganizationId, id: UserId) -> Result<Option<User>> {
+        let sql = format!(
+            "SELECT {} FROM users WHERE id = $1 AND organization = $2",
+            rows::USER
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let sql = format!(
+            "SELECT {} FROM users WHERE lower(email) = lower($1)",
+            rows::USER
+        );
+        let row = sqlx::query(&sql)
+            .bind(email.trim())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, organization, name, hash, created_at, revoked_at, \
+             scope, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(key.id.to_string())
+        .bind(key.organization.to_string())
+        .bind(&key.name)
+        .bind(&key.hash.0[..])
+        .bind(key.created_at)
+        .bind(key.revoked_at)
+        .bind(key.scope.name())
+        .bind(key.owner.map(|u| u.to_string()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, || format!("API key {}", key.id)))?;
+        Ok(())
+    }
+
+    async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>> {
+        let sql = format!(
+            "SELECT {} FROM api_keys WHERE hash = $1 AND revoked_at IS NULL",
+            rows::API_KEY
+        );
+        let row = sqlx::query(&sql)
+            .bind(&hash.0[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::api_key).transpose()
+    }
+
+    async fn api_keys(&self, org: OrganizationId) -> Result<Vec<ApiKey>> {
+        let sql = format!(
+            "SELECT {} FROM api_keys WHERE organization = $1 ORDER BY created_at, id",
+            rows::API_KEY
+        );
+        let found = sqlx::query(&sql)
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(rows::api_key).collect()
+    }
+
+    async fn revoke_api_key(&self, org: OrganizationId, id: ApiKeyId, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $3 \
+             WHERE id = $1 AND organization = $2 AND revoked_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(org.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn end_sessions(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        change: crate::UserChange,
+        now: i64,
+    ) -> Result<bool> {
+        let (password, set_password, disable) = match change {
+            crate::UserChange::EndSessions => (None, false, false),
+            crate::UserChange::Password(hash) => (hash, true, false),
+            crate::UserChange::Disable => (None, false, true),
+        };
+        let done = sqlx::query(
+            "UPDATE users SET session_generation = session_generation + 1, \
+             password_hash = CASE WHEN $3 THEN $4 ELSE password_hash END, \
+             disabled_at = CASE WHEN $5 THEN $6 ELSE disabled_at END \
+             WHERE id = $1 AND organization = $2",
+        )
+        .bind(id.to_string())
+        .bind(org.to_string())
+        .bind(set_password)
+        .bind(password)
+        .bind(disable)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // ── Counterparties ────────────────────────────────────────────────────────────
+
+    async fn save_counterparty(&self, c: &Counterparty) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO counterparties ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (id) DO UPDATE SET address = excluded.address, \
+             trade_name = excluded.trade_name, representative = excluded.representative, \
+             signatory_title = excluded.signatory_title, \
+             signatory_name = excluded.signatory_name, \
+             signatory_email = excluded.signatory_email, \
+             clerk_department = excluded.clerk_department, \
+             clerk_title = excluded.clerk_title, clerk_name = excluded.clerk_name, \
+             clerk_phone = excluded.clerk_phone, clerk_email = excluded.clerk_email, \
+             notified_on = excluded.notified_on \
+             WHERE counterparties.organization = excluded.organization",
+            rows::COUNTERPARTY
+        );
+        let done = sqlx::query(&sql)
+            .bind(c.id.to_string())
+            .bind(c.organization.to_string())
+            .bind(&c.address)
+            .bind(&c.trade_name)
+            .bind(&c.representative)
+            .bind(&c.signatory_title)
+            .bind(&c.signatory_name)
+            .bind(c.signatory_email.as_str())
+            .bind(&c.clerk_department)
+            .bind(&c.clerk_title)
+            .bind(&c.clerk_name)
+            .bind(&c.clerk_phone)
+            .bind(c.clerk_email.as_ref().map(|e| e.as_str().to_string()))
+            .bind(c.created_at)
+            .bind(c.notified_on.map(|d| d.to_string()))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error(e, || format!("counterparty {}", c.id)))?;
+        if done.rows_affected() == 0 {
+            // The ID exists in another organization.
+            return Err(StoreError::NotFound(format!(
+                "counterparty {} in organization {}",
+                c.id, c.organization
+            )));
+        }
+        Ok(())
+    }
+
+    async fn counterparty(
+        &self,
+        org: OrganizationId,
+        id: CounterpartyId,
+    ) -> Result<Option<Counterparty>> {
+        let sql = format!(
+            "SELECT {} FROM counterparties WHERE id = $1 AND organization = $2",
+            rows::COUNTERPARTY
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::counterparty).transpose()
+    }
+
+    async fn counterparties(&self, org: OrganizationId) -> Result<Vec<Counterparty>> {
+        let sql = format!(
+            "SELECT {} FROM counterparties WHERE organization = $1 ORDER BY trade_name, id",
+            rows::COUNTERPARTY
+        );
+        let found = sqlx::query(&sql)
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(rows::counterparty).collect()
+    }
+
+    // ── Envelopes and what belongs to them ────────────────────────────────────────
+
+    async fn apply(&self, change: Change) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let result = self.apply_in(&mut tx, &change).await;
+        Self::end(tx, result).await
+    }
+
+    async fn envelope(
+        &self,
+        org: OrganizationId,
+        id: EnvelopeId,
+    ) -> Result<Option<EnvelopeRecord>> {
+        let sql = format!(
+            "SELECT {} FROM envelopes WHERE id = $1 AND organization = $2",
+            rows::ENVELOPE
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::envelope).transpose()
+    }
+
+    async fn envelopes(
+        &self,
+        org: OrganizationId,
+        filter: &EnvelopeFilter,
+    ) -> Result<Vec<EnvelopeRecord>> {
+        let mut q = SqlBuilder::new(format!(
+            "SELECT {} FROM envelopes e WHERE e.organization = ",
+            rows::ENVELOPE
+        ));
+        q.push_bind(org.to_string());
+        if let Some(status) = filter.status {
+            q.push(" AND e.status = ").push_bind(status.name());
+        }
+        if let Some(folder) = filter.folder {
+            Self::push_folder(&mut q, folder);
+        }
+        Self::push_reach(&mut q, &filter.reach);
+        q.push(" ORDER BY e.created_at DESC, e.id DESC LIMIT ")
+            .push_bind(limit_or(filter.limit, DEFAULT_LIMIT))
+            .push(" OFFSET ")
+            .push_bind(i64::from(filter.offset));
+        let found = q.build()?.fetch_all(&self.pool).await?;
+        found.iter().map(rows::envelope).collect()
+    }
+
+    async fn envelopes_past_deadline(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<(OrganizationId, EnvelopeId)>> {
+        let found = sqlx::query(
+            "SELECT organization, id FROM envelopes \
+             WHERE status IN ('awaiting_approval', 'sent', 'partially_signed') \
+             AND deadline <= $1 ORDER BY deadline, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit_or(limit, DEFAULT_LIMIT))
+        .fetch_all(&self.pool)
+        .await?;
+        found.iter().map(rows::envelope_key).collect()
+    }
+
+    async fn archive_due(
+        &self,
+        horizon: i64,
+        failed_since: i64,
+        limit: u32,
+    ) -> Result<Vec<(OrganizationId, EnvelopeId)>> {
+        let found = sqlx::query(
+            "SELECT e.organization, e.id FROM envelopes e JOIN documents d \
+             ON d.envelope = e.id AND d.organization = e.organization \
+             WHERE e.sealed_at IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.dedupe_key = 'archive:' || e.id \
+               AND (j.status IN ('queued', 'running') \
+                 OR (j.status = 'failed' AND j.updated_at >= $2))) \
+             GROUP BY e.organization, e.id, e.certificate_archive_until \
+             HAVING MIN(COALESCE(d.archive_until, 0)) <= $1 \
+               OR COALESCE(e.certificate_archive_until, 0) <= $1 \
+             ORDER BY CASE WHEN MIN(COALESCE(d.archive_until, 0)) \
+               < COALESCE(e.certificate_archive_until, 0) \
+               THEN MIN(COALESCE(d.archive_until, 0)) \
+               ELSE COALESCE(e.certificate_archive_until, 0) END, e.id LIMIT $3",
+        )
+        .bind(horizon)
+        .bind(failed_since)
+        .bind(limit_or(limit, DEFAULT_LIMIT))
+        .fetch_all(&self.pool)
+        .await?;
+        found.iter().map(rows::envelope_key).collect()
+    }
+
+    async fn job_created_since(&self, dedupe_key: &str, since: i64) -> Result<bool> {
+        let found = sqlx::query(
+            "SELECT 1 AS found FROM jobs WHERE dedupe_key = $1 AND created_at >= $2 LIMIT 1",
+        )
+        .bind(dedupe_key)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn documents(
+        &self,
+        org: OrganizationId,
+        envelope: EnvelopeId,
+    ) -> Result<Vec<DocumentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM documents d WHERE d.organization = $1 AND d.envelope = $2 \
+             ORDER BY d.position, d.created_at, d.id",
+            rows::DOCUMENT
+        );
+        let found = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(envelope.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(rows::document).collect()
+    }
+
+    async fn document(
+        &self,
+        org: OrganizationId,
+        id: DocumentId,
+    ) -> Result<Option<DocumentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM documents d WHERE d.id = $1 AND d.organization = $2",
+            rows::DOCUMENT
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::document).transpose()
+    }
+
+    async fn attachments(
+        &self,
+        org: OrganizationId,
+        envelope: EnvelopeId,
+    ) -> Result<Vec<AttachmentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM attachments WHERE organization = $1 AND envelope = $2 \
+             ORDER BY created_at, id",
+            rows::ATTACHMENT
+        );
+        let found = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(envelope.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(rows::attachment).collect()
+    }
+
+    async fn search_documents(
+        &self,
+        org: OrganizationId,
+        query: &DocumentQuery,
+    ) -> Result<Vec<DocumentHit>> {
+        let mut q = SqlBuilder::new(format!(
+            "SELECT {}, e.title AS envelope_title, e.number AS envelope_number, \
+             e.status AS envelope_status \
+             FROM documents d JOIN envelopes e \
+             ON e.id = d.envelope AND e.organization = d.organization \
+             WHERE d.organization = ",
+            rows::DOCUMENT
+        ));
+        q.push_bind(org.to_string());
+        // YYYY-MM-DD compares as text in date order.
+        if let Some(from) = &query.date_from {
+            q.push(" AND d.tx_date >= ").push_bind(from.clone());
+        }
+        if let Some(to) = &query.date_to {
+            q.push(" AND d.tx_date <= ").push_bind(to.clone());
+        }
+        // Nothing above i64::MAX can be stored, so clamping the bounds changes no answer.
+        if let Some(min) = query.amount_min {
+            q.push(" AND d.tx_amount >= ")
+                .push_bind(i64::try_from(min.0).unwrap_or(i64::MAX));
+        }
+        if let Some(max) = query.amount_max {
+            q.push(" AND d.tx_amount <= ")
+                .push_bind(i64::try_from(max.0).unwrap_or(i64::MAX));
+        }
+        if let Some(name) = &query.counterparty {
+            // Case-insensitive for ASCII on SQLite, for every script on PostgreSQL.
+            q.push(" AND lower(d.tx_counterparty) LIKE ")
+                .push_bind(rows::contains_pattern(name))
+                .push(" ESCAPE '\\'");
+        }
+        if query.completed_only {
+            q.push(" AND e.status = 'completed'");
+        }
+        Self::push_reach(&mut q, &query.reach);
+        // NULL dates last on both backends (SQLite sorts NULL first, PostgreSQL last).
+        q.push(" ORDER BY d.tx_date IS NULL, d.tx_date, d.created_at, d.id LIMIT ")
+            .push_bind(limit_or(query.limit, DEFAULT_SEARCH_LIMIT));
+        let found = q.build()?.fetch_all(&self.pool).await?;
+        found.iter().map(rows::document_hit).collect()
+    }
+
+    async fn token(&self, hash: &TokenHash) -> Result<Option<AccessToken>> {
+        let sql = format!("SELECT {} FROM tokens WHERE hash = $1", rows::TOKEN);
+        let row = sqlx::query(&sql)
+            .bind(&hash.0[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    // ── Jobs ──────────────────────────────────────────────────────────────────────
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        // One statement: on PostgreSQL the CTE's rows stay locked until the UPDATE
+        // (others skip them); on SQLite the statement holds the write lock throughout.
+        // A job whose worker died during every allowed attempt (it crashed on it, or ran
+        // past its lease each time) is failed for good instead of claimed forever.
+        let exhausted = "UPDATE jobs SET status = 'failed', locked_until = NULL, \
+             updated_at = $1, last_error = $2 \
+             WHERE status = 'running' AND locked_until < $1 AND attempts >= max_attempts";
+        let sql = format!(
+            "WITH due AS (SELECT id FROM jobs \
+             WHERE (status = 'queued' AND run_at <= $2) \
+             OR (status = 'running' AND locked_until < $2 AND attempts < max_attempts) \
+             ORDER BY run_at, id LIMIT $4{}) \
+             UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $3, \
+             attempts = attempts + 1, updated_at = $2 \
+             WHERE id IN (SELECT id FROM due) RETURNING {}",
+            self.backend.skip_locked(),
+            rows::JOB
+        );
+        let mut tx = self.begin_write().await?;
+        // Decoded before the commit: an unreadable row claims nothing.
+        let result: Result<Vec<Job>> = async {
+            sqlx::query(exhausted)
+                .bind(now)
+                .bind(
+                    "its worker stopped before finishing it on every attempt \
+                     (it crashed on this job, or the job ran past its lease)",
+                )
+                .execute(&mut *tx)
+                .await?;
+            let found = sqlx::query(&sql)
+                .bind(worker)
+                .bind(now)
+                .bind(now.saturating_add(lease_seconds))
+                .bind(limit_or(limit, DEFAULT_CLAIM_LIMIT))
+                .fetch_all(&mut *tx)
+                .await?;
+            found.iter().map(rows::job).collect()
+        }
+        .await;
+        let mut jobs = Self::end(tx, result).await?;
+        jobs.sort_by(|a, b| (a.run_at, a.id).cmp(&(b.run_at, b.id)));
+        Ok(jobs)
+    }
+
+    async fn finish_job(&self, id: JobId, now: i64) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $2 \
+             WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("job {id}")));
+        }
+        Ok(())
+    }
+
+    async fn fail_job(
+        &self,
+        id: JobId,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let result: Result<()> = async {
+            let sql = format!(
+                "SELECT {} FROM jobs WHERE id = $1{}",
+                rows::JOB,
+                self.backend.for_update()
+            );
+            let row = sqlx::query(&sql)
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(job) = row.as_ref().map(rows::job).transpose()? else {
+                return Err(StoreError::NotFound(format!("job {id}")));
+            };
+            if job.status != crate::JobStatus::Running {
+                // Finished or failed meanwhile (a late report from a worker whose lease
+                // ran out): the newer outcome stands.
+                return Ok(());
             }
+            let retry = retry_at.filter(|_| job.attempts < job.max_attempts);
+            let twin = match retry {
+                Some(_) => Self::queued_twin(&mut tx, id, job.dedupe_key.as_deref()).await?,
+                None => None,
+            };
+            let (status, run_at, message) = match (retry, twin) {
+                // A queued job with the same key will do this work: this one is closed.
+                (Some(_), Some(twin)) => (
+                    "done",
+                    job.run_at,
+                    format!("superseded by queued job {twin} after: {error}"),
+                ),
+                (Some(at), None) => ("queued", at, error.to_string()),
+                (None, _) => ("failed", job.run_at, error.to_string()),
+            };
+            sqlx::query(
+                "UPDATE jobs SET status = $2, run_at = $3, last_error = $4, \
+                 locked_until = NULL, updated_at = $5 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(status)
+            .bind(run_at)
+            .bind(message)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            Ok(())
+        }
+        .await;
+        Self::end(tx, result).await
+    }
 
-            async fn append_audit(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                key: &ChainKey,
-                entries: &[NewAuditEntry],
-            ) -> Result<()> {
-                let mut organizations: Vec<OrganizationId> =
-                    entries.iter().map(|e| e.organization).collect();
-                organizations.sort();
-                organizations.dedup();
-                for org in organizations {
-                    let org_text = org.to_string();
-                    sqlx::query(
-                        "INSERT INTO audit_heads (organization, seq, hash) VALUES ($1, 0, $2) \
-                         ON CONFLICT (organization) DO NOTHING",
-                    )
-                    .bind(&org_text)
-                    .bind(GENESIS_HASH)
-                    .execute(&mut **tx)
-                    .await?;
-                    let sql = format!(
-                        "SELECT seq, hash FROM audit_heads WHERE organization = $1{}",
-                        Self::FOR_UPDATE
-                    );
-                    let head = sqlx::query(&sql).bind(&org_text).fetch_one(&mut **tx).await?;
-                    let mut seq: i64 = rows::Get::int(&head, "seq")?;
-                    let mut prev: String = rows::Get::text(&head, "hash")?;
-                    for entry in entries.iter().filter(|e| e.organization == org) {
-                        seq = seq
-                            .checked_add(1)
-                            .ok_or_else(|| StoreError::Corrupt("audit sequence overflow".into()))?;
-                        let hash = chain_hash(key, &prev, seq, entry);
-                        sqlx::query(
-                            "INSERT INTO audit_entries (organization, seq, envelope, at, entry, \
-                             prev_hash, hash, actor, action) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                        )
-                        .bind(&org_text)
-                        .bind(seq)
-                        .bind(entry.envelope.map(|e| e.to_string()))
-                        .bind(entry.at)
-                        .bind(to_json(entry, "audit entry")?)
-                        .bind(&prev)
-                        .bind(&hash)
-                        .bind(&entry.actor)
-                        .bind(&entry.action)
-                        .execute(&mut **tx)
-                        .await?;
-                        prev = hash;
-                    }
-                    sqlx::query(
-                        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE organization = $1",
-                    )
-                        .bind(&org_text)
-                        .bind(seq)
-                        .bind(&prev)
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                Ok(())
+    async fn requeue_job(&self, id: JobId, now: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let result: Result<()> = async {
+            let sql = format!(
+                "SELECT {} FROM jobs WHERE id = $1{}",
+                rows::JOB,
+                self.backend.for_update()
+            );
+            let row = sqlx::query(&sql)
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(job) = row.as_ref().map(rows::job).transpose()? else {
+                return Err(StoreError::NotFound(format!("job {id}")));
+            };
+            if job.status != crate::JobStatus::Failed {
+                // Queued, running or done: nothing to retry.
+                return Ok(());
             }
-
-            async fn apply_in(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                key: &ChainKey,
-                change: &Change,
-            ) -> Result<()> {
-                let now = change.now;
-
-                let owner = change
-                    .envelope
-                    .as_ref()
-                    .map(|w| (w.record.envelope.id, w.record.envelope.organization));
-                if let Some(write) = &change.envelope {
-                    Self::write_envelope(tx, write).await?;
-                }
-                let mut checked = Vec::new();
-
-                for d in &change.documents {
-                    let what = format!("document {}", d.id);
-                    Self::check_owner(tx, owner, &mut checked, d.envelope, d.organization, &what)
-                        .await?;
-                    let done = sqlx::query(
-                        "INSERT INTO documents (id, envelope, organization, position, name, pages, \
-                         original_blob, current_blob, revision, size, sha256, fields, signed_by, \
-                         tx_date, tx_amount, tx_counterparty, archive_until, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                         $15, $16, $17, $18) \
-                         ON CONFLICT (id) DO UPDATE SET position = excluded.position, \
-                         name = excluded.name, pages = excluded.pages, \
-                         original_blob = excluded.original_blob, \
-                         current_blob = excluded.current_blob, revision = excluded.revision, \
-                         size = excluded.size, sha256 = excluded.sha256, \
-                         fields = excluded.fields, signed_by = excluded.signed_by, \
-                         tx_date = excluded.tx_date, tx_amount = excluded.tx_amount, \
-                         tx_counterparty = excluded.tx_counterparty, \
-                         archive_until = excluded.archive_until \
-                         WHERE documents.envelope = excluded.envelope \
-                         AND documents.organization = excluded.organization",
-                    )
-                    .bind(d.id.to_string())
-                    .bind(d.envelope.to_string())
-                    .bind(d.organization.to_string())
-                    .bind(i64::from(d.position))
-                    .bind(&d.name)
-                    .bind(i64::from(d.pages))
-                    .bind(&d.original_blob)
-                    .bind(&d.current_blob)
-                    .bind(i64::from(d.revision))
-                    .bind(to_i64(d.size, "document size")?)
-                    .bind(&d.sha256)
-                    .bind(to_json(&d.fields, "document fields")?)
-                    .bind(to_json(&d.signed_by, "document signers")?)
-                    .bind(&d.metadata.date)
-                    .bind(d.metadata.amount.map(|y| to_i64(y.0, "取引金額")).transpose()?)
-                    .bind(&d.metadata.counterparty)
-                    .bind(d.archive_until)
-                    .bind(d.created_at)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| db_error(e, || what.clone()))?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound(format!(
-                            "{what} in envelope {} (the ID belongs to another envelope)",
-                            d.envelope
-                        )));
-                    }
-                }
-
-                for a in &change.attachments {
-                    let what = format!("attachment {}", a.id);
-                    Self::check_owner(tx, owner, &mut checked, a.envelope, a.organization, &what)
-                        .await?;
+            let twin = Self::queued_twin(&mut tx, id, job.dedupe_key.as_deref()).await?;
+            match twin {
+                Some(twin) => {
                     sqlx::query(
-                        "INSERT INTO attachments (id, envelope, organization, recipient, field, \
-                         name, blob, size, sha256, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        "UPDATE jobs SET status = 'done', last_error = $2, updated_at = $3 \
+                         WHERE id = $1",
                     )
-                    .bind(a.id.to_string())
-                    .bind(a.envelope.to_string())
-                    .bind(a.organization.to_string())
-                    .bind(a.recipient.map(|r| r.to_string()))
-                    .bind(a.field.map(|f| f.to_string()))
-                    .bind(&a.name)
-                    .bind(&a.blob)
-                    .bind(to_i64(a.size, "attachment size")?)
-                    .bind(&a.sha256)
-                    .bind(a.created_at)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| db_error(e, || what.clone()))?;
-                }
-
-                if !change.revoked_tokens.is_empty() {
-                    let Some((envelope, organization)) = owner else {
-                        return Err(StoreError::NotFound(
-                            "revoked tokens name no envelope: the change has none".into(),
-                        ));
-                    };
-                    for hash in &change.revoked_tokens {
-                        sqlx::query(
-                            "DELETE FROM tokens WHERE hash = $1 AND envelope = $2 AND organization = $3",
-                        )
-                        .bind(&hash.0[..])
-                        .bind(envelope.to_string())
-                        .bind(organization.to_string())
-                        .execute(&mut **tx)
-                        .await?;
-                    }
-                }
-
-                for t in &change.tokens {
-                    let what = "an access token";
-                    Self::check_owner(tx, owner, &mut checked, t.envelope, t.organization, what)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO tokens (hash, kind, organization, envelope, recipient, \
-                         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(&t.hash.0[..])
-                    .bind(rows::token_kind_name(t.kind))
-                    .bind(t.organization.to_string())
-                    .bind(t.envelope.to_string())
-                    .bind(t.recipient.map(|r| r.to_string()))
-                    .bind(t.created_at)
-                    .bind(t.expires_at)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| db_error(e, || "an access token with this hash".to_string()))?;
-                }
-
-                for l in &change.library {
-                    let what = format!("library entry of envelope {}", l.envelope);
-                    if owner != Some((l.envelope, l.organization)) {
-                        return Err(StoreError::NotFound(format!(
-                            "{what}: it must name the change's envelope"
-                        )));
-                    }
-                    sqlx::query(
-                        "INSERT INTO concluded_recipients (email, envelope, organization, \
-                         recipient, concluded_at) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (email, envelope, recipient) DO NOTHING",
-                    )
-                    .bind(l.email.to_lowercase())
-                    .bind(l.envelope.to_string())
-                    .bind(l.organization.to_string())
-                    .bind(l.recipient.to_string())
-                    .bind(l.concluded_at)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| db_error(e, || what.clone()))?;
-                }
-
-                for j in &change.jobs {
-                    // A queued job with the same dedupe key already covers this one.
-                    sqlx::query(
-                        "INSERT INTO jobs (id, kind, payload, organization, status, run_at, \
-                         attempts, max_attempts, dedupe_key, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8) \
-                         ON CONFLICT (dedupe_key) WHERE status = 'queued' DO NOTHING",
-                    )
-                    .bind(j.id.to_string())
-                    .bind(&j.kind)
-                    .bind(to_json(&j.payload, "job payload")?)
-                    .bind(j.organization.map(|o| o.to_string()))
-                    .bind(j.run_at)
-                    .bind(i64::from(j.max_attempts))
-                    .bind(&j.dedupe_key)
+                    .bind(id.to_string())
+                    .bind(format!(
+                        "superseded by queued job {twin}; last error: {}",
+                        job.last_error.as_deref().unwrap_or("none")
+                    ))
                     .bind(now)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| db_error(e, || format!("job {}", j.id)))?;
+                    .execute(&mut *tx)
+                    .await?;
                 }
-
-                if let Some(id) = change.finish_job {
-                    let done = sqlx::query(
-                        "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $2 \
+                None => {
+                    sqlx::query(
+                        "UPDATE jobs SET status = 'queued', run_at = $2, attempts = 0, \
+                         locked_by = NULL, locked_until = NULL, updated_at = $2 \
                          WHERE id = $1",
                     )
                     .bind(id.to_string())
                     .bind(now)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound(format!("job {id}")));
-                    }
                 }
-
-                Self::append_audit(tx, key, &change.audit).await
             }
+            Ok(())
+        }
+        .await;
+        Self::end(tx, result).await
+    }
 
-            /// The ID of another queued job with this dedupe key, if any: a job that goes back to
-            /// the queue would collide with it.
-            async fn queued_twin(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                id: JobId,
-                dedupe_key: Option<&str>,
-            ) -> Result<Option<String>> {
-                let Some(key) = dedupe_key else {
-                    return Ok(None);
-                };
-                let row = sqlx::query(
-                    "SELECT id FROM jobs WHERE dedupe_key = $1 AND status = 'queued' AND id <> $2",
-                )
-                .bind(key)
-                .bind(id.to_string())
-                .fetch_optional(&mut **tx)
-                .await?;
-                row.map(|r| rows::Get::text(&r, "id")).transpose()
+    async fn job(&self, id: JobId) -> Result<Option<Job>> {
+        let sql = format!("SELECT {} FROM jobs WHERE id = $1", rows::JOB);
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::job).transpose()
+    }
+
+    async fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        let mut q = SqlBuilder::new(format!("SELECT {} FROM jobs WHERE 1 = 1", rows::JOB));
+        if let Some(status) = filter.status {
+            q.push(" AND status = ").push_bind(status.name());
+        }
+        if let Some(kind) = &filter.kind {
+            q.push(" AND kind = ").push_bind(kind.clone());
+        }
+        if let Some(org) = filter.organization {
+            q.push(" AND organization = ").push_bind(org.to_string());
+        }
+        q.push(" ORDER BY created_at, id LIMIT ")
+            .push_bind(limit_or(filter.limit, DEFAULT_LIMIT));
+        let found = q.build()?.fetch_all(&self.pool).await?;
+        found.iter().map(rows::job).collect()
+    }
+
+    async fn job_counts(&self) -> Result<Vec<JobCount>> {
+        let found = sqlx::query(
+            "SELECT kind, status, COUNT(*) AS n, \
+             MIN(CASE WHEN status = 'queued' THEN run_at ELSE updated_at END) AS oldest \
+             FROM jobs GROUP BY kind, status ORDER BY kind, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        found.iter().map(rows::job_count).collect()
+    }
+
+    // ── Audit trail ───────────────────────────────────────────────────────────────
+
+    async fn audit_entries(
+        &self,
+        org: OrganizationId,
+        envelope: Option<EnvelopeId>,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut q = SqlBuilder::new(format!(
+            "SELECT {} FROM audit_entries WHERE organization = ",
+            rows::AUDIT
+        ));
+        q.push_bind(org.to_string());
+        if let Some(envelope) = envelope {
+            q.push(" AND envelope = ").push_bind(envelope.to_string());
+        }
+        q.push(" ORDER BY seq");
+        let found = q.build()?.fetch_all(&self.pool).await?;
+        found.iter().map(rows::audit_entry).collect()
+    }
+
+    async fn search_audit(
+        &self,
+        org: OrganizationId,
+        query: &crate::AuditQuery,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut q = SqlBuilder::new(format!(
+            "SELECT {} FROM audit_entries WHERE organization = ",
+            rows::AUDIT
+        ));
+        q.push_bind(org.to_string());
+        if let Some(actor) = &query.actor {
+            q.push(" AND actor = ").push_bind(actor.clone());
+        }
+        if let Some(action) = &query.action {
+            q.push(" AND action = ").push_bind(action.clone());
+        }
+        if let Some(from) = query.from {
+            q.push(" AND at >= ").push_bind(from);
+        }
+        if let Some(until) = query.until {
+            q.push(" AND at < ").push_bind(until);
+        }
+        if let Some(before) = query.before_seq {
+            q.push(" AND seq < ").push_bind(before);
+        }
+        q.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(limit_or(query.limit, DEFAULT_LIMIT));
+        let found = q.build()?.fetch_all(&self.pool).await?;
+        found.iter().map(rows::audit_entry).collect()
+    }
+
+    async fn audit_actions(&self, org: OrganizationId) -> Result<Vec<String>> {
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT action FROM audit_entries \
+             WHERE organization = $1 AND action IS NOT NULL ORDER BY action",
+        )
+        .bind(org.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(found)
+    }
+
+    async fn audit_head(&self, org: OrganizationId) -> Result<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE organization = $1")
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((rows::Get::int(&r, "seq")?, rows::Get::text(&r, "hash")?)))
+            .transpose()
+    }
+
+    async fn audited_organizations(&self) -> Result<Vec<OrganizationId>> {
+        // The heads and the entries: an organization whose entries were all deleted, or
+        // whose head was, is still listed (and fails verification).
+        let found = sqlx::query(
+            "SELECT organization FROM audit_heads UNION \
+             SELECT organization FROM audit_entries ORDER BY organization",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        found
+            .iter()
+            .map(|r| {
+                let org = rows::Get::text(r, "organization")?;
+                org.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("audit organization {org:?}")))
+            })
+            .collect()
+    }
+
+    fn check_chain(
+        &self,
+        entries: &[AuditEntry],
+        head: Option<(i64, &str)>,
+    ) -> std::result::Result<crate::ChainSummary, crate::ChainBreak> {
+        crate::verify_chain(&self.chain_key, entries, head)
+    }
+
+    async fn add_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_anchors (organization, seq, hash, at, token) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (organization, seq) DO NOTHING",
+        )
+        .bind(anchor.organization.to_string())
+        .bind(anchor.seq)
+        .bind(&anchor.hash)
+        .bind(anchor.at)
+        .bind(&anchor.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_anchors(&self, org: OrganizationId) -> Result<Vec<AuditAnchor>> {
+        let sql = format!(
+            "SELECT {} FROM audit_anchors WHERE organization = $1 ORDER BY seq",
+            rows::AUDIT_ANCHOR
+        );
+        let found = sqlx::query(&sql)
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(rows::audit_anchor).collect()
+    }
+
+    async fn last_audit_anchor(&self, org: OrganizationId) -> Result<Option<AuditAnchor>> {
+        let sql = format!(
+            "SELECT {} FROM audit_anchors WHERE organization = $1 ORDER BY seq DESC LIMIT 1",
+            rows::AUDIT_ANCHOR
+        );
+        let found = sqlx::query(&sql)
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        found.as_ref().map(rows::audit_anchor).transpose()
+    }
+
+    // ── Webhooks ──────────────────────────────────────────────────────────────────
+
+    async fn create_webhook(&self, webhook: &Webhook) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO webhooks (id, organization, url, secret, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(webhook.id.to_string())
+        .bind(webhook.organization.to_string())
+        .bind(&webhook.url)
+        .bind(&webhook.secret)
+        .bind(webhook.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, || format!("webhook {}", webhook.id)))?;
+        Ok(())
+    }
+
+    async fn webhooks(&self, org: OrganizationId) -> Result<Vec<Webhook>> {
+        let sql = format!(
+            "SELECT {} FROM webhooks WHERE organization = $1 ORDER BY created_at, id",
+            rows::WEBHOOK
+        );
+        let found = sqlx::query(&sql)
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(rows::webhook).collect()
+    }
+
+    // ── Conclusion: lookup by 締結証明書ID, signers' libraries and accounts ──────────
+
+    async fn envelope_by_conclusion(&self, id: &ConclusionId) -> Result<Option<EnvelopeRecord>> {
+        let sql = format!(
+            "SELECT {} FROM envelopes WHERE conclusion_id = $1",
+            rows::ENVELOPE
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::envelope).transpose()
+    }
+
+    async fn library(&self, email: &str, limit: u32) -> Result<Vec<LibraryItem>> {
+        let columns = rows::ENVELOPE
+            .split(',')
+            .map(|c| format!("e.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, c.recipient AS library_recipient, \
+             c.concluded_at AS library_concluded_at \
+             FROM concluded_recipients c \
+             JOIN envelopes e ON e.id = c.envelope AND e.organization = c.organization \
+             WHERE c.email = $1 ORDER BY c.concluded_at DESC, e.id LIMIT $2"
+        );
+        let found = sqlx::query(&sql)
+            .bind(email.to_lowercase())
+            .bind(limit_or(limit, DEFAULT_SEARCH_LIMIT))
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(rows::library_item).collect()
+    }
+
+    async fn create_signer_account(&self, account: &SignerAccount) -> Result<()> {
+        sqlx::query("INSERT INTO signer_accounts (id, email, created_at) VALUES ($1, $2, $3)")
+            .bind(account.id.to_string())
+            .bind(&account.email)
+            .bind(account.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error(e, || format!("a signer account for {}", account.email)))?;
+        Ok(())
+    }
+
+    async fn signer_account(&self, id: SignerAccountId) -> Result<Option<SignerAccount>> {
+        let row = sqlx::query("SELECT id, email, created_at FROM signer_accounts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::signer_account).transpose()
+    }
+
+    async fn signer_account_by_email(&self, email: &str) -> Result<Option<SignerAccount>> {
+        let row = sqlx::query(
+            "SELECT id, email, created_at FROM signer_accounts \
+             WHERE lower(email) = $1",
+        )
+        .bind(email.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::signer_account).transpose()
+    }
+
+    // ── Second factors ───────────────────────────────────────────────────────────────
+
+    async fn set_mfa_required(&self, org: OrganizationId, required: bool) -> Result<bool> {
+        let done = sqlx::query("UPDATE organizations SET mfa_required = $1 WHERE id = $2")
+            .bind(required)
+            .bind(org.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_totp(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        sealed_secret: Option<&str>,
+        recovery_codes: &[TokenHash],
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = $1, totp_last_step = NULL \
+             WHERE id = $2 AND organization = $3",
+        )
+        .bind(sealed_secret)
+        .bind(user.to_string())
+        .bind(org.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if sealed_secret.is_some() {
+            for hash in recovery_codes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, hash) VALUES ($1, $2)")
+                    .bind(user.to_string())
+                    .bind(&hash.0[..])
+                    .execute(&mut *tx)
+                    .await?;
             }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
 
-            /// Row counts and sealed files as `conn` sees them (inside a snapshot, for exports).
-            pub(crate) async fn inventory_on(
-                conn: &mut <$db as sqlx::Database>::Connection,
-            ) -> Result<$crate::Inventory> {
-                let mut counts = [0u64; 3];
-                for (n, table) in ["organizations", "envelopes", "documents"].into_iter().enumerate() {
-                    let row = sqlx::query(&format!("SELECT count(*) AS n FROM {table}"))
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    counts[n] = u64::try_from(rows::Get::int(&row, "n")?).unwrap_or(0);
-                }
-                let files = sqlx::query(
-                    "SELECT e.organization, e.id AS envelope, CAST(0 AS BIGINT) AS certificate, d.position, \
-                            d.current_blob AS blob, d.sha256 \
-                     FROM envelopes e JOIN documents d ON d.envelope = e.id \
-                     WHERE e.sealed_at IS NOT NULL \
-                     UNION ALL \
-                     SELECT organization, id AS envelope, CAST(1 AS BIGINT) AS certificate, 0 AS position, \
-                            certificate_blob AS blob, certificate_sha256 AS sha256 \
-                     FROM envelopes \
-                     WHERE sealed_at IS NOT NULL AND certificate_blob IS NOT NULL \
-                     ORDER BY envelope, certificate, position",
-                )
-                .fetch_all(&mut *conn)
-                .await?;
-                let sealed_files = files
+    async fn accept_totp_step(&self, org: OrganizationId, user: UserId, step: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND organization = $3 \
+             AND totp_secret IS NOT NULL \
+             AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(user.to_string())
+        .bind(org.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn use_recovery_code(&self, user: UserId, hash: &TokenHash, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 \
+             WHERE user_id = $2 AND hash = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(user.to_string())
+        .bind(&hash.0[..])
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> Result<u32> {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(user.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        u32::try_from(left).map_err(|_| StoreError::Corrupt(format!("{left} recovery codes left")))
+    }
+
+    async fn put_email_code(&self, code: &EmailCode) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO email_codes (email, code_hash, expires_at, attempts, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO UPDATE SET \
+             code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
+             attempts = excluded.attempts, created_at = excluded.created_at",
+        )
+        .bind(code.email.to_lowercase())
+        .bind(&code.code_hash.0[..])
+        .bind(code.expires_at)
+        .bind(i64::from(code.attempts))
+        .bind(code.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_email_code(
+        &self,
+        email: &str,
+        guess: &TokenHash,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<CodeCheck> {
+        let email = email.to_lowercase();
+        let mut tx = self.begin_write().await?;
+        let result: Result<CodeCheck> = async {
+            let sql = format!(
+                "SELECT code_hash, expires_at, attempts FROM email_codes \
+                 WHERE email = $1{}",
+                self.backend.for_update()
+            );
+            let Some(row) = sqlx::query(&sql)
+                .bind(&email)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(CodeCheck::NoCode);
+            };
+            let stored = rows::Get::blob(&row, "code_hash")?;
+            let expires_at: i64 = rows::Get::int(&row, "expires_at")?;
+            let attempts: i64 = rows::Get::int(&row, "attempts")?;
+            if expires_at <= now || attempts >= i64::from(max_attempts) {
+                sqlx::query("DELETE FROM email_codes WHERE email = $1")
+                    .bind(&email)
+                    .execute(&mut *tx)
+                    .await?;
+                return Ok(CodeCheck::NoCode);
+            }
+            // Constant-time: the hash is keyed, but a timing difference costs nothing to avoid.
+            let matches = stored.len() == 32
+                && stored
                     .iter()
-                    .map(|r| {
-                        Ok($crate::SealedFile {
-                            organization: rows::id(r, "organization")?,
-                            envelope: rows::id(r, "envelope")?,
-                            kind: if rows::Get::int(r, "certificate")? == 1 {
-                                $crate::SealedFileKind::Certificate
-                            } else {
-                                $crate::SealedFileKind::Document
-                            },
-                            blob: rows::Get::text(r, "blob")?,
-                            sha256: rows::Get::text(r, "sha256")?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok($crate::Inventory {
-                    organizations: counts[0],
-                    envelopes: counts[1],
-                    documents: counts[2],
-                    sealed_files,
+                    .zip(guess.0.iter())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0;
+            if matches {
+                sqlx::query("DELETE FROM email_codes WHERE email = $1")
+                    .bind(&email)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(CodeCheck::Valid)
+            } else {
+                sqlx::query("UPDATE email_codes SET attempts = attempts + 1 WHERE email = $1")
+                    .bind(&email)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(CodeCheck::Wrong {
+                    attempts_left: u32::try_from(i64::from(max_attempts) - attempts - 1)
+                        .unwrap_or(0),
                 })
             }
         }
+        .await;
+        Self::end(tx, result).await
+    }
 
-        #[async_trait::async_trait]
-        impl Store for $store {
-            fn backend(&self) -> &'static str {
-                $backend
-            }
-
-            // ── Organizations, departments, users, API keys ────────────────────────────────
-
-            async fn create_organization(&self, org: &Organization) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO organizations (id, name, created_at, staff_networks) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(org.id.to_string())
-                .bind(&org.name)
-                .bind(org.created_at)
-                .bind(org.staff_networks.to_string())
-                .execute(&self.pool)
-                .await
-                .map_err(|e| db_error(e, || format!("organization {}", org.id)))?;
-                Ok(())
-            }
-
-            async fn organization(&self, id: OrganizationId) -> Result<Option<Organization>> {
-                let sql = format!("SELECT {} FROM organizations WHERE id = $1", rows::ORGANIZATION);
-                let row = sqlx::query(&sql)
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::organization).transpose()
-            }
-
-            async fn set_staff_networks(
-                &self,
-                id: OrganizationId,
-                networks: &StaffNetworks,
-            ) -> Result<bool> {
-                let done =
-                    sqlx::query("UPDATE organizations SET staff_networks = $1 WHERE id = $2")
-                        .bind(networks.to_string())
-                        .bind(id.to_string())
-                        .execute(&self.pool)
-                        .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn create_department(&self, department: &Department) -> Result<()> {
-                sqlx::query("INSERT INTO departments (id, organization, name) VALUES ($1, $2, $3)")
-                    .bind(department.id.to_string())
-                    .bind(department.organization.to_string())
-                    .bind(&department.name)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| db_error(e, || format!("department {}", department.id)))?;
-                Ok(())
-            }
-
-            async fn departments(&self, org: OrganizationId) -> Result<Vec<Department>> {
-                let sql = format!(
-                    "SELECT {} FROM departments WHERE organization = $1 ORDER BY name, id",
-                    rows::DEPARTMENT
-                );
-                let found = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .fetch_all(&self.pool)
-                    .await?;
-                found.iter().map(rows::department).collect()
-            }
-
-            async fn create_user(&self, user: &User) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO users (id, organization, department, name, email, role, \
-                     password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(user.id.to_string())
-                .bind(user.organization.to_string())
-                .bind(user.department.map(|d| d.to_string()))
-                .bind(&user.name)
-                .bind(user.email.as_str())
-                .bind(rows::role_name(user.role))
-                .bind(&user.password_hash)
-                .bind(user.created_at)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| db_error(e, || format!("a user with the email {}", user.email)))?;
-                Ok(())
-            }
-
-            async fn users(&self, org: OrganizationId) -> Result<Vec<User>> {
-                let sql = format!(
-                    "SELECT {} FROM users WHERE organization = $1 ORDER BY name, id",
-                    rows::USER
-                );
-                let found = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .fetch_all(&self.pool)
-                    .await?;
-                found.iter().map(rows::user).collect()
-            }
-
-            async fn set_user_role(
-                &self,
-                org: OrganizationId,
-                id: UserId,
-                role: UserRole,
-            ) -> Result<bool> {
-                let done =
-                    sqlx::query("UPDATE users SET role = $1 WHERE id = $2 AND organization = $3")
-                        .bind(rows::role_name(role))
-                        .bind(id.to_string())
-                        .bind(org.to_string())
-                        .execute(&self.pool)
-                        .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn user(&self, org: OrganizationId, id: UserId) -> Result<Option<User>> {
-                let sql = format!(
-                    "SELECT {} FROM users WHERE id = $1 AND organization = $2",
-                    rows::USER
-                );
-                let row = sqlx::query(&sql)
-                    .bind(id.to_string())
-                    .bind(org.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::user).transpose()
-            }
-
-            async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-                let sql = format!(
-                    "SELECT {} FROM users WHERE lower(email) = lower($1)",
-                    rows::USER
-                );
-                let row = sqlx::query(&sql)
-                    .bind(email.trim())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::user).transpose()
-            }
-
-            async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO api_keys (id, organization, name, hash, created_at, revoked_at, \
-                     scope, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(key.id.to_string())
-                .bind(key.organization.to_string())
-                .bind(&key.name)
-                .bind(&key.hash.0[..])
-                .bind(key.created_at)
-                .bind(key.revoked_at)
-                .bind(key.scope.name())
-                .bind(key.owner.map(|u| u.to_string()))
-                .execute(&self.pool)
-                .await
-                .map_err(|e| db_error(e, || format!("API key {}", key.id)))?;
-                Ok(())
-            }
-
-            async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>> {
-                let sql = format!(
-                    "SELECT {} FROM api_keys WHERE hash = $1 AND revoked_at IS NULL",
-                    rows::API_KEY
-                );
-                let row = sqlx::query(&sql)
-                    .bind(&hash.0[..])
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::api_key).transpose()
-            }
-
-            async fn api_keys(&self, org: OrganizationId) -> Result<Vec<ApiKey>> {
-                let sql = format!(
-                    "SELECT {} FROM api_keys WHERE organization = $1 ORDER BY created_at, id",
-                    rows::API_KEY
-                );
-                let found = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .fetch_all(&self.pool)
-                    .await?;
-                found.iter().map(rows::api_key).collect()
-            }
-
-            async fn revoke_api_key(&self, org: OrganizationId, id: ApiKeyId, now: i64) -> Result<bool> {
-                let done = sqlx::query(
-                    "UPDATE api_keys SET revoked_at = $3 \
-                     WHERE id = $1 AND organization = $2 AND revoked_at IS NULL",
-                )
-                .bind(id.to_string())
-                .bind(org.to_string())
-                .bind(now)
-                .execute(&self.pool)
+    async fn count_failure(
+        &self,
+        scope: &str,
+        key: &str,
+        limit: crate::AttemptLimit,
+        now: i64,
+    ) -> Result<crate::AttemptCount> {
+        let mut tx = self.begin_write().await?;
+        let result: Result<crate::AttemptCount> = async {
+            let sql = format!(
+                "SELECT window_start, failures, locked_until FROM attempt_limits \
+                 WHERE scope = $1 AND key = $2{}",
+                self.backend.for_update()
+            );
+            let row = sqlx::query(&sql)
+                .bind(scope)
+                .bind(key)
+                .fetch_optional(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() > 0)
-            }
-
-            async fn end_sessions(
-                &self,
-                org: OrganizationId,
-                id: UserId,
-                change: $crate::UserChange,
-                now: i64,
-            ) -> Result<bool> {
-                let (password, set_password, disable) = match change {
-                    $crate::UserChange::EndSessions => (None, false, false),
-                    $crate::UserChange::Password(hash) => (hash, true, false),
-                    $crate::UserChange::Disable => (None, false, true),
+            let (window_start, failures, locked_until) = match &row {
+                Some(r) => (
+                    rows::Get::int(r, "window_start")?,
+                    rows::Get::int(r, "failures")?,
+                    rows::Get::opt_int(r, "locked_until")?,
+                ),
+                None => (now, 0, None),
+            };
+            let still_locked = locked_until.filter(|&until| until > now);
+            // A new window once the old one is over (and any lock has ended).
+            let (window_start, failures) =
+                if still_locked.is_none() && now - window_start >= limit.window {
+                    (now, 1)
+                } else {
+                    (window_start, failures + 1)
                 };
-                let done = sqlx::query(
-                    "UPDATE users SET session_generation = session_generation + 1, \
-                     password_hash = CASE WHEN $3 THEN $4 ELSE password_hash END, \
-                     disabled_at = CASE WHEN $5 THEN $6 ELSE disabled_at END \
-                     WHERE id = $1 AND organization = $2",
-                )
-                .bind(id.to_string())
-                .bind(org.to_string())
-                .bind(set_password)
-                .bind(password)
-                .bind(disable)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() > 0)
-            }
+            let newly_locked = still_locked.is_none() && failures >= i64::from(limit.failures);
+            let locked_until = if newly_locked {
+                Some(now + limit.lock)
+            } else {
+                still_locked
+            };
+            sqlx::query(
+                "INSERT INTO attempt_limits (scope, key, window_start, failures, locked_until) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (scope, key) DO UPDATE SET window_start = $3, failures = $4, \
+                 locked_until = $5",
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(window_start)
+            .bind(failures)
+            .bind(locked_until)
+            .execute(&mut *tx)
+            .await?;
+            Ok(crate::AttemptCount {
+                failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                locked_until,
+                newly_locked,
+            })
+        }
+        .await;
+        Self::end(tx, result).await
+    }
 
-            // ── Counterparties ────────────────────────────────────────────────────────────
-
-            async fn save_counterparty(&self, c: &Counterparty) -> Result<()> {
-                let sql = format!(
-                    "INSERT INTO counterparties ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-                     $10, $11, $12, $13, $14, $15) \
-                     ON CONFLICT (id) DO UPDATE SET address = excluded.address, \
-                     trade_name = excluded.trade_name, representative = excluded.representative, \
-                     signatory_title = excluded.signatory_title, \
-                     signatory_name = excluded.signatory_name, \
-                     signatory_email = excluded.signatory_email, \
-                     clerk_department = excluded.clerk_department, \
-                     clerk_title = excluded.clerk_title, clerk_name = excluded.clerk_name, \
-                     clerk_phone = excluded.clerk_phone, clerk_email = excluded.clerk_email, \
-                     notified_on = excluded.notified_on \
-                     WHERE counterparties.organization = excluded.organization",
-                    rows::COUNTERPARTY
-                );
-                let done = sqlx::query(&sql)
-                    .bind(c.id.to_string())
-                    .bind(c.organization.to_string())
-                    .bind(&c.address)
-                    .bind(&c.trade_name)
-                    .bind(&c.representative)
-                    .bind(&c.signatory_title)
-                    .bind(&c.signatory_name)
-                    .bind(c.signatory_email.as_str())
-                    .bind(&c.clerk_department)
-                    .bind(&c.clerk_title)
-                    .bind(&c.clerk_name)
-                    .bind(&c.clerk_phone)
-                    .bind(c.clerk_email.as_ref().map(|e| e.as_str().to_string()))
-                    .bind(c.created_at)
-                    .bind(c.notified_on.map(|d| d.to_string()))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| db_error(e, || format!("counterparty {}", c.id)))?;
-                if done.rows_affected() == 0 {
-                    // The ID exists in another organization.
-                    return Err(StoreError::NotFound(format!(
-                        "counterparty {} in organization {}",
-                        c.id, c.organization
-                    )));
-                }
-                Ok(())
-            }
-
-            async fn counterparty(
-                &self,
-                org: OrganizationId,
-                id: CounterpartyId,
-            ) -> Result<Option<Counterparty>> {
-                let sql = format!(
-                    "SELECT {} FROM counterparties WHERE id = $1 AND organization = $2",
-                    rows::COUNTERPARTY
-                );
-                let row = sqlx::query(&sql)
-                    .bind(id.to_string())
-                    .bind(org.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::counterparty).transpose()
-            }
-
-            async fn counterparties(&self, org: OrganizationId) -> Result<Vec<Counterparty>> {
-                let sql = format!(
-                    "SELECT {} FROM counterparties WHERE organization = $1 ORDER BY trade_name, id",
-                    rows::COUNTERPARTY
-                );
-                let found = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .fetch_all(&self.pool)
-                    .await?;
-                found.iter().map(rows::counterparty).collect()
-            }
-
-            // ── Envelopes and what belongs to them ────────────────────────────────────────
-
-            async fn apply(&self, change: Change) -> Result<()> {
-                let mut tx = self.begin_write().await?;
-                let result = Self::apply_in(&mut tx, &self.chain_key, &change).await;
-                Self::end(tx, result).await
-            }
-
-            async fn envelope(
-                &self,
-                org: OrganizationId,
-                id: EnvelopeId,
-            ) -> Result<Option<EnvelopeRecord>> {
-                let sql = format!(
-                    "SELECT {} FROM envelopes WHERE id = $1 AND organization = $2",
-                    rows::ENVELOPE
-                );
-                let row = sqlx::query(&sql)
-                    .bind(id.to_string())
-                    .bind(org.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::envelope).transpose()
-            }
-
-            async fn envelopes(
-                &self,
-                org: OrganizationId,
-                filter: &EnvelopeFilter,
-            ) -> Result<Vec<EnvelopeRecord>> {
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {} FROM envelopes e WHERE e.organization = ",
-                    rows::ENVELOPE
-                ));
-                q.push_bind(org.to_string());
-                if let Some(status) = &filter.status {
-                    q.push(" AND e.status = ").push_bind(status.clone());
-                }
-                if let Some(folder) = filter.folder {
-                    Self::push_folder(&mut q, folder);
-                }
-                Self::push_reach(&mut q, &filter.reach);
-                q.push(" ORDER BY e.created_at DESC, e.id DESC LIMIT ")
-                    .push_bind(limit_or(filter.limit, DEFAULT_LIMIT))
-                    .push(" OFFSET ")
-                    .push_bind(i64::from(filter.offset));
-                let found = q.build().fetch_all(&self.pool).await?;
-                found.iter().map(rows::envelope).collect()
-            }
-
-            async fn envelopes_past_deadline(
-                &self,
-                now: i64,
-                limit: u32,
-            ) -> Result<Vec<(OrganizationId, EnvelopeId)>> {
-                let found = sqlx::query(
-                    "SELECT organization, id FROM envelopes \
-                     WHERE status IN ('awaiting_approval', 'sent', 'partially_signed') \
-                     AND deadline <= $1 ORDER BY deadline, id LIMIT $2",
-                )
-                .bind(now)
-                .bind(limit_or(limit, DEFAULT_LIMIT))
-                .fetch_all(&self.pool)
-                .await?;
-                found.iter().map(rows::envelope_key).collect()
-            }
-
-            async fn archive_due(
-                &self,
-                horizon: i64,
-                failed_since: i64,
-                limit: u32,
-            ) -> Result<Vec<(OrganizationId, EnvelopeId)>> {
-                let found = sqlx::query(
-                    "SELECT e.organization, e.id FROM envelopes e JOIN documents d \
-                     ON d.envelope = e.id AND d.organization = e.organization \
-                     WHERE e.sealed_at IS NOT NULL \
-                     AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.dedupe_key = 'archive:' || e.id \
-                       AND (j.status IN ('queued', 'running') \
-                         OR (j.status = 'failed' AND j.updated_at >= $2))) \
-                     GROUP BY e.organization, e.id, e.certificate_archive_until \
-                     HAVING MIN(COALESCE(d.archive_until, 0)) <= $1 \
-                       OR COALESCE(e.certificate_archive_until, 0) <= $1 \
-                     ORDER BY CASE WHEN MIN(COALESCE(d.archive_until, 0)) \
-                       < COALESCE(e.certificate_archive_until, 0) \
-                       THEN MIN(COALESCE(d.archive_until, 0)) \
-                       ELSE COALESCE(e.certificate_archive_until, 0) END, e.id LIMIT $3",
-                )
-                .bind(horizon)
-                .bind(failed_since)
-                .bind(limit_or(limit, DEFAULT_LIMIT))
-                .fetch_all(&self.pool)
-                .await?;
-                found.iter().map(rows::envelope_key).collect()
-            }
-
-            async fn job_created_since(&self, dedupe_key: &str, since: i64) -> Result<bool> {
-                let found = sqlx::query(
-                    "SELECT 1 AS found FROM jobs WHERE dedupe_key = $1 AND created_at >= $2 LIMIT 1",
-                )
-                .bind(dedupe_key)
-                .bind(since)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(found.is_some())
-            }
-
-            async fn documents(
-                &self,
-                org: OrganizationId,
-                envelope: EnvelopeId,
-            ) -> Result<Vec<DocumentRecord>> {
-                let sql = format!(
-                    "SELECT {} FROM documents d WHERE d.organization = $1 AND d.envelope = $2 \
-                     ORDER BY d.position, d.created_at, d.id",
-                    rows::DOCUMENT
-                );
-                let found = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .bind(envelope.to_string())
-                    .fetch_all(&self.pool)
-                    .await?;
-                found.iter().map(rows::document).collect()
-            }
-
-            async fn document(
-                &self,
-                org: OrganizationId,
-                id: DocumentId,
-            ) -> Result<Option<DocumentRecord>> {
-                let sql = format!(
-                    "SELECT {} FROM documents d WHERE d.id = $1 AND d.organization = $2",
-                    rows::DOCUMENT
-                );
-                let row = sqlx::query(&sql)
-                    .bind(id.to_string())
-                    .bind(org.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::document).transpose()
-            }
-
-            async fn attachments(
-                &self,
-                org: OrganizationId,
-                envelope: EnvelopeId,
-            ) -> Result<Vec<AttachmentRecord>> {
-                let sql = format!(
-                    "SELECT {} FROM attachments WHERE organization = $1 AND envelope = $2 \
-                     ORDER BY created_at, id",
-                    rows::ATTACHMENT
-                );
-                let found = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .bind(envelope.to_string())
-                    .fetch_all(&self.pool)
-                    .await?;
-                found.iter().map(rows::attachment).collect()
-            }
-
-            async fn search_documents(
-                &self,
-                org: OrganizationId,
-                query: &DocumentQuery,
-            ) -> Result<Vec<DocumentHit>> {
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {}, e.title AS envelope_title, e.number AS envelope_number, \
-                     e.status AS envelope_status \
-                     FROM documents d JOIN envelopes e \
-                     ON e.id = d.envelope AND e.organization = d.organization \
-                     WHERE d.organization = ",
-                    rows::DOCUMENT
-                ));
-                q.push_bind(org.to_string());
-                // YYYY-MM-DD compares as text in date order.
-                if let Some(from) = &query.date_from {
-                    q.push(" AND d.tx_date >= ").push_bind(from.clone());
-                }
-                if let Some(to) = &query.date_to {
-                    q.push(" AND d.tx_date <= ").push_bind(to.clone());
-                }
-                // Nothing above i64::MAX can be stored, so clamping the bounds changes no answer.
-                if let Some(min) = query.amount_min {
-                    q.push(" AND d.tx_amount >= ")
-                        .push_bind(i64::try_from(min.0).unwrap_or(i64::MAX));
-                }
-                if let Some(max) = query.amount_max {
-                    q.push(" AND d.tx_amount <= ")
-                        .push_bind(i64::try_from(max.0).unwrap_or(i64::MAX));
-                }
-                if let Some(name) = &query.counterparty {
-                    // Case-insensitive for ASCII on SQLite, for every script on PostgreSQL.
-                    q.push(" AND lower(d.tx_counterparty) LIKE ")
-                        .push_bind(rows::contains_pattern(name))
-                        .push(" ESCAPE '\\'");
-                }
-                if query.completed_only {
-                    q.push(" AND e.status = 'completed'");
-                }
-                Self::push_reach(&mut q, &query.reach);
-                // NULL dates last on both backends (SQLite sorts NULL first, PostgreSQL last).
-                q.push(" ORDER BY d.tx_date IS NULL, d.tx_date, d.created_at, d.id LIMIT ")
-                    .push_bind(limit_or(query.limit, DEFAULT_SEARCH_LIMIT));
-                let found = q.build().fetch_all(&self.pool).await?;
-                found.iter().map(rows::document_hit).collect()
-            }
-
-            async fn token(&self, hash: &TokenHash) -> Result<Option<AccessToken>> {
-                let sql = format!("SELECT {} FROM tokens WHERE hash = $1", rows::TOKEN);
-                let row = sqlx::query(&sql)
-                    .bind(&hash.0[..])
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::token).transpose()
-            }
-
-            // ── Jobs ──────────────────────────────────────────────────────────────────────
-
-            async fn claim_jobs(
-                &self,
-                worker: &str,
-                now: i64,
-                lease_seconds: i64,
-                limit: u32,
-            ) -> Result<Vec<Job>> {
-                // One statement: on PostgreSQL the CTE's rows stay locked until the UPDATE
-                // (others skip them); on SQLite the statement holds the write lock throughout.
-                // A job whose worker died during every allowed attempt (it crashed on it, or ran
-                // past its lease each time) is failed for good instead of claimed forever.
-                let exhausted = "UPDATE jobs SET status = 'failed', locked_until = NULL, \
-                     updated_at = $1, last_error = $2 \
-                     WHERE status = 'running' AND locked_until < $1 AND attempts >= max_attempts";
-                let sql = format!(
-                    "WITH due AS (SELECT id FROM jobs \
-                     WHERE (status = 'queued' AND run_at <= $2) \
-                     OR (status = 'running' AND locked_until < $2 AND attempts < max_attempts) \
-                     ORDER BY run_at, id LIMIT $4{}) \
-                     UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $3, \
-                     attempts = attempts + 1, updated_at = $2 \
-                     WHERE id IN (SELECT id FROM due) RETURNING {}",
-                    Self::SKIP_LOCKED,
-                    rows::JOB
-                );
-                let mut tx = self.begin_write().await?;
-                // Decoded before the commit: an unreadable row claims nothing.
-                let result: Result<Vec<Job>> = async {
-                    sqlx::query(exhausted)
-                        .bind(now)
-                        .bind(
-                            "its worker stopped before finishing it on every attempt \
-                             (it crashed on this job, or the job ran past its lease)",
-                        )
-                        .execute(&mut *tx)
-                        .await?;
-                    let found = sqlx::query(&sql)
-                        .bind(worker)
-                        .bind(now)
-                        .bind(now.saturating_add(lease_seconds))
-                        .bind(limit_or(limit, DEFAULT_CLAIM_LIMIT))
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    found.iter().map(rows::job).collect()
-                }
-                .await;
-                let mut jobs = Self::end(tx, result).await?;
-                jobs.sort_by(|a, b| (a.run_at, a.id).cmp(&(b.run_at, b.id)));
-                Ok(jobs)
-            }
-
-            async fn finish_job(&self, id: JobId, now: i64) -> Result<()> {
-                let done = sqlx::query(
-                    "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $2 \
-                     WHERE id = $1",
-                )
-                .bind(id.to_string())
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound(format!("job {id}")));
-                }
-                Ok(())
-            }
-
-            async fn fail_job(
-                &self,
-                id: JobId,
-                error: &str,
-                retry_at: Option<i64>,
-                now: i64,
-            ) -> Result<()> {
-                let mut tx = self.begin_write().await?;
-                let result: Result<()> = async {
-                    let sql = format!(
-                        "SELECT {} FROM jobs WHERE id = $1{}",
-                        rows::JOB,
-                        Self::FOR_UPDATE
-                    );
-                    let row = sqlx::query(&sql)
-                        .bind(id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let Some(job) = row.as_ref().map(rows::job).transpose()? else {
-                        return Err(StoreError::NotFound(format!("job {id}")));
-                    };
-                    if job.status != $crate::JobStatus::Running {
-                        // Finished or failed meanwhile (a late report from a worker whose lease
-                        // ran out): the newer outcome stands.
-                        return Ok(());
-                    }
-                    let retry = retry_at.filter(|_| job.attempts < job.max_attempts);
-                    let twin = match retry {
-                        Some(_) => Self::queued_twin(&mut tx, id, job.dedupe_key.as_deref()).await?,
-                        None => None,
-                    };
-                    let (status, run_at, message) = match (retry, twin) {
-                        // A queued job with the same key will do this work: this one is closed.
-                        (Some(_), Some(twin)) => (
-                            "done",
-                            job.run_at,
-                            format!("superseded by queued job {twin} after: {error}"),
-                        ),
-                        (Some(at), None) => ("queued", at, error.to_string()),
-                        (None, _) => ("failed", job.run_at, error.to_string()),
-                    };
-                    sqlx::query(
-                        "UPDATE jobs SET status = $2, run_at = $3, last_error = $4, \
-                         locked_until = NULL, updated_at = $5 WHERE id = $1",
-                    )
-                    .bind(id.to_string())
-                    .bind(status)
-                    .bind(run_at)
-                    .bind(message)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    Ok(())
-                }
-                .await;
-                Self::end(tx, result).await
-            }
-
-            async fn requeue_job(&self, id: JobId, now: i64) -> Result<()> {
-                let mut tx = self.begin_write().await?;
-                let result: Result<()> = async {
-                    let sql = format!(
-                        "SELECT {} FROM jobs WHERE id = $1{}",
-                        rows::JOB,
-                        Self::FOR_UPDATE
-                    );
-                    let row = sqlx::query(&sql)
-                        .bind(id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let Some(job) = row.as_ref().map(rows::job).transpose()? else {
-                        return Err(StoreError::NotFound(format!("job {id}")));
-                    };
-                    if job.status != $crate::JobStatus::Failed {
-                        // Queued, running or done: nothing to retry.
-                        return Ok(());
-                    }
-                    let twin = Self::queued_twin(&mut tx, id, job.dedupe_key.as_deref()).await?;
-                    match twin {
-                        Some(twin) => {
-                            sqlx::query(
-                                "UPDATE jobs SET status = 'done', last_error = $2, updated_at = $3 \
-                                 WHERE id = $1",
-                            )
-                            .bind(id.to_string())
-                            .bind(format!(
-                                "superseded by queued job {twin}; last error: {}",
-                                job.last_error.as_deref().unwrap_or("none")
-                            ))
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        None => {
-                            sqlx::query(
-                                "UPDATE jobs SET status = 'queued', run_at = $2, attempts = 0, \
-                                 locked_by = NULL, locked_until = NULL, updated_at = $2 \
-                                 WHERE id = $1",
-                            )
-                            .bind(id.to_string())
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
-                    Ok(())
-                }
-                .await;
-                Self::end(tx, result).await
-            }
-
-            async fn job(&self, id: JobId) -> Result<Option<Job>> {
-                let sql = format!("SELECT {} FROM jobs WHERE id = $1", rows::JOB);
-                let row = sqlx::query(&sql)
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::job).transpose()
-            }
-
-            async fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {} FROM jobs WHERE 1 = 1",
-                    rows::JOB
-                ));
-                if let Some(status) = filter.status {
-                    q.push(" AND status = ").push_bind(status.name());
-                }
-                if let Some(kind) = &filter.kind {
-                    q.push(" AND kind = ").push_bind(kind.clone());
-                }
-                if let Some(org) = filter.organization {
-                    q.push(" AND organization = ").push_bind(org.to_string());
-                }
-                q.push(" ORDER BY created_at, id LIMIT ")
-                    .push_bind(limit_or(filter.limit, DEFAULT_LIMIT));
-                let found = q.build().fetch_all(&self.pool).await?;
-                found.iter().map(rows::job).collect()
-            }
-
-            async fn job_counts(&self) -> Result<Vec<JobCount>> {
-                let found = sqlx::query(
-                    "SELECT kind, status, COUNT(*) AS n, \
-                     MIN(CASE WHEN status = 'queued' THEN run_at ELSE updated_at END) AS oldest \
-                     FROM jobs GROUP BY kind, status ORDER BY kind, status",
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                found.iter().map(rows::job_count).collect()
-            }
-
-            // ── Audit trail ───────────────────────────────────────────────────────────────
-
-            async fn audit_entries(
-                &self,
-                org: OrganizationId,
-                envelope: Option<EnvelopeId>,
-            ) -> Result<Vec<AuditEntry>> {
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {} FROM audit_entries WHERE organization = ",
-                    rows::AUDIT
-                ));
-                q.push_bind(org.to_string());
-                if let Some(envelope) = envelope {
-                    q.push(" AND envelope = ").push_bind(envelope.to_string());
-                }
-                q.push(" ORDER BY seq");
-                let found = q.build().fetch_all(&self.pool).await?;
-                found.iter().map(rows::audit_entry).collect()
-            }
-
-            async fn search_audit(
-                &self,
-                org: OrganizationId,
-                query: &$crate::AuditQuery,
-            ) -> Result<Vec<AuditEntry>> {
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {} FROM audit_entries WHERE organization = ",
-                    rows::AUDIT
-                ));
-                q.push_bind(org.to_string());
-                if let Some(actor) = &query.actor {
-                    q.push(" AND actor = ").push_bind(actor.clone());
-                }
-                if let Some(action) = &query.action {
-                    q.push(" AND action = ").push_bind(action.clone());
-                }
-                if let Some(from) = query.from {
-                    q.push(" AND at >= ").push_bind(from);
-                }
-                if let Some(until) = query.until {
-                    q.push(" AND at < ").push_bind(until);
-                }
-                if let Some(before) = query.before_seq {
-                    q.push(" AND seq < ").push_bind(before);
-                }
-                q.push(" ORDER BY seq DESC LIMIT ")
-                    .push_bind(limit_or(query.limit, DEFAULT_LIMIT));
-                let found = q.build().fetch_all(&self.pool).await?;
-                found.iter().map(rows::audit_entry).collect()
-            }
-
-            async fn audit_actions(&self, org: OrganizationId) -> Result<Vec<String>> {
-                let found: Vec<String> = sqlx::query_scalar(
-                    "SELECT DISTINCT action FROM audit_entries \
-                     WHERE organization = $1 AND action IS NOT NULL ORDER BY action",
-                )
-                .bind(org.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(found)
-            }
-
-            async fn audit_head(&self, org: OrganizationId) -> Result<Option<(i64, String)>> {
-                let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE organization = $1")
-                    .bind(org.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(|r| Ok((rows::Get::int(&r, "seq")?, rows::Get::text(&r, "hash")?)))
-                    .transpose()
-            }
-
-            async fn audited_organizations(&self) -> Result<Vec<OrganizationId>> {
-                // The heads and the entries: an organization whose entries were all deleted, or
-                // whose head was, is still listed (and fails verification).
-                let found = sqlx::query(
-                    "SELECT organization FROM audit_heads UNION \
-                     SELECT organization FROM audit_entries ORDER BY organization",
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                found
-                    .iter()
-                    .map(|r| {
-                        let org = rows::Get::text(r, "organization")?;
-                        org.parse()
-                            .map_err(|_| StoreError::Corrupt(format!("audit organization {org:?}")))
-                    })
-                    .collect()
-            }
-
-            fn check_chain(
-                &self,
-                entries: &[AuditEntry],
-                head: Option<(i64, &str)>,
-            ) -> std::result::Result<$crate::ChainSummary, $crate::ChainBreak> {
-                $crate::verify_chain(&self.chain_key, entries, head)
-            }
-
-            async fn add_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO audit_anchors (organization, seq, hash, at, token) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (organization, seq) DO NOTHING",
-                )
-                .bind(anchor.organization.to_string())
-                .bind(anchor.seq)
-                .bind(&anchor.hash)
-                .bind(anchor.at)
-                .bind(&anchor.token)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            async fn audit_anchors(&self, org: OrganizationId) -> Result<Vec<AuditAnchor>> {
-                let sql = format!(
-                    "SELECT {} FROM audit_anchors WHERE organization = $1 ORDER BY seq",
-                    rows::AUDIT_ANCHOR
-                );
-                let found = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .fetch_all(&self.pool)
-                    .await?;
-                found.iter().map(rows::audit_anchor).collect()
-            }
-
-            async fn last_audit_anchor(&self, org: OrganizationId) -> Result<Option<AuditAnchor>> {
-                let sql = format!(
-                    "SELECT {} FROM audit_anchors WHERE organization = $1 ORDER BY seq DESC LIMIT 1",
-                    rows::AUDIT_ANCHOR
-                );
-                let found = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                found.as_ref().map(rows::audit_anchor).transpose()
-            }
-
-            // ── Webhooks ──────────────────────────────────────────────────────────────────
-
-            async fn create_webhook(&self, webhook: &Webhook) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO webhooks (id, organization, url, secret, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(webhook.id.to_string())
-                .bind(webhook.organization.to_string())
-                .bind(&webhook.url)
-                .bind(&webhook.secret)
-                .bind(webhook.created_at)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| db_error(e, || format!("webhook {}", webhook.id)))?;
-                Ok(())
-            }
-
-            async fn webhooks(&self, org: OrganizationId) -> Result<Vec<Webhook>> {
-                let sql = format!(
-                    "SELECT {} FROM webhooks WHERE organization = $1 ORDER BY created_at, id",
-                    rows::WEBHOOK
-                );
-                let found = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .fetch_all(&self.pool)
-                    .await?;
-                found.iter().map(rows::webhook).collect()
-            }
-
-            // ── Conclusion: lookup by 締結証明書ID, signers' libraries and accounts ──────────
-
-            async fn envelope_by_conclusion(
-                &self,
-                id: &ConclusionId,
-            ) -> Result<Option<EnvelopeRecord>> {
-                let sql = format!(
-                    "SELECT {} FROM envelopes WHERE conclusion_id = $1",
-                    rows::ENVELOPE
-                );
-                let row = sqlx::query(&sql)
-                    .bind(id.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(rows::envelope).transpose()
-            }
-
-            async fn library(&self, email: &str, limit: u32) -> Result<Vec<LibraryItem>> {
-                let columns = rows::ENVELOPE
-                    .split(',')
-                    .map(|c| format!("e.{}", c.trim()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = format!(
-                    "SELECT {columns}, c.recipient AS library_recipient, \
-                     c.concluded_at AS library_concluded_at \
-                     FROM concluded_recipients c \
-                     JOIN envelopes e ON e.id = c.envelope AND e.organization = c.organization \
-                     WHERE c.email = $1 ORDER BY c.concluded_at DESC, e.id LIMIT $2"
-                );
-                let found = sqlx::query(&sql)
-                    .bind(email.to_lowercase())
-                    .bind(limit_or(limit, DEFAULT_SEARCH_LIMIT))
-                    .fetch_all(&self.pool)
-                    .await?;
-                found.iter().map(rows::library_item).collect()
-            }
-
-            async fn create_signer_account(&self, account: &SignerAccount) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO signer_accounts (id, email, created_at) VALUES ($1, $2, $3)",
-                )
-                .bind(account.id.to_string())
-                .bind(&account.email)
-                .bind(account.created_at)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| db_error(e, || format!("a signer account for {}", account.email)))?;
-                Ok(())
-            }
-
-            async fn signer_account(&self, id: SignerAccountId) -> Result<Option<SignerAccount>> {
-                let row = sqlx::query(
-                    "SELECT id, email, created_at FROM signer_accounts WHERE id = $1",
-                )
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-                row.as_ref().map(rows::signer_account).transpose()
-            }
-
-            async fn signer_account_by_email(&self, email: &str) -> Result<Option<SignerAccount>> {
-                let row = sqlx::query(
-                    "SELECT id, email, created_at FROM signer_accounts \
-                     WHERE lower(email) = $1",
-                )
-                .bind(email.to_lowercase())
-                .fetch_optional(&self.pool)
-                .await?;
-                row.as_ref().map(rows::signer_account).transpose()
-            }
-
-            // ── Second factors ───────────────────────────────────────────────────────────────
-
-            async fn set_mfa_required(&self, org: OrganizationId, required: bool) -> Result<bool> {
-                let done = sqlx::query("UPDATE organizations SET mfa_required = $1 WHERE id = $2")
-                    .bind(required)
-                    .bind(org.to_string())
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn set_totp(
-                &self,
-                org: OrganizationId,
-                user: UserId,
-                sealed_secret: Option<&str>,
-                recovery_codes: &[TokenHash],
-            ) -> Result<bool> {
-                let mut tx = self.begin_write().await?;
-                let done = sqlx::query(
-                    "UPDATE users SET totp_secret = $1, totp_last_step = NULL \
-                     WHERE id = $2 AND organization = $3",
-                )
-                .bind(sealed_secret)
-                .bind(user.to_string())
-                .bind(org.to_string())
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-                    .bind(user.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                if sealed_secret.is_some() {
-                    for hash in recovery_codes {
-                        sqlx::query("INSERT INTO recovery_codes (user_id, hash) VALUES ($1, $2)")
-                            .bind(user.to_string())
-                            .bind(&hash.0[..])
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn accept_totp_step(
-                &self,
-                org: OrganizationId,
-                user: UserId,
-                step: i64,
-            ) -> Result<bool> {
-                let done = sqlx::query(
-                    "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND organization = $3 \
-                     AND totp_secret IS NOT NULL \
-                     AND (totp_last_step IS NULL OR totp_last_step < $1)",
-                )
-                .bind(step)
-                .bind(user.to_string())
-                .bind(org.to_string())
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn use_recovery_code(
-                &self,
-                user: UserId,
-                hash: &TokenHash,
-                now: i64,
-            ) -> Result<bool> {
-                let done = sqlx::query(
-                    "UPDATE recovery_codes SET used_at = $1 \
-                     WHERE user_id = $2 AND hash = $3 AND used_at IS NULL",
-                )
-                .bind(now)
-                .bind(user.to_string())
-                .bind(&hash.0[..])
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn recovery_codes_left(&self, user: UserId) -> Result<u32> {
-                let left: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
-                )
-                .bind(user.to_string())
-                .fetch_one(&self.pool)
-                .await?;
-                u32::try_from(left)
-                    .map_err(|_| StoreError::Corrupt(format!("{left} recovery codes left")))
-            }
-
-            async fn put_email_code(&self, code: &EmailCode) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO email_codes (email, code_hash, expires_at, attempts, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO UPDATE SET \
-                     code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
-                     attempts = excluded.attempts, created_at = excluded.created_at",
-                )
-                .bind(code.email.to_lowercase())
-                .bind(&code.code_hash.0[..])
-                .bind(code.expires_at)
-                .bind(i64::from(code.attempts))
-                .bind(code.created_at)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            async fn take_email_code(
-                &self,
-                email: &str,
-                guess: &TokenHash,
-                max_attempts: u32,
-                now: i64,
-            ) -> Result<CodeCheck> {
-                let email = email.to_lowercase();
-                let mut tx = self.begin_write().await?;
-                let result: Result<CodeCheck> = async {
-                    let sql = format!(
-                        "SELECT code_hash, expires_at, attempts FROM email_codes \
-                         WHERE email = $1{}",
-                        Self::FOR_UPDATE
-                    );
-                    let Some(row) = sqlx::query(&sql)
-                        .bind(&email)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                    else {
-                        return Ok(CodeCheck::NoCode);
-                    };
-                    let stored = rows::Get::blob(&row, "code_hash")?;
-                    let expires_at: i64 = rows::Get::int(&row, "expires_at")?;
-                    let attempts: i64 = rows::Get::int(&row, "attempts")?;
-                    if expires_at <= now || attempts >= i64::from(max_attempts) {
-                        sqlx::query("DELETE FROM email_codes WHERE email = $1")
-                            .bind(&email)
-                            .execute(&mut *tx)
-                            .await?;
-                        return Ok(CodeCheck::NoCode);
-                    }
-                    // Constant-time: the hash is keyed, but a timing difference costs nothing to avoid.
-                    let matches = stored.len() == 32
-                        && stored
-                            .iter()
-                            .zip(guess.0.iter())
-                            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                            == 0;
-                    if matches {
-                        sqlx::query("DELETE FROM email_codes WHERE email = $1")
-                            .bind(&email)
-                            .execute(&mut *tx)
-                            .await?;
-                        Ok(CodeCheck::Valid)
-                    } else {
-                        sqlx::query("UPDATE email_codes SET attempts = attempts + 1 WHERE email = $1")
-                            .bind(&email)
-                            .execute(&mut *tx)
-                            .await?;
-                        Ok(CodeCheck::Wrong {
-                            attempts_left: u32::try_from(i64::from(max_attempts) - attempts - 1)
-                                .unwrap_or(0),
-                        })
-                    }
-                }
-                .await;
-                Self::end(tx, result).await
-            }
-
-            async fn count_failure(
-                &self,
-                scope: &str,
-                key: &str,
-                limit: $crate::AttemptLimit,
-                now: i64,
-            ) -> Result<$crate::AttemptCount> {
-                let mut tx = self.begin_write().await?;
-                let result: Result<$crate::AttemptCount> = async {
-                    let sql = format!(
-                        "SELECT window_start, failures, locked_until FROM attempt_limits \
-                         WHERE scope = $1 AND key = $2{}",
-                        Self::FOR_UPDATE
-                    );
-                    let row = sqlx::query(&sql)
-                        .bind(scope)
-                        .bind(key)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let (window_start, failures, locked_until) = match &row {
-                        Some(r) => (
-                            rows::Get::int(r, "window_start")?,
-                            rows::Get::int(r, "failures")?,
-                            rows::Get::opt_int(r, "locked_until")?,
-                        ),
-                        None => (now, 0, None),
-                    };
-                    let still_locked = locked_until.filter(|&until| until > now);
-                    // A new window once the old one is over (and any lock has ended).
-                    let (window_start, failures) =
-                        if still_locked.is_none() && now - window_start >= limit.window {
-                            (now, 1)
-                        } else {
-                            (window_start, failures + 1)
-                        };
-                    let newly_locked =
-                        still_locked.is_none() && failures >= i64::from(limit.failures);
-                    let locked_until = if newly_locked {
-                        Some(now + limit.lock)
-                    } else {
-                        still_locked
-                    };
-                    sqlx::query(
-                        "INSERT INTO attempt_limits (scope, key, window_start, failures, locked_until) \
-                         VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (scope, key) DO UPDATE SET window_start = $3, failures = $4, \
-                         locked_until = $5",
-                    )
-                    .bind(scope)
-                    .bind(key)
-                    .bind(window_start)
-                    .bind(failures)
-                    .bind(locked_until)
-                    .execute(&mut *tx)
-                    .await?;
-                    Ok($crate::AttemptCount {
-                        failures: u32::try_from(failures).unwrap_or(u32::MAX),
-                        locked_until,
-                        newly_locked,
-                    })
-                }
-                .await;
-                Self::end(tx, result).await
-            }
-
-            async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>> {
-                let row = sqlx::query(
-                    "SELECT locked_until FROM attempt_limits WHERE scope = $1 AND key = $2",
-                )
+    async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>> {
+        let row =
+            sqlx::query("SELECT locked_until FROM attempt_limits WHERE scope = $1 AND key = $2")
                 .bind(scope)
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await?;
-                let until = match &row {
-                    Some(r) => rows::Get::opt_int(r, "locked_until")?,
-                    None => None,
-                };
-                Ok(until.filter(|&until| until > now))
-            }
+        let until = match &row {
+            Some(r) => rows::Get::opt_int(r, "locked_until")?,
+            None => None,
+        };
+        Ok(until.filter(|&until| until > now))
+    }
 
-            // ── Backups ────────────────────────────────────────────────────────────────────
+    // ── Backups ────────────────────────────────────────────────────────────────────
 
-            async fn inventory(&self) -> Result<$crate::Inventory> {
-                let mut conn = self.pool.acquire().await?;
-                Self::inventory_on(&mut conn).await
-            }
+    async fn inventory(&self) -> Result<crate::Inventory> {
+        let mut conn = self.pool.acquire().await?;
+        Self::inventory_on(&mut conn).await
+    }
 
-            async fn export_database(&self, file: &std::path::Path) -> Result<$crate::Inventory> {
-                self.export_to(file).await
-            }
-        }
-    };
+    async fn export_database(&self, file: &std::path::Path) -> Result<crate::Inventory> {
+        self.export_to(file).await
+    }
 }
-
-pub(crate) use store_impl;

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use inkan_domain::StatusKind;
 use inkan_service::{EnvelopeSummary, EnvelopeView, NewEnvelope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,9 +17,9 @@ use crate::render;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
-    /// Only envelopes of this status: `draft`, `awaiting_approval`, `sent`, `partially_signed`,
-    /// `completed`, `declined`, `cancelled`, `expired`.
-    status: Option<String>,
+    /// Only envelopes of this status.
+    #[serde(default, deserialize_with = "crate::extract::empty_as_none")]
+    status: Option<StatusKind>,
     /// At most this many (1–500; default 50).
     limit: Option<u32>,
     /// Skip this many (default 0).
@@ -110,7 +111,7 @@ pub(crate) async fn list(
         .inkan
         .envelopes(
             &staff,
-            q.status.as_deref().filter(|s| !s.is_empty()),
+            q.status,
             q.limit.unwrap_or(50),
             q.offset.unwrap_or(0),
         )

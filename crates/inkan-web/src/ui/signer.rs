@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use inkan_domain::{CalendarDate, DateFormat};
+use inkan_domain::{CalendarDate, FieldKind, RecipientState, Role, StatusKind};
 use inkan_service::japan::format_japanese;
 use inkan_service::{DocumentView, FieldInput, FieldView, RecipientView, ServiceError, SignerView};
 use maud::{html, Markup};
@@ -44,16 +44,16 @@ pub(crate) fn progress(lang: Lang, recipients: &[RecipientView], ended: bool) ->
             h2 { (lang.t("署名の進行状況", "Signing progress")) }
             ol {
                 @for r in sorted {
-                    li class=(format!("state-{}", r.state)) {
+                    li class=(format!("state-{}", r.state.name())) {
                         span.name { (r.name) }
                         " "
-                        span.role { "(" (role_label(lang, &r.role)) ")" }
+                        span.role { "(" (role_label(lang, r.role)) ")" }
                         " — "
                         span.state {
-                            @if ended && r.state == "waiting" && r.role != "cc" {
+                            @if ended && r.state == RecipientState::Waiting && r.role != Role::Cc {
                                 (lang.t("手続き終了", "ended"))
                             } @else {
-                                (state_label(lang, &r.role, &r.state))
+                                (state_label(lang, r.role, r.state))
                             }
                             @if let Some(at) = r.done_at { " " (format_japanese(at)) }
                         }
@@ -64,20 +64,20 @@ pub(crate) fn progress(lang: Lang, recipients: &[RecipientView], ended: bool) ->
     }
 }
 
-fn role_label(lang: Lang, role: &str) -> &'static str {
+fn role_label(lang: Lang, role: Role) -> &'static str {
     match role {
-        "approver" => lang.t("承認者", "approver"),
-        "cc" => lang.t("受領者", "copy"),
-        _ => lang.t("署名者", "signer"),
+        Role::Approver => lang.t("承認者", "approver"),
+        Role::Cc => lang.t("受領者", "copy"),
+        Role::Signer => lang.t("署名者", "signer"),
     }
 }
 
-fn state_label(lang: Lang, role: &str, state: &str) -> &'static str {
+fn state_label(lang: Lang, role: Role, state: RecipientState) -> &'static str {
     match (role, state) {
-        ("approver", "done") => lang.t("承認済み", "approved"),
-        (_, "done") => lang.t("署名済み", "signed"),
-        (_, "declined") => lang.t("辞退", "declined"),
-        ("cc", _) => lang.t("完了後に受領", "receives the result"),
+        (Role::Approver, RecipientState::Done) => lang.t("承認済み", "approved"),
+        (_, RecipientState::Done) => lang.t("署名済み", "signed"),
+        (_, RecipientState::Declined) => lang.t("辞退", "declined"),
+        (Role::Cc, _) => lang.t("完了後に受領", "receives the result"),
         _ => lang.t("未完了", "waiting"),
     }
 }
@@ -100,11 +100,11 @@ pub(crate) async fn summary(
     let path = base(&token);
     let e = &view.envelope;
     let me = &view.recipient;
-    let heading = match (me.role.as_str(), me.state.as_str()) {
-        ("approver", "done") => lang.t("承認済みです", "You have approved"),
-        (_, "done") => lang.t("署名済みです", "You have signed"),
-        ("approver", _) => lang.t("承認依頼が届いています", "Approval requested"),
-        ("cc", _) => lang.t("文書が共有されています", "Documents shared with you"),
+    let heading = match (me.role, me.state) {
+        (Role::Approver, RecipientState::Done) => lang.t("承認済みです", "You have approved"),
+        (_, RecipientState::Done) => lang.t("署名済みです", "You have signed"),
+        (Role::Approver, _) => lang.t("承認依頼が届いています", "Approval requested"),
+        (Role::Cc, _) => lang.t("文書が共有されています", "Documents shared with you"),
         _ => lang.t("署名依頼が届いています", "Signature requested"),
     };
     let csrf = state.inkan.csrf_token(&csrf_scope(&token));
@@ -122,12 +122,12 @@ pub(crate) async fn summary(
             @if !e.message.trim().is_empty() {
                 div.message { @for line in e.message.lines() { p { (line) } } }
             }
-            @if me.state == "done" {
+            @if me.state == RecipientState::Done {
                 p.notice { (lang.t(
                     "全ての関係者の手続きが完了すると「電子署名完了のお知らせ」メールが届きます。",
                     "When every party has finished you will receive the completion email.")) }
                 (progress(lang, &view.progress, false))
-            } @else if me.role == "approver" {
+            } @else if me.role == Role::Approver {
                 @if view.can_act {
                     (document_downloads(lang, &token, &view.documents))
                     form.inline method="post" action=(format!("{path}/approve")) {
@@ -138,7 +138,7 @@ pub(crate) async fn summary(
                 } @else {
                     p.notice { (lang.t("承認の順番をお待ちください。", "Please wait for your turn to approve.")) }
                 }
-            } @else if me.role == "cc" {
+            } @else if me.role == Role::Cc {
                 (document_downloads(lang, &token, &view.documents))
             } @else if view.can_act {
                 a.button.primary #start href=(format!("{path}/sign")) { (lang.t("署名をはじめる", "Start signing")) }
@@ -196,7 +196,7 @@ fn decline_dialog(lang: Lang, token: &str, csrf: &str) -> Markup {
 /// An invisible signature (a signature field not placed on a page) is no field to fill: the
 /// seeds go from 署名日 straight to 完了する, which signs every document the signer signs.
 fn is_invisible_signature(f: &FieldView) -> bool {
-    f.kind == "signature" && f.placement.is_none()
+    f.kind == FieldKind::Signature && f.placement.is_none()
 }
 
 /// The fields the signer acts on: everything but invisible signatures.
@@ -206,18 +206,18 @@ fn fields_to_fill(d: &DocumentView) -> impl Iterator<Item = &FieldView> {
 
 /// The label of each of the signer's fields in the checklist: 署名 1, テキスト入力 1, ….
 fn field_labels(lang: Lang, documents: &[DocumentView]) -> Vec<(String, String)> {
-    let mut counts = std::collections::HashMap::<&str, u32>::new();
+    let mut counts = std::collections::HashMap::<FieldKind, u32>::new();
     let mut out = Vec::new();
     for d in documents {
         for f in fields_to_fill(d) {
-            let n = counts.entry(f.kind.as_str()).or_insert(0);
+            let n = counts.entry(f.kind).or_insert(0);
             *n += 1;
-            let kind = match f.kind.as_str() {
-                "signature" => lang.t("署名", "Signature"),
-                "text" => lang.t("テキスト入力", "Text"),
-                "date" => lang.t("日付", "Date"),
-                "checkbox" => lang.t("チェックボックス", "Checkbox"),
-                _ => lang.t("添付ファイル", "Attachment"),
+            let kind = match f.kind {
+                FieldKind::Signature => lang.t("署名", "Signature"),
+                FieldKind::Text => lang.t("テキスト入力", "Text"),
+                FieldKind::Date => lang.t("日付", "Date"),
+                FieldKind::Checkbox => lang.t("チェックボックス", "Checkbox"),
+                FieldKind::Attachment => lang.t("添付ファイル", "Attachment"),
             };
             out.push((f.id.clone(), format!("{kind} {n}")));
         }
@@ -234,7 +234,7 @@ pub(crate) async fn signing(
 ) -> UiResult<Response> {
     let view = state.inkan.open_link(&token, &caller).await.page(lang)?;
     let path = base(&token);
-    if !view.can_act || view.recipient.role != "signer" {
+    if !view.can_act || view.recipient.role != Role::Signer {
         return Ok(Redirect::to(&path).into_response());
     }
     let sources = state.inkan.signer_displays(&token).await.page(lang)?;
@@ -430,20 +430,20 @@ fn field_input(lang: Lang, _token: &str, f: &FieldView, item: &str) -> Markup {
         format!("{item} {}", f.label)
     };
     html! {
-        @match f.kind.as_str() {
-            "signature" => {
+        @match f.kind {
+            FieldKind::Signature => {
                 button.field.sig #(id) type="button" data-field=(f.id) data-kind="signature" data-required=(u8::from(f.required)) {
                     span.todo { (lang.t("ここをクリックして署名", "Click to sign")) }
                     span.done { (lang.t("署名します ✓", "Signing ✓")) }
                 }
             }
-            "checkbox" => {
+            FieldKind::Checkbox => {
                 label.field.checkbox #(id) data-field=(f.id) data-kind="checkbox" data-required=(u8::from(f.required)) {
                     input type="checkbox" name=(name) value="true";
                     " " (caption)
                 }
             }
-            "attachment" => {
+            FieldKind::Attachment => {
                 @let file_id = format!("file-{}", f.id);
                 div.field.attach #(id) data-field=(f.id) data-kind="attachment" data-required=(u8::from(f.required)) {
                     label for=(file_id) { (caption) " (PDF)" }
@@ -452,7 +452,7 @@ fn field_input(lang: Lang, _token: &str, f: &FieldView, item: &str) -> Markup {
                     span.attach-status role="status" {}
                 }
             }
-            "date" => {
+            FieldKind::Date => {
                 // A text box, as the seeds show: typed as the signer likes (令和8年12月3日,
                 // 2026/12/3 …), written into the contract in the sender's format, which the
                 // placeholder shows with today's date.
@@ -460,10 +460,10 @@ fn field_input(lang: Lang, _token: &str, f: &FieldView, item: &str) -> Markup {
                     placeholder=(date_example(f)) title=(caption) aria-label=(caption) maxlength="40"
                     data-field=(f.id) data-kind="date" data-required=(u8::from(f.required));
             }
-            kind => {
+            FieldKind::Text => {
                 input.field.text #(id) type="text" name=(name)
                     placeholder=(caption) title=(caption) maxlength="500"
-                    data-field=(f.id) data-kind=(kind) data-required=(u8::from(f.required));
+                    data-field=(f.id) data-kind="text" data-required=(u8::from(f.required));
             }
         }
     }
@@ -471,11 +471,7 @@ fn field_input(lang: Lang, _token: &str, f: &FieldView, item: &str) -> Markup {
 
 /// Today's date in Japan, written as the date field writes dates.
 fn date_example(f: &FieldView) -> String {
-    let format = f
-        .date_format
-        .as_deref()
-        .and_then(DateFormat::parse)
-        .unwrap_or_default();
+    let format = f.date_format.unwrap_or_default();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
@@ -577,8 +573,8 @@ pub(crate) async fn done(
     Path(token): Path<String>,
 ) -> UiResult<Response> {
     let view: SignerView = state.inkan.open_link(&token, &caller).await.page(lang)?;
-    let approver = view.recipient.role == "approver";
-    let finished = view.envelope.status == "completed";
+    let approver = view.recipient.role == Role::Approver;
+    let finished = view.envelope.status == StatusKind::Completed;
     let body = html! {
         section.done {
             h1 #done-title { @if approver { (lang.t("承認が完了しました", "Approved")) } @else { (lang.t("署名手続きが完了しました", "Signing complete")) } }

@@ -3,6 +3,7 @@
 //! .eml files read back.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use inkan_domain::{Role, SignatureMethod};
 use inkan_service::setup::{assemble, Config};
 use inkan_service::{Caller, Inkan, ShiftedClock};
 use std::path::PathBuf;
@@ -176,14 +177,14 @@ pub async fn organization_with_key(
 }
 
 /// A recipient of `role` with `email`, keyed by its email.
-pub fn recipient(email: &str, role: &str, order: u32) -> inkan_service::NewRecipient {
+pub fn recipient(email: &str, role: Role, order: u32) -> inkan_service::NewRecipient {
     inkan_service::NewRecipient {
         key: email.into(),
         name: format!("{email} さん"),
         email: email.into(),
-        role: role.into(),
+        role,
         order,
-        method: None,
+        method: SignatureMethod::Witness,
     }
 }
 
@@ -241,7 +242,7 @@ pub async fn sent(
         inkan,
         staff,
         title,
-        vec![recipient(email, "signer", 1)],
+        vec![recipient(email, Role::Signer, 1)],
         amount,
     )
     .await;

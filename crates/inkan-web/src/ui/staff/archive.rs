@@ -103,7 +103,7 @@ pub(crate) async fn archive_page(
                                 td { (h.document.metadata.date.as_deref().unwrap_or("")) }
                                 td.num { (yen(h.document.metadata.amount.as_deref())) }
                                 td { (h.document.metadata.counterparty.as_deref().unwrap_or("")) }
-                                td { (status_label(lang, &h.envelope_status)) }
+                                td { (status_label(lang, h.envelope_status)) }
                                 td {
                                     a href=(format!("/app/envelopes/{eid}")) { (lang.t("プレビュー", "Preview")) }
                                     " "

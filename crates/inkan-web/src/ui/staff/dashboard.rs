@@ -6,11 +6,12 @@ use inkan_service::japan::format_japanese;
 use maud::html;
 use serde::Deserialize;
 
-use super::{status_label, StaffSession, STATUSES};
+use super::{status_label, StaffSession};
 use crate::extract::{Query, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::layout::{self, page};
+use inkan_domain::StatusKind;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Filter {
@@ -54,10 +55,11 @@ pub(crate) async fn dashboard_page(
         .failed_jobs(Some(session.staff.organization))
         .await
         .staff_page(lang)?;
-    let selected = filter.status.filter(|s| STATUSES.contains(&s.as_str()));
+    // An unknown status (an old bookmark) shows every envelope.
+    let selected = filter.status.as_deref().and_then(StatusKind::parse);
     let shown: Vec<_> = all
         .iter()
-        .filter(|e| selected.as_deref().is_none_or(|s| e.status == s))
+        .filter(|e| selected.is_none_or(|s| e.status == s))
         .collect();
     let title = lang.t("ダッシュボード", "Dashboard");
     let body = html! {
@@ -103,8 +105,8 @@ pub(crate) async fn dashboard_page(
                 a href="/app" class=(if selected.is_none() { "state current" } else { "state" }) {
                     (lang.t("すべて", "All")) " " span.count { (all.len()) }
                 }
-                @for s in STATUSES {
-                    a href=(format!("/app?status={s}")) class=(if selected.as_deref() == Some(s) { "state current" } else { "state" }) data-status=(s) {
+                @for s in StatusKind::ALL {
+                    a href=(format!("/app?status={}", s.name())) class=(if selected == Some(s) { "state current" } else { "state" }) data-status=(s.name()) {
                         (status_label(lang, s)) " " span.count { (all.iter().filter(|e| e.status == s).count()) }
                     }
                 }
@@ -126,7 +128,7 @@ pub(crate) async fn dashboard_page(
                                 tr {
                                     td { (e.number) }
                                     td { a href=(format!("/app/envelopes/{}", percent_encode(&e.id))) { (e.title) } }
-                                    td { span class=(format!("badge {}", e.status)) { (status_label(lang, &e.status)) } }
+                                    td { span class=(format!("badge {}", e.status.name())) { (status_label(lang, e.status)) } }
                                     td { (e.deadline_text) }
                                     td { (format_japanese(e.created_at)) }
                                 }

@@ -15,6 +15,7 @@ use crate::render::{self, percent_encode};
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::layout::{self, expired_form, page};
 use crate::ui::signer::progress;
+use inkan_domain::StatusKind;
 
 /// Who acted: a name, with the company and email of a signer, and what kind of actor it was.
 fn actor_label(lang: crate::ui::i18n::Lang, a: &inkan_service::ActorView) -> maud::Markup {
@@ -87,14 +88,17 @@ pub(crate) async fn envelope_page(
     let eid = percent_encode(&e.id);
     let base = format!("/app/envelopes/{eid}");
     let open = matches!(
-        e.status.as_str(),
-        "draft" | "awaiting_approval" | "sent" | "partially_signed"
+        e.status,
+        StatusKind::Draft
+            | StatusKind::AwaitingApproval
+            | StatusKind::Sent
+            | StatusKind::PartiallySigned
     );
     let body = html! {
         section.envelope {
             div.heading {
                 h1 #envelope-title { (e.title) }
-                span #envelope-status class=(format!("badge {}", e.status)) { (status_label(lang, &e.status)) }
+                span #envelope-status class=(format!("badge {}", e.status.name())) { (status_label(lang, e.status)) }
             }
             dl.facts {
                 dt { (lang.t("管理番号", "Number")) } dd { (e.number) }
@@ -113,13 +117,13 @@ pub(crate) async fn envelope_page(
             @if !e.message.trim().is_empty() { div.message { @for l in e.message.lines() { p { (l) } } } }
             // Only a role that sends is offered what it may do (the service refuses the rest).
             @if session.staff.may_send() { div.actions {
-                @if e.status == "draft" {
+                @if e.status == StatusKind::Draft {
                     form.inline method="post" action=(format!("{base}/send")) {
                         input type="hidden" name="csrf" value=(session.csrf);
                         button.primary #send type="submit" { (lang.t("送信する", "Send")) }
                     }
                 }
-                @if matches!(e.status.as_str(), "sent" | "partially_signed") {
+                @if matches!(e.status, StatusKind::Sent | StatusKind::PartiallySigned) {
                     form.inline method="post" action=(format!("{base}/remind")) {
                         input type="hidden" name="csrf" value=(session.csrf);
                         button.secondary #remind type="submit" { (lang.t("リマインドを送る", "Send a reminder")) }
@@ -166,7 +170,7 @@ pub(crate) async fn envelope_page(
                     }
                 }
             }
-            (progress(lang, &e.recipients, matches!(e.status.as_str(), "declined" | "cancelled" | "expired")))
+            (progress(lang, &e.recipients, matches!(e.status, StatusKind::Declined | StatusKind::Cancelled | StatusKind::Expired)))
             h2 { (lang.t("文書", "Documents")) }
             div.doccards {
                 @for d in &e.documents {

@@ -23,6 +23,7 @@ pub(crate) mod users;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
+use inkan_domain::StatusKind;
 use inkan_service::{ServiceError, SessionUser, Staff};
 
 use crate::extract::{CallerInfo, Shared};
@@ -168,31 +169,19 @@ pub(crate) fn action_label(lang: crate::ui::i18n::Lang, action: &str) -> String 
     lang.t(ja, en).to_string()
 }
 
-/// The status names and their labels, in the dashboard's order.
-pub(crate) fn status_label(lang: Lang, status: &str) -> &'static str {
+/// How the staff pages name a status.
+pub(crate) fn status_label(lang: Lang, status: StatusKind) -> &'static str {
     match status {
-        "draft" => lang.t("下書き", "Draft"),
-        "awaiting_approval" => lang.t("承認待ち", "Awaiting approval"),
-        "sent" => lang.t("署名待ち", "Sent"),
-        "partially_signed" => lang.t("一部署名済み", "Partially signed"),
-        "completed" => lang.t("締結済み", "Completed"),
-        "declined" => lang.t("辞退", "Declined"),
-        "cancelled" => lang.t("取消", "Cancelled"),
-        "expired" => lang.t("期限切れ", "Expired"),
-        _ => lang.t("不明", "Unknown"),
+        StatusKind::Draft => lang.t("下書き", "Draft"),
+        StatusKind::AwaitingApproval => lang.t("承認待ち", "Awaiting approval"),
+        StatusKind::Sent => lang.t("署名待ち", "Sent"),
+        StatusKind::PartiallySigned => lang.t("一部署名済み", "Partially signed"),
+        StatusKind::Completed => lang.t("締結済み", "Completed"),
+        StatusKind::Declined => lang.t("辞退", "Declined"),
+        StatusKind::Cancelled => lang.t("取消", "Cancelled"),
+        StatusKind::Expired => lang.t("期限切れ", "Expired"),
     }
 }
-
-pub(crate) const STATUSES: [&str; 8] = [
-    "draft",
-    "awaiting_approval",
-    "sent",
-    "partially_signed",
-    "completed",
-    "declined",
-    "cancelled",
-    "expired",
-];
 
 /// A posted form whose fields may repeat (checkboxes of one name), which `Form` cannot read.
 pub(crate) struct MultiForm(Vec<(String, String)>);

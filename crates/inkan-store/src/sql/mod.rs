@@ -1,0 +1,108 @@
+//! The one implementation of the store's traits, over SQL that both databases accept.
+//!
+//! SQLite and PostgreSQL take the same SQL for everything Inkan does (`$1` parameters, upserts
+//! with `excluded`, partial unique indexes as conflict targets, `UPDATE … RETURNING`), and the
+//! schema keeps to the types both read alike (TEXT, BIGINT/INTEGER, BOOLEAN read as 0/1 on
+//! SQLite, BLOB/BYTEA). So the methods are written once, as plain code over sqlx's
+//! [`Any`](sqlx::Any) driver, which hands each query to the database the URL names. What really
+//! differs is in [`Backend`] and in one file per database:
+//!
+//! - opening ([`sqlite`], [`postgres`]): connection settings and the migrations of each;
+//! - [`SqlStore::begin_write`]: the transaction for writes that read first. SQLite takes the
+//!   write lock at `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of
+//!   failing when a reader tries to become a writer; PostgreSQL uses an ordinary transaction
+//!   and row locks;
+//! - [`Backend::for_update`] / [`Backend::skip_locked`]: row-lock clauses, empty on SQLite (its
+//!   write lock already covers the whole database);
+//! - whole-database exports (`VACUUM INTO`, `pg_dump`, in `dump.rs`).
+//!
+//! Lock order inside `apply` is fixed (envelope row, documents, attachments, tokens, jobs, audit
+//! heads in organization order) so concurrent changes on PostgreSQL cannot deadlock.
+
+mod access;
+mod builder;
+mod passkeys;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+mod sso;
+mod store;
+
+use sqlx::{Any, AnyPool};
+
+use crate::dump::PgTarget;
+use crate::{ChainKey, Result};
+
+/// Inkan's data in SQLite (one file, zero configuration, the default) or PostgreSQL (for
+/// several processes on one database).
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pub(crate) pool: AnyPool,
+    chain_key: ChainKey,
+    pub(crate) backend: Backend,
+}
+
+/// Which database a [`SqlStore`] holds, and what differs between them.
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Sqlite,
+    /// With how `pg_dump` reaches the same database.
+    Postgres(PgTarget),
+}
+
+impl Backend {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Locks the rows a `SELECT` reads until the transaction ends.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres(_) => " FOR UPDATE",
+        }
+    }
+
+    /// Locks the rows a `SELECT` reads, passing over rows another transaction holds (job
+    /// claims: workers never wait for, or share, a job).
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+impl SqlStore {
+    /// Opens the SQLite database at `sqlite://path/to/inkan.db`, creating it if absent, and
+    /// applies the migrations it has not seen yet.
+    pub async fn sqlite(url: &str, chain_key: ChainKey) -> Result<SqlStore> {
+        let pool = sqlite::connect(url).await?;
+        Ok(SqlStore {
+            pool,
+            chain_key,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    /// Connects to `postgres://user@host/db` and applies the migrations it has not seen yet
+    /// (under PostgreSQL's advisory lock, so processes starting together do not race).
+    pub async fn postgres(url: &str, chain_key: ChainKey) -> Result<SqlStore> {
+        let pool = postgres::connect(url).await?;
+        Ok(SqlStore {
+            pool,
+            chain_key,
+            backend: Backend::Postgres(PgTarget::parse(url)?),
+        })
+    }
+
+    /// The transaction for writes that read first.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres(_) => self.pool.begin().await?,
+        })
+    }
+}
