@@ -79,7 +79,9 @@ pub fn migrations() -> Vec<(i64, String)> {
 /// Everything Inkan keeps, except blobs (see inkan-blobs). Every read that concerns one
 /// organization's data takes that organization's ID, so no query can cross tenants.
 #[async_trait]
-pub trait Store: AccessStore + SsoStore + PasskeyStore + Send + Sync {
+pub trait Store:
+    AccessStore + AuditStore + FactorStore + JobStore + PasskeyStore + SsoStore + Send + Sync
+{
     /// "sqlite" or "postgres", for logs and benchmarks.
     fn backend(&self) -> &'static str;
 
@@ -183,72 +185,6 @@ pub trait Store: AccessStore + SsoStore + PasskeyStore + Send + Sync {
     /// The access token whose SHA-256 is `hash` (tokens are never stored in clear).
     async fn token(&self, hash: &TokenHash) -> Result<Option<AccessToken>>;
 
-    // ── Durable jobs ─────────────────────────────────────────────────────────────────────────
-    /// Claims up to `limit` jobs that are due: queued with `run_at <= now`, or running with a
-    /// lease that expired (their worker died). Each claimed job is `Running`, leased until
-    /// `now + lease_seconds`, with `attempts` incremented, oldest `run_at` first (`limit` 0:
-    /// 10). Concurrent claimers never get the same job (PostgreSQL: FOR UPDATE SKIP LOCKED;
-    /// SQLite: one writer at a time).
-    async fn claim_jobs(
-        &self,
-        worker: &str,
-        now: i64,
-        lease_seconds: i64,
-        limit: u32,
-    ) -> Result<Vec<Job>>;
-    /// The job succeeded. [`StoreError::NotFound`] if there is no such job.
-    async fn finish_job(&self, id: JobId, now: i64) -> Result<()>;
-    /// The attempt failed: queued again at `retry_at`, or `Failed` once `attempts` reached
-    /// `max_attempts` or when `retry_at` is `None` (a permanent failure). A job that is no
-    /// longer running (a late report) is left as it is. A retry that would collide with a newer
-    /// queued job of the same `dedupe_key` closes this job as `Done` ("superseded by …" in
-    /// `last_error`): the queued one does the work.
-    async fn fail_job(&self, id: JobId, error: &str, retry_at: Option<i64>, now: i64)
-        -> Result<()>;
-    /// Puts a failed job back in the queue (an operator's retry), with its attempts reset. Jobs
-    /// in any other state are left as they are; a failed job superseded by a queued job of the
-    /// same `dedupe_key` is closed as `Done` instead.
-    async fn requeue_job(&self, id: JobId, now: i64) -> Result<()>;
-    async fn job(&self, id: JobId) -> Result<Option<Job>>;
-    async fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
-    /// How many jobs there are of each kind in each state, with the oldest time of each group
-    /// (when it became due for queued jobs, its last change for the others): the metrics.
-    async fn job_counts(&self) -> Result<Vec<JobCount>>;
-
-    // ── Audit trail ──────────────────────────────────────────────────────────────────────────
-    /// One organization's trail in chain order (optionally one envelope's entries only).
-    async fn audit_entries(
-        &self,
-        org: OrganizationId,
-        envelope: Option<EnvelopeId>,
-    ) -> Result<Vec<AuditEntry>>;
-    /// The 操作ログ filtered by who, what and when, newest first (a page of it).
-    async fn search_audit(
-        &self,
-        org: OrganizationId,
-        query: &AuditQuery,
-    ) -> Result<Vec<AuditEntry>>;
-    /// Every action the organization's trail holds, for the filter's choices.
-    async fn audit_actions(&self, org: OrganizationId) -> Result<Vec<String>>;
-    /// The organization's chain head (last sequence number and hash), kept apart from the entries
-    /// so that deleting the newest entries is detected too.
-    async fn audit_head(&self, org: OrganizationId) -> Result<Option<(i64, String)>>;
-    /// Checks entries read with [`Store::audit_entries`] (a whole chain) against `head` with
-    /// the store's chain key, which never leaves the store.
-    fn check_chain(
-        &self,
-        entries: &[AuditEntry],
-        head: Option<(i64, &str)>,
-    ) -> std::result::Result<ChainSummary, ChainBreak>;
-    /// Every organization that has audit entries (for `inkan audit verify`).
-    async fn audited_organizations(&self) -> Result<Vec<OrganizationId>>;
-    /// Keeps a timestamp anchor of a chain head.
-    async fn add_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()>;
-    /// The organization's anchors, oldest entry first.
-    async fn audit_anchors(&self, org: OrganizationId) -> Result<Vec<AuditAnchor>>;
-    /// The organization's newest anchor (the worker asks every minute whether one is due).
-    async fn last_audit_anchor(&self, org: OrganizationId) -> Result<Option<AuditAnchor>>;
-
     // ── Webhooks ─────────────────────────────────────────────────────────────────────────────
     async fn create_webhook(&self, webhook: &Webhook) -> Result<()>;
     async fn webhooks(&self, org: OrganizationId) -> Result<Vec<Webhook>>;
@@ -275,40 +211,6 @@ pub trait Store: AccessStore + SsoStore + PasskeyStore + Send + Sync {
         max_attempts: u32,
         now: i64,
     ) -> Result<CodeCheck>;
-
-    // ── Second factors (多要素認証) ──────────────────────────────────────────────────────────
-    /// Whether every staff user of the organization must use a second factor.
-    async fn set_mfa_required(&self, org: OrganizationId, required: bool) -> Result<bool>;
-    /// Enrols a user's authenticator (`Some`: the sealed secret; the hashes of fresh recovery
-    /// codes replace any earlier ones) or removes it (`None`: the secret and every recovery
-    /// code go), in one transaction; false when there is no such user.
-    async fn set_totp(
-        &self,
-        org: OrganizationId,
-        user: UserId,
-        sealed_secret: Option<&str>,
-        recovery_codes: &[TokenHash],
-    ) -> Result<bool>;
-    /// Accepts a code of 30-second `step` for the user only when it is newer than every step
-    /// accepted before: atomic, so two requests (or two nodes) never both accept one code.
-    async fn accept_totp_step(&self, org: OrganizationId, user: UserId, step: i64) -> Result<bool>;
-    /// Uses one of the user's recovery codes: true when it was theirs and unused.
-    async fn use_recovery_code(&self, user: UserId, hash: &TokenHash, now: i64) -> Result<bool>;
-    /// How many unused recovery codes the user has.
-    async fn recovery_codes_left(&self, user: UserId) -> Result<u32>;
-
-    // ── Attempt limits (one-time codes) ──────────────────────────────────────────────────────
-    /// Counts one failed attempt of `key` in `scope` against `limit`; the count survives new
-    /// codes and restarts, and is shared by every process on the database.
-    async fn count_failure(
-        &self,
-        scope: &str,
-        key: &str,
-        limit: AttemptLimit,
-        now: i64,
-    ) -> Result<AttemptCount>;
-    /// When the lock on `key` in `scope` ends, if it is locked at `now`.
-    async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>>;
 
     // ── Backups ────────────────────────────────────────────────────────────────────────────
     /// Row counts and every sealed envelope's final files: what a backup records so that a
@@ -361,4 +263,116 @@ pub enum CodeCheck {
     },
     /// No code pending (never sent, used, expired or out of attempts).
     NoCode,
+}
+
+/// The store's durable job queue (a part of [`Store`]; implemented in `sql/jobs.rs`). Jobs are
+/// created only by [`Store::apply`], with the change that causes them.
+#[async_trait]
+pub trait JobStore {
+    /// Claims up to `limit` jobs that are due: queued with `run_at <= now`, or running with a
+    /// lease that expired (their worker died). Each claimed job is `Running`, leased until
+    /// `now + lease_seconds`, with `attempts` incremented, oldest `run_at` first (`limit` 0:
+    /// 10). Concurrent claimers never get the same job (PostgreSQL: FOR UPDATE SKIP LOCKED;
+    /// SQLite: one writer at a time).
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> Result<Vec<Job>>;
+    /// The job succeeded. [`StoreError::NotFound`] if there is no such job.
+    async fn finish_job(&self, id: JobId, now: i64) -> Result<()>;
+    /// The attempt failed: queued again at `retry_at`, or `Failed` once `attempts` reached
+    /// `max_attempts` or when `retry_at` is `None` (a permanent failure). A job that is no
+    /// longer running (a late report) is left as it is. A retry that would collide with a newer
+    /// queued job of the same `dedupe_key` closes this job as `Done` ("superseded by …" in
+    /// `last_error`): the queued one does the work.
+    async fn fail_job(&self, id: JobId, error: &str, retry_at: Option<i64>, now: i64)
+        -> Result<()>;
+    /// Puts a failed job back in the queue (an operator's retry), with its attempts reset. Jobs
+    /// in any other state are left as they are; a failed job superseded by a queued job of the
+    /// same `dedupe_key` is closed as `Done` instead.
+    async fn requeue_job(&self, id: JobId, now: i64) -> Result<()>;
+    async fn job(&self, id: JobId) -> Result<Option<Job>>;
+    async fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+    /// How many jobs there are of each kind in each state, with the oldest time of each group
+    /// (when it became due for queued jobs, its last change for the others): the metrics.
+    async fn job_counts(&self) -> Result<Vec<JobCount>>;
+}
+
+/// The store's reading of the hash-chained audit trail and its anchors (a part of [`Store`];
+/// implemented in `sql/audit.rs`). Entries are written only by [`Store::apply`].
+#[async_trait]
+pub trait AuditStore {
+    /// One organization's trail in chain order (optionally one envelope's entries only).
+    async fn audit_entries(
+        &self,
+        org: OrganizationId,
+        envelope: Option<EnvelopeId>,
+    ) -> Result<Vec<AuditEntry>>;
+    /// The 操作ログ filtered by who, what and when, newest first (a page of it).
+    async fn search_audit(
+        &self,
+        org: OrganizationId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>>;
+    /// Every action the organization's trail holds, for the filter's choices.
+    async fn audit_actions(&self, org: OrganizationId) -> Result<Vec<String>>;
+    /// The organization's chain head (last sequence number and hash), kept apart from the entries
+    /// so that deleting the newest entries is detected too.
+    async fn audit_head(&self, org: OrganizationId) -> Result<Option<(i64, String)>>;
+    /// Checks entries read with [`AuditStore::audit_entries`] (a whole chain) against `head` with
+    /// the store's chain key, which never leaves the store.
+    fn check_chain(
+        &self,
+        entries: &[AuditEntry],
+        head: Option<(i64, &str)>,
+    ) -> std::result::Result<ChainSummary, ChainBreak>;
+    /// Every organization that has audit entries (for `inkan audit verify`).
+    async fn audited_organizations(&self) -> Result<Vec<OrganizationId>>;
+    /// Keeps a timestamp anchor of a chain head.
+    async fn add_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()>;
+    /// The organization's anchors, oldest entry first.
+    async fn audit_anchors(&self, org: OrganizationId) -> Result<Vec<AuditAnchor>>;
+    /// The organization's newest anchor (the worker asks every minute whether one is due).
+    async fn last_audit_anchor(&self, org: OrganizationId) -> Result<Option<AuditAnchor>>;
+}
+
+/// The store's second factors (多要素認証) and attempt limits (a part of [`Store`];
+/// implemented in `sql/factors.rs`).
+#[async_trait]
+pub trait FactorStore {
+    /// Whether every staff user of the organization must use a second factor.
+    async fn set_mfa_required(&self, org: OrganizationId, required: bool) -> Result<bool>;
+    /// Enrols a user's authenticator (`Some`: the sealed secret; the hashes of fresh recovery
+    /// codes replace any earlier ones) or removes it (`None`: the secret and every recovery
+    /// code go), in one transaction; false when there is no such user.
+    async fn set_totp(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        sealed_secret: Option<&str>,
+        recovery_codes: &[TokenHash],
+    ) -> Result<bool>;
+    /// Accepts a code of 30-second `step` for the user only when it is newer than every step
+    /// accepted before: atomic, so two requests (or two nodes) never both accept one code.
+    async fn accept_totp_step(&self, org: OrganizationId, user: UserId, step: i64) -> Result<bool>;
+    /// Uses one of the user's recovery codes: true when it was theirs and unused.
+    async fn use_recovery_code(&self, user: UserId, hash: &TokenHash, now: i64) -> Result<bool>;
+    /// How many unused recovery codes the user has.
+    async fn recovery_codes_left(&self, user: UserId) -> Result<u32>;
+
+    // Attempt limits (one-time codes).
+    /// Counts one failed attempt of `key` in `scope` against `limit`; the count survives new
+    /// codes and restarts, and is shared by every process on the database.
+    async fn count_failure(
+        &self,
+        scope: &str,
+        key: &str,
+        limit: AttemptLimit,
+        now: i64,
+    ) -> Result<AttemptCount>;
+    /// When the lock on `key` in `scope` ends, if it is locked at `now`.
+    async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>>;
 }

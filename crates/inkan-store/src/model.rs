@@ -487,7 +487,7 @@ pub struct Job {
     pub updated_at: UnixTime,
 }
 
-/// One group of [`Store::job_counts`](crate::Store::job_counts).
+/// One group of [`JobStore::job_counts`](crate::JobStore::job_counts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobCount {
     pub kind: String,

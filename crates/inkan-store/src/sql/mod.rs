@@ -20,7 +20,10 @@
 //! heads in organization order) so concurrent changes on PostgreSQL cannot deadlock.
 
 mod access;
+mod audit;
 mod builder;
+mod factors;
+mod jobs;
 mod passkeys;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
@@ -104,5 +107,18 @@ impl SqlStore {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres(_) => self.pool.begin().await?,
         })
+    }
+}
+
+/// Default number of rows when a filter says `limit: 0`.
+pub(super) const DEFAULT_LIMIT: i64 = 100;
+pub(super) const DEFAULT_SEARCH_LIMIT: i64 = 1000;
+pub(super) const DEFAULT_CLAIM_LIMIT: i64 = 10;
+
+pub(super) fn limit_or(limit: u32, default: i64) -> i64 {
+    if limit == 0 {
+        default
+    } else {
+        i64::from(limit)
     }
 }

@@ -6,6 +6,8 @@
 //! The link token in the path is the credential; every form also carries a CSRF token bound to
 //! it, and posts from other sites are refused.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -247,95 +249,148 @@ pub(crate) async fn signing(
             .page(lang)?;
         outlines.push(document_outline(&state, source).await.page(lang)?);
     }
-    let csrf = state.inkan.csrf_token(&csrf_scope(&token));
-    let labels = field_labels(lang, &view.documents);
-    let label_of = |id: &str| {
-        labels
+    let model = SigningModel {
+        csrf: state.inkan.csrf_token(&csrf_scope(&token)),
+        labels: field_labels(lang, &view.documents),
+        token,
+        view,
+        outlines,
+    };
+    let body = signing_view(lang, &model);
+    let mut frame = Frame::new(lang, &model.view.envelope.title, &path);
+    frame.scripts = &["signer.js"];
+    Ok(layout::html(page(frame, body)))
+}
+
+/// What the signing page shows: the signer's documents with their pages and fields.
+struct SigningModel {
+    token: String,
+    view: SignerView,
+    /// Each document's pages, in the order of `view.documents`.
+    outlines: Vec<Arc<DocumentOutline>>,
+    csrf: String,
+    /// Each field's label in the checklist, by field ID.
+    labels: Vec<(String, String)>,
+}
+
+impl SigningModel {
+    fn label_of(&self, id: &str) -> String {
+        self.labels
             .iter()
             .find(|(f, _)| f == id)
             .map(|(_, l)| l.clone())
             .unwrap_or_default()
-    };
-    let count = view.documents.len();
-    let body = html! {
+    }
+}
+
+fn signing_view(lang: Lang, model: &SigningModel) -> Markup {
+    let view = &model.view;
+    let token = &model.token;
+    let csrf = &model.csrf;
+    let path = base(token);
+    let label_of = |id: &str| model.label_of(id);
+    html! {
         (guide(lang))
         h1.envelope-title { (view.envelope.title) }
         div.signing data-token=(token) data-csrf=(csrf) {
-            div.toolbar {
-                nav.tabs role="tablist" {
-                    @for (i, d) in view.documents.iter().enumerate() {
-                        button.tab type="button" role="tab" data-doc=(i) aria-selected=(if i == 0 { "true" } else { "false" }) {
-                            span.num { (i + 1) } " " (short_name(&d.name))
-                        }
-                    }
-                }
-                span #docpos data-count=(count) { (lang.t("文書", "Document")) " 1 (1/" (count) ")" }
-                span.zoom {
-                    button.icon #zoom-out type="button" title=(lang.t("縮小", "Zoom out")) { "−" }
-                    span #zoom-level { "100%" }
-                    button.icon #zoom-in type="button" title=(lang.t("拡大", "Zoom in")) { "+" }
-                }
-                (decline_dialog(lang, &token, &csrf))
-            }
+            (signing_toolbar(lang, model))
             form #complete-form method="post" action=(format!("{path}/complete")) {
                 input type="hidden" name="csrf" value=(csrf);
                 div.workspace {
                     section.viewer #viewer {
                         @for (i, d) in view.documents.iter().enumerate() {
-                            (document(lang, &token, i, d, &outlines[i], &label_of))
+                            (document(lang, token, i, d, &model.outlines[i], &label_of))
                         }
                     }
-                    aside.checklist {
-                        h3 { "☰ " (lang.t("チェックリスト", "Checklist")) " " span #checklist-count { (labels.len()) } }
-                        p.hint { (lang.t("リストを押すと該当箇所へ移動します。", "Click an item to jump to it.")) }
-                        // Grouped by document, in the order of the tabs.
-                        ul #checklist {
-                            @for (i, d) in view.documents.iter().enumerate() {
-                                @let fields: Vec<&FieldView> = fields_to_fill(d).collect();
-                                @if !fields.is_empty() {
-                                    li.docgroup {
-                                        span.docname { (i + 1) " " (short_name(&d.name)) }
-                                        ul {
-                                            @for f in fields {
-                                                li {
-                                                    button.check-item type="button" data-doc=(i) data-target=(format!("field-{}", f.id)) {
-                                                        span.mark {}
-                                                        (label_of(&f.id))
-                                                        @if !f.label.is_empty() { span.flabel { " " (f.label) } }
-                                                        @if f.required { span.req { " *" } }
-                                                    }
-                                                }
-                                            }
+                    (checklist(lang, model))
+                }
+                (confirm_dialog(lang))
+            }
+        }
+    }
+}
+
+/// The documents' tabs, the zoom and 辞退.
+fn signing_toolbar(lang: Lang, model: &SigningModel) -> Markup {
+    let view = &model.view;
+    let count = view.documents.len();
+    let (token, csrf) = (&model.token, &model.csrf);
+    html! {
+        div.toolbar {
+            nav.tabs role="tablist" {
+                @for (i, d) in view.documents.iter().enumerate() {
+                    button.tab type="button" role="tab" data-doc=(i) aria-selected=(if i == 0 { "true" } else { "false" }) {
+                        span.num { (i + 1) } " " (short_name(&d.name))
+                    }
+                }
+            }
+            span #docpos data-count=(count) { (lang.t("文書", "Document")) " 1 (1/" (count) ")" }
+            span.zoom {
+                button.icon #zoom-out type="button" title=(lang.t("縮小", "Zoom out")) { "−" }
+                span #zoom-level { "100%" }
+                button.icon #zoom-in type="button" title=(lang.t("拡大", "Zoom in")) { "+" }
+            }
+            (decline_dialog(lang, token, csrf))
+        }
+    }
+}
+
+/// チェックリスト: the fields to fill, grouped by document, and 完了する.
+fn checklist(lang: Lang, model: &SigningModel) -> Markup {
+    let view = &model.view;
+    let label_of = |id: &str| model.label_of(id);
+    html! {
+        aside.checklist {
+            h3 { "☰ " (lang.t("チェックリスト", "Checklist")) " " span #checklist-count { (model.labels.len()) } }
+            p.hint { (lang.t("リストを押すと該当箇所へ移動します。", "Click an item to jump to it.")) }
+            // Grouped by document, in the order of the tabs.
+            ul #checklist {
+                @for (i, d) in view.documents.iter().enumerate() {
+                    @let fields: Vec<&FieldView> = fields_to_fill(d).collect();
+                    @if !fields.is_empty() {
+                        li.docgroup {
+                            span.docname { (i + 1) " " (short_name(&d.name)) }
+                            ul {
+                                @for f in fields {
+                                    li {
+                                        button.check-item type="button" data-doc=(i) data-target=(format!("field-{}", f.id)) {
+                                            span.mark {}
+                                            (label_of(&f.id))
+                                            @if !f.label.is_empty() { span.flabel { " " (f.label) } }
+                                            @if f.required { span.req { " *" } }
                                         }
                                     }
                                 }
                             }
                         }
-                        p.required { (lang.t("必須項目", "Required")) ": " span #required-done { "0" } "/" span #required-total { "0" } }
-                        @if view.documents.iter().flat_map(|d| &d.fields).any(is_invisible_signature) {
-                            p.hint #invisible-note { (lang.t(
-                                "印影のない電子署名は、「完了する」を押して手続きを完了すると各文書に付与されます。",
-                                "Your electronic signature (no seal image) is added to each document when you press 「完了する」 and complete."
-                            )) }
-                        }
-                        button.primary #finish type="button" disabled { (lang.t("完了する", "Finish")) }
-                    }
-                }
-                dialog #confirm-dialog {
-                    h2 { (lang.t("署名手続きを完了しますか？", "Complete the signing?")) }
-                    p { (lang.t("完了すると、入力内容と署名は変更できません。",
-                        "Once completed, your entries and signature cannot be changed.")) }
-                    div.actions {
-                        button.secondary type="button" data-close="confirm-dialog" { (lang.t("戻る", "Back")) }
-                        button.primary #confirm-complete type="submit" { (lang.t("署名手続きを完了する", "Complete signing")) }
                     }
                 }
             }
+            p.required { (lang.t("必須項目", "Required")) ": " span #required-done { "0" } "/" span #required-total { "0" } }
+            @if view.documents.iter().flat_map(|d| &d.fields).any(is_invisible_signature) {
+                p.hint #invisible-note { (lang.t(
+                    "印影のない電子署名は、「完了する」を押して手続きを完了すると各文書に付与されます。",
+                    "Your electronic signature (no seal image) is added to each document when you press 「完了する」 and complete."
+                )) }
+            }
+            button.primary #finish type="button" disabled { (lang.t("完了する", "Finish")) }
         }
-    };
-    let mut frame = Frame::new(lang, &view.envelope.title, &path);
-    frame.scripts = &["signer.js"];
-    Ok(layout::html(page(frame, body)))
+    }
+}
+
+/// The last question before the signatures are made.
+fn confirm_dialog(lang: Lang) -> Markup {
+    html! {
+        dialog #confirm-dialog {
+            h2 { (lang.t("署名手続きを完了しますか？", "Complete the signing?")) }
+            p { (lang.t("完了すると、入力内容と署名は変更できません。",
+                "Once completed, your entries and signature cannot be changed.")) }
+            div.actions {
+                button.secondary type="button" data-close="confirm-dialog" { (lang.t("戻る", "Back")) }
+                button.primary #confirm-complete type="submit" { (lang.t("署名手続きを完了する", "Complete signing")) }
+            }
+        }
+    }
 }
 
 /// 使い方ガイド: shown on arrival unless the reader ticked 「次回以降表示しない」.

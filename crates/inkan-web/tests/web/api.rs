@@ -588,8 +588,27 @@ async fn counterparties_envelopes_and_request_errors() {
         .unwrap();
     let (code, message) = error_of(r, 400).await;
     assert_eq!(code, "invalid");
+    // serde names the field and the values it allows.
     assert!(
-        message.contains("日付の書式") && message.contains("wareki"),
+        message.contains("JSON の本文を読めません")
+            && message.contains("documents[0].fields[0].date_format")
+            && message.contains("wareki"),
+        "{message}"
+    );
+    // So for a role that does not exist.
+    let mut bad_role = new_envelope("x", VENDOR);
+    bad_role["recipients"][0]["role"] = json!("boss");
+    let r = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(&key)
+        .json(&bad_role)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(r, 400).await;
+    assert_eq!(code, "invalid");
+    assert!(
+        message.contains("recipients[0].role") && message.contains("approver"),
         "{message}"
     );
 

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use inkan_service::{NewEnvelope, ServiceError};
-use maud::html;
+use inkan_service::{CounterpartyView, FolderView, NewEnvelope, ServiceError};
+use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
 
 use super::StaffSession;
@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::extract::{CallerInfo, Json, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
+use crate::ui::i18n::Lang;
 use crate::ui::layout::{self, page};
 
 /// Width of the page images of the preview.
@@ -26,115 +27,48 @@ const PREVIEW_WIDTH: u32 = 800;
 /// Pages previewed per document (the rest can be placed on by page number later).
 const PREVIEW_PAGES: u32 = 50;
 
+/// What the compose page offers to choose from.
+struct ComposeModel {
+    counterparties: Vec<CounterpartyView>,
+    folders: Vec<FolderView>,
+    folder_required: bool,
+}
+
 /// `GET /app/envelopes/new`.
 pub(crate) async fn compose_page(
     State(state): State<Shared>,
     session: StaffSession,
 ) -> UiResult<Response> {
     let lang = session.lang;
-    let counterparties = state
-        .inkan
-        .counterparties(&session.staff)
-        .await
-        .staff_page(lang)?;
-    let folders = state
-        .inkan
-        .choosable_folders(&session.staff)
-        .await
-        .staff_page(lang)?;
-    let folder_required = state
-        .inkan
-        .folder_required(&session.staff)
-        .await
-        .staff_page(lang)?;
+    let staff = &session.staff;
+    let model = ComposeModel {
+        counterparties: state.inkan.counterparties(staff).await.staff_page(lang)?,
+        folders: state
+            .inkan
+            .choosable_folders(staff)
+            .await
+            .staff_page(lang)?,
+        folder_required: state.inkan.folder_required(staff).await.staff_page(lang)?,
+    };
     let title = lang.t("新しい封筒", "New envelope");
-    let body = html! {
+    let body = compose_view(lang, &session, &model, title);
+    let mut frame = session.frame(title, "/app/envelopes/new");
+    frame.scripts = &["compose.js"];
+    Ok(layout::html(page(frame, body)))
+}
+
+/// The form (filled in and posted by `compose.js`) beside the pages of the chosen PDFs.
+fn compose_view(lang: Lang, session: &StaffSession, model: &ComposeModel, title: &str) -> Markup {
+    html! {
         section.compose #compose data-csrf=(session.csrf) data-lang=(lang.code())
             data-me-name=(session.user.name) data-me-email=(session.user.email) {
             h1 { (title) }
             div.compose-grid {
                 div.compose-form {
-                    fieldset {
-                        legend { (lang.t("封筒", "Envelope")) }
-                        label for="title" { (lang.t("封筒名", "Title")) " *" }
-                        input #title type="text" maxlength="200" required;
-                        label for="number" { (lang.t("管理番号", "Number")) }
-                        input #number type="text" maxlength="100";
-                        label for="deadline" { (lang.t("署名期限", "Signing deadline")) " (JST) *" }
-                        input #deadline type="datetime-local" required;
-                        label for="message" { (lang.t("メッセージ", "Message")) }
-                        textarea #message rows="3" maxlength="5000" {}
-                        label for="counterparty" { (lang.t("取引先", "Counterparty")) }
-                        select #counterparty {
-                            option value="" { "—" }
-                            @for c in &counterparties {
-                                option value=(c.id) data-name=(c.fields.signatory_name) data-email=(c.fields.signatory_email)
-                                    data-trade=(c.fields.trade_name) { (c.fields.trade_name) }
-                            }
-                        }
-                        label for="folder" {
-                            (lang.t("フォルダ", "Folder")) @if folder_required { " *" }
-                        }
-                        select #folder required[folder_required] {
-                            option value="" { (lang.t("（フォルダなし）", "(no folder)")) }
-                            @for f in &folders {
-                                option value=(f.id.to_string()) { (f.path) }
-                            }
-                        }
-                    }
-                    fieldset {
-                        legend { (lang.t("宛先と順番", "Recipients and order")) }
-                        p.hint { (lang.t("順番の小さい宛先から処理されます（同じ番号は並行）。通常は取引先が先、市が最後です。",
-                            "Lower order acts first (equal numbers in parallel): usually the vendor first, the city last.")) }
-                        table #recipients {
-                            thead { tr {
-                                th { (lang.t("氏名", "Name")) } th { (lang.t("メールアドレス", "Email")) }
-                                th { (lang.t("役割", "Role")) } th { (lang.t("順番", "Order")) } th { (lang.t("署名方法", "Method")) } th {}
-                            } }
-                            tbody {}
-                        }
-                        div.buttons {
-                            button.secondary #add-counterparty type="button" { (lang.t("取引先の署名者を追加", "Add the counterparty's signatory")) }
-                            button.secondary #add-me type="button" { (lang.t("自分を追加", "Add me")) }
-                            button.secondary #add-recipient type="button" { (lang.t("宛先を追加", "Add a recipient")) }
-                        }
-                    }
-                    fieldset {
-                        legend { (lang.t("文書（PDF）", "Documents (PDF)")) }
-                        label for="files" { (lang.t("署名する PDF を選ぶ", "Choose the PDFs to sign")) }
-                        input #files type="file" accept="application/pdf,.pdf" multiple;
-                        div #documents {}
-                    }
-                    fieldset {
-                        legend { (lang.t("添付ファイル（署名しない資料）", "Attachments (not signed)")) }
-                        p.hint { (lang.t("納付書や仕様書など、署名せずに宛先へ渡すファイルです（1ファイル20MBまで）。",
-                            "Files handed to the recipients without signing, such as a payment slip or a specification (20 MB each).")) }
-                        label for="attachments" { (lang.t("ファイルを選ぶ", "Choose files")) }
-                        input #attachments type="file" multiple;
-                    }
-                    fieldset.palette #palette {
-                        legend { (lang.t("入力項目の配置", "Place fields")) }
-                        label for="place-recipient" { (lang.t("対象の宛先", "For recipient")) }
-                        select #place-recipient {}
-                        label for="place-label" { (lang.t("項目名", "Label")) }
-                        input #place-label type="text" maxlength="100" placeholder=(lang.t("署名日", "Signing date"));
-                        label.check { input #place-required type="checkbox" checked; " " (lang.t("必須", "Required")) }
-                        label for="place-date-format" { (lang.t("日付の書式 (日付の項目)", "Date format (date fields)")) }
-                        select #place-date-format {
-                            option value="wareki" selected { (lang.t("和暦 (令和8年12月3日)", "Japanese era (令和8年12月3日)")) }
-                            option value="seireki" { (lang.t("西暦 (2026年12月3日)", "Western year (2026年12月3日)")) }
-                            option value="iso" { "2026-12-03" }
-                        }
-                        p.hint { (lang.t("項目をページ上へドラッグするか、項目を押してからページを押して配置します。配置した項目は × で削除できます。",
-                            "Drag an item onto a page, or click an item and then the page. Remove a placed item with ×.")) }
-                        div.chips {
-                            button.chip type="button" data-kind="signature" { (lang.t("署名", "Signature")) }
-                            button.chip type="button" data-kind="text" { (lang.t("テキスト", "Text")) }
-                            button.chip type="button" data-kind="date" { (lang.t("日付", "Date")) }
-                            button.chip type="button" data-kind="checkbox" { (lang.t("チェックボックス", "Checkbox")) }
-                            button.chip type="button" data-kind="attachment" { (lang.t("添付ファイル", "Attachment")) }
-                        }
-                    }
+                    (envelope_fields(lang, model))
+                    (recipients_fields(lang))
+                    (file_fields(lang))
+                    (field_palette(lang))
                     p.error #compose-error role="alert" {}
                     div.buttons {
                         button.secondary #save-draft type="button" { (lang.t("下書き保存", "Save as draft")) }
@@ -147,10 +81,115 @@ pub(crate) async fn compose_page(
                 }
             }
         }
-    };
-    let mut frame = session.frame(title, "/app/envelopes/new");
-    frame.scripts = &["compose.js"];
-    Ok(layout::html(page(frame, body)))
+    }
+}
+
+/// 封筒名, 管理番号, 署名期限, the message, the counterparty and the folder.
+fn envelope_fields(lang: Lang, model: &ComposeModel) -> Markup {
+    let counterparties = &model.counterparties;
+    let folders = &model.folders;
+    let folder_required = model.folder_required;
+    html! {
+        fieldset {
+            legend { (lang.t("封筒", "Envelope")) }
+            label for="title" { (lang.t("封筒名", "Title")) " *" }
+            input #title type="text" maxlength="200" required;
+            label for="number" { (lang.t("管理番号", "Number")) }
+            input #number type="text" maxlength="100";
+            label for="deadline" { (lang.t("署名期限", "Signing deadline")) " (JST) *" }
+            input #deadline type="datetime-local" required;
+            label for="message" { (lang.t("メッセージ", "Message")) }
+            textarea #message rows="3" maxlength="5000" {}
+            label for="counterparty" { (lang.t("取引先", "Counterparty")) }
+            select #counterparty {
+                option value="" { "—" }
+                @for c in counterparties {
+                    option value=(c.id) data-name=(c.fields.signatory_name) data-email=(c.fields.signatory_email)
+                        data-trade=(c.fields.trade_name) { (c.fields.trade_name) }
+                }
+            }
+            label for="folder" {
+                (lang.t("フォルダ", "Folder")) @if folder_required { " *" }
+            }
+            select #folder required[folder_required] {
+                option value="" { (lang.t("（フォルダなし）", "(no folder)")) }
+                @for f in folders {
+                    option value=(f.id.to_string()) { (f.path) }
+                }
+            }
+        }
+    }
+}
+
+/// The recipients' table (filled by the script) and the buttons that add one.
+fn recipients_fields(lang: Lang) -> Markup {
+    html! {
+        fieldset {
+            legend { (lang.t("宛先と順番", "Recipients and order")) }
+            p.hint { (lang.t("順番の小さい宛先から処理されます（同じ番号は並行）。通常は取引先が先、市が最後です。",
+                "Lower order acts first (equal numbers in parallel): usually the vendor first, the city last.")) }
+            table #recipients {
+                thead { tr {
+                    th { (lang.t("氏名", "Name")) } th { (lang.t("メールアドレス", "Email")) }
+                    th { (lang.t("役割", "Role")) } th { (lang.t("順番", "Order")) } th { (lang.t("署名方法", "Method")) } th {}
+                } }
+                tbody {}
+            }
+            div.buttons {
+                button.secondary #add-counterparty type="button" { (lang.t("取引先の署名者を追加", "Add the counterparty's signatory")) }
+                button.secondary #add-me type="button" { (lang.t("自分を追加", "Add me")) }
+                button.secondary #add-recipient type="button" { (lang.t("宛先を追加", "Add a recipient")) }
+            }
+        }
+    }
+}
+
+/// The PDFs to sign and the attachments.
+fn file_fields(lang: Lang) -> Markup {
+    html! {
+        fieldset {
+            legend { (lang.t("文書（PDF）", "Documents (PDF)")) }
+            label for="files" { (lang.t("署名する PDF を選ぶ", "Choose the PDFs to sign")) }
+            input #files type="file" accept="application/pdf,.pdf" multiple;
+            div #documents {}
+        }
+        fieldset {
+            legend { (lang.t("添付ファイル（署名しない資料）", "Attachments (not signed)")) }
+            p.hint { (lang.t("納付書や仕様書など、署名せずに宛先へ渡すファイルです（1ファイル20MBまで）。",
+                "Files handed to the recipients without signing, such as a payment slip or a specification (20 MB each).")) }
+            label for="attachments" { (lang.t("ファイルを選ぶ", "Choose files")) }
+            input #attachments type="file" multiple;
+        }
+    }
+}
+
+/// The fields to place on the pages, for the recipient chosen.
+fn field_palette(lang: Lang) -> Markup {
+    html! {
+        fieldset.palette #palette {
+            legend { (lang.t("入力項目の配置", "Place fields")) }
+            label for="place-recipient" { (lang.t("対象の宛先", "For recipient")) }
+            select #place-recipient {}
+            label for="place-label" { (lang.t("項目名", "Label")) }
+            input #place-label type="text" maxlength="100" placeholder=(lang.t("署名日", "Signing date"));
+            label.check { input #place-required type="checkbox" checked; " " (lang.t("必須", "Required")) }
+            label for="place-date-format" { (lang.t("日付の書式 (日付の項目)", "Date format (date fields)")) }
+            select #place-date-format {
+                option value="wareki" selected { (lang.t("和暦 (令和8年12月3日)", "Japanese era (令和8年12月3日)")) }
+                option value="seireki" { (lang.t("西暦 (2026年12月3日)", "Western year (2026年12月3日)")) }
+                option value="iso" { "2026-12-03" }
+            }
+            p.hint { (lang.t("項目をページ上へドラッグするか、項目を押してからページを押して配置します。配置した項目は × で削除できます。",
+                "Drag an item onto a page, or click an item and then the page. Remove a placed item with ×.")) }
+            div.chips {
+                button.chip type="button" data-kind="signature" { (lang.t("署名", "Signature")) }
+                button.chip type="button" data-kind="text" { (lang.t("テキスト", "Text")) }
+                button.chip type="button" data-kind="date" { (lang.t("日付", "Date")) }
+                button.chip type="button" data-kind="checkbox" { (lang.t("チェックボックス", "Checkbox")) }
+                button.chip type="button" data-kind="attachment" { (lang.t("添付ファイル", "Attachment")) }
+            }
+        }
+    }
 }
 
 /// One previewed page.

@@ -5,20 +5,22 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use inkan_domain::{StatusKind, UserId};
 use inkan_service::japan::format_japanese;
-use maud::html;
+use inkan_service::{AuditLine, Colleague, EnvelopeView, FolderView};
+use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{action_label, status_label, StaffSession};
 use crate::extract::{CallerInfo, Path, Query, Shared};
 use crate::render::{self, percent_encode};
 use crate::ui::error::{PageContext, UiResult};
+use crate::ui::i18n::Lang;
 use crate::ui::layout::{self, expired_form, page};
 use crate::ui::signer::progress;
-use inkan_domain::StatusKind;
 
 /// Who acted: a name, with the company and email of a signer, and what kind of actor it was.
-fn actor_label(lang: crate::ui::i18n::Lang, a: &inkan_service::ActorView) -> maud::Markup {
+fn actor_label(lang: Lang, a: &inkan_service::ActorView) -> Markup {
     let kind = match a.kind {
         "staff" => lang.t("職員", "staff"),
         "api_key" => lang.t("APIキー", "API key"),
@@ -35,6 +37,24 @@ fn actor_label(lang: crate::ui::i18n::Lang, a: &inkan_service::ActorView) -> mau
     }
 }
 
+/// What the envelope page shows.
+struct EnvelopeModel {
+    envelope: EnvelopeView,
+    /// 操作ログ.
+    trail: Vec<AuditLine>,
+    /// The folder's path, when it is in one.
+    folder: Option<String>,
+    /// Moving and sharing, offered to a role that sends.
+    placing: Option<Placing>,
+}
+
+/// The choices for moving and sharing an envelope.
+struct Placing {
+    folders: Vec<FolderView>,
+    colleagues: Vec<Colleague>,
+    shared: Vec<UserId>,
+}
+
 /// `GET /app/envelopes/{id}`.
 pub(crate) async fn envelope_page(
     State(state): State<Shared>,
@@ -43,50 +63,91 @@ pub(crate) async fn envelope_page(
     Path(id): Path<String>,
 ) -> UiResult<Response> {
     let lang = session.lang;
-    let e = state
-        .inkan
-        .view_envelope(&session.staff, &id, &caller)
+    let inkan = &state.inkan;
+    let staff = &session.staff;
+    let envelope = inkan
+        .view_envelope(staff, &id, &caller)
         .await
         .staff_page(lang)?;
-    let trail = state
-        .inkan
-        .audit_log(&session.staff, &id)
-        .await
-        .staff_page(lang)?;
-    let folder = match e.folder {
-        Some(f) => Some(
-            state
-                .inkan
-                .folder_path(&session.staff, f)
-                .await
-                .staff_page(lang)?,
-        ),
+    let trail = inkan.audit_log(staff, &id).await.staff_page(lang)?;
+    let folder = match envelope.folder {
+        Some(f) => Some(inkan.folder_path(staff, f).await.staff_page(lang)?),
         None => None,
     };
-    // Moving and sharing are offered to a role that sends (the service refuses the rest).
-    let placing = if session.staff.may_send() {
-        let folders = state
-            .inkan
-            .choosable_folders(&session.staff)
-            .await
-            .staff_page(lang)?;
-        let colleagues = state
-            .inkan
-            .colleagues(&session.staff)
-            .await
-            .staff_page(lang)?;
-        let shared = state
-            .inkan
-            .envelope_shares(&session.staff, &id)
-            .await
-            .staff_page(lang)?
-            .users;
-        Some((folders, colleagues, shared))
+    let placing = if staff.may_send() {
+        Some(Placing {
+            folders: inkan.choosable_folders(staff).await.staff_page(lang)?,
+            colleagues: inkan.colleagues(staff).await.staff_page(lang)?,
+            shared: inkan
+                .envelope_shares(staff, &id)
+                .await
+                .staff_page(lang)?
+                .users,
+        })
     } else {
         None
     };
-    let eid = percent_encode(&e.id);
-    let base = format!("/app/envelopes/{eid}");
+    let model = EnvelopeModel {
+        envelope,
+        trail,
+        folder,
+        placing,
+    };
+    let base = format!("/app/envelopes/{}", percent_encode(&model.envelope.id));
+    let body = envelope_view(lang, &session, &model, &base);
+    Ok(layout::html(page(
+        session.frame(&model.envelope.title, &base),
+        body,
+    )))
+}
+
+fn envelope_view(lang: Lang, session: &StaffSession, model: &EnvelopeModel, base: &str) -> Markup {
+    let e = &model.envelope;
+    let ended = matches!(
+        e.status,
+        StatusKind::Declined | StatusKind::Cancelled | StatusKind::Expired
+    );
+    html! {
+        section.envelope {
+            div.heading {
+                h1 #envelope-title { (e.title) }
+                span #envelope-status class=(format!("badge {}", e.status.name())) { (status_label(lang, e.status)) }
+            }
+            (facts(lang, e, model.folder.as_deref(), base))
+            @if !e.message.trim().is_empty() { div.message { @for l in e.message.lines() { p { (l) } } } }
+            // Only a role that sends is offered what it may do (the service refuses the rest).
+            @if session.staff.may_send() { (actions(lang, e, &session.csrf, base)) }
+            @if let Some(placing) = &model.placing { (placing_forms(lang, e, placing, &session.csrf, base)) }
+            (progress(lang, &e.recipients, ended))
+            (documents(lang, e, base))
+            h2 { (lang.t("操作ログ", "Audit trail")) }
+            (audit_table(lang, &model.trail))
+        }
+    }
+}
+
+/// 管理番号, sender, deadline, 締結証明書ID, folder, and the certificate once sealed.
+fn facts(lang: Lang, e: &EnvelopeView, folder: Option<&str>, base: &str) -> Markup {
+    html! {
+        dl.facts {
+            dt { (lang.t("管理番号", "Number")) } dd { (e.number) }
+            dt { (lang.t("送信者", "Sender")) } dd { (e.sender_name) " " (e.sender_email) }
+            dt { (lang.t("署名期限", "Deadline")) } dd { (e.deadline_text) }
+            dt { (lang.t("締結証明書ID", "Conclusion ID")) } dd.mono { (e.conclusion_id) }
+            dt { (lang.t("フォルダ", "Folder")) }
+            dd #envelope-folder { (folder.unwrap_or(lang.t("（フォルダなし）", "(no folder)"))) }
+            @if let Some(reason) = &e.status_reason { dt { (lang.t("理由", "Reason")) } dd { (reason) } }
+            @if e.sealed { dt { "PAdES" } dd { "B-LTA" } }
+            @if e.has_certificate {
+                dt { (lang.t("電子契約締結証明書", "Certificate of conclusion")) }
+                dd { a.download #certificate href=(format!("{base}/certificate")) { "↓ " (lang.t("ダウンロード", "Download")) } }
+            }
+        }
+    }
+}
+
+/// Send (a draft), remind (while signers are due), cancel (while it is open).
+fn actions(lang: Lang, e: &EnvelopeView, csrf: &str, base: &str) -> Markup {
     let open = matches!(
         e.status,
         StatusKind::Draft
@@ -94,133 +155,131 @@ pub(crate) async fn envelope_page(
             | StatusKind::Sent
             | StatusKind::PartiallySigned
     );
-    let body = html! {
-        section.envelope {
-            div.heading {
-                h1 #envelope-title { (e.title) }
-                span #envelope-status class=(format!("badge {}", e.status.name())) { (status_label(lang, e.status)) }
-            }
-            dl.facts {
-                dt { (lang.t("管理番号", "Number")) } dd { (e.number) }
-                dt { (lang.t("送信者", "Sender")) } dd { (e.sender_name) " " (e.sender_email) }
-                dt { (lang.t("署名期限", "Deadline")) } dd { (e.deadline_text) }
-                dt { (lang.t("締結証明書ID", "Conclusion ID")) } dd.mono { (e.conclusion_id) }
-                dt { (lang.t("フォルダ", "Folder")) }
-                dd #envelope-folder { (folder.as_deref().unwrap_or(lang.t("（フォルダなし）", "(no folder)"))) }
-                @if let Some(reason) = &e.status_reason { dt { (lang.t("理由", "Reason")) } dd { (reason) } }
-                @if e.sealed { dt { "PAdES" } dd { "B-LTA" } }
-                @if e.has_certificate {
-                    dt { (lang.t("電子契約締結証明書", "Certificate of conclusion")) }
-                    dd { a.download #certificate href=(format!("{base}/certificate")) { "↓ " (lang.t("ダウンロード", "Download")) } }
+    html! {
+        div.actions {
+            @if e.status == StatusKind::Draft {
+                form.inline method="post" action=(format!("{base}/send")) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.primary #send type="submit" { (lang.t("送信する", "Send")) }
                 }
             }
-            @if !e.message.trim().is_empty() { div.message { @for l in e.message.lines() { p { (l) } } } }
-            // Only a role that sends is offered what it may do (the service refuses the rest).
-            @if session.staff.may_send() { div.actions {
-                @if e.status == StatusKind::Draft {
-                    form.inline method="post" action=(format!("{base}/send")) {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        button.primary #send type="submit" { (lang.t("送信する", "Send")) }
-                    }
+            @if matches!(e.status, StatusKind::Sent | StatusKind::PartiallySigned) {
+                form.inline method="post" action=(format!("{base}/remind")) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.secondary #remind type="submit" { (lang.t("リマインドを送る", "Send a reminder")) }
                 }
-                @if matches!(e.status, StatusKind::Sent | StatusKind::PartiallySigned) {
-                    form.inline method="post" action=(format!("{base}/remind")) {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        button.secondary #remind type="submit" { (lang.t("リマインドを送る", "Send a reminder")) }
-                    }
-                }
-                @if open {
-                    details.cancel {
-                        summary { (lang.t("取り消す", "Cancel")) }
-                        form method="post" action=(format!("{base}/cancel")) {
-                            input type="hidden" name="csrf" value=(session.csrf);
-                            label for="cancel-reason" { (lang.t("取消理由", "Reason")) }
-                            textarea #cancel-reason name="reason" required maxlength="1000" rows="3" {}
-                            button.danger #cancel type="submit" { (lang.t("この封筒を取り消す", "Cancel this envelope")) }
-                        }
-                    }
-                }
-            } }
-            @if let Some((folders, colleagues, shared)) = &placing {
-                details.placing #placing {
-                    summary { (lang.t("フォルダの移動と個別共有", "Folder and sharing")) }
-                    form.inline #move-form method="post" action=(format!("{base}/folder")) {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        label for="move-folder" { (lang.t("移動先のフォルダ", "Move to folder")) }
-                        select #move-folder name="folder" {
-                            option value="" { (lang.t("（フォルダなし）", "(no folder)")) }
-                            @for f in folders {
-                                option value=(f.id.to_string()) selected[e.folder == Some(f.id)] { (f.path) }
-                            }
-                        }
-                        button.secondary #move type="submit" { (lang.t("移動する", "Move")) }
-                    }
-                    form #share-form method="post" action=(format!("{base}/shares")) {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        fieldset {
-                            legend { (lang.t("この封筒を個別に共有する職員", "Staff this envelope is shared with")) }
-                            @for c in colleagues {
-                                label.check {
-                                    input type="checkbox" name="users" value=(c.id.to_string()) checked[shared.contains(&c.id)];
-                                    " " (c.name)
-                                }
-                            }
-                        }
-                        button.secondary #share type="submit" { (lang.t("共有を保存", "Save sharing")) }
+            }
+            @if open {
+                details.cancel {
+                    summary { (lang.t("取り消す", "Cancel")) }
+                    form method="post" action=(format!("{base}/cancel")) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        label for="cancel-reason" { (lang.t("取消理由", "Reason")) }
+                        textarea #cancel-reason name="reason" required maxlength="1000" rows="3" {}
+                        button.danger #cancel type="submit" { (lang.t("この封筒を取り消す", "Cancel this envelope")) }
                     }
                 }
             }
-            (progress(lang, &e.recipients, matches!(e.status, StatusKind::Declined | StatusKind::Cancelled | StatusKind::Expired)))
-            h2 { (lang.t("文書", "Documents")) }
-            div.doccards {
-                @for d in &e.documents {
-                    div.doccard {
-                        img.thumb loading="lazy" alt=(d.name) src=(format!("{base}/documents/{}/pages/1?w=400", percent_encode(&d.id)));
-                        div {
-                            strong { (d.name) }
-                            p.small { (d.pages) " " (lang.t("ページ", "pages")) " · rev. " (d.revision) }
-                            @if let Some(date) = &d.metadata.date { p.small { (lang.t("取引年月日", "Date")) ": " (date) } }
-                            @if d.metadata.amount.is_some() { p.small { (lang.t("取引金額", "Amount")) ": " (super::archive::yen(d.metadata.amount.as_deref())) } }
-                            @if let Some(cp) = &d.metadata.counterparty { p.small { (lang.t("取引先", "Counterparty")) ": " (cp) } }
-                            a.download href=(format!("{base}/documents/{}/download", percent_encode(&d.id))) { "↓ " (lang.t("ダウンロード", "Download")) }
-                        }
-                    }
-                }
-            }
-            @if !e.attachments.is_empty() {
-                h2 { (lang.t("添付ファイル", "Attachments")) }
-                ul {
-                    @for a in &e.attachments {
-                        li { a href=(format!("{base}/attachments/{}/download", percent_encode(&a.id))) { (a.name) } }
-                    }
-                }
-            }
-            h2 { (lang.t("操作ログ", "Audit trail")) }
-            (layout::wide_table(lang.t("操作ログ", "Audit trail"), html! {
-                table.list.audit #audit {
-                    thead { tr {
-                        th { "#" } th { (lang.t("日時", "Time")) } th { (lang.t("操作", "Action")) }
-                        th { (lang.t("操作者", "Actor")) } th { (lang.t("IPアドレス", "IP address")) }
-                    } }
-                    tbody {
-                        @for a in &trail {
-                            tr {
-                                td { (a.seq) }
-                                td { (format_japanese(a.at)) }
-                                td {
-                                    (action_label(lang, &a.action))
-                                    @if a.count > 1 { " " span.hint { "×" (a.count) } }
-                                }
-                                td { (actor_label(lang, &a.actor)) }
-                                td { (a.ip.as_deref().unwrap_or("")) }
-                            }
-                        }
-                    }
-                }
-            }))
         }
-    };
-    Ok(layout::html(page(session.frame(&e.title, &base), body)))
+    }
+}
+
+/// Moving the envelope to another folder and sharing it with colleagues.
+fn placing_forms(
+    lang: Lang,
+    e: &EnvelopeView,
+    placing: &Placing,
+    csrf: &str,
+    base: &str,
+) -> Markup {
+    html! {
+        details.placing #placing {
+            summary { (lang.t("フォルダの移動と個別共有", "Folder and sharing")) }
+            form.inline #move-form method="post" action=(format!("{base}/folder")) {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="move-folder" { (lang.t("移動先のフォルダ", "Move to folder")) }
+                select #move-folder name="folder" {
+                    option value="" { (lang.t("（フォルダなし）", "(no folder)")) }
+                    @for f in &placing.folders {
+                        option value=(f.id.to_string()) selected[e.folder == Some(f.id)] { (f.path) }
+                    }
+                }
+                button.secondary #move type="submit" { (lang.t("移動する", "Move")) }
+            }
+            form #share-form method="post" action=(format!("{base}/shares")) {
+                input type="hidden" name="csrf" value=(csrf);
+                fieldset {
+                    legend { (lang.t("この封筒を個別に共有する職員", "Staff this envelope is shared with")) }
+                    @for c in &placing.colleagues {
+                        label.check {
+                            input type="checkbox" name="users" value=(c.id.to_string()) checked[placing.shared.contains(&c.id)];
+                            " " (c.name)
+                        }
+                    }
+                }
+                button.secondary #share type="submit" { (lang.t("共有を保存", "Save sharing")) }
+            }
+        }
+    }
+}
+
+/// Each document (first page, 電帳法 items, download) and the attachments.
+fn documents(lang: Lang, e: &EnvelopeView, base: &str) -> Markup {
+    html! {
+        h2 { (lang.t("文書", "Documents")) }
+        div.doccards {
+            @for d in &e.documents {
+                div.doccard {
+                    img.thumb loading="lazy" alt=(d.name) src=(format!("{base}/documents/{}/pages/1?w=400", percent_encode(&d.id)));
+                    div {
+                        strong { (d.name) }
+                        p.small { (d.pages) " " (lang.t("ページ", "pages")) " · rev. " (d.revision) }
+                        @if let Some(date) = &d.metadata.date { p.small { (lang.t("取引年月日", "Date")) ": " (date) } }
+                        @if d.metadata.amount.is_some() { p.small { (lang.t("取引金額", "Amount")) ": " (super::archive::yen(d.metadata.amount.as_deref())) } }
+                        @if let Some(cp) = &d.metadata.counterparty { p.small { (lang.t("取引先", "Counterparty")) ": " (cp) } }
+                        a.download href=(format!("{base}/documents/{}/download", percent_encode(&d.id))) { "↓ " (lang.t("ダウンロード", "Download")) }
+                    }
+                }
+            }
+        }
+        @if !e.attachments.is_empty() {
+            h2 { (lang.t("添付ファイル", "Attachments")) }
+            ul {
+                @for a in &e.attachments {
+                    li { a href=(format!("{base}/attachments/{}/download", percent_encode(&a.id))) { (a.name) } }
+                }
+            }
+        }
+    }
+}
+
+/// 操作ログ: each entry with its time, action, actor and address.
+fn audit_table(lang: Lang, trail: &[AuditLine]) -> Markup {
+    layout::wide_table(
+        lang.t("操作ログ", "Audit trail"),
+        html! {
+            table.list.audit #audit {
+                thead { tr {
+                    th { "#" } th { (lang.t("日時", "Time")) } th { (lang.t("操作", "Action")) }
+                    th { (lang.t("操作者", "Actor")) } th { (lang.t("IPアドレス", "IP address")) }
+                } }
+                tbody {
+                    @for a in trail {
+                        tr {
+                            td { (a.seq) }
+                            td { (format_japanese(a.at)) }
+                            td {
+                                (action_label(lang, &a.action))
+                                @if a.count > 1 { " " span.hint { "×" (a.count) } }
+                            }
+                            td { (actor_label(lang, &a.actor)) }
+                            td { (a.ip.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]
