@@ -769,13 +769,7 @@ impl Inkan {
             .search_documents(staff.organization, &q)
             .await?
             .into_iter()
-            .map(|hit| DocumentHitView {
-                envelope_id: hit.document.envelope.to_string(),
-                envelope_title: hit.envelope_title,
-                envelope_number: hit.envelope_number,
-                envelope_status: hit.envelope_status,
-                document: document_view(&hit.document, None),
-            })
+            .map(hit_view)
             .collect())
     }
 
@@ -788,29 +782,10 @@ impl Inkan {
     ) -> Result<String> {
         let hits = self.search(staff, query).await?;
         let mut out = String::from("\u{feff}");
-        out.push_str(
-            "取引年月日,取引金額,取引先,文書名,封筒名,管理番号,状態,SHA-256,封筒ID,文書ID\r\n",
-        );
+        out.push_str(INDEX_HEADER);
+        out.push_str("\r\n");
         for h in &hits {
-            let row = [
-                h.document.metadata.date.clone().unwrap_or_default(),
-                h.document.metadata.amount.clone().unwrap_or_default(),
-                h.document.metadata.counterparty.clone().unwrap_or_default(),
-                h.document.name.clone(),
-                h.envelope_title.clone(),
-                h.envelope_number.clone(),
-                h.envelope_status.name().to_string(),
-                h.document.sha256.clone(),
-                h.envelope_id.clone(),
-                h.document.id.clone(),
-            ];
-            out.push_str(
-                &row.iter()
-                    .map(|c| csv_cell(c))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            out.push_str("\r\n");
+            out.push_str(&csv_line(&index_fields(h)));
         }
         self.record(
             staff,
@@ -846,6 +821,48 @@ impl Inkan {
             .store
             .audit_entries(staff.organization, envelope)
             .await?)
+    }
+}
+
+/// The columns of the search's CSV (and of a tax-audit export's index, which adds its own).
+pub(crate) const INDEX_HEADER: &str =
+    "取引年月日,取引金額,取引先,文書名,封筒名,管理番号,状態,SHA-256,封筒ID,文書ID";
+
+/// A search hit as the CSV's columns.
+pub(crate) fn index_fields(h: &DocumentHitView) -> [String; 10] {
+    [
+        h.document.metadata.date.clone().unwrap_or_default(),
+        h.document.metadata.amount.clone().unwrap_or_default(),
+        h.document.metadata.counterparty.clone().unwrap_or_default(),
+        h.document.name.clone(),
+        h.envelope_title.clone(),
+        h.envelope_number.clone(),
+        h.envelope_status.name().to_string(),
+        h.document.sha256.clone(),
+        h.envelope_id.clone(),
+        h.document.id.clone(),
+    ]
+}
+
+/// One CSV line (CRLF, as Excel writes it).
+pub(crate) fn csv_line(cells: &[String]) -> String {
+    let mut line = cells
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// A search hit as the API shows it.
+pub(crate) fn hit_view(hit: inkan_store::DocumentHit) -> DocumentHitView {
+    DocumentHitView {
+        envelope_id: hit.document.envelope.to_string(),
+        envelope_title: hit.envelope_title,
+        envelope_number: hit.envelope_number,
+        envelope_status: hit.envelope_status,
+        document: document_view(&hit.document, None),
     }
 }
 
@@ -1002,7 +1019,7 @@ pub struct SearchInput {
 }
 
 impl SearchInput {
-    fn to_query(&self) -> Result<DocumentQuery> {
+    pub(crate) fn to_query(&self) -> Result<DocumentQuery> {
         let date = |d: &Option<String>| -> Result<Option<String>> {
             parse_metadata(&MetadataInput {
                 date: d.clone(),

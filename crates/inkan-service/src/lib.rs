@@ -43,6 +43,7 @@ mod signer;
 mod sso;
 mod staff;
 mod staff_networks;
+mod tax_export;
 mod users;
 mod verification;
 mod views;
@@ -74,6 +75,7 @@ pub use staff::{
     OrganizationCreated, UserView,
 };
 pub use users::{Invitation, RoleChange, UserLine, INVITATION_DAYS};
+pub use tax_export::{TaxExport, EXPORT_LIMIT};
 pub use verification::{ConclusionCheck, Upload, Verification, VerificationSlot, MAX_VERIFY_BYTES};
 pub use views::*;
 pub use webhooks::WebhookCreated;

@@ -83,6 +83,7 @@ pub(crate) async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
         envelopes::audit,
         documents::search,
         documents::search_csv,
+        documents::tax_export,
         signer::open,
         signer::document,
         signer::attach,

@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         // 電帳法 search.
         .route("/documents/search", get(documents::search))
         .route("/documents/search.csv", get(documents::search_csv))
+        .route("/documents/export.zip", get(documents::tax_export))
         // Recipients, by the token of their link.
         .route("/sign/{token}", get(signer::open))
         .route("/sign/{token}/documents/{doc}", get(signer::document))
@@ -407,6 +408,7 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
         )
         .route("/app/documents", get(ui::staff::archive::archive_page))
         .route("/app/documents.csv", get(ui::staff::archive::csv))
+        .route("/app/documents.zip", get(ui::staff::archive::zip))
         .route(
             ui::staff::security::PATH,
             get(ui::staff::security::security_page).post(ui::staff::security::save_security),

@@ -2200,3 +2200,152 @@ async fn upgrade_from_every_earlier_migration(postgres: bool) {
     }
     assert!(migrations.len() >= 8, "every migration so far is covered");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tax_audit_export_holds_every_document_certificate_and_an_index() {
+    if !inkan_testkit::japanese_font_installed() {
+        return;
+    }
+    let Some(python) = inkan_testkit::require_tool("python3", "reads the ZIP with zipfile") else {
+        return;
+    };
+    let t = start(None).await;
+    let (inkan, who) = (&t.inkan, caller());
+    let staff = organization(inkan, "盛岡市", "admin@morioka.example.jp").await;
+    let done = concluded(&t, &staff, "締結済みの契約", "v1@example.co.jp").await;
+    let pending = sent(inkan, &staff, "署名待ちの契約", "v2@example.co.jp", "2000").await;
+
+    let export = inkan
+        .tax_export(&staff, &SearchInput::default(), &who)
+        .await
+        .unwrap();
+    assert_eq!((export.documents, export.certificates), (2, 1));
+    assert!(export.file_name.ends_with(".zip"), "{}", export.file_name);
+    let (bytes, failure) = drain(export).await;
+    assert!(failure.is_none(), "{failure:?}");
+    let zip = t.data.path().join("export.zip");
+    std::fs::write(&zip, &bytes).unwrap();
+    // Python's zipfile checks every entry's CRC, then each PDF is hashed and compared with the
+    // index's SHA-256 column.
+    let script = r#"
+import csv, hashlib, io, json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+rows = list(csv.reader(io.StringIO(z.read("索引.csv").decode("utf-8-sig"))))
+out = {"names": sorted(z.namelist()), "header": rows[0], "rows": rows[1:]}
+out["hashes_match"] = all(hashlib.sha256(z.read(r[10])).hexdigest() == r[7] for r in rows[1:])
+out["certificates"] = [n for n in z.namelist() if n.startswith("締結証明書/") and z.read(n).startswith(b"%PDF-")]
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["header"][10], "ファイル", "{seen}");
+    assert_eq!(seen["rows"].as_array().unwrap().len(), 2, "{seen}");
+    assert_eq!(seen["hashes_match"], true, "{seen}");
+    assert_eq!(seen["certificates"].as_array().unwrap().len(), 1, "{seen}");
+    let rows = seen["rows"].as_array().unwrap();
+    let row_of = |id: &str| rows.iter().find(|r| r[8] == id).unwrap().clone();
+    // The concluded document names its certificate; the pending one has none yet.
+    assert_eq!(row_of(&done.id)[6], "completed");
+    assert!(row_of(&done.id)[11]
+        .as_str()
+        .unwrap()
+        .starts_with("締結証明書/電子契約締結証明書_"));
+    assert_eq!(row_of(&pending.id)[11], "");
+    // The export is in the organization's trail, with what it held.
+    let trail = inkan.audit_trail(&staff, None).await.unwrap();
+    let entry = trail
+        .iter()
+        .find(|e| e.entry.action == "tax_export")
+        .expect("the export is recorded");
+    assert_eq!(entry.entry.detail["documents"], 2);
+    assert_eq!(entry.entry.detail["certificates"], 1);
+
+    // A search that finds nothing is an empty ZIP with its index; one the reader may not make
+    // is refused before anything is written.
+    let none = inkan
+        .tax_export(
+            &staff,
+            &SearchInput {
+                counterparty: Some("存在しない取引先".into()),
+                ..SearchInput::default()
+            },
+            &who,
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.documents, 0);
+    let (bytes, failure) = drain(none).await;
+    assert!(failure.is_none() && bytes.starts_with(b"PK"), "{failure:?}");
+    assert!(inkan
+        .tax_export(
+            &staff,
+            &SearchInput {
+                date_from: Some("2026-13-01".into()),
+                ..SearchInput::default()
+            },
+            &who,
+        )
+        .await
+        .is_err());
+
+    // A stored file that no longer reads back stops the export: the client gets an error and a
+    // ZIP without its directory, never a smaller answer that looks whole.
+    for file in walk(&t.data.path().join("blobs")) {
+        let mut data = std::fs::read(&file).unwrap();
+        if let Some(last) = data.last_mut() {
+            *last ^= 0x55;
+        }
+        std::fs::write(&file, data).unwrap();
+    }
+    let broken = inkan
+        .tax_export(&staff, &SearchInput::default(), &who)
+        .await
+        .unwrap();
+    let (bytes, failure) = drain(broken).await;
+    assert!(failure.is_some(), "the export did not stop");
+    std::fs::write(&zip, &bytes).unwrap();
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg("import sys, zipfile; zipfile.ZipFile(sys.argv[1])")
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a stopped export reads as a ZIP");
+}
+
+/// Every byte of an export, and the error it stopped with, if any.
+async fn drain(mut export: inkan_service::TaxExport) -> (Vec<u8>, Option<std::io::Error>) {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = export.chunks.recv().await {
+        match chunk {
+            Ok(data) => bytes.extend_from_slice(&data),
+            Err(e) => return (bytes, Some(e)),
+        }
+    }
+    (bytes, None)
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

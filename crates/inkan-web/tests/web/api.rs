@@ -93,6 +93,7 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/envelopes/{id}/certificate", "get"),
         ("/api/v1/documents/search", "get"),
         ("/api/v1/documents/search.csv", "get"),
+        ("/api/v1/documents/export.zip", "get"),
         ("/api/v1/webhooks", "post"),
         ("/api/v1/jobs", "get"),
         ("/api/v1/jobs/{id}/retry", "post"),
@@ -775,6 +776,22 @@ async fn one_organization_never_sees_another() {
         .await
         .unwrap();
     assert!(csv.contains("業務委託契約書.pdf"), "{csv}");
+    // The tax-audit ZIP follows the same line: A's holds A's document, B's only an index.
+    let zip_of = |key: String| {
+        let request = app.get("/api/v1/documents/export.zip").bearer_auth(key);
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(header(&r, "content-type"), "application/zip");
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+    let zip_a = zip_of(a.clone()).await;
+    let zip_b = zip_of(b.clone()).await;
+    let holds = |zip: &[u8], name: &str| zip.windows(name.len()).any(|w| w == name.as_bytes());
+    assert!(zip_a.starts_with(b"PK") && zip_b.starts_with(b"PK"));
+    assert!(holds(&zip_a, "業務委託契約書.pdf"));
+    assert!(!holds(&zip_b, "業務委託契約書.pdf") && !holds(&zip_b, "%PDF-"));
     // A's trail records A's downloads (B's attempts changed nothing).
     let r = app
         .get(&format!("/api/v1/envelopes/{id}/audit"))

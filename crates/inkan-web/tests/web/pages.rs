@@ -650,6 +650,20 @@ async fn internal_approval_then_staff_remind_cancel_and_export_through_the_pages
         .unwrap()
         .starts_with("text/csv"));
     assert!(csv.text().await.unwrap().contains("業務委託契約書.pdf"));
+    // …and everything it finds as one ZIP, offered beside the CSV.
+    assert!(page.contains("/app/documents.zip?"), "{page}");
+    let zip = app
+        .get("/app/documents.zip?counterparty=%E7%9B%9B%E5%B2%A1")
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip.status(), 200);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let zip = zip.bytes().await.unwrap();
+    assert!(zip.starts_with(b"PK"));
+    let entry = "文書/00001_業務委託契約書.pdf".as_bytes();
+    assert!(zip.windows(entry.len()).any(|w| w == entry));
 
     let r = client
         .post(format!("{}/app/envelopes/{id}/cancel", app.url))

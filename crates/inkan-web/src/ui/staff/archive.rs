@@ -1,5 +1,6 @@
 //! 文書管理: the 電帳法 search (取引年月日 and 取引金額 ranges, 取引先, in any combination), a
-//! preview of each hit with its signers (the envelope's page), downloads and the CSV export.
+//! preview of each hit with its signers (the envelope's page), downloads, the CSV export and the
+//! tax-audit ZIP (ダウンロードの求め).
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
@@ -85,6 +86,10 @@ pub(crate) async fn archive_page(
                 label.check { input type="checkbox" name="completed_only" value="true" checked[q.completed_only]; " " (lang.t("締結済みのみ", "Concluded only")) }
                 button.primary #search-button type="submit" { (lang.t("検索", "Search")) }
                 a.button.secondary #csv href=(format!("/app/documents.csv?{}", query_string(&q))) { (lang.t("CSV出力", "Export CSV")) }
+                a.button.secondary #tax-export href=(format!("/app/documents.zip?{}", query_string(&q)))
+                    title=(lang.t("検索結果の文書・締結証明書・索引を1つのZIPに (税務調査のダウンロードの求めに)", "Every document, certificate and an index of this search in one ZIP, for a tax audit")) {
+                    (lang.t("一括出力 (ZIP)", "Export all (ZIP)"))
+                }
             }
             p #hit-count { (hits.len()) (lang.t(" 件", " documents")) }
             (layout::wide_table(lang.t("検索結果", "Results"), html! {
@@ -148,6 +153,22 @@ pub(crate) async fn csv(
         text,
     )
         .into_response())
+}
+
+/// `GET /app/documents.zip?…`: everything the search finds as one ZIP (ダウンロードの求め),
+/// recorded in the audit trail.
+pub(crate) async fn zip(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Query(q): Query<SearchInput>,
+) -> UiResult<Response> {
+    let export = state
+        .inkan
+        .tax_export(&session.staff, &cleaned(q), &caller)
+        .await
+        .staff_page(session.lang)?;
+    Ok(crate::api::documents::zip_response(export))
 }
 
 /// An amount as people write it (`1,234,567円`); what does not read as yen, as it is.
