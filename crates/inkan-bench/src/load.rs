@@ -27,6 +27,50 @@ pub(crate) struct LoadResult {
     pub seconds: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// The tax-audit ZIP of every sealed envelope, fetched over HTTP after the load.
+    pub export: ExportMeasure,
+}
+
+/// How big the tax-audit ZIP was, and how much this process's resident memory grew while it
+/// was written and read (a ZIP held whole would grow it by about its size).
+pub(crate) struct ExportMeasure {
+    pub bytes: u64,
+    pub rss_growth_kb: u64,
+}
+
+/// This process's resident memory (`VmRSS`), in KB.
+fn rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Fetches `GET /api/v1/documents/export.zip` chunk by chunk (nothing kept), sampling the
+/// resident memory at each chunk.
+async fn measure_export(client: &reqwest::Client, base: &str, key: &str) -> Result<ExportMeasure> {
+    let before = rss_kb();
+    let mut peak = before;
+    let mut response = client
+        .get(format!("{base}/api/v1/documents/export.zip"))
+        .bearer_auth(key)
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("the export: {} {}", response.status(), response.text().await?);
+    }
+    let mut bytes = 0u64;
+    while let Some(chunk) = response.chunk().await? {
+        bytes += chunk.len() as u64;
+        peak = peak.max(rss_kb());
+    }
+    Ok(ExportMeasure {
+        bytes,
+        rss_growth_kb: peak.saturating_sub(before),
+    })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -170,6 +214,7 @@ pub(crate) async fn run(
     for w in workers {
         w.abort();
     }
+    let export = measure_export(&client, &base, &created.api_key).await?;
     server.abort();
     let mut values = latencies.lock().await.clone();
     values.sort_by(f64::total_cmp);
@@ -179,6 +224,7 @@ pub(crate) async fn run(
         seconds,
         p50_ms: median(&values).unwrap_or(f64::NAN),
         p99_ms: percentile(&values, 99.0),
+        export,
     })
 }
 
@@ -219,6 +265,16 @@ pub(crate) fn print(results: &[LoadResult], concurrency: usize) {
             r.envelopes as f64 / r.seconds,
             r.p50_ms,
             r.p99_ms
+        );
+    }
+    println!("Tax-audit ZIP of every sealed envelope (documents, certificates, index), streamed over HTTP:");
+    for r in results {
+        println!(
+            "{:<10} {:>8.1} MB of ZIP, resident memory +{:.1} MB while it streamed ({:.0}% of its size)",
+            r.backend,
+            r.export.bytes as f64 / 1e6,
+            r.export.rss_growth_kb as f64 / 1e3,
+            100.0 * (r.export.rss_growth_kb as f64 * 1e3) / (r.export.bytes.max(1) as f64)
         );
     }
     if let [a, b] = results {
