@@ -60,7 +60,11 @@ async fn measure_export(client: &reqwest::Client, base: &str, key: &str) -> Resu
         .send()
         .await?;
     if !response.status().is_success() {
-        bail!("the export: {} {}", response.status(), response.text().await?);
+        bail!(
+            "the export: {} {}",
+            response.status(),
+            response.text().await?
+        );
     }
     let mut bytes = 0u64;
     while let Some(chunk) = response.chunk().await? {

@@ -74,8 +74,8 @@ pub use staff::{
     ApiKeyView, CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
     OrganizationCreated, UserView,
 };
-pub use users::{Invitation, RoleChange, UserLine, INVITATION_DAYS};
 pub use tax_export::{TaxExport, EXPORT_LIMIT};
+pub use users::{Invitation, RoleChange, UserLine, INVITATION_DAYS};
 pub use verification::{ConclusionCheck, Upload, Verification, VerificationSlot, MAX_VERIFY_BYTES};
 pub use views::*;
 pub use webhooks::WebhookCreated;

@@ -11,6 +11,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use inkan_blobs::{BlobKey, BlobStore};
@@ -62,10 +63,7 @@ impl Inkan {
         let mut q = query.to_query()?;
         q.reach = staff.rights.reads;
         q.limit = EXPORT_LIMIT + 1;
-        let hits = self
-            .store
-            .search_documents(staff.organization, &q)
-            .await?;
+        let hits = self.store.search_documents(staff.organization, &q).await?;
         if hits.len() > EXPORT_LIMIT as usize {
             return Err(ServiceError::Invalid(format!(
                 "一度に出力できる文書は {EXPORT_LIMIT} 件までです。取引年月日などで絞り込んでください \
@@ -105,7 +103,10 @@ impl Inkan {
             }
         });
         Ok(TaxExport {
-            file_name: format!("inkan-export-{}.zip", crate::japan::date_jst(self.clock.now())),
+            file_name: format!(
+                "inkan-export-{}.zip",
+                crate::japan::date_jst(self.clock.now())
+            ),
             documents,
             certificates,
             chunks,
@@ -174,9 +175,34 @@ fn write_zip(
     modified: zip::DateTime,
     sender: mpsc::Sender<std::io::Result<Vec<u8>>>,
 ) -> std::result::Result<(), ServiceError> {
+    let stopped = Arc::new(AtomicBool::new(false));
+    let sink = ChannelWriter {
+        sender,
+        stopped: stopped.clone(),
+    };
+    let mut zip = ZipWriter::new_stream(std::io::BufWriter::with_capacity(CHUNK_BYTES, sink));
+    if let Err(e) = write_entries(runtime, blobs, &mut zip, index, entries, modified) {
+        // A dropped ZipWriter writes its central directory, which would make the files written
+        // so far look like the whole answer: nothing more goes out once the export has failed.
+        stopped.store(true, Ordering::SeqCst);
+        return Err(e);
+    }
+    let mut sink = zip
+        .finish()
+        .map_err(|e| ServiceError::failed("the export's directory", e))?;
+    sink.flush()
+        .map_err(|e| ServiceError::failed("the end of the export", e))
+}
+
+fn write_entries<W: Write>(
+    runtime: &tokio::runtime::Handle,
+    blobs: &Arc<BlobStore>,
+    zip: &mut ZipWriter<zip::write::StreamWriter<W>>,
+    index: String,
+    entries: Vec<Entry>,
+    modified: zip::DateTime,
+) -> std::result::Result<(), ServiceError> {
     let failed = |what: &str, e: zip::result::ZipError| ServiceError::failed(what.to_string(), e);
-    let sink = std::io::BufWriter::with_capacity(CHUNK_BYTES, ChannelWriter(sender));
-    let mut zip = ZipWriter::new_stream(sink);
     let text = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .last_modified_time(modified);
@@ -205,18 +231,22 @@ fn write_zip(
         zip.write_all(&bytes)
             .map_err(|e| ServiceError::failed(entry.path.clone(), e))?;
     }
-    let mut sink = zip.finish().map_err(|e| failed("the export's directory", e))?;
-    sink.flush()
-        .map_err(|e| ServiceError::failed("the end of the export", e))?;
     Ok(())
 }
 
-/// Sends what is written as chunks, waiting while the client is behind.
-struct ChannelWriter(mpsc::Sender<std::io::Result<Vec<u8>>>);
+/// Sends what is written as chunks, waiting while the client is behind; writes nothing once
+/// the export has stopped.
+struct ChannelWriter {
+    sender: mpsc::Sender<std::io::Result<Vec<u8>>>,
+    stopped: Arc<AtomicBool>,
+}
 
 impl Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other("the export stopped"));
+        }
+        self.sender
             .blocking_send(Ok(buf.to_vec()))
             .map_err(|_| std::io::Error::other("the client went away"))?;
         Ok(buf.len())

@@ -1,9 +1,9 @@
 //! 電帳法 search over the organization's documents, as JSON, as a CSV for Excel, or as the ZIP a
 //! tax inspector asks for (ダウンロードの求め).
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use inkan_service::{DocumentHitView, SearchInput, TaxExport};
 

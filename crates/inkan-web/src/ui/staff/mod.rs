@@ -164,7 +164,10 @@ pub(crate) fn action_label(lang: crate::ui::i18n::Lang, action: &str) -> String 
         "revoke_api_key" => ("API キーの無効化", "revoked an API key"),
         "add_webhook" => ("Webhook の登録", "registered a webhook"),
         "export_csv" => ("CSV の出力", "exported a CSV"),
-        "tax_export" => ("税務調査用の一括出力 (ZIP)", "exported for a tax audit (ZIP)"),
+        "tax_export" => (
+            "税務調査用の一括出力 (ZIP)",
+            "exported for a tax audit (ZIP)",
+        ),
         other => (other, other),
     };
     lang.t(ja, en).to_string()
