@@ -5,6 +5,8 @@
 //! ```sh
 //! cargo run -p inkan-bench --            # full: median of 5, a 300-page text PDF and a ~50 MB scan
 //! cargo run -p inkan-bench -- --quick    # CI: one run each, a ~5 MB scan
+//! cargo run -p inkan-bench -- load       # the service under load (envelopes/s), both databases
+//! cargo run -p inkan-bench -- search     # the 電帳法 search over 1,000,000 generated documents
 //! ```
 //!
 //! Built in the workspace's dev profile (dependencies optimised, like the tests), so CI builds
@@ -36,6 +38,7 @@ mod inputs;
 mod load;
 mod process;
 mod report;
+mod search;
 mod sealer;
 
 use inputs::*;
@@ -97,6 +100,20 @@ pub(crate) enum Cmd {
         #[arg(long)]
         quick: bool,
     },
+    /// The 電帳法 search on a generated database: every combination of a date range, an amount
+    /// range and a 取引先 substring, on SQLite and on PostgreSQL (a fresh database on
+    /// INKAN_TEST_DATABASE_URL's server).
+    Search {
+        /// Documents per backend (default 1,000,000, or 20,000 with --quick).
+        #[arg(long)]
+        documents: Option<usize>,
+        /// Runs of each combination (default 20, or 3 with --quick).
+        #[arg(long)]
+        runs: Option<usize>,
+        /// A small database (CI).
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> Result<()> {
@@ -136,6 +153,28 @@ fn main() -> Result<()> {
                 None => println!("PostgreSQL is not reachable: SQLite only"),
             }
             load::print(&results, *concurrency);
+            Ok(())
+        }
+        Some(Cmd::Search {
+            documents,
+            runs,
+            quick,
+        }) => {
+            let documents = documents.unwrap_or(if *quick { 20_000 } else { 1_000_000 });
+            let runs = runs.unwrap_or(if *quick { 3 } else { 20 }).max(1);
+            let work = tempfile::tempdir()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let sqlite = search::sqlite_url(work.path());
+            let mut results = vec![runtime.block_on(search::run(&sqlite, documents, runs))?];
+            match inkan_testkit::postgres::fresh_database() {
+                Some(db) => {
+                    results.push(runtime.block_on(search::run(&db.url, documents, runs))?)
+                }
+                None => println!("PostgreSQL is not reachable: SQLite only"),
+            }
+            search::print(&results, runs);
             Ok(())
         }
         None => bench(&cli),

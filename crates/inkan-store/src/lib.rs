@@ -176,7 +176,9 @@ pub trait Store:
         org: OrganizationId,
         envelope: EnvelopeId,
     ) -> Result<Vec<AttachmentRecord>>;
-    /// 電帳法 search: every criterion optional, all given ones combined (AND).
+    /// 電帳法 search: every criterion optional, all given ones combined (AND); hits by 取引年月日
+    /// (undated documents last), then by creation. Answered from indexes at a million documents
+    /// (see `inkan-bench search`).
     async fn search_documents(
         &self,
         org: OrganizationId,

@@ -442,6 +442,71 @@ impl SqlStore {
         self.append_audit(tx, &change.audit).await
     }
 
+    /// The hits of a search among the dated documents (in date order) or the undated ones (in
+    /// the order they came).
+    async fn search_part(
+        &self,
+        org: OrganizationId,
+        query: &DocumentQuery,
+        dated: bool,
+        limit: i64,
+    ) -> Result<Vec<DocumentHit>> {
+        let mut q = SqlBuilder::new(format!(
+            "SELECT {}, e.title AS envelope_title, e.number AS envelope_number, \
+             e.status AS envelope_status \
+             FROM documents d JOIN envelopes e \
+             ON e.id = d.envelope AND e.organization = d.organization \
+             WHERE d.organization = ",
+            rows::DOCUMENT
+        ));
+        q.push_bind(org.to_string());
+        q.push(if dated {
+            " AND d.tx_date IS NOT NULL"
+        } else {
+            " AND d.tx_date IS NULL"
+        });
+        // YYYY-MM-DD compares as text in date order.
+        if let Some(from) = &query.date_from {
+            q.push(" AND d.tx_date >= ").push_bind(from.clone());
+        }
+        if let Some(to) = &query.date_to {
+            q.push(" AND d.tx_date <= ").push_bind(to.clone());
+        }
+        // Nothing above i64::MAX can be stored, so clamping the bounds changes no answer.
+        if let Some(min) = query.amount_min {
+            q.push(" AND d.tx_amount >= ")
+                .push_bind(i64::try_from(min.0).unwrap_or(i64::MAX));
+        }
+        if let Some(max) = query.amount_max {
+            q.push(" AND d.tx_amount <= ")
+                .push_bind(i64::try_from(max.0).unwrap_or(i64::MAX));
+        }
+        if let Some(name) = &query.counterparty {
+            // Matched among the organization's distinct names; case-insensitive for ASCII on
+            // SQLite, for every script on PostgreSQL.
+            q.push(
+                " AND d.tx_counterparty IN (SELECT c.name FROM document_counterparties c \
+                 WHERE c.organization = ",
+            )
+            .push_bind(org.to_string())
+            .push(" AND lower(c.name) LIKE ")
+            .push_bind(rows::contains_pattern(name))
+            .push(" ESCAPE '\\')");
+        }
+        if query.completed_only {
+            q.push(" AND e.status = 'completed'");
+        }
+        Self::push_reach(&mut q, &query.reach);
+        q.push(if dated {
+            " ORDER BY d.tx_date, d.created_at, d.id LIMIT "
+        } else {
+            " ORDER BY d.created_at, d.id LIMIT "
+        })
+        .push_bind(limit);
+        let found = q.build()?.fetch_all(&self.pool).await?;
+        found.iter().map(rows::document_hit).collect()
+    }
+
     /// Row counts and sealed files as `conn` sees them (inside a snapshot, for exports).
     pub(crate) async fn inventory_on(conn: &mut sqlx::AnyConnection) -> Result<crate::Inventory> {
         let mut counts = [0u64; 3];
@@ -956,46 +1021,17 @@ impl Store for SqlStore {
         org: OrganizationId,
         query: &DocumentQuery,
     ) -> Result<Vec<DocumentHit>> {
-        let mut q = SqlBuilder::new(format!(
-            "SELECT {}, e.title AS envelope_title, e.number AS envelope_number, \
-             e.status AS envelope_status \
-             FROM documents d JOIN envelopes e \
-             ON e.id = d.envelope AND e.organization = d.organization \
-             WHERE d.organization = ",
-            rows::DOCUMENT
-        ));
-        q.push_bind(org.to_string());
-        // YYYY-MM-DD compares as text in date order.
-        if let Some(from) = &query.date_from {
-            q.push(" AND d.tx_date >= ").push_bind(from.clone());
+        // Dated documents first, in date order; then, when no date was asked for, the undated
+        // ones (a date range excludes them). Two queries, because each reads its order straight
+        // from `documents_tx_order`, where a single `ORDER BY tx_date IS NULL, …` would sort
+        // every match first (and the backends put NULL at opposite ends).
+        let limit = limit_or(query.limit, DEFAULT_SEARCH_LIMIT);
+        let mut hits = self.search_part(org, query, true, limit).await?;
+        let left = limit - i64::try_from(hits.len()).unwrap_or(limit);
+        if left > 0 && query.date_from.is_none() && query.date_to.is_none() {
+            hits.extend(self.search_part(org, query, false, left).await?);
         }
-        if let Some(to) = &query.date_to {
-            q.push(" AND d.tx_date <= ").push_bind(to.clone());
-        }
-        // Nothing above i64::MAX can be stored, so clamping the bounds changes no answer.
-        if let Some(min) = query.amount_min {
-            q.push(" AND d.tx_amount >= ")
-                .push_bind(i64::try_from(min.0).unwrap_or(i64::MAX));
-        }
-        if let Some(max) = query.amount_max {
-            q.push(" AND d.tx_amount <= ")
-                .push_bind(i64::try_from(max.0).unwrap_or(i64::MAX));
-        }
-        if let Some(name) = &query.counterparty {
-            // Case-insensitive for ASCII on SQLite, for every script on PostgreSQL.
-            q.push(" AND lower(d.tx_counterparty) LIKE ")
-                .push_bind(rows::contains_pattern(name))
-                .push(" ESCAPE '\\'");
-        }
-        if query.completed_only {
-            q.push(" AND e.status = 'completed'");
-        }
-        Self::push_reach(&mut q, &query.reach);
-        // NULL dates last on both backends (SQLite sorts NULL first, PostgreSQL last).
-        q.push(" ORDER BY d.tx_date IS NULL, d.tx_date, d.created_at, d.id LIMIT ")
-            .push_bind(limit_or(query.limit, DEFAULT_SEARCH_LIMIT));
-        let found = q.build()?.fetch_all(&self.pool).await?;
-        found.iter().map(rows::document_hit).collect()
+        Ok(hits)
     }
 
     async fn token(&self, hash: &TokenHash) -> Result<Option<AccessToken>> {
