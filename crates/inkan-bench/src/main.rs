@@ -38,8 +38,8 @@ mod inputs;
 mod load;
 mod process;
 mod report;
-mod search;
 mod sealer;
+mod search;
 
 use inputs::*;
 use process::*;
@@ -169,9 +169,7 @@ fn main() -> Result<()> {
             let sqlite = search::sqlite_url(work.path());
             let mut results = vec![runtime.block_on(search::run(&sqlite, documents, runs))?];
             match inkan_testkit::postgres::fresh_database() {
-                Some(db) => {
-                    results.push(runtime.block_on(search::run(&db.url, documents, runs))?)
-                }
+                Some(db) => results.push(runtime.block_on(search::run(&db.url, documents, runs))?),
                 None => println!("PostgreSQL is not reachable: SQLite only"),
             }
             search::print(&results, runs);

@@ -43,15 +43,80 @@ pub(crate) struct SearchResult {
 fn counterparties(rng: &mut StdRng) -> Vec<String> {
     const FORMS: [&str; 4] = ["株式会社", "有限会社", "合同会社", ""];
     const PLACES: [&str; 40] = [
-        "盛岡", "滝沢", "花巻", "北上", "一関", "奥州", "宮古", "釜石", "久慈", "二戸", "八幡平",
-        "遠野", "陸前高田", "大船渡", "雫石", "紫波", "矢巾", "岩手", "葛巻", "西和賀", "金ケ崎",
-        "平泉", "住田", "大槌", "山田", "岩泉", "田野畑", "普代", "軽米", "野田", "九戸", "洋野",
-        "一戸", "東北", "みちのく", "北日本", "南部", "中央", "青葉", "さくら",
+        "盛岡",
+        "滝沢",
+        "花巻",
+        "北上",
+        "一関",
+        "奥州",
+        "宮古",
+        "釜石",
+        "久慈",
+        "二戸",
+        "八幡平",
+        "遠野",
+        "陸前高田",
+        "大船渡",
+        "雫石",
+        "紫波",
+        "矢巾",
+        "岩手",
+        "葛巻",
+        "西和賀",
+        "金ケ崎",
+        "平泉",
+        "住田",
+        "大槌",
+        "山田",
+        "岩泉",
+        "田野畑",
+        "普代",
+        "軽米",
+        "野田",
+        "九戸",
+        "洋野",
+        "一戸",
+        "東北",
+        "みちのく",
+        "北日本",
+        "南部",
+        "中央",
+        "青葉",
+        "さくら",
     ];
     const TRADES: [&str; 32] = [
-        "清掃", "建設", "設備", "印刷", "電気", "造園", "測量", "警備", "給食", "運輸", "商事",
-        "技研", "通信", "環境", "土木", "管工", "塗装", "舗道", "機械", "情報", "システム", "医療",
-        "事務機", "石油", "燃料", "食品", "森林", "水道", "電設", "興業", "開発", "コンサルタント",
+        "清掃",
+        "建設",
+        "設備",
+        "印刷",
+        "電気",
+        "造園",
+        "測量",
+        "警備",
+        "給食",
+        "運輸",
+        "商事",
+        "技研",
+        "通信",
+        "環境",
+        "土木",
+        "管工",
+        "塗装",
+        "舗道",
+        "機械",
+        "情報",
+        "システム",
+        "医療",
+        "事務機",
+        "石油",
+        "燃料",
+        "食品",
+        "森林",
+        "水道",
+        "電設",
+        "興業",
+        "開発",
+        "コンサルタント",
     ];
     const SUFFIXES: [&str; 4] = ["", "工業", "サービス", "センター"];
     let mut names = std::collections::BTreeSet::new();
@@ -123,6 +188,7 @@ async fn fill(url: &str, documents: usize) -> Result<Filled> {
     let org = organization.to_string();
     let started = Instant::now();
     let mut written = 0;
+    let mut batches = 0usize;
     while written < documents {
         let count = BATCH.min(documents - written);
         let envelopes = count.div_ceil(PER_ENVELOPE);
@@ -193,6 +259,13 @@ async fn fill(url: &str, documents: usize) -> Result<Filled> {
         q.execute(&mut *tx).await.context("writing documents")?;
         tx.commit().await?;
         written += count;
+        batches += 1;
+        // Statistics now and then as the tables grow (each time they have doubled), so that
+        // plans made for small tables (PostgreSQL caches the foreign-key checks' plans per
+        // connection) do not scan the large ones row by row.
+        if batches.is_power_of_two() && batches >= 4 {
+            sqlx::query("ANALYZE").execute(&pool).await?;
+        }
     }
     sqlx::query("ANALYZE").execute(&pool).await?;
     pool.close().await;
@@ -239,6 +312,7 @@ fn queries(rare: &str) -> Vec<(String, DocumentQuery)> {
                         completed_only: false,
                         reach: Reach::Every,
                         limit: 0,
+                        after: None,
                     },
                 ));
             }

@@ -773,30 +773,6 @@ impl Inkan {
             .collect())
     }
 
-    /// The search as CSV (UTF-8 with a BOM, so Excel reads the Japanese).
-    pub async fn search_csv(
-        &self,
-        staff: &Staff,
-        query: &SearchInput,
-        caller: &Caller,
-    ) -> Result<String> {
-        let hits = self.search(staff, query).await?;
-        let mut out = String::from("\u{feff}");
-        out.push_str(INDEX_HEADER);
-        out.push_str("\r\n");
-        for h in &hits {
-            out.push_str(&csv_line(&index_fields(h)));
-        }
-        self.record(
-            staff,
-            caller,
-            "export_csv",
-            serde_json::json!({ "rows": hits.len() }),
-        )
-        .await?;
-        Ok(out)
-    }
-
     /// An envelope's audit trail (or the organization's, for `None`).
     pub async fn audit_trail(
         &self,
@@ -824,37 +800,6 @@ impl Inkan {
     }
 }
 
-/// The columns of the search's CSV (and of a tax-audit export's index, which adds its own).
-pub(crate) const INDEX_HEADER: &str =
-    "取引年月日,取引金額,取引先,文書名,封筒名,管理番号,状態,SHA-256,封筒ID,文書ID";
-
-/// A search hit as the CSV's columns.
-pub(crate) fn index_fields(h: &DocumentHitView) -> [String; 10] {
-    [
-        h.document.metadata.date.clone().unwrap_or_default(),
-        h.document.metadata.amount.clone().unwrap_or_default(),
-        h.document.metadata.counterparty.clone().unwrap_or_default(),
-        h.document.name.clone(),
-        h.envelope_title.clone(),
-        h.envelope_number.clone(),
-        h.envelope_status.name().to_string(),
-        h.document.sha256.clone(),
-        h.envelope_id.clone(),
-        h.document.id.clone(),
-    ]
-}
-
-/// One CSV line (CRLF, as Excel writes it).
-pub(crate) fn csv_line(cells: &[String]) -> String {
-    let mut line = cells
-        .iter()
-        .map(|c| csv_cell(c))
-        .collect::<Vec<_>>()
-        .join(",");
-    line.push_str("\r\n");
-    line
-}
-
 /// A search hit as the API shows it.
 pub(crate) fn hit_view(hit: inkan_store::DocumentHit) -> DocumentHitView {
     DocumentHitView {
@@ -866,8 +811,6 @@ pub(crate) fn hit_view(hit: inkan_store::DocumentHit) -> DocumentHitView {
     }
 }
 
-/// A CSV cell: quoted when needed; a leading =, +, - or @ is neutralised so a spreadsheet never
-/// runs it as a formula.
 /// The recipients of a new envelope by the keys the request names them with.
 struct RecipientKeys {
     keys: Vec<(String, RecipientId, Role)>,
@@ -988,18 +931,6 @@ impl RecipientKeys {
     }
 }
 
-fn csv_cell(value: &str) -> String {
-    let mut v = value.to_string();
-    if v.starts_with(['=', '+', '-', '@']) {
-        v.insert(0, '\'');
-    }
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
-}
-
 /// 電帳法 search criteria as a request gives them.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 pub struct SearchInput {
@@ -1019,6 +950,18 @@ pub struct SearchInput {
 }
 
 impl SearchInput {
+    /// The criteria as the audit trail records them.
+    pub(crate) fn described(&self) -> serde_json::Value {
+        serde_json::json!({
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "amount_min": self.amount_min,
+            "amount_max": self.amount_max,
+            "counterparty": self.counterparty,
+            "completed_only": self.completed_only,
+        })
+    }
+
     pub(crate) fn to_query(&self) -> Result<DocumentQuery> {
         let date = |d: &Option<String>| -> Result<Option<String>> {
             parse_metadata(&MetadataInput {
@@ -1043,6 +986,7 @@ impl SearchInput {
             completed_only: self.completed_only,
             reach: inkan_store::Reach::Nothing,
             limit: 1000,
+            after: None,
         })
     }
 }

@@ -23,7 +23,8 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use crate::conclusion::certificate_file_name;
-use crate::envelopes::{csv_line, hit_view, index_fields, INDEX_HEADER};
+use crate::csv_export::{csv_line, index_fields, INDEX_HEADER};
+use crate::envelopes::hit_view;
 use crate::{Caller, Inkan, Result, SearchInput, ServiceError, Staff};
 
 /// At most this many documents in one export: a larger search is narrowed first (by 取引年月日,
@@ -80,14 +81,7 @@ impl Inkan {
             serde_json::json!({
                 "documents": documents,
                 "certificates": certificates,
-                "query": {
-                    "date_from": query.date_from,
-                    "date_to": query.date_to,
-                    "amount_min": query.amount_min,
-                    "amount_max": query.amount_max,
-                    "counterparty": query.counterparty,
-                    "completed_only": query.completed_only,
-                },
+                "query": query.described(),
             }),
         )
         .await?;

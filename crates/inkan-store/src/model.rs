@@ -422,6 +422,28 @@ pub struct DocumentQuery {
     pub reach: Reach,
     /// At most this many hits (0: 1000).
     pub limit: u32,
+    /// Only the hits after this one: the next page of a search read page by page.
+    pub after: Option<SearchCursor>,
+}
+
+/// Where a page of search hits ended: the next page starts after this hit (hits come by
+/// 取引年月日, undated ones last, then by creation and ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchCursor {
+    pub date: Option<String>,
+    pub created_at: UnixTime,
+    pub id: DocumentId,
+}
+
+impl SearchCursor {
+    /// The cursor that continues after `hit`.
+    pub fn after(hit: &DocumentHit) -> SearchCursor {
+        SearchCursor {
+            date: hit.document.metadata.date.clone(),
+            created_at: hit.document.created_at,
+            id: hit.document.id,
+        }
+    }
 }
 
 /// A search result: the document with its envelope's title, number and status.

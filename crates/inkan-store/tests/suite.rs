@@ -1178,6 +1178,24 @@ async fn search_by_each_criterion_and_combined(ctx: Ctx) {
         search(q()).await,
         vec![d_april.id, d_may.id, d_june.id, d_none.id]
     );
+    // Read page by page, each page continuing after the last hit of the one before (as the
+    // CSV export reads): the same hits in the same order, across the undated ones too.
+    for size in [1, 2, 3] {
+        let mut paged = Vec::new();
+        let mut query = DocumentQuery { limit: size, ..q() };
+        loop {
+            let page = s.search_documents(org, &query).await.unwrap();
+            assert!(page.len() <= size as usize);
+            let Some(last) = page.last() else { break };
+            paged.extend(page.iter().map(|h| h.document.id));
+            query.after = Some(SearchCursor::after(last));
+        }
+        assert_eq!(
+            paged,
+            vec![d_april.id, d_may.id, d_june.id, d_none.id],
+            "pages of {size}"
+        );
+    }
     // One creator's envelopes only (a sender reads what they sent).
     assert_eq!(
         search(DocumentQuery {

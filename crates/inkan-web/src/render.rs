@@ -1,8 +1,32 @@
-//! Rendering helpers: file downloads (with a Content-Disposition that carries Japanese names)
+//! Rendering helpers: file downloads and streamed exports (with a Content-Disposition that
+//! carries Japanese names)
 //! and percent-encoding for URLs built from IDs and tokens.
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+
+/// A file sent as it is written (a CSV or ZIP export): its chunks as they arrive; an `Err`
+/// chunk breaks the response off, so the client sees a failed download, never a short file
+/// that looks whole.
+pub(crate) fn streamed(
+    name: &str,
+    content_type: &'static str,
+    chunks: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+) -> Response {
+    let disposition = HeaderValue::from_str(&content_disposition(name))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    let body = futures_util::stream::unfold(chunks, |mut chunks| async move {
+        chunks.recv().await.map(|chunk| (chunk, chunks))
+    });
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
+}
 
 /// A downloaded file: `application/pdf` when it is one, always as an attachment.
 pub(crate) fn file(name: &str, bytes: Vec<u8>) -> Response {

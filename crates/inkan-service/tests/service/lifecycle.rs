@@ -484,6 +484,9 @@ async fn search_combines_criteria_and_exports_csv() {
         .search_csv(&staff, &search(None, None), &who)
         .await
         .unwrap();
+    let (csv, failure) = drain(csv.chunks).await;
+    assert!(failure.is_none(), "{failure:?}");
+    let csv = String::from_utf8(csv).unwrap();
     assert!(csv.starts_with('\u{feff}'));
     let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
     assert_eq!(lines.len(), 4, "{csv}");
@@ -2221,7 +2224,7 @@ async fn the_tax_audit_export_holds_every_document_certificate_and_an_index() {
         .unwrap();
     assert_eq!((export.documents, export.certificates), (2, 1));
     assert!(export.file_name.ends_with(".zip"), "{}", export.file_name);
-    let (bytes, failure) = drain(export).await;
+    let (bytes, failure) = drain(export.chunks).await;
     assert!(failure.is_none(), "{failure:?}");
     let zip = t.data.path().join("export.zip");
     std::fs::write(&zip, &bytes).unwrap();
@@ -2285,7 +2288,7 @@ print(json.dumps(out))
         .await
         .unwrap();
     assert_eq!(none.documents, 0);
-    let (bytes, failure) = drain(none).await;
+    let (bytes, failure) = drain(none.chunks).await;
     assert!(failure.is_none() && bytes.starts_with(b"PK"), "{failure:?}");
     assert!(inkan
         .tax_export(
@@ -2312,7 +2315,7 @@ print(json.dumps(out))
         .tax_export(&staff, &SearchInput::default(), &who)
         .await
         .unwrap();
-    let (bytes, failure) = drain(broken).await;
+    let (bytes, failure) = drain(broken.chunks).await;
     assert!(failure.is_some(), "the export did not stop");
     std::fs::write(&zip, &bytes).unwrap();
     let out = std::process::Command::new(&python)
@@ -2325,9 +2328,11 @@ print(json.dumps(out))
 }
 
 /// Every byte of an export, and the error it stopped with, if any.
-async fn drain(mut export: inkan_service::TaxExport) -> (Vec<u8>, Option<std::io::Error>) {
+async fn drain(
+    mut chunks: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+) -> (Vec<u8>, Option<std::io::Error>) {
     let mut bytes = Vec::new();
-    while let Some(chunk) = export.chunks.recv().await {
+    while let Some(chunk) = chunks.recv().await {
         match chunk {
             Ok(data) => bytes.extend_from_slice(&data),
             Err(e) => return (bytes, Some(e)),

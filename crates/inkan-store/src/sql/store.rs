@@ -454,12 +454,15 @@ impl SqlStore {
         let mut q = SqlBuilder::new(format!(
             "SELECT {}, e.title AS envelope_title, e.number AS envelope_number, \
              e.status AS envelope_status \
-             FROM documents d JOIN envelopes e \
-             ON e.id = d.envelope AND e.organization = d.organization \
-             WHERE d.organization = ",
+             FROM documents d CROSS JOIN envelopes e \
+             WHERE e.id = d.envelope AND e.organization = d.organization \
+             AND d.organization = ",
             rows::DOCUMENT
         ));
         q.push_bind(org.to_string());
+        // CROSS JOIN: SQLite then reads the documents first, in their index's date order, and
+        // looks each one's envelope up (it could otherwise start from the envelopes and sort
+        // every document); PostgreSQL plans it as any inner join.
         q.push(if dated {
             " AND d.tx_date IS NOT NULL"
         } else {
@@ -495,6 +498,28 @@ impl SqlStore {
         }
         if query.completed_only {
             q.push(" AND e.status = 'completed'");
+        }
+        // The next page: after the cursor in this part's order.
+        match (&query.after, dated) {
+            (Some(after), true) => {
+                if let Some(date) = &after.date {
+                    q.push(" AND (d.tx_date, d.created_at, d.id) > (")
+                        .push_bind(date.clone())
+                        .push(", ")
+                        .push_bind(after.created_at)
+                        .push(", ")
+                        .push_bind(after.id.to_string())
+                        .push(")");
+                }
+            }
+            (Some(after), false) if after.date.is_none() => {
+                q.push(" AND (d.created_at, d.id) > (")
+                    .push_bind(after.created_at)
+                    .push(", ")
+                    .push_bind(after.id.to_string())
+                    .push(")");
+            }
+            _ => {}
         }
         Self::push_reach(&mut q, &query.reach);
         q.push(if dated {
@@ -1026,7 +1051,13 @@ impl Store for SqlStore {
         // from `documents_tx_order`, where a single `ORDER BY tx_date IS NULL, …` would sort
         // every match first (and the backends put NULL at opposite ends).
         let limit = limit_or(query.limit, DEFAULT_SEARCH_LIMIT);
-        let mut hits = self.search_part(org, query, true, limit).await?;
+        // A page that continues among the undated documents has no dated ones left to read.
+        let past_dated = query.after.as_ref().is_some_and(|c| c.date.is_none());
+        let mut hits = if past_dated {
+            Vec::new()
+        } else {
+            self.search_part(org, query, true, limit).await?
+        };
         let left = limit - i64::try_from(hits.len()).unwrap_or(limit);
         if left > 0 && query.date_from.is_none() && query.date_to.is_none() {
             hits.extend(self.search_part(org, query, false, left).await?);

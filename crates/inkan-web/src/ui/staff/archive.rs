@@ -3,8 +3,7 @@
 //! tax-audit ZIP (ダウンロードの求め).
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use inkan_service::SearchInput;
 use maud::html;
 
@@ -134,25 +133,16 @@ pub(crate) async fn csv(
     CallerInfo(caller): CallerInfo,
     Query(q): Query<SearchInput>,
 ) -> UiResult<Response> {
-    let text = state
+    let csv = state
         .inkan
         .search_csv(&session.staff, &cleaned(q), &caller)
         .await
         .staff_page(session.lang)?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"inkan-documents.csv\""),
-            ),
-        ],
-        text,
-    )
-        .into_response())
+    Ok(crate::render::streamed(
+        crate::api::documents::CSV_NAME,
+        "text/csv; charset=utf-8",
+        csv.chunks,
+    ))
 }
 
 /// `GET /app/documents.zip?…`: everything the search finds as one ZIP (ダウンロードの求め),
@@ -168,7 +158,11 @@ pub(crate) async fn zip(
         .tax_export(&session.staff, &cleaned(q), &caller)
         .await
         .staff_page(session.lang)?;
-    Ok(crate::api::documents::zip_response(export))
+    Ok(crate::render::streamed(
+        &export.file_name,
+        "application/zip",
+        export.chunks,
+    ))
 }
 
 /// An amount as people write it (`1,234,567円`); what does not read as yen, as it is.
