@@ -9,7 +9,7 @@
 //! every reader refuses) rather than handing over an incomplete answer that looks whole. The
 //! export is recorded in the audit trail before the first byte, with what it holds.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -71,8 +71,8 @@ impl Inkan {
                  (an export holds at most {EXPORT_LIMIT} documents: narrow the search, by date for example)"
             )));
         }
-        let (index, entries) = self.plan(staff, &hits).await?;
         let documents = hits.len();
+        let (index, entries) = self.plan(staff, hits).await?;
         let certificates = entries.len() - documents;
         self.record(
             staff,
@@ -108,31 +108,33 @@ impl Inkan {
     }
 
     /// The index and the files: each document, then each envelope's certificate once.
-    async fn plan(&self, staff: &Staff, hits: &[DocumentHit]) -> Result<(String, Vec<Entry>)> {
+    async fn plan(&self, staff: &Staff, hits: Vec<DocumentHit>) -> Result<(String, Vec<Entry>)> {
         let mut index = String::from("\u{feff}");
         index.push_str(INDEX_HEADER);
         index.push_str(",ファイル,電子契約締結証明書\r\n");
         let mut documents = Vec::with_capacity(hits.len());
         let mut certificates = Vec::new();
-        let mut seen: HashSet<EnvelopeId> = HashSet::new();
-        let mut certificate_of: Vec<(EnvelopeId, String)> = Vec::new();
+        // Each envelope read once: its certificate's path in the ZIP, if it has one.
+        let mut certificate_of: HashMap<EnvelopeId, Option<String>> = HashMap::new();
         for hit in hits {
             let envelope = hit.document.envelope;
-            if seen.insert(envelope) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = certificate_of.entry(envelope)
+            {
                 let record = self
                     .store
                     .envelope(staff.organization, envelope)
                     .await?
                     .ok_or(ServiceError::NotFound("the envelope"))?;
-                if let Some(certificate) = &record.certificate {
+                let path = record.certificate.as_ref().map(|certificate| {
                     let path = format!("締結証明書/{}", certificate_file_name(&record));
-                    certificate_of.push((envelope, path.clone()));
                     certificates.push(Entry {
                         blob: certificate.blob.clone(),
                         sha256: certificate.sha256.clone(),
-                        path,
+                        path: path.clone(),
                     });
-                }
+                    path
+                });
+                slot.insert(path);
             }
             let path = format!(
                 "文書/{:05}_{}",
@@ -140,19 +142,18 @@ impl Inkan {
                 safe_file_name(&hit.document.name)
             );
             let certificate = certificate_of
-                .iter()
-                .find(|(e, _)| *e == envelope)
-                .map(|(_, p)| p.as_str())
-                .unwrap_or("");
-            let mut cells = index_fields(&hit_view(hit.clone())).to_vec();
-            cells.push(path.clone());
-            cells.push(certificate.to_string());
-            index.push_str(&csv_line(&cells));
+                .get(&envelope)
+                .and_then(Option::clone)
+                .unwrap_or_default();
             documents.push(Entry {
                 blob: hit.document.current_blob.clone(),
                 sha256: hit.document.sha256.clone(),
-                path,
+                path: path.clone(),
             });
+            let mut cells = index_fields(&hit_view(hit)).to_vec();
+            cells.push(path);
+            cells.push(certificate);
+            index.push_str(&csv_line(&cells));
         }
         documents.extend(certificates);
         Ok((index, documents))
