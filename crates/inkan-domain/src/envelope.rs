@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 
 use crate::routing::signers_due;
 use crate::{
-    ConclusionId, DomainError, EnvelopeId, OrganizationId, Recipient, RecipientId, RecipientState,
-    Role, SigningRecord,
+    CheckProgress, ConclusionId, DomainError, EnvelopeId, OrganizationId, Recipient, RecipientId,
+    RecipientState, Role, SigningRecord,
 };
 
 /// At most this many documents in one envelope.
@@ -290,6 +290,12 @@ impl Envelope {
                 recipient.email
             )));
         }
+        if recipient.check.is_some() && recipient.role != Role::Signer {
+            return Err(DomainError::NotAllowed(
+                "アクセスコードと SMS認証は署名者にだけ設定できます (an access code or SMS code is for signers only)"
+                    .into(),
+            ));
+        }
         let id = recipient.id;
         self.recipients.push(recipient);
         Ok(id)
@@ -468,7 +474,58 @@ impl Envelope {
             ));
         }
         r.link_generation += 1;
+        // A fresh link is a fresh start for its check: the old link's wrong codes and SMS
+        // codes no longer count (this is how the sender unlocks a locked link).
+        r.check_progress = CheckProgress::default();
         Ok(r.link_generation)
+    }
+
+    /// Counts a wrong code given on a signer's link; `true` when this one locked it.
+    pub fn record_wrong_code(&mut self, signer: RecipientId) -> Result<bool, DomainError> {
+        let progress = self.check_progress_mut(signer)?;
+        if progress.locked() {
+            return Err(DomainError::NotAllowed(crate::signer_check::LOCKED.into()));
+        }
+        progress.wrong_codes += 1;
+        Ok(progress.locked())
+    }
+
+    /// A signer gave the right code: the wrong ones before it no longer count.
+    pub fn record_check_passed(&mut self, signer: RecipientId) -> Result<Outcome, DomainError> {
+        let progress = self.check_progress_mut(signer)?;
+        if progress.locked() {
+            return Err(DomainError::NotAllowed(crate::signer_check::LOCKED.into()));
+        }
+        if progress.wrong_codes == 0 {
+            return Ok(Outcome::Unchanged);
+        }
+        progress.wrong_codes = 0;
+        Ok(Outcome::Changed(self.status.clone()))
+    }
+
+    /// Counts an SMS code sent to a signer at `now`, within the pace and the number a link
+    /// may send; the number of this code (1 for the first).
+    pub fn record_sms_sent(&mut self, signer: RecipientId, now: i64) -> Result<u32, DomainError> {
+        let progress = self.check_progress_mut(signer)?;
+        progress.may_send_sms(now)?;
+        progress.sms_sent += 1;
+        progress.sms_sent_at = Some(now);
+        Ok(progress.sms_sent)
+    }
+
+    fn check_progress_mut(
+        &mut self,
+        signer: RecipientId,
+    ) -> Result<&mut CheckProgress, DomainError> {
+        let index = self.recipient_index(signer, Role::Signer)?;
+        let recipient = &mut self.recipients[index];
+        if recipient.check.is_none() {
+            return Err(DomainError::NotAllowed(
+                "この署名者のリンクにはコードの確認がありません (this signer's link has no code to check)"
+                    .into(),
+            ));
+        }
+        Ok(&mut recipient.check_progress)
     }
 
     /// The sender cancels (取消) an envelope that is not finished.

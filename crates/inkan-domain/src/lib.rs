@@ -15,6 +15,7 @@ mod ids;
 mod jst;
 mod lang;
 mod routing;
+pub mod signer_check;
 pub mod staff_networks;
 pub mod text;
 mod values;
@@ -35,5 +36,6 @@ pub use lang::Lang;
 pub use routing::{
     Authentication, Recipient, RecipientState, Role, SignatureMethod, SigningRecord,
 };
+pub use signer_check::{CheckMethod, CheckProgress, CheckRecord, PhoneNumber, SignerCheck};
 pub use staff_networks::StaffNetworks;
 pub use values::{ConclusionId, Email, Yen};

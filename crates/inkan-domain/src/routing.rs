@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::signer_check::{CheckProgress, CheckRecord, SignerCheck};
 use crate::{Email, RecipientId};
 
 /// What a recipient does.
@@ -100,6 +101,13 @@ pub struct Recipient {
     /// forwarded or leaked) moves to the next, and the old one stops working.
     #[serde(default)]
     pub link_generation: u32,
+    /// Signers: the check they pass before their link shows the contract (アクセスコード or
+    /// SMS認証); none: the email link alone.
+    #[serde(default)]
+    pub check: Option<SignerCheck>,
+    /// Where that check stands for the live link (wrong codes, SMS sent).
+    #[serde(default)]
+    pub check_progress: CheckProgress,
 }
 
 /// One signing operation as recorded when it happened: the 電子契約締結証明書 prints this, not
@@ -119,6 +127,26 @@ pub struct SigningRecord {
     /// entry (`CN 山田 太郎`, `O 株式会社いわて`, …), recorded when the signature is made.
     #[serde(default)]
     pub certificate_subject: Vec<String>,
+    /// The check passed beyond the email link, if the sender required one.
+    #[serde(default)]
+    pub check: Option<CheckRecord>,
+}
+
+impl SigningRecord {
+    /// 認証方法 as the 電子契約締結証明書 prints it: the email link, then what was added to it.
+    pub fn authentication_japanese(&self) -> String {
+        match &self.check {
+            None => self.authentication.japanese().to_string(),
+            Some(check) => format!("{} + {}", self.authentication.japanese(), check.japanese()),
+        }
+    }
+
+    pub fn authentication_english(&self) -> String {
+        match &self.check {
+            None => self.authentication.english().to_string(),
+            Some(check) => format!("{} + {}", self.authentication.english(), check.english()),
+        }
+    }
 }
 
 /// How a signer proved who they are.
@@ -164,6 +192,8 @@ impl Recipient {
             done_at: None,
             signing: None,
             link_generation: 0,
+            check: None,
+            check_progress: CheckProgress::default(),
         }
     }
 }

@@ -18,16 +18,20 @@
 mod error;
 mod jst;
 mod message;
+mod sms;
 mod template;
 mod transport;
 
 pub use error::MailError;
 pub use jst::format_jst;
 pub use message::{Address, MailAttachment, OutgoingMail};
+pub use sms::{
+    FolderSms, GatewaySms, MemorySms, Sms, SmsConfig, SmsError, SmsSender, MAX_SMS_CHARS,
+};
 pub use template::{
     render, AccountCode, AccountLocked, ApprovalRequest, ArchiveRenewalFailing, Cancelled,
-    Completed, Declined, Expired, Lang, Rendered, SignatureRequest, StaffInvitation, Template,
-    DOWNLOAD_VALIDITY_DAYS,
+    Completed, Declined, Expired, Lang, Rendered, SignatureRequest, SignerLinkLocked,
+    StaffInvitation, Template, DOWNLOAD_VALIDITY_DAYS,
 };
 pub use transport::{
     EmlDirMailer, MailConfig, Mailer, MemoryMailer, SmtpConfig, SmtpMailer, TlsMode,

@@ -158,6 +158,26 @@ pub struct AccountLocked {
     pub account_url: String,
 }
 
+/// 要対応: five wrong codes (access code or SMS code) locked a signer's link. To the sender,
+/// who checks with the signer and sends a fresh link, or learns that someone else holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignerLinkLocked {
+    pub organization: String,
+    /// The sender.
+    pub recipient_name: String,
+    pub envelope_title: String,
+    /// 管理番号.
+    pub number: String,
+    pub signer_name: String,
+    pub signer_email: String,
+    /// `アクセスコード` or `SMS認証`, and in English.
+    pub method_ja: String,
+    pub method_en: String,
+    /// When it locked, Unix seconds.
+    pub locked_at: i64,
+    pub envelope_url: String,
+}
+
 /// 招待: an administrator added a staff user, who sets their own password from the link
 /// (one use, until it expires).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,6 +211,7 @@ pub enum Template {
     AccountLocked(AccountLocked),
     ArchiveRenewalFailing(ArchiveRenewalFailing),
     StaffInvitation(StaffInvitation),
+    SignerLinkLocked(SignerLinkLocked),
 }
 
 /// A rendered mail: what goes into the message.
@@ -270,6 +291,69 @@ fn layout(template: &Template, lang: Lang) -> Layout {
         Template::AccountCode(a) => account_code_layout(a, lang),
         Template::AccountLocked(a) => account_locked_layout(a, lang),
         Template::StaffInvitation(i) => invitation_layout(i, lang),
+        Template::SignerLinkLocked(l) => link_locked_layout(l, lang),
+    }
+}
+
+fn link_locked_layout(l: &SignerLinkLocked, lang: Lang) -> Layout {
+    use Lang::{En, Ja};
+    Layout {
+        subject: match lang {
+            Ja => format!(
+                "【要対応】{}: {}様の署名用リンクがロックされました",
+                l.envelope_title, l.signer_name
+            ),
+            En => format!(
+                "Action needed: {}'s signing link for {} was locked",
+                l.signer_name, l.envelope_title
+            ),
+        },
+        greeting: greeting(&l.recipient_name, lang),
+        paragraphs: vec![match lang {
+            Ja => format!(
+                "「{}」の署名用リンクで、誤った{}が5回入力されたため、リンクをロックしました。\
+                 ご本人に確認のうえ、封筒の画面から新しい署名用リンクを送ってください。\
+                 ご本人に心当たりがない場合は、第三者がリンクを入手した可能性があります。",
+                l.envelope_title, l.method_ja
+            ),
+            En => format!(
+                "Five wrong codes ({}) were entered on a signing link of \u{201c}{}\u{201d}, \
+                 so the link is locked. Check with the signer, then send a fresh signing link \
+                 from the envelope's page. If the signer did not enter them, someone else may \
+                 hold the link.",
+                l.method_en, l.envelope_title
+            ),
+        }],
+        fields: vec![
+            (
+                label(lang, "文書名", "Envelope"),
+                Value::Line(l.envelope_title.clone()),
+            ),
+            (
+                label(lang, "管理番号", "Number"),
+                Value::Line(l.number.clone()),
+            ),
+            (
+                label(lang, "署名者", "Signer"),
+                Value::Line(format!("{} <{}>", l.signer_name, l.signer_email)),
+            ),
+            (
+                label(lang, "確認方法", "Check"),
+                Value::Line(match lang {
+                    Ja => l.method_ja.clone(),
+                    En => l.method_en.clone(),
+                }),
+            ),
+            (
+                label(lang, "ロック日時", "Locked at"),
+                Value::Line(format_jst(l.locked_at, lang)),
+            ),
+        ],
+        button: Some((
+            label(lang, "封筒を確認する", "View the envelope"),
+            l.envelope_url.clone(),
+        )),
+        notes: vec![],
     }
 }
 

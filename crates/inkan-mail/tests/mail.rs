@@ -112,6 +112,18 @@ fn every_template() -> Vec<Template> {
             invitation_url: "https://inkan.example.jp/invite/abc".into(),
             expires_at: DEADLINE,
         }),
+        Template::SignerLinkLocked(SignerLinkLocked {
+            organization: "南九州市".into(),
+            recipient_name: "契約 花子".into(),
+            envelope_title: "電子契約サービス委託".into(),
+            number: "R7-契約-0042".into(),
+            signer_name: "鈴木 太郎".into(),
+            signer_email: "taro@example.co.jp".into(),
+            method_ja: "アクセスコード".into(),
+            method_en: "access code".into(),
+            locked_at: DEADLINE,
+            envelope_url: "https://inkan.example.jp/app/envelopes/42".into(),
+        }),
     ]
 }
 
@@ -251,6 +263,24 @@ fn required(template: &Template, lang: Lang) -> Vec<&'static str> {
             "Set your password",
             "2025-08-21 23:59:00 JST",
             "https://inkan.example.jp/invite/abc",
+        ],
+        (Template::SignerLinkLocked(_), Ja) => vec![
+            "要対応",
+            "ロックされました",
+            "鈴木 太郎",
+            "taro@example.co.jp",
+            "アクセスコード",
+            "5回",
+            "新しい署名用リンク",
+            "2025年8月21日(木) 23:59:00",
+            "封筒を確認する",
+        ],
+        (Template::SignerLinkLocked(_), En) => vec![
+            "Action needed",
+            "locked",
+            "access code",
+            "fresh signing link",
+            "2025-08-21 23:59:00 JST",
         ],
     }
 }

@@ -8,11 +8,24 @@ use inkan_store::{AccessToken, ApiKeyScope, TokenHash, TokenKind, UserRole};
 
 use crate::{Inkan, Result, ServiceError};
 
-/// Where a request came from, for the audit trail.
-#[derive(Debug, Clone, Default)]
+/// Where a request came from, for the audit trail, and the signer's pass it brought (the proof
+/// that the check of a signer's link was passed: its cookie or `X-Inkan-Link-Pass` header).
+#[derive(Clone, Default)]
 pub struct Caller {
     pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<String>,
+    pub link_pass: Option<String>,
+}
+
+impl std::fmt::Debug for Caller {
+    // A pass is a credential: never in a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("ip", &self.ip)
+            .field("user_agent", &self.user_agent)
+            .field("link_pass", &self.link_pass.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// What a staff caller may do, decided in this one place from a user's role or an API key's

@@ -407,6 +407,7 @@ mod tests {
         Caller {
             ip: Some(ip.parse().expect("a test address")),
             user_agent: None,
+            link_pass: None,
         }
     }
 

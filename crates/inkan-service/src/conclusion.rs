@@ -48,6 +48,7 @@ impl Inkan {
             },
             company: self.company_of(record, signer).await?,
             certificate_subject: Vec::new(),
+            check: signer.check.as_ref().map(|c| c.record()),
         })
     }
 
@@ -247,10 +248,9 @@ fn operation(signer: &Recipient) -> SigningOperation {
         ip: recorded.and_then(|s| s.ip.clone()).unwrap_or_default(),
         method: signer.method.japanese().to_string(),
         signer: lines,
-        authentication: recorded
-            .map(|s| s.authentication)
-            .unwrap_or(Authentication::EmailLink)
-            .japanese()
-            .to_string(),
+        authentication: recorded.map_or_else(
+            || Authentication::EmailLink.japanese().to_string(),
+            SigningRecord::authentication_japanese,
+        ),
     }
 }

@@ -23,16 +23,26 @@ pub struct DisplaySource {
 
 impl Inkan {
     /// A document of a signer's envelope, for display through their link.
-    pub async fn signer_display(&self, token: &str, document: &str) -> Result<DisplaySource> {
-        // The same gate as every other signer read: a dead envelope's link answers "gone".
-        let (link, _) = self.signer_documents_envelope(token).await?;
+    pub async fn signer_display(
+        &self,
+        token: &str,
+        document: &str,
+        caller: &Caller,
+    ) -> Result<DisplaySource> {
+        // The same gate as every other signer read: a dead envelope's link answers "gone", a
+        // link with a check shows nothing before it is passed.
+        let (link, _) = self.signer_documents_envelope(token, caller).await?;
         self.display_source(link.organization, link.envelope, document)
             .await
     }
 
     /// Every document of a signer's envelope, for display, in one read.
-    pub async fn signer_displays(&self, token: &str) -> Result<Vec<DisplaySource>> {
-        let (link, _) = self.signer_documents_envelope(token).await?;
+    pub async fn signer_displays(
+        &self,
+        token: &str,
+        caller: &Caller,
+    ) -> Result<Vec<DisplaySource>> {
+        let (link, _) = self.signer_documents_envelope(token, caller).await?;
         let documents = self
             .store
             .documents(link.organization, link.envelope)

@@ -837,6 +837,9 @@ impl RecipientKeys {
                 text::required_line("受信者の氏名 (name)", &r.name, 100).map_err(in_recipient)?;
             let mut recipient = Recipient::new(&name, email, role, r.order);
             recipient.method = r.method;
+            recipient.check =
+                crate::signer_check::check_of(r.access_code.as_deref(), r.sms_phone.as_deref())
+                    .map_err(|e| ServiceError::Invalid(format!("recipients[{i}]: {e}")))?;
             keys.push((r.key.clone(), recipient.id, role));
             envelope.add_recipient(recipient)?;
         }

@@ -38,6 +38,9 @@ pub enum ServiceError {
     /// Missing or wrong credentials.
     #[error("authentication required: {0}")]
     Unauthenticated(String),
+    /// A signer's link asks for its code (アクセスコード or SMS認証) before it shows anything.
+    #[error("{0}")]
+    CheckRequired(Box<crate::CheckPrompt>),
     /// Someone changed the same envelope at the same moment; retrying is safe.
     #[error("the envelope was changed at the same moment by someone else; please try again")]
     Conflict,
@@ -90,6 +93,7 @@ impl ServiceError {
             ServiceError::NotFound(_) => "not_found",
             ServiceError::Gone(_) => "gone",
             ServiceError::Unauthenticated(_) => "unauthenticated",
+            ServiceError::CheckRequired(_) => "check_required",
             ServiceError::Conflict => "conflict",
             ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Busy(_) => "busy",

@@ -95,6 +95,7 @@ impl Inkan {
         match job.kind.as_str() {
             "seal" => self.run_seal(&job.payload).await,
             "email" => self.run_mail_job(job.id, &job.payload).await,
+            crate::signer_check::SMS_JOB => self.run_sms_job(job.id, &job.payload).await,
             "event" => self.run_event_job(&job.payload).await,
             "webhook" => self.run_webhook_job(&job.payload).await,
             crate::archive::ARCHIVE_JOB => self.run_archive_job(job).await,

@@ -41,6 +41,7 @@ mod secrets;
 mod sessions;
 pub mod setup;
 mod signer;
+mod signer_check;
 mod sso;
 mod staff;
 mod staff_networks;
@@ -71,6 +72,7 @@ pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};
 pub use readiness::{Readiness, READINESS_TTL_SECONDS};
 pub use secrets::{new_api_key, webhook_signature, LinkKey};
 pub use sessions::{SessionUser, SESSION_SECONDS};
+pub use signer_check::{CheckPrompt, LinkPass, SmsSent, PASS_SECONDS};
 pub use sso::{SsoCallback, SsoInput, SsoSettings, SsoStart, SSO_LOGIN_SECONDS};
 pub use staff::{
     ApiKeyView, CounterpartyInput, CounterpartyView, DepartmentView, NewOrganization, NewUser,
@@ -83,7 +85,7 @@ pub use views::*;
 pub use webhooks::WebhookCreated;
 
 use inkan_blobs::BlobStore;
-use inkan_mail::Mailer;
+use inkan_mail::{Mailer, Sms, SmsError, SmsSender};
 use inkan_store::Store;
 use std::sync::Arc;
 
@@ -147,6 +149,8 @@ pub struct Inkan {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) blobs: Arc<BlobStore>,
     pub(crate) mailer: Arc<dyn Mailer>,
+    /// Where SMS codes go (none configured: sending one fails, visibly, as a job).
+    pub(crate) sms: Arc<dyn SmsSender>,
     pub(crate) engine: Arc<SigningEngine>,
     pub(crate) links: LinkKey,
     pub(crate) clock: Arc<dyn Clock>,
@@ -167,6 +171,12 @@ impl Inkan {
         self
     }
 
+    /// The same service sending SMS codes through `sms`.
+    pub fn with_sms(mut self, sms: Arc<dyn SmsSender>) -> Inkan {
+        self.sms = sms;
+        self
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         blobs: Arc<BlobStore>,
@@ -184,6 +194,7 @@ impl Inkan {
             store,
             blobs,
             mailer,
+            sms: Arc::new(NoSms),
             engine,
             links,
             clock,
@@ -208,5 +219,17 @@ impl Inkan {
 
     pub(crate) fn now(&self) -> i64 {
         self.clock.now()
+    }
+}
+
+/// No SMS transport: every send fails permanently, saying so (the job shows it).
+struct NoSms;
+
+#[async_trait::async_trait]
+impl SmsSender for NoSms {
+    async fn send(&self, _: &Sms) -> std::result::Result<(), SmsError> {
+        Err(SmsError::Build(
+            "no SMS transport is configured ([sms] in the configuration)".into(),
+        ))
     }
 }

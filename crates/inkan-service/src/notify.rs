@@ -21,6 +21,8 @@ pub(crate) enum MailKind {
     Expired,
     /// 要対応: the archive timestamp cannot be renewed (to the sender; [`MailJob::archive`]).
     ArchiveRenewalFailing,
+    /// 要対応: wrong codes locked a signer's link (to the sender; the job names the signer).
+    SignerLinkLocked,
 }
 
 /// What the archive alert tells: when the proof runs out, and why renewing failed.
@@ -329,6 +331,31 @@ impl Inkan {
                         number: e.number.clone(),
                         proof_ends_at: alert.proof_ends_at,
                         reason: alert.reason.clone(),
+                        envelope_url: staff_url,
+                    }),
+                )]
+            }
+            (MailKind::SignerLinkLocked, Some(r)) => {
+                let Some(to) = sender else {
+                    return Ok(Vec::new());
+                };
+                let method = r
+                    .check
+                    .as_ref()
+                    .map(inkan_domain::SignerCheck::method)
+                    .unwrap_or(inkan_domain::CheckMethod::AccessCode);
+                vec![(
+                    to.clone(),
+                    Template::SignerLinkLocked(inkan_mail::SignerLinkLocked {
+                        organization: org_name.into(),
+                        recipient_name: to.name.clone(),
+                        envelope_title: e.title.clone(),
+                        number: e.number.clone(),
+                        signer_name: r.name.clone(),
+                        signer_email: r.email.to_string(),
+                        method_ja: method.japanese().into(),
+                        method_en: method.english().into(),
+                        locked_at: record.updated_at,
                         envelope_url: staff_url,
                     }),
                 )]

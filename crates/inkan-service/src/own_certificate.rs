@@ -8,7 +8,6 @@ use base64::Engine;
 use der::{Decode, Encode};
 use inkan_domain::{EnvelopeId, OrganizationId, RecipientId, Role, SignatureMethod};
 use inkan_keys::{SigningKey, SoftwareKey};
-use inkan_store::TokenKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use x509_cert::Certificate;
@@ -66,8 +65,7 @@ impl Inkan {
         upload: &OwnCertificateUpload,
         caller: &Caller,
     ) -> Result<OwnCertificateView> {
-        let link = self.resolve_link(token, TokenKind::Signer).await?;
-        let record = self.load(link.organization, link.envelope).await?;
+        let (link, record) = self.signer_envelope(token, caller).await?;
         let recipient = record
             .envelope
             .recipient(link.recipient)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use inkan_blobs::{BlobConfig, BlobStore, MasterKeyConfig};
-use inkan_mail::MailConfig;
+use inkan_mail::{MailConfig, SmsConfig};
 use inkan_pki::{InitOptions, KeyBackendConfig, Pki};
 use serde::Deserialize;
 use sha2::Digest;
@@ -34,6 +34,9 @@ pub struct Config {
     pub mail: Option<MailConfig>,
     /// The sender address of emails.
     pub mail_from: Option<String>,
+    /// Where SMS codes for signers go (default: text files in `<data_dir>/sms`; `[sms]` with
+    /// `transport = "gateway"` for an SMS provider's HTTP gateway).
+    pub sms: Option<SmsConfig>,
     /// External RFC 3161 TSAs, tried in order (default: the built-in TSA).
     #[serde(default)]
     pub tsa_urls: Vec<String>,
@@ -317,6 +320,14 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
         })
         .build()
         .map_err(|e| ServiceError::failed("mail", e))?;
+    let sms = config
+        .sms
+        .clone()
+        .unwrap_or(SmsConfig::Folder {
+            dir: data.join("sms"),
+        })
+        .build()
+        .map_err(|e| ServiceError::failed("SMS", e))?;
     let egress = config.egress(&pki.config().base_url)?;
     let engine = Arc::new(
         SigningEngine::new(
@@ -364,7 +375,7 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
         }
         settings.metrics_token_sha256 = Some(sha2::Sha256::digest(token.as_bytes()).into());
     }
-    let inkan = Inkan::new(store, blobs, mailer, engine, links, clock, settings);
+    let inkan = Inkan::new(store, blobs, mailer, engine, links, clock, settings).with_sms(sms);
     Ok(Assembled { inkan, pki, config })
 }
 
@@ -436,6 +447,10 @@ path = "/etc/inkan/master.key"
 [mail]
 transport = "eml_dir"
 dir = "/var/spool/inkan"
+[sms]
+transport = "gateway"
+url = "https://sms.example.jp/v1/messages"
+token = "gateway-token"
 "#,
         )
         .unwrap();
@@ -444,6 +459,7 @@ dir = "/var/spool/inkan"
         assert_eq!(config.database_url(), "postgres://inkan@db/inkan");
         assert_eq!(config.job_lease_seconds, Some(120));
         assert_eq!(config.tsa_urls.len(), 1);
+        assert!(matches!(config.sms, Some(SmsConfig::Gateway { .. })));
 
         std::fs::write(&file, "data_dri = \"x\"\n").unwrap();
         let err = Config::load(Some(&file)).err().unwrap().to_string();

@@ -29,9 +29,24 @@ impl Inkan {
         }
     }
 
-    /// The envelope behind a signer link; a link of a finished-without-conclusion envelope is
-    /// dead ("gone"), with the reason in words.
-    pub(crate) async fn signer_envelope(&self, token: &str) -> Result<(Link, EnvelopeRecord)> {
+    /// The envelope behind a signer link, for a caller who passed the link's check (アクセス
+    /// コード, SMS認証) if it has one: the gate of every signer read and act.
+    pub(crate) async fn signer_envelope(
+        &self,
+        token: &str,
+        caller: &Caller,
+    ) -> Result<(Link, EnvelopeRecord)> {
+        let (link, record) = self.signer_envelope_unchecked(token).await?;
+        self.admit_signer(&record, &link, caller).await?;
+        Ok((link, record))
+    }
+
+    /// The envelope behind a signer link, before its check (for giving the code); a link of a
+    /// finished-without-conclusion envelope is dead ("gone"), with the reason in words.
+    pub(crate) async fn signer_envelope_unchecked(
+        &self,
+        token: &str,
+    ) -> Result<(Link, EnvelopeRecord)> {
         let link = self.resolve_link(token, TokenKind::Signer).await?;
         let record = self.load(link.organization, link.envelope).await?;
         let gone = match record.envelope.status() {
@@ -52,8 +67,9 @@ impl Inkan {
     pub(crate) async fn signer_documents_envelope(
         &self,
         token: &str,
+        caller: &Caller,
     ) -> Result<(Link, EnvelopeRecord)> {
-        let (link, record) = self.signer_envelope(token).await?;
+        let (link, record) = self.signer_envelope(token, caller).await?;
         if *record.envelope.status() == EnvelopeStatus::Completed {
             return Err(ServiceError::Gone(CONCLUDED.into()));
         }
@@ -111,7 +127,7 @@ impl Inkan {
 
     /// Opens a signer link (recorded as a view in the audit trail).
     pub async fn open_link(&self, token: &str, caller: &Caller) -> Result<SignerView> {
-        let (link, record) = self.signer_envelope(token).await?;
+        let (link, record) = self.signer_envelope(token, caller).await?;
         let view = self.signer_view(&link, &record).await?;
         self.append_audit(self.audit_entry(
             link.organization,
@@ -133,7 +149,7 @@ impl Inkan {
         document: &str,
         caller: &Caller,
     ) -> Result<(String, Vec<u8>)> {
-        let (link, record) = self.signer_documents_envelope(token).await?;
+        let (link, record) = self.signer_documents_envelope(token, caller).await?;
         self.link_document(&link, &record, document, caller).await
     }
 
@@ -163,7 +179,7 @@ impl Inkan {
         bytes: Vec<u8>,
         caller: &Caller,
     ) -> Result<AttachmentView> {
-        let (link, record) = self.signer_envelope(token).await?;
+        let (link, record) = self.signer_envelope(token, caller).await?;
         if !record.envelope.due().contains(&link.recipient) {
             return Err(ServiceError::NotAllowed(
                 "it is not this recipient's turn to sign".into(),
@@ -226,7 +242,7 @@ impl Inkan {
         caller: &Caller,
     ) -> Result<SignerView> {
         for _ in 0..5 {
-            let (link, mut record) = self.signer_envelope(token).await?;
+            let (link, mut record) = self.signer_envelope(token, caller).await?;
             let before = record.clone();
             let recipient = record
                 .envelope
@@ -334,7 +350,7 @@ impl Inkan {
     /// An approver approves (社内承認); after the last approval the envelope is sent.
     pub async fn approve(&self, token: &str, caller: &Caller) -> Result<SignerView> {
         for _ in 0..5 {
-            let (link, mut record) = self.signer_envelope(token).await?;
+            let (link, mut record) = self.signer_envelope(token, caller).await?;
             let before = record.clone();
             if record.envelope.approve(link.recipient, self.now())? == Outcome::Unchanged {
                 return self.signer_view(&link, &record).await;
@@ -366,6 +382,7 @@ impl Inkan {
         for _ in 0..5 {
             let link = self.resolve_link(token, TokenKind::Signer).await?;
             let mut record = self.load(link.organization, link.envelope).await?;
+            self.admit_signer(&record, &link, caller).await?;
             let before = record.clone();
             if record
                 .envelope

@@ -3,8 +3,8 @@
 //! parses the enums, so a wrong role or kind is refused naming the field and the allowed values.
 
 use inkan_domain::{
-    DateFormat, Envelope, EnvelopeStatus, Field, FieldKind, FieldValue, Recipient, RecipientState,
-    Role, SignatureMethod, StatusKind,
+    CheckMethod, DateFormat, Envelope, EnvelopeStatus, Field, FieldKind, FieldValue, Recipient,
+    RecipientState, Role, SignatureMethod, SignerCheck, StatusKind,
 };
 use inkan_store::{AttachmentRecord, DocumentRecord, EnvelopeRecord};
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,15 @@ pub struct NewRecipient {
     /// 契約印タイプ (`witness`, the default) or 実印タイプ (`party`).
     #[serde(default)]
     pub method: SignatureMethod,
+    /// Signers: an access code (アクセスコード, up to 40 characters) they must enter before
+    /// their link shows the contract; give it to them another way (phone, letter). Only its
+    /// hash is kept.
+    #[serde(default)]
+    pub access_code: Option<String>,
+    /// Signers: a mobile number (`090-1234-5678`, or `+` and a country code) that receives a
+    /// code by SMS which they must enter first (SMS認証). Not with `access_code`.
+    #[serde(default)]
+    pub sms_phone: Option<String>,
 }
 
 fn one() -> u32 {
@@ -171,6 +180,13 @@ pub struct RecipientView {
     pub state: RecipientState,
     pub method: SignatureMethod,
     pub done_at: Option<i64>,
+    /// The check the signer passes before their link shows the contract: `access_code`,
+    /// `sms`, or none.
+    pub check: Option<CheckMethod>,
+    /// SMS認証: the number, masked (`+81 ******5678`).
+    pub check_phone: Option<String>,
+    /// Five wrong codes locked the link: a fresh link unlocks it.
+    pub link_locked: bool,
 }
 
 /// A document and its signing progress.
@@ -302,6 +318,12 @@ pub(crate) fn recipient_view(r: &Recipient) -> RecipientView {
         state: r.state,
         method: r.method,
         done_at: r.done_at,
+        check: r.check.as_ref().map(SignerCheck::method),
+        check_phone: match &r.check {
+            Some(SignerCheck::Sms { phone }) => Some(phone.masked()),
+            _ => None,
+        },
+        link_locked: r.check.is_some() && r.check_progress.locked(),
     }
 }
 

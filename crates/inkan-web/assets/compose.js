@@ -32,9 +32,11 @@
       '<td class="c-email"><input class="r-email" type="email" required></td>' +
       '<td class="c-role"><select class="r-role"><option value="signer"></option><option value="approver"></option><option value="cc"></option></select></td>' +
       '<td class="c-method"><select class="r-method"><option value="witness"></option><option value="party"></option></select></td>' +
+      '<td class="c-check"><select class="r-check"><option value=""></option><option value="access_code"></option><option value="sms"></option></select>' +
+      '<input class="r-check-value" type="text" maxlength="40" autocomplete="off" hidden></td>' +
       '<td class="c-remove"><button type="button" class="r-remove">×</button></td>';
     $(".c-order span", tr).textContent = t("順番", "Order");
-    for (const [cls, ja, en] of [["r-name", "氏名", "Name"], ["r-email", "メールアドレス", "Email"], ["r-role", "役割", "Role"], ["r-method", "署名方法", "Method"]]) {
+    for (const [cls, ja, en] of [["r-name", "氏名", "Name"], ["r-email", "メールアドレス", "Email"], ["r-role", "役割", "Role"], ["r-method", "署名方法", "Method"], ["r-check", "本人確認", "Identity check"]]) {
       const el = $("." + cls, tr);
       el.setAttribute("aria-label", t(ja, en));
       if (el.tagName === "INPUT") el.placeholder = t(ja, en);
@@ -47,6 +49,22 @@
     const methods = $(".r-method", tr).options;
     methods[0].textContent = t("契約印タイプ (立会人型)", "Witness signature");
     methods[1].textContent = t("実印タイプ (当事者型)", "Own certificate");
+    // 本人確認: an access code the sender gives another way, or a code by SMS to a mobile number.
+    const checks = $(".r-check", tr).options;
+    checks[0].textContent = t("メールのみ", "Email link only");
+    checks[1].textContent = t("アクセスコード", "Access code");
+    checks[2].textContent = t("SMS認証", "SMS code");
+    const checkValue = $(".r-check-value", tr);
+    $(".r-check", tr).addEventListener("change", () => {
+      const kind = $(".r-check", tr).value;
+      checkValue.hidden = kind === "";
+      checkValue.required = kind !== "";
+      const label = kind === "sms" ? t("携帯電話番号 (090-1234-5678)", "Mobile number (+81 90 1234 5678)")
+        : t("アクセスコード (40文字まで)", "Access code (up to 40 characters)");
+      checkValue.placeholder = label;
+      checkValue.setAttribute("aria-label", label);
+      checkValue.type = kind === "sms" ? "tel" : "text";
+    });
     $(".r-name", tr).value = name || "";
     $(".r-email", tr).value = email || "";
     $(".r-role", tr).value = role || "signer";
@@ -65,6 +83,8 @@
       role: $(".r-role", tr).value,
       order: Number($(".r-order", tr).value) || 1,
       method: $(".r-method", tr).value,
+      access_code: $(".r-check", tr).value === "access_code" ? $(".r-check-value", tr).value.trim() : null,
+      sms_phone: $(".r-check", tr).value === "sms" ? $(".r-check-value", tr).value.trim() : null,
     }));
   }
   const placeFor = $("#place-recipient");

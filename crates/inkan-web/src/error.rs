@@ -68,7 +68,9 @@ impl ApiError {
                     ServiceError::NotAllowed(_) => StatusCode::CONFLICT,
                     ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
                     ServiceError::Gone(_) => StatusCode::GONE,
-                    ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                    ServiceError::Unauthenticated(_) | ServiceError::CheckRequired(_) => {
+                        StatusCode::UNAUTHORIZED
+                    }
                     ServiceError::NetworkRefused(_) => StatusCode::FORBIDDEN,
                     ServiceError::Conflict => StatusCode::CONFLICT,
                     ServiceError::Unavailable(_) | ServiceError::Busy(_) => {

@@ -75,7 +75,21 @@ impl CallerInfo {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect::<String>())
             .filter(|ua| !ua.trim().is_empty());
-        Caller { ip, user_agent }
+        // A signer's pass: the API's header, or the cookie the link's pages set.
+        let link_pass = parts
+            .headers
+            .get("x-inkan-link-pass")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| {
+                crate::headers::cookie(&parts.headers, crate::ui::signer_check::PASS_COOKIE)
+            })
+            .filter(|p| p.len() <= 200)
+            .map(str::to_string);
+        Caller {
+            ip,
+            user_agent,
+            link_pass,
+        }
     }
 }
 

@@ -91,6 +91,8 @@ pub(crate) async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
         signer::complete,
         signer::approve,
         signer::decline,
+        signer::give_code,
+        signer::send_sms,
         completion::open,
         completion::document,
         completion::conclusion_certificate,

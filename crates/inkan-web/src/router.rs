@@ -137,6 +137,8 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .route("/sign/{token}/complete", post(signer::complete))
         .route("/sign/{token}/approve", post(signer::approve))
         .route("/sign/{token}/decline", post(signer::decline))
+        .route("/sign/{token}/code", post(signer::give_code))
+        .route("/sign/{token}/sms", post(signer::send_sms))
         // The completion link.
         .route("/completion/{token}", get(completion::open))
         .route(
@@ -202,6 +204,8 @@ fn pages(state: &Shared) -> Router<Shared> {
         .route("/s/{token}/approve", post(ui::signer::approve))
         .route("/s/{token}/decline", post(ui::signer::decline))
         .route("/s/{token}/done", get(ui::signer::done))
+        .route("/s/{token}/code", post(ui::signer_check::give_code))
+        .route("/s/{token}/sms", post(ui::signer_check::send_sms))
         .route(
             "/s/{token}/attachments/{field}",
             post(ui::signer::attach).layer(axum::extract::DefaultBodyLimit::max(
@@ -365,6 +369,10 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
         .route(
             "/app/envelopes/{id}/remind",
             post(ui::staff::envelope::remind),
+        )
+        .route(
+            "/app/envelopes/{id}/recipients/{recipient}/new-link",
+            post(ui::staff::envelope::new_link),
         )
         .route(
             "/app/envelopes/{id}/folder",

@@ -132,6 +132,8 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
                         role: Role::Signer,
                         order: 1,
                         method: SignatureMethod::Witness,
+                        access_code: None,
+                        sms_phone: None,
                     },
                     NewRecipient {
                         key: "city".into(),
@@ -140,6 +142,8 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
                         role: Role::Signer,
                         order: 2,
                         method: SignatureMethod::Witness,
+                        access_code: None,
+                        sms_phone: None,
                     },
                 ],
                 documents,

@@ -29,6 +29,7 @@ fn from(ip: &str) -> Caller {
     Caller {
         ip: Some(ip.parse().unwrap()),
         user_agent: Some("inkan-test/1.0".into()),
+        link_pass: None,
     }
 }
 
@@ -43,7 +44,7 @@ fn document(name: &str) -> NewDocument {
 }
 
 /// Text of a PDF in content order, with all white space removed (so wrapped cells compare).
-fn pdf_text(path: &std::path::Path) -> Option<String> {
+pub(crate) fn pdf_text(path: &std::path::Path) -> Option<String> {
     let out = match std::process::Command::new("pdftotext")
         .args(["-raw", "-enc", "UTF-8"])
         .arg(path)
@@ -166,6 +167,8 @@ async fn certificate_of_conclusion_library_and_verification() {
                         role: Role::Signer,
                         order: 1,
                         method: SignatureMethod::Witness,
+                        access_code: None,
+                        sms_phone: None,
                     },
                     NewRecipient {
                         key: "city".into(),
@@ -174,6 +177,8 @@ async fn certificate_of_conclusion_library_and_verification() {
                         role: Role::Signer,
                         order: 2,
                         method: SignatureMethod::Party,
+                        access_code: None,
+                        sms_phone: None,
                     },
                 ],
                 documents: vec![document("業務委託契約書.pdf"), document("仕様書.pdf")],

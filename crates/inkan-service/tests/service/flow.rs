@@ -143,6 +143,8 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
                         role: Role::Signer,
                         order: 1,
                         method: SignatureMethod::Witness,
+                        access_code: None,
+                        sms_phone: None,
                     },
                     NewRecipient {
                         key: "city".into(),
@@ -151,6 +153,8 @@ async fn vendor_then_city_three_documents_and_a_ukesho_end_at_b_lta(database_url
                         role: Role::Signer,
                         order: 2,
                         method: SignatureMethod::Witness,
+                        access_code: None,
+                        sms_phone: None,
                     },
                 ],
                 documents: vec![

@@ -709,7 +709,7 @@ async fn a_poisoned_job_fails_alone_and_every_other_organization_goes_on() {
         matches!(gone, ServiceError::Gone(ref why) if why.contains("締結済み")),
         "{gone}"
     );
-    assert!(inkan.signer_displays(&token).await.is_err());
+    assert!(inkan.signer_displays(&token, &caller()).await.is_err());
     let view = inkan.open_link(&token, &who).await.unwrap();
     assert!(view.documents.is_empty() && view.attachments.is_empty());
     let completion = t.link_token("vendor@example.co.jp", "c");

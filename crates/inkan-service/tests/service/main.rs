@@ -4,3 +4,4 @@ mod common;
 mod conclusion;
 mod flow;
 mod lifecycle;
+mod signer_check;

@@ -43,6 +43,7 @@ pub struct DeclineRequest {
     params(("token" = String, Path, description = "the token of the link in the email")),
     responses(
         (status = 200, body = SignerView),
+        (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub(crate) async fn open(
     State(state): State<Shared>,
@@ -58,7 +59,7 @@ pub(crate) async fn open(
            ("doc" = String, Path, description = "the document's ID")),
     responses(
         (status = 200, description = "the PDF", content_type = "application/pdf", body = crate::api::Binary),
-        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub(crate) async fn document(
     State(state): State<Shared>,
     CallerInfo(caller): CallerInfo,
@@ -74,7 +75,7 @@ pub(crate) async fn document(
     request_body(content = crate::api::Binary, content_type = "application/pdf", description = "the PDF, at most 20 MB"),
     responses(
         (status = 201, body = AttachmentView),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
         (status = 413, body = ErrorBody)))]
 pub(crate) async fn attach(
@@ -97,7 +98,7 @@ pub(crate) async fn attach(
     request_body = inkan_service::OwnCertificateUpload,
     responses(
         (status = 201, body = inkan_service::OwnCertificateView),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub(crate) async fn upload_own_certificate(
     State(state): State<Shared>,
@@ -118,7 +119,7 @@ pub(crate) async fn upload_own_certificate(
     request_body = CompleteRequest,
     responses(
         (status = 200, body = SignerView),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub(crate) async fn complete(
     State(state): State<Shared>,
@@ -136,7 +137,7 @@ pub(crate) async fn complete(
     params(("token" = String, Path, description = "the token of the link in the email")),
     responses(
         (status = 200, body = SignerView),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 410, body = ErrorBody)))]
 pub(crate) async fn approve(
     State(state): State<Shared>,
@@ -152,7 +153,7 @@ pub(crate) async fn approve(
     request_body = DeclineRequest,
     responses(
         (status = 204, description = "declined"),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub(crate) async fn decline(
     State(state): State<Shared>,
@@ -162,4 +163,52 @@ pub(crate) async fn decline(
 ) -> Result<StatusCode, ApiError> {
     state.inkan.decline(&token, &input.reason, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The code a signer's link asks for: an access code or an SMS code.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CodeRequest {
+    pub code: String,
+}
+
+/// Gives the code of a link that asks for one (アクセスコード or SMS認証). Right: a pass, sent
+/// as the `X-Inkan-Link-Pass` header with every other request of this link. Wrong: 400, counted;
+/// the fifth locks the link (409) and tells the sender.
+#[utoipa::path(post, path = "/api/v1/sign/{token}/code", tag = "signer",
+    params(("token" = String, Path, description = "the token of the link in the email")),
+    request_body = CodeRequest,
+    responses(
+        (status = 200, body = inkan_service::LinkPass),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub(crate) async fn give_code(
+    State(state): State<Shared>,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+    Json(input): Json<CodeRequest>,
+) -> Result<Json<inkan_service::LinkPass>, ApiError> {
+    Ok(Json(
+        state
+            .inkan
+            .give_link_code(&token, &input.code, &caller)
+            .await?,
+    ))
+}
+
+/// Sends a fresh SMS code to the signer's phone (SMS認証): one a minute, five per link.
+#[utoipa::path(post, path = "/api/v1/sign/{token}/sms", tag = "signer",
+    params(("token" = String, Path, description = "the token of the link in the email")),
+    responses(
+        (status = 202, body = inkan_service::SmsSent),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub(crate) async fn send_sms(
+    State(state): State<Shared>,
+    CallerInfo(caller): CallerInfo,
+    Path(token): Path<String>,
+) -> Result<(StatusCode, Json<inkan_service::SmsSent>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.inkan.send_link_sms(&token, &caller).await?),
+    ))
 }

@@ -63,6 +63,15 @@ impl IntoResponse for UiError {
                 lang.t("ログインが必要です", "Please log in"),
                 &lang.pick(&why),
             ),
+            ServiceError::CheckRequired(_) => message_page(
+                lang,
+                StatusCode::UNAUTHORIZED,
+                lang.t("本人確認が必要です", "Please confirm it is you"),
+                lang.t(
+                    "署名依頼メールのリンクから開き直し、コードを入力してください。",
+                    "Open the link in the signature request email again and enter the code.",
+                ),
+            ),
             ServiceError::Invalid(why) => message_page(
                 lang,
                 StatusCode::BAD_REQUEST,

@@ -201,11 +201,41 @@ pub(crate) use crate::headers::cookie;
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when the server is reached over
 /// HTTPS (its public URL says so).
 pub(crate) fn set_cookie(state: &Shared, name: &str, value: &str, max_age: Option<i64>) -> String {
-    cookie_header(&state.inkan.settings().public_url, name, value, max_age)
+    cookie_header(
+        &state.inkan.settings().public_url,
+        name,
+        value,
+        max_age,
+        "/",
+    )
 }
 
-fn cookie_header(public_url: &str, name: &str, value: &str, max_age: Option<i64>) -> String {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+/// A `Set-Cookie` value like [`set_cookie`]'s, sent back only under `path` (a signer's pass goes
+/// to their own link's paths, nowhere else).
+pub(crate) fn set_cookie_at(
+    state: &Shared,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    path: &str,
+) -> String {
+    cookie_header(
+        &state.inkan.settings().public_url,
+        name,
+        value,
+        max_age,
+        path,
+    )
+}
+
+fn cookie_header(
+    public_url: &str,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    path: &str,
+) -> String {
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={age}"));
     }
@@ -235,12 +265,18 @@ mod tests {
 
     #[test]
     fn cookies_are_http_only_and_secure_behind_https() {
-        let c = cookie_header("https://keiyaku.example.jp", "inkan_session", "v", Some(60));
+        let c = cookie_header(
+            "https://keiyaku.example.jp",
+            "inkan_session",
+            "v",
+            Some(60),
+            "/",
+        );
         assert_eq!(
             c,
             "inkan_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
         );
-        let c = cookie_header("http://127.0.0.1:8080", "inkan_session", "v", None);
+        let c = cookie_header("http://127.0.0.1:8080", "inkan_session", "v", None, "/");
         assert_eq!(c, "inkan_session=v; Path=/; HttpOnly; SameSite=Lax");
     }
 

@@ -17,6 +17,7 @@ pub(crate) mod i18n;
 pub(crate) mod layout;
 pub(crate) mod page_images;
 pub(crate) mod signer;
+pub(crate) mod signer_check;
 pub(crate) mod staff;
 pub(crate) mod verify;
 

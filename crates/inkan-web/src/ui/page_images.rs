@@ -172,10 +172,15 @@ pub(crate) async fn rendered(
 pub(crate) async fn signer_page(
     State(state): State<Shared>,
     Reader(lang): Reader,
+    crate::extract::CallerInfo(caller): crate::extract::CallerInfo,
     Path((token, doc, page)): Path<(String, String, String)>,
     Query(q): Query<Width>,
 ) -> UiResult<Response> {
-    let source = state.inkan.signer_display(&token, &doc).await.page(lang)?;
+    let source = state
+        .inkan
+        .signer_display(&token, &doc, &caller)
+        .await
+        .page(lang)?;
     rendered(&state, source, &page, q.w).await.page(lang)
 }
 

@@ -26,6 +26,7 @@ use crate::ui::guard::csrf_refusal;
 use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, page, Frame};
 use crate::ui::page_images::{document_outline, DocumentOutline};
+use crate::ui::signer_check::check_page;
 
 fn csrf_scope(token: &str) -> String {
     format!("link:{token}")
@@ -98,7 +99,12 @@ pub(crate) async fn summary(
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
 ) -> UiResult<Response> {
-    let view = state.inkan.open_link(&token, &caller).await.page(lang)?;
+    let view = match state.inkan.open_link(&token, &caller).await {
+        Err(ServiceError::CheckRequired(prompt)) => {
+            return Ok(check_page(&state, lang, &token, &prompt, None))
+        }
+        other => other.page(lang)?,
+    };
     let path = base(&token);
     let e = &view.envelope;
     let me = &view.recipient;
@@ -234,12 +240,20 @@ pub(crate) async fn signing(
     CallerInfo(caller): CallerInfo,
     Path(token): Path<String>,
 ) -> UiResult<Response> {
-    let view = state.inkan.open_link(&token, &caller).await.page(lang)?;
     let path = base(&token);
+    let view = match state.inkan.open_link(&token, &caller).await {
+        // The first page asks for the code.
+        Err(ServiceError::CheckRequired(_)) => return Ok(Redirect::to(&path).into_response()),
+        other => other.page(lang)?,
+    };
     if !view.can_act || view.recipient.role != Role::Signer {
         return Ok(Redirect::to(&path).into_response());
     }
-    let sources = state.inkan.signer_displays(&token).await.page(lang)?;
+    let sources = state
+        .inkan
+        .signer_displays(&token, &caller)
+        .await
+        .page(lang)?;
     let mut outlines = Vec::new();
     for d in &view.documents {
         let source = sources

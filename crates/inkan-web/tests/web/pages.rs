@@ -1445,6 +1445,7 @@ async fn staff_work_only_from_the_allowed_networks_and_signers_from_anywhere() {
     let office = inkan_service::Caller {
         ip: Some(OFFICE.parse().unwrap()),
         user_agent: None,
+        link_pass: None,
     };
     let staff = app.inkan.authenticate_api_key(&key, &office).await.unwrap();
     let trail = app.inkan.audit_trail(&staff, None).await.unwrap();
@@ -3040,4 +3041,166 @@ async fn hostile_sso_and_folder_settings_are_refused() {
         .await
         .unwrap();
     assert_eq!(mine, json!([]), "nothing was made");
+}
+
+/// Issue 19 item 1 over HTTP: a link with an access code shows the 本人確認 page and nothing of
+/// the contract (page, images, API) until the code is given; the right code sets a pass cookie
+/// scoped to the link's paths; the API takes the pass as a header.
+#[tokio::test]
+async fn a_link_with_an_access_code_shows_nothing_before_the_code() {
+    let app = TestApp::start().await;
+    let key = app.organization_with_login().await;
+    let signer = "taro.yamada@seisou.example.co.jp";
+    let mut input = new_envelope("清掃業務委託契約", signer);
+    input["recipients"][0]["access_code"] = json!("Kita-2026");
+    let r = app
+        .post("/api/v1/envelopes")
+        .bearer_auth(&key)
+        .json(&input)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let envelope: Value = r.json().await.unwrap();
+    assert_eq!(envelope["recipients"][0]["check"], "access_code");
+    let id = envelope["id"].as_str().unwrap();
+    let doc = envelope["documents"][0]["id"].as_str().unwrap().to_string();
+    let token = app.send_for_link(&key, id, signer).await;
+    let client = no_redirects();
+
+    // The page asks for the code and shows neither the title nor the documents.
+    let r = client
+        .get(format!("{}/s/{token}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("本人確認") && html.contains("アクセスコード"),
+        "{html}"
+    );
+    assert!(html.contains("盛岡市"), "{html}");
+    for secret in ["清掃業務委託契約", "業務委託契約書", "R8-契約-0001"] {
+        assert!(!html.contains(secret), "{secret} shown before the code");
+    }
+    let csrf = hidden(&html, "csrf");
+    for path in [
+        format!("/s/{token}/documents/{doc}/pages/1"),
+        format!("/api/v1/sign/{token}/documents/{doc}"),
+        format!("/api/v1/sign/{token}"),
+    ] {
+        let r = client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    let (code, message) = error_of(
+        client
+            .get(format!("{}/api/v1/sign/{token}", app.url))
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    assert_eq!(code, "check_required");
+    assert!(message.contains("アクセスコード"), "{message}");
+    // The signing page sends the signer back to the question.
+    let r = client
+        .get(format!("{}/s/{token}/sign", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+
+    // A wrong code: the page again, saying how many tries are left.
+    let r = client
+        .post(format!("{}/s/{token}/code", app.url))
+        .form(&[("code", "wrong"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("あと 4 回"), "{html}");
+    // Without its CSRF token the form is refused and nothing is counted.
+    let r = client
+        .post(format!("{}/s/{token}/code", app.url))
+        .form(&[("code", "Kita-2026")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // The right code: back to the request with the pass, for this link's paths only.
+    let r = client
+        .post(format!("{}/s/{token}/code", app.url))
+        .form(&[("code", "Kita-2026"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(cookies
+        .iter()
+        .any(|c| c.contains(&format!("Path=/s/{token};")) && c.contains("HttpOnly")));
+    assert!(cookies
+        .iter()
+        .any(|c| c.contains(&format!("Path=/api/v1/sign/{token};"))));
+    let pass_cookie = cookies[0].split(';').next().unwrap().to_string();
+    let html = client
+        .get(format!("{}/s/{token}", app.url))
+        .header("cookie", &pass_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("清掃業務委託契約"), "{html}");
+    let r = client
+        .get(format!("{}/s/{token}/documents/{doc}/pages/1", app.url))
+        .header("cookie", &pass_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The API: the code for a pass, the pass as a header.
+    let r = client
+        .post(format!("{}/api/v1/sign/{token}/code", app.url))
+        .json(&json!({ "code": "Kita-2026" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let pass: Value = r.json().await.unwrap();
+    let r = client
+        .get(format!("{}/api/v1/sign/{token}", app.url))
+        .header("x-inkan-link-pass", pass["pass"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The staff's view names the check.
+    let seen: Value = app
+        .get(&format!("/api/v1/envelopes/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["recipients"][0]["check"], "access_code");
+    assert_eq!(seen["recipients"][0]["link_locked"], false);
 }

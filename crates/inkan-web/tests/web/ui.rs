@@ -1158,6 +1158,28 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
     browser.wait_for_text("#folder-tree", "令和8年度").await;
     accessible(browser, "staff-folders").await;
 
+    // 本人確認: a link with an access code asks for it first, says what is wrong, then opens.
+    let checked = "check@vendor.example.jp";
+    let mut input = new_envelope("アクセスコード付きの契約", checked);
+    input["recipients"][0]["access_code"] = json!("Kita-2026");
+    created_and_sent(&app, &key, &input).await;
+    let checked_token = app.link_token(checked, "s");
+    browser.goto(&url(&format!("/s/{checked_token}"))).await;
+    browser.wait_for_text("h1", "本人確認").await;
+    accessible(browser, "signer-check").await;
+    browser.fill("#code", "wrong").await;
+    browser.click("#check-submit").await;
+    browser
+        .wait_for_text(".check .error", "アクセスコードが違います")
+        .await;
+    accessible(browser, "signer-check-wrong").await;
+    browser.fill("#code", "Kita-2026").await;
+    browser.click("#check-submit").await;
+    browser.wait_for_text("h1", "署名依頼が届いています").await;
+    browser
+        .wait_for_text("h2.title", "アクセスコード付きの契約")
+        .await;
+
     // In English too: the same pages, the other half of every text.
     let token = app.link_token(VENDOR, "s");
     browser

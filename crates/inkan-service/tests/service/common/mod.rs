@@ -24,6 +24,7 @@ pub fn caller() -> Caller {
     Caller {
         ip: Some("192.0.2.10".parse().unwrap()),
         user_agent: Some("inkan-test/1.0".into()),
+        link_pass: None,
     }
 }
 
@@ -129,6 +130,25 @@ impl TestService {
             .collect()
     }
 
+    /// The token of a link `/{prefix}/<token>` mailed to `to` other than `old` (mails of the
+    /// same second need not sort in the order they were sent).
+    pub fn other_link_token(&self, to: &str, prefix: &str, old: &str) -> String {
+        let marker = format!("{}/{prefix}/", self.public_url);
+        self.outbox()
+            .iter()
+            .filter(|m| m.to == to)
+            .filter_map(|m| {
+                let start = m.text.find(&marker)? + marker.len();
+                let token: String = m.text[start..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect();
+                (token != old).then_some(token)
+            })
+            .next()
+            .unwrap_or_else(|| panic!("no new /{prefix}/ link mailed to {to}"))
+    }
+
     /// The token of the last link `/{prefix}/<token>` mailed to `to`.
     pub fn link_token(&self, to: &str, prefix: &str) -> String {
         let marker = format!("{}/{prefix}/", self.public_url);
@@ -185,6 +205,8 @@ pub fn recipient(email: &str, role: Role, order: u32) -> inkan_service::NewRecip
         role,
         order,
         method: SignatureMethod::Witness,
+        access_code: None,
+        sms_phone: None,
     }
 }
 
@@ -196,37 +218,42 @@ pub async fn draft(
     recipients: Vec<inkan_service::NewRecipient>,
     amount: &str,
 ) -> inkan_service::EnvelopeView {
-    use base64::Engine;
-    let now = inkan_service::Clock::now(&inkan_service::SystemClock);
     inkan
-        .create_envelope(
-            staff,
-            &inkan_service::NewEnvelope {
-                number: "R8-0001".into(),
-                title: title.into(),
-                message: String::new(),
-                deadline: now + 3 * 86_400,
-                counterparty: None,
-                recipients,
-                documents: vec![inkan_service::NewDocument {
-                    name: "契約書.pdf".into(),
-                    content_base64: base64::engine::general_purpose::STANDARD
-                        .encode(inkan_testkit::validators::sample_pdf(2)),
-                    signers: None,
-                    fields: vec![],
-                    metadata: inkan_service::MetadataInput {
-                        date: Some("2026-05-01".into()),
-                        amount: Some(amount.into()),
-                        counterparty: Some("株式会社テスト".into()),
-                    },
-                }],
-                attachments: vec![],
-                folder: None,
-            },
-            &caller(),
-        )
+        .create_envelope(staff, &draft_input(title, recipients, amount), &caller())
         .await
         .unwrap()
+}
+
+/// What [`draft`] creates: one two-page document (取引金額 `amount`) for `recipients`.
+pub fn draft_input(
+    title: &str,
+    recipients: Vec<inkan_service::NewRecipient>,
+    amount: &str,
+) -> inkan_service::NewEnvelope {
+    use base64::Engine;
+    let now = inkan_service::Clock::now(&inkan_service::SystemClock);
+    inkan_service::NewEnvelope {
+        number: "R8-0001".into(),
+        title: title.into(),
+        message: String::new(),
+        deadline: now + 3 * 86_400,
+        counterparty: None,
+        recipients,
+        documents: vec![inkan_service::NewDocument {
+            name: "契約書.pdf".into(),
+            content_base64: base64::engine::general_purpose::STANDARD
+                .encode(inkan_testkit::validators::sample_pdf(2)),
+            signers: None,
+            fields: vec![],
+            metadata: inkan_service::MetadataInput {
+                date: Some("2026-05-01".into()),
+                amount: Some(amount.into()),
+                counterparty: Some("株式会社テスト".into()),
+            },
+        }],
+        attachments: vec![],
+        folder: None,
+    }
 }
 
 /// A one-signer envelope `title` (取引金額 `amount`) sent to `email`; the mail jobs run, so the

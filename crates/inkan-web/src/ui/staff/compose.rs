@@ -131,7 +131,8 @@ fn recipients_fields(lang: Lang) -> Markup {
             table #recipients {
                 thead { tr {
                     th { (lang.t("氏名", "Name")) } th { (lang.t("メールアドレス", "Email")) }
-                    th { (lang.t("役割", "Role")) } th { (lang.t("順番", "Order")) } th { (lang.t("署名方法", "Method")) } th {}
+                    th { (lang.t("役割", "Role")) } th { (lang.t("順番", "Order")) } th { (lang.t("署名方法", "Method")) }
+                    th { (lang.t("本人確認", "Identity check")) } th {}
                 } }
                 tbody {}
             }

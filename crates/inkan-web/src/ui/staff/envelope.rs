@@ -119,6 +119,7 @@ fn envelope_view(lang: Lang, session: &StaffSession, model: &EnvelopeModel, base
             @if session.staff.may_send() { (actions(lang, e, &session.csrf, base)) }
             @if let Some(placing) = &model.placing { (placing_forms(lang, e, placing, &session.csrf, base)) }
             (progress(lang, &e.recipients, ended))
+            (signer_checks(lang, e, session.staff.may_send(), &session.csrf, base))
             (documents(lang, e, base))
             h2 { (lang.t("操作ログ", "Audit trail")) }
             (audit_table(lang, &model.trail))
@@ -282,6 +283,45 @@ fn audit_table(lang: Lang, trail: &[AuditLine]) -> Markup {
     )
 }
 
+/// 本人確認: the signers whose link asks for a code, how, and whether wrong codes locked it —
+/// with the fresh link that unlocks it for a sender.
+fn signer_checks(lang: Lang, e: &EnvelopeView, sends: bool, csrf: &str, base: &str) -> Markup {
+    let checked: Vec<_> = e.recipients.iter().filter(|r| r.check.is_some()).collect();
+    let open = matches!(
+        e.status,
+        StatusKind::AwaitingApproval | StatusKind::Sent | StatusKind::PartiallySigned
+    );
+    html! {
+        @if !checked.is_empty() {
+            section.signer-checks {
+                h2 { (lang.t("本人確認", "Identity checks")) }
+                ul {
+                    @for r in checked {
+                        li {
+                            (r.name) " — "
+                            @match r.check {
+                                Some(inkan_domain::CheckMethod::Sms) => {
+                                    (lang.t("SMS認証", "SMS code")) " (" (r.check_phone.as_deref().unwrap_or_default()) ")"
+                                }
+                                _ => { (lang.t("アクセスコード", "Access code")) }
+                            }
+                            @if r.link_locked {
+                                " " strong.locked { (lang.t("ロック中 (誤ったコードが5回入力されました)", "locked (five wrong codes)")) }
+                                @if sends && open && r.state == inkan_domain::RecipientState::Waiting {
+                                    form.inline method="post" action=(format!("{base}/recipients/{}/new-link", percent_encode(&r.id))) {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button.secondary.new-link type="submit" { (lang.t("新しい署名用リンクを送る", "Send a fresh signing link")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct Action {
     #[serde(default)]
@@ -310,6 +350,27 @@ async fn act(
     };
     result.staff_page(lang)?;
     Ok(Redirect::to(&format!("/app/envelopes/{}", percent_encode(id))).into_response())
+}
+
+/// `POST /app/envelopes/{id}/recipients/{recipient}/new-link`: a fresh signing link (the old
+/// one stops working; a locked link's wrong codes no longer count).
+pub(crate) async fn new_link(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path((id, recipient)): Path<(String, String)>,
+    Form(form): Form<Action>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&form.csrf)) {
+        return Ok(expired_form(lang));
+    }
+    state
+        .inkan
+        .send_fresh_link(&session.staff, &id, &recipient, &caller)
+        .await
+        .staff_page(lang)?;
+    Ok(Redirect::to(&format!("/app/envelopes/{}", percent_encode(&id))).into_response())
 }
 
 /// `POST /app/envelopes/{id}/send`.
