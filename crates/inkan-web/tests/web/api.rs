@@ -104,6 +104,8 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/sign/{token}/complete", "post"),
         ("/api/v1/sign/{token}/approve", "post"),
         ("/api/v1/sign/{token}/decline", "post"),
+        ("/api/v1/sign/{token}/code", "post"),
+        ("/api/v1/sign/{token}/sms", "post"),
         ("/api/v1/completion/{token}", "get"),
         ("/api/v1/completion/{token}/documents/{doc}", "get"),
         ("/api/v1/completion/{token}/certificate", "get"),
