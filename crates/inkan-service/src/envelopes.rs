@@ -1,28 +1,21 @@
 //! Staff's use cases on envelopes: create a draft with its documents, recipients and fields;
 //! send; cancel; remind; read, list and download; the 電帳法 search and its CSV export.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use inkan_domain::{
-    text, AttachmentId, CounterpartyId, DocumentId, Email, Envelope, EnvelopeId, EnvelopeStatus,
-    Field, FieldKind, Outcome, Placement, Recipient, RecipientId, Role, StatusKind, Yen,
+    text, DocumentId, Email, Envelope, EnvelopeId, EnvelopeStatus, Field, FieldKind, Outcome,
+    Placement, Recipient, RecipientId, Role, StatusKind, Yen,
 };
 use inkan_store::{
-    AttachmentRecord, Change, DocumentQuery, DocumentRecord, EnvelopeFilter, EnvelopeRecord,
-    EnvelopeWrite, TokenKind, TransactionMetadata,
+    Change, DocumentQuery, EnvelopeFilter, EnvelopeRecord, EnvelopeWrite, TokenKind,
+    TransactionMetadata,
 };
 
 use crate::notify::MailKind;
-use crate::views::{
-    document_view, envelope_view, summary, NewAttachment, NewDocument, NewRecipient,
-};
+use crate::views::{document_view, envelope_view, summary, NewDocument, NewRecipient};
 use crate::{
-    Caller, DocumentHitView, EnvelopeSummary, EnvelopeView, Inkan, MetadataInput, NewEnvelope,
-    Result, ServiceError, Staff,
+    Caller, DocumentHitView, EnvelopeSummary, EnvelopeView, Inkan, MetadataInput, Result,
+    ServiceError, Staff,
 };
-
-/// The largest sender attachment, decoded (the page and the API check the same bound).
-const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 
 pub(crate) fn blob_key(org: impl std::fmt::Display, env: EnvelopeId, tail: &str) -> String {
     format!(
@@ -55,14 +48,6 @@ pub(crate) fn check_pdf(name: &str, bytes: &[u8]) -> Result<u32> {
         ));
     }
     u32::try_from(pages).map_err(|_| bad("too many pages".into()))
-}
-
-fn decode(what: &str, text: &str) -> Result<Vec<u8>> {
-    STANDARD.decode(text.trim()).map_err(|e| {
-        ServiceError::Invalid(format!(
-            "{what}: 内容が base64 として読めません (the content is not valid base64: {e})"
-        ))
-    })
 }
 
 /// A file name as people see it in mails, downloads and the 締結証明書: one line, no slashes.
@@ -147,190 +132,13 @@ impl Inkan {
         }
     }
 
-    /// Creates a draft envelope with its documents, recipients, fields and attachments: each
-    /// step checks its part of the request and names what is wrong; the whole is stored in one
-    /// change, or nothing is.
-    pub async fn create_envelope(
-        &self,
-        staff: &Staff,
-        input: &NewEnvelope,
-        caller: &Caller,
-    ) -> Result<EnvelopeView> {
-        staff.require_send()?;
-        let now = self.now();
-        let org = self
-            .store
-            .organization(staff.organization)
-            .await?
-            .ok_or(ServiceError::NotFound("the organization"))?;
-        let mut envelope = Envelope::new(
-            staff.organization,
-            &input.number,
-            &input.title,
-            input.deadline,
-            now,
-        )?;
-        envelope.message = text::paragraphs("メッセージ (message)", &input.message, 5000)?;
-        let counterparty = match input.counterparty.as_deref() {
-            Some(id) if !id.trim().is_empty() => {
-                let id: CounterpartyId = id
-                    .parse()
-                    .map_err(|_| ServiceError::NotFound("the counterparty"))?;
-                Some(
-                    self.store
-                        .counterparty(staff.organization, id)
-                        .await?
-                        .ok_or(ServiceError::NotFound("the counterparty"))?,
-                )
-            }
-            _ => None,
-        };
-        let recipients = RecipientKeys::add(&mut envelope, &input.recipients)?;
-        let trade_name = counterparty.as_ref().map(|c| c.trade_name.as_str());
-        let documents = self
-            .new_documents(staff, &mut envelope, input, &recipients, trade_name, now)
-            .await?;
-        let attachments = self
-            .new_attachments(staff, envelope.id, &input.attachments, now)
-            .await?;
-        let folder = self
-            .folder_for_new_envelope(staff, input.folder, org.folder_required)
-            .await?;
-        let (sender_name, sender_email) = self.sender(staff, &org.name).await?;
-        let record = EnvelopeRecord {
-            envelope,
-            version: 0,
-            created_by: staff.on_behalf_of,
-            folder,
-            sender_name,
-            sender_email,
-            counterparty: counterparty.map(|c| c.id),
-            sealed_at: None,
-            certificate: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let audit = vec![self.audit_entry(
-            staff.organization,
-            &staff.actor,
-            "create",
-            Some(record.id()),
-            None,
-            caller,
-            serde_json::json!({
-                "title": record.envelope.title,
-                "number": record.envelope.number,
-                "documents": documents.iter().map(|d| serde_json::json!({"id": d.id.to_string(), "name": d.name, "sha256": d.sha256})).collect::<Vec<_>>(),
-            }),
-        )];
-        let view = envelope_view(&record, &documents, &attachments);
-        self.store
-            .apply(Change {
-                envelope: Some(EnvelopeWrite {
-                    record,
-                    expected_version: None,
-                }),
-                documents,
-                attachments,
-                audit,
-                now,
-                ..Change::default()
-            })
-            .await?;
-        Ok(view)
-    }
-
-    /// The documents of a new envelope: each checked (a PDF Inkan can sign, its fields on its
-    /// pages and for signers), counted against the envelope's limits, and stored encrypted.
-    async fn new_documents(
-        &self,
-        staff: &Staff,
-        envelope: &mut Envelope,
-        input: &NewEnvelope,
-        recipients: &RecipientKeys,
-        counterparty: Option<&str>,
-        now: i64,
-    ) -> Result<Vec<DocumentRecord>> {
-        if input.documents.is_empty() {
-            return Err(ServiceError::Invalid(
-                "文書を1つ以上追加してください (an envelope needs at least one document)".into(),
-            ));
-        }
-        let mut documents = Vec::new();
-        for (i, d) in input.documents.iter().enumerate() {
-            let name = file_name(&d.name)?;
-            let bytes = decode(&format!("document {name}"), &d.content_base64)?;
-            envelope.add_document(bytes.len() as u64)?;
-            let pages = check_pdf(&name, &bytes)?;
-            let fields = recipients.fields_of(d, &name, pages)?;
-            let id = DocumentId::new();
-            let key = blob_key(staff.organization, envelope.id, &format!("doc/{id}/r0"));
-            let info = self.put_blob(&key, &bytes).await?;
-            let mut metadata = parse_metadata(&d.metadata)?;
-            if metadata.counterparty.is_none() {
-                metadata.counterparty = counterparty.map(str::to_string);
-            }
-            documents.push(DocumentRecord {
-                id,
-                envelope: envelope.id,
-                organization: staff.organization,
-                position: i as u32 + 1,
-                name,
-                pages,
-                original_blob: key.clone(),
-                current_blob: key,
-                revision: 0,
-                size: info.0,
-                sha256: info.1,
-                fields,
-                signed_by: Vec::new(),
-                metadata,
-                archive_until: None,
-                created_at: now,
-            });
-        }
-        Ok(documents)
-    }
-
-    /// The attachments of a new envelope, each at most 20 MB, stored encrypted.
-    async fn new_attachments(
-        &self,
-        staff: &Staff,
-        envelope: EnvelopeId,
-        input: &[NewAttachment],
-        now: i64,
-    ) -> Result<Vec<AttachmentRecord>> {
-        let mut attachments = Vec::new();
-        for a in input {
-            let name = file_name(&a.name)?;
-            let bytes = decode(&format!("attachment {name}"), &a.content_base64)?;
-            if bytes.len() > MAX_ATTACHMENT_BYTES {
-                return Err(ServiceError::Invalid(format!(
-                    "添付ファイル「{name}」が20MBを超えています (attachment 「{name}」 is larger than 20 MB)"
-                )));
-            }
-            let id = AttachmentId::new();
-            let key = blob_key(staff.organization, envelope, &format!("att/{id}"));
-            let info = self.put_blob(&key, &bytes).await?;
-            attachments.push(AttachmentRecord {
-                id,
-                envelope,
-                organization: staff.organization,
-                recipient: None,
-                field: None,
-                name,
-                blob: key,
-                size: info.0,
-                sha256: info.1,
-                created_at: now,
-            });
-        }
-        Ok(attachments)
-    }
-
     /// The person sending (the logged-in user, or the one the API key acts for): the name the
     /// mails and the 締結証明書 show (the organization and their department) and their address.
-    async fn sender(&self, staff: &Staff, organization: &str) -> Result<(String, String)> {
+    pub(crate) async fn sender(
+        &self,
+        staff: &Staff,
+        organization: &str,
+    ) -> Result<(String, String)> {
         let sender = match staff.on_behalf_of {
             Some(u) => self.store.user(staff.organization, u).await?,
             None => None,
@@ -812,14 +620,14 @@ pub(crate) fn hit_view(hit: inkan_store::DocumentHit) -> DocumentHitView {
 }
 
 /// The recipients of a new envelope by the keys the request names them with.
-struct RecipientKeys {
+pub(crate) struct RecipientKeys {
     keys: Vec<(String, RecipientId, Role)>,
 }
 
 impl RecipientKeys {
     /// Checks each recipient (role, unique key, address, name, signature method) and adds it
     /// to `envelope`.
-    fn add(envelope: &mut Envelope, input: &[NewRecipient]) -> Result<Self> {
+    pub(crate) fn add(envelope: &mut Envelope, input: &[NewRecipient]) -> Result<Self> {
         let mut keys: Vec<(String, RecipientId, Role)> = Vec::new();
         for (i, r) in input.iter().enumerate() {
             let role = r.role;
@@ -881,7 +689,7 @@ impl RecipientKeys {
     /// the document has, one signature field per signer at most; then a signature field for
     /// every signer of the document who has none (invisible unless placed). Who signs: those
     /// the document names, else every signer.
-    fn fields_of(&self, d: &NewDocument, name: &str, pages: u32) -> Result<Vec<Field>> {
+    pub(crate) fn fields_of(&self, d: &NewDocument, name: &str, pages: u32) -> Result<Vec<Field>> {
         let mut fields = Vec::new();
         for f in &d.fields {
             let (recipient, role) = self.get(&f.recipient)?;

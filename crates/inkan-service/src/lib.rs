@@ -29,6 +29,7 @@ mod engine;
 mod envelopes;
 mod error;
 mod folders;
+mod intake;
 pub mod japan;
 mod jobs;
 mod metrics;
@@ -66,6 +67,7 @@ pub use error::{Result, ServiceError, BUSY_RETRY_SECONDS};
 pub use folders::{
     Colleague, EnvelopeMove, EnvelopeShares, FolderInput, FolderView, GroupInput, GroupView,
 };
+pub use intake::{EnvelopeIntake, MAX_ATTACHMENT_BYTES};
 pub use jobs::{JobLine, JobReport, Worker};
 pub use metrics::{Metrics, METRICS_CONTENT_TYPE};
 pub use own_certificate::{OwnCertificateUpload, OwnCertificateView, OwnKey};

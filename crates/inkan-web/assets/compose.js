@@ -112,12 +112,6 @@
   // Documents: each previewed by the server; pages shown with their placed fields.
   const documents = [];
   const pagesBox = $("#pages");
-  const fileToBase64 = (file) => new Promise((resolve, reject) => {
-    const r = new FileReader();
-    r.onload = () => resolve(String(r.result).split(",", 2)[1] || "");
-    r.onerror = () => reject(r.error);
-    r.readAsDataURL(file);
-  });
   $("#files").addEventListener("change", async (ev) => {
     const files = Array.from(ev.target.files || []);
     ev.target.value = "";
@@ -326,6 +320,35 @@
 
   function showError(text) { $("#compose-error").textContent = text; }
 
+  // Posts `form` with the upload's progress shown (fetch cannot report it; XMLHttpRequest can).
+  function upload(url, form) {
+    const box = $("#upload-progress"), bar = $("#upload-bar"), percent = $("#upload-percent");
+    box.hidden = false;
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", url);
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+      xhr.responseType = "json";
+      xhr.upload.addEventListener("progress", (e) => {
+        if (!e.lengthComputable) return;
+        const p = Math.floor((e.loaded / e.total) * 100);
+        bar.value = p;
+        percent.textContent = p + "%";
+      });
+      xhr.addEventListener("load", () => {
+        const body = xhr.response;
+        if (xhr.status >= 200 && xhr.status < 300 && body) { resolve(body); return; }
+        box.hidden = true;
+        reject(new Error(body && body.error ? body.error.message : String(xhr.status)));
+      });
+      xhr.addEventListener("error", () => {
+        box.hidden = true;
+        reject(new Error(t("通信が切れました。もう一度お試しください。", "The connection broke; please try again.")));
+      });
+      xhr.send(form);
+    });
+  }
+
   async function submit(send) {
     showError("");
     const title = $("#title").value.trim();
@@ -338,16 +361,10 @@
     const buttons = [$("#save-draft"), $("#send-now")];
     buttons.forEach((b) => { b.disabled = true; });
     try {
-      // Files sent along for reference (納付書, 仕様書 …): not signed, shown to every recipient.
-      const attachments = [];
-      for (const file of $("#attachments").files) {
-        attachments.push({ name: file.name, content_base64: await fileToBase64(file) });
-      }
       const docs = [];
       for (const d of documents) {
         docs.push({
           name: d.name,
-          content_base64: await fileToBase64(d.file),
           signers: $$(".doc-signers input:checked", d.card).map((c) => c.value),
           fields: d.fields,
           metadata: {
@@ -360,16 +377,17 @@
       const envelope = {
         title, number: $("#number").value.trim(), message: $("#message").value,
         deadline: Math.floor(deadlineAt / 1000), counterparty: $("#counterparty").value || null,
-        recipients: rs, documents: docs, attachments,
+        recipients: rs, documents: docs,
         folder: ($("#folder") && $("#folder").value) || null,
       };
-      const r = await fetch("/app/envelopes", {
-        method: "POST", credentials: "same-origin",
-        headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
-        body: JSON.stringify({ envelope, send }),
-      });
-      const body = await r.json();
-      if (!r.ok) throw new Error(body && body.error ? body.error.message : String(r.status));
+      // multipart/form-data: the envelope's JSON first, then each PDF as its own part (the
+      // server stores them one at a time), then the attachments (納付書, 仕様書 …: not signed,
+      // shown to every recipient).
+      const form = new FormData();
+      form.append("envelope", new Blob([JSON.stringify(envelope)], { type: "application/json" }));
+      for (const d of documents) form.append("document", d.file, d.name);
+      for (const file of $("#attachments").files) form.append("attachment", file, file.name);
+      const body = await upload("/app/envelopes" + (send ? "?send=true" : ""), form);
       location.assign(body.url);
     } catch (e) {
       showError(e.message);

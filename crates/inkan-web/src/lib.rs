@@ -19,6 +19,7 @@ mod redirect;
 mod render;
 mod router;
 mod ui;
+mod upload;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail, StartError};
 pub use extract::{CallerInfo, StaffAuth};

@@ -1,7 +1,7 @@
 //! Envelopes (封筒): create a draft, list, read, send, cancel, remind, download what is inside,
 //! and read the audit trail.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use inkan_domain::StatusKind;
@@ -76,22 +76,45 @@ impl From<inkan_store::AuditEntry> for AuditEntryView {
     }
 }
 
-/// Creates a draft envelope with its documents (base64 PDFs), recipients and fields.
+/// An envelope as `multipart/form-data`: its JSON first, then its files, read one at a time.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the parts `crate::upload` reads, for the OpenAPI document
+pub(crate) struct EnvelopeUpload {
+    /// The envelope (`NewEnvelope` as JSON, each document's `content_base64` left out): the
+    /// first part.
+    envelope: NewEnvelope,
+    /// One PDF per document of `envelope.documents`, in their order.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    document: Vec<Vec<u8>>,
+    /// Files the sender attaches; each part's file name is the attachment's name.
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    attachment: Option<Vec<Vec<u8>>>,
+}
+
+/// Creates a draft envelope with its documents, recipients and fields: as JSON with the PDFs
+/// in base64 (small clients), or as `multipart/form-data` with the PDFs as parts, streamed (up
+/// to 100 documents, 200 MB).
 #[utoipa::path(post, path = "/api/v1/envelopes", tag = "envelopes",
-    request_body = NewEnvelope,
+    request_body(content((NewEnvelope = "application/json"), (EnvelopeUpload = "multipart/form-data"))),
     security(("api_key" = [])),
     responses(
         (status = 201, body = EnvelopeView),
-        (status = 400, description = "a field is wrong, the base64 is bad, or a document is not a PDF Inkan can sign", body = ErrorBody),
+        (status = 400, description = "a field is wrong, the base64 is bad, a part is missing or unknown, or a document is not a PDF Inkan can sign", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 413, description = "larger than 300 MB", body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<Shared>,
     StaffAuth(staff): StaffAuth,
     CallerInfo(caller): CallerInfo,
-    Json(input): Json<NewEnvelope>,
+    request: axum::extract::Request,
 ) -> Result<(StatusCode, Json<EnvelopeView>), ApiError> {
-    let view = state.inkan.create_envelope(&staff, &input, &caller).await?;
+    let view = if crate::upload::is_multipart(request.headers()) {
+        let multipart = crate::upload::multipart(request, &state).await?;
+        crate::upload::receive_envelope(&state, &staff, multipart, &caller).await?
+    } else {
+        let Json(input) = Json::<NewEnvelope>::from_request(request, &state).await?;
+        state.inkan.create_envelope(&staff, &input, &caller).await?
+    };
     Ok((StatusCode::CREATED, Json(view)))
 }
 

@@ -1497,3 +1497,153 @@ async fn metrics_count_by_route_and_are_for_loopback_or_the_token() {
         .unwrap()
         .contains("inkan_http_requests_total{"));
 }
+
+/// Counts the files under `dir`, recursively (the stored blobs).
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() {
+                        files_under(&path)
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Issue 18 item 2: an envelope as multipart/form-data — its JSON, then each PDF as a part —
+/// is the same envelope as the base64 JSON; a missing, unknown or broken part is refused with
+/// its name, and what was stored before it is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_envelope_uploads_as_multipart_one_file_at_a_time() {
+    use reqwest::multipart::{Form, Part};
+    let app = TestApp::start().await;
+    let key = app
+        .organization("盛岡市", "keiyaku@city.morioka.example.jp")
+        .await;
+    let signer = "taro.yamada@seisou.example.co.jp";
+    let one = inkan_testkit::validators::sample_pdf(1);
+    let two = inkan_testkit::validators::sample_pdf(2);
+    let mut envelope = new_envelope("清掃業務委託契約", signer);
+    envelope["attachments"] = json!([]);
+    envelope["documents"] = json!([
+        { "name": "業務委託契約書.pdf", "metadata": { "date": "2026-04-01", "amount": "1,234,567円" } },
+        { "name": "請書.pdf" }
+    ]);
+    let form = |parts: Vec<(&'static str, Part)>| {
+        parts
+            .into_iter()
+            .fold(Form::new(), |form, (name, part)| form.part(name, part))
+    };
+    let json_part = |value: &Value| {
+        Part::text(value.to_string())
+            .mime_str("application/json")
+            .unwrap()
+    };
+    let pdf_part = |bytes: &[u8], name: &str| {
+        Part::bytes(bytes.to_vec())
+            .file_name(name.to_string())
+            .mime_str("application/pdf")
+            .unwrap()
+    };
+    let post = |form: Form| {
+        app.post("/api/v1/envelopes")
+            .bearer_auth(&key)
+            .multipart(form)
+            .send()
+    };
+
+    let r = post(form(vec![
+        ("envelope", json_part(&envelope)),
+        ("document", pdf_part(&one, "a.pdf")),
+        ("document", pdf_part(&two, "b.pdf")),
+        ("attachment", pdf_part(&one, "納付書.pdf")),
+    ]))
+    .await
+    .unwrap();
+    let status = r.status();
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{created}");
+    let sha = |bytes: &[u8]| {
+        use sha2::Digest;
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(created["documents"][0]["name"], "業務委託契約書.pdf");
+    assert_eq!(created["documents"][0]["sha256"], sha(&one));
+    assert_eq!(created["documents"][0]["metadata"]["amount"], "1234567");
+    assert_eq!(created["documents"][1]["pages"], 2);
+    assert_eq!(created["documents"][1]["sha256"], sha(&two));
+    assert_eq!(created["attachments"][0]["name"], "納付書.pdf");
+    // It downloads as it was uploaded.
+    let id = created["id"].as_str().unwrap();
+    let doc = created["documents"][1]["id"].as_str().unwrap();
+    let bytes = app
+        .bytes(&key, &format!("/api/v1/envelopes/{id}/documents/{doc}"))
+        .await;
+    assert_eq!(bytes, two);
+
+    // Refused, each naming what is wrong; nothing stays stored.
+    let blobs = app.data.path().join("blobs");
+    let before = files_under(&blobs);
+    let cases: Vec<(Vec<(&'static str, Part)>, &str)> = vec![
+        (
+            vec![
+                ("envelope", json_part(&envelope)),
+                ("document", pdf_part(&one, "a.pdf")),
+            ],
+            "1 of the 2",
+        ),
+        (
+            vec![
+                ("envelope", json_part(&envelope)),
+                ("document", pdf_part(&one, "a.pdf")),
+                ("document", pdf_part(b"%PDF-1.7 not really", "b.pdf")),
+            ],
+            "請書.pdf",
+        ),
+        (
+            vec![
+                ("envelope", json_part(&envelope)),
+                ("document", pdf_part(&one, "a.pdf")),
+                ("photo", pdf_part(&one, "x.pdf")),
+            ],
+            "photo",
+        ),
+        (vec![("document", pdf_part(&one, "a.pdf"))], "envelope"),
+        (vec![("envelope", Part::text("{not json"))], "envelope"),
+        (
+            vec![
+                ("envelope", json_part(&envelope)),
+                ("document", pdf_part(&one, "a.pdf")),
+                ("document", pdf_part(&two, "b.pdf")),
+                ("document", pdf_part(&two, "c.pdf")),
+            ],
+            "more document files",
+        ),
+    ];
+    for (parts, needle) in cases {
+        let (code, message) = error_of(post(form(parts)).await.unwrap(), 400).await;
+        assert_eq!(code, "invalid", "{message}");
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+    assert_eq!(files_under(&blobs), before, "a refused upload left files");
+    let list: Value = app
+        .get("/api/v1/envelopes")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}

@@ -620,9 +620,20 @@ async fn staff_log_in_upload_place_fields_and_send() {
         json!(2)
     );
     browser.screenshot("fields-placed").await;
+    // The upload's progress bar: what it showed last is kept across the page change.
+    js(
+        &browser,
+        "const p = document.querySelector('#upload-percent');          new MutationObserver(() => sessionStorage.setItem('upload-shown', p.textContent))            .observe(p, { childList: true, characterData: true, subtree: true });          return true",
+    )
+    .await;
     browser.click("#send-now").await;
     browser.wait_for_text("#envelope-status", "署名待ち").await;
     browser.screenshot("sent").await;
+    assert_eq!(
+        js(&browser, "return sessionStorage.getItem('upload-shown')").await,
+        json!("100%"),
+        "the progress bar did not reach 100%"
+    );
 
     // What the server holds: the recipients in order, the fields where they were put.
     let list: Value = app

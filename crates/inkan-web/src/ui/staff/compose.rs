@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StaffSession;
 use crate::error::ApiError;
-use crate::extract::{CallerInfo, Json, Shared};
+use crate::extract::{CallerInfo, Json, Query, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
 use crate::ui::i18n::Lang;
@@ -70,6 +70,11 @@ fn compose_view(lang: Lang, session: &StaffSession, model: &ComposeModel, title:
                     (file_fields(lang))
                     (field_palette(lang))
                     p.error #compose-error role="alert" {}
+                    // Shown while the files upload (the PDFs go one after another, streamed).
+                    div.upload-progress #upload-progress hidden {
+                        label for="upload-bar" { (lang.t("アップロード中", "Uploading")) " " span #upload-percent { "0%" } }
+                        progress #upload-bar max="100" value="0" {}
+                    }
                     div.buttons {
                         button.secondary #save-draft type="button" { (lang.t("下書き保存", "Save as draft")) }
                         button.primary #send-now type="button" { (lang.t("送信する", "Send")) }
@@ -276,20 +281,39 @@ pub(crate) struct Created {
     url: String,
 }
 
-/// `POST /app/envelopes` (JSON): creates the draft, and sends it when asked.
+/// How the compose page's upload is sent on.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CreateQuery {
+    #[serde(default)]
+    send: bool,
+}
+
+/// `POST /app/envelopes[?send=true]`: creates the draft from the page's upload (multipart, the
+/// files streamed one at a time; or JSON with base64 files), and sends it when asked.
 pub(crate) async fn create(
     State(state): State<Shared>,
     session: StaffSession,
     CallerInfo(caller): CallerInfo,
     headers: HeaderMap,
-    Json(compose): Json<Compose>,
+    Query(query): Query<CreateQuery>,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     check_token(&state, &session, &headers)?;
-    let view = state
-        .inkan
-        .create_envelope(&session.staff, &compose.envelope, &caller)
-        .await?;
-    if compose.send {
+    let (view, send) = if crate::upload::is_multipart(&headers) {
+        let multipart = crate::upload::multipart(request, &state).await?;
+        let view =
+            crate::upload::receive_envelope(&state, &session.staff, multipart, &caller).await?;
+        (view, query.send)
+    } else {
+        use axum::extract::FromRequest;
+        let Json(compose) = Json::<Compose>::from_request(request, &state).await?;
+        let view = state
+            .inkan
+            .create_envelope(&session.staff, &compose.envelope, &caller)
+            .await?;
+        (view, compose.send)
+    };
+    if send {
         state.inkan.send(&session.staff, &view.id, &caller).await?;
     }
     let url = format!("/app/envelopes/{}", percent_encode(&view.id));
