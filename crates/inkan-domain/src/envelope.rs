@@ -32,9 +32,17 @@ pub enum EnvelopeStatus {
     Sent,
     PartiallySigned,
     Completed,
-    Declined { by: RecipientId, reason: String },
-    Cancelled { reason: String },
+    Declined {
+        by: RecipientId,
+        reason: String,
+    },
+    Cancelled {
+        reason: String,
+    },
     Expired,
+    /// 取込済み: a contract concluded outside Inkan (on paper, or through another service),
+    /// kept with a document timestamp for the 電帳法 search. Nothing more happens to it.
+    Imported,
 }
 
 /// An envelope's status without its details (who declined, why): what lists show and filters
@@ -50,11 +58,12 @@ pub enum StatusKind {
     Declined,
     Cancelled,
     Expired,
+    Imported,
 }
 
 impl StatusKind {
     /// Every status, in the order an envelope goes through them.
-    pub const ALL: [StatusKind; 8] = [
+    pub const ALL: [StatusKind; 9] = [
         StatusKind::Draft,
         StatusKind::AwaitingApproval,
         StatusKind::Sent,
@@ -63,6 +72,7 @@ impl StatusKind {
         StatusKind::Declined,
         StatusKind::Cancelled,
         StatusKind::Expired,
+        StatusKind::Imported,
     ];
 
     /// The stable name stored in databases and shown in the API.
@@ -76,6 +86,7 @@ impl StatusKind {
             StatusKind::Declined => "declined",
             StatusKind::Cancelled => "cancelled",
             StatusKind::Expired => "expired",
+            StatusKind::Imported => "imported",
         }
     }
 
@@ -97,6 +108,7 @@ impl EnvelopeStatus {
             Self::Declined { .. } => StatusKind::Declined,
             Self::Cancelled { .. } => StatusKind::Cancelled,
             Self::Expired => StatusKind::Expired,
+            Self::Imported => StatusKind::Imported,
         }
     }
 
@@ -105,11 +117,15 @@ impl EnvelopeStatus {
         self.kind().name()
     }
 
-    /// Completed, declined, cancelled or expired: nothing more can happen.
+    /// Completed, declined, cancelled, expired or imported: nothing more can happen.
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            Self::Completed | Self::Declined { .. } | Self::Cancelled { .. } | Self::Expired
+            Self::Completed
+                | Self::Declined { .. }
+                | Self::Cancelled { .. }
+                | Self::Expired
+                | Self::Imported
         )
     }
 }
@@ -126,6 +142,7 @@ impl EnvelopeStatus {
             Self::Declined { .. } => "辞退",
             Self::Cancelled { .. } => "取消",
             Self::Expired => "期限切れ",
+            Self::Imported => "取込済み",
         }
     }
 
@@ -140,6 +157,7 @@ impl EnvelopeStatus {
             Self::Declined { .. } => "declined",
             Self::Cancelled { .. } => "cancelled",
             Self::Expired => "expired",
+            Self::Imported => "imported",
         }
     }
 }
@@ -161,6 +179,7 @@ pub enum Action {
     Expire,
     Edit,
     RenewLink,
+    Import,
 }
 
 /// What an operation is called in a refusal: `{ja}できません`, `cannot be {en}`.
@@ -181,6 +200,7 @@ impl Action {
             Action::Expire => ("期限切れに", "expired"),
             Action::Edit => ("編集", "edited"),
             Action::RenewLink => ("新しいリンクの発行が", "given a fresh link"),
+            Action::Import => ("取込", "imported"),
         };
         ActionName { ja, en }
     }
@@ -299,6 +319,26 @@ impl Envelope {
         let id = recipient.id;
         self.recipients.push(recipient);
         Ok(id)
+    }
+
+    /// Files a draft of documents and no recipients as a contract concluded outside Inkan
+    /// (取込済み): on paper, or through another service.
+    pub fn import(&mut self) -> Result<Outcome, DomainError> {
+        if self.status != EnvelopeStatus::Draft {
+            return Err(self.refuse(Action::Import));
+        }
+        if !self.recipients.is_empty() {
+            return Err(DomainError::NotAllowed(
+                "取り込む契約に宛先は要りません (an imported contract has no recipients)".into(),
+            ));
+        }
+        if self.documents == 0 {
+            return Err(DomainError::NotAllowed(
+                "取り込む文書がありません (an imported contract needs its document)".into(),
+            ));
+        }
+        self.status = EnvelopeStatus::Imported;
+        Ok(Outcome::Changed(EnvelopeStatus::Imported))
     }
 
     /// Counts a document of `bytes` into a draft, within the envelope's limits.

@@ -35,5 +35,7 @@ pub use locks::{FieldLock, LockAction};
 pub use ltv::{RevocationFetcher, ValidationData};
 pub use sign::{sign_pdf, Certify, Level, Services, SignOptions, SignOutcome, Signer};
 pub use stamp::stamp_every_page;
-pub use timestamp::{add_document_timestamp, archive_horizon, renew_archive_timestamp};
+pub use timestamp::{
+    add_document_timestamp, archive_horizon, renew_archive_timestamp, timestamp_document,
+};
 pub use verify::{conclusion_id, verify_pdf, verify_source, VerifyLimits, VerifyOptions};

@@ -100,6 +100,34 @@ pub async fn add_document_timestamp(
     Err(PadesError::OutgrewReservedSpace("timestamp"))
 }
 
+/// A document timestamp over a PDF that may carry nobody's signature (a scanned paper
+/// contract) or another service's: the timestamp as an incremental update — the original bytes
+/// stay as they are, and so do the signatures in them — then its TSA's validation data in the
+/// DSS, so the proof of existence verifies offline and archive renewal can extend it.
+pub async fn timestamp_document(
+    input: &Path,
+    output: &Path,
+    tsa: &TsaClient,
+    revocation: &RevocationFetcher,
+    anchors: &[Certificate],
+) -> Result<(), PadesError> {
+    let services = Services {
+        tsa: Some(tsa),
+        revocation,
+        anchors,
+    };
+    let stage = stage_path(output, 1);
+    let result = async {
+        let token = add_document_timestamp(input, &stage, tsa).await?;
+        let data = tsa_validation_data(&token, &services).await?;
+        add_validation_data(&stage, output, &data, None)?;
+        Ok(())
+    }
+    .await;
+    let _ = std::fs::remove_file(stage);
+    result
+}
+
 /// Archive renewal (`inkan timestamp`): embeds validation data for the newest timestamp's TSA
 /// chain, then adds a new document timestamp and the validation data of its TSA, so the
 /// document stays verifiable past the older TSA certificate's life.

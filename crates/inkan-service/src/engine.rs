@@ -384,6 +384,35 @@ impl SigningEngine {
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
     }
 
+    /// A document timestamp with its TSA's validation data, as a new revision of `pdf` (a
+    /// contract concluded outside Inkan: its bytes and any signatures in it stay intact). A
+    /// TSA that does not answer is [`ServiceError::Unavailable`]: no timestamp is invented.
+    pub async fn timestamp_document(&self, pdf: &[u8]) -> Result<Vec<u8>> {
+        let work = tempfile::tempdir_in(&self.scratch)
+            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
+        let p = |n: &str| work.path().join(n);
+        write(&p("in.pdf"), pdf)?;
+        inkan_pades::timestamp_document(
+            &p("in.pdf"),
+            &p("out.pdf"),
+            &self.tsa,
+            &self.revocation,
+            &self.gathering_anchors(),
+        )
+        .await
+        .map_err(|e| match e {
+            inkan_pades::PadesError::Tsa(_) | inkan_pades::PadesError::Validation(_) => {
+                ServiceError::Unavailable(format!("the document timestamp could not be made: {e}"))
+            }
+            inkan_pades::PadesError::NoChangesAllowed => ServiceError::Invalid(
+                "この PDF は変更を一切許さない証明署名付きのため、タイムスタンプを付けられません                  (this PDF is certified with no changes allowed: a timestamp cannot be added)"
+                    .into(),
+            ),
+            other => ServiceError::failed("adding a document timestamp", other),
+        })?;
+        read(&p("out.pdf"))
+    }
+
     /// Archive renewal (PAdES B-LTA, ETSI EN 319 142-1 §5.5) as a new revision of `pdf`:
     /// validation data for its newest timestamp's TSA, a document timestamp from the
     /// configured TSA, and that TSA's validation data. A TSA or responder that does not

@@ -81,10 +81,16 @@ pub(crate) fn parse_metadata(m: &MetadataInput) -> Result<TransactionMetadata> {
         None => None,
     }
     .filter(|c| !c.is_empty());
+    let kind = match m.kind.as_deref() {
+        Some(k) => Some(text::line("種別 (metadata.kind)", k, 50)?),
+        None => None,
+    }
+    .filter(|k| !k.is_empty());
     Ok(TransactionMetadata {
         date,
         amount,
         counterparty,
+        kind,
     })
 }
 
@@ -270,7 +276,8 @@ impl Inkan {
                     .jobs
                     .push(self.mail_job(org, id, None, MailKind::Expired));
             }
-            EnvelopeStatus::Draft => {}
+            // Imported contracts are filed in one step (`imports.rs`), never transitioned.
+            EnvelopeStatus::Draft | EnvelopeStatus::Imported => {}
         }
         change.jobs.push(self.event_job(org, id, action));
         Ok(())

@@ -29,6 +29,8 @@ mod engine;
 mod envelopes;
 mod error;
 mod folders;
+mod import_manifest;
+mod imports;
 mod intake;
 pub mod japan;
 mod jobs;
@@ -67,6 +69,8 @@ pub use error::{Result, ServiceError, BUSY_RETRY_SECONDS};
 pub use folders::{
     Colleague, EnvelopeMove, EnvelopeShares, FolderInput, FolderView, GroupInput, GroupView,
 };
+pub use import_manifest::{decode_csv, parse_manifest, ImportRow, MAX_IMPORT_ROWS};
+pub use imports::{ImportInput, MetadataChangeView, MetadataCorrection};
 pub use intake::{EnvelopeIntake, MAX_ATTACHMENT_BYTES};
 pub use jobs::{JobLine, JobReport, Worker};
 pub use metrics::{Metrics, METRICS_CONTENT_TYPE};

@@ -152,6 +152,9 @@ pub struct MetadataInput {
     /// 取引先.
     #[serde(default)]
     pub counterparty: Option<String>,
+    /// 種別: 契約書, 請書, 注文書 … (up to 50 characters).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// Page and rectangle (PDF points from the bottom-left; page from 1).
@@ -402,6 +405,7 @@ pub(crate) fn document_view(
             date: d.metadata.date.clone(),
             amount: d.metadata.amount.map(|y| y.0.to_string()),
             counterparty: d.metadata.counterparty.clone(),
+            kind: d.metadata.kind.clone(),
         },
     }
 }

@@ -276,6 +276,9 @@ pub struct TransactionMetadata {
     pub amount: Option<Yen>,
     /// 取引先 (a name: the counterparty may also be unregistered).
     pub counterparty: Option<String>,
+    /// 種別: 契約書, 請書, 注文書 … (free text, as the organization files it).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// One PDF of an envelope and where its signing has come.
@@ -416,7 +419,7 @@ pub struct DocumentQuery {
     pub amount_max: Option<Yen>,
     /// 取引先: a part of the counterparty's name.
     pub counterparty: Option<String>,
-    /// Only documents of completed envelopes.
+    /// Only documents of concluded envelopes (completed, or imported as concluded elsewhere).
     pub completed_only: bool,
     /// Whose reading to search for: nothing unless set.
     pub reach: Reach,

@@ -325,7 +325,8 @@ pub(crate) fn envelope_key(
 /// Always selected from `documents d`.
 pub(crate) const DOCUMENT: &str = "d.id, d.envelope, d.organization, d.position, d.name, \
      d.pages, d.original_blob, d.current_blob, d.revision, d.size, d.sha256, d.fields, \
-     d.signed_by, d.tx_date, d.tx_amount, d.tx_counterparty, d.archive_until, d.created_at";
+     d.signed_by, d.tx_date, d.tx_amount, d.tx_counterparty, d.tx_kind, d.archive_until, \
+     d.created_at";
 
 pub(crate) fn document(r: &impl Get) -> Result<DocumentRecord> {
     Ok(DocumentRecord {
@@ -349,6 +350,7 @@ pub(crate) fn document(r: &impl Get) -> Result<DocumentRecord> {
                 .map(|v| u64_of(v, "tx_amount").map(Yen))
                 .transpose()?,
             counterparty: r.opt_text("tx_counterparty")?,
+            kind: r.opt_text("tx_kind")?,
         },
         archive_until: r.opt_int("archive_until")?,
         created_at: r.int("created_at")?,

@@ -312,6 +312,7 @@ fn meta(
         date: date.map(str::to_string),
         amount: amount.map(Yen),
         counterparty: counterparty.map(str::to_string),
+        kind: None,
     }
 }
 

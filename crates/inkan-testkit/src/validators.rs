@@ -75,6 +75,20 @@ pub fn lta_indications_at(pdf: &Path, root: &Path, at: &str) -> Option<(Vec<Stri
     Some((indications, text))
 }
 
+/// pyHanko's verdict on every document timestamp of `pdf` (`python/pyhanko_doc_timestamps.py`:
+/// intact, valid and trusted under `root`), which `pyhanko sign validate` does not report when a
+/// file has no other signature: `Some(true)` when there is one at least and all pass.
+pub fn pyhanko_doc_timestamps_valid(pdf: &Path, root: &Path) -> Option<(bool, String)> {
+    let python = pyhanko_python()?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/pyhanko_doc_timestamps.py");
+    let out = run(Command::new(python)
+        .arg(script)
+        .arg("--trust")
+        .arg(root)
+        .arg(pdf));
+    Some((out.status.success(), output_text(&out)))
+}
+
 /// pdfsig's verdict per signature (it does not check document timestamps): every signature
 /// "Signature is Valid." and "Certificate is Trusted.".
 pub fn pdfsig_valid(pdf: &Path, root: &Path) -> Option<(bool, String)> {

@@ -6,7 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    admin, completion, counterparties, documents, envelopes, folders, signer, system, verify,
+    admin, completion, counterparties, documents, envelopes, folders, imports, signer, system,
+    verify,
 };
 
 /// This OpenAPI document.
@@ -84,6 +85,9 @@ pub(crate) async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
         documents::search,
         documents::search_csv,
         documents::tax_export,
+        imports::import,
+        imports::correct,
+        imports::history,
         signer::open,
         signer::document,
         signer::attach,

@@ -10,8 +10,8 @@ use axum::Router;
 use std::sync::Arc;
 
 use crate::api::{
-    admin, completion, counterparties, documents, envelopes, folders, signer, system, verify,
-    MAX_ATTACHMENT_BODY, MAX_ENVELOPE_BODY,
+    admin, completion, counterparties, documents, envelopes, folders, imports, signer, system,
+    verify, MAX_ATTACHMENT_BODY, MAX_ENVELOPE_BODY,
 };
 use crate::error::{ApiError, StartError};
 use crate::extract::Shared;
@@ -123,6 +123,19 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
         .route("/documents/search", get(documents::search))
         .route("/documents/search.csv", get(documents::search_csv))
         .route("/documents/export.zip", get(documents::tax_export))
+        // Contracts concluded elsewhere, and corrections of the 電帳法 items.
+        .route(
+            "/imports",
+            post(imports::import.layer(DefaultBodyLimit::max(MAX_ENVELOPE_BODY))),
+        )
+        .route(
+            "/envelopes/{id}/documents/{doc}/metadata",
+            axum::routing::put(imports::correct),
+        )
+        .route(
+            "/envelopes/{id}/documents/{doc}/metadata/history",
+            get(imports::history),
+        )
         // Recipients, by the token of their link.
         .route("/sign/{token}", get(signer::open))
         .route("/sign/{token}/documents/{doc}", get(signer::document))
@@ -375,6 +388,10 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
             post(ui::staff::envelope::new_link),
         )
         .route(
+            "/app/envelopes/{id}/documents/{doc}/metadata",
+            post(ui::staff::envelope::correct_metadata),
+        )
+        .route(
             "/app/envelopes/{id}/folder",
             post(ui::staff::envelope::move_to_folder),
         )
@@ -415,6 +432,12 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
             get(ui::staff::envelope::conclusion_certificate),
         )
         .route("/app/documents", get(ui::staff::archive::archive_page))
+        .route(
+            "/app/imports",
+            get(ui::staff::imports::import_page).post(ui::staff::imports::import.layer(
+                axum::extract::DefaultBodyLimit::max(crate::api::MAX_ENVELOPE_BODY),
+            )),
+        )
         .route("/app/documents.csv", get(ui::staff::archive::csv))
         .route("/app/documents.zip", get(ui::staff::archive::zip))
         .route(

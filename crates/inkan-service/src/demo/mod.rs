@@ -112,6 +112,7 @@ pub async fn seed(inkan: &Inkan) -> Result<DemoSeed> {
                 date: Some(crate::japan::date_jst(inkan.now())),
                 amount: Some("1,234,567円".into()),
                 counterparty: None,
+                kind: None,
             },
         })
         .collect();

@@ -37,6 +37,7 @@ fn document(
             date: Some("2026-04-01".into()),
             amount: Some(amount.into()),
             counterparty: None,
+            kind: None,
         },
     }
 }

@@ -3,5 +3,6 @@
 mod common;
 mod conclusion;
 mod flow;
+mod imports;
 mod lifecycle;
 mod signer_check;

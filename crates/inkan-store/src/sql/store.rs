@@ -273,9 +273,9 @@ impl SqlStore {
             let done = sqlx::query(
                 "INSERT INTO documents (id, envelope, organization, position, name, pages, \
                  original_blob, current_blob, revision, size, sha256, fields, signed_by, \
-                 tx_date, tx_amount, tx_counterparty, archive_until, created_at) \
+                 tx_date, tx_amount, tx_counterparty, tx_kind, archive_until, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                 $15, $16, $17, $18) \
+                 $15, $16, $17, $18, $19) \
                  ON CONFLICT (id) DO UPDATE SET position = excluded.position, \
                  name = excluded.name, pages = excluded.pages, \
                  original_blob = excluded.original_blob, \
@@ -283,7 +283,7 @@ impl SqlStore {
                  size = excluded.size, sha256 = excluded.sha256, \
                  fields = excluded.fields, signed_by = excluded.signed_by, \
                  tx_date = excluded.tx_date, tx_amount = excluded.tx_amount, \
-                 tx_counterparty = excluded.tx_counterparty, \
+                 tx_counterparty = excluded.tx_counterparty, tx_kind = excluded.tx_kind, \
                  archive_until = excluded.archive_until \
                  WHERE documents.envelope = excluded.envelope \
                  AND documents.organization = excluded.organization",
@@ -309,6 +309,7 @@ impl SqlStore {
                     .transpose()?,
             )
             .bind(&d.metadata.counterparty)
+            .bind(&d.metadata.kind)
             .bind(d.archive_until)
             .bind(d.created_at)
             .execute(&mut **tx)
@@ -497,7 +498,7 @@ impl SqlStore {
             .push(" ESCAPE '\\')");
         }
         if query.completed_only {
-            q.push(" AND e.status = 'completed'");
+            q.push(" AND e.status IN ('completed', 'imported')");
         }
         // The next page: after the cursor in this part's order.
         match (&query.after, dated) {

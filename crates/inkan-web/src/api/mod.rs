@@ -7,6 +7,7 @@ pub(crate) mod counterparties;
 pub(crate) mod documents;
 pub(crate) mod envelopes;
 pub(crate) mod folders;
+pub(crate) mod imports;
 pub(crate) mod signer;
 pub(crate) mod system;
 pub(crate) mod verify;

@@ -104,6 +104,12 @@ async fn health_openapi_headers_and_unknown_routes() {
         ("/api/v1/sign/{token}/complete", "post"),
         ("/api/v1/sign/{token}/approve", "post"),
         ("/api/v1/sign/{token}/decline", "post"),
+        ("/api/v1/imports", "post"),
+        ("/api/v1/envelopes/{id}/documents/{doc}/metadata", "put"),
+        (
+            "/api/v1/envelopes/{id}/documents/{doc}/metadata/history",
+            "get",
+        ),
         ("/api/v1/sign/{token}/code", "post"),
         ("/api/v1/sign/{token}/sms", "post"),
         ("/api/v1/completion/{token}", "get"),

@@ -3204,3 +3204,126 @@ async fn a_link_with_an_access_code_shows_nothing_before_the_code() {
     assert_eq!(seen["recipients"][0]["check"], "access_code");
     assert_eq!(seen["recipients"][0]["link_locked"], false);
 }
+
+/// Issue 19 item 4 on the staff's page: the CSV list and the PDFs in one form; a PDF the list
+/// names but the form lacks is refused before anything is imported; then each row's result.
+#[tokio::test]
+async fn contracts_are_imported_from_the_staff_page() {
+    use reqwest::multipart::{Form, Part};
+    let app = TestApp::start().await;
+    let key = app.organization_with_login().await;
+    let session = login(&app).await;
+    let client = no_redirects();
+    let html = client
+        .get(format!("{}/app/imports", app.url))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("書面・他社の契約の取込"), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let csv = "ファイル,件名,取引先,取引年月日,金額,種別\n\
+               請書.pdf,庁舎清掃 請書,株式会社盛岡清掃,2018-03-30,99000,請書\n\
+               契約書.pdf,,株式会社盛岡清掃,2019-04-01,1200000,契約書\n";
+    let pdf = |name: &str| {
+        Part::bytes(inkan_testkit::validators::sample_pdf(1))
+            .file_name(name.to_string())
+            .mime_str("application/pdf")
+            .unwrap()
+    };
+    let post = |form: Form| {
+        client
+            .post(format!("{}/app/imports", app.url))
+            .header("cookie", &session)
+            .multipart(form)
+            .send()
+    };
+    let base = || {
+        Form::new()
+            .text("csrf", csrf.clone())
+            .part(
+                "csv",
+                Part::bytes(csv.as_bytes().to_vec()).file_name("一覧.csv"),
+            )
+            .part("pdf", pdf("請書.pdf"))
+    };
+    let r = post(base()).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("3行目「ファイル」"), "{text}");
+    // Without the CSRF token: refused.
+    let r = post(
+        Form::new()
+            .part(
+                "csv",
+                Part::bytes(csv.as_bytes().to_vec()).file_name("一覧.csv"),
+            )
+            .part("pdf", pdf("請書.pdf")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let searched = || async {
+        app.get("/api/v1/documents/search?completed_only=true")
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(searched().await.as_array().unwrap().len(), 0);
+
+    let r = post(base().part("pdf", pdf("契約書.pdf"))).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("2 件を取り込みました"), "{text}");
+    let hits = searched().await;
+    assert_eq!(hits.as_array().unwrap().len(), 2, "{hits}");
+    assert_eq!(hits[1]["envelope_title"], "契約書");
+    assert_eq!(hits[1]["document"]["metadata"]["kind"], "契約書");
+
+    // 訂正 from the envelope's page: the history shows before, after and the reason.
+    let id = hits[0]["envelope_id"].as_str().unwrap();
+    let doc = hits[0]["document"]["id"].as_str().unwrap();
+    let page = |id: &str| {
+        client
+            .get(format!("{}/app/envelopes/{id}", app.url))
+            .header("cookie", &session)
+            .send()
+    };
+    let html = page(id).await.unwrap().text().await.unwrap();
+    assert!(html.contains("種別") && html.contains("取込済み"), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let r = client
+        .post(format!(
+            "{}/app/envelopes/{id}/documents/{doc}/metadata",
+            app.url
+        ))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("date", "2018-03-30"),
+            ("amount", "990000"),
+            ("counterparty", "株式会社盛岡清掃"),
+            ("kind", "請書"),
+            ("reason", "桁の誤り"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let html = page(id).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("訂正削除の履歴") && html.contains("桁の誤り"),
+        "{html}"
+    );
+    assert!(
+        html.contains("99,000") && html.contains("990,000"),
+        "{html}"
+    );
+}

@@ -1121,6 +1121,9 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
     browser.goto(&url("/app/documents")).await;
     browser.wait_for_text("h1", "文書管理").await;
     accessible(browser, "staff-archive").await;
+    browser.goto(&url("/app/imports")).await;
+    browser.wait_for_text("h1", "書面・他社の契約の取込").await;
+    accessible(browser, "staff-imports").await;
     browser.goto(&url("/app/settings/security")).await;
     browser.wait_for_text("h1", "セキュリティ設定").await;
     accessible(browser, "staff-security").await;

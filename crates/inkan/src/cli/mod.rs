@@ -9,6 +9,7 @@ macro_rules! say {
 }
 
 mod backup;
+mod import;
 mod pki;
 mod service;
 mod sign;
@@ -75,6 +76,9 @@ enum Command {
     /// 復元 / Restore a backup set into an empty installation (the configuration's data
     /// folder, database and blob store).
     Restore(backup::RestoreArgs),
+    /// 取込 / Import contracts concluded outside Inkan (paper, other services) from a CSV of
+    /// their 電帳法 items: each PDF kept as it is, with a document timestamp added.
+    Import(import::ImportArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -93,5 +97,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Archive(args) => service::archive(args),
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
+        Command::Import(args) => import::import(args),
     }
 }

@@ -249,6 +249,7 @@ pub fn draft_input(
                 date: Some("2026-05-01".into()),
                 amount: Some(amount.into()),
                 counterparty: Some("株式会社テスト".into()),
+                kind: None,
             },
         }],
         attachments: vec![],

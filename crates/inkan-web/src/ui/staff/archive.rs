@@ -89,6 +89,7 @@ pub(crate) async fn archive_page(
                     title=(lang.t("検索結果の文書・締結証明書・索引を1つのZIPに (税務調査のダウンロードの求めに)", "Every document, certificate and an index of this search in one ZIP, for a tax audit")) {
                     (lang.t("一括出力 (ZIP)", "Export all (ZIP)"))
                 }
+                a.button.secondary #import-link href="/app/imports" { (lang.t("書面・他社の契約を取り込む", "Import contracts")) }
             }
             p #hit-count { (hits.len()) (lang.t(" 件", " documents")) }
             (layout::wide_table(lang.t("検索結果", "Results"), html! {

@@ -46,6 +46,8 @@ struct EnvelopeModel {
     folder: Option<String>,
     /// Moving and sharing, offered to a role that sends.
     placing: Option<Placing>,
+    /// Each document's 訂正削除の履歴, by document ID.
+    corrections: Vec<(String, Vec<inkan_service::MetadataChangeView>)>,
 }
 
 /// The choices for moving and sharing an envelope.
@@ -87,11 +89,20 @@ pub(crate) async fn envelope_page(
     } else {
         None
     };
+    let mut corrections = Vec::new();
+    for d in &envelope.documents {
+        let history = inkan
+            .metadata_history(staff, &id, &d.id)
+            .await
+            .staff_page(lang)?;
+        corrections.push((d.id.clone(), history));
+    }
     let model = EnvelopeModel {
         envelope,
         trail,
         folder,
         placing,
+        corrections,
     };
     let base = format!("/app/envelopes/{}", percent_encode(&model.envelope.id));
     let body = envelope_view(lang, &session, &model, &base);
@@ -120,7 +131,7 @@ fn envelope_view(lang: Lang, session: &StaffSession, model: &EnvelopeModel, base
             @if let Some(placing) = &model.placing { (placing_forms(lang, e, placing, &session.csrf, base)) }
             (progress(lang, &e.recipients, ended))
             (signer_checks(lang, e, session.staff.may_send(), &session.csrf, base))
-            (documents(lang, e, base))
+            (documents(lang, e, base, session, &model.corrections))
             h2 { (lang.t("操作ログ", "Audit trail")) }
             (audit_table(lang, &model.trail))
         }
@@ -225,7 +236,79 @@ fn placing_forms(
 }
 
 /// Each document (first page, 電帳法 items, download) and the attachments.
-fn documents(lang: Lang, e: &EnvelopeView, base: &str) -> Markup {
+/// The correction form of a document's 電帳法 items (a role that sends), and its 訂正削除の履歴.
+fn metadata_corrections(
+    lang: Lang,
+    d: &inkan_service::DocumentView,
+    base: &str,
+    session: &StaffSession,
+    history: &[inkan_service::MetadataChangeView],
+) -> Markup {
+    let m = &d.metadata;
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let summary = |m: &inkan_service::MetadataInput| {
+        [
+            m.date.clone(),
+            m.amount.as_deref().map(|a| super::archive::yen(Some(a))),
+            m.counterparty.clone(),
+            m.kind.clone(),
+        ]
+        .into_iter()
+        .map(|v| v.unwrap_or_else(|| "—".into()))
+        .collect::<Vec<_>>()
+        .join(" / ")
+    };
+    let doc = percent_encode(&d.id);
+    html! {
+        @if session.staff.may_send() {
+            details.correct {
+                summary { (lang.t("電帳法項目を訂正", "Correct the 電帳法 items")) }
+                form.correct-form method="post" action=(format!("{base}/documents/{doc}/metadata")) {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label for=(format!("c-date-{doc}")) { (lang.t("取引年月日", "Date")) }
+                    input id=(format!("c-date-{doc}")) type="date" name="date" value=(value(&m.date));
+                    label for=(format!("c-amount-{doc}")) { (lang.t("取引金額（円）", "Amount (yen)")) }
+                    input id=(format!("c-amount-{doc}")) type="text" inputmode="numeric" name="amount" value=(value(&m.amount));
+                    label for=(format!("c-cp-{doc}")) { (lang.t("取引先", "Counterparty")) }
+                    input id=(format!("c-cp-{doc}")) type="text" name="counterparty" value=(value(&m.counterparty));
+                    label for=(format!("c-kind-{doc}")) { (lang.t("種別", "Kind")) }
+                    input id=(format!("c-kind-{doc}")) type="text" name="kind" value=(value(&m.kind));
+                    label for=(format!("c-reason-{doc}")) { (lang.t("訂正の理由", "Reason")) }
+                    input id=(format!("c-reason-{doc}")) type="text" name="reason" required maxlength="1000";
+                    button.secondary type="submit" { (lang.t("訂正する", "Correct")) }
+                }
+            }
+        }
+        @if !history.is_empty() {
+            div.corrections {
+                p.small { strong { (lang.t("訂正削除の履歴", "Correction history")) } }
+                ol.small {
+                    @for h in history {
+                        li {
+                            (h.at_text) " — " (summary(&h.before)) " → " (summary(&h.after))
+                            " (" (lang.t("理由", "reason")) ": " (h.reason) ")"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn documents(
+    lang: Lang,
+    e: &EnvelopeView,
+    base: &str,
+    session: &StaffSession,
+    corrections: &[(String, Vec<inkan_service::MetadataChangeView>)],
+) -> Markup {
+    let history = |id: &str| {
+        corrections
+            .iter()
+            .find(|(d, _)| d == id)
+            .map(|(_, h)| h.as_slice())
+            .unwrap_or(&[])
+    };
     html! {
         h2 { (lang.t("文書", "Documents")) }
         div.doccards {
@@ -238,7 +321,9 @@ fn documents(lang: Lang, e: &EnvelopeView, base: &str) -> Markup {
                         @if let Some(date) = &d.metadata.date { p.small { (lang.t("取引年月日", "Date")) ": " (date) } }
                         @if d.metadata.amount.is_some() { p.small { (lang.t("取引金額", "Amount")) ": " (super::archive::yen(d.metadata.amount.as_deref())) } }
                         @if let Some(cp) = &d.metadata.counterparty { p.small { (lang.t("取引先", "Counterparty")) ": " (cp) } }
+                        @if let Some(kind) = &d.metadata.kind { p.small { (lang.t("種別", "Kind")) ": " (kind) } }
                         a.download href=(format!("{base}/documents/{}/download", percent_encode(&d.id))) { "↓ " (lang.t("ダウンロード", "Download")) }
+                        (metadata_corrections(lang, d, base, session, history(&d.id)))
                     }
                 }
             }
@@ -368,6 +453,52 @@ pub(crate) async fn new_link(
     state
         .inkan
         .send_fresh_link(&session.staff, &id, &recipient, &caller)
+        .await
+        .staff_page(lang)?;
+    Ok(Redirect::to(&format!("/app/envelopes/{}", percent_encode(&id))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CorrectionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    counterparty: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /app/envelopes/{id}/documents/{doc}/metadata`: 訂正 of a document's 電帳法 items.
+pub(crate) async fn correct_metadata(
+    State(state): State<Shared>,
+    session: StaffSession,
+    CallerInfo(caller): CallerInfo,
+    Path((id, doc)): Path<(String, String)>,
+    Form(form): Form<CorrectionForm>,
+) -> UiResult<Response> {
+    let lang = session.lang;
+    if !session.csrf_ok(&state, Some(&form.csrf)) {
+        return Ok(expired_form(lang));
+    }
+    let item = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+    let correction = inkan_service::MetadataCorrection {
+        metadata: inkan_service::MetadataInput {
+            date: item(&form.date),
+            amount: item(&form.amount),
+            counterparty: item(&form.counterparty),
+            kind: item(&form.kind),
+        },
+        reason: form.reason,
+    };
+    state
+        .inkan
+        .correct_metadata(&session.staff, &id, &doc, &correction, &caller)
         .await
         .staff_page(lang)?;
     Ok(Redirect::to(&format!("/app/envelopes/{}", percent_encode(&id))).into_response())

@@ -12,6 +12,7 @@ pub(crate) mod counterparties;
 pub(crate) mod dashboard;
 pub(crate) mod envelope;
 pub(crate) mod folders;
+pub(crate) mod imports;
 pub(crate) mod login;
 pub(crate) mod operations_log;
 pub(crate) mod password;
@@ -142,6 +143,8 @@ pub(crate) fn action_label(lang: crate::ui::i18n::Lang, action: &str) -> String 
         "expire" => ("期限切れ", "expired"),
         "new_link" => ("署名用リンクの再送", "sent a fresh link"),
         "signer_check_passed" => ("本人確認 (コード一致)", "identity check passed"),
+        "import" => ("取込 (書面・他社の契約)", "imported"),
+        "metadata_corrected" => ("電帳法項目の訂正", "corrected the 電帳法 items"),
         "signer_check_failed" => ("本人確認のコード誤り", "wrong identity check code"),
         "signer_link_locked" => ("署名用リンクのロック", "signing link locked"),
         "sms_code_sent" => ("SMS認証コードの送信", "sent an SMS code"),
@@ -188,6 +191,7 @@ pub(crate) fn status_label(lang: Lang, status: StatusKind) -> &'static str {
         StatusKind::Declined => lang.t("辞退", "Declined"),
         StatusKind::Cancelled => lang.t("取消", "Cancelled"),
         StatusKind::Expired => lang.t("期限切れ", "Expired"),
+        StatusKind::Imported => lang.t("取込済み", "Imported"),
     }
 }
 
