@@ -1964,8 +1964,15 @@ async fn copy_rows_sqlite(from: &std::path::Path, to: &std::path::Path) {
         .await
         .unwrap();
         let list = shared.join(", ");
+        // A table kept by triggers (the 取引先 names of the documents) already has the rows the
+        // copied documents brought: the copy adds only what is missing.
+        let or_ignore = if table == "document_counterparties" {
+            "OR IGNORE "
+        } else {
+            ""
+        };
         sqlx::query(&format!(
-            "INSERT INTO main.\"{table}\" ({list}) SELECT {list} FROM current.\"{table}\""
+            "INSERT {or_ignore}INTO main.\"{table}\" ({list}) SELECT {list} FROM current.\"{table}\""
         ))
         .execute(&mut db)
         .await
