@@ -388,7 +388,7 @@ impl Inkan {
 
 /// The network a client's guesses are counted under: its IPv4 address, or the /64 of its IPv6
 /// address (one subscriber's allocation). `None` when the address is unknown.
-fn network_of(caller: &Caller) -> Option<String> {
+pub(crate) fn network_of(caller: &Caller) -> Option<String> {
     Some(match caller.ip?.to_canonical() {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => {

@@ -528,6 +528,8 @@ impl Inkan {
     /// a session, or to the second factor (see [`crate::mfa`]).
     pub async fn login(&self, email: &str, password: &str, caller: &Caller) -> Result<LoginStep> {
         let denied = || ServiceError::Unauthenticated("wrong email or password".into());
+        // Counted in the database: the limit holds across every node.
+        self.refuse_locked_login(email, caller).await?;
         let user = self
             .store
             .user_by_email(email.trim())
@@ -542,9 +544,10 @@ impl Inkan {
         let matches = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
-        let user = user
-            .filter(|u| matches && u.password_hash.is_some())
-            .ok_or_else(denied)?;
+        let Some(user) = user.filter(|u| matches && u.password_hash.is_some()) else {
+            self.count_failed_login(email, caller).await?;
+            return Err(denied());
+        };
         let staff = Staff::user(user.organization, user.id, user.role);
         // Only a right password learns that the network is wrong, or that the organization
         // logs in through its single sign-on only.

@@ -1,7 +1,8 @@
-//! The integration tests of `inkan`, linked as one binary (one link instead of 6).
+//! The integration tests of `inkan`, linked as one binary (one link instead of 7).
 
 mod common;
 mod import_cli;
+mod nodes;
 mod pki_cli;
 mod service_api;
 mod sign_cli;

@@ -143,7 +143,8 @@ pub(crate) async fn submit(
                 &c.email,
             );
         }
-        // A right password, but the organization logs in through its single sign-on.
+        // A right password, but the organization logs in through its single sign-on; or the
+        // account or network is locked after too many failures.
         Err(inkan_service::ServiceError::NotAllowed(why)) => {
             return render(
                 &state,

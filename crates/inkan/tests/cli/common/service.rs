@@ -16,8 +16,14 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(data: &Path, port: u16) -> Serve {
+        Serve::start_with(data, port, &[])
+    }
+
+    /// [`Serve::start`] with more environment variables (a second node, trusted proxies …).
+    pub fn start_with(data: &Path, port: u16, env: &[(&str, &str)]) -> Serve {
         let mut child = super::inkan()
             .arg("serve")
+            .envs(env.iter().copied())
             .env("INKAN_DATA_DIR", data)
             .env("INKAN_LISTEN", format!("127.0.0.1:{port}"))
             .env("INKAN_OPERATOR_TOKEN", OPERATOR_TOKEN)
