@@ -34,6 +34,7 @@ mod imports;
 mod intake;
 pub mod japan;
 mod jobs;
+mod login_limits;
 mod metrics;
 pub mod mfa;
 mod notify;
@@ -136,7 +137,13 @@ impl Settings {
             completion_link_days: 14,
             attach_certificate: true,
             job_lease_seconds: 300,
-            worker_id: format!("inkan-{}", std::process::id()),
+            // The process ID alone repeats across hosts; a random part keeps two workers on two
+            // nodes from ever holding a lease under the same name.
+            worker_id: format!(
+                "inkan-{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
             verify_concurrency: 2,
             trusted_proxies: Vec::new(),
             webhook_egress: inkan_pki::egress::Egress::restricted(Vec::new(), Vec::new())
