@@ -81,3 +81,468 @@ async fn a_login_limit_holds_across_two_nodes() {
         assert!(page.contains("ログインの失敗が続いたため"), "{page}");
     }
 }
+
+/// Serves the S3 protocol (s3s-fs, SigV4 on) from `root` on a loopback port.
+async fn start_s3_server(root: &std::path::Path) -> std::net::SocketAddr {
+    use s3s::auth::SimpleAuth;
+    use s3s::service::S3ServiceBuilder;
+    let fs = s3s_fs::FileSystem::new(root).unwrap();
+    let mut builder = S3ServiceBuilder::new(fs);
+    builder.set_auth(SimpleAuth::from_single(S3_KEY, S3_SECRET));
+    let service = builder.build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+const S3_KEY: &str = "AKIDINKANNODES";
+const S3_SECRET: &str = "inkan-nodes-secret";
+
+/// nginx from `deploy/nginx/inkan.conf` — the deployment guide's own file — with its upstream
+/// pointed at the two nodes and plain HTTP on `port` instead of TLS; killed when dropped.
+struct Nginx {
+    master: std::process::Child,
+    binary: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl Nginx {
+    fn start(nginx: &std::path::Path, dir: &std::path::Path, port: u16, nodes: [u16; 2]) -> Nginx {
+        let shipped = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nginx/inkan.conf"),
+        )
+        .unwrap();
+        let mut conf = String::new();
+        let mut skip_block = false;
+        let mut servers_done = false;
+        for line in shipped.lines() {
+            let trimmed = line.trim();
+            // The port-80 redirect block goes; so do the TLS lines.
+            if trimmed == "listen 80;" {
+                skip_block = true;
+                // Drop the `server {` line already written.
+                let cut = conf.trim_end().rfind("server {").unwrap();
+                conf.truncate(cut);
+                continue;
+            }
+            if skip_block {
+                if trimmed == "}" {
+                    skip_block = false;
+                }
+                continue;
+            }
+            if trimmed.starts_with("ssl_") || trimmed.starts_with("# Debian 12") {
+                continue;
+            }
+            if trimmed.starts_with("listen 443") {
+                conf.push_str(&format!("    listen 127.0.0.1:{port};\n"));
+                continue;
+            }
+            if trimmed.starts_with("server 10.0.1.") {
+                if !servers_done {
+                    for node in nodes {
+                        conf.push_str(&format!(
+                            "    server 127.0.0.1:{node} max_fails=1 fail_timeout=2s;\n"
+                        ));
+                    }
+                    servers_done = true;
+                }
+                continue;
+            }
+            conf.push_str(line);
+            conf.push('\n');
+        }
+        assert!(
+            servers_done,
+            "the shipped configuration has no upstream servers"
+        );
+        std::fs::write(dir.join("inkan.conf"), conf).unwrap();
+        let main = format!(
+            "user root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+             include {d}/inkan.conf;\n}}\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("nginx.conf"), main).unwrap();
+        // Its output away from the test's: a worker that outlived the test would hold it open.
+        let master = std::process::Command::new(nginx)
+            .args(["-e", &dir.join("error.log").display().to_string()])
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let nginx = Nginx {
+            master,
+            binary: nginx.to_path_buf(),
+            dir: dir.to_path_buf(),
+        };
+        // Until it answers.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return nginx;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "nginx did not start: {}",
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for Nginx {
+    // `nginx -s stop` stops the master and its workers (a SIGKILL to the master alone would
+    // leave the workers running).
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(&self.binary)
+            .args(["-e", &self.dir.join("error.log").display().to_string()])
+            .arg("-p")
+            .arg(&self.dir)
+            .arg("-c")
+            .arg(self.dir.join("nginx.conf"))
+            .args(["-s", "stop"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = self.master.wait();
+    }
+}
+
+/// `inkan worker`, killed when dropped.
+struct Worker(std::process::Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Issue 18 item 1: two web nodes and a worker on one PostgreSQL and one S3 server, behind nginx
+/// configured by the deployment guide's file. A 20-document envelope goes from a multipart
+/// upload to sealed with every request through nginx (so alternating between the nodes); the
+/// process sealing it is found by its lease in the database and killed with SIGKILL in the
+/// middle; the envelope still ends sealed, each signature in each document once. Then both
+/// nodes' TSAs, asked at the same time, never repeat a serial number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_and_a_worker_behind_nginx_seal_once_through_a_kill() {
+    use reqwest::multipart::{Form, Part};
+    if !inkan_testkit::japanese_font_installed() {
+        return;
+    }
+    let Some(nginx) =
+        inkan_testkit::require_tool("nginx", "the reverse proxy of the multi-node test")
+    else {
+        return;
+    };
+    let Some(psql) =
+        inkan_testkit::require_tool("psql", "reads the job leases of the multi-node test")
+    else {
+        return;
+    };
+    let Some(database) = inkan_testkit::postgres::fresh_database() else {
+        return;
+    };
+    let database_url = database.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s3_root = dir.path().join("s3");
+    std::fs::create_dir_all(s3_root.join("inkan")).unwrap();
+    let s3 = start_s3_server(&s3_root).await;
+    let (proxy_port, port_a, port_b) = (free_port(), free_port(), free_port());
+    let public = format!("http://127.0.0.1:{proxy_port}");
+    let config = dir.path().join("inkan.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "public_url = \"{public}\"\ndatabase_url = \"{database_url}\"\n\
+             trusted_proxies = [\"127.0.0.1/32\"]\n\
+             [blobs]\nkind = \"s3\"\nendpoint = \"http://{s3}\"\nbucket = \"inkan\"\n\
+             access_key_id = \"{S3_KEY}\"\nsecret_access_key = \"{S3_SECRET}\"\nallow_http = true\n\
+             [backup]\nscheduled = false\n"
+        ),
+    )
+    .unwrap();
+    let config_env = config.display().to_string();
+    let env = [("INKAN_CONFIG", config_env.as_str())];
+    let a = Serve::start_with(&data, port_a, &env);
+    let b = Serve::start_with(&data, port_b, &env);
+    let worker = Worker(
+        common::inkan()
+            .arg("worker")
+            .env("INKAN_CONFIG", &config)
+            .env("INKAN_DATA_DIR", &data)
+            .env("INKAN_JOB_LEASE_SECONDS", "3")
+            .env("INKAN_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let proxy_dir = dir.path().join("nginx");
+    std::fs::create_dir_all(&proxy_dir).unwrap();
+    let _nginx = Nginx::start(&nginx, &proxy_dir, proxy_port, [port_a, port_b]);
+    let client = reqwest::Client::new();
+    let api = |path: &str| format!("{public}/api/v1{path}");
+
+    let created = call(
+        &client,
+        Method::POST,
+        &api("/organizations"),
+        Some(OPERATOR_TOKEN),
+        Some(json!({"name": "岩手県", "admin_name": "契約 花子", "admin_email": ADMIN})),
+    )
+    .await;
+    let key = created["api_key"].as_str().unwrap().to_string();
+    let vendor = "taro.yamada@seisou.example.co.jp";
+    let documents: Vec<_> = (0..20)
+        .map(|i| json!({ "name": format!("契約書{i:02}.pdf") }))
+        .collect();
+    let envelope = json!({
+        "title": "複数ノード試験",
+        "deadline": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 86_400,
+        "recipients": [{ "key": "vendor", "name": "山田太郎", "email": vendor, "role": "signer" }],
+        "documents": documents,
+    });
+    let mut form = Form::new().part(
+        "envelope",
+        Part::text(envelope.to_string())
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    for i in 0..20 {
+        form = form.part(
+            "document",
+            Part::bytes(inkan_testkit::validators::sample_pdf(20))
+                .file_name(format!("{i}.pdf"))
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    }
+    let r = client
+        .post(api("/envelopes"))
+        .bearer_auth(&key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    call(
+        &client,
+        Method::POST,
+        &api(&format!("/envelopes/{id}/send")),
+        Some(&key),
+        None,
+    )
+    .await;
+    let view = || async {
+        call(
+            &client,
+            Method::GET,
+            &api(&format!("/envelopes/{id}")),
+            Some(&key),
+            None,
+        )
+        .await
+    };
+    let revisions = |v: &serde_json::Value| -> Vec<i64> {
+        v["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["revision"].as_i64().unwrap())
+            .collect()
+    };
+    // The signer's link, from the mail (links name the public URL: nginx).
+    let marker = format!("{public}/s/");
+    let mut token = None;
+    for _ in 0..600 {
+        token = a.outbox().into_iter().find_map(|(to, _, text)| {
+            (to == vendor).then_some(())?;
+            let start = text.find(&marker)? + marker.len();
+            Some(
+                text[start..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect::<String>(),
+            )
+        });
+        if token.is_some() && revisions(&view().await).iter().all(|r| *r == 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let token = token.expect("the signature request was mailed");
+    call(
+        &client,
+        Method::POST,
+        &api(&format!("/sign/{token}/complete")),
+        None,
+        Some(json!({ "values": [] })),
+    )
+    .await;
+
+    // Mid-seal: some documents signed, some not; the process holding the seal job's lease dies.
+    let mut holder = None;
+    for _ in 0..3000 {
+        let revs = revisions(&view().await);
+        if revs.contains(&2) && revs.contains(&1) {
+            let out = std::process::Command::new(&psql)
+                .arg(&database_url)
+                .args([
+                    "-Atc",
+                    "SELECT locked_by FROM jobs WHERE kind = 'seal' AND status = 'running'",
+                ])
+                .output()
+                .unwrap();
+            holder = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .map(str::to_string);
+            if holder.is_some() {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let holder = holder.expect("the kill came in the middle of sealing");
+    let pid: u32 = holder.split('-').nth(1).unwrap().parse().unwrap();
+    let (mut a, mut b, mut worker) = (Some(a), Some(b), Some(worker));
+    let killed = if a.as_ref().is_some_and(|s| s.pid() == pid) {
+        a.take().unwrap().kill();
+        "web node A"
+    } else if b.as_ref().is_some_and(|s| s.pid() == pid) {
+        b.take().unwrap().kill();
+        "web node B"
+    } else {
+        assert_eq!(
+            worker.as_ref().unwrap().0.id(),
+            pid,
+            "the lease names a process of this test"
+        );
+        drop(worker.take());
+        "the worker"
+    };
+    println!("killed {killed} ({holder}) while it sealed");
+
+    // Sealed all the same, through whatever node is left.
+    let mut done = view().await;
+    for _ in 0..1200 {
+        if done["sealed"] == json!(true) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        done = view().await;
+    }
+    assert_eq!(
+        done["sealed"],
+        json!(true),
+        "not sealed after the kill: {done:#}"
+    );
+    let root = data.join("pki/root.pem");
+    for doc in done["documents"].as_array().unwrap() {
+        assert_eq!(doc["revision"], 2, "certification + one signature: {doc:#}");
+        assert_eq!(doc["signed_by"].as_array().unwrap().len(), 1, "{doc:#}");
+    }
+    for doc in done["documents"].as_array().unwrap().iter().step_by(7) {
+        let bytes = client
+            .get(api(&format!(
+                "/envelopes/{id}/documents/{}",
+                doc["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let path = dir.path().join("sealed.pdf");
+        std::fs::write(&path, &bytes).unwrap();
+        if let Some((ok, text)) = inkan_testkit::validators::pyhanko_valid(&path, &root) {
+            assert!(ok, "{text}");
+            assert_eq!(
+                text.matches("judged VALID").count(),
+                2,
+                "each signature once: {text}"
+            );
+        }
+    }
+    // The blobs are on the S3 server, encrypted.
+    let stored = walk(&s3_root.join("inkan"));
+    assert!(stored.len() >= 60, "{} objects", stored.len());
+    assert!(stored
+        .iter()
+        .all(|p| std::fs::read(p).unwrap().starts_with(b"INKB")));
+
+    // Both web nodes up again, their TSAs asked at once: no serial twice.
+    let a = a.unwrap_or_else(|| Serve::start_with(&data, port_a, &env));
+    let b = b.unwrap_or_else(|| Serve::start_with(&data, port_b, &env));
+    let mut asks = Vec::new();
+    for i in 0..40u32 {
+        let url = if i % 2 == 0 {
+            format!("{}/pki/tsa", a.base)
+        } else {
+            format!("{}/pki/tsa", b.base)
+        };
+        asks.push(tokio::spawn(async move {
+            let imprint = inkan_keys::DigestAlgorithm::Sha256.hash(&i.to_be_bytes());
+            let tsa = inkan_pki::tsa::TsaClient::new(vec![url]).unwrap();
+            let token = tsa
+                .timestamp(inkan_keys::DigestAlgorithm::Sha256, &imprint)
+                .await
+                .unwrap();
+            let checked = inkan_pki::tsa::check_token(
+                &token.der,
+                inkan_keys::DigestAlgorithm::Sha256,
+                &imprint,
+            )
+            .unwrap();
+            checked.info.serial_number.as_bytes().to_vec()
+        }));
+    }
+    let mut serials = std::collections::BTreeSet::new();
+    for ask in asks {
+        assert!(
+            serials.insert(ask.await.unwrap()),
+            "a serial number was repeated"
+        );
+    }
+    assert_eq!(serials.len(), 40);
+    drop(worker);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
