@@ -375,8 +375,42 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
         }
         settings.metrics_token_sha256 = Some(sha2::Sha256::digest(token.as_bytes()).into());
     }
+    check_installation_keys(&*store, &data.join("keys"), clock.now()).await?;
     let inkan = Inkan::new(store, blobs, mailer, engine, links, clock, settings).with_sms(sms);
     Ok(Assembled { inkan, pki, config })
+}
+
+/// The keys every node of an installation must share, by file name in `keys/`.
+const SHARED_KEYS: [&str; 2] = ["links.key", "audit.key"];
+
+/// Refuses to start a node whose link or audit-chain key is not the installation's: one that
+/// created its own (its `keys/` was not copied from the first node, or was lost) would mail
+/// links no other node opens and write audit entries no chain check accepts. The first node to
+/// start records a fingerprint of each (a hash that reveals nothing of the key).
+async fn check_installation_keys(
+    store: &dyn inkan_store::Store,
+    keys: &Path,
+    now: i64,
+) -> Result<()> {
+    for name in SHARED_KEYS {
+        let path = keys.join(name);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| ServiceError::failed(path.display().to_string(), e))?;
+        let mut hash = sha2::Sha256::new();
+        hash.update(format!("inkan-key-fingerprint-v1|{name}|").as_bytes());
+        hash.update(&bytes);
+        let mine = hex::encode(&hash.finalize()[..16]);
+        let recorded = store.claim_key_fingerprint(name, &mine, now).await?;
+        if recorded != mine {
+            return Err(ServiceError::Invalid(format!(
+                "このノードの鍵 {} はこのインストールの鍵と異なります。最初のノードの keys/ フォルダをこのノードにコピーしてから起動してください \
+                 (this node's {} is not the installation's: copy the keys/ folder of the first node here; a node must never create its own)",
+                path.display(),
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The database, with the audit chains keyed by the installation's chain key.

@@ -85,6 +85,16 @@ pub trait Store:
     /// "sqlite" or "postgres", for logs and benchmarks.
     fn backend(&self) -> &'static str;
 
+    /// Records `fingerprint` as the installation's for key `name` unless one is recorded
+    /// already (atomic: of two nodes starting at once, one records), and returns the recorded
+    /// one — which a node compares with its own key.
+    async fn claim_key_fingerprint(
+        &self,
+        name: &str,
+        fingerprint: &str,
+        now: i64,
+    ) -> Result<String>;
+
     // ── Organizations, departments, users, API keys ────────────────────────────────────────
     async fn create_organization(&self, org: &Organization) -> Result<()>;
     async fn organization(&self, id: OrganizationId) -> Result<Option<Organization>>;

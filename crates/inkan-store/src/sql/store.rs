@@ -607,6 +607,28 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn claim_key_fingerprint(
+        &self,
+        name: &str,
+        fingerprint: &str,
+        now: i64,
+    ) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO installation_keys (name, fingerprint, recorded_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fingerprint)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT fingerprint FROM installation_keys WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        rows::Get::text(&row, "fingerprint")
+    }
+
     async fn organization(&self, id: OrganizationId) -> Result<Option<Organization>> {
         let sql = format!(
             "SELECT {} FROM organizations WHERE id = $1",

@@ -546,3 +546,55 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Issue 18 item 1: keys are given to every node, never made per node. A second node on the
+/// same database whose `keys/` was not copied from the first creates keys of its own — and
+/// refuses to start, naming the key; with the first node's keys copied, it starts.
+#[test]
+fn a_node_with_keys_of_its_own_does_not_start() {
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", first.path().join("inkan.db").display());
+    let a = Serve::start(first.path(), free_port());
+    let port = free_port();
+    let mut child = common::inkan()
+        .arg("serve")
+        .env("INKAN_DATA_DIR", second.path())
+        .env("INKAN_DATABASE_URL", &database)
+        .env("INKAN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("INKAN_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a node with its own keys started");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success());
+    assert!(err.contains("links.key") && err.contains("keys/"), "{err}");
+
+    // With the first node's keys, the second node joins.
+    for name in ["links.key", "audit.key", "master.key"] {
+        std::fs::copy(
+            first.path().join("keys").join(name),
+            second.path().join("keys").join(name),
+        )
+        .unwrap();
+    }
+    let b = Serve::start_with(
+        second.path(),
+        port,
+        &[("INKAN_DATABASE_URL", database.as_str())],
+    );
+    drop((a, b));
+}
