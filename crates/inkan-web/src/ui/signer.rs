@@ -28,11 +28,11 @@ use crate::ui::layout::{self, page, Frame};
 use crate::ui::page_images::{document_outline, DocumentOutline};
 use crate::ui::signer_check::check_page;
 
-fn csrf_scope(token: &str) -> String {
+pub(crate) fn csrf_scope(token: &str) -> String {
     format!("link:{token}")
 }
 
-fn base(token: &str) -> String {
+pub(crate) fn base(token: &str) -> String {
     format!("/s/{}", percent_encode(token))
 }
 
@@ -576,7 +576,7 @@ pub(crate) async fn complete(
 }
 
 /// The refusal of a link page's form without that link's CSRF token.
-fn link_form_refusal(
+pub(crate) fn link_form_refusal(
     state: &Shared,
     lang: Lang,
     token: &str,
@@ -585,7 +585,7 @@ fn link_form_refusal(
     csrf_refusal(state, lang, &csrf_scope(token), form_value(form, "csrf"))
 }
 
-fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())

@@ -13,21 +13,13 @@ use maud::html;
 use crate::extract::{CallerInfo, Path, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::guard::csrf_refusal;
 use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, page, Frame};
+use crate::ui::signer::{base, csrf_scope, form_value, link_form_refusal};
 use axum::extract::State;
 
 /// The cookie that carries a signer's pass (also read by [`crate::extract::CallerInfo`]).
 pub(crate) const PASS_COOKIE: &str = "inkan_link_pass";
-
-fn base(token: &str) -> String {
-    format!("/s/{}", percent_encode(token))
-}
-
-fn csrf_scope(token: &str) -> String {
-    format!("link:{token}")
-}
 
 /// The page asking for the code; `problem` is what went wrong with the last try.
 pub(crate) fn check_page(
@@ -122,12 +114,6 @@ fn code_form(lang: Lang, path: &str, csrf: &str, sms: bool) -> maud::Markup {
     }
 }
 
-fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// The page again after a refused try, or the refusal's own page when the link cannot be
 /// asked anything any more (locked, ended).
 async fn again(state: &Shared, lang: Lang, token: &str, error: ServiceError) -> UiResult<Response> {
@@ -149,7 +135,7 @@ pub(crate) async fn give_code(
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> UiResult<Response> {
-    if let Some(r) = csrf_refusal(&state, lang, &csrf_scope(&token), form_value(&form, "csrf")) {
+    if let Some(r) = link_form_refusal(&state, lang, &token, &form) {
         return Ok(r);
     }
     let code = form_value(&form, "code").unwrap_or("");
@@ -167,7 +153,7 @@ pub(crate) async fn send_sms(
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> UiResult<Response> {
-    if let Some(r) = csrf_refusal(&state, lang, &csrf_scope(&token), form_value(&form, "csrf")) {
+    if let Some(r) = link_form_refusal(&state, lang, &token, &form) {
         return Ok(r);
     }
     match state.inkan.send_link_sms(&token, &caller).await {
