@@ -63,6 +63,8 @@ pub struct MetadataCorrection {
 /// One entry of a document's 訂正削除の履歴.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MetadataChangeView {
+    /// The document's ID.
+    pub document: String,
     /// Seconds since the Unix epoch.
     pub at: i64,
     /// `2026年12月3日 14:05` (JST).
@@ -296,7 +298,7 @@ impl Inkan {
         envelope: &str,
         document: &str,
     ) -> Result<Vec<MetadataChangeView>> {
-        let entries = self.audit_trail(staff, Some(envelope)).await?;
+        let corrections = self.metadata_corrections(staff, envelope).await?;
         let id = Self::parse_envelope_id(envelope)?;
         if !self
             .store
@@ -307,23 +309,37 @@ impl Inkan {
         {
             return Err(ServiceError::NotFound("the document"));
         }
+        Ok(corrections
+            .into_iter()
+            .filter(|c| c.document == document)
+            .collect())
+    }
+
+    /// The 訂正削除の履歴 of every document of an envelope, oldest first, from one read of its
+    /// audit trail (the envelope page shows them all).
+    pub async fn metadata_corrections(
+        &self,
+        staff: &Staff,
+        envelope: &str,
+    ) -> Result<Vec<MetadataChangeView>> {
+        let entries = self.audit_trail(staff, Some(envelope)).await?;
         let parse = |v: &serde_json::Value| -> MetadataInput {
             serde_json::from_value(v.clone()).unwrap_or_default()
         };
         Ok(entries
             .into_iter()
             .filter(|e| e.entry.action == CORRECTED)
-            .filter(|e| e.entry.detail["document"].as_str() == Some(document))
-            .map(|e| MetadataChangeView {
-                at: e.entry.at,
-                at_text: format_japanese(e.entry.at),
-                actor: e.entry.actor.clone(),
-                before: parse(&e.entry.detail["before"]),
-                after: parse(&e.entry.detail["after"]),
-                reason: e.entry.detail["reason"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
+            .filter_map(|e| {
+                let e = e.entry;
+                Some(MetadataChangeView {
+                    document: e.document?.to_string(),
+                    at: e.at,
+                    at_text: format_japanese(e.at),
+                    actor: e.actor.clone(),
+                    before: parse(&e.detail["before"]),
+                    after: parse(&e.detail["after"]),
+                    reason: e.detail["reason"].as_str().unwrap_or_default().to_string(),
+                })
             })
             .collect())
     }

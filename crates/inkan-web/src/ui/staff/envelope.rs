@@ -46,8 +46,8 @@ struct EnvelopeModel {
     folder: Option<String>,
     /// Moving and sharing, offered to a role that sends.
     placing: Option<Placing>,
-    /// Each document's 訂正削除の履歴, by document ID.
-    corrections: Vec<(String, Vec<inkan_service::MetadataChangeView>)>,
+    /// The documents' 訂正削除の履歴 (each names its document).
+    corrections: Vec<inkan_service::MetadataChangeView>,
 }
 
 /// The choices for moving and sharing an envelope.
@@ -89,14 +89,10 @@ pub(crate) async fn envelope_page(
     } else {
         None
     };
-    let mut corrections = Vec::new();
-    for d in &envelope.documents {
-        let history = inkan
-            .metadata_history(staff, &id, &d.id)
-            .await
-            .staff_page(lang)?;
-        corrections.push((d.id.clone(), history));
-    }
+    let corrections = inkan
+        .metadata_corrections(staff, &id)
+        .await
+        .staff_page(lang)?;
     let model = EnvelopeModel {
         envelope,
         trail,
@@ -242,7 +238,7 @@ fn metadata_corrections(
     d: &inkan_service::DocumentView,
     base: &str,
     session: &StaffSession,
-    history: &[inkan_service::MetadataChangeView],
+    history: &[&inkan_service::MetadataChangeView],
 ) -> Markup {
     let m = &d.metadata;
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -300,14 +296,10 @@ fn documents(
     e: &EnvelopeView,
     base: &str,
     session: &StaffSession,
-    corrections: &[(String, Vec<inkan_service::MetadataChangeView>)],
+    corrections: &[inkan_service::MetadataChangeView],
 ) -> Markup {
-    let history = |id: &str| {
-        corrections
-            .iter()
-            .find(|(d, _)| d == id)
-            .map(|(_, h)| h.as_slice())
-            .unwrap_or(&[])
+    let history = |id: &str| -> Vec<&inkan_service::MetadataChangeView> {
+        corrections.iter().filter(|c| c.document == id).collect()
     };
     html! {
         h2 { (lang.t("文書", "Documents")) }
@@ -323,7 +315,7 @@ fn documents(
                         @if let Some(cp) = &d.metadata.counterparty { p.small { (lang.t("取引先", "Counterparty")) ": " (cp) } }
                         @if let Some(kind) = &d.metadata.kind { p.small { (lang.t("種別", "Kind")) ": " (kind) } }
                         a.download href=(format!("{base}/documents/{}/download", percent_encode(&d.id))) { "↓ " (lang.t("ダウンロード", "Download")) }
-                        (metadata_corrections(lang, d, base, session, history(&d.id)))
+                        (metadata_corrections(lang, d, base, session, &history(&d.id)))
                     }
                 }
             }
