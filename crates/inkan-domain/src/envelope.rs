@@ -231,6 +231,16 @@ pub struct Envelope {
     recipients: Vec<Recipient>,
     documents: usize,
     document_bytes: u64,
+    /// The template version it was made from, kept when the template changes later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateUse>,
+}
+
+/// Which version of which template an envelope was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateUse {
+    pub template: crate::TemplateId,
+    pub version: u32,
 }
 
 impl Envelope {
@@ -262,6 +272,7 @@ impl Envelope {
             recipients: Vec::new(),
             documents: 0,
             document_bytes: 0,
+            template: None,
         })
     }
 

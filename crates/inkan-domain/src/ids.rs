@@ -94,6 +94,16 @@ uuid_id!(
     "counterparty ID"
 );
 uuid_id!(
+    /// A template (テンプレート): a reusable envelope, kept in numbered versions.
+    TemplateId,
+    "template ID"
+);
+uuid_id!(
+    /// A bulk send (一括送信): one envelope per row of a CSV, made from one template version.
+    BatchId,
+    "batch ID"
+);
+uuid_id!(
     /// A field placed on a document for one recipient.
     FieldId,
     "field ID"

@@ -22,14 +22,15 @@ mod values;
 
 pub use calendar::{CalendarDate, DateFormat};
 pub use envelope::{
-    Action, ActionName, Envelope, EnvelopeStatus, Outcome, StatusKind, MAX_DOCUMENTS,
+    Action, ActionName, Envelope, EnvelopeStatus, Outcome, StatusKind, TemplateUse, MAX_DOCUMENTS,
     MAX_TOTAL_BYTES,
 };
 pub use error::DomainError;
 pub use fields::{fill, signs, Field, FieldKind, FieldValue, Placement};
 pub use ids::{
-    ApiKeyId, AttachmentId, CounterpartyId, DepartmentId, DocumentId, EnvelopeId, FieldId,
-    FolderId, GroupId, JobId, OrganizationId, RecipientId, SignerAccountId, UserId, WebhookId,
+    ApiKeyId, AttachmentId, BatchId, CounterpartyId, DepartmentId, DocumentId, EnvelopeId, FieldId,
+    FolderId, GroupId, JobId, OrganizationId, RecipientId, SignerAccountId, TemplateId, UserId,
+    WebhookId,
 };
 pub use jst::Jst;
 pub use lang::Lang;

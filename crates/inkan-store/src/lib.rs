@@ -20,6 +20,7 @@ mod reach;
 mod rows;
 mod sql;
 mod sso;
+mod templates;
 
 pub use audit::{
     anchor_imprint, chain_hash, legacy_chain_hash, verify_chain, AuditAnchor, ChainBreak, ChainKey,
@@ -32,6 +33,10 @@ pub use passkeys::{PasskeyStore, StoredPasskey};
 pub use reach::{AccessStore, Folder, Group, Reach, MAX_FOLDER_DEPTH};
 pub use sql::SqlStore;
 pub use sso::{SsoProvider, SsoStore};
+pub use templates::{
+    BatchProgress, BatchRecord, BatchRow, RowOutcome, RowState, TemplateStore,
+    TemplateVersionRecord,
+};
 
 use async_trait::async_trait;
 use inkan_domain::{
@@ -80,7 +85,15 @@ pub fn migrations() -> Vec<(i64, String)> {
 /// organization's data takes that organization's ID, so no query can cross tenants.
 #[async_trait]
 pub trait Store:
-    AccessStore + AuditStore + FactorStore + JobStore + PasskeyStore + SsoStore + Send + Sync
+    AccessStore
+    + AuditStore
+    + FactorStore
+    + JobStore
+    + PasskeyStore
+    + SsoStore
+    + TemplateStore
+    + Send
+    + Sync
 {
     /// "sqlite" or "postgres", for logs and benchmarks.
     fn backend(&self) -> &'static str;

@@ -74,14 +74,14 @@ where
     parse(&r.text(col)?, col)
 }
 
-fn opt_id<T: FromStr>(r: &impl Get, col: &str) -> Result<Option<T>>
+pub(crate) fn opt_id<T: FromStr>(r: &impl Get, col: &str) -> Result<Option<T>>
 where
     T::Err: Display,
 {
     r.opt_text(col)?.map(|s| parse(&s, col)).transpose()
 }
 
-fn u32_col(r: &impl Get, col: &str) -> Result<u32> {
+pub(crate) fn u32_col(r: &impl Get, col: &str) -> Result<u32> {
     let v = r.int(col)?;
     u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{col}: {v} is out of range")))
 }
@@ -100,7 +100,7 @@ pub(crate) fn to_i64(v: u64, what: &str) -> Result<i64> {
     })
 }
 
-fn json<T: DeserializeOwned>(r: &impl Get, col: &str) -> Result<T> {
+pub(crate) fn json<T: DeserializeOwned>(r: &impl Get, col: &str) -> Result<T> {
     serde_json::from_str(&r.text(col)?).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 

@@ -162,6 +162,8 @@ both!(
     folder_tree_rules,
     sso_providers_own_their_domains,
     passkeys_belong_to_their_user,
+    template_versions_are_written_once,
+    a_batch_is_written_with_its_jobs_and_finished_row_by_row,
 );
 
 #[path = "suite/access.rs"]
@@ -170,6 +172,11 @@ use access::{folder_tree_rules, reading_follows_folders_groups_and_shares};
 #[path = "suite/sso.rs"]
 mod sso;
 use sso::{passkeys_belong_to_their_user, sso_providers_own_their_domains};
+#[path = "suite/templates.rs"]
+mod templates;
+use templates::{
+    a_batch_is_written_with_its_jobs_and_finished_row_by_row, template_versions_are_written_once,
+};
 
 // ── Fixtures ─────────────────────────────────────────────────────────────────────────────────
 

@@ -29,6 +29,7 @@ pub(crate) mod postgres;
 pub(crate) mod sqlite;
 mod sso;
 mod store;
+mod templates;
 
 use sqlx::{Any, AnyPool};
 

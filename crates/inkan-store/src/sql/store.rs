@@ -251,7 +251,7 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn apply_in(
+    pub(super) async fn apply_in(
         &self,
         tx: &mut sqlx::Transaction<'static, Any>,
         change: &Change,
