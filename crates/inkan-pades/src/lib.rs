@@ -34,7 +34,7 @@ pub use error::{FieldProblem, PadesError};
 pub use locks::{FieldLock, LockAction};
 pub use ltv::{RevocationFetcher, ValidationData};
 pub use sign::{sign_pdf, Certify, Level, Services, SignOptions, SignOutcome, Signer};
-pub use stamp::stamp_every_page;
+pub use stamp::{draw_texts, stamp_every_page, PlacedText};
 pub use timestamp::{
     add_document_timestamp, archive_horizon, renew_archive_timestamp, timestamp_document,
 };

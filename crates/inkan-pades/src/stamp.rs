@@ -49,38 +49,127 @@ pub fn stamp_every_page(
 
     for page in doc.pages()? {
         let page = page?;
-        let name = unused_xobject_name(&doc, &page)?;
+        let name = unused_xobject_name(&doc, &page, "InkanID")?;
         let draw = format!("Q\nq {} cm /{name} Do Q\n", placement(&page));
-        let draw_ref = update.add_stream(Dict::new(), draw.as_bytes(), Compression::None)?;
-
-        let mut contents = vec![Object::from(save)];
-        match page.dict.get("Contents") {
-            Some(Object::Array(parts)) => contents.extend(parts.iter().cloned()),
-            Some(Object::Reference(r)) => match doc.get(*r)? {
-                Object::Array(parts) => contents.extend(parts),
-                _ => contents.push(Object::from(*r)),
-            },
-            _ => {}
-        }
-        contents.push(Object::from(draw_ref));
-
-        let mut resources = match &page.resources {
-            Some(r) => doc.resolve(r)?.as_dict().cloned().unwrap_or_default(),
-            None => Dict::new(),
-        };
-        let mut xobjects = match resources.get("XObject") {
-            Some(x) => doc.resolve(x)?.as_dict().cloned().unwrap_or_default(),
-            None => Dict::new(),
-        };
-        xobjects.insert(name.as_str(), form_ref);
-        resources.insert("XObject", xobjects);
-
-        let mut dict = page.dict.clone();
-        dict.insert("Contents", contents);
-        dict.insert("Resources", resources);
-        update.set(page.reference, dict)?;
+        overlay(&doc, &mut update, &page, save, &draw, &[(name, form_ref)])?;
     }
     crate::stages::write_update(update, output)
+}
+
+/// A line of text to draw on a page (差込み項目: a template's merge value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedText {
+    /// From 1.
+    pub page: u32,
+    /// The left end of the text's baseline, in the page's user space (points from its
+    /// bottom-left corner, before any /Rotate).
+    pub x: f64,
+    pub y: f64,
+    /// Font size in points.
+    pub size: f64,
+    pub text: String,
+}
+
+/// Writes `input` with each of `texts` drawn where it is placed, as an incremental update
+/// (the document must not be signed yet: it becomes what its signers sign).
+pub fn draw_texts(
+    input: &Path,
+    output: &Path,
+    texts: &[PlacedText],
+    font: &Font,
+) -> Result<(), PadesError> {
+    let doc = Document::open_file(input)?;
+    if crate::fields::has_signatures(&doc)? {
+        return Err(PadesError::AlreadySigned(
+            "drawing on its pages now would break the signatures",
+        ));
+    }
+    let mut update = IncrementalUpdate::new(&doc)?;
+    // One font subset for every text, one form XObject per text.
+    let mut glyphs = FontUse::new(font)?;
+    let mut encoded = Vec::with_capacity(texts.len());
+    for t in texts {
+        encoded.push(glyphs.encode(&t.text)?);
+    }
+    let font_ref = glyphs.embed(&mut update)?;
+    let save = update.add_stream(Dict::new(), b"q\n", Compression::None)?;
+    for (number, page) in doc.pages()?.enumerate() {
+        let page = page?;
+        let on_page: Vec<_> = texts
+            .iter()
+            .zip(&encoded)
+            .filter(|(t, _)| t.page as usize == number + 1)
+            .collect();
+        if on_page.is_empty() {
+            continue;
+        }
+        let mut draw = String::from("Q\n");
+        let mut forms = Vec::new();
+        for (t, (hex, width)) in on_page {
+            let mut resources = Dict::new();
+            crate::appearance::add_font_resource(&mut resources, font_ref);
+            let size = t.size;
+            let content = format!("BT 0 g /F1 {size} Tf 0 0 Td {hex} Tj ET\n");
+            let form = crate::appearance::form_xobject(
+                &mut update,
+                [0.0, -size * 0.3, width * size + 1.0, size * 1.1],
+                resources,
+                content.as_bytes(),
+            )?;
+            let taken: Vec<&str> = forms
+                .iter()
+                .map(|(n, _): &(String, _)| n.as_str())
+                .collect();
+            let name = unused_xobject_name_besides(&doc, &page, "InkanMerge", &taken)?;
+            draw.push_str(&format!("q 1 0 0 1 {} {} cm /{name} Do Q\n", t.x, t.y));
+            forms.push((name, form));
+        }
+        overlay(&doc, &mut update, &page, save, &draw, &forms)?;
+    }
+    crate::stages::write_update(update, output)
+}
+
+/// Draws `draw` over the page untouched by its own content: the page's contents become
+/// `save` (a `q`), its own streams, then `draw` (which starts with `Q`), with `forms` added to
+/// its XObject resources.
+fn overlay<S: Source>(
+    doc: &Document<S>,
+    update: &mut IncrementalUpdate<'_, S>,
+    page: &Page,
+    save: inkan_pdf::ObjRef,
+    draw: &str,
+    forms: &[(String, inkan_pdf::ObjRef)],
+) -> Result<(), PadesError> {
+    let draw_ref = update.add_stream(Dict::new(), draw.as_bytes(), Compression::None)?;
+    let mut contents = vec![Object::from(save)];
+    match page.dict.get("Contents") {
+        Some(Object::Array(parts)) => contents.extend(parts.iter().cloned()),
+        Some(Object::Reference(r)) => match doc.get(*r)? {
+            Object::Array(parts) => contents.extend(parts),
+            _ => contents.push(Object::from(*r)),
+        },
+        _ => {}
+    }
+    contents.push(Object::from(draw_ref));
+
+    let mut resources = match &page.resources {
+        Some(r) => doc.resolve(r)?.as_dict().cloned().unwrap_or_default(),
+        None => Dict::new(),
+    };
+    let mut xobjects = match resources.get("XObject") {
+        Some(x) => doc.resolve(x)?.as_dict().cloned().unwrap_or_default(),
+        None => Dict::new(),
+    };
+    for (name, form) in forms {
+        xobjects.insert(name.as_str(), *form);
+    }
+    resources.insert("XObject", xobjects);
+
+    let mut dict = page.dict.clone();
+    dict.insert("Contents", contents);
+    dict.insert("Resources", resources);
+    update.set(page.reference, dict)?;
+    Ok(())
 }
 
 /// The matrix putting the stamp at the bottom-left corner of the page as displayed.
@@ -100,7 +189,22 @@ fn placement(page: &Page) -> String {
     }
 }
 
-fn unused_xobject_name<S: Source>(doc: &Document<S>, page: &Page) -> Result<String, PadesError> {
+fn unused_xobject_name<S: Source>(
+    doc: &Document<S>,
+    page: &Page,
+    prefix: &str,
+) -> Result<String, PadesError> {
+    unused_xobject_name_besides(doc, page, prefix, &[])
+}
+
+/// A name for a new XObject on `page`: `prefix`, or `prefix` and a number, used neither by the
+/// page nor in `taken`.
+fn unused_xobject_name_besides<S: Source>(
+    doc: &Document<S>,
+    page: &Page,
+    prefix: &str,
+    taken: &[&str],
+) -> Result<String, PadesError> {
     let existing = match &page.resources {
         Some(r) => doc
             .resolve(r)?
@@ -115,11 +219,11 @@ fn unused_xobject_name<S: Source>(doc: &Document<S>, page: &Page) -> Result<Stri
     Ok((0..)
         .map(|i| {
             if i == 0 {
-                "InkanID".to_string()
+                prefix.to_string()
             } else {
-                format!("InkanID{i}")
+                format!("{prefix}{i}")
             }
         })
-        .find(|n| !existing.contains_key(n.as_str()))
-        .unwrap_or_else(|| "InkanID".into()))
+        .find(|n| !existing.contains_key(n.as_str()) && !taken.contains(&n.as_str()))
+        .unwrap_or_else(|| prefix.into()))
 }

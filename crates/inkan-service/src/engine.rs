@@ -196,6 +196,25 @@ impl SigningEngine {
         }
     }
 
+    /// A template's document with its 差込み項目 drawn in (an incremental update of the
+    /// template's PDF): what becomes revision 0 of an envelope made from the template.
+    pub fn draw_merge_values(
+        &self,
+        original: &[u8],
+        texts: &[inkan_pades::PlacedText],
+    ) -> Result<Vec<u8>> {
+        if texts.is_empty() {
+            return Ok(original.to_vec());
+        }
+        let work = tempfile::tempdir_in(&self.scratch)
+            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
+        let p = |n: &str| work.path().join(n);
+        write(&p("0.pdf"), original)?;
+        inkan_pades::draw_texts(&p("0.pdf"), &p("1.pdf"), texts, self.font()?)
+            .map_err(pdf_error)?;
+        read(&p("1.pdf"))
+    }
+
     /// Revision 1 of a document: the 締結証明書ID on every page, every recipient's fields, and
     /// the service's certification signature (P=2: form filling and signing allowed). `last`
     /// when no one else signs this document: then it goes to B-LTA at once.
