@@ -18,10 +18,12 @@ use crate::{
 };
 
 pub(crate) fn blob_key(org: impl std::fmt::Display, env: EnvelopeId, tail: &str) -> String {
-    format!(
-        "org/{org}/env/{env}/{tail}-{}",
-        uuid::Uuid::new_v4().simple()
-    )
+    blob_key_in(&format!("org/{org}/env/{env}"), tail)
+}
+
+/// A fresh blob key under `prefix` (blobs are written once: each write gets a new key).
+pub(crate) fn blob_key_in(prefix: &str, tail: &str) -> String {
+    format!("{prefix}/{tail}-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// Checks that `bytes` are a PDF Inkan can sign and returns its page count.

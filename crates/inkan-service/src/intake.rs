@@ -21,6 +21,13 @@ use crate::{Caller, EnvelopeView, Inkan, NewEnvelope, Result, ServiceError, Staf
 /// The largest sender attachment (the page and the API check the same bound).
 pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 
+/// Where a new envelope comes from, when not from a blank page.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Origin {
+    pub id: Option<inkan_domain::EnvelopeId>,
+    pub template: Option<inkan_domain::TemplateUse>,
+}
+
 /// A draft envelope being received: its data checked, its files stored as they arrive.
 pub struct EnvelopeIntake {
     staff: Staff,
@@ -108,6 +115,19 @@ impl Inkan {
         staff: &Staff,
         input: NewEnvelope,
     ) -> Result<EnvelopeIntake> {
+        self.start_envelope_as(staff, input, Origin::default())
+            .await
+    }
+
+    /// [`Inkan::start_envelope`] for an envelope made from a template: its ID given (a bulk
+    /// send derives it from the batch and row, so a row made twice is refused by the
+    /// database) and the template version it uses recorded.
+    pub(crate) async fn start_envelope_as(
+        &self,
+        staff: &Staff,
+        input: NewEnvelope,
+        origin: Origin,
+    ) -> Result<EnvelopeIntake> {
         staff.require_send()?;
         let now = self.now();
         let org = self
@@ -123,6 +143,10 @@ impl Inkan {
             now,
         )?;
         envelope.message = text::paragraphs("メッセージ (message)", &input.message, 5000)?;
+        if let Some(id) = origin.id {
+            envelope.id = id;
+        }
+        envelope.template = origin.template;
         let counterparty = match input.counterparty.as_deref() {
             Some(id) if !id.trim().is_empty() => {
                 let id: inkan_domain::CounterpartyId = id
@@ -349,7 +373,7 @@ impl Inkan {
     }
 }
 
-fn decode(what: &str, text: &str) -> Result<Vec<u8>> {
+pub(crate) fn decode(what: &str, text: &str) -> Result<Vec<u8>> {
     STANDARD.decode(text.trim()).map_err(|e| {
         ServiceError::Invalid(format!(
             "{what}: 内容が base64 として読めません (the content is not valid base64: {e})"

@@ -99,6 +99,7 @@ impl Inkan {
             "event" => self.run_event_job(&job.payload).await,
             "webhook" => self.run_webhook_job(&job.payload).await,
             crate::archive::ARCHIVE_JOB => self.run_archive_job(job).await,
+            crate::bulk::BULK_JOB => self.run_bulk_job(job).await,
             other => Err(ServiceError::Invalid(format!("unknown job kind {other:?}"))),
         }
     }

@@ -20,6 +20,7 @@ mod archive;
 mod audit;
 mod audit_log;
 pub mod backup;
+mod bulk;
 mod clock;
 mod conclusion;
 mod csv_export;
@@ -50,6 +51,8 @@ mod sso;
 mod staff;
 mod staff_networks;
 mod tax_export;
+mod template_use;
+mod templates;
 mod users;
 mod verification;
 mod views;
@@ -60,6 +63,7 @@ pub use accounts::{LibraryDocumentView, LibraryEntryView, ACCOUNT_SESSION_SECOND
 pub use archive::ArchiveSweep;
 pub use audit::{AnchorRound, Anchored, AuditReport};
 pub use audit_log::{ActorView, AuditLine, LogFilter, LogLine, LOG_PAGE};
+pub use bulk::{BatchLineView, BatchView, MAX_BULK_ROWS};
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use conclusion::certificate_file_name;
 pub use csv_export::CsvExport;
@@ -86,6 +90,11 @@ pub use staff::{
     OrganizationCreated, UserView,
 };
 pub use tax_export::{TaxExport, EXPORT_LIMIT};
+pub use template_use::{FromTemplate, RoleRecipient};
+pub use templates::{
+    MergeField, NewRole, NewTemplate, NewTemplateDocument, TemplateDocumentView, TemplateSummary,
+    TemplateVersionLine, TemplateView, MAX_MERGE_FIELDS,
+};
 pub use users::{Invitation, RoleChange, UserLine, INVITATION_DAYS};
 pub use verification::{ConclusionCheck, Upload, Verification, VerificationSlot, MAX_VERIFY_BYTES};
 pub use views::*;

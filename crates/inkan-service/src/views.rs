@@ -115,7 +115,7 @@ pub struct NewDocument {
 }
 
 /// A field placed for a recipient.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewField {
     /// The recipient's key.
     pub recipient: String,
@@ -199,6 +199,16 @@ pub struct EnvelopeView {
     pub recipients: Vec<RecipientView>,
     pub documents: Vec<DocumentView>,
     pub attachments: Vec<AttachmentView>,
+    /// The template version it was made from.
+    #[serde(default)]
+    pub template: Option<TemplateUseView>,
+}
+
+/// Which version of which template an envelope was made from.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TemplateUseView {
+    pub template: String,
+    pub version: u32,
 }
 
 /// One recipient and their progress (署名の進行状況).
@@ -466,5 +476,9 @@ pub(crate) fn envelope_view(
         recipients: e.recipients().iter().map(recipient_view).collect(),
         documents: documents.iter().map(|d| document_view(d, None)).collect(),
         attachments: attachments.iter().map(attachment_view).collect(),
+        template: e.template.map(|t| TemplateUseView {
+            template: t.template.to_string(),
+            version: t.version,
+        }),
     }
 }

@@ -1,4 +1,4 @@
-//! The integration tests of `inkan-service`, linked as one binary (one link instead of 3).
+//! The integration tests of `inkan-service`, linked as one binary (one link).
 
 mod common;
 mod conclusion;
@@ -6,3 +6,4 @@ mod flow;
 mod imports;
 mod lifecycle;
 mod signer_check;
+mod templates;
