@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{
     admin, completion, counterparties, documents, envelopes, folders, imports, signer, system,
-    verify,
+    templates, verify,
 };
 
 /// This OpenAPI document.
@@ -88,6 +88,15 @@ pub(crate) async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
         imports::import,
         imports::correct,
         imports::history,
+        templates::list,
+        templates::create,
+        templates::get,
+        templates::new_version,
+        templates::make_envelope,
+        templates::bulk_csv,
+        templates::start_bulk,
+        templates::batches,
+        templates::batch,
         signer::open,
         signer::document,
         signer::attach,
@@ -108,6 +117,7 @@ pub(crate) async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
         (name = "envelopes", description = "封筒: draft, send, cancel, remind, downloads, audit trail"),
         (name = "counterparties", description = "取引先 registry"),
         (name = "documents", description = "電帳法 search"),
+        (name = "templates", description = "テンプレート (versions, 差込み項目) and 一括送信 from a CSV"),
         (name = "signer", description = "Recipients, through the link in their email"),
         (name = "completion", description = "The completion link (14 days)"),
         (name = "verify", description = "Verification of a signed PDF, for anyone"),

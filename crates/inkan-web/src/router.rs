@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::api::{
     admin, completion, counterparties, documents, envelopes, folders, imports, signer, system,
-    verify, MAX_ATTACHMENT_BODY, MAX_ENVELOPE_BODY,
+    templates, verify, MAX_ATTACHMENT_BODY, MAX_BULK_CSV_BODY, MAX_ENVELOPE_BODY,
 };
 use crate::error::{ApiError, StartError};
 use crate::extract::Shared;
@@ -136,6 +136,25 @@ pub fn router(state: AppState) -> Result<Router, StartError> {
             "/envelopes/{id}/documents/{doc}/metadata/history",
             get(imports::history),
         )
+        // テンプレート and 一括送信.
+        .route(
+            "/templates",
+            get(templates::list)
+                .post(templates::create.layer(DefaultBodyLimit::max(MAX_ENVELOPE_BODY))),
+        )
+        .route("/templates/{id}", get(templates::get))
+        .route(
+            "/templates/{id}/versions",
+            post(templates::new_version.layer(DefaultBodyLimit::max(MAX_ENVELOPE_BODY))),
+        )
+        .route("/templates/{id}/envelopes", post(templates::make_envelope))
+        .route("/templates/{id}/bulk.csv", get(templates::bulk_csv))
+        .route(
+            "/templates/{id}/bulk",
+            post(templates::start_bulk.layer(DefaultBodyLimit::max(MAX_BULK_CSV_BODY))),
+        )
+        .route("/bulk", get(templates::batches))
+        .route("/bulk/{id}", get(templates::batch))
         // Recipients, by the token of their link.
         .route("/sign/{token}", get(signer::open))
         .route("/sign/{token}/documents/{doc}", get(signer::document))
@@ -432,6 +451,46 @@ fn staff_pages(state: &Shared) -> Router<Shared> {
             get(ui::staff::envelope::conclusion_certificate),
         )
         .route("/app/documents", get(ui::staff::archive::archive_page))
+        .route(
+            "/app/templates",
+            get(ui::staff::templates::list_page).post(ui::staff::templates::create.layer(
+                axum::extract::DefaultBodyLimit::max(crate::api::MAX_ENVELOPE_BODY),
+            )),
+        )
+        .route("/app/templates/new", get(ui::staff::templates::new_page))
+        .route(
+            "/app/templates/{id}",
+            get(ui::staff::templates::template_page),
+        )
+        .route(
+            "/app/templates/{id}/versions",
+            post(
+                ui::staff::templates::new_version.layer(axum::extract::DefaultBodyLimit::max(
+                    crate::api::MAX_ENVELOPE_BODY,
+                )),
+            ),
+        )
+        .route(
+            "/app/templates/{id}/envelopes",
+            post(ui::staff::templates::make_envelope),
+        )
+        .route(
+            "/app/templates/{id}/bulk.csv",
+            get(ui::staff::templates::bulk_csv),
+        )
+        .route(
+            "/app/templates/{id}/bulk",
+            post(
+                ui::staff::templates::start_bulk.layer(axum::extract::DefaultBodyLimit::max(
+                    crate::api::MAX_BULK_CSV_BODY,
+                )),
+            ),
+        )
+        .route("/app/bulk/{id}", get(ui::staff::templates::batch_page))
+        .route(
+            "/app/bulk/{id}/progress",
+            get(ui::staff::templates::batch_progress),
+        )
         .route(
             "/app/imports",
             get(ui::staff::imports::import_page).post(ui::staff::imports::import.layer(

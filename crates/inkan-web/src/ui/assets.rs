@@ -26,6 +26,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../assets/compose.js"),
     ),
     (
+        "bulk.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/bulk.js"),
+    ),
+    (
         "passkey.js",
         "text/javascript; charset=utf-8",
         include_str!("../../assets/passkey.js"),

@@ -76,6 +76,7 @@ pub(crate) fn page(frame: Frame<'_>, body: Markup) -> Markup {
                             }
                             @if staff.sends {
                                 a href="/app/envelopes/new" { (lang.t("新しい封筒", "New envelope")) }
+                                a href="/app/templates" { (lang.t("テンプレート", "Templates")) }
                             }
                             a href="/app/counterparties" { (lang.t("取引先", "Counterparties")) }
                             @if staff.reads {

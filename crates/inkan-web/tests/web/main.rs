@@ -1,6 +1,7 @@
-//! The integration tests of `inkan-web`, linked as one binary (one link instead of 3).
+//! The integration tests of `inkan-web`, linked as one binary (one link).
 
 mod api;
 mod common;
 mod pages;
+mod templates;
 mod ui;

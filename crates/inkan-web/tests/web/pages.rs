@@ -9,7 +9,7 @@ use crate::common;
 use common::*;
 use serde_json::{json, Value};
 
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -17,7 +17,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 /// Logs in with a fresh client: the session cookie.
-async fn login(app: &TestApp) -> String {
+pub(crate) async fn login(app: &TestApp) -> String {
     login_then(app, "/app").await.0
 }
 
@@ -85,7 +85,7 @@ async fn after_login_the_browser_stays_on_this_site() {
 }
 
 /// The value of a hidden input in a page.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)

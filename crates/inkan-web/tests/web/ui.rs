@@ -1124,6 +1124,50 @@ async fn walk_every_page_checking_accessibility(browser: &Browser) {
     browser.goto(&url("/app/imports")).await;
     browser.wait_for_text("h1", "書面・他社の契約の取込").await;
     accessible(browser, "staff-imports").await;
+    // テンプレート: the new-template form, a template, a bulk send's progress.
+    browser.goto(&url("/app/templates/new")).await;
+    browser.wait_for_text("h1", "新しいテンプレート").await;
+    accessible(browser, "staff-template-new").await;
+    let template: Value = app
+        .post("/api/v1/templates")
+        .bearer_auth(&key)
+        .json(&json!({
+            "name": "物品購入契約", "title": "{{品名}} の購入",
+            "roles": [{"key": "vendor", "label": "取引先", "role": "signer"}],
+            "documents": [{"name": "契約書.pdf", "content_base64": b64(&common::pdf()),
+                "merge_fields": [{"name": "品名", "page": 1, "x": 72, "y": 700}]}],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let template_id = template["id"].as_str().unwrap();
+    browser
+        .goto(&url(&format!("/app/templates/{template_id}")))
+        .await;
+    browser.wait_for_text("h1", "物品購入契約").await;
+    accessible(browser, "staff-template").await;
+    let batch: Value = app
+        .post(&format!("/api/v1/templates/{template_id}/bulk"))
+        .bearer_auth(&key)
+        .header("content-type", "text/csv")
+        .body("取引先:氏名,取引先:メールアドレス,品名\n業者,bulk@vendor.example.jp,事務机\n")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    browser
+        .goto(&url(&format!(
+            "/app/bulk/{}",
+            batch["id"].as_str().unwrap()
+        )))
+        .await;
+    browser.wait_for_text("h1", "一括送信の進み具合").await;
+    accessible(browser, "staff-bulk").await;
     browser.goto(&url("/app/settings/security")).await;
     browser.wait_for_text("h1", "セキュリティ設定").await;
     accessible(browser, "staff-security").await;

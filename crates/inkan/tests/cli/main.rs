@@ -1,5 +1,6 @@
-//! The integration tests of `inkan`, linked as one binary (one link instead of 7).
+//! The integration tests of `inkan`, linked as one binary (one link).
 
+mod bulk;
 mod common;
 mod import_cli;
 mod nodes;

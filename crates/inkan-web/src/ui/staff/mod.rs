@@ -19,6 +19,7 @@ pub(crate) mod password;
 pub(crate) mod second_factor;
 pub(crate) mod security;
 pub(crate) mod session_start;
+pub(crate) mod templates;
 pub(crate) mod users;
 
 use axum::extract::FromRequestParts;
