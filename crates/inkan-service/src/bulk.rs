@@ -364,6 +364,27 @@ pub(crate) fn row_envelope_id(batch: BatchId, row: u32) -> EnvelopeId {
     uuid.to_string().parse().unwrap_or_default()
 }
 
+/// How a bulk send starts: which version, the CSV's name, the folder of its envelopes.
+#[derive(Debug, Clone, Default)]
+pub struct BulkStart {
+    /// The template version (the latest when `None`).
+    pub version: Option<u32>,
+    /// The CSV's name as the pages show it.
+    pub file_name: String,
+    /// The folder every envelope goes into (required when the organization requires one).
+    pub folder: Option<inkan_domain::FolderId>,
+}
+
+impl BulkStart {
+    /// The latest version, to the top level, from a CSV called `file_name`.
+    pub fn named(file_name: &str) -> BulkStart {
+        BulkStart {
+            file_name: file_name.into(),
+            ..BulkStart::default()
+        }
+    }
+}
+
 /// A bulk send as its page shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BatchView {
@@ -433,18 +454,29 @@ impl Inkan {
         &self,
         staff: &Staff,
         template: &str,
-        version: Option<u32>,
-        file_name: &str,
+        start: &BulkStart,
         csv: &[u8],
         caller: &Caller,
     ) -> Result<BatchView> {
         staff.require_send()?;
         let id = parse_template_id(template)?;
-        let record = self.template_record(staff, id, version).await?;
+        let record = self.template_record(staff, id, start.version).await?;
         let body = TemplateBody::parse(&record)?;
-        let file_name = crate::envelopes::file_name(file_name)?;
+        let file_name = crate::envelopes::file_name(&start.file_name)?;
+        // The folder every row's envelope goes into, checked once before anything is stored.
+        let org = self
+            .store
+            .organization(staff.organization)
+            .await?
+            .ok_or(ServiceError::NotFound("the organization"))?;
+        let folder = self
+            .folder_for_new_envelope(staff, start.folder, org.folder_required)
+            .await?;
         let now = self.now();
-        let lines = parse_bulk_csv(csv, &body, now)?;
+        let mut lines = parse_bulk_csv(csv, &body, now)?;
+        for line in &mut lines {
+            line.input.folder = folder;
+        }
         let batch = BatchRecord {
             id: BatchId::new(),
             organization: staff.organization,

@@ -328,6 +328,7 @@ impl Inkan {
                 "title": record.envelope.title,
                 "number": record.envelope.number,
                 "documents": documents.iter().map(|d| serde_json::json!({"id": d.id.to_string(), "name": d.name, "sha256": d.sha256})).collect::<Vec<_>>(),
+                "template": record.envelope.template.map(|t| serde_json::json!({"id": t.template.to_string(), "version": t.version})),
             }),
         )];
         let view = envelope_view(&record, &documents, &attachments);

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use inkan_domain::Role;
 use inkan_service::{
-    FromTemplate, MergeField, MetadataInput, NewRole, NewTemplate, NewTemplateDocument,
+    BulkStart, FromTemplate, MergeField, MetadataInput, NewRole, NewTemplate, NewTemplateDocument,
     RoleRecipient, ServiceError,
 };
 use inkan_testkit::validators::{pyhanko_valid, sample_pdf};
@@ -351,7 +351,13 @@ async fn a_bulk_send_checks_every_row_first_and_sends_each_row_once() {
     );
     let e = invalid(
         inkan
-            .start_bulk_send(&staff, &tpl.id, None, "一括.csv", &cp932(&bad_email), &who)
+            .start_bulk_send(
+                &staff,
+                &tpl.id,
+                &BulkStart::named("一括.csv"),
+                &cp932(&bad_email),
+                &who,
+            )
             .await
             .unwrap_err(),
     );
@@ -363,7 +369,13 @@ async fn a_bulk_send_checks_every_row_first_and_sends_each_row_once() {
     );
     let e = invalid(
         inkan
-            .start_bulk_send(&staff, &tpl.id, None, "一括.csv", &cp932(&bad_date), &who)
+            .start_bulk_send(
+                &staff,
+                &tpl.id,
+                &BulkStart::named("一括.csv"),
+                &cp932(&bad_date),
+                &who,
+            )
             .await
             .unwrap_err(),
     );
@@ -372,7 +384,13 @@ async fn a_bulk_send_checks_every_row_first_and_sends_each_row_once() {
         "件名,管理番号,取引先:氏名,取引先:メールアドレス\n第1庁舎,R8-1,業者,v@example.co.jp\n";
     let e = invalid(
         inkan
-            .start_bulk_send(&staff, &tpl.id, None, "一括.csv", &cp932(no_amount), &who)
+            .start_bulk_send(
+                &staff,
+                &tpl.id,
+                &BulkStart::named("一括.csv"),
+                &cp932(no_amount),
+                &who,
+            )
             .await
             .unwrap_err(),
     );
@@ -380,7 +398,13 @@ async fn a_bulk_send_checks_every_row_first_and_sends_each_row_once() {
     let unknown = format!("{}{}", head.replace("管理番号", "備考"), row(1));
     let e = invalid(
         inkan
-            .start_bulk_send(&staff, &tpl.id, None, "一括.csv", &cp932(&unknown), &who)
+            .start_bulk_send(
+                &staff,
+                &tpl.id,
+                &BulkStart::named("一括.csv"),
+                &cp932(&unknown),
+                &who,
+            )
             .await
             .unwrap_err(),
     );
@@ -390,7 +414,13 @@ async fn a_bulk_send_checks_every_row_first_and_sends_each_row_once() {
         .collect();
     let e = invalid(
         inkan
-            .start_bulk_send(&staff, &tpl.id, None, "一括.csv", too_many.as_bytes(), &who)
+            .start_bulk_send(
+                &staff,
+                &tpl.id,
+                &BulkStart::named("一括.csv"),
+                too_many.as_bytes(),
+                &who,
+            )
             .await
             .unwrap_err(),
     );
@@ -406,8 +436,7 @@ async fn a_bulk_send_checks_every_row_first_and_sends_each_row_once() {
         .start_bulk_send(
             &staff,
             &tpl.id,
-            None,
-            "令和8年度清掃.csv",
+            &BulkStart::named("令和8年度清掃.csv"),
             &cp932(&csv),
             &who,
         )
@@ -417,7 +446,13 @@ async fn a_bulk_send_checks_every_row_first_and_sends_each_row_once() {
     assert!(!batch.finished);
     let utf8 = format!("\u{feff}{head}{}", row(6));
     let other_batch = inkan
-        .start_bulk_send(&staff, &tpl.id, None, "追加.csv", utf8.as_bytes(), &who)
+        .start_bulk_send(
+            &staff,
+            &tpl.id,
+            &BulkStart::named("追加.csv"),
+            utf8.as_bytes(),
+            &who,
+        )
         .await
         .unwrap();
     assert_eq!(other_batch.rows, 1);
@@ -466,6 +501,58 @@ async fn a_bulk_send_checks_every_row_first_and_sends_each_row_once() {
     let listed = inkan.batches(&staff).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.iter().all(|b| b.lines.is_empty() && b.finished));
+    // An organization that files every envelope in a folder: a bulk send without one is
+    // refused before anything is stored; with one, each row's envelope is in it.
+    inkan.set_folder_required(&staff, &who, true).await.unwrap();
+    let one = format!("{head}{}", row(7));
+    let e = invalid(
+        inkan
+            .start_bulk_send(
+                &staff,
+                &tpl.id,
+                &BulkStart::named("f.csv"),
+                one.as_bytes(),
+                &who,
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.contains("フォルダ"), "{e}");
+    assert_eq!(inkan.batches(&staff).await.unwrap().len(), 2);
+    let folder = inkan
+        .create_folder(
+            &staff,
+            &who,
+            &inkan_service::FolderInput {
+                name: "令和8年度".into(),
+                parent: None,
+                grants: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let filed = inkan
+        .start_bulk_send(
+            &staff,
+            &tpl.id,
+            &BulkStart {
+                folder: Some(folder.id),
+                ..BulkStart::named("f.csv")
+            },
+            one.as_bytes(),
+            &who,
+        )
+        .await
+        .unwrap();
+    inkan.worker().drain().await.unwrap();
+    let filed = inkan.batch(&staff, &filed.id).await.unwrap();
+    assert_eq!(filed.sent, 1, "{filed:#?}");
+    let env = inkan
+        .envelope(&staff, filed.lines[0].envelope.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(env.folder, Some(folder.id));
+
     // Another organization cannot read it.
     let other = common::organization(inkan, "滝沢市", "keiyaku@city.takizawa.example.jp").await;
     assert!(matches!(

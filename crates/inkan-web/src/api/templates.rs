@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use inkan_service::{
-    BatchView, EnvelopeView, FromTemplate, NewTemplate, TemplateSummary, TemplateView,
+    BatchView, BulkStart, EnvelopeView, FromTemplate, NewTemplate, ServiceError, TemplateSummary,
+    TemplateView,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -168,6 +169,10 @@ pub(crate) struct BulkQuery {
     /// The CSV's name as the page shows it (`一括送信.csv` when absent).
     #[serde(default)]
     file_name: Option<String>,
+    /// The folder (フォルダ) every envelope goes into (required when the organization requires
+    /// one).
+    #[serde(default)]
+    folder: Option<String>,
 }
 
 /// Starts a bulk send: the body is the CSV (UTF-8 or CP932, up to 1,500 rows), every row
@@ -189,10 +194,21 @@ pub(crate) async fn start_bulk(
     Query(q): Query<BulkQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<BatchView>), ApiError> {
-    let name = q.file_name.as_deref().unwrap_or("一括送信.csv");
+    let folder = match q.folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => Some(
+            f.parse()
+                .map_err(|_| ApiError::Service(ServiceError::NotFound("the folder")))?,
+        ),
+        None => None,
+    };
+    let start = BulkStart {
+        version: q.version,
+        file_name: q.file_name.unwrap_or_else(|| "一括送信.csv".into()),
+        folder,
+    };
     let view = state
         .inkan
-        .start_bulk_send(&staff, &id, q.version, name, &body, &caller)
+        .start_bulk_send(&staff, &id, &start, &body, &caller)
         .await?;
     Ok((StatusCode::CREATED, Json(view)))
 }

@@ -13,8 +13,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use inkan_domain::Role;
 use inkan_service::{
-    BatchView, FromTemplate, MergeField, MetadataInput, NewRole, NewTemplate, NewTemplateDocument,
-    RoleRecipient, ServiceError, TemplateView,
+    BatchView, BulkStart, FolderView, FromTemplate, MergeField, MetadataInput, NewRole,
+    NewTemplate, NewTemplateDocument, RoleRecipient, ServiceError, TemplateView,
 };
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -514,12 +514,51 @@ pub(crate) async fn template_page(
         .template(&session.staff, &id, q.version)
         .await
         .staff_page(lang)?;
-    Ok(template_view(&session, &t, None, &Values::new()))
+    let folders = Folders::of(&state, &session).await?;
+    Ok(template_view(&session, &t, &folders, None, &Values::new()))
+}
+
+/// The folders an envelope made here may go into.
+struct Folders {
+    choosable: Vec<FolderView>,
+    required: bool,
+}
+
+impl Folders {
+    async fn of(state: &Shared, session: &StaffSession) -> UiResult<Folders> {
+        let lang = session.lang;
+        Ok(Folders {
+            choosable: state
+                .inkan
+                .choosable_folders(&session.staff)
+                .await
+                .staff_page(lang)?,
+            required: state
+                .inkan
+                .folder_required(&session.staff)
+                .await
+                .staff_page(lang)?,
+        })
+    }
+
+    /// The folder select of a form (`id` unique on the page).
+    fn select(&self, lang: Lang, id: &str, chosen: &str) -> Markup {
+        html! {
+            label for=(id) { (lang.t("フォルダ", "Folder")) @if self.required { " *" } }
+            select #(id) name="folder" required[self.required] {
+                option value="" { (lang.t("（フォルダなし）", "(no folder)")) }
+                @for f in &self.choosable {
+                    option value=(f.id.to_string()) selected[chosen == f.id.to_string()] { (f.path) }
+                }
+            }
+        }
+    }
 }
 
 fn template_view(
     session: &StaffSession,
     t: &TemplateView,
+    folders: &Folders,
     error: Option<&str>,
     posted: &Values,
 ) -> Response {
@@ -579,6 +618,7 @@ fn template_view(
                 input #use-amount name="amount" type="text" maxlength="40" value=(get("amount"));
                 label for="use-counterparty" { (lang.t("取引先", "Counterparty")) }
                 input #use-counterparty name="counterparty" type="text" maxlength="200" value=(get("counterparty"));
+                (folders.select(lang, "use-folder", get("folder")))
                 div.buttons {
                     button.secondary #use-draft type="submit" name="send" value="" { (lang.t("下書きを作る", "Make a draft")) }
                     button.primary #use-send type="submit" name="send" value="yes" { (lang.t("作って送信する", "Make and send")) }
@@ -593,6 +633,7 @@ fn template_view(
                 input type="hidden" name="version" value=(t.version);
                 label for="bulk-csv" { (lang.t("CSV ファイル", "CSV file")) }
                 input #bulk-csv type="file" name="csv" accept=".csv,text/csv" required;
+                (folders.select(lang, "bulk-folder", ""))
                 button.primary #bulk-start type="submit" { (lang.t("一括送信する", "Send to every row")) }
             }
 
@@ -683,6 +724,7 @@ pub(crate) async fn make_envelope(
             kind: None,
         },
         send: posted.get("send").is_some_and(|s| s == "yes"),
+        folder: opt("folder").and_then(|f| f.parse().ok()),
         ..FromTemplate::default()
     };
     match state
@@ -694,7 +736,14 @@ pub(crate) async fn make_envelope(
             Redirect::to(&format!("/app/envelopes/{}", percent_encode(&view.id))).into_response(),
         ),
         Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict)) => {
-            Ok(template_view(&session, &t, Some(&e.to_string()), &posted))
+            let folders = Folders::of(&state, &session).await?;
+            Ok(template_view(
+                &session,
+                &t,
+                &folders,
+                Some(&e.to_string()),
+                &posted,
+            ))
         }
         Err(e) => Err(e).staff_page(lang),
     }
@@ -728,7 +777,7 @@ pub(crate) async fn start_bulk(
             "アップロードを読み取れません (the upload could not be read): {e}"
         ))
     };
-    let (mut csrf, mut version, mut csv) = (None, None, None);
+    let (mut csrf, mut version, mut folder, mut csv) = (None, None, None, None);
     while let Some(field) = multipart
         .next_field()
         .await
@@ -739,6 +788,15 @@ pub(crate) async fn start_bulk(
             "csrf" => csrf = Some(field.text().await.map_err(unreadable).staff_page(lang)?),
             "version" => {
                 version = field
+                    .text()
+                    .await
+                    .map_err(unreadable)
+                    .staff_page(lang)?
+                    .parse()
+                    .ok()
+            }
+            "folder" => {
+                folder = field
                     .text()
                     .await
                     .map_err(unreadable)
@@ -764,17 +822,24 @@ pub(crate) async fn start_bulk(
         .template(&session.staff, &id, version)
         .await
         .staff_page(lang)?;
+    let folders = Folders::of(&state, &session).await?;
     let Some((name, bytes)) = csv else {
         return Ok(template_view(
             &session,
             &t,
+            &folders,
             Some("CSV ファイルを選んでください (choose the CSV file)"),
             &Values::new(),
         ));
     };
+    let start = BulkStart {
+        version: Some(t.version),
+        file_name: name,
+        folder,
+    };
     match state
         .inkan
-        .start_bulk_send(&session.staff, &id, Some(t.version), &name, &bytes, &caller)
+        .start_bulk_send(&session.staff, &id, &start, &bytes, &caller)
         .await
     {
         Ok(batch) => {
@@ -783,6 +848,7 @@ pub(crate) async fn start_bulk(
         Err(e @ ServiceError::Invalid(_)) => Ok(template_view(
             &session,
             &t,
+            &folders,
             Some(&e.to_string()),
             &Values::new(),
         )),
