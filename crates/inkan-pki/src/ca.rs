@@ -492,9 +492,14 @@ impl Pki {
         let millis = now
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        crate::tsa::serials::SerialAllocator::new(&dir.join("db").join("tsa-serial"))
+        crate::tsa::serials::CounterFile::new(&dir.join("db").join("tsa-serial"))
             .raise_to(millis << 24)
     }
+    /// The TSA's serial counter file (`db/tsa-serial`), one for every generation.
+    pub fn tsa_counter_path(&self) -> PathBuf {
+        self.dir().join("db").join("tsa-serial")
+    }
+
     pub fn config(&self) -> &PkiConfig {
         &self.config
     }
@@ -759,6 +764,49 @@ impl Pki {
         } else {
             Ok(CertState::Unknown)
         }
+    }
+
+    /// [`Pki::status`], with what other nodes recorded in `shared`: a revocation there counts,
+    /// and a certificate this folder does not know is good when another node issued it.
+    pub fn shared_status(
+        &self,
+        ca: CaRole,
+        serial: &SerialNumber,
+        shared: Option<&dyn crate::shared::SharedRecords>,
+    ) -> Result<CertState, PkiError> {
+        let local = self.status(ca, serial)?;
+        let Some(shared) = shared else {
+            return Ok(local);
+        };
+        if let CertState::Revoked(_) = local {
+            return Ok(local);
+        }
+        let label = crate::shared::ca_label(self.generation, ca);
+        Ok(match shared.lookup(&label, &serial_hex(serial))? {
+            Some(Some(revocation)) => CertState::Revoked(revocation),
+            Some(None) if local == CertState::Unknown => CertState::Good,
+            _ => local,
+        })
+    }
+
+    /// [`Pki::revocations`] and those recorded in `shared`, each serial once (this folder's
+    /// record first).
+    pub fn shared_revocations(
+        &self,
+        ca: CaRole,
+        shared: Option<&dyn crate::shared::SharedRecords>,
+    ) -> Result<Vec<(String, Revocation)>, PkiError> {
+        let mut all = self.revocations(ca)?;
+        if let Some(shared) = shared {
+            let label = crate::shared::ca_label(self.generation, ca);
+            for (serial, revocation) in shared.revocations(&label)? {
+                if !all.iter().any(|(s, _)| s.eq_ignore_ascii_case(&serial)) {
+                    all.push((serial, revocation));
+                }
+            }
+            all.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(all)
     }
 
     /// Every revocation recorded for `ca`, by serial number (hex).

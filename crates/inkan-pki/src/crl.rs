@@ -22,11 +22,20 @@ const CRL_VALIDITY: Duration = Duration::from_secs(7 * 86_400);
 /// Made on every request rather than cached: signing is cheap, and a fresh `thisUpdate` is what
 /// long-term validation wants when the CRL is embedded right after a signature.
 pub fn issue_crl(pki: &Pki, ca: CaRole) -> Result<Vec<u8>, PkiError> {
+    issue_shared_crl(pki, ca, None)
+}
+
+/// [`issue_crl`], listing the revocations other nodes recorded in `shared` too.
+pub fn issue_shared_crl(
+    pki: &Pki,
+    ca: CaRole,
+    shared: Option<&dyn crate::shared::SharedRecords>,
+) -> Result<Vec<u8>, PkiError> {
     let key = pki.ca_key(ca)?;
     let issuer = pki.ca_certificate(ca);
     let now = SystemTime::now();
     let mut revoked = Vec::new();
-    for (serial, revocation) in pki.revocations(ca)? {
+    for (serial, revocation) in pki.shared_revocations(ca, shared)? {
         let serial_bytes = hex::decode(&serial)
             .map_err(|_| PkiError::Invalid(format!("bad serial file name {serial}")))?;
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(revocation.revoked_at);

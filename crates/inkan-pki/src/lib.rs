@@ -24,6 +24,7 @@ pub mod live;
 pub mod ocsp;
 mod revocation;
 pub mod server;
+pub mod shared;
 pub mod tsa;
 pub mod x509;
 

@@ -40,6 +40,8 @@ pub struct PkiServices {
 struct CaServices {
     pki: Arc<Pki>,
     ocsp: OcspResponder,
+    /// What other nodes issued and revoked.
+    shared: Option<Arc<dyn crate::shared::SharedRecords>>,
 }
 
 impl PkiServices {
@@ -50,6 +52,7 @@ impl PkiServices {
                 Ok(Arc::new(CaServices {
                     ocsp: OcspResponder::new(generation.clone())?,
                     pki: generation,
+                    shared: None,
                 }))
             })
             .collect::<Result<Vec<_>, PkiError>>()?;
@@ -57,6 +60,32 @@ impl PkiServices {
             tsa: TimeStampAuthority::new(&pki)?,
             generations,
         })
+    }
+
+    /// OCSP answers and CRLs from the PKI folder and from `shared` (what nodes on other hosts
+    /// issued and revoked).
+    pub fn with_shared_records(
+        mut self,
+        shared: Arc<dyn crate::shared::SharedRecords>,
+    ) -> Result<Self, PkiError> {
+        self.generations = self
+            .generations
+            .iter()
+            .map(|g| {
+                Ok(Arc::new(CaServices {
+                    ocsp: OcspResponder::new(g.pki.clone())?.with_shared(shared.clone()),
+                    pki: g.pki.clone(),
+                    shared: Some(shared.clone()),
+                }))
+            })
+            .collect::<Result<Vec<_>, PkiError>>()?;
+        Ok(self)
+    }
+
+    /// The TSA's serial numbers from `source` (a counter shared by nodes on several hosts).
+    pub fn with_tsa_serials(mut self, source: Arc<dyn crate::tsa::SerialBlocks>) -> Self {
+        self.tsa = self.tsa.with_serials(source);
+        self
     }
 
     /// The TSA writes genTime with the fraction of a second (see
@@ -150,8 +179,8 @@ async fn crl(State(services): State<Arc<CaServices>>, Path(file): Path<String>) 
     let Some(ca) = ca_named(&file, ".crl") else {
         return (StatusCode::NOT_FOUND, "no such CRL\n").into_response();
     };
-    let pki = services.pki.clone();
-    match blocking(move || crate::crl::issue_crl(&pki, ca)).await {
+    let (pki, shared) = (services.pki.clone(), services.shared.clone());
+    match blocking(move || crate::crl::issue_shared_crl(&pki, ca, shared.as_deref())).await {
         Some(Ok(der)) => der_response(200, "application/pkix-crl", der),
         Some(Err(e)) => {
             tracing::error!("CRL for {file}: {e}");

@@ -122,6 +122,7 @@ impl Inkan {
                 new_not_after = seconds(r.new_not_after),
                 "a service certificate of the built-in PKI was renewed"
             );
+            self.record_renewed(r, now).await?;
         }
         let due = self
             .store
@@ -365,6 +366,33 @@ impl Inkan {
                 now,
                 ..Change::default()
             })
+            .await?;
+        Ok(())
+    }
+}
+
+impl Inkan {
+    /// With PostgreSQL, a renewed certificate of the PKI is recorded for the OCSP responders of
+    /// nodes on other hosts (see `shared_pki.rs`).
+    async fn record_renewed(&self, r: &inkan_pki::Renewal, now: i64) -> Result<()> {
+        if self.store.backend() != "postgres" {
+            return Ok(());
+        }
+        let pki = self.engine.pki();
+        let Some(generation) = pki.generations().find(|g| g.generation() == r.generation) else {
+            return Ok(());
+        };
+        let certificate = match r.role {
+            inkan_pki::ServiceRole::Tsa => generation.tsa_certificate(),
+            inkan_pki::ServiceRole::Ocsp => generation.ocsp_certificate(),
+            inkan_pki::ServiceRole::Witness => generation.witness_certificate(),
+        };
+        self.store
+            .record_pki_certificate(
+                &inkan_pki::shared::ca_label(r.generation, inkan_pki::CaRole::Issuing),
+                &inkan_pki::serial_hex(&certificate.tbs_certificate.serial_number),
+                now,
+            )
             .await?;
         Ok(())
     }

@@ -52,6 +52,9 @@ pub struct SigningEngine {
     revocation: RevocationFetcher,
     font: Option<inkan_pades::font::Font>,
     scratch: PathBuf,
+    /// Where the signer certificates it issues are recorded for every node's OCSP responder
+    /// (PostgreSQL: nodes on several hosts; see `shared_pki.rs`).
+    issued_records: Option<Arc<dyn inkan_store::Store>>,
 }
 
 impl SigningEngine {
@@ -86,7 +89,14 @@ impl SigningEngine {
             font: inkan_pades::font::Font::japanese().ok(),
             pki,
             scratch,
+            issued_records: None,
         })
+    }
+
+    /// Records each signer certificate it issues in `store` (none: the PKI folder is shared).
+    pub fn with_issued_records(mut self, store: Option<Arc<dyn inkan_store::Store>>) -> Self {
+        self.issued_records = store;
+        self
     }
 
     /// An RFC 3161 timestamp over a SHA-256 `imprint` from the configured TSAs (the built-in one
@@ -339,6 +349,17 @@ impl SigningEngine {
                         inkan_keys::KeyKind::EcP256,
                     )
                     .map_err(|e| ServiceError::failed("issuing the signer's certificate", e))?;
+                // Known to every node's OCSP responder before anyone asks about it.
+                if let Some(store) = &self.issued_records {
+                    let ca = inkan_pki::shared::ca_label(
+                        self.pki.generation(),
+                        inkan_pki::CaRole::Issuing,
+                    );
+                    let serial = inkan_pki::serial_hex(&certificate.tbs_certificate.serial_number);
+                    store
+                        .record_pki_certificate(&ca, &serial, signed_at)
+                        .await?;
+                }
                 options.reason = Some("署名者本人の電子証明書による署名".into());
                 let signer = Signer {
                     key: &key,

@@ -336,7 +336,8 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
             data.join("tmp"),
             egress.clone(),
         )?
-        .with_trust_anchors(trust_anchors(&config.trust_anchors)?),
+        .with_trust_anchors(trust_anchors(&config.trust_anchors)?)
+        .with_issued_records((store.backend() == "postgres").then(|| store.clone())),
     );
     let links = LinkKey::load_or_create(&data.join("keys").join("links.key"))?;
     let mut settings = Settings::new(&public_url);

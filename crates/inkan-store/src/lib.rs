@@ -108,6 +108,28 @@ pub trait Store:
         now: i64,
     ) -> Result<String>;
 
+    /// Moves the shared counter `name` past a block of `size` numbers and returns the block's
+    /// first number: the counter's value, or `floor` when that is higher (a counter taking over
+    /// from another starts above it). Atomic: two nodes never get overlapping blocks.
+    async fn reserve_counter(&self, name: &str, size: u128, floor: u128) -> Result<u128>;
+
+    /// A certificate a CA of the built-in PKI issued (`ca`: `g1/issuing-ca`; the serial in
+    /// hex), known so to nodes that do not share the PKI folder. Recording it twice changes
+    /// nothing.
+    async fn record_pki_certificate(&self, ca: &str, serial: &str, now: i64) -> Result<()>;
+    /// A revocation (the PKI's record of it, JSON); a serial revoked already keeps its first.
+    async fn record_pki_revocation(
+        &self,
+        ca: &str,
+        serial: &str,
+        revocation: &str,
+        now: i64,
+    ) -> Result<()>;
+    /// What is recorded of a serial: nothing, issued (`Some(None)`), or its revocation.
+    async fn pki_record(&self, ca: &str, serial: &str) -> Result<Option<Option<String>>>;
+    /// Every revocation recorded for `ca`: (serial, revocation), by serial.
+    async fn pki_revocations(&self, ca: &str) -> Result<Vec<(String, String)>>;
+
     // ── Organizations, departments, users, API keys ────────────────────────────────────────
     async fn create_organization(&self, org: &Organization) -> Result<()>;
     async fn organization(&self, id: OrganizationId) -> Result<Option<Organization>>;
@@ -400,4 +422,15 @@ pub trait FactorStore {
     ) -> Result<AttemptCount>;
     /// When the lock on `key` in `scope` ends, if it is locked at `now`.
     async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>>;
+
+    /// Counts one request of `key` in `scope` in the minute starting at `window_start` and
+    /// returns the minute's count so far (every node's requests together). Windows older
+    /// than `forget_before` may be deleted on the way.
+    async fn count_request(
+        &self,
+        scope: &str,
+        key: &str,
+        window_start: i64,
+        forget_before: i64,
+    ) -> Result<u32>;
 }

@@ -164,6 +164,7 @@ both!(
     passkeys_belong_to_their_user,
     template_versions_are_written_once,
     a_batch_is_written_with_its_jobs_and_finished_row_by_row,
+    counters_hand_out_blocks_once,
 );
 
 #[path = "suite/access.rs"]
@@ -172,6 +173,9 @@ use access::{folder_tree_rules, reading_follows_folders_groups_and_shares};
 #[path = "suite/sso.rs"]
 mod sso;
 use sso::{passkeys_belong_to_their_user, sso_providers_own_their_domains};
+#[path = "suite/counters.rs"]
+mod counters;
+use counters::counters_hand_out_blocks_once;
 #[path = "suite/templates.rs"]
 mod templates;
 use templates::{

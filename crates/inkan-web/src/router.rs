@@ -21,7 +21,14 @@ use crate::{client, headers, metrics, ui, AppState};
 /// CRL and TSA endpoints under `/pki` (the certificates of the built-in PKI point there, so
 /// signing needs them served).
 pub fn router(state: AppState) -> Result<Router, StartError> {
-    let pki = Arc::new(inkan_pki::server::PkiServices::new(state.pki.clone())?);
+    let mut pki = inkan_pki::server::PkiServices::new(state.pki.clone())?;
+    // With PostgreSQL, nodes may run on several hosts: serials and records from the database.
+    if let Some(shared) = state.inkan.shared_pki(&state.pki) {
+        pki = pki
+            .with_tsa_serials(shared.serials)
+            .with_shared_records(shared.records)?;
+    }
+    let pki = Arc::new(pki);
     // Behind HTTPS, browsers are told to come back over HTTPS only.
     let https = state.inkan.settings().public_url.starts_with("https://");
     let state = Arc::new(state);

@@ -32,12 +32,24 @@ pub struct OcspReply {
 pub struct OcspResponder {
     pki: Arc<Pki>,
     key: Arc<dyn SigningKey>,
+    /// What other nodes issued and revoked (none: the PKI folder is all there is).
+    shared: Option<Arc<dyn crate::shared::SharedRecords>>,
 }
 
 impl OcspResponder {
     pub fn new(pki: Arc<Pki>) -> Result<Self, PkiError> {
         let key = pki.ocsp_key()?;
-        Ok(Self { pki, key })
+        Ok(Self {
+            pki,
+            key,
+            shared: None,
+        })
+    }
+
+    /// Answers from the PKI folder and from `shared` (see [`Pki::shared_status`]).
+    pub fn with_shared(mut self, shared: Arc<dyn crate::shared::SharedRecords>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// Answers one DER-encoded OCSPRequest. Never fails: a request we cannot read gets a
@@ -83,7 +95,11 @@ impl OcspResponder {
                 && expected.issuer_key_hash == id.issuer_key_hash
             {
                 ours += 1;
-                match self.pki.status(CaRole::Issuing, &id.serial_number)? {
+                match self.pki.shared_status(
+                    CaRole::Issuing,
+                    &id.serial_number,
+                    self.shared.as_deref(),
+                )? {
                     CertState::Good => CertStatus::Good(Null),
                     CertState::Revoked(revocation) => CertStatus::Revoked(RevokedInfo {
                         revocation_time: ocsp_time(

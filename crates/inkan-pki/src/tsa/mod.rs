@@ -10,5 +10,6 @@ pub use client::{
     build_request, check_response, check_token, CheckedToken, TimeStampToken, TsaClient, TsaError,
 };
 pub use protocol::FailureInfo;
+pub use serials::{CounterFile, SerialBlocks};
 pub use server::{TimeStampAuthority, TsaReply};
 pub use tst_info::{GenTime, TstInfo};

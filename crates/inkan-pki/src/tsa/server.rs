@@ -52,9 +52,16 @@ impl TimeStampAuthority {
             certificate: LiveCertificate::open(&pki.folder().join("tsa.pem"))?,
             chain: pki.chain(),
             policy,
-            serials: SerialAllocator::new(&pki.dir().join("db").join("tsa-serial")),
+            serials: SerialAllocator::new(&pki.tsa_counter_path()),
             fractional_seconds: false,
         })
+    }
+
+    /// Takes serial numbers from `source` instead of the PKI folder's counter file (nodes on
+    /// several hosts share one counter).
+    pub fn with_serials(mut self, source: Arc<dyn super::SerialBlocks>) -> Self {
+        self.serials = SerialAllocator::from(source);
+        self
     }
 
     /// Writes genTime with the fraction of a second (`20261204153001.482Z`), as several public

@@ -154,6 +154,37 @@ impl crate::FactorStore for SqlStore {
         Self::end(tx, result).await
     }
 
+    async fn count_request(
+        &self,
+        scope: &str,
+        key: &str,
+        window_start: i64,
+        forget_before: i64,
+    ) -> Result<u32> {
+        // One statement, atomic on both databases: concurrent requests each get their own count.
+        let row = sqlx::query(
+            "INSERT INTO request_windows (scope, key, window_start, requests) \
+             VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (scope, key, window_start) \
+             DO UPDATE SET requests = request_windows.requests + 1 \
+             RETURNING requests",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        let requests = rows::Get::int(&row, "requests")?;
+        // The first request of a window clears the windows that are over, for everyone.
+        if requests == 1 {
+            sqlx::query("DELETE FROM request_windows WHERE window_start < $1")
+                .bind(forget_before)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(u32::try_from(requests).unwrap_or(u32::MAX))
+    }
+
     async fn locked_until(&self, scope: &str, key: &str, now: i64) -> Result<Option<i64>> {
         let row =
             sqlx::query("SELECT locked_until FROM attempt_limits WHERE scope = $1 AND key = $2")

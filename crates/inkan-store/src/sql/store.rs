@@ -629,6 +629,105 @@ impl Store for SqlStore {
         rows::Get::text(&row, "fingerprint")
     }
 
+    async fn reserve_counter(&self, name: &str, size: u128, floor: u128) -> Result<u128> {
+        let mut tx = self.begin_write().await?;
+        let result = async {
+            sqlx::query(
+                "INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(floor.to_string())
+            .execute(&mut *tx)
+            .await?;
+            let row = sqlx::query(&format!(
+                "SELECT value FROM counters WHERE name = $1{}",
+                self.backend.for_update()
+            ))
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+            let text = rows::Get::text(&row, "value")?;
+            let value: u128 = text
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("counter {name}: {text:?}")))?;
+            let start = value.max(floor);
+            let end = start
+                .checked_add(size)
+                .ok_or_else(|| StoreError::Corrupt(format!("counter {name} is exhausted")))?;
+            sqlx::query("UPDATE counters SET value = $2 WHERE name = $1")
+                .bind(name)
+                .bind(end.to_string())
+                .execute(&mut *tx)
+                .await?;
+            Ok(start)
+        }
+        .await;
+        Self::end(tx, result).await
+    }
+
+    async fn record_pki_certificate(&self, ca: &str, serial: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pki_records (ca, serial, revocation, recorded_at) \
+             VALUES ($1, $2, NULL, $3) ON CONFLICT (ca, serial) DO NOTHING",
+        )
+        .bind(ca)
+        .bind(serial.to_lowercase())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_pki_revocation(
+        &self,
+        ca: &str,
+        serial: &str,
+        revocation: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pki_records (ca, serial, revocation, recorded_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (ca, serial) DO UPDATE \
+             SET revocation = COALESCE(pki_records.revocation, excluded.revocation)",
+        )
+        .bind(ca)
+        .bind(serial.to_lowercase())
+        .bind(revocation)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn pki_record(&self, ca: &str, serial: &str) -> Result<Option<Option<String>>> {
+        let row = sqlx::query("SELECT revocation FROM pki_records WHERE ca = $1 AND serial = $2")
+            .bind(ca)
+            .bind(serial.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| rows::Get::opt_text(&r, "revocation"))
+            .transpose()
+    }
+
+    async fn pki_revocations(&self, ca: &str) -> Result<Vec<(String, String)>> {
+        let found = sqlx::query(
+            "SELECT serial, revocation FROM pki_records \
+             WHERE ca = $1 AND revocation IS NOT NULL ORDER BY serial",
+        )
+        .bind(ca)
+        .fetch_all(&self.pool)
+        .await?;
+        found
+            .iter()
+            .map(|r| {
+                Ok((
+                    rows::Get::text(r, "serial")?,
+                    rows::Get::text(r, "revocation")?,
+                ))
+            })
+            .collect()
+    }
+
     async fn organization(&self, id: OrganizationId) -> Result<Option<Organization>> {
         let sql = format!(
             "SELECT {} FROM organizations WHERE id = $1",

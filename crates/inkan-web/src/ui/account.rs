@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::extract::{CallerInfo, Path, Shared};
 use crate::render::{self, percent_encode};
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::guard::{caller_ip, cookie, new_nonce, set_cookie, too_many};
+use crate::ui::guard::{caller_ip, cookie, login_allowed, new_nonce, set_cookie, too_many};
 use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, expired_form, page, Frame};
 
@@ -124,7 +124,7 @@ pub(crate) async fn send_code(
     CallerInfo(caller): CallerInfo,
     Form(f): Form<EmailForm>,
 ) -> UiResult<Response> {
-    if !state.web.limits.login_allowed(caller_ip(&caller)) {
+    if !login_allowed(&state, caller_ip(&caller)).await {
         return Ok(too_many(lang));
     }
     let Some(nonce) = checked_nonce(&state, &headers, &f.csrf) else {
@@ -161,7 +161,7 @@ pub(crate) async fn verify_code(
     CallerInfo(caller): CallerInfo,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    if !state.web.limits.login_allowed(caller_ip(&caller)) {
+    if !login_allowed(&state, caller_ip(&caller)).await {
         return too_many(lang);
     }
     let Some(nonce) = checked_nonce(&state, &headers, &f.csrf) else {

@@ -1,12 +1,14 @@
 //! What protects the pages: CSRF tokens on every form, a same-origin check on every post,
 //! session cookies, and rate limits on the login and on the signer links (GCRA through
-//! `governor`, keyed by client IP).
+//! `governor`, keyed by client IP, on each node; with PostgreSQL also the minute's requests of
+//! every node together, counted in the database by `Inkan::request_allowed`).
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use inkan_service::RequestScope;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
@@ -59,18 +61,21 @@ impl RateLimits {
             self.images.retain_recent();
         }
     }
+}
 
-    /// True when this client may take one more step of a single sign-on (the link pages'
-    /// limit: neither step checks a secret one could guess, but the first reaches out to the
-    /// organization's provider).
-    pub fn sso_allowed(&self, ip: IpAddr) -> bool {
-        self.links.check_key(&ip).is_ok()
-    }
+/// True when this client may try to log in now: within this node's limit and, with several
+/// nodes on PostgreSQL, within the minute's limit of all of them.
+pub(crate) async fn login_allowed(state: &Shared, ip: IpAddr) -> bool {
+    state.web.limits.login.check_key(&ip).is_ok()
+        && state.inkan.request_allowed(RequestScope::Login, ip).await
+}
 
-    /// True when this client may try to log in now.
-    pub fn login_allowed(&self, ip: IpAddr) -> bool {
-        self.login.check_key(&ip).is_ok()
-    }
+/// True when this client may take one more step of a single sign-on (the link pages' limit:
+/// neither step checks a secret one could guess, but the first reaches out to the
+/// organization's provider).
+pub(crate) async fn sso_allowed(state: &Shared, ip: IpAddr) -> bool {
+    state.web.limits.links.check_key(&ip).is_ok()
+        && state.inkan.request_allowed(RequestScope::Links, ip).await
 }
 
 fn every_thousandth_call() -> bool {
@@ -120,12 +125,9 @@ pub(crate) async fn limit_links(
 ) -> Response {
     state.web.limits.prune();
     let lang = crate::ui::i18n::lang_of(request.headers());
-    if state
-        .web
-        .limits
-        .links
-        .check_key(&client_ip(&request))
-        .is_err()
+    let ip = client_ip(&request);
+    if state.web.limits.links.check_key(&ip).is_err()
+        || !state.inkan.request_allowed(RequestScope::Links, ip).await
     {
         return too_many(lang);
     }

@@ -96,6 +96,10 @@ pub struct IssueArgs {
     /// Encrypt PREFIX.key under the passphrase in this environment variable.
     #[arg(long)]
     passphrase_env: Option<String>,
+    /// The installation's PostgreSQL (`postgres://…`), where the OCSP responders of nodes on
+    /// other hosts learn of the certificate (their copies of the PKI folder do not).
+    #[arg(long, env = "INKAN_DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +113,10 @@ pub struct RevokeArgs {
     /// cessation-of-operation, certificate-hold or privilege-withdrawn.
     #[arg(long, default_value = "unspecified")]
     reason: String,
+    /// The installation's PostgreSQL (`postgres://…`), where nodes on other hosts learn of the
+    /// revocation (their copies of the PKI folder do not).
+    #[arg(long, env = "INKAN_DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +258,15 @@ fn issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
         },
         kind,
     )?;
+    if let Some(url) = postgres(args.database_url.as_deref()) {
+        let ca = inkan_pki::shared::ca_label(pki.generation(), inkan_pki::CaRole::Issuing);
+        let serial = inkan_pki::serial_hex(&cert.tbs_certificate.serial_number);
+        in_database(url, |store| async move {
+            store
+                .record_pki_certificate(&ca, &serial, unix_now_seconds())
+                .await
+        })?;
+    }
     let cert_path = with_suffix(&args.out, "pem");
     let key_path = with_suffix(&args.out, "key");
     let passphrase = match &args.passphrase_env {
@@ -287,6 +304,31 @@ fn issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A PostgreSQL URL (nodes on several hosts share the PKI's records there); SQLite has one host.
+fn postgres(url: Option<&str>) -> Option<&str> {
+    url.filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+}
+
+/// Runs `write` on the installation's database.
+fn in_database<F, Fut>(url: &str, write: F) -> anyhow::Result<()>
+where
+    F: FnOnce(std::sync::Arc<dyn inkan_store::Store>) -> Fut,
+    Fut: std::future::Future<Output = inkan_store::Result<()>>,
+{
+    tokio::runtime::Runtime::new()?.block_on(async {
+        // Only the PKI's records are written: the audit chain's key is not needed for them.
+        let store = inkan_store::open(url, inkan_store::ChainKey::random()).await?;
+        write(store).await?;
+        Ok(())
+    })
+}
+
+fn unix_now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 fn with_suffix(prefix: &std::path::Path, suffix: &str) -> PathBuf {
     let mut name = prefix.as_os_str().to_owned();
     name.push(".");
@@ -299,9 +341,23 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     let pki = Pki::open(&args.dir)?;
     let cert = inkan_pki::read_certificate(&args.cert)?;
     let revocation = pki.revoke(&cert, reason)?;
+    let serial = inkan_pki::serial_hex(&cert.tbs_certificate.serial_number);
+    if let Some(url) = postgres(args.database_url.as_deref()) {
+        let (generation, ca) = pki
+            .generations()
+            .find_map(|g| g.issuer_of(&cert).map(|ca| (g.generation(), ca)))
+            .context("the certificate's CA")?;
+        let ca = inkan_pki::shared::ca_label(generation, ca);
+        let json = inkan_service::revocation_json(&revocation);
+        let at = i64::try_from(revocation.revoked_at).unwrap_or(i64::MAX);
+        let serial = serial.clone();
+        in_database(url, |store| async move {
+            store.record_pki_revocation(&ca, &serial, &json, at).await
+        })?;
+        say!("  データベースにも記録しました / recorded in the database for every node");
+    }
     say!(
-        "失効しました / revoked: serial {} ({})",
-        inkan_pki::serial_hex(&cert.tbs_certificate.serial_number),
+        "失効しました / revoked: serial {serial} ({})",
         revocation.reason.name()
     );
     Ok(ExitCode::SUCCESS)

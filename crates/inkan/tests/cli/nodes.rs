@@ -16,6 +16,11 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// One login through the page of `base`, from `client_ip` as the proxy says: status and page.
 async fn login(base: &str, client_ip: &str, password: &str) -> (u16, String) {
+    login_as(base, client_ip, ADMIN, password).await
+}
+
+/// [`login`] as `email`.
+async fn login_as(base: &str, client_ip: &str, email: &str, password: &str) -> (u16, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -41,7 +46,7 @@ async fn login(base: &str, client_ip: &str, password: &str) -> (u16, String) {
         .post(format!("{base}/login"))
         .header("x-forwarded-for", client_ip)
         .header("cookie", nonce)
-        .form(&[("email", ADMIN), ("password", password), ("csrf", &csrf)])
+        .form(&[("email", email), ("password", password), ("csrf", &csrf)])
         .send()
         .await
         .unwrap();
@@ -80,6 +85,59 @@ async fn a_login_limit_holds_across_two_nodes() {
         assert_eq!(status, 403, "{page}");
         assert!(page.contains("ログインの失敗が続いたため"), "{page}");
     }
+}
+
+/// With PostgreSQL, a client's login attempts per minute are counted in the database: three
+/// nodes' in-memory limits would let 15 through at once (5 each), the shared limit lets 10.
+/// (The signer links' limit is the same mechanism, at 120 a minute.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_s_login_rate_holds_across_three_nodes_on_postgres() {
+    let Some(database) = inkan_testkit::postgres::fresh_database() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let env = [
+        ("INKAN_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("INKAN_DATABASE_URL", database.url.as_str()),
+    ];
+    let nodes: Vec<Serve> = (0..3)
+        .map(|_| Serve::start_with(data.path(), free_port(), &env))
+        .collect();
+    // The limit is per minute: start early in one, so that all attempts fall in it.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second > 40 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - second)).await;
+    }
+    let mut statuses = Vec::new();
+    for i in 0..15 {
+        let node = &nodes[i % 3];
+        // Unknown addresses: no account's own limit is reached.
+        let (status, page) = login_as(
+            &node.base,
+            "192.0.2.77",
+            &format!("nobody{i}@example.jp"),
+            "guess",
+        )
+        .await;
+        assert!(
+            status == 401 || status == 429,
+            "attempt {i}: {status} {page}"
+        );
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Another client is not held back.
+    let (status, _) = login_as(&nodes[0].base, "192.0.2.78", "nobody@example.jp", "guess").await;
+    assert_eq!(status, 401);
 }
 
 /// Serves the S3 protocol (s3s-fs, SigV4 on) from `root` on a loopback port.
@@ -240,8 +298,9 @@ impl Drop for Worker {
 /// configured by the deployment guide's file. A 20-document envelope goes from a multipart
 /// upload to sealed with every request through nginx (so alternating between the nodes); the
 /// process sealing it is found by its lease in the database and killed with SIGKILL in the
-/// middle; the envelope still ends sealed, each signature in each document once. Then both
-/// nodes' TSAs, asked at the same time, never repeat a serial number.
+/// middle; the envelope still ends sealed, each signature in each document once. Then the
+/// nodes' TSAs — a third node's from a copy of the PKI folder, as on another host — asked at
+/// the same time never repeat a serial number (the counter is in the database).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_and_a_worker_behind_nginx_seal_once_through_a_kill() {
     use reqwest::multipart::{Form, Part};
@@ -496,15 +555,20 @@ async fn two_nodes_and_a_worker_behind_nginx_seal_once_through_a_kill() {
         .iter()
         .all(|p| std::fs::read(p).unwrap().starts_with(b"INKB")));
 
-    // Both web nodes up again, their TSAs asked at once: no serial twice.
+    // Both web nodes up again, and a third as on another host: its own data folder, a copy of
+    // the keys and the PKI folder (whose serial counter file it would hand out again). Their
+    // TSAs asked at once: the serials come from the database, none twice.
     let a = a.unwrap_or_else(|| Serve::start_with(&data, port_a, &env));
     let b = b.unwrap_or_else(|| Serve::start_with(&data, port_b, &env));
+    let data_c = dir.path().join("data-c");
+    copy_folder(&data, &data_c);
+    let c = Serve::start_with(&data_c, free_port(), &env);
     let mut asks = Vec::new();
-    for i in 0..40u32 {
-        let url = if i % 2 == 0 {
-            format!("{}/pki/tsa", a.base)
-        } else {
-            format!("{}/pki/tsa", b.base)
+    for i in 0..60u32 {
+        let url = match i % 3 {
+            0 => format!("{}/pki/tsa", a.base),
+            1 => format!("{}/pki/tsa", b.base),
+            _ => format!("{}/pki/tsa", c.base),
         };
         asks.push(tokio::spawn(async move {
             let imprint = inkan_keys::DigestAlgorithm::Sha256.hash(&i.to_be_bytes());
@@ -529,8 +593,95 @@ async fn two_nodes_and_a_worker_behind_nginx_seal_once_through_a_kill() {
             "a serial number was repeated"
         );
     }
-    assert_eq!(serials.len(), 40);
+    assert_eq!(serials.len(), 60);
+
+    // What the CAs issue and revoke reaches the third node through the database: a signer
+    // certificate issued on the first host is good at C's OCSP responder; revoked there, it is
+    // revoked at C and in C's CRL.
+    let pki = inkan_pki::Pki::open(&data.join("pki")).unwrap();
+    let issuer = pki.ca_certificate(inkan_pki::CaRole::Issuing).clone();
+    let prefix = dir.path().join("signer");
+    let cli = |args: &[&str]| {
+        let out = common::inkan()
+            .arg("pki")
+            .args(args)
+            .arg("--dir")
+            .arg(data.join("pki"))
+            .env("INKAN_DATABASE_URL", &database_url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let prefix_text = prefix.display().to_string();
+    cli(&[
+        "issue",
+        "--name",
+        "山田太郎",
+        "--key-type",
+        "p256",
+        "--out",
+        &prefix_text,
+    ]);
+    let cert = inkan_pki::read_certificate(&dir.path().join("signer.pem")).unwrap();
+    let http = inkan_pki::http::client();
+    let ask = |base: String| {
+        let (http, cert, issuer) = (http.clone(), cert.clone(), issuer.clone());
+        async move {
+            inkan_pki::ocsp::query(
+                &http,
+                &cert,
+                &issuer,
+                Some(&format!("{base}/pki/ocsp")),
+                std::time::Duration::from_secs(10),
+            )
+            .await
+            .unwrap()
+            .status
+        }
+    };
+    assert_eq!(ask(c.base.clone()).await, inkan_pki::RevocationStatus::Good);
+    let cert_path = dir.path().join("signer.pem").display().to_string();
+    cli(&["revoke", "--cert", &cert_path, "--reason", "key-compromise"]);
+    for base in [&a.base, &c.base] {
+        assert!(
+            matches!(
+                ask(base.clone()).await,
+                inkan_pki::RevocationStatus::Revoked { .. }
+            ),
+            "not revoked at {base}"
+        );
+    }
+    let crl = client
+        .get(format!("{}/pki/crl/issuing-ca.crl", c.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let serial = cert.tbs_certificate.serial_number.as_bytes().to_vec();
+    assert!(
+        crl.windows(serial.len()).any(|w| w == serial.as_slice()),
+        "the revoked serial is not in C's CRL"
+    );
     drop(worker);
+}
+
+/// Copies the folder `from` (files and subfolders) to `to`.
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 /// Every file under `dir`.

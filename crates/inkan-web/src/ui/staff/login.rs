@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use crate::extract::{CallerInfo, Query, Shared};
 use crate::ui::guard::{
-    caller_ip, cookie, new_nonce, set_cookie, too_many, LOGIN_COOKIE, SESSION_COOKIE, SSO_COOKIE,
+    caller_ip, cookie, login_allowed, new_nonce, set_cookie, sso_allowed, too_many, LOGIN_COOKIE,
+    SESSION_COOKIE, SSO_COOKIE,
 };
 use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, page, Frame};
@@ -104,7 +105,7 @@ pub(crate) async fn submit(
     Form(c): Form<Credentials>,
 ) -> Response {
     let ip = caller_ip(&caller);
-    if !state.web.limits.login_allowed(ip) {
+    if !login_allowed(&state, ip).await {
         return too_many(lang);
     }
     let nonce = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
@@ -199,7 +200,7 @@ pub(crate) async fn start_sso(
     CallerInfo(caller): CallerInfo,
     Form(c): Form<SsoRequest>,
 ) -> Response {
-    if !state.web.limits.sso_allowed(caller_ip(&caller)) {
+    if !sso_allowed(&state, caller_ip(&caller)).await {
         return too_many(lang);
     }
     let nonce = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
@@ -272,7 +273,7 @@ pub(crate) async fn finish_sso(
     CallerInfo(caller): CallerInfo,
     Query(callback): Query<inkan_service::SsoCallback>,
 ) -> Response {
-    if !state.web.limits.sso_allowed(caller_ip(&caller)) {
+    if !sso_allowed(&state, caller_ip(&caller)).await {
         return too_many(lang);
     }
     let sealed = cookie(&headers, SSO_COOKIE).unwrap_or("");

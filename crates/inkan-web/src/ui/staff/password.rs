@@ -13,7 +13,7 @@ use super::session_start::logged_in;
 use super::StaffSession;
 use crate::extract::{CallerInfo, Query, Shared};
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::guard::{caller_ip, too_many};
+use crate::ui::guard::{caller_ip, login_allowed, too_many};
 use crate::ui::layout::{self, expired_form, page};
 
 /// Where the page lives.
@@ -86,7 +86,7 @@ pub(crate) async fn change_password(
         return Ok(expired_form(lang));
     }
     // Guessing the current password is a login attempt.
-    if !state.web.limits.login_allowed(caller_ip(&caller)) {
+    if !login_allowed(&state, caller_ip(&caller)).await {
         return Ok(too_many(lang));
     }
     if form.password != form.again {

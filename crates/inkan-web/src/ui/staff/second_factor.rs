@@ -19,7 +19,9 @@ use super::StaffSession;
 use crate::extract::{CallerInfo, Path, Query, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::guard::{caller_ip, cookie, set_cookie, too_many, MFA_COOKIE, PASSKEY_COOKIE};
+use crate::ui::guard::{
+    caller_ip, cookie, login_allowed, set_cookie, too_many, MFA_COOKIE, PASSKEY_COOKIE,
+};
 use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, expired_form, page, Frame};
 
@@ -63,14 +65,14 @@ fn pending(headers: &HeaderMap) -> Option<PendingLogin> {
 
 /// The pending login a second-factor form was posted under, when the client is within its
 /// login rate and the form's CSRF token is the pending login's; the response otherwise.
-fn posted_pending(
+async fn posted_pending(
     state: &Shared,
     lang: Lang,
     headers: &HeaderMap,
     caller: &inkan_service::Caller,
     csrf: &str,
 ) -> Result<PendingLogin, Box<Response>> {
-    if !state.web.limits.login_allowed(caller_ip(caller)) {
+    if !login_allowed(state, caller_ip(caller)).await {
         return Err(Box::new(too_many(lang)));
     }
     match pending(headers) {
@@ -243,7 +245,7 @@ pub(crate) async fn submit_code(
     CallerInfo(caller): CallerInfo,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let pending = match posted_pending(&state, lang, &headers, &caller, &form.csrf) {
+    let pending = match posted_pending(&state, lang, &headers, &caller, &form.csrf).await {
         Ok(pending) => pending,
         Err(response) => return *response,
     };
@@ -344,7 +346,7 @@ pub(crate) async fn submit_enrolment(
     CallerInfo(caller): CallerInfo,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let pending = match posted_pending(&state, lang, &headers, &caller, &form.csrf) {
+    let pending = match posted_pending(&state, lang, &headers, &caller, &form.csrf).await {
         Ok(pending) => pending,
         Err(response) => return *response,
     };
@@ -715,10 +717,11 @@ pub(crate) async fn start_passkey_login(
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
 ) -> Response {
-    let pending = match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)) {
-        Ok(pending) => pending,
-        Err(response) => return *response,
-    };
+    let pending =
+        match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)).await {
+            Ok(pending) => pending,
+            Err(response) => return *response,
+        };
     match state.inkan.start_passkey_login(&pending).await {
         Ok(c) => ceremony_response(&state, &c.options, &c.cookie),
         Err(e) => json_error(lang, passkey_status(&e), &e),
@@ -739,10 +742,11 @@ pub(crate) async fn finish_passkey_login(
     Query(q): Query<Next>,
     crate::extract::Json(body): crate::extract::Json<UsedPasskey>,
 ) -> Response {
-    let pending = match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)) {
-        Ok(pending) => pending,
-        Err(response) => return *response,
-    };
+    let pending =
+        match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)).await {
+            Ok(pending) => pending,
+            Err(response) => return *response,
+        };
     let ceremony = cookie(&headers, PASSKEY_COOKIE).unwrap_or("");
     let outcome = state
         .inkan
@@ -777,10 +781,11 @@ pub(crate) async fn start_passkey_enrolment(
     headers: HeaderMap,
     CallerInfo(caller): CallerInfo,
 ) -> Response {
-    let pending = match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)) {
-        Ok(pending) => pending,
-        Err(response) => return *response,
-    };
+    let pending =
+        match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)).await {
+            Ok(pending) => pending,
+            Err(response) => return *response,
+        };
     match state
         .inkan
         .start_passkey_registration_at_login(&pending)
@@ -800,10 +805,11 @@ pub(crate) async fn finish_passkey_enrolment(
     Query(q): Query<Next>,
     crate::extract::Json(body): crate::extract::Json<NewPasskey>,
 ) -> Response {
-    let pending = match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)) {
-        Ok(pending) => pending,
-        Err(response) => return *response,
-    };
+    let pending =
+        match posted_pending(&state, lang, &headers, &caller, &csrf_header(&headers)).await {
+            Ok(pending) => pending,
+            Err(response) => return *response,
+        };
     let ceremony = cookie(&headers, PASSKEY_COOKIE).unwrap_or("");
     let outcome = state
         .inkan

@@ -15,7 +15,7 @@ use super::StaffSession;
 use crate::extract::{CallerInfo, Path, Query, Shared};
 use crate::render::percent_encode;
 use crate::ui::error::{PageContext, UiResult};
-use crate::ui::guard::{caller_ip, too_many};
+use crate::ui::guard::{caller_ip, login_allowed, too_many};
 use crate::ui::i18n::{Lang, Reader};
 use crate::ui::layout::{self, expired_form, message_page, page, Frame};
 
@@ -369,7 +369,7 @@ pub(crate) async fn accept(
     Path(token): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    if !state.web.limits.login_allowed(caller_ip(&caller)) {
+    if !login_allowed(&state, caller_ip(&caller)).await {
         return too_many(lang);
     }
     if !state
