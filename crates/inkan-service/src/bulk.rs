@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::envelopes::parse_metadata;
-use crate::import_manifest::decode_csv;
+use crate::import_manifest::ExcelCsv;
 use crate::japan::format_japanese;
 use crate::template_use::{plan, FromTemplate, RoleRecipient};
 use crate::templates::{parse_template_id, TemplateBody};
@@ -138,19 +138,7 @@ pub(crate) struct BulkLine {
 /// Reads and checks a bulk-send CSV against a template version: nothing is sent unless every
 /// row is right.
 pub(crate) fn parse_bulk_csv(bytes: &[u8], body: &TemplateBody, now: i64) -> Result<Vec<BulkLine>> {
-    let text = decode_csv(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| {
-            ServiceError::Invalid(format!(
-                "CSV の見出し行を読めません (the header line cannot be read): {e}"
-            ))
-        })?
-        .clone();
+    let ExcelCsv { headers, rows } = ExcelCsv::read(bytes, MAX_BULK_ROWS)?;
     let merge = body.merge_names();
     let mut columns: Vec<Column> = Vec::new();
     for (i, h) in headers.iter().enumerate() {
@@ -198,21 +186,7 @@ pub(crate) fn parse_bulk_csv(bytes: &[u8], body: &TemplateBody, now: i64) -> Res
     }
 
     let mut lines = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = record.map_err(|e| {
-            ServiceError::Invalid(format!(
-                "{line}行目を読めません (line {line} cannot be read): {e}"
-            ))
-        })?;
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        if lines.len() == MAX_BULK_ROWS {
-            return Err(ServiceError::Invalid(format!(
-                "一括送信は {MAX_BULK_ROWS} 行までです (at most {MAX_BULK_ROWS} rows)"
-            )));
-        }
+    for (line, record) in rows {
         let input = read_row(line, &headers, &columns, &record, body)?;
         // What needs the whole row: recipients together, the envelope the row makes.
         let planned = plan(body, &input, now)

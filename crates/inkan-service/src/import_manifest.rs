@@ -81,21 +81,57 @@ pub fn decode_csv(bytes: &[u8]) -> Result<String> {
     Ok(text.into_owned())
 }
 
+/// A CSV as Japanese Excel saves it, read whole: its header line, and each row that is not
+/// empty with its line number (the header is line 1).
+pub(crate) struct ExcelCsv {
+    pub headers: csv::StringRecord,
+    pub rows: Vec<(usize, csv::StringRecord)>,
+}
+
+impl ExcelCsv {
+    /// Reads `bytes` (see [`decode_csv`]); more than `max_rows` rows are refused.
+    pub(crate) fn read(bytes: &[u8], max_rows: usize) -> Result<ExcelCsv> {
+        let text = decode_csv(bytes)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| {
+                ServiceError::Invalid(format!(
+                    "CSV の見出し行を読めません (the header line cannot be read): {e}"
+                ))
+            })?
+            .clone();
+        let mut rows = Vec::new();
+        for (n, record) in reader.records().enumerate() {
+            let line = n + 2;
+            let record = record.map_err(|e| {
+                ServiceError::Invalid(format!(
+                    "{line}行目を読めません (line {line} cannot be read): {e}"
+                ))
+            })?;
+            if record.iter().all(|cell| cell.trim().is_empty()) {
+                continue;
+            }
+            if rows.len() == max_rows {
+                return Err(ServiceError::Invalid(format!(
+                    "CSV は一度に {max_rows} 行までです (at most {max_rows} rows at a time)"
+                )));
+            }
+            rows.push((line, record));
+        }
+        Ok(ExcelCsv { headers, rows })
+    }
+}
+
 /// Reads and checks a manifest; nothing is imported unless every row is right.
 pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<ImportRow>> {
-    let text = decode_csv(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| {
-            ServiceError::Invalid(format!(
-                "CSV の見出し行を読めません (the header line cannot be read): {e}"
-            ))
-        })?
-        .clone();
+    let ExcelCsv {
+        headers,
+        rows: lines,
+    } = ExcelCsv::read(bytes, MAX_IMPORT_ROWS)?;
     let mut columns = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         let column = Column::of(h).ok_or_else(|| {
@@ -120,21 +156,7 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<ImportRow>> {
         ));
     }
     let mut rows = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let line = n + 2;
-        let record = record.map_err(|e| {
-            ServiceError::Invalid(format!(
-                "{line}行目を読めません (line {line} cannot be read): {e}"
-            ))
-        })?;
-        if record.iter().all(|cell| cell.trim().is_empty()) {
-            continue;
-        }
-        if rows.len() == MAX_IMPORT_ROWS {
-            return Err(ServiceError::Invalid(format!(
-                "一度に取り込めるのは {MAX_IMPORT_ROWS} 行までです (at most {MAX_IMPORT_ROWS} rows at a time)"
-            )));
-        }
+    for (line, record) in lines {
         let cell = |c: Column| {
             columns
                 .iter()
