@@ -17,6 +17,15 @@ use inkan_domain::{
     SignerAccountId, StaffNetworks, UserId,
 };
 
+/// The 取引先 names a search's substring matches: listed (bound one by one), or, when there are
+/// more than [`MAX_LISTED_NAMES`], the pattern they match (a subquery).
+enum Names {
+    Listed(Vec<String>),
+    Matching(String),
+}
+
+const MAX_LISTED_NAMES: usize = 1000;
+
 impl SqlStore {
     /// Commits after success, rolls back at once after a failure. (A dropped transaction
     /// is rolled back only when the pool next pings the connection, and until then it
@@ -449,21 +458,29 @@ impl SqlStore {
         &self,
         org: OrganizationId,
         query: &DocumentQuery,
+        names: Option<&Names>,
         dated: bool,
         limit: i64,
     ) -> Result<Vec<DocumentHit>> {
+        // Two steps in one statement: the page's document IDs in order, read from one of the
+        // covering indexes alone (the envelope joined only when a filter needs it); then those
+        // documents with their envelopes. Documents that are not hits are never read whole.
+        let needs_envelope = query.completed_only || query.reach != crate::Reach::Every;
         let mut q = SqlBuilder::new(format!(
             "SELECT {}, e.title AS envelope_title, e.number AS envelope_number, \
-             e.status AS envelope_status \
-             FROM documents d CROSS JOIN envelopes e \
-             WHERE e.id = d.envelope AND e.organization = d.organization \
-             AND d.organization = ",
+             e.status AS envelope_status FROM (SELECT d.id FROM documents d",
             rows::DOCUMENT
         ));
-        q.push_bind(org.to_string());
-        // CROSS JOIN: SQLite then reads the documents first, in their index's date order, and
-        // looks each one's envelope up (it could otherwise start from the envelopes and sort
-        // every document); PostgreSQL plans it as any inner join.
+        // CROSS JOIN: SQLite then reads the documents first, in their index's order, and looks
+        // each one's envelope up; PostgreSQL plans it as any inner join.
+        if needs_envelope {
+            q.push(" CROSS JOIN envelopes e");
+        }
+        q.push(" WHERE d.organization = ")
+            .push_bind(org.to_string());
+        if needs_envelope {
+            q.push(" AND e.id = d.envelope AND e.organization = d.organization");
+        }
         q.push(if dated {
             " AND d.tx_date IS NOT NULL"
         } else {
@@ -485,17 +502,28 @@ impl SqlStore {
             q.push(" AND d.tx_amount <= ")
                 .push_bind(i64::try_from(max.0).unwrap_or(i64::MAX));
         }
-        if let Some(name) = &query.counterparty {
-            // Matched among the organization's distinct names; case-insensitive for ASCII on
-            // SQLite, for every script on PostgreSQL.
-            q.push(
-                " AND d.tx_counterparty IN (SELECT c.name FROM document_counterparties c \
-                 WHERE c.organization = ",
-            )
-            .push_bind(org.to_string())
-            .push(" AND lower(c.name) LIKE ")
-            .push_bind(rows::contains_pattern(name))
-            .push(" ESCAPE '\\')");
+        match names {
+            None => {}
+            Some(Names::Listed(names)) => {
+                q.push(" AND d.tx_counterparty IN (");
+                for (i, name) in names.iter().enumerate() {
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.push_bind(name.clone());
+                }
+                q.push(")");
+            }
+            Some(Names::Matching(pattern)) => {
+                q.push(
+                    " AND d.tx_counterparty IN (SELECT c.name FROM document_counterparties c \
+                     WHERE c.organization = ",
+                )
+                .push_bind(org.to_string())
+                .push(" AND lower(c.name) LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\')");
+            }
         }
         if query.completed_only {
             q.push(" AND e.status IN ('completed', 'imported')");
@@ -522,15 +550,50 @@ impl SqlStore {
             }
             _ => {}
         }
-        Self::push_reach(&mut q, &query.reach);
-        q.push(if dated {
-            " ORDER BY d.tx_date, d.created_at, d.id LIMIT "
+        if needs_envelope {
+            Self::push_reach(&mut q, &query.reach);
+        }
+        let order = if dated {
+            " ORDER BY d.tx_date, d.created_at, d.id"
         } else {
-            " ORDER BY d.created_at, d.id LIMIT "
-        })
-        .push_bind(limit);
-        let found = q.build()?.fetch_all(&self.pool).await?;
+            " ORDER BY d.created_at, d.id"
+        };
+        q.push(order).push(" LIMIT ").push_bind(limit);
+        q.push(
+            ") k CROSS JOIN documents d CROSS JOIN envelopes e \
+             WHERE d.id = k.id AND e.id = d.envelope AND e.organization = d.organization",
+        )
+        .push(order);
+        // Planned for these values every time: a cached generic plan would not know whether
+        // the listed names hold a few documents or thousands (PostgreSQL switches to one after
+        // five runs of a prepared statement), and would read thousands the slow way.
+        let found = q.build()?.persistent(false).fetch_all(&self.pool).await?;
         found.iter().map(rows::document_hit).collect()
+    }
+
+    /// The organization's 取引先 names containing `part` (case-insensitive for ASCII on SQLite,
+    /// for every script on PostgreSQL): thousands of names are read, not a million documents.
+    async fn counterparty_names(&self, org: OrganizationId, part: &str) -> Result<Names> {
+        let pattern = rows::contains_pattern(part);
+        let found = sqlx::query(
+            "SELECT c.name FROM document_counterparties c \
+             WHERE c.organization = $1 AND lower(c.name) LIKE $2 ESCAPE '\\' \
+             ORDER BY c.name LIMIT $3",
+        )
+        .bind(org.to_string())
+        .bind(&pattern)
+        .bind(MAX_LISTED_NAMES as i64 + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        if found.len() > MAX_LISTED_NAMES {
+            return Ok(Names::Matching(pattern));
+        }
+        Ok(Names::Listed(
+            found
+                .iter()
+                .map(|r| rows::Get::text(r, "name"))
+                .collect::<Result<_>>()?,
+        ))
     }
 
     /// Row counts and sealed files as `conn` sees them (inside a snapshot, for exports).
@@ -1173,16 +1236,30 @@ impl Store for SqlStore {
         // from `documents_tx_order`, where a single `ORDER BY tx_date IS NULL, …` would sort
         // every match first (and the backends put NULL at opposite ends).
         let limit = limit_or(query.limit, DEFAULT_SEARCH_LIMIT);
+        // A 取引先 substring: the matching names first, given to the planner as a list, so it
+        // sees how many documents they hold (a whole name: read by name; a common part of
+        // names: read in date order).
+        let names = match &query.counterparty {
+            Some(part) => match self.counterparty_names(org, part).await? {
+                Names::Listed(names) if names.is_empty() => return Ok(Vec::new()),
+                names => Some(names),
+            },
+            None => None,
+        };
         // A page that continues among the undated documents has no dated ones left to read.
         let past_dated = query.after.as_ref().is_some_and(|c| c.date.is_none());
         let mut hits = if past_dated {
             Vec::new()
         } else {
-            self.search_part(org, query, true, limit).await?
+            self.search_part(org, query, names.as_ref(), true, limit)
+                .await?
         };
         let left = limit - i64::try_from(hits.len()).unwrap_or(limit);
         if left > 0 && query.date_from.is_none() && query.date_to.is_none() {
-            hits.extend(self.search_part(org, query, false, left).await?);
+            hits.extend(
+                self.search_part(org, query, names.as_ref(), false, left)
+                    .await?,
+            );
         }
         Ok(hits)
     }
