@@ -39,7 +39,7 @@ pub(crate) struct ExportMeasure {
 }
 
 /// This process's resident memory (`VmRSS`), in KB.
-fn rss_kb() -> u64 {
+pub(crate) fn rss_kb() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()

@@ -167,9 +167,19 @@ fn main() -> Result<()> {
                 .enable_all()
                 .build()?;
             let sqlite = search::sqlite_url(work.path());
-            let mut results = vec![runtime.block_on(search::run(&sqlite, documents, runs))?];
+            let mut results = vec![runtime.block_on(search::run(
+                &sqlite,
+                documents,
+                runs,
+                &work.path().join("sqlite-service"),
+            ))?];
             match inkan_testkit::postgres::fresh_database() {
-                Some(db) => results.push(runtime.block_on(search::run(&db.url, documents, runs))?),
+                Some(db) => results.push(runtime.block_on(search::run(
+                    &db.url,
+                    documents,
+                    runs,
+                    &work.path().join("postgres-service"),
+                ))?),
                 None => println!("PostgreSQL is not reachable: SQLite only"),
             }
             search::print(&results, runs);
