@@ -29,6 +29,9 @@ pub(crate) struct LoadResult {
     pub p99_ms: f64,
     /// The tax-audit ZIP of every sealed envelope, fetched over HTTP after the load.
     pub export: ExportMeasure,
+    /// Seconds the workers spent in jobs during the timed part, by kind (`seal`, `email` …), from
+    /// the service's own metrics: where an envelope's time goes.
+    pub job_seconds: Vec<(String, f64)>,
 }
 
 /// How big the tax-audit ZIP was, and how much this process's resident memory grew while it
@@ -175,6 +178,7 @@ pub(crate) async fn run(
     inkan.worker().drain().await?;
 
     // The timed part: signers complete while two workers seal.
+    let jobs_before = job_seconds(&inkan).await?;
     let workers: Vec<_> = (0..2).map(|_| tokio::spawn(inkan.worker().run())).collect();
     let started = Instant::now();
     let latencies = Arc::new(tokio::sync::Mutex::new(Vec::new()));
@@ -218,6 +222,20 @@ pub(crate) async fn run(
     for w in workers {
         w.abort();
     }
+    let job_seconds = job_seconds(&inkan)
+        .await?
+        .into_iter()
+        .map(|(kind, total)| {
+            let before = jobs_before
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map_or(0.0, |(_, s)| *s);
+            (kind, total - before)
+        })
+        .filter(|(_, s)| *s > 0.0)
+        .collect::<Vec<_>>();
+    let mut job_seconds = job_seconds;
+    job_seconds.sort_by(|a, b| a.0.cmp(&b.0));
     let export = measure_export(&client, &base, &created.api_key).await?;
     server.abort();
     let mut values = latencies.lock().await.clone();
@@ -229,7 +247,22 @@ pub(crate) async fn run(
         p50_ms: median(&values).unwrap_or(f64::NAN),
         p99_ms: percentile(&values, 99.0),
         export,
+        job_seconds,
     })
+}
+
+/// Seconds of job attempts so far, by kind, read from `/metrics` as the service renders it.
+async fn job_seconds(inkan: &Inkan) -> Result<Vec<(String, f64)>> {
+    let text = inkan.metrics_text().await?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let labels = line.split_once("job_duration_seconds_sum{")?.1;
+            let kind = labels.split("kind=\"").nth(1)?.split('"').next()?;
+            let value = line.rsplit(' ').next()?.parse().ok()?;
+            Some((kind.to_string(), value))
+        })
+        .collect())
 }
 
 async fn wait_sealed(inkan: &Inkan, staff: &Staff, links: &[(String, Vec<String>)]) -> Result<()> {
@@ -269,6 +302,25 @@ pub(crate) fn print(results: &[LoadResult], concurrency: usize) {
             r.envelopes as f64 / r.seconds,
             r.p50_ms,
             r.p99_ms
+        );
+    }
+    println!(
+        "Where the workers' time went (job time by kind, per completed envelope; two workers):"
+    );
+    for r in results {
+        let per = |s: f64| 1000.0 * s / r.envelopes.max(1) as f64;
+        let total: f64 = r.job_seconds.iter().map(|(_, s)| s).sum();
+        let kinds: Vec<String> = r
+            .job_seconds
+            .iter()
+            .map(|(k, s)| format!("{k} {:.0} ms", per(*s)))
+            .collect();
+        println!(
+            "{:<10} {} — {:.0} ms of job time per envelope in {:.0} ms of wall time per envelope",
+            r.backend,
+            kinds.join(", "),
+            per(total),
+            per(r.seconds)
         );
     }
     println!("Tax-audit ZIP of every sealed envelope (documents, certificates, index), streamed over HTTP:");
