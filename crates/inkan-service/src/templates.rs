@@ -389,9 +389,9 @@ impl Inkan {
                 .map_err(|e| in_role(e.to_string()))?;
             let label = text::required_line("ロール名 (label)", &r.label, 40)
                 .map_err(|e| in_role(e.to_string()))?;
-            if label.contains(':') {
+            if label.contains(':') || starts_like_a_formula(&label) {
                 return Err(in_role(
-                    "ロール名にコロン (:) は使えません (no colon in a role's label)".into(),
+                    "ロール名にコロン (:) や、先頭の = + - @ は使えません (no colon in a role's label, and no =, +, - or @ first: the label heads a CSV column)".into(),
                 ));
             }
             if roles.iter().any(|x: &NewRole| x.label == label) {
@@ -563,11 +563,17 @@ fn blank(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// A CSV cell Excel would run as a formula: role labels and merge names head the columns of
+/// the bulk-send ひな形, which staff open in Excel.
+fn starts_like_a_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@'])
+}
+
 fn check_merge_field(m: &MergeField, pages: u32) -> std::result::Result<MergeField, String> {
     let name = text::required_line("項目名 (name)", &m.name, 50).map_err(|e| e.to_string())?;
-    if name.contains(['{', '}', ':']) {
+    if name.contains(['{', '}', ':']) || starts_like_a_formula(&name) {
         return Err(format!(
-            "項目名「{name}」に {{ }} や : は使えません (no braces or colons in a merge field's name)"
+            "項目名「{name}」に {{ }} や : 、先頭の = + - @ は使えません (no braces or colons in a merge field's name, and no =, +, - or @ first: it heads a CSV column)"
         ));
     }
     if m.page == 0 || m.page > pages {
@@ -667,6 +673,11 @@ mod tests {
             ..m.clone()
         };
         assert!(check_merge_field(&nan, 2).is_err());
+        let formula = MergeField {
+            name: "=HYPERLINK(\"http://x\")".into(),
+            ..m.clone()
+        };
+        assert!(check_merge_field(&formula, 2).is_err());
         let braces = MergeField {
             name: "{{x}}".into(),
             ..m
