@@ -222,7 +222,7 @@ pub(crate) async fn run(
     for w in workers {
         w.abort();
     }
-    let job_seconds = job_seconds(&inkan)
+    let mut spent: Vec<(String, f64)> = job_seconds(&inkan)
         .await?
         .into_iter()
         .map(|(kind, total)| {
@@ -233,9 +233,8 @@ pub(crate) async fn run(
             (kind, total - before)
         })
         .filter(|(_, s)| *s > 0.0)
-        .collect::<Vec<_>>();
-    let mut job_seconds = job_seconds;
-    job_seconds.sort_by(|a, b| a.0.cmp(&b.0));
+        .collect();
+    spent.sort_by(|a, b| a.0.cmp(&b.0));
     let export = measure_export(&client, &base, &created.api_key).await?;
     server.abort();
     let mut values = latencies.lock().await.clone();
@@ -247,7 +246,7 @@ pub(crate) async fn run(
         p50_ms: median(&values).unwrap_or(f64::NAN),
         p99_ms: percentile(&values, 99.0),
         export,
-        job_seconds,
+        job_seconds: spent,
     })
 }
 

@@ -389,14 +389,19 @@ impl Inkan {
 /// The network a client's guesses are counted under: its IPv4 address, or the /64 of its IPv6
 /// address (one subscriber's allocation). `None` when the address is unknown.
 pub(crate) fn network_of(caller: &Caller) -> Option<String> {
-    Some(match caller.ip?.to_canonical() {
+    caller.ip.map(network_of_address)
+}
+
+/// The network of a client address: an IPv4 address, an IPv6 /64.
+pub(crate) fn network_of_address(ip: std::net::IpAddr) -> String {
+    match ip.to_canonical() {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => {
             let s = v6.segments();
             let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
             format!("{prefix}/64")
         }
-    })
+    }
 }
 
 #[cfg(test)]

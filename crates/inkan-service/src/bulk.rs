@@ -187,7 +187,7 @@ pub(crate) fn parse_bulk_csv(bytes: &[u8], body: &TemplateBody, now: i64) -> Res
 
     let mut lines = Vec::new();
     for (line, record) in rows {
-        let input = read_row(line, &headers, &columns, &record, body)?;
+        let input = read_row(line, &headers, &columns, &record, body, &merge)?;
         // What needs the whole row: recipients together, the envelope the row makes.
         let planned = plan(body, &input, now)
             .map_err(|e| ServiceError::Invalid(format!("{line}行目: {}", message(e))))?;
@@ -228,6 +228,7 @@ fn read_row(
     columns: &[Column],
     record: &csv::StringRecord,
     body: &TemplateBody,
+    merge: &[String],
 ) -> Result<FromTemplate> {
     let mut input = FromTemplate::default();
     let mut recipients: BTreeMap<usize, RoleRecipient> = BTreeMap::new();
@@ -276,23 +277,32 @@ fn read_row(
             Column::Counterparty => metadata.counterparty = Some(value.to_string()),
             Column::Kind => metadata.kind = Some(value.to_string()),
         }
-        // A 電帳法 item that is also a 差込み項目 gives it its value.
-        if let Column::Date | Column::Amount | Column::Counterparty | Column::Kind = column {
-            let one = MetadataInput {
-                date: metadata.date.clone().filter(|_| *column == Column::Date),
-                amount: metadata
-                    .amount
-                    .clone()
-                    .filter(|_| *column == Column::Amount),
-                counterparty: metadata
-                    .counterparty
-                    .clone()
-                    .filter(|_| *column == Column::Counterparty),
-                kind: metadata.kind.clone().filter(|_| *column == Column::Kind),
-            };
-            parse_metadata(&one).map_err(|e| at(message(e)))?;
+        // Each 電帳法 item alone, so that an error names its column; one that is also a
+        // 差込み項目 gives it its value.
+        let item = Some(value.to_string());
+        let alone = match column {
+            Column::Date => Some(MetadataInput {
+                date: item,
+                ..MetadataInput::default()
+            }),
+            Column::Amount => Some(MetadataInput {
+                amount: item,
+                ..MetadataInput::default()
+            }),
+            Column::Counterparty => Some(MetadataInput {
+                counterparty: item,
+                ..MetadataInput::default()
+            }),
+            Column::Kind => Some(MetadataInput {
+                kind: item,
+                ..MetadataInput::default()
+            }),
+            _ => None,
+        };
+        if let Some(alone) = alone {
+            parse_metadata(&alone).map_err(|e| at(message(e)))?;
             let name = header.trim();
-            if body.merge_names().iter().any(|m| m == name) {
+            if merge.iter().any(|m| m == name) {
                 if value.is_empty() {
                     return Err(at("値がありません (no value)".into()));
                 }

@@ -7,8 +7,8 @@
 
 use std::net::IpAddr;
 
-use crate::accounts::network_of;
-use crate::{Caller, Inkan};
+use crate::accounts::network_of_address;
+use crate::Inkan;
 
 /// What a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,13 +44,7 @@ impl Inkan {
         if self.store.backend() != "postgres" {
             return true;
         }
-        let caller = Caller {
-            ip: Some(client),
-            ..Caller::default()
-        };
-        let Some(network) = network_of(&caller) else {
-            return true;
-        };
+        let network = network_of_address(client);
         let now = self.now();
         let window = now - now.rem_euclid(60);
         match self
