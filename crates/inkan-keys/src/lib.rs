@@ -11,6 +11,7 @@ mod algorithm;
 mod error;
 mod pkcs11;
 mod software;
+mod verified;
 mod verify;
 
 pub use algorithm::{DigestAlgorithm, KeyKind, SignatureAlgorithm};

@@ -127,6 +127,8 @@ fn scheme_of(
     Ok(pair)
 }
 
+/// [`verify_uncached`], unless the same verification already succeeded in this process (see
+/// `verified`).
 fn verify_prehashed(
     spki: &SubjectPublicKeyInfoOwned,
     scheme: Scheme,
@@ -137,6 +139,28 @@ fn verify_prehashed(
     let spki_der = spki
         .to_der()
         .map_err(|e| VerifyError::BadPublicKey(e.to_string()))?;
+    let name = match scheme {
+        Scheme::Pkcs1 => format!("pkcs1/{digest:?}"),
+        Scheme::Pss { salt_len } => format!("pss-{salt_len}/{digest:?}"),
+        Scheme::Ecdsa => format!("ecdsa/{digest:?}"),
+    };
+    let key = crate::verified::key_of(&spki_der, &name, hash, signature);
+    if crate::verified::contains(&key) {
+        return Ok(());
+    }
+    verify_uncached(spki, &spki_der, scheme, digest, hash, signature)?;
+    crate::verified::insert(key);
+    Ok(())
+}
+
+fn verify_uncached(
+    spki: &SubjectPublicKeyInfoOwned,
+    spki_der: &[u8],
+    scheme: Scheme,
+    digest: DigestAlgorithm,
+    hash: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
     match scheme {
         Scheme::Pkcs1 | Scheme::Pss { .. } => {
             if spki.algorithm.oid != rfc5912::RSA_ENCRYPTION
@@ -189,14 +213,14 @@ fn verify_prehashed(
             let curve = crate::algorithm::named_curve(spki)
                 .ok_or_else(|| VerifyError::BadPublicKey("EC key without a named curve".into()))?;
             if curve == rfc5912::SECP_256_R_1 {
-                let key = p256::ecdsa::VerifyingKey::from_public_key_der(&spki_der)
+                let key = p256::ecdsa::VerifyingKey::from_public_key_der(spki_der)
                     .map_err(|e| VerifyError::BadPublicKey(e.to_string()))?;
                 let sig = p256::ecdsa::Signature::from_der(signature)
                     .map_err(|_| VerifyError::BadSignature)?;
                 key.verify_prehash(hash, &sig)
                     .map_err(|_| VerifyError::BadSignature)
             } else if curve == rfc5912::SECP_384_R_1 {
-                let key = p384::ecdsa::VerifyingKey::from_public_key_der(&spki_der)
+                let key = p384::ecdsa::VerifyingKey::from_public_key_der(spki_der)
                     .map_err(|e| VerifyError::BadPublicKey(e.to_string()))?;
                 let sig = p384::ecdsa::Signature::from_der(signature)
                     .map_err(|_| VerifyError::BadSignature)?;

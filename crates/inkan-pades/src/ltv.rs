@@ -3,7 +3,8 @@
 //! OCSP response or a CRL, fetched now and embedded in the DSS so the signature still validates
 //! when the services are gone.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use der::Encode;
@@ -50,7 +51,14 @@ impl ValidationData {
 pub struct RevocationFetcher {
     http: inkan_pki::http::Client,
     timeout: Duration,
+    /// Within one gathering (see [`RevocationFetcher::gathering`]): the answer already fetched
+    /// for a certificate and its issuer.
+    answers: Option<Arc<Mutex<Answers>>>,
 }
+
+/// Revocation answers by (certificate, issuer) fingerprints: the delegated OCSP responder to
+/// check in turn, and the data.
+type Answers = HashMap<(Vec<u8>, Vec<u8>), (Option<Certificate>, ValidationData)>;
 
 impl Default for RevocationFetcher {
     fn default() -> Self {
@@ -63,6 +71,20 @@ impl RevocationFetcher {
         Self {
             http: inkan_pki::http::client(),
             timeout,
+            answers: None,
+        }
+    }
+
+    /// A fetcher for one gathering of validation data — every answer it fetches is made after
+    /// the signatures and timestamps being proven, so one answer serves every signature that
+    /// names the same certificate (three signatures by the witness certificate and their three
+    /// timestamps by one TSA need one OCSP response each, and one CRL for their common CA, not
+    /// six of each). Start a new gathering for anything made later (a document timestamp
+    /// added after it): what proves it must be fetched after it.
+    pub fn gathering(&self) -> RevocationFetcher {
+        RevocationFetcher {
+            answers: Some(Arc::default()),
+            ..self.clone()
         }
     }
 
@@ -120,9 +142,28 @@ impl RevocationFetcher {
         Ok(data)
     }
 
+    /// [`Self::fetch_revocation`], answered from this gathering's answers when it has one for
+    /// the pair.
+    async fn revocation_of(
+        &self,
+        cert: &Certificate,
+        issuer: &Certificate,
+    ) -> Result<(Option<Certificate>, ValidationData), PadesError> {
+        let Some(answers) = &self.answers else {
+            return self.fetch_revocation(cert, issuer).await;
+        };
+        let pair = (fingerprint(cert), fingerprint(issuer));
+        if let Some(answer) = lock(answers).get(&pair) {
+            return Ok(answer.clone());
+        }
+        let answer = self.fetch_revocation(cert, issuer).await?;
+        lock(answers).insert(pair, answer.clone());
+        Ok(answer)
+    }
+
     /// OCSP when the certificate names a responder and it answers "good", else the CRL.
     /// Returns the delegated responder's certificate, which needs checking in its turn.
-    async fn revocation_of(
+    async fn fetch_revocation(
         &self,
         cert: &Certificate,
         issuer: &Certificate,
@@ -168,6 +209,14 @@ impl RevocationFetcher {
             }
         }
     }
+}
+
+/// The answers, even after a panic elsewhere while they were held (they are only ever
+/// inserted whole).
+fn lock(answers: &Mutex<Answers>) -> std::sync::MutexGuard<'_, Answers> {
+    answers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn fingerprint(cert: &Certificate) -> Vec<u8> {

@@ -207,6 +207,13 @@ async fn finish_levels(
     if options.level >= Level::BLT {
         // Validation data for every signature in the document, not only this one: after the
         // last signer, the whole contract must stay verifiable (earlier signers' chains too).
+        // One gathering: each certificate's answer fetched once, however many signatures
+        // name it.
+        let gathering = services.revocation.gathering();
+        let services = &Services {
+            revocation: &gathering,
+            ..*services
+        };
         let mut entries = Vec::new();
         for (index, SignatureBytes { contents, cms }) in
             signature_contents(&current)?.into_iter().enumerate()
@@ -252,6 +259,12 @@ async fn finish_levels(
         let token = add_document_timestamp(&current, &next, tsa).await?;
         stages.push(next.clone());
         current = next;
+        // A gathering of its own: what proves the document timestamp is fetched after it.
+        let gathering = services.revocation.gathering();
+        let services = &Services {
+            revocation: &gathering,
+            ..*services
+        };
         let data = tsa_validation_data(&token, services).await?;
         let next = stage_path(output, 4);
         add_validation_data(&current, &next, &data, None)?;

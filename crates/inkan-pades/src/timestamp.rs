@@ -138,9 +138,12 @@ pub async fn renew_archive_timestamp(
     revocation: &RevocationFetcher,
     anchors: &[Certificate],
 ) -> Result<(), PadesError> {
+    // One gathering for the newest timestamp's tokens (they name one TSA, mostly), another for
+    // the new document timestamp, fetched after it.
+    let gathering = revocation.gathering();
     let services = Services {
         tsa: Some(tsa),
-        revocation,
+        revocation: &gathering,
         anchors,
     };
     let newest = last_signature_contents(input)?.cms;
@@ -160,6 +163,11 @@ pub async fn renew_archive_timestamp(
     let result = async {
         add_validation_data(input, &stage1, &data, None)?;
         let token = add_document_timestamp(&stage1, &stage2, tsa).await?;
+        let gathering = revocation.gathering();
+        let services = Services {
+            revocation: &gathering,
+            ..services
+        };
         let data = tsa_validation_data(&token, &services).await?;
         add_validation_data(&stage2, &stage3, &data, None)?;
         move_into_place(&stage3, output)?;

@@ -19,8 +19,8 @@ const CRL_VALIDITY: Duration = Duration::from_secs(7 * 86_400);
 
 /// Issues a fresh CRL for `ca` listing every revocation recorded so far (DER).
 ///
-/// Made on every request rather than cached: signing is cheap, and a fresh `thisUpdate` is what
-/// long-term validation wants when the CRL is embedded right after a signature.
+/// Made on request rather than kept for days: a fresh `thisUpdate` is what long-term validation
+/// wants when the CRL is embedded right after a signature (see [`CrlCache`]).
 pub fn issue_crl(pki: &Pki, ca: CaRole) -> Result<Vec<u8>, PkiError> {
     issue_shared_crl(pki, ca, None)
 }
@@ -31,12 +31,83 @@ pub fn issue_shared_crl(
     ca: CaRole,
     shared: Option<&dyn crate::shared::SharedRecords>,
 ) -> Result<Vec<u8>, PkiError> {
+    sign_crl(
+        pki,
+        ca,
+        SystemTime::now(),
+        &pki.shared_revocations(ca, shared)?,
+    )
+}
+
+/// The CRLs an endpoint serves: fresh on every request, yet signed at most once per second for
+/// the same revocations. CRL times are whole seconds, so a CRL signed again within the same
+/// second over the same entries would say exactly what the last one says — only at the cost of
+/// an RSA-3072 signature, which was the largest share of sealing an envelope when every
+/// B-LTA signature asked for its own.
+#[derive(Default)]
+pub struct CrlCache {
+    last: std::sync::Mutex<Vec<(CaRole, SignedCrl)>>,
+}
+
+struct SignedCrl {
+    second: u64,
+    revoked: Vec<(String, crate::Revocation)>,
+    der: Vec<u8>,
+}
+
+impl CrlCache {
+    /// [`issue_shared_crl`], unless this second's CRL over the same revocations is signed.
+    pub fn issue(
+        &self,
+        pki: &Pki,
+        ca: CaRole,
+        shared: Option<&dyn crate::shared::SharedRecords>,
+    ) -> Result<Vec<u8>, PkiError> {
+        let now = SystemTime::now();
+        let second = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let revoked = pki.shared_revocations(ca, shared)?;
+        let fresh = |(role, crl): &(CaRole, SignedCrl)| {
+            *role == ca && crl.second == second && crl.revoked == revoked
+        };
+        if let Some((_, crl)) = self.lock().iter().find(|entry| fresh(entry)) {
+            return Ok(crl.der.clone());
+        }
+        // Signed without the lock held: two requests in the same instant may both sign.
+        let der = sign_crl(pki, ca, now, &revoked)?;
+        let mut last = self.lock();
+        last.retain(|(role, _)| *role != ca);
+        last.push((
+            ca,
+            SignedCrl {
+                second,
+                revoked,
+                der: der.clone(),
+            },
+        ));
+        Ok(der)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(CaRole, SignedCrl)>> {
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A CRL of `ca` at `now` listing `revocations`.
+fn sign_crl(
+    pki: &Pki,
+    ca: CaRole,
+    now: SystemTime,
+    revocations: &[(String, crate::Revocation)],
+) -> Result<Vec<u8>, PkiError> {
     let key = pki.ca_key(ca)?;
     let issuer = pki.ca_certificate(ca);
-    let now = SystemTime::now();
     let mut revoked = Vec::new();
-    for (serial, revocation) in pki.shared_revocations(ca, shared)? {
-        let serial_bytes = hex::decode(&serial)
+    for (serial, revocation) in revocations {
+        let serial_bytes = hex::decode(serial)
             .map_err(|_| PkiError::Invalid(format!("bad serial file name {serial}")))?;
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(revocation.revoked_at);
         revoked.push(RevokedCert {

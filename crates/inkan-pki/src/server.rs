@@ -42,6 +42,7 @@ struct CaServices {
     ocsp: OcspResponder,
     /// What other nodes issued and revoked.
     shared: Option<Arc<dyn crate::shared::SharedRecords>>,
+    crls: crate::crl::CrlCache,
 }
 
 impl PkiServices {
@@ -53,6 +54,7 @@ impl PkiServices {
                     ocsp: OcspResponder::new(generation.clone())?,
                     pki: generation,
                     shared: None,
+                    crls: Default::default(),
                 }))
             })
             .collect::<Result<Vec<_>, PkiError>>()?;
@@ -76,6 +78,7 @@ impl PkiServices {
                     ocsp: OcspResponder::new(g.pki.clone())?.with_shared(shared.clone()),
                     pki: g.pki.clone(),
                     shared: Some(shared.clone()),
+                    crls: Default::default(),
                 }))
             })
             .collect::<Result<Vec<_>, PkiError>>()?;
@@ -179,8 +182,11 @@ async fn crl(State(services): State<Arc<CaServices>>, Path(file): Path<String>) 
     let Some(ca) = ca_named(&file, ".crl") else {
         return (StatusCode::NOT_FOUND, "no such CRL\n").into_response();
     };
-    let (pki, shared) = (services.pki.clone(), services.shared.clone());
-    match blocking(move || crate::crl::issue_shared_crl(&pki, ca, shared.as_deref())).await {
+    let issue = move || {
+        let shared = services.shared.as_deref();
+        services.crls.issue(&services.pki, ca, shared)
+    };
+    match blocking(issue).await {
         Some(Ok(der)) => der_response(200, "application/pkix-crl", der),
         Some(Err(e)) => {
             tracing::error!("CRL for {file}: {e}");
