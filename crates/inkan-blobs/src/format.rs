@@ -21,9 +21,8 @@
 
 use std::sync::Arc;
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use rand::RngCore;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use sha2::{Digest, Sha256};
 
 use crate::master::{DataKey, NONCE_LEN, TAG_LEN};
@@ -74,13 +73,19 @@ pub(crate) fn seal(
 
     let aad = associated_data(&out, key);
     out.extend_from_slice(plaintext);
-    let cipher = Aes256Gcm::new(dek.as_bytes().into());
-    let tag = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad, &mut out[header_len..])
-        .map_err(|_| MasterKeyError::WrapFailed {
-            id: master.id().to_string(),
-        })?;
-    out.extend_from_slice(&tag);
+    let failed = || MasterKeyError::WrapFailed {
+        id: master.id().to_string(),
+    };
+    // The nonce is fresh and random, and the data key is used for this one object only.
+    let tag = content_cipher(&dek)
+        .ok_or_else(failed)?
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(&aad),
+            &mut out[header_len..],
+        )
+        .map_err(|_| failed())?;
+    out.extend_from_slice(tag.as_ref());
     Ok(out)
 }
 
@@ -175,23 +180,35 @@ pub(crate) fn open(
     nonce.copy_from_slice(header.nonce);
     let aad = associated_data(&object[..header_len], key);
     let tag_at = object.len() - TAG_LEN;
-    let tag = *Tag::from_slice(&object[tag_at..]);
-    Aes256Gcm::new(dek.as_bytes().into())
-        .decrypt_in_place_detached(
-            Nonce::from_slice(&nonce),
-            &aad,
-            &mut object[header_len..tag_at],
-            &tag,
+    let altered = || BlobError::Corrupt {
+        key: key.to_string(),
+        reason: "its content does not authenticate: it was altered or truncated, or it is \
+                 the object of another blob key (moved or swapped)"
+            .to_string(),
+    };
+    content_cipher(&dek)
+        .ok_or_else(altered)?
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(&aad),
+            &mut object[header_len..],
         )
-        .map_err(|_| BlobError::Corrupt {
-            key: key.to_string(),
-            reason: "its content does not authenticate: it was altered or truncated, or it is \
-                     the object of another blob key (moved or swapped)"
-                .to_string(),
-        })?;
+        .map_err(|_| altered())?;
     object.truncate(tag_at);
     object.drain(..header_len);
     Ok(object)
+}
+
+/// AES-256-GCM under a data key, as ring implements it: the same cipher as RustCrypto's
+/// `aes-gcm` (objects written by either open with the other), in assembly. Measured on 8 MB
+/// (dev profile, dependencies optimised): sealing 26 → 5 ms, opening 22 → 1.6 ms; the portable
+/// cipher was a sixth of the CPU time of sealing envelopes, each 1 MB revision being decrypted
+/// and encrypted again. `None` only for a key of the wrong length, which a [`DataKey`] cannot
+/// be.
+fn content_cipher(dek: &DataKey) -> Option<LessSafeKey> {
+    UnboundKey::new(&AES_256_GCM, dek.as_bytes())
+        .ok()
+        .map(LessSafeKey::new)
 }
 
 /// Reads a header front to back, never past the end.
@@ -248,6 +265,45 @@ mod tests {
             open(&masters, &other, sealed).unwrap_err(),
             BlobError::Corrupt { .. }
         ));
+    }
+
+    /// Objects written before the content cipher moved to ring (RustCrypto's `aes-gcm`) and
+    /// after it are the same bytes: each cipher opens what the other sealed.
+    #[test]
+    fn the_content_cipher_is_plain_aes_256_gcm() {
+        use aes_gcm::aead::{AeadInPlace, KeyInit};
+        use aes_gcm::{Aes256Gcm, Tag};
+
+        let master: Arc<dyn MasterKey> = Arc::new(FileMasterKey::from_bytes(&[3; 32]));
+        let key = BlobKey::new("org/1/contract.pdf").unwrap();
+        let plaintext: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let sealed = seal(master.as_ref(), &key, &plaintext).unwrap();
+        let header = parse_header(&key, &sealed).unwrap();
+        let dek = master.unwrap(header.wrapped).unwrap();
+        let aad = associated_data(&sealed[..header.len], &key);
+        let tag_at = sealed.len() - TAG_LEN;
+        let rust_crypto = Aes256Gcm::new(dek.as_bytes().into());
+
+        let mut content = sealed[header.len..tag_at].to_vec();
+        rust_crypto
+            .decrypt_in_place_detached(
+                aes_gcm::Nonce::from_slice(header.nonce),
+                &aad,
+                &mut content,
+                Tag::from_slice(&sealed[tag_at..]),
+            )
+            .unwrap();
+        assert_eq!(content, plaintext);
+
+        // Sealed by RustCrypto under the same header: `open` reads it.
+        let tag = rust_crypto
+            .encrypt_in_place_detached(aes_gcm::Nonce::from_slice(header.nonce), &aad, &mut content)
+            .unwrap();
+        let mut object = sealed[..header.len].to_vec();
+        object.extend_from_slice(&content);
+        object.extend_from_slice(&tag);
+        assert_eq!(object, sealed);
+        assert_eq!(open(&[master], &key, object).unwrap(), plaintext);
     }
 
     #[test]
