@@ -29,6 +29,9 @@ pub(crate) struct LoadResult {
     pub p99_ms: f64,
     /// The tax-audit ZIP of every sealed envelope, fetched over HTTP after the load.
     pub export: ExportMeasure,
+    /// CPU seconds this whole process (web, workers, the built-in TSA, SQLite) used during the
+    /// timed part: on 2 cores, what bounds the envelopes per second.
+    pub cpu_seconds: f64,
     /// Seconds the workers spent in jobs during the timed part, by kind (`seal`, `email` …), from
     /// the service's own metrics: where an envelope's time goes.
     pub job_seconds: Vec<(String, f64)>,
@@ -39,6 +42,22 @@ pub(crate) struct LoadResult {
 pub(crate) struct ExportMeasure {
     pub bytes: u64,
     pub rss_growth_kb: u64,
+}
+
+/// CPU time this process has used so far (user and system, every thread), in seconds, from
+/// `/proc/self/stat` (clock ticks of 1/100 s on Linux).
+pub(crate) fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and
+    // stime are the 14th and 15th fields of the line, the 12th and 13th after the name.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
 }
 
 /// This process's resident memory (`VmRSS`), in KB.
@@ -181,6 +200,7 @@ pub(crate) async fn run(
     let jobs_before = job_seconds(&inkan).await?;
     let workers: Vec<_> = (0..2).map(|_| tokio::spawn(inkan.worker().run())).collect();
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let latencies = Arc::new(tokio::sync::Mutex::new(Vec::new()));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = Vec::new();
@@ -219,6 +239,7 @@ pub(crate) async fn run(
     }
     wait_sealed(&inkan, &staff, &links).await?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_seconds() - cpu_before;
     for w in workers {
         w.abort();
     }
@@ -246,6 +267,7 @@ pub(crate) async fn run(
         p50_ms: median(&values).unwrap_or(f64::NAN),
         p99_ms: percentile(&values, 99.0),
         export,
+        cpu_seconds,
         job_seconds: spent,
     })
 }
@@ -289,18 +311,19 @@ pub(crate) fn print(results: &[LoadResult], concurrency: usize) {
     println!("Load: envelopes of one ~1 MB PDF and two signers (vendor, city), sealed to B-LTA with the built-in TSA;");
     println!("      sign requests over HTTP, {concurrency} envelopes at a time; two workers seal in the same process.");
     println!(
-        "{:<10} {:>10} {:>10} {:>14} {:>12} {:>12}",
-        "backend", "envelopes", "seconds", "envelopes/s", "sign p50", "sign p99"
+        "{:<10} {:>10} {:>10} {:>14} {:>12} {:>12} {:>16}",
+        "backend", "envelopes", "seconds", "envelopes/s", "sign p50", "sign p99", "CPU/envelope"
     );
     for r in results {
         println!(
-            "{:<10} {:>10} {:>10.1} {:>14.2} {:>9.1} ms {:>9.1} ms",
+            "{:<10} {:>10} {:>10.1} {:>14.2} {:>9.1} ms {:>9.1} ms {:>13.0} ms",
             r.backend,
             r.envelopes,
             r.seconds,
             r.envelopes as f64 / r.seconds,
             r.p50_ms,
-            r.p99_ms
+            r.p99_ms,
+            1000.0 * r.cpu_seconds / r.envelopes.max(1) as f64
         );
     }
     println!(

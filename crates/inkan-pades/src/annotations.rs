@@ -61,6 +61,7 @@ pub(crate) fn hoist_inline_annotations(input: &Path, output: &Path) -> Result<bo
     if !changed {
         return Ok(false);
     }
-    crate::stages::write_update(update, output)?;
+    // Always the first stage of a signature (see `sign_pdf`).
+    crate::stages::write_update(update, output, crate::stages::Durability::Stage)?;
     Ok(true)
 }

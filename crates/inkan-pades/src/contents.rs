@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use inkan_pdf::Document;
+use inkan_pdf::{Document, Source};
 
 use crate::{fields, PadesError};
 
@@ -16,9 +16,15 @@ pub(crate) struct SignatureBytes {
 
 /// The `/Contents` and CMS of every signature and document timestamp in the file, oldest first.
 pub(crate) fn signature_contents(path: &Path) -> Result<Vec<SignatureBytes>, PadesError> {
-    let doc = Document::open_file(path)?;
+    signatures_in(&Document::open_file(path)?)
+}
+
+/// [`signature_contents`] of an open document.
+pub(crate) fn signatures_in<S: Source>(
+    doc: &Document<S>,
+) -> Result<Vec<SignatureBytes>, PadesError> {
     let mut found: Vec<(u64, Vec<u8>)> = Vec::new();
-    for (_, field) in fields::top_level_fields(&doc)? {
+    for (_, field) in fields::top_level_fields(doc)? {
         let Some(v) = field.get("V") else { continue };
         let v = doc.resolve(v)?;
         let Some(sig) = v.as_dict() else { continue };

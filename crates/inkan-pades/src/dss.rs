@@ -8,6 +8,7 @@ use inkan_pdf::{Compression, Dict, Document, IncrementalUpdate, ObjRef, Object, 
 use sha1::{Digest, Sha1};
 
 use crate::ltv::ValidationData;
+use crate::stages::Durability;
 use crate::PadesError;
 
 /// The `/VRI` key of a signature: the uppercase hex SHA-1 of its `/Contents` bytes, padding
@@ -27,12 +28,39 @@ pub fn add_validation_data(
     add_validation_data_per_signature(input, output, &[(vri.map(str::to_string), data.clone())])
 }
 
+/// [`add_validation_data`] into an intermediate stage of a signature (not synced).
+pub(crate) fn add_validation_data_stage(
+    input: &Path,
+    stage: &Path,
+    data: &ValidationData,
+) -> Result<(), PadesError> {
+    append_validation_data(input, stage, &[(None, data.clone())], Durability::Stage)
+}
+
 /// Like [`add_validation_data`] for several signatures at once, in one update: each entry's
 /// data goes into the DSS and, when it names a VRI key, under that key.
 pub fn add_validation_data_per_signature(
     input: &Path,
     output: &Path,
     entries: &[(Option<String>, ValidationData)],
+) -> Result<(), PadesError> {
+    append_validation_data(input, output, entries, Durability::Output)
+}
+
+/// [`add_validation_data_per_signature`] into an intermediate stage of a signature.
+pub(crate) fn add_validation_data_per_signature_stage(
+    input: &Path,
+    stage: &Path,
+    entries: &[(Option<String>, ValidationData)],
+) -> Result<(), PadesError> {
+    append_validation_data(input, stage, entries, Durability::Stage)
+}
+
+fn append_validation_data(
+    input: &Path,
+    output: &Path,
+    entries: &[(Option<String>, ValidationData)],
+    durability: Durability,
 ) -> Result<(), PadesError> {
     let doc = Document::open_file(input)?;
     let mut update = IncrementalUpdate::new(&doc)?;
@@ -78,7 +106,7 @@ pub fn add_validation_data_per_signature(
             update.set(root, catalog)?;
         }
     }
-    crate::stages::write_update(update, output)
+    crate::stages::write_update(update, output, durability)
 }
 
 fn refs(list: &[ObjRef]) -> Vec<Object> {

@@ -149,7 +149,7 @@ pub fn add_fields(input: &Path, output: &Path, fields: &[FieldSpec]) -> Result<(
         update.set(page.reference, dict)?;
     }
     add_to_acroform(&doc, &mut update, new_fields)?;
-    crate::stages::write_update(update, output)
+    crate::stages::write_update(update, output, crate::stages::Durability::Output)
 }
 
 fn add_to_acroform<S: Source>(

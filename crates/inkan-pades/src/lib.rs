@@ -36,6 +36,7 @@ pub use ltv::{RevocationFetcher, ValidationData};
 pub use sign::{sign_pdf, Certify, Level, Services, SignOptions, SignOutcome, Signer};
 pub use stamp::{draw_texts, stamp_every_page, PlacedText};
 pub use timestamp::{
-    add_document_timestamp, archive_horizon, renew_archive_timestamp, timestamp_document,
+    add_document_timestamp, archive_horizon, archive_horizon_of, renew_archive_timestamp,
+    timestamp_document,
 };
 pub use verify::{conclusion_id, verify_pdf, verify_source, VerifyLimits, VerifyOptions};

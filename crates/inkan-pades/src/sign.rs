@@ -14,10 +14,10 @@ use inkan_pki::tsa::TsaClient;
 use x509_cert::Certificate;
 
 use crate::contents::{signature_contents, SignatureBytes};
-use crate::dss::{add_validation_data, vri_key};
+use crate::dss::{add_validation_data_stage, vri_key};
 use crate::ltv::{RevocationFetcher, ValidationData};
 use crate::stages::{move_into_place, stage_path};
-use crate::timestamp::{add_document_timestamp, tsa_validation_data};
+use crate::timestamp::{add_document_timestamp_stage, tsa_validation_data};
 use crate::{fields, PadesError};
 
 /// The PAdES baseline level to reach.
@@ -249,14 +249,14 @@ async fn finish_levels(
             entries.push((Some(vri_key(&contents)), data));
         }
         let next = stage_path(output, 2);
-        crate::dss::add_validation_data_per_signature(&current, &next, &entries)?;
+        crate::dss::add_validation_data_per_signature_stage(&current, &next, &entries)?;
         stages.push(next.clone());
         current = next;
     }
     if options.level >= Level::BLTA {
         let tsa = tsa.ok_or(PadesError::NeedsTsa("B-LTA"))?;
         let next = stage_path(output, 3);
-        let token = add_document_timestamp(&current, &next, tsa).await?;
+        let token = add_document_timestamp_stage(&current, &next, tsa).await?;
         stages.push(next.clone());
         current = next;
         // A gathering of its own: what proves the document timestamp is fetched after it.
@@ -267,7 +267,7 @@ async fn finish_levels(
         };
         let data = tsa_validation_data(&token, services).await?;
         let next = stage_path(output, 4);
-        add_validation_data(&current, &next, &data, None)?;
+        add_validation_data_stage(&current, &next, &data)?;
         stages.push(next.clone());
         current = next;
     }
@@ -520,8 +520,8 @@ async fn write_signature<S: inkan_pdf::Source>(
     let mut file = out
         .into_inner()
         .map_err(|e| PadesError::io(output, e.into_error()))?;
+    // A stage: synced when it is moved into place.
     prepared.patch_hex(&mut file, contents, &cms)?;
-    file.sync_all().map_err(|e| PadesError::io(output, e))?;
     Ok(Written::Done {
         used: cms.len(),
         timestamp,

@@ -53,7 +53,7 @@ pub fn stamp_every_page(
         let draw = format!("Q\nq {} cm /{name} Do Q\n", placement(&page));
         overlay(&doc, &mut update, &page, save, &draw, &[(name, form_ref)])?;
     }
-    crate::stages::write_update(update, output)
+    crate::stages::write_update(update, output, crate::stages::Durability::Output)
 }
 
 /// A line of text to draw on a page (差込み項目: a template's merge value).
@@ -126,7 +126,7 @@ pub fn draw_texts(
         }
         overlay(&doc, &mut update, &page, save, &draw, &forms)?;
     }
-    crate::stages::write_update(update, output)
+    crate::stages::write_update(update, output, crate::stages::Durability::Output)
 }
 
 /// Draws `draw` over the page untouched by its own content: the page's contents become

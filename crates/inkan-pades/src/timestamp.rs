@@ -13,7 +13,7 @@ use inkan_pki::tsa::TstInfo;
 use x509_cert::Certificate;
 
 use crate::contents::last_signature_contents;
-use crate::dss::add_validation_data;
+use crate::dss::{add_validation_data, add_validation_data_stage};
 use crate::ltv::{RevocationFetcher, ValidationData};
 use crate::sign::{Services, TIMESTAMP_SLACK};
 use crate::stages::{move_into_place, stage_path};
@@ -37,9 +37,23 @@ pub(crate) async fn tsa_validation_data(
         .await
 }
 
-/// Adds a document timestamp (PAdES B-LTA / archive timestamp) to `input`, writing `output`.
-/// Returns the token.
+/// Adds a document timestamp (PAdES B-LTA / archive timestamp) to `input`, writing `output`
+/// (synced). Returns the token.
 pub async fn add_document_timestamp(
+    input: &Path,
+    output: &Path,
+    tsa: &TsaClient,
+) -> Result<Vec<u8>, PadesError> {
+    let token = add_document_timestamp_stage(input, output, tsa).await?;
+    std::fs::File::open(output)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| PadesError::io(output, e))?;
+    Ok(token)
+}
+
+/// [`add_document_timestamp`] into an intermediate stage (not synced: the stage is read by the
+/// next step, or synced when moved into place).
+pub(crate) async fn add_document_timestamp_stage(
     input: &Path,
     output: &Path,
     tsa: &TsaClient,
@@ -94,7 +108,6 @@ pub async fn add_document_timestamp(
             .into_inner()
             .map_err(|e| PadesError::io(output, e.into_error()))?;
         prepared.patch_hex(&mut file, contents, &token.der)?;
-        file.sync_all().map_err(|e| PadesError::io(output, e))?;
         return Ok(token.der);
     }
     Err(PadesError::OutgrewReservedSpace("timestamp"))
@@ -118,7 +131,7 @@ pub async fn timestamp_document(
     };
     let stage = stage_path(output, 1);
     let result = async {
-        let token = add_document_timestamp(input, &stage, tsa).await?;
+        let token = add_document_timestamp_stage(input, &stage, tsa).await?;
         let data = tsa_validation_data(&token, &services).await?;
         add_validation_data(&stage, output, &data, None)?;
         Ok(())
@@ -161,15 +174,15 @@ pub async fn renew_archive_timestamp(
     let stage2 = stage_path(output, 2);
     let stage3 = stage_path(output, 3);
     let result = async {
-        add_validation_data(input, &stage1, &data, None)?;
-        let token = add_document_timestamp(&stage1, &stage2, tsa).await?;
+        add_validation_data_stage(input, &stage1, &data)?;
+        let token = add_document_timestamp_stage(&stage1, &stage2, tsa).await?;
         let gathering = revocation.gathering();
         let services = Services {
             revocation: &gathering,
             ..services
         };
         let data = tsa_validation_data(&token, &services).await?;
-        add_validation_data(&stage2, &stage3, &data, None)?;
+        add_validation_data_stage(&stage2, &stage3, &data)?;
         move_into_place(&stage3, output)?;
         Ok(())
     }
@@ -185,7 +198,19 @@ pub async fn renew_archive_timestamp(
 /// the newest signature) to one of `anchors`. Before that moment the archive must be renewed
 /// (ETSI EN 319 142-1 §5.5: a new document timestamp over the validation data of the old one).
 pub fn archive_horizon(input: &Path, anchors: &[Certificate]) -> Result<SystemTime, PadesError> {
-    let newest = last_signature_contents(input)?.cms;
+    horizon_of(last_signature_contents(input)?.cms, anchors)
+}
+
+/// [`archive_horizon`] of a PDF in memory (the service's documents are: writing one to a file
+/// only to read its last signature cost more than the reading).
+pub fn archive_horizon_of(pdf: &[u8], anchors: &[Certificate]) -> Result<SystemTime, PadesError> {
+    let newest = crate::contents::signatures_in(&Document::open(pdf)?)?
+        .pop()
+        .ok_or(PadesError::NoSignature)?;
+    horizon_of(newest.cms, anchors)
+}
+
+fn horizon_of(newest: Vec<u8>, anchors: &[Certificate]) -> Result<SystemTime, PadesError> {
     let parsed = inkan_cms::parse(&newest)?;
     let tokens = if parsed.econtent_type() == inkan_cms::oid::ID_CT_TST_INFO {
         vec![newest]

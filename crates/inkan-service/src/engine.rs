@@ -413,11 +413,7 @@ impl SigningEngine {
     /// When the proof `pdf` carries runs out, Unix seconds: the earliest notAfter on the TSA
     /// path of its newest timestamp (see [`inkan_pades::archive_horizon`]).
     pub fn archive_horizon(&self, pdf: &[u8]) -> Result<i64> {
-        let work = tempfile::tempdir_in(&self.scratch)
-            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
-        let path = work.path().join("in.pdf");
-        write(&path, pdf)?;
-        let end = inkan_pades::archive_horizon(&path, &self.anchors)
+        let end = inkan_pades::archive_horizon_of(pdf, &self.anchors)
             .map_err(|e| ServiceError::failed("reading the archive's newest timestamp", e))?;
         Ok(end
             .duration_since(UNIX_EPOCH)
