@@ -2,10 +2,13 @@
 //! latency of a signer's sign request, on SQLite and on PostgreSQL side by side in one run.
 //!
 //! Each envelope holds one ~1 MB scanned PDF and two signers (vendor, then city). The timed part
-//! starts once every envelope is sent and prepared: signers complete through
-//! `POST /api/v1/sign/{token}/complete` (several envelopes at once), while two workers in the
-//! same process seal (each signature at B-T, the last one at B-LTA with the built-in TSA and
-//! OCSP); it ends when every envelope is sealed. The numbers depend on the machine; the point is
+//! starts once every envelope is sent and prepared: the signers of one envelope after another
+//! arrive at a steady rate (30 envelopes/s by default, the goal) and complete through
+//! `POST /api/v1/sign/{token}/complete`, while the worker of the same process (as in `inkan
+//! serve`: up to `worker_jobs` jobs at once, on threads of their own) seals (each signature at
+//! B-T, the last one at B-LTA with the built-in TSA and OCSP, then the 電子契約締結証明書); it
+//! ends when every envelope is sealed. So every sign request but the first is made while
+//! envelopes are being sealed. The numbers depend on the machine; the point is
 //! to compare backends and to see the cost of a request against the cost of sealing.
 
 use std::path::Path;
@@ -16,13 +19,34 @@ use anyhow::{bail, Context, Result};
 use base64::Engine;
 use inkan_service::setup::{assemble, system_clock, Config};
 use inkan_service::{Inkan, Staff};
+use serde::{Deserialize, Serialize};
 
 use crate::inputs::write_scanned_pdf;
 use crate::report::{median, ms};
 
+/// The load to apply.
+pub(crate) struct Load {
+    /// Envelopes per backend.
+    pub envelopes: usize,
+    /// Envelopes whose signers arrive per second.
+    pub rate: f64,
+}
+
+/// The build this benchmark was compiled in.
+fn profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "dev"
+    } else {
+        "release"
+    }
+}
+
 /// One backend's result.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct LoadResult {
-    pub backend: &'static str,
+    /// The build that ran it: `dev` or `release`.
+    pub profile: String,
+    pub backend: String,
     pub envelopes: usize,
     pub seconds: f64,
     pub p50_ms: f64,
@@ -32,6 +56,8 @@ pub(crate) struct LoadResult {
     /// CPU seconds this whole process (web, workers, the built-in TSA, SQLite) used during the
     /// timed part: on 2 cores, what bounds the envelopes per second.
     pub cpu_seconds: f64,
+    /// Jobs the worker ran at once.
+    pub worker_jobs: usize,
     /// Seconds the workers spent in jobs during the timed part, by kind (`seal`, `email` …), from
     /// the service's own metrics: where an envelope's time goes.
     pub job_seconds: Vec<(String, f64)>,
@@ -39,6 +65,7 @@ pub(crate) struct LoadResult {
 
 /// How big the tax-audit ZIP was, and how much this process's resident memory grew while it
 /// was written and read (a ZIP held whole would grow it by about its size).
+#[derive(Serialize, Deserialize)]
 pub(crate) struct ExportMeasure {
     pub bytes: u64,
     pub rss_growth_kb: u64,
@@ -107,13 +134,46 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The load on SQLite, then on a fresh PostgreSQL database when the server is reachable.
+pub(crate) fn run_both_backends(load: &Load) -> Result<Vec<LoadResult>> {
+    let work = tempfile::tempdir()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut results = vec![runtime.block_on(run(work.path(), None, load))?];
+    match inkan_testkit::postgres::fresh_database() {
+        Some(db) => results.push(runtime.block_on(run(work.path(), Some(db.url.clone()), load))?),
+        None => eprintln!("PostgreSQL is not reachable: SQLite only"),
+    }
+    Ok(results)
+}
+
+/// The same load run by `other`, another build of this benchmark, as a child process (one at
+/// a time: the two builds never compete for the cores).
+pub(crate) fn run_beside(other: &Path, load: &Load) -> Result<Vec<LoadResult>> {
+    let output = std::process::Command::new(other)
+        .args(["load", "--json", "--envelopes"])
+        .arg(load.envelopes.to_string())
+        .arg("--rate")
+        .arg(load.rate.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", other.display()))?;
+    if !output.status.success() {
+        bail!("{} load: {}", other.display(), output.status);
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let json = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('['))
+        .with_context(|| format!("{} printed no results", other.display()))?;
+    serde_json::from_str(json).with_context(|| format!("the results of {}", other.display()))
+}
+
 /// Runs the load on the database at `database_url` (SQLite in `work` when `None`).
-pub(crate) async fn run(
-    work: &Path,
-    database_url: Option<String>,
-    envelopes: usize,
-    concurrency: usize,
-) -> Result<LoadResult> {
+async fn run(work: &Path, database_url: Option<String>, load: &Load) -> Result<LoadResult> {
+    let envelopes = load.envelopes;
     let data = work.join(if database_url.is_some() {
         "load-pg"
     } else {
@@ -196,24 +256,24 @@ pub(crate) async fn run(
     }
     inkan.worker().drain().await?;
 
-    // The timed part: signers complete while two workers seal.
+    // The timed part: signers complete while the worker seals.
     let jobs_before = job_seconds(&inkan).await?;
-    let workers: Vec<_> = (0..2).map(|_| tokio::spawn(inkan.worker().run())).collect();
+    let worker = tokio::spawn(inkan.worker().run());
     let started = Instant::now();
     let cpu_before = cpu_seconds();
     let latencies = Arc::new(tokio::sync::Mutex::new(Vec::new()));
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let interval = Duration::from_secs_f64(1.0 / load.rate);
     let mut tasks = Vec::new();
-    for (_, tokens) in &links {
-        let (client, base, tokens, latencies, semaphore) = (
+    for (i, (_, tokens)) in links.iter().enumerate() {
+        let (client, base, tokens, latencies) = (
             client.clone(),
             base.clone(),
             tokens.clone(),
             latencies.clone(),
-            semaphore.clone(),
         );
+        let arrives = tokio::time::Instant::from_std(started) + interval * i as u32;
         tasks.push(tokio::spawn(async move {
-            let _permit = semaphore.acquire().await?;
+            tokio::time::sleep_until(arrives).await;
             for token in &tokens {
                 let t = Instant::now();
                 let response = client
@@ -240,9 +300,7 @@ pub(crate) async fn run(
     wait_sealed(&inkan, &staff, &links).await?;
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_seconds() - cpu_before;
-    for w in workers {
-        w.abort();
-    }
+    worker.abort();
     let mut spent: Vec<(String, f64)> = job_seconds(&inkan)
         .await?
         .into_iter()
@@ -261,13 +319,15 @@ pub(crate) async fn run(
     let mut values = latencies.lock().await.clone();
     values.sort_by(f64::total_cmp);
     Ok(LoadResult {
-        backend,
+        profile: profile().into(),
+        backend: backend.into(),
         envelopes,
         seconds,
         p50_ms: median(&values).unwrap_or(f64::NAN),
         p99_ms: percentile(&values, 99.0),
         export,
         cpu_seconds,
+        worker_jobs: inkan.settings().worker_jobs,
         job_seconds: spent,
     })
 }
@@ -306,17 +366,30 @@ async fn wait_sealed(inkan: &Inkan, staff: &Staff, links: &[(String, Vec<String>
     Ok(())
 }
 
-pub(crate) fn print(results: &[LoadResult], concurrency: usize) {
+pub(crate) fn print(results: &[LoadResult], load: &Load) {
+    let jobs = results.last().map_or(0, |r| r.worker_jobs);
     println!();
-    println!("Load: envelopes of one ~1 MB PDF and two signers (vendor, city), sealed to B-LTA with the built-in TSA;");
-    println!("      sign requests over HTTP, {concurrency} envelopes at a time; two workers seal in the same process.");
+    println!("Load: envelopes of one ~1 MB PDF and two signers (vendor, city), sealed to B-LTA with the built-in TSA");
     println!(
-        "{:<10} {:>10} {:>10} {:>14} {:>12} {:>12} {:>16}",
-        "backend", "envelopes", "seconds", "envelopes/s", "sign p50", "sign p99", "CPU/envelope"
+        "      and the 電子契約締結証明書; {} envelopes' signers arrive per second and sign over HTTP while",
+        load.rate
+    );
+    println!("      the worker of the same process seals ({jobs} jobs at once, as `inkan serve` on this machine).");
+    println!(
+        "{:<8} {:<9} {:>9} {:>8} {:>12} {:>10} {:>10} {:>13}",
+        "profile",
+        "backend",
+        "envelopes",
+        "seconds",
+        "envelopes/s",
+        "sign p50",
+        "sign p99",
+        "CPU/envelope"
     );
     for r in results {
         println!(
-            "{:<10} {:>10} {:>10.1} {:>14.2} {:>9.1} ms {:>9.1} ms {:>13.0} ms",
+            "{:<8} {:<9} {:>9} {:>8.1} {:>12.2} {:>7.1} ms {:>7.1} ms {:>10.0} ms",
+            r.profile,
             r.backend,
             r.envelopes,
             r.seconds,
@@ -327,7 +400,7 @@ pub(crate) fn print(results: &[LoadResult], concurrency: usize) {
         );
     }
     println!(
-        "Where the workers' time went (job time by kind, per completed envelope; two workers):"
+        "Where the worker's time went (job time by kind, per completed envelope; jobs overlap):"
     );
     for r in results {
         let per = |s: f64| 1000.0 * s / r.envelopes.max(1) as f64;
@@ -338,7 +411,8 @@ pub(crate) fn print(results: &[LoadResult], concurrency: usize) {
             .map(|(k, s)| format!("{k} {:.0} ms", per(*s)))
             .collect();
         println!(
-            "{:<10} {} — {:.0} ms of job time per envelope in {:.0} ms of wall time per envelope",
+            "{:<8} {:<9} {} — {:.0} ms of job time per envelope in {:.0} ms of wall time per envelope",
+            r.profile,
             r.backend,
             kinds.join(", "),
             per(total),
@@ -348,19 +422,29 @@ pub(crate) fn print(results: &[LoadResult], concurrency: usize) {
     println!("Tax-audit ZIP of every sealed envelope (documents, certificates, index), streamed over HTTP:");
     for r in results {
         println!(
-            "{:<10} {:>8.1} MB of ZIP, resident memory +{:.1} MB while it streamed ({:.0}% of its size)",
+            "{:<8} {:<9} {:>8.1} MB of ZIP, resident memory +{:.1} MB while it streamed ({:.0}% of its size)",
+            r.profile,
             r.backend,
             r.export.bytes as f64 / 1e6,
             r.export.rss_growth_kb as f64 / 1e3,
             100.0 * (r.export.rss_growth_kb as f64 * 1e3) / (r.export.bytes.max(1) as f64)
         );
     }
-    if let [a, b] = results {
-        println!(
-            "ratio {}/{}: {:.2}× envelopes/s",
-            b.backend,
-            a.backend,
-            (b.envelopes as f64 / b.seconds) / (a.envelopes as f64 / a.seconds)
-        );
+    let rate = |r: &LoadResult| r.envelopes as f64 / r.seconds;
+    for (i, a) in results.iter().enumerate() {
+        for b in &results[i + 1..] {
+            let same_backend = a.backend == b.backend && a.profile != b.profile;
+            let same_profile = a.profile == b.profile && a.backend != b.backend;
+            if same_backend || same_profile {
+                println!(
+                    "ratio {} {} / {} {}: {:.2}× envelopes/s",
+                    b.profile,
+                    b.backend,
+                    a.profile,
+                    a.backend,
+                    rate(b) / rate(a)
+                );
+            }
+        }
     }
 }

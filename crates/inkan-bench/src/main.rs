@@ -90,15 +90,23 @@ pub(crate) enum Cmd {
     /// The service under load: completed envelopes per second and sign-request latency, on
     /// SQLite and on PostgreSQL (a fresh database on INKAN_TEST_DATABASE_URL's server).
     Load {
-        /// Envelopes per backend (default 40, or 6 with --quick).
+        /// Envelopes per backend (default 100, or 6 with --quick).
         #[arg(long)]
         envelopes: Option<usize>,
-        /// Envelopes signed at the same time.
-        #[arg(long, default_value_t = 4)]
-        concurrency: usize,
+        /// Envelopes whose two signers arrive per second (default 30, the goal): every sign
+        /// request is made while the worker seals the envelopes before it.
+        #[arg(long, default_value_t = 30.0)]
+        rate: f64,
         /// Few envelopes (CI).
         #[arg(long)]
         quick: bool,
+        /// Another build of this benchmark (`target/release/inkan-bench`) to run first with
+        /// the same load, its rows printed beside this one's: the two profiles in one run.
+        #[arg(long)]
+        beside: Option<PathBuf>,
+        /// Print the results as JSON only (what `--beside` reads from the other build).
+        #[arg(long)]
+        json: bool,
     },
     /// The 電帳法 search on a generated database: every combination of a date range, an amount
     /// range and a 取引先 substring, on SQLite and on PostgreSQL (a fresh database on
@@ -133,26 +141,26 @@ fn main() -> Result<()> {
         }
         Some(Cmd::Load {
             envelopes,
-            concurrency,
+            rate,
             quick,
+            beside,
+            json,
         }) => {
-            let envelopes = envelopes.unwrap_or(if *quick { 6 } else { 40 });
-            let work = tempfile::tempdir()?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let mut results =
-                vec![runtime.block_on(load::run(work.path(), None, envelopes, *concurrency))?];
-            match inkan_testkit::postgres::fresh_database() {
-                Some(db) => results.push(runtime.block_on(load::run(
-                    work.path(),
-                    Some(db.url.clone()),
-                    envelopes,
-                    *concurrency,
-                ))?),
-                None => println!("PostgreSQL is not reachable: SQLite only"),
+            let envelopes = envelopes.unwrap_or(if *quick { 6 } else { 100 });
+            let load = load::Load {
+                envelopes,
+                rate: rate.clamp(0.1, 10_000.0),
+            };
+            let mut results = match beside {
+                Some(other) => load::run_beside(other, &load)?,
+                None => Vec::new(),
+            };
+            results.extend(load::run_both_backends(&load)?);
+            if *json {
+                println!("{}", serde_json::to_string(&results)?);
+            } else {
+                load::print(&results, &load);
             }
-            load::print(&results, *concurrency);
             Ok(())
         }
         Some(Cmd::Search {

@@ -12,11 +12,13 @@ use std::time::Duration;
 use crate::metrics::JobOutcome;
 use crate::{Caller, Inkan, Result, ServiceError};
 
-/// Runs jobs for an [`Inkan`].
+/// Runs jobs for an [`Inkan`]: up to `Settings::worker_jobs` at a time, on the jobs' own
+/// threads (see `background`).
 #[derive(Clone)]
 pub struct Worker {
     inkan: Inkan,
-    /// Jobs claimed per round.
+    /// Jobs started per round, at most (a round ends when they have all finished; between
+    /// rounds come expiry and the sweeps).
     pub batch: u32,
     /// Pause between rounds when there was nothing to do.
     pub idle: Duration,
@@ -85,7 +87,7 @@ impl Inkan {
     pub fn worker(&self) -> Worker {
         Worker {
             inkan: self.clone(),
-            batch: 8,
+            batch: 32,
             idle: Duration::from_millis(250),
         }
     }
@@ -203,70 +205,47 @@ impl Inkan {
 }
 
 impl Worker {
-    /// One round: expiry, then every due job (up to the batch size). Returns the jobs run.
+    /// One round: expiry, then due jobs — up to `worker_jobs` at once, a new one claimed as
+    /// each finishes, until `batch` have been started or none is due. Returns the jobs run.
     pub async fn run_once(&self) -> Result<usize> {
         let inkan = &self.inkan;
         inkan.expire_due().await?;
-        let now = inkan.now();
-        let jobs = inkan
-            .store
-            .claim_jobs(
-                &inkan.settings.worker_id,
-                now,
-                inkan.settings.job_lease_seconds,
-                self.batch,
-            )
-            .await?;
-        for job in jobs.iter().cloned() {
-            // Each job runs in its own task: a panic in one (a bug, a library that chokes on a
-            // value) fails that job with its reason, and the worker goes on with the next.
-            let runner = inkan.clone();
-            let (id, kind, attempts, max_attempts) =
-                (job.id, job.kind.clone(), job.attempts, job.max_attempts);
-            // Should this round be dropped (the worker stopped), the job stops with it, as it
-            // would with the process: its lease runs out and another worker takes it over.
-            let started = std::time::Instant::now();
-            let mut task = AbortOnDrop(tokio::spawn(async move { runner.run_job(&job).await }));
-            let outcome = (&mut task.0).await;
-            let seconds = started.elapsed().as_secs_f64();
-            let now = inkan.now();
-            let (error, permanent) = match outcome {
-                Ok(Ok(())) => {
-                    inkan.store.finish_job(id, now).await?;
-                    inkan.metrics.observe_job(&kind, JobOutcome::Done, seconds);
-                    continue;
+        let parallel = inkan.settings.worker_jobs.max(1);
+        let background = crate::background::handle();
+        // Dropped with the round (the worker stopped): every job in it stops, as it would with
+        // the process; their leases run out and another worker takes them over.
+        let mut running = tokio::task::JoinSet::new();
+        let mut started = 0usize;
+        loop {
+            // Claimed again each time a job finishes: work that became due meanwhile (a seal
+            // after a sign request) starts at once.
+            let free = parallel.saturating_sub(running.len());
+            let wanted = free.min((self.batch as usize).saturating_sub(started));
+            if wanted > 0 {
+                let jobs = inkan
+                    .store
+                    .claim_jobs(
+                        &inkan.settings.worker_id,
+                        inkan.now(),
+                        inkan.settings.job_lease_seconds,
+                        u32::try_from(wanted).unwrap_or(u32::MAX),
+                    )
+                    .await?;
+                for job in jobs {
+                    started += 1;
+                    running.spawn_on(attempt(inkan.clone(), job), &background);
                 }
-                Ok(Err(e)) => {
-                    let permanent = matches!(
-                        e,
-                        ServiceError::Invalid(_)
-                            | ServiceError::NotFound(_)
-                            | ServiceError::NotAllowed(_)
-                    );
-                    (e.to_string(), permanent)
+            }
+            match running.join_next().await {
+                None => return Ok(started),
+                Some(Ok(recorded)) => recorded?,
+                Some(Err(e)) => {
+                    return Err(ServiceError::internal(format!(
+                        "a job's worker task stopped: {e}"
+                    )))
                 }
-                // Running it again would panic again: failed for good, for an operator to see.
-                Err(join) => (
-                    format!(
-                        "the job stopped with an internal fault: {}",
-                        panic_text(join)
-                    ),
-                    true,
-                ),
-            };
-            tracing::warn!(job = %id, kind = %kind, attempt = attempts, permanent, error = %error, "job attempt failed");
-            let retry_at = (!permanent).then(|| now + backoff(attempts));
-            inkan.store.fail_job(id, &error, retry_at, now).await?;
-            // The store fails a job for good once its attempts are used up.
-            let for_good = permanent || attempts >= max_attempts;
-            let outcome = if for_good {
-                JobOutcome::Failed
-            } else {
-                JobOutcome::Retry
-            };
-            inkan.metrics.observe_job(&kind, outcome, seconds);
+            }
         }
-        Ok(jobs.len())
     }
 
     /// Runs rounds until nothing is due (for tests and `inkan demo`).
@@ -316,6 +295,55 @@ impl Worker {
             }
         }
     }
+}
+
+/// Runs one claimed job and records its outcome: done, retried later, or failed for good.
+async fn attempt(inkan: Inkan, job: Job) -> Result<()> {
+    let (id, kind, attempts, max_attempts) =
+        (job.id, job.kind.clone(), job.attempts, job.max_attempts);
+    // The job runs in a task of its own: a panic in it (a bug, a library that chokes on a
+    // value) fails that job with its reason, and the worker goes on with the others. Should
+    // this attempt be dropped, the job's task stops with it.
+    let started = std::time::Instant::now();
+    let runner = inkan.clone();
+    let mut task = AbortOnDrop(tokio::spawn(async move { runner.run_job(&job).await }));
+    let outcome = (&mut task.0).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let now = inkan.now();
+    let (error, permanent) = match outcome {
+        Ok(Ok(())) => {
+            inkan.store.finish_job(id, now).await?;
+            inkan.metrics.observe_job(&kind, JobOutcome::Done, seconds);
+            return Ok(());
+        }
+        Ok(Err(e)) => {
+            let permanent = matches!(
+                e,
+                ServiceError::Invalid(_) | ServiceError::NotFound(_) | ServiceError::NotAllowed(_)
+            );
+            (e.to_string(), permanent)
+        }
+        // Running it again would panic again: failed for good, for an operator to see.
+        Err(join) => (
+            format!(
+                "the job stopped with an internal fault: {}",
+                panic_text(join)
+            ),
+            true,
+        ),
+    };
+    tracing::warn!(job = %id, kind = %kind, attempt = attempts, permanent, error = %error, "job attempt failed");
+    let retry_at = (!permanent).then(|| now + backoff(attempts));
+    inkan.store.fail_job(id, &error, retry_at, now).await?;
+    // The store fails a job for good once its attempts are used up.
+    let for_good = permanent || attempts >= max_attempts;
+    let outcome = if for_good {
+        JobOutcome::Failed
+    } else {
+        JobOutcome::Retry
+    };
+    inkan.metrics.observe_job(&kind, outcome, seconds);
+    Ok(())
 }
 
 #[cfg(test)]

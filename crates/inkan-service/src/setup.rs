@@ -47,6 +47,9 @@ pub struct Config {
     pub job_lease_seconds: Option<i64>,
     /// Whether the completion email carries the 電子契約締結証明書 as a PDF (default true).
     pub attach_certificate: Option<bool>,
+    /// Jobs a worker runs at once (default: twice the number of cores; 1 runs them one by
+    /// one).
+    pub worker_jobs: Option<usize>,
     /// Public verifications (`/verify`) that may run at once; more get 503 and `Retry-After`
     /// (default 2).
     pub verify_concurrency: Option<usize>,
@@ -138,6 +141,11 @@ impl Config {
                 ServiceError::Invalid(format!(
                     "INKAN_JOB_LEASE_SECONDS={v:?} is not a number of seconds"
                 ))
+            })?);
+        }
+        if let Some(v) = env("INKAN_WORKER_JOBS") {
+            config.worker_jobs = Some(v.parse().map_err(|_| {
+                ServiceError::Invalid(format!("INKAN_WORKER_JOBS={v:?} is not a number of jobs"))
             })?);
         }
         if let Some(v) = env("INKAN_TRUSTED_PROXIES") {
@@ -346,6 +354,9 @@ pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> Result<Assembled
     }
     if let Some(lease) = config.job_lease_seconds {
         settings.job_lease_seconds = lease.clamp(1, 86_400);
+    }
+    if let Some(jobs) = config.worker_jobs {
+        settings.worker_jobs = jobs.clamp(1, 256);
     }
     if let Some(attach) = config.attach_certificate {
         settings.attach_certificate = attach;

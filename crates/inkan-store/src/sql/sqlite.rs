@@ -46,8 +46,15 @@ pub(crate) async fn connect(url: &str) -> Result<AnyPool> {
             .idle_timeout(None)
             .max_lifetime(None)
     } else {
-        // Readers run in parallel under WAL; writers queue on the lock.
-        AnyPoolOptions::new().max_connections(4)
+        // Readers run in parallel under WAL; writers queue on the lock. All four are opened at
+        // once and kept: each has a thread of its own, which would otherwise be started by
+        // whichever task first needed it — a job's, whose threads run at a lower priority (see
+        // inkan-service's `background`), and the web's queries would then wait on it.
+        AnyPoolOptions::new()
+            .max_connections(4)
+            .min_connections(4)
+            .idle_timeout(None)
+            .max_lifetime(None)
     }
     .after_connect(|connection, _| {
         Box::pin(async move {
