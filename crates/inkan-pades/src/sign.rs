@@ -84,6 +84,10 @@ pub struct SignOptions {
     pub fill: Vec<(String, crate::forms::FieldValue)>,
     /// The signing time written into `/M`.
     pub time: SystemTime,
+    /// Whether the output is fsynced before `sign_pdf` returns (default). A caller that reads
+    /// the output back at once and keeps it elsewhere durably (the service: an encrypted blob)
+    /// turns it off; the output is still complete and renamed into place atomically.
+    pub durable: bool,
 }
 
 impl SignOptions {
@@ -98,6 +102,7 @@ impl SignOptions {
             visible: None,
             fill: Vec::new(),
             time: SystemTime::now(),
+            durable: true,
         }
     }
 }
@@ -271,7 +276,7 @@ async fn finish_levels(
         stages.push(next.clone());
         current = next;
     }
-    let result = move_into_place(&current, output);
+    let result = move_into_place(&current, output, options.durable);
     for stage in stages {
         let _ = std::fs::remove_file(stage);
     }

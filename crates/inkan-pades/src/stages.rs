@@ -23,13 +23,23 @@ pub(crate) enum Durability {
     Stage,
 }
 
-/// Syncs the finished stage file and renames it to `output` — atomic, as both sit in the same
-/// directory — then syncs the directory so the rename itself survives a crash.
-pub(crate) fn move_into_place(stage: &Path, output: &Path) -> Result<(), PadesError> {
-    File::open(stage)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| PadesError::io(stage, e))?;
+/// Renames the finished stage file to `output` — atomic, as both sit in the same directory.
+/// When `durable`, the file is synced first and the directory after, so the output and the
+/// rename survive a crash.
+pub(crate) fn move_into_place(
+    stage: &Path,
+    output: &Path,
+    durable: bool,
+) -> Result<(), PadesError> {
+    if durable {
+        File::open(stage)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| PadesError::io(stage, e))?;
+    }
     std::fs::rename(stage, output).map_err(|e| PadesError::io(output, e))?;
+    if !durable {
+        return Ok(());
+    }
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         if let Ok(dir) = File::open(dir) {
             let _ = dir.sync_all();

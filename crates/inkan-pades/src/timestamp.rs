@@ -183,7 +183,7 @@ pub async fn renew_archive_timestamp(
         };
         let data = tsa_validation_data(&token, &services).await?;
         add_validation_data_stage(&stage2, &stage3, &data)?;
-        move_into_place(&stage3, output)?;
+        move_into_place(&stage3, output, true)?;
         Ok(())
     }
     .await;

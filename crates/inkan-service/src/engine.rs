@@ -249,6 +249,8 @@ impl SigningEngine {
         let specs = pdf_fields(fields);
         inkan_pades::forms::add_fields(&p("1.pdf"), &p("2.pdf"), &specs).map_err(pdf_error)?;
         let mut options = SignOptions::new(if last { Level::BLTA } else { Level::BT });
+        // Read back at once and kept as an encrypted blob (fsynced there).
+        options.durable = false;
         options.certify = Some(Certify::FormFilling);
         options.field = Some("inkan_certification".into());
         options.reason = Some(format!("電子契約サービス Inkan による証明 ({conclusion})"));
@@ -284,6 +286,8 @@ impl SigningEngine {
         let p = |n: &str| work.path().join(n);
         write(&p("in.pdf"), current)?;
         let mut options = SignOptions::new(if last { Level::BLTA } else { Level::BT });
+        // Read back at once and kept as an encrypted blob (fsynced there).
+        options.durable = false;
         options.field = Some(signature_field_name(recipient));
         options.time = UNIX_EPOCH + Duration::from_secs(signed_at.max(0) as u64);
         options.location = Some("日本".into());
@@ -387,6 +391,8 @@ impl SigningEngine {
         let p = |n: &str| work.path().join(n);
         write(&p("in.pdf"), pdf)?;
         let mut options = SignOptions::new(Level::BLTA);
+        // Read back at once and kept as an encrypted blob (fsynced there).
+        options.durable = false;
         options.field = Some("inkan_conclusion_certificate".into());
         options.reason = Some(format!("電子契約締結証明書の発行 ({conclusion})"));
         options.location = Some("日本".into());
