@@ -193,7 +193,7 @@ impl crate::AccessStore for SqlStore {
     }
 
     async fn create_group(&self, group: &crate::Group) -> crate::Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             sqlx::query(
                 "INSERT INTO staff_groups (id, organization, name, created_at) \
@@ -241,7 +241,7 @@ impl crate::AccessStore for SqlStore {
     }
 
     async fn update_group(&self, group: &crate::Group) -> crate::Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             let done = sqlx::query(
                 "UPDATE staff_groups SET name = $1 WHERE id = $2 AND organization = $3",
@@ -267,7 +267,7 @@ impl crate::AccessStore for SqlStore {
         org: inkan_domain::OrganizationId,
         id: inkan_domain::GroupId,
     ) -> crate::Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             for table in ["folder_grants", "group_members"] {
                 sqlx::query(&format!(
@@ -290,7 +290,7 @@ impl crate::AccessStore for SqlStore {
     }
 
     async fn create_folder(&self, folder: &crate::Folder) -> crate::Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             let path = Self::path_under(&mut tx, folder, 0).await?;
             sqlx::query(
@@ -346,7 +346,7 @@ impl crate::AccessStore for SqlStore {
     }
 
     async fn update_folder(&self, folder: &crate::Folder) -> crate::Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             let Some(old_path) = Self::folder_path(&mut tx, folder.organization, folder.id).await?
             else {
@@ -415,7 +415,7 @@ impl crate::AccessStore for SqlStore {
         org: inkan_domain::OrganizationId,
         id: inkan_domain::FolderId,
     ) -> crate::Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             if Self::folder_path(&mut tx, org, id).await?.is_none() {
                 return Ok(false);
@@ -456,7 +456,7 @@ impl crate::AccessStore for SqlStore {
         users: &[inkan_domain::UserId],
         now: i64,
     ) -> crate::Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             Self::check_envelope(&mut tx, envelope, org, "the share").await?;
             sqlx::query("DELETE FROM envelope_shares WHERE envelope = $1")

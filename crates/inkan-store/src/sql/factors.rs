@@ -23,7 +23,7 @@ impl crate::FactorStore for SqlStore {
         sealed_secret: Option<&str>,
         recovery_codes: &[TokenHash],
     ) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET totp_secret = $1, totp_last_step = NULL \
              WHERE id = $2 AND organization = $3",
@@ -97,7 +97,7 @@ impl crate::FactorStore for SqlStore {
         limit: crate::AttemptLimit,
         now: i64,
     ) -> Result<crate::AttemptCount> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result: Result<crate::AttemptCount> = async {
             let sql = format!(
                 "SELECT window_start, failures, locked_until FROM attempt_limits \

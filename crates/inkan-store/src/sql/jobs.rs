@@ -57,7 +57,7 @@ impl crate::JobStore for SqlStore {
             self.backend.skip_locked(),
             rows::JOB
         );
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // Decoded before the commit: an unreadable row claims nothing.
         let result: Result<Vec<Job>> = async {
             sqlx::query(exhausted)
@@ -84,6 +84,7 @@ impl crate::JobStore for SqlStore {
     }
 
     async fn finish_job(&self, id: JobId, now: i64) -> Result<()> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $2 \
              WHERE id = $1",
@@ -105,7 +106,7 @@ impl crate::JobStore for SqlStore {
         retry_at: Option<i64>,
         now: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result: Result<()> = async {
             let sql = format!(
                 "SELECT {} FROM jobs WHERE id = $1{}",
@@ -157,7 +158,7 @@ impl crate::JobStore for SqlStore {
     }
 
     async fn requeue_job(&self, id: JobId, now: i64) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result: Result<()> = async {
             let sql = format!(
                 "SELECT {} FROM jobs WHERE id = $1{}",

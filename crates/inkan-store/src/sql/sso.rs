@@ -44,7 +44,7 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl crate::SsoStore for SqlStore {
     async fn set_sso_provider(&self, p: &crate::SsoProvider) -> crate::Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             sqlx::query(
                 "INSERT INTO sso_providers (organization, issuer, client_id, \
@@ -83,7 +83,7 @@ impl crate::SsoStore for SqlStore {
     }
 
     async fn remove_sso_provider(&self, org: inkan_domain::OrganizationId) -> crate::Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             sqlx::query("DELETE FROM sso_domains WHERE organization = $1")
                 .bind(org.to_string())
@@ -135,7 +135,7 @@ impl crate::SsoStore for SqlStore {
         expires_at: i64,
         now: i64,
     ) -> crate::Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             sqlx::query("DELETE FROM used_once WHERE expires_at < $1")
                 .bind(now)

@@ -693,7 +693,7 @@ impl Store for SqlStore {
     }
 
     async fn reserve_counter(&self, name: &str, size: u128, floor: u128) -> Result<u128> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             sqlx::query(
                 "INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
@@ -1069,7 +1069,7 @@ impl Store for SqlStore {
     // ── Envelopes and what belongs to them ────────────────────────────────────────
 
     async fn apply(&self, change: Change) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = self.apply_in(&mut tx, &change).await;
         Self::end(tx, result).await
     }
@@ -1395,7 +1395,7 @@ impl Store for SqlStore {
         now: i64,
     ) -> Result<CodeCheck> {
         let email = email.to_lowercase();
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result: Result<CodeCheck> = async {
             let sql = format!(
                 "SELECT code_hash, expires_at, attempts FROM email_codes \

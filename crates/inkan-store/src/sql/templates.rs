@@ -138,7 +138,7 @@ impl crate::TemplateStore for SqlStore {
     }
 
     async fn create_batch(&self, b: &BatchRecord, rows: &[BatchRow], change: Change) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let result = async {
             sqlx::query(&format!(
                 "INSERT INTO bulk_batches ({BATCH}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
