@@ -248,9 +248,7 @@ impl SigningEngine {
         .map_err(pdf_error)?;
         let specs = pdf_fields(fields);
         inkan_pades::forms::add_fields(&p("1.pdf"), &p("2.pdf"), &specs).map_err(pdf_error)?;
-        let mut options = SignOptions::new(if last { Level::BLTA } else { Level::BT });
-        // Read back at once and kept as an encrypted blob (fsynced there).
-        options.durable = false;
+        let mut options = sign_options(if last { Level::BLTA } else { Level::BT });
         options.certify = Some(Certify::FormFilling);
         options.field = Some("inkan_certification".into());
         options.reason = Some(format!("電子契約サービス Inkan による証明 ({conclusion})"));
@@ -285,9 +283,7 @@ impl SigningEngine {
             .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
         let p = |n: &str| work.path().join(n);
         write(&p("in.pdf"), current)?;
-        let mut options = SignOptions::new(if last { Level::BLTA } else { Level::BT });
-        // Read back at once and kept as an encrypted blob (fsynced there).
-        options.durable = false;
+        let mut options = sign_options(if last { Level::BLTA } else { Level::BT });
         options.field = Some(signature_field_name(recipient));
         options.time = UNIX_EPOCH + Duration::from_secs(signed_at.max(0) as u64);
         options.location = Some("日本".into());
@@ -390,9 +386,7 @@ impl SigningEngine {
             .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
         let p = |n: &str| work.path().join(n);
         write(&p("in.pdf"), pdf)?;
-        let mut options = SignOptions::new(Level::BLTA);
-        // Read back at once and kept as an encrypted blob (fsynced there).
-        options.durable = false;
+        let mut options = sign_options(Level::BLTA);
         options.field = Some("inkan_conclusion_certificate".into());
         options.reason = Some(format!("電子契約締結証明書の発行 ({conclusion})"));
         options.location = Some("日本".into());
@@ -482,6 +476,14 @@ impl SigningEngine {
         })?;
         read(&p("out.pdf"))
     }
+}
+
+/// Options for one of the engine's signatures at `level`. The output is not fsynced: the engine
+/// reads it back at once and keeps it as an encrypted blob, which is.
+fn sign_options(level: Level) -> SignOptions {
+    let mut options = SignOptions::new(level);
+    options.durable = false;
+    options
 }
 
 /// The PDF name of a recipient's signature field.
