@@ -33,7 +33,8 @@ mod templates;
 
 use std::sync::Arc;
 
-use sqlx::{Any, AnyPool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Database, TransactionManager};
 
 use crate::dump::PgTarget;
 use crate::{ChainKey, Result};
@@ -88,6 +89,50 @@ impl Backend {
             Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         }
     }
+}
+
+/// What both databases' pools do: a connection goes back to the pool only outside any
+/// transaction.
+///
+/// A task cancelled between its `BEGIN` and the transaction it was to get back (a client that
+/// hangs up during a request, a worker stopped mid-job) can leave its connection inside a
+/// transaction nobody owns: sqlx's SQLite worker acknowledges the `BEGIN`, and the answer is
+/// lost with the cancelled task. The next user of that connection then failed with "begin_with
+/// at non-zero transaction depth" (seen under load) — or, with a plain `begin`, wrote into a
+/// savepoint of a transaction that never commits; and on SQLite every other writer waited for
+/// the write lock it held. Such a transaction is rolled back as the connection is released
+/// (the depth is counted before the lost answer was sent, so it is known by then).
+pub(crate) fn pool_options(options: AnyPoolOptions) -> AnyPoolOptions {
+    options.after_release(|connection, _| {
+        Box::pin(async move {
+            roll_back_orphaned_transaction(connection).await?;
+            Ok(true)
+        })
+    })
+}
+
+/// Rolls back whatever transaction `connection` is inside (see [`pool_options`]).
+pub(crate) async fn roll_back_orphaned_transaction(
+    connection: &mut AnyConnection,
+) -> sqlx::Result<()> {
+    let depth = <Any as Database>::TransactionManager::get_transaction_depth(connection);
+    if depth == 0 {
+        return Ok(());
+    }
+    tracing::warn!(
+        depth,
+        "a pooled connection was left inside a transaction by a cancelled task: rolled back"
+    );
+    // One level per rollback (the savepoints, then the transaction); bounded by the depth.
+    for _ in 0..depth {
+        <Any as Database>::TransactionManager::rollback(connection).await?;
+    }
+    if connection.is_in_transaction() {
+        return Err(sqlx::Error::Protocol(
+            "a pooled connection stayed inside a transaction after rolling it back".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl SqlStore {
@@ -146,5 +191,45 @@ pub(super) fn limit_or(limit: u32, default: i64) -> i64 {
         default
     } else {
         i64::from(limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::Store;
+
+    /// What a task cancelled right after its `BEGIN` leaves behind: a pooled connection inside
+    /// a transaction that no `Transaction` owns, holding SQLite's write lock.
+    #[tokio::test]
+    async fn a_transaction_left_by_a_cancelled_task_is_rolled_back_before_reuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("inkan.db").display());
+        let store = SqlStore::sqlite(&url, ChainKey::from_bytes([7; 32]))
+            .await
+            .unwrap();
+        {
+            let mut orphan = store.pool.acquire().await.unwrap();
+            <Any as Database>::TransactionManager::begin(
+                &mut orphan,
+                Some("BEGIN IMMEDIATE".into()),
+            )
+            .await
+            .unwrap();
+            assert!(orphan.is_in_transaction());
+        }
+        // Every pooled connection in turn, the orphan's among them: each write succeeds and
+        // commits (before, the orphan's next user failed, and every other writer waited for
+        // its write lock until the busy timeout).
+        let mut reserved = Vec::new();
+        for _ in 0..8 {
+            reserved.push(store.reserve_counter("serials", 1, 0).await.unwrap());
+        }
+        assert_eq!(reserved, (0..8).collect::<Vec<u128>>());
+        let other = SqlStore::sqlite(&url, ChainKey::from_bytes([7; 32]))
+            .await
+            .unwrap();
+        assert_eq!(other.reserve_counter("serials", 1, 0).await.unwrap(), 8);
     }
 }

@@ -27,7 +27,7 @@ pub(crate) async fn connect(url: &str) -> Result<AnyPool> {
         ))
     })?;
     sqlx::any::install_default_drivers();
-    let pool = AnyPoolOptions::new()
+    let pool = super::pool_options(AnyPoolOptions::new())
         .max_connections(10)
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(AnyConnectOptions::from_str(url)?)

@@ -39,7 +39,7 @@ pub(crate) async fn connect(url: &str) -> Result<AnyPool> {
     let options = parse(url)?.create_if_missing(true);
     // An in-memory database lives as long as its connections: keep exactly one open.
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    let pool = if in_memory {
+    let pool = super::pool_options(if in_memory {
         AnyPoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -55,7 +55,7 @@ pub(crate) async fn connect(url: &str) -> Result<AnyPool> {
             .min_connections(4)
             .idle_timeout(None)
             .max_lifetime(None)
-    }
+    })
     .after_connect(|connection, _| {
         Box::pin(async move {
             for pragma in connection_pragmas() {
