@@ -10,17 +10,16 @@
 //! page. Nothing a reader shows changes.
 
 use inkan_pdf::{Document, IncrementalUpdate, Object};
-use std::path::Path;
 
 use crate::PadesError;
 
-/// Writes `input` with every page's annotations moved into objects of their own to `output`,
-/// when a page needs it and the document holds no signature yet (a revision after a signature
-/// would be a change to it). Returns whether it wrote `output`.
-pub(crate) fn hoist_inline_annotations(input: &Path, output: &Path) -> Result<bool, PadesError> {
-    let doc = Document::open_file(input)?;
+/// The update moving every page's annotations into objects of their own, when a page needs it
+/// and the document holds no signature yet (a revision after a signature would be a change to
+/// it).
+pub(crate) fn hoist_inline_annotations(pdf: &[u8]) -> Result<Option<Vec<u8>>, PadesError> {
+    let doc = Document::open(pdf)?;
     if crate::fields::has_signatures(&doc)? {
-        return Ok(false);
+        return Ok(None);
     }
     let mut update = IncrementalUpdate::new(&doc)?;
     let mut changed = false;
@@ -59,9 +58,7 @@ pub(crate) fn hoist_inline_annotations(input: &Path, output: &Path) -> Result<bo
         changed = true;
     }
     if !changed {
-        return Ok(false);
+        return Ok(None);
     }
-    // Always the first stage of a signature (see `sign_pdf`).
-    crate::stages::write_update(update, output, crate::stages::Durability::Stage)?;
-    Ok(true)
+    crate::stages::appended(update).map(Some)
 }

@@ -8,7 +8,6 @@ use inkan_pdf::{Compression, Dict, Document, IncrementalUpdate, ObjRef, Object, 
 use sha1::{Digest, Sha1};
 
 use crate::ltv::ValidationData;
-use crate::stages::Durability;
 use crate::PadesError;
 
 /// The `/VRI` key of a signature: the uppercase hex SHA-1 of its `/Contents` bytes, padding
@@ -28,15 +27,6 @@ pub fn add_validation_data(
     add_validation_data_per_signature(input, output, &[(vri.map(str::to_string), data.clone())])
 }
 
-/// [`add_validation_data`] into an intermediate stage of a signature (not synced).
-pub(crate) fn add_validation_data_stage(
-    input: &Path,
-    stage: &Path,
-    data: &ValidationData,
-) -> Result<(), PadesError> {
-    append_validation_data(input, stage, &[(None, data.clone())], Durability::Stage)
-}
-
 /// Like [`add_validation_data`] for several signatures at once, in one update: each entry's
 /// data goes into the DSS and, when it names a VRI key, under that key.
 pub fn add_validation_data_per_signature(
@@ -44,25 +34,15 @@ pub fn add_validation_data_per_signature(
     output: &Path,
     entries: &[(Option<String>, ValidationData)],
 ) -> Result<(), PadesError> {
-    append_validation_data(input, output, entries, Durability::Output)
+    crate::stages::extend_file(input, output, |pdf| validation_data_update(pdf, entries))
 }
 
-/// [`add_validation_data_per_signature`] into an intermediate stage of a signature.
-pub(crate) fn add_validation_data_per_signature_stage(
-    input: &Path,
-    stage: &Path,
+/// The update adding `entries` to the DSS of `pdf`.
+pub(crate) fn validation_data_update(
+    pdf: &[u8],
     entries: &[(Option<String>, ValidationData)],
-) -> Result<(), PadesError> {
-    append_validation_data(input, stage, entries, Durability::Stage)
-}
-
-fn append_validation_data(
-    input: &Path,
-    output: &Path,
-    entries: &[(Option<String>, ValidationData)],
-    durability: Durability,
-) -> Result<(), PadesError> {
-    let doc = Document::open_file(input)?;
+) -> Result<Vec<u8>, PadesError> {
+    let doc = Document::open(pdf)?;
     let mut update = IncrementalUpdate::new(&doc)?;
     let root = doc.root_ref()?;
     let mut catalog = doc.catalog()?;
@@ -106,7 +86,7 @@ fn append_validation_data(
             update.set(root, catalog)?;
         }
     }
-    crate::stages::write_update(update, output, durability)
+    crate::stages::appended(update)
 }
 
 fn refs(list: &[ObjRef]) -> Vec<Object> {

@@ -50,7 +50,16 @@ pub enum FieldValue {
 /// Writes `input` plus an update creating `fields` into `output`. Must happen before the first
 /// signature (new fields after a certification would be a change it does not allow).
 pub fn add_fields(input: &Path, output: &Path, fields: &[FieldSpec]) -> Result<(), PadesError> {
-    let doc = Document::open_file(input)?;
+    crate::stages::extend_file(input, output, |pdf| fields_update(pdf, fields))
+}
+
+/// [`add_fields`] in memory: `pdf` with the fields' update appended.
+pub fn add_fields_bytes(pdf: Vec<u8>, fields: &[FieldSpec]) -> Result<Vec<u8>, PadesError> {
+    crate::stages::extended(pdf, |pdf| fields_update(pdf, fields))
+}
+
+fn fields_update(pdf: &[u8], fields: &[FieldSpec]) -> Result<Vec<u8>, PadesError> {
+    let doc = Document::open(pdf)?;
     if crate::fields::has_signatures(&doc)? {
         return Err(PadesError::AlreadySigned(
             "fields must be placed before the first signature",
@@ -149,7 +158,7 @@ pub fn add_fields(input: &Path, output: &Path, fields: &[FieldSpec]) -> Result<(
         update.set(page.reference, dict)?;
     }
     add_to_acroform(&doc, &mut update, new_fields)?;
-    crate::stages::write_update(update, output, crate::stages::Durability::Output)
+    crate::stages::appended(update)
 }
 
 fn add_to_acroform<S: Source>(

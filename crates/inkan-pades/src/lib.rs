@@ -33,10 +33,14 @@ pub use dss::{add_validation_data, add_validation_data_per_signature, vri_key};
 pub use error::{FieldProblem, PadesError};
 pub use locks::{FieldLock, LockAction};
 pub use ltv::{RevocationFetcher, ValidationData};
-pub use sign::{sign_pdf, Certify, Level, Services, SignOptions, SignOutcome, Signer};
-pub use stamp::{draw_texts, stamp_every_page, PlacedText};
+pub use sign::{
+    sign_pdf, sign_pdf_bytes, Certify, Level, Services, SignOptions, SignOutcome, Signer,
+};
+pub use stamp::{
+    draw_texts, draw_texts_bytes, stamp_every_page, stamp_every_page_bytes, PlacedText,
+};
 pub use timestamp::{
     add_document_timestamp, archive_horizon, archive_horizon_of, renew_archive_timestamp,
-    timestamp_document,
+    renew_archive_timestamp_bytes, timestamp_document, timestamp_document_bytes,
 };
 pub use verify::{conclusion_id, verify_pdf, verify_source, VerifyLimits, VerifyOptions};

@@ -1,10 +1,8 @@
 //! Signing a PDF: one incremental update holding the signature, then (B-LT) the validation data,
-//! then (B-LTA) a document timestamp and its validation data. Each stage is written to a temporary
-//! file next to the output and renamed into place at the end, so a failure never leaves a
+//! then (B-LTA) a document timestamp and its validation data — each appended in memory (see
+//! `stages`); a file output is written once, at the end, so a failure never leaves a
 //! half-signed file at the output path.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -13,11 +11,11 @@ use inkan_pdf::{Dict, Document, IncrementalUpdate, Object, PdfString, Placeholde
 use inkan_pki::tsa::TsaClient;
 use x509_cert::Certificate;
 
-use crate::contents::{signature_contents, SignatureBytes};
-use crate::dss::{add_validation_data_stage, vri_key};
+use crate::contents::{signatures_in, SignatureBytes};
+use crate::dss::{validation_data_update, vri_key};
 use crate::ltv::{RevocationFetcher, ValidationData};
-use crate::stages::{move_into_place, stage_path};
-use crate::timestamp::{add_document_timestamp_stage, tsa_validation_data};
+use crate::stages::{read_input, write_output};
+use crate::timestamp::{document_timestamp_update, tsa_validation_data};
 use crate::{fields, PadesError};
 
 /// The PAdES baseline level to reach.
@@ -84,10 +82,6 @@ pub struct SignOptions {
     pub fill: Vec<(String, crate::forms::FieldValue)>,
     /// The signing time written into `/M`.
     pub time: SystemTime,
-    /// Whether the output is fsynced before `sign_pdf` returns (default). A caller that reads
-    /// the output back at once and keeps it elsewhere durably (the service: an encrypted blob)
-    /// turns it off; the output is still complete and renamed into place atomically.
-    pub durable: bool,
 }
 
 impl SignOptions {
@@ -102,7 +96,6 @@ impl SignOptions {
             visible: None,
             fill: Vec::new(),
             time: SystemTime::now(),
-            durable: true,
         }
     }
 }
@@ -157,7 +150,7 @@ impl SigningKey for SizingKey<'_> {
 /// a token a few bytes longer than the probe (serial number, nonce, DER lengths).
 pub(crate) const TIMESTAMP_SLACK: usize = 256;
 
-/// Signs `input` into `output`.
+/// Signs `input` into `output` (synced before this returns).
 pub async fn sign_pdf(
     input: &Path,
     output: &Path,
@@ -165,6 +158,18 @@ pub async fn sign_pdf(
     options: &SignOptions,
     services: &Services<'_>,
 ) -> Result<SignOutcome, PadesError> {
+    let (pdf, outcome) = sign_pdf_bytes(read_input(input)?, signer, options, services).await?;
+    write_output(output, &pdf)?;
+    Ok(outcome)
+}
+
+/// [`sign_pdf`] in memory: `pdf` with the signature's updates appended.
+pub async fn sign_pdf_bytes(
+    mut pdf: Vec<u8>,
+    signer: &Signer<'_>,
+    options: &SignOptions,
+    services: &Services<'_>,
+) -> Result<(Vec<u8>, SignOutcome), PadesError> {
     let tsa = if options.level >= Level::BT {
         Some(
             services
@@ -176,39 +181,22 @@ pub async fn sign_pdf(
     };
     // The first signature comes after a revision giving every annotation an object of its own,
     // so that no later update has to rewrite a page (see `annotations`).
-    let stage0 = stage_path(output, 0);
-    let hoisted =
-        crate::annotations::hoist_inline_annotations(input, &stage0).inspect_err(|_| {
-            let _ = std::fs::remove_file(&stage0);
-        })?;
-    let input = if hoisted { stage0.as_path() } else { input };
-    let stage1 = stage_path(output, 1);
-    let outcome = sign_stage(input, &stage1, signer, options, tsa).await;
-    if hoisted {
-        let _ = std::fs::remove_file(&stage0);
+    if let Some(hoisted) = crate::annotations::hoist_inline_annotations(&pdf)? {
+        pdf.extend_from_slice(&hoisted);
     }
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = std::fs::remove_file(&stage1);
-            return Err(e);
-        }
-    };
-    let result = finish_levels(&stage1, output, signer, options, services, tsa).await;
-    let _ = std::fs::remove_file(&stage1);
-    result.map(|()| outcome)
+    let (signature, outcome) = sign_stage(&pdf, signer, options, tsa).await?;
+    pdf.extend_from_slice(&signature);
+    finish_levels(&mut pdf, signer, options, services, tsa).await?;
+    Ok((pdf, outcome))
 }
 
 async fn finish_levels(
-    signed: &Path,
-    output: &Path,
+    pdf: &mut Vec<u8>,
     signer: &Signer<'_>,
     options: &SignOptions,
     services: &Services<'_>,
     tsa: Option<&TsaClient>,
 ) -> Result<(), PadesError> {
-    let mut current = signed.to_path_buf();
-    let mut stages = Vec::new();
     if options.level >= Level::BLT {
         // Validation data for every signature in the document, not only this one: after the
         // last signer, the whole contract must stay verifiable (earlier signers' chains too).
@@ -220,15 +208,14 @@ async fn finish_levels(
             ..*services
         };
         let mut entries = Vec::new();
-        for (index, SignatureBytes { contents, cms }) in
-            signature_contents(&current)?.into_iter().enumerate()
-        {
-            // Context, so a failure names the signature and the file it was read from.
+        let signatures = signatures_in(&Document::open(pdf.as_slice())?)?;
+        let count = signatures.len();
+        for (index, SignatureBytes { contents, cms }) in signatures.into_iter().enumerate() {
+            // Context, so a failure names the signature.
             let parsed = inkan_cms::parse(&cms).map_err(|e| {
                 PadesError::Validation(format!(
-                    "signature {} of {} ({} bytes of /Contents): {e}",
+                    "signature {} of {count} ({} bytes of /Contents): {e}",
                     index + 1,
-                    current.display(),
                     contents.len()
                 ))
             })?;
@@ -253,17 +240,13 @@ async fn finish_levels(
             }
             entries.push((Some(vri_key(&contents)), data));
         }
-        let next = stage_path(output, 2);
-        crate::dss::add_validation_data_per_signature_stage(&current, &next, &entries)?;
-        stages.push(next.clone());
-        current = next;
+        let tail = validation_data_update(pdf, &entries)?;
+        pdf.extend_from_slice(&tail);
     }
     if options.level >= Level::BLTA {
         let tsa = tsa.ok_or(PadesError::NeedsTsa("B-LTA"))?;
-        let next = stage_path(output, 3);
-        let token = add_document_timestamp_stage(&current, &next, tsa).await?;
-        stages.push(next.clone());
-        current = next;
+        let (tail, token) = document_timestamp_update(pdf, tsa).await?;
+        pdf.extend_from_slice(&tail);
         // A gathering of its own: what proves the document timestamp is fetched after it.
         let gathering = services.revocation.gathering();
         let services = &Services {
@@ -271,27 +254,21 @@ async fn finish_levels(
             ..*services
         };
         let data = tsa_validation_data(&token, services).await?;
-        let next = stage_path(output, 4);
-        add_validation_data_stage(&current, &next, &data)?;
-        stages.push(next.clone());
-        current = next;
+        let tail = validation_data_update(pdf, &[(None, data)])?;
+        pdf.extend_from_slice(&tail);
     }
-    let result = move_into_place(&current, output, options.durable);
-    for stage in stages {
-        let _ = std::fs::remove_file(stage);
-    }
-    result
+    Ok(())
 }
 
 /// The signature stage: field, signature dictionary, CMS, signature timestamp.
+/// Returns the update's bytes.
 async fn sign_stage(
-    input: &Path,
-    output: &Path,
+    pdf: &[u8],
     signer: &Signer<'_>,
     options: &SignOptions,
     tsa: Option<&TsaClient>,
-) -> Result<SignOutcome, PadesError> {
-    let doc = Document::open_file(input)?;
+) -> Result<(Vec<u8>, SignOutcome), PadesError> {
+    let doc = Document::open(pdf)?;
     doc.ensure_not_encrypted()?;
     let permission = fields::docmdp_permission(&doc)?;
     if permission == Some(1) {
@@ -361,16 +338,21 @@ async fn sign_stage(
     // Rarely a real signature is longer than the estimate (a longer TSA token): then redo the
     // update with the room it needed.
     for _attempt in 0..3 {
-        let cms = write_signature(&doc, output, signer, options, &field, capacity, tsa).await?;
+        let cms = write_signature(&doc, signer, options, &field, capacity, tsa).await?;
         match cms {
-            Written::Done { used, timestamp } => {
-                return Ok(SignOutcome {
+            Written::Done {
+                update,
+                used,
+                timestamp,
+            } => {
+                let outcome = SignOutcome {
                     field,
                     level: options.level,
                     contents_capacity: capacity,
                     contents_used: used,
                     timestamp,
-                })
+                };
+                return Ok((update, outcome));
             }
             Written::TooLarge(needed) => capacity = needed + TIMESTAMP_SLACK,
         }
@@ -380,6 +362,8 @@ async fn sign_stage(
 
 enum Written {
     Done {
+        /// The update's bytes.
+        update: Vec<u8>,
         used: usize,
         timestamp: Option<SystemTime>,
     },
@@ -403,10 +387,8 @@ fn cms_request<'a>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn write_signature<S: inkan_pdf::Source>(
     doc: &Document<S>,
-    output: &Path,
     signer: &Signer<'_>,
     options: &SignOptions,
     field: &str,
@@ -499,10 +481,9 @@ async fn write_signature<S: inkan_pdf::Source>(
     prepared.fill_byte_range(byte_range, contents)?;
     let digest_alg = signer.key.algorithm().digest();
     let mut hasher = digest_alg.hasher();
-    let file = File::create(output).map_err(|e| PadesError::io(output, e))?;
-    let mut out = BufWriter::new(file);
-    // One pass: the output is written and its signed ranges hashed together.
-    prepared.write_signed(&mut out, contents, &mut |chunk| hasher.update(chunk))?;
+    prepared.write_signed(&mut std::io::sink(), contents, &mut |chunk| {
+        hasher.update(chunk)
+    })?;
     let digest = hasher.finalize().to_vec();
 
     let mut cms = inkan_cms::sign(&cms_request(signer, digest_alg, &digest))?;
@@ -522,12 +503,9 @@ async fn write_signature<S: inkan_pdf::Source>(
     if cms.len() > capacity {
         return Ok(Written::TooLarge(cms.len()));
     }
-    let mut file = out
-        .into_inner()
-        .map_err(|e| PadesError::io(output, e.into_error()))?;
-    // A stage: synced when it is moved into place.
-    prepared.patch_hex(&mut file, contents, &cms)?;
+    prepared.fill_hex(contents, &cms)?;
     Ok(Written::Done {
+        update: prepared.into_appended(),
         used: cms.len(),
         timestamp,
     })

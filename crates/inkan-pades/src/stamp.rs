@@ -23,7 +23,20 @@ pub fn stamp_every_page(
     text: &str,
     font: &Font,
 ) -> Result<(), PadesError> {
-    let doc = Document::open_file(input)?;
+    crate::stages::extend_file(input, output, |pdf| stamp_update(pdf, text, font))
+}
+
+/// [`stamp_every_page`] in memory: `pdf` with the stamp's update appended.
+pub fn stamp_every_page_bytes(
+    pdf: Vec<u8>,
+    text: &str,
+    font: &Font,
+) -> Result<Vec<u8>, PadesError> {
+    crate::stages::extended(pdf, |pdf| stamp_update(pdf, text, font))
+}
+
+fn stamp_update(pdf: &[u8], text: &str, font: &Font) -> Result<Vec<u8>, PadesError> {
+    let doc = Document::open(pdf)?;
     if crate::fields::has_signatures(&doc)? {
         return Err(PadesError::AlreadySigned(
             "stamping its pages now would break the signatures",
@@ -53,7 +66,7 @@ pub fn stamp_every_page(
         let draw = format!("Q\nq {} cm /{name} Do Q\n", placement(&page));
         overlay(&doc, &mut update, &page, save, &draw, &[(name, form_ref)])?;
     }
-    crate::stages::write_update(update, output, crate::stages::Durability::Output)
+    crate::stages::appended(update)
 }
 
 /// A line of text to draw on a page (差込み項目: a template's merge value).
@@ -78,7 +91,20 @@ pub fn draw_texts(
     texts: &[PlacedText],
     font: &Font,
 ) -> Result<(), PadesError> {
-    let doc = Document::open_file(input)?;
+    crate::stages::extend_file(input, output, |pdf| texts_update(pdf, texts, font))
+}
+
+/// [`draw_texts`] in memory: `pdf` with the texts' update appended.
+pub fn draw_texts_bytes(
+    pdf: Vec<u8>,
+    texts: &[PlacedText],
+    font: &Font,
+) -> Result<Vec<u8>, PadesError> {
+    crate::stages::extended(pdf, |pdf| texts_update(pdf, texts, font))
+}
+
+fn texts_update(pdf: &[u8], texts: &[PlacedText], font: &Font) -> Result<Vec<u8>, PadesError> {
+    let doc = Document::open(pdf)?;
     if crate::fields::has_signatures(&doc)? {
         return Err(PadesError::AlreadySigned(
             "drawing on its pages now would break the signatures",
@@ -126,7 +152,7 @@ pub fn draw_texts(
         }
         overlay(&doc, &mut update, &page, save, &draw, &forms)?;
     }
-    crate::stages::write_update(update, output, crate::stages::Durability::Output)
+    crate::stages::appended(update)
 }
 
 /// Draws `draw` over the page untouched by its own content: the page's contents become

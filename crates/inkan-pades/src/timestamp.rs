@@ -1,7 +1,5 @@
 //! Document timestamps (B-LTA) and archive renewal, and the validation data of a TSA's chain.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -12,11 +10,11 @@ use inkan_pki::tsa::TsaClient;
 use inkan_pki::tsa::TstInfo;
 use x509_cert::Certificate;
 
-use crate::contents::last_signature_contents;
-use crate::dss::{add_validation_data, add_validation_data_stage};
+use crate::contents::{last_signature_contents, signatures_in};
+use crate::dss::validation_data_update;
 use crate::ltv::{RevocationFetcher, ValidationData};
 use crate::sign::{Services, TIMESTAMP_SLACK};
-use crate::stages::{move_into_place, stage_path};
+use crate::stages::{extended, read_input, write_output};
 use crate::{fields, PadesError};
 
 /// Validation data for a timestamp token's TSA chain.
@@ -44,21 +42,19 @@ pub async fn add_document_timestamp(
     output: &Path,
     tsa: &TsaClient,
 ) -> Result<Vec<u8>, PadesError> {
-    let token = add_document_timestamp_stage(input, output, tsa).await?;
-    std::fs::File::open(output)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| PadesError::io(output, e))?;
+    let mut pdf = read_input(input)?;
+    let (tail, token) = document_timestamp_update(&pdf, tsa).await?;
+    pdf.extend_from_slice(&tail);
+    write_output(output, &pdf)?;
     Ok(token)
 }
 
-/// [`add_document_timestamp`] into an intermediate stage (not synced: the stage is read by the
-/// next step, or synced when moved into place).
-pub(crate) async fn add_document_timestamp_stage(
-    input: &Path,
-    output: &Path,
+/// The update adding a document timestamp to `pdf`, and the timestamp's token.
+pub(crate) async fn document_timestamp_update(
+    pdf: &[u8],
     tsa: &TsaClient,
-) -> Result<Vec<u8>, PadesError> {
-    let doc = Document::open_file(input)?;
+) -> Result<(Vec<u8>, Vec<u8>), PadesError> {
+    let doc = Document::open(pdf)?;
     if fields::docmdp_permission(&doc)? == Some(1) {
         return Err(PadesError::NoChangesAllowed);
     }
@@ -95,20 +91,17 @@ pub(crate) async fn add_document_timestamp_stage(
         let mut prepared = update.prepare()?;
         prepared.fill_byte_range(byte_range, contents)?;
         let mut hasher = DigestAlgorithm::Sha256.hasher();
-        let file = File::create(output).map_err(|e| PadesError::io(output, e))?;
-        let mut out = BufWriter::new(file);
-        prepared.write_signed(&mut out, contents, &mut |chunk| hasher.update(chunk))?;
+        prepared.write_signed(&mut std::io::sink(), contents, &mut |chunk| {
+            hasher.update(chunk)
+        })?;
         let digest = hasher.finalize().to_vec();
         let token = tsa.timestamp(DigestAlgorithm::Sha256, &digest).await?;
         if token.der.len() > capacity {
             capacity = token.der.len() + TIMESTAMP_SLACK;
             continue;
         }
-        let mut file = out
-            .into_inner()
-            .map_err(|e| PadesError::io(output, e.into_error()))?;
-        prepared.patch_hex(&mut file, contents, &token.der)?;
-        return Ok(token.der);
+        prepared.fill_hex(contents, &token.der)?;
+        return Ok((prepared.into_appended(), token.der));
     }
     Err(PadesError::OutgrewReservedSpace("timestamp"))
 }
@@ -124,21 +117,26 @@ pub async fn timestamp_document(
     revocation: &RevocationFetcher,
     anchors: &[Certificate],
 ) -> Result<(), PadesError> {
+    let pdf = timestamp_document_bytes(read_input(input)?, tsa, revocation, anchors).await?;
+    write_output(output, &pdf)
+}
+
+/// [`timestamp_document`] in memory.
+pub async fn timestamp_document_bytes(
+    mut pdf: Vec<u8>,
+    tsa: &TsaClient,
+    revocation: &RevocationFetcher,
+    anchors: &[Certificate],
+) -> Result<Vec<u8>, PadesError> {
     let services = Services {
         tsa: Some(tsa),
         revocation,
         anchors,
     };
-    let stage = stage_path(output, 1);
-    let result = async {
-        let token = add_document_timestamp_stage(input, &stage, tsa).await?;
-        let data = tsa_validation_data(&token, &services).await?;
-        add_validation_data(&stage, output, &data, None)?;
-        Ok(())
-    }
-    .await;
-    let _ = std::fs::remove_file(stage);
-    result
+    let (tail, token) = document_timestamp_update(&pdf, tsa).await?;
+    pdf.extend_from_slice(&tail);
+    let data = tsa_validation_data(&token, &services).await?;
+    extended(pdf, |pdf| validation_data_update(pdf, &[(None, data)]))
 }
 
 /// Archive renewal (`inkan timestamp`): embeds validation data for the newest timestamp's TSA
@@ -151,6 +149,17 @@ pub async fn renew_archive_timestamp(
     revocation: &RevocationFetcher,
     anchors: &[Certificate],
 ) -> Result<(), PadesError> {
+    let pdf = renew_archive_timestamp_bytes(read_input(input)?, tsa, revocation, anchors).await?;
+    write_output(output, &pdf)
+}
+
+/// [`renew_archive_timestamp`] in memory.
+pub async fn renew_archive_timestamp_bytes(
+    mut pdf: Vec<u8>,
+    tsa: &TsaClient,
+    revocation: &RevocationFetcher,
+    anchors: &[Certificate],
+) -> Result<Vec<u8>, PadesError> {
     // One gathering for the newest timestamp's tokens (they name one TSA, mostly), another for
     // the new document timestamp, fetched after it.
     let gathering = revocation.gathering();
@@ -159,7 +168,10 @@ pub async fn renew_archive_timestamp(
         revocation: &gathering,
         anchors,
     };
-    let newest = last_signature_contents(input)?.cms;
+    let newest = signatures_in(&Document::open(pdf.as_slice())?)?
+        .pop()
+        .ok_or(PadesError::NoSignature)?
+        .cms;
     // The newest is a document timestamp (a token) or a signature whose tokens are attributes.
     let parsed = inkan_cms::parse(&newest)?;
     let mut data = ValidationData::default();
@@ -170,27 +182,16 @@ pub async fn renew_archive_timestamp(
             data.merge(tsa_validation_data(&token, &services).await?);
         }
     }
-    let stage1 = stage_path(output, 1);
-    let stage2 = stage_path(output, 2);
-    let stage3 = stage_path(output, 3);
-    let result = async {
-        add_validation_data_stage(input, &stage1, &data)?;
-        let token = add_document_timestamp_stage(&stage1, &stage2, tsa).await?;
-        let gathering = revocation.gathering();
-        let services = Services {
-            revocation: &gathering,
-            ..services
-        };
-        let data = tsa_validation_data(&token, &services).await?;
-        add_validation_data_stage(&stage2, &stage3, &data)?;
-        move_into_place(&stage3, output, true)?;
-        Ok(())
-    }
-    .await;
-    for stage in [stage1, stage2, stage3] {
-        let _ = std::fs::remove_file(stage);
-    }
-    result
+    pdf = extended(pdf, |pdf| validation_data_update(pdf, &[(None, data)]))?;
+    let (tail, token) = document_timestamp_update(&pdf, tsa).await?;
+    pdf.extend_from_slice(&tail);
+    let gathering = revocation.gathering();
+    let services = Services {
+        revocation: &gathering,
+        ..services
+    };
+    let data = tsa_validation_data(&token, &services).await?;
+    extended(pdf, |pdf| validation_data_update(pdf, &[(None, data)]))
 }
 
 /// When the proof a signed PDF carries runs out: the earliest `notAfter` on the path from the

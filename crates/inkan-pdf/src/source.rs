@@ -25,6 +25,12 @@ pub trait Source {
         self.len() == 0
     }
 
+    /// All the bytes, when they are in memory already: copying and hashing a range then read
+    /// them where they are instead of through a buffer.
+    fn as_bytes(&self) -> Option<&[u8]> {
+        None
+    }
+
     /// Fills `buf` from `offset`, failing if the source ends first.
     fn read_exact_at(&self, mut offset: u64, mut buf: &mut [u8]) -> io::Result<()> {
         while !buf.is_empty() {
@@ -63,6 +69,10 @@ impl Source for [u8] {
         buf[..n].copy_from_slice(&rest[..n]);
         Ok(n)
     }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        Some(self)
+    }
 }
 
 impl Source for Vec<u8> {
@@ -72,6 +82,10 @@ impl Source for Vec<u8> {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         self.as_slice().read_at(offset, buf)
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        Some(self)
     }
 }
 
@@ -83,6 +97,10 @@ impl<T: Source + ?Sized> Source for &T {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         (**self).read_at(offset, buf)
     }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        (**self).as_bytes()
+    }
 }
 
 impl<T: Source + ?Sized> Source for Arc<T> {
@@ -92,6 +110,10 @@ impl<T: Source + ?Sized> Source for Arc<T> {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         (**self).read_at(offset, buf)
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        (**self).as_bytes()
     }
 }
 
@@ -159,6 +181,12 @@ impl<S: Source> Source for Prefix<S> {
         let room = usize::try_from(self.len - offset).unwrap_or(usize::MAX);
         let n = buf.len().min(room);
         self.inner.read_at(offset, &mut buf[..n])
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        // len <= inner.len(), which is the slice's length.
+        let len = usize::try_from(self.len).ok()?;
+        self.inner.as_bytes().and_then(|b| b.get(..len))
     }
 }
 
@@ -306,6 +334,20 @@ pub(crate) fn copy_range(
     sink: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
     const CHUNK: u64 = 64 * 1024;
+    if let Some(bytes) = src.as_bytes() {
+        let range = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(end).ok())
+            .and_then(|(start, end)| bytes.get(start..end));
+        return match range {
+            Some(range) => sink(range),
+            None => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("bytes {start}..{end} are past the end ({})", bytes.len()),
+            )
+            .into()),
+        };
+    }
     let mut buf = Vec::new();
     let mut at = start;
     while at < end {

@@ -468,6 +468,12 @@ impl<S: Source> PreparedUpdate<'_, S> {
         &self.tail
     }
 
+    /// The appended bytes, taken: what to add after the original when it is held in memory
+    /// (`original.extend(update.into_appended())` is the whole output).
+    pub fn into_appended(self) -> Vec<u8> {
+        self.tail
+    }
+
     /// The offset of the new cross-reference section (what the new `startxref` says).
     pub fn startxref(&self) -> u64 {
         self.startxref

@@ -1,8 +1,9 @@
 //! The signing engine: the service's side of inkan-pades. It turns a document's bytes into its
 //! next revision — prepared (締結証明書ID stamped, fields placed, certified with DocMDP P=2), or
 //! signed by one more signer (their fields filled in the same update) — and the last step of
-//! each document goes to B-LTA. Every step works on temporary files in a scratch folder and
-//! returns the new bytes; nothing is kept if a step fails.
+//! each document goes to B-LTA. Every step works in memory (each update appended to the bytes it
+//! was given) and returns the new bytes; nothing is kept if a step fails, and no plaintext
+//! revision is written to a disk on the way.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -216,13 +217,7 @@ impl SigningEngine {
         if texts.is_empty() {
             return Ok(original.to_vec());
         }
-        let work = tempfile::tempdir_in(&self.scratch)
-            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
-        let p = |n: &str| work.path().join(n);
-        write(&p("0.pdf"), original)?;
-        inkan_pades::draw_texts(&p("0.pdf"), &p("1.pdf"), texts, self.font()?)
-            .map_err(pdf_error)?;
-        read(&p("1.pdf"))
+        inkan_pades::draw_texts_bytes(original.to_vec(), texts, self.font()?).map_err(pdf_error)
     }
 
     /// Revision 1 of a document: the 締結証明書ID on every page, every recipient's fields, and
@@ -235,20 +230,15 @@ impl SigningEngine {
         fields: &[Field],
         last: bool,
     ) -> Result<Vec<u8>> {
-        let work = tempfile::tempdir_in(&self.scratch)
-            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
-        let p = |n: &str| work.path().join(n);
-        write(&p("0.pdf"), original)?;
-        inkan_pades::stamp_every_page(
-            &p("0.pdf"),
-            &p("1.pdf"),
+        let stamped = inkan_pades::stamp_every_page_bytes(
+            original.to_vec(),
             &conclusion.stamp_line(),
             self.font()?,
         )
         .map_err(pdf_error)?;
-        let specs = pdf_fields(fields);
-        inkan_pades::forms::add_fields(&p("1.pdf"), &p("2.pdf"), &specs).map_err(pdf_error)?;
-        let mut options = sign_options(if last { Level::BLTA } else { Level::BT });
+        let with_fields = inkan_pades::forms::add_fields_bytes(stamped, &pdf_fields(fields))
+            .map_err(pdf_error)?;
+        let mut options = SignOptions::new(if last { Level::BLTA } else { Level::BT });
         options.certify = Some(Certify::FormFilling);
         options.field = Some("inkan_certification".into());
         options.reason = Some(format!("電子契約サービス Inkan による証明 ({conclusion})"));
@@ -256,16 +246,7 @@ impl SigningEngine {
         let certificate = self.pki.witness_certificate();
         let signer = self.witness(&certificate);
         let anchors = self.gathering_anchors();
-        inkan_pades::sign_pdf(
-            &p("2.pdf"),
-            &p("3.pdf"),
-            &signer,
-            &options,
-            &self.services(&anchors),
-        )
-        .await
-        .map_err(signing_error)?;
-        read(&p("3.pdf"))
+        signed(with_fields, &signer, &options, &self.services(&anchors)).await
     }
 
     /// The next revision: `recipient`'s fields filled and their signature added; B-LTA when
@@ -279,11 +260,7 @@ impl SigningEngine {
         signed_at: i64,
         last: bool,
     ) -> Result<(Vec<u8>, Certificate)> {
-        let work = tempfile::tempdir_in(&self.scratch)
-            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
-        let p = |n: &str| work.path().join(n);
-        write(&p("in.pdf"), current)?;
-        let mut options = sign_options(if last { Level::BLTA } else { Level::BT });
+        let mut options = SignOptions::new(if last { Level::BLTA } else { Level::BT });
         options.field = Some(signature_field_name(recipient));
         options.time = UNIX_EPOCH + Duration::from_secs(signed_at.max(0) as u64);
         options.location = Some("日本".into());
@@ -303,16 +280,14 @@ impl SigningEngine {
             .collect();
         let anchors = self.gathering_anchors();
         let services = self.services(&anchors);
-        let used = match who {
+        let (signed, used) = match who {
             SignAs::Witness { name, reason } => {
                 options.name = Some(name.clone());
                 options.reason = Some(reason.clone());
                 let certificate = self.pki.witness_certificate();
                 let signer = self.witness(&certificate);
-                inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
-                    .await
-                    .map_err(signing_error)?;
-                (*certificate).clone()
+                let signed = signed(current.to_vec(), &signer, &options, &services).await?;
+                (signed, (*certificate).clone())
             }
             SignAs::Party { own: Some(own), .. } => {
                 options.reason = Some("署名者本人の電子証明書による署名".into());
@@ -328,10 +303,8 @@ impl SigningEngine {
                     certificate: &own.certificate,
                     chain: &own.chain,
                 };
-                inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
-                    .await
-                    .map_err(signing_error)?;
-                own.certificate.clone()
+                let signed = signed(current.to_vec(), &signer, &options, &services).await?;
+                (signed, own.certificate.clone())
             }
             SignAs::Party {
                 name,
@@ -366,13 +339,11 @@ impl SigningEngine {
                     certificate: &certificate,
                     chain: &self.chain,
                 };
-                inkan_pades::sign_pdf(&p("in.pdf"), &p("out.pdf"), &signer, &options, &services)
-                    .await
-                    .map_err(signing_error)?;
-                certificate
+                let signed = signed(current.to_vec(), &signer, &options, &services).await?;
+                (signed, certificate)
             }
         };
-        Ok((read(&p("out.pdf"))?, used))
+        Ok((signed, used))
     }
 
     /// Signs a certificate of conclusion as the service (witness key), straight to B-LTA: it
@@ -382,27 +353,14 @@ impl SigningEngine {
         pdf: &[u8],
         conclusion: &ConclusionId,
     ) -> Result<Vec<u8>> {
-        let work = tempfile::tempdir_in(&self.scratch)
-            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
-        let p = |n: &str| work.path().join(n);
-        write(&p("in.pdf"), pdf)?;
-        let mut options = sign_options(Level::BLTA);
+        let mut options = SignOptions::new(Level::BLTA);
         options.field = Some("inkan_conclusion_certificate".into());
         options.reason = Some(format!("電子契約締結証明書の発行 ({conclusion})"));
         options.location = Some("日本".into());
         let certificate = self.pki.witness_certificate();
         let signer = self.witness(&certificate);
         let anchors = self.gathering_anchors();
-        inkan_pades::sign_pdf(
-            &p("in.pdf"),
-            &p("out.pdf"),
-            &signer,
-            &options,
-            &self.services(&anchors),
-        )
-        .await
-        .map_err(signing_error)?;
-        read(&p("out.pdf"))
+        signed(pdf.to_vec(), &signer, &options, &self.services(&anchors)).await
     }
 
     /// The Japanese font the stamps and the certificate are drawn with.
@@ -424,13 +382,8 @@ impl SigningEngine {
     /// contract concluded outside Inkan: its bytes and any signatures in it stay intact). A
     /// TSA that does not answer is [`ServiceError::Unavailable`]: no timestamp is invented.
     pub async fn timestamp_document(&self, pdf: &[u8]) -> Result<Vec<u8>> {
-        let work = tempfile::tempdir_in(&self.scratch)
-            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
-        let p = |n: &str| work.path().join(n);
-        write(&p("in.pdf"), pdf)?;
-        inkan_pades::timestamp_document(
-            &p("in.pdf"),
-            &p("out.pdf"),
+        inkan_pades::timestamp_document_bytes(
+            pdf.to_vec(),
             &self.tsa,
             &self.revocation,
             &self.gathering_anchors(),
@@ -445,8 +398,7 @@ impl SigningEngine {
                     .into(),
             ),
             other => ServiceError::failed("adding a document timestamp", other),
-        })?;
-        read(&p("out.pdf"))
+        })
     }
 
     /// Archive renewal (PAdES B-LTA, ETSI EN 319 142-1 §5.5) as a new revision of `pdf`:
@@ -454,13 +406,8 @@ impl SigningEngine {
     /// configured TSA, and that TSA's validation data. A TSA or responder that does not
     /// answer is [`ServiceError::Unavailable`]: worth a retry, never papered over.
     pub async fn renew_archive(&self, pdf: &[u8]) -> Result<Vec<u8>> {
-        let work = tempfile::tempdir_in(&self.scratch)
-            .map_err(|e| ServiceError::failed("the signing engine's work files", e))?;
-        let p = |n: &str| work.path().join(n);
-        write(&p("in.pdf"), pdf)?;
-        inkan_pades::renew_archive_timestamp(
-            &p("in.pdf"),
-            &p("out.pdf"),
+        inkan_pades::renew_archive_timestamp_bytes(
+            pdf.to_vec(),
             &self.tsa,
             &self.revocation,
             &self.gathering_anchors(),
@@ -473,17 +420,22 @@ impl SigningEngine {
                 ))
             }
             other => ServiceError::failed("renewing the archive timestamp", other),
-        })?;
-        read(&p("out.pdf"))
+        })
     }
 }
 
-/// Options for one of the engine's signatures at `level`. The output is not fsynced: the engine
-/// reads it back at once and keeps it as an encrypted blob, which is.
-fn sign_options(level: Level) -> SignOptions {
-    let mut options = SignOptions::new(level);
-    options.durable = false;
-    options
+/// `pdf` signed in memory (the engine keeps what it signs as encrypted blobs: no plaintext
+/// revision is written to a disk on the way).
+async fn signed(
+    pdf: Vec<u8>,
+    signer: &Signer<'_>,
+    options: &SignOptions,
+    services: &Services<'_>,
+) -> Result<Vec<u8>> {
+    inkan_pades::sign_pdf_bytes(pdf, signer, options, services)
+        .await
+        .map(|(signed, _)| signed)
+        .map_err(signing_error)
 }
 
 /// The PDF name of a recipient's signature field.
@@ -559,15 +511,6 @@ fn pdf_fields(fields: &[Field]) -> Vec<FieldSpec> {
         }
     }
     specs
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes)
-        .map_err(|e| ServiceError::failed("the signing engine's work files", e))
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| ServiceError::failed("the signing engine's work files", e))
 }
 
 fn pdf_error(e: inkan_pades::PadesError) -> ServiceError {
