@@ -126,6 +126,14 @@ async fn measure_export(client: &reqwest::Client, base: &str, key: &str) -> Resu
     })
 }
 
+/// Seconds since boot, from `/proc/uptime` (10 ms steps; 0 where there is none).
+fn uptime() -> f64 {
+    std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -261,6 +269,7 @@ async fn run(work: &Path, database_url: Option<String>, load: &Load) -> Result<L
     let worker = tokio::spawn(inkan.worker().run());
     let started = Instant::now();
     let cpu_before = cpu_seconds();
+    let marked_from = uptime();
     let latencies = Arc::new(tokio::sync::Mutex::new(Vec::new()));
     let interval = Duration::from_secs_f64(1.0 / load.rate);
     let mut tasks = Vec::new();
@@ -300,6 +309,15 @@ async fn run(work: &Path, database_url: Option<String>, load: &Load) -> Result<L
     wait_sealed(&inkan, &staff, &links).await?;
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_seconds() - cpu_before;
+    if std::env::var_os("INKAN_BENCH_MARKS").is_some() {
+        // For `perf record -k CLOCK_MONOTONIC` then `perf report --time FROM,TO`: the timed
+        // part alone (the clocks agree while the machine does not suspend).
+        eprintln!(
+            "timed part ({backend}): --time {:.2},{:.2}",
+            marked_from,
+            uptime()
+        );
+    }
     worker.abort();
     let mut spent: Vec<(String, f64)> = job_seconds(&inkan)
         .await?

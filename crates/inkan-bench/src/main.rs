@@ -125,6 +125,15 @@ pub(crate) enum Cmd {
 }
 
 fn main() -> Result<()> {
+    // What the service in this process logs goes to stderr (errors only unless RUST_LOG says
+    // otherwise): a failed request's reference names a logged error, which must be readable.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     match &cli.command {
         Some(Cmd::SealOnce {
