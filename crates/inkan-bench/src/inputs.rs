@@ -68,13 +68,17 @@ pub(crate) fn write_text_pdf(path: &Path, pages: usize) -> Result<()> {
 }
 
 /// A "scanned" PDF of about `megabytes` MB: one A4 page per 150-dpi greyscale image of random
-/// (incompressible) bytes, stored uncompressed as /DeviceGray.
+/// (incompressible) bytes, stored uncompressed as /DeviceGray. Under one page's worth (2.2 MB),
+/// the one page's image is cut to the size asked for (fewer rows, scaled to the page).
 pub(crate) fn write_scanned_pdf(path: &Path, megabytes: usize) -> Result<usize> {
     const W: usize = 1240;
-    const H: usize = 1754;
-    let pages = ((megabytes * 1024 * 1024) as f64 / (W * H) as f64)
-        .round()
-        .max(1.0) as usize;
+    let bytes = megabytes * 1024 * 1024;
+    let pages = (bytes as f64 / (W * 1754) as f64).round().max(1.0) as usize;
+    let h = if pages == 1 {
+        (bytes / W).clamp(1, 1754)
+    } else {
+        1754
+    };
     let mut out = PdfOut::create(path)?;
     out.object(b"<< /Type /Catalog /Pages 2 0 R >>", &[])?;
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 3 * i)).collect();
@@ -88,7 +92,7 @@ pub(crate) fn write_scanned_pdf(path: &Path, megabytes: usize) -> Result<usize> 
     )?;
     out.object(b"<< /Producer (inkan-bench scanner) >>", &[])?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x1b4a_2026);
-    let mut image = vec![0u8; W * H];
+    let mut image = vec![0u8; W * h];
     for page in 0..pages {
         let first = 4 + 3 * page;
         out.object(
@@ -109,7 +113,7 @@ pub(crate) fn write_scanned_pdf(path: &Path, megabytes: usize) -> Result<usize> 
         rng.fill_bytes(&mut image);
         out.object(
             format!(
-                "<< /Type /XObject /Subtype /Image /Width {W} /Height {H} /ColorSpace /DeviceGray \
+                "<< /Type /XObject /Subtype /Image /Width {W} /Height {h} /ColorSpace /DeviceGray \
                  /BitsPerComponent 8 /Length {} >>\nstream\n",
                 image.len()
             )

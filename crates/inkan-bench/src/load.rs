@@ -30,6 +30,8 @@ pub(crate) struct Load {
     pub envelopes: usize,
     /// Envelopes whose signers arrive per second.
     pub rate: f64,
+    /// Jobs the worker runs at once (the service's default when `None`).
+    pub worker_jobs: Option<usize>,
 }
 
 /// The build this benchmark was compiled in.
@@ -164,6 +166,12 @@ pub(crate) fn run_beside(other: &Path, load: &Load) -> Result<Vec<LoadResult>> {
         .arg(load.envelopes.to_string())
         .arg("--rate")
         .arg(load.rate.to_string())
+        .args(
+            load.worker_jobs
+                .map(|jobs| ["--worker-jobs".to_string(), jobs.to_string()])
+                .into_iter()
+                .flatten(),
+        )
         .stderr(std::process::Stdio::inherit())
         .output()
         .with_context(|| format!("running {}", other.display()))?;
@@ -193,6 +201,7 @@ async fn run(work: &Path, database_url: Option<String>, load: &Load) -> Result<L
         data_dir: Some(data.clone()),
         public_url: Some(base.clone()),
         database_url,
+        worker_jobs: load.worker_jobs,
         ..Config::default()
     };
     let app = assemble(config, system_clock())

@@ -97,6 +97,9 @@ pub(crate) enum Cmd {
         /// request is made while the worker seals the envelopes before it.
         #[arg(long, default_value_t = 30.0)]
         rate: f64,
+        /// Jobs the worker runs at once (default: the service's, two per core).
+        #[arg(long)]
+        worker_jobs: Option<usize>,
         /// Few envelopes (CI).
         #[arg(long)]
         quick: bool,
@@ -151,6 +154,7 @@ fn main() -> Result<()> {
         Some(Cmd::Load {
             envelopes,
             rate,
+            worker_jobs,
             quick,
             beside,
             json,
@@ -159,6 +163,7 @@ fn main() -> Result<()> {
             let load = load::Load {
                 envelopes,
                 rate: rate.clamp(0.1, 10_000.0),
+                worker_jobs: *worker_jobs,
             };
             let mut results = match beside {
                 Some(other) => load::run_beside(other, &load)?,
