@@ -17,10 +17,10 @@ use crate::{Caller, Inkan, Result, ServiceError};
 #[derive(Clone)]
 pub struct Worker {
     inkan: Inkan,
-    /// Jobs started per round, at most (a round ends when they have all finished; between
-    /// rounds come expiry and the sweeps).
+    /// Jobs started per round of [`Worker::run_once`], at most (a round ends when they have
+    /// all finished).
     pub batch: u32,
-    /// Pause between rounds when there was nothing to do.
+    /// How long [`Worker::run`] waits, with a slot free, before looking for due jobs again.
     pub idle: Duration,
 }
 
@@ -260,40 +260,91 @@ impl Worker {
         }
     }
 
-    /// Runs forever (until the task is dropped), sweeping every minute: stalled and failed jobs
-    /// reported, audit chain heads timestamped when due; and every hour the archive sweep
-    /// (the PKI's certificates renewed when they end soon, archive timestamps renewed when due).
+    /// Runs forever (until the task is dropped): up to `worker_jobs` jobs at once, a free slot
+    /// filled as soon as a job is due — when a job finishes, and at least every `idle` while
+    /// a slot is free. Unlike rounds of [`Self::run_once`], the jobs never drain to none before
+    /// the next are claimed: the last jobs of a round ran one or two at a time while the cores
+    /// were idle (a third of the machine under load). Expiry runs every second; every minute
+    /// the sweep (stalled and failed jobs reported, audit chain heads timestamped when due);
+    /// every hour the archive sweep (the PKI's certificates renewed when they end soon,
+    /// archive timestamps renewed when due).
     pub async fn run(self) {
-        let mut last_sweep = 0;
-        let mut last_archive_sweep = 0;
+        let inkan = &self.inkan;
+        let parallel = inkan.settings.worker_jobs.max(1);
+        let background = crate::background::handle();
+        // Dropped with the worker: every job in it stops, as it would with the process; their
+        // leases run out and another worker takes them over.
+        let mut running = tokio::task::JoinSet::new();
+        let (mut last_expiry, mut last_sweep, mut last_archive_sweep) = (i64::MIN, 0, 0);
         loop {
-            match self.run_once().await {
-                Ok(0) => tokio::time::sleep(self.idle).await,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "worker round failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(2)).await;
+            let now = inkan.now();
+            if now != last_expiry {
+                last_expiry = now;
+                if let Err(e) = inkan.expire_due().await {
+                    tracing::error!(error = %e, "expiring envelopes failed; tried again in a second");
                 }
             }
-            let now = self.inkan.now();
+            let free = parallel.saturating_sub(running.len());
+            if free > 0 {
+                let claimed = inkan
+                    .store
+                    .claim_jobs(
+                        &inkan.settings.worker_id,
+                        now,
+                        inkan.settings.job_lease_seconds,
+                        u32::try_from(free).unwrap_or(u32::MAX),
+                    )
+                    .await;
+                match claimed {
+                    Ok(jobs) => {
+                        for job in jobs {
+                            running.spawn_on(attempt(inkan.clone(), job), &background);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "claiming jobs failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                }
+            }
+            if running.is_empty() {
+                tokio::time::sleep(self.idle).await;
+            } else if running.len() < parallel {
+                tokio::select! {
+                    finished = running.join_next() => log_finished(finished),
+                    () = tokio::time::sleep(self.idle) => {}
+                }
+            } else {
+                log_finished(running.join_next().await);
+            }
             if now - last_sweep >= 60 {
                 last_sweep = now;
-                if let Err(e) = self.inkan.job_report(None).await {
+                if let Err(e) = inkan.job_report(None).await {
                     tracing::error!(error = %e, "sweeper failed");
                 }
                 // Each organization's audit chain head, timestamped once per interval while
                 // it moves (a failed timestamp is logged and tried again next sweep).
-                if let Err(e) = self.inkan.anchor_audit_chains(true).await {
+                if let Err(e) = inkan.anchor_audit_chains(true).await {
                     tracing::error!(error = %e, "audit anchoring failed");
                 }
             }
             if now - last_archive_sweep >= 3600 {
                 last_archive_sweep = now;
-                if let Err(e) = self.inkan.sweep_archives().await {
+                if let Err(e) = inkan.sweep_archives().await {
                     tracing::error!(error = %e, "archive sweep failed; tried again in an hour");
                 }
             }
         }
+    }
+}
+
+/// What [`Worker::run`] does with a job's end: its outcome is recorded by [`attempt`]; a
+/// failure to record it is logged, and the job's lease lets another attempt take it over.
+fn log_finished(finished: Option<std::result::Result<Result<()>, tokio::task::JoinError>>) {
+    match finished {
+        None | Some(Ok(Ok(()))) => {}
+        Some(Ok(Err(e))) => tracing::error!(error = %e, "recording a job's outcome failed"),
+        Some(Err(e)) => tracing::error!(error = %e, "a job's worker task stopped"),
     }
 }
 
