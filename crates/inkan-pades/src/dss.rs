@@ -127,7 +127,10 @@ fn append_streams<S: Source>(
             result.push(*r);
             continue;
         }
-        let r = update.add_stream(Dict::new(), blob, Compression::Flate)?;
+        // Stored as they are: DER barely compresses (keys, signatures and serials are random;
+        // a certificate shrinks by about a tenth), and deflating every certificate, OCSP
+        // response and CRL of each signature cost more CPU than the bytes it saved.
+        let r = update.add_stream(Dict::new(), blob, Compression::None)?;
         array.push(r.into());
         existing.push((blob.clone(), r));
         result.push(r);
