@@ -9,14 +9,16 @@
 //! object of its own holding references only; later updates then change that array, never a
 //! page. Nothing a reader shows changes.
 
-use inkan_pdf::{Document, IncrementalUpdate, Object};
+use inkan_pdf::{Document, IncrementalUpdate, Object, Source};
 
 use crate::PadesError;
 
 /// The update moving every page's annotations into objects of their own, when a page needs it
 /// and the document holds no signature yet (a revision after a signature would be a change to
 /// it).
-pub(crate) fn hoist_inline_annotations(pdf: &[u8]) -> Result<Option<Vec<u8>>, PadesError> {
+pub(crate) fn hoist_inline_annotations<S: Source + ?Sized>(
+    pdf: &S,
+) -> Result<Option<Vec<u8>>, PadesError> {
     let doc = Document::open(pdf)?;
     if crate::fields::has_signatures(&doc)? {
         return Ok(None);

@@ -38,8 +38,8 @@ pub fn add_validation_data_per_signature(
 }
 
 /// The update adding `entries` to the DSS of `pdf`.
-pub(crate) fn validation_data_update(
-    pdf: &[u8],
+pub(crate) fn validation_data_update<S: Source + ?Sized>(
+    pdf: &S,
     entries: &[(Option<String>, ValidationData)],
 ) -> Result<Vec<u8>, PadesError> {
     let doc = Document::open(pdf)?;

@@ -58,7 +58,7 @@ pub fn add_fields_bytes(pdf: Vec<u8>, fields: &[FieldSpec]) -> Result<Vec<u8>, P
     crate::stages::extended(pdf, |pdf| fields_update(pdf, fields))
 }
 
-fn fields_update(pdf: &[u8], fields: &[FieldSpec]) -> Result<Vec<u8>, PadesError> {
+fn fields_update<S: Source + ?Sized>(pdf: &S, fields: &[FieldSpec]) -> Result<Vec<u8>, PadesError> {
     let doc = Document::open(pdf)?;
     if crate::fields::has_signatures(&doc)? {
         return Err(PadesError::AlreadySigned(

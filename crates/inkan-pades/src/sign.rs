@@ -7,14 +7,16 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use inkan_keys::{DigestAlgorithm, SigningKey};
-use inkan_pdf::{Dict, Document, IncrementalUpdate, Object, PdfString, Placeholder};
+use inkan_pdf::{
+    Appended, Dict, Document, IncrementalUpdate, Object, PdfString, Placeholder, Source,
+};
 use inkan_pki::tsa::TsaClient;
 use x509_cert::Certificate;
 
 use crate::contents::{signatures_in, SignatureBytes};
 use crate::dss::{validation_data_update, vri_key};
 use crate::ltv::{RevocationFetcher, ValidationData};
-use crate::stages::{read_input, write_output};
+use crate::stages::{open_input, write_output};
 use crate::timestamp::{document_timestamp_update, tsa_validation_data};
 use crate::{fields, PadesError};
 
@@ -158,18 +160,31 @@ pub async fn sign_pdf(
     options: &SignOptions,
     services: &Services<'_>,
 ) -> Result<SignOutcome, PadesError> {
-    let (pdf, outcome) = sign_pdf_bytes(read_input(input)?, signer, options, services).await?;
+    let mut pdf = Appended::new(open_input(input)?);
+    let outcome = sign_appended(&mut pdf, signer, options, services).await?;
     write_output(output, &pdf)?;
     Ok(outcome)
 }
 
 /// [`sign_pdf`] in memory: `pdf` with the signature's updates appended.
 pub async fn sign_pdf_bytes(
-    mut pdf: Vec<u8>,
+    pdf: Vec<u8>,
     signer: &Signer<'_>,
     options: &SignOptions,
     services: &Services<'_>,
 ) -> Result<(Vec<u8>, SignOutcome), PadesError> {
+    let mut pdf = Appended::new(pdf);
+    let outcome = sign_appended(&mut pdf, signer, options, services).await?;
+    Ok((pdf.into_vec(), outcome))
+}
+
+/// The signature's updates, appended to `pdf`.
+async fn sign_appended<S: Source + Sync>(
+    pdf: &mut Appended<S>,
+    signer: &Signer<'_>,
+    options: &SignOptions,
+    services: &Services<'_>,
+) -> Result<SignOutcome, PadesError> {
     let tsa = if options.level >= Level::BT {
         Some(
             services
@@ -181,17 +196,17 @@ pub async fn sign_pdf_bytes(
     };
     // The first signature comes after a revision giving every annotation an object of its own,
     // so that no later update has to rewrite a page (see `annotations`).
-    if let Some(hoisted) = crate::annotations::hoist_inline_annotations(&pdf)? {
-        pdf.extend_from_slice(&hoisted);
+    if let Some(hoisted) = crate::annotations::hoist_inline_annotations(&*pdf)? {
+        pdf.push(&hoisted);
     }
-    let (signature, outcome) = sign_stage(&pdf, signer, options, tsa).await?;
-    pdf.extend_from_slice(&signature);
-    finish_levels(&mut pdf, signer, options, services, tsa).await?;
-    Ok((pdf, outcome))
+    let (signature, outcome) = sign_stage(&*pdf, signer, options, tsa).await?;
+    pdf.push(&signature);
+    finish_levels(pdf, signer, options, services, tsa).await?;
+    Ok(outcome)
 }
 
-async fn finish_levels(
-    pdf: &mut Vec<u8>,
+async fn finish_levels<S: Source + Sync>(
+    pdf: &mut Appended<S>,
     signer: &Signer<'_>,
     options: &SignOptions,
     services: &Services<'_>,
@@ -208,7 +223,7 @@ async fn finish_levels(
             ..*services
         };
         let mut entries = Vec::new();
-        let signatures = signatures_in(&Document::open(pdf.as_slice())?)?;
+        let signatures = signatures_in(&Document::open(&*pdf)?)?;
         let count = signatures.len();
         for (index, SignatureBytes { contents, cms }) in signatures.into_iter().enumerate() {
             // Context, so a failure names the signature.
@@ -240,13 +255,13 @@ async fn finish_levels(
             }
             entries.push((Some(vri_key(&contents)), data));
         }
-        let tail = validation_data_update(pdf, &entries)?;
-        pdf.extend_from_slice(&tail);
+        let tail = validation_data_update(&*pdf, &entries)?;
+        pdf.push(&tail);
     }
     if options.level >= Level::BLTA {
         let tsa = tsa.ok_or(PadesError::NeedsTsa("B-LTA"))?;
-        let (tail, token) = document_timestamp_update(pdf, tsa).await?;
-        pdf.extend_from_slice(&tail);
+        let (tail, token) = document_timestamp_update(&*pdf, tsa).await?;
+        pdf.push(&tail);
         // A gathering of its own: what proves the document timestamp is fetched after it.
         let gathering = services.revocation.gathering();
         let services = &Services {
@@ -254,16 +269,16 @@ async fn finish_levels(
             ..*services
         };
         let data = tsa_validation_data(&token, services).await?;
-        let tail = validation_data_update(pdf, &[(None, data)])?;
-        pdf.extend_from_slice(&tail);
+        let tail = validation_data_update(&*pdf, &[(None, data)])?;
+        pdf.push(&tail);
     }
     Ok(())
 }
 
 /// The signature stage: field, signature dictionary, CMS, signature timestamp.
 /// Returns the update's bytes.
-async fn sign_stage(
-    pdf: &[u8],
+async fn sign_stage<S: Source + Sync + ?Sized>(
+    pdf: &S,
     signer: &Signer<'_>,
     options: &SignOptions,
     tsa: Option<&TsaClient>,

@@ -1,17 +1,18 @@
-//! Where the stages of a signature are made: in memory, each incremental update appended to the
-//! same buffer. The original bytes are never copied from stage to stage, and nothing reaches a
-//! disk before the end (a B-LTA signature is four updates; writing each stage to a file and
-//! reading it back was a third of an envelope's CPU time under load).
+//! Where the stages of a signature are made: each incremental update — the signature, the DSS,
+//! the document timestamp, its DSS — is appended in memory to the document it was made for
+//! ([`Appended`]), so the next stage reads the document with it without the original being
+//! copied: a file stays a file, read where it lies (memory stays flat however large it is);
+//! bytes in memory stay where they are. Writing each stage to a file and reading it back, as
+//! before, was a third of an envelope's CPU time under load.
 //!
-//! The functions that take paths read their input whole and write their output once: to a
-//! temporary file beside it, fsynced, then renamed into place, so a failure never leaves a
-//! half-signed output.
+//! The functions that take paths write their output once, at the end: to a temporary file
+//! beside it, fsynced, then renamed into place, so a failure never leaves a half-signed output.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use inkan_pdf::{IncrementalUpdate, Source};
+use inkan_pdf::{Appended, FileSource, IncrementalUpdate, PdfError, Source};
 
 use crate::PadesError;
 
@@ -30,32 +31,31 @@ pub(crate) fn extended(
     Ok(pdf)
 }
 
-/// Reads `input`, appends the update `make` builds from it, and writes the result to `output`.
+/// Writes `input` and the update `make` builds from it to `output`.
 pub(crate) fn extend_file(
     input: &Path,
     output: &Path,
-    make: impl FnOnce(&[u8]) -> Result<Vec<u8>, PadesError>,
+    make: impl FnOnce(&FileSource) -> Result<Vec<u8>, PadesError>,
 ) -> Result<(), PadesError> {
-    let pdf = extended(read_input(input)?, make)?;
+    let source = open_input(input)?;
+    let tail = make(&source)?;
+    let mut pdf = Appended::new(source);
+    pdf.push(&tail);
     write_output(output, &pdf)
 }
 
-/// The whole of `input`.
-pub(crate) fn read_input(input: &Path) -> Result<Vec<u8>, PadesError> {
-    std::fs::read(input).map_err(|e| PadesError::io(input, e))
+/// `input`, read where it lies.
+pub(crate) fn open_input(input: &Path) -> Result<FileSource, PadesError> {
+    let file = File::open(input).map_err(|e| PadesError::io(input, e))?;
+    Ok(FileSource::new(file)?)
 }
 
 /// Writes `pdf` to `output` so that it survives a crash once this returns and is never seen
 /// half-written: to a temporary file beside it, synced, renamed into place (atomic, as both sit
 /// in the same directory), and the directory synced after.
-pub(crate) fn write_output(output: &Path, pdf: &[u8]) -> Result<(), PadesError> {
+pub(crate) fn write_output<S: Source>(output: &Path, pdf: &S) -> Result<(), PadesError> {
     let stage = stage_path(output);
-    let written = File::create(&stage)
-        .and_then(|mut file| {
-            file.write_all(pdf)?;
-            file.sync_all()
-        })
-        .map_err(|e| PadesError::io(&stage, e))
+    let written = write_synced(&stage, pdf)
         .and_then(|()| std::fs::rename(&stage, output).map_err(|e| PadesError::io(output, e)));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&stage);
@@ -67,6 +67,18 @@ pub(crate) fn write_output(output: &Path, pdf: &[u8]) -> Result<(), PadesError> 
         }
     }
     Ok(())
+}
+
+fn write_synced<S: Source>(path: &Path, pdf: &S) -> Result<(), PadesError> {
+    let file = File::create(path).map_err(|e| PadesError::io(path, e))?;
+    let mut out = BufWriter::new(file);
+    pdf.copy_range(0, pdf.len(), &mut |chunk| {
+        out.write_all(chunk).map_err(PdfError::from)
+    })?;
+    let file = out
+        .into_inner()
+        .map_err(|e| PadesError::io(path, e.into_error()))?;
+    file.sync_all().map_err(|e| PadesError::io(path, e))
 }
 
 fn stage_path(output: &Path) -> PathBuf {

@@ -35,7 +35,11 @@ pub fn stamp_every_page_bytes(
     crate::stages::extended(pdf, |pdf| stamp_update(pdf, text, font))
 }
 
-fn stamp_update(pdf: &[u8], text: &str, font: &Font) -> Result<Vec<u8>, PadesError> {
+fn stamp_update<S: Source + ?Sized>(
+    pdf: &S,
+    text: &str,
+    font: &Font,
+) -> Result<Vec<u8>, PadesError> {
     let doc = Document::open(pdf)?;
     if crate::fields::has_signatures(&doc)? {
         return Err(PadesError::AlreadySigned(
@@ -103,7 +107,11 @@ pub fn draw_texts_bytes(
     crate::stages::extended(pdf, |pdf| texts_update(pdf, texts, font))
 }
 
-fn texts_update(pdf: &[u8], texts: &[PlacedText], font: &Font) -> Result<Vec<u8>, PadesError> {
+fn texts_update<S: Source + ?Sized>(
+    pdf: &S,
+    texts: &[PlacedText],
+    font: &Font,
+) -> Result<Vec<u8>, PadesError> {
     let doc = Document::open(pdf)?;
     if crate::fields::has_signatures(&doc)? {
         return Err(PadesError::AlreadySigned(

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use der::Decode;
 use inkan_keys::DigestAlgorithm;
-use inkan_pdf::{Dict, Document, IncrementalUpdate, Object, Placeholder};
+use inkan_pdf::{Appended, Dict, Document, IncrementalUpdate, Object, Placeholder, Source};
 use inkan_pki::tsa::TsaClient;
 use inkan_pki::tsa::TstInfo;
 use x509_cert::Certificate;
@@ -14,7 +14,7 @@ use crate::contents::{last_signature_contents, signatures_in};
 use crate::dss::validation_data_update;
 use crate::ltv::{RevocationFetcher, ValidationData};
 use crate::sign::{Services, TIMESTAMP_SLACK};
-use crate::stages::{extended, read_input, write_output};
+use crate::stages::{open_input, write_output};
 use crate::{fields, PadesError};
 
 /// Validation data for a timestamp token's TSA chain.
@@ -42,16 +42,16 @@ pub async fn add_document_timestamp(
     output: &Path,
     tsa: &TsaClient,
 ) -> Result<Vec<u8>, PadesError> {
-    let mut pdf = read_input(input)?;
+    let mut pdf = Appended::new(open_input(input)?);
     let (tail, token) = document_timestamp_update(&pdf, tsa).await?;
-    pdf.extend_from_slice(&tail);
+    pdf.push(&tail);
     write_output(output, &pdf)?;
     Ok(token)
 }
 
 /// The update adding a document timestamp to `pdf`, and the timestamp's token.
-pub(crate) async fn document_timestamp_update(
-    pdf: &[u8],
+pub(crate) async fn document_timestamp_update<S: Source + Sync + ?Sized>(
+    pdf: &S,
     tsa: &TsaClient,
 ) -> Result<(Vec<u8>, Vec<u8>), PadesError> {
     let doc = Document::open(pdf)?;
@@ -117,26 +117,40 @@ pub async fn timestamp_document(
     revocation: &RevocationFetcher,
     anchors: &[Certificate],
 ) -> Result<(), PadesError> {
-    let pdf = timestamp_document_bytes(read_input(input)?, tsa, revocation, anchors).await?;
+    let mut pdf = Appended::new(open_input(input)?);
+    timestamp_appended(&mut pdf, tsa, revocation, anchors).await?;
     write_output(output, &pdf)
 }
 
 /// [`timestamp_document`] in memory.
 pub async fn timestamp_document_bytes(
-    mut pdf: Vec<u8>,
+    pdf: Vec<u8>,
     tsa: &TsaClient,
     revocation: &RevocationFetcher,
     anchors: &[Certificate],
 ) -> Result<Vec<u8>, PadesError> {
+    let mut pdf = Appended::new(pdf);
+    timestamp_appended(&mut pdf, tsa, revocation, anchors).await?;
+    Ok(pdf.into_vec())
+}
+
+async fn timestamp_appended<S: Source + Sync>(
+    pdf: &mut Appended<S>,
+    tsa: &TsaClient,
+    revocation: &RevocationFetcher,
+    anchors: &[Certificate],
+) -> Result<(), PadesError> {
     let services = Services {
         tsa: Some(tsa),
         revocation,
         anchors,
     };
-    let (tail, token) = document_timestamp_update(&pdf, tsa).await?;
-    pdf.extend_from_slice(&tail);
+    let (tail, token) = document_timestamp_update(&*pdf, tsa).await?;
+    pdf.push(&tail);
     let data = tsa_validation_data(&token, &services).await?;
-    extended(pdf, |pdf| validation_data_update(pdf, &[(None, data)]))
+    let tail = validation_data_update(&*pdf, &[(None, data)])?;
+    pdf.push(&tail);
+    Ok(())
 }
 
 /// Archive renewal (`inkan timestamp`): embeds validation data for the newest timestamp's TSA
@@ -149,17 +163,29 @@ pub async fn renew_archive_timestamp(
     revocation: &RevocationFetcher,
     anchors: &[Certificate],
 ) -> Result<(), PadesError> {
-    let pdf = renew_archive_timestamp_bytes(read_input(input)?, tsa, revocation, anchors).await?;
+    let mut pdf = Appended::new(open_input(input)?);
+    renew_appended(&mut pdf, tsa, revocation, anchors).await?;
     write_output(output, &pdf)
 }
 
 /// [`renew_archive_timestamp`] in memory.
 pub async fn renew_archive_timestamp_bytes(
-    mut pdf: Vec<u8>,
+    pdf: Vec<u8>,
     tsa: &TsaClient,
     revocation: &RevocationFetcher,
     anchors: &[Certificate],
 ) -> Result<Vec<u8>, PadesError> {
+    let mut pdf = Appended::new(pdf);
+    renew_appended(&mut pdf, tsa, revocation, anchors).await?;
+    Ok(pdf.into_vec())
+}
+
+async fn renew_appended<S: Source + Sync>(
+    pdf: &mut Appended<S>,
+    tsa: &TsaClient,
+    revocation: &RevocationFetcher,
+    anchors: &[Certificate],
+) -> Result<(), PadesError> {
     // One gathering for the newest timestamp's tokens (they name one TSA, mostly), another for
     // the new document timestamp, fetched after it.
     let gathering = revocation.gathering();
@@ -168,7 +194,7 @@ pub async fn renew_archive_timestamp_bytes(
         revocation: &gathering,
         anchors,
     };
-    let newest = signatures_in(&Document::open(pdf.as_slice())?)?
+    let newest = signatures_in(&Document::open(&*pdf)?)?
         .pop()
         .ok_or(PadesError::NoSignature)?
         .cms;
@@ -182,16 +208,19 @@ pub async fn renew_archive_timestamp_bytes(
             data.merge(tsa_validation_data(&token, &services).await?);
         }
     }
-    pdf = extended(pdf, |pdf| validation_data_update(pdf, &[(None, data)]))?;
-    let (tail, token) = document_timestamp_update(&pdf, tsa).await?;
-    pdf.extend_from_slice(&tail);
+    let tail = validation_data_update(&*pdf, &[(None, data)])?;
+    pdf.push(&tail);
+    let (tail, token) = document_timestamp_update(&*pdf, tsa).await?;
+    pdf.push(&tail);
     let gathering = revocation.gathering();
     let services = Services {
         revocation: &gathering,
         ..services
     };
     let data = tsa_validation_data(&token, &services).await?;
-    extended(pdf, |pdf| validation_data_update(pdf, &[(None, data)]))
+    let tail = validation_data_update(&*pdf, &[(None, data)])?;
+    pdf.push(&tail);
+    Ok(())
 }
 
 /// When the proof a signed PDF carries runs out: the earliest `notAfter` on the path from the

@@ -52,6 +52,6 @@ pub use object::{Dict, Name, ObjRef, Object, PdfString, Stream, StreamData, Stri
 pub use pages::{Page, Pages, Rect};
 pub use placeholder::{hash_byte_range, Placeholder, PlaceholderId, PlaceholderSpan};
 pub use sink::ObjectSink;
-pub use source::{FileSource, Prefix, Source};
+pub use source::{Appended, FileSource, Prefix, Source};
 pub use writer::{Compression, IncrementalUpdate, PreparedUpdate};
 pub use xref::{XrefEntry, XrefKind, XrefSection, MAX_XREF_ENTRIES};

@@ -31,6 +31,17 @@ pub trait Source {
         None
     }
 
+    /// Hands the bytes `start..end` to `sink`, in pieces (where they lie when in memory, else
+    /// through a buffer); fails if the source ends first.
+    fn copy_range(
+        &self,
+        start: u64,
+        end: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        copy_chunks(self, start, end, sink)
+    }
+
     /// Fills `buf` from `offset`, failing if the source ends first.
     fn read_exact_at(&self, mut offset: u64, mut buf: &mut [u8]) -> io::Result<()> {
         while !buf.is_empty() {
@@ -101,6 +112,15 @@ impl<T: Source + ?Sized> Source for &T {
     fn as_bytes(&self) -> Option<&[u8]> {
         (**self).as_bytes()
     }
+
+    fn copy_range(
+        &self,
+        start: u64,
+        end: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        (**self).copy_range(start, end, sink)
+    }
 }
 
 impl<T: Source + ?Sized> Source for Arc<T> {
@@ -114,6 +134,15 @@ impl<T: Source + ?Sized> Source for Arc<T> {
 
     fn as_bytes(&self) -> Option<&[u8]> {
         (**self).as_bytes()
+    }
+
+    fn copy_range(
+        &self,
+        start: u64,
+        end: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        (**self).copy_range(start, end, sink)
     }
 }
 
@@ -187,6 +216,87 @@ impl<S: Source> Source for Prefix<S> {
         // len <= inner.len(), which is the slice's length.
         let len = usize::try_from(self.len).ok()?;
         self.inner.as_bytes().and_then(|b| b.get(..len))
+    }
+}
+
+/// A document and the incremental updates appended to it since, kept in memory: each stage of
+/// a signature reads what the ones before it appended without the original being copied (a
+/// file stays a file, read where it lies; bytes in memory stay where they are).
+#[derive(Debug, Clone)]
+pub struct Appended<S> {
+    base: S,
+    tail: Vec<u8>,
+}
+
+impl<S: Source> Appended<S> {
+    /// `base` with nothing appended yet.
+    pub fn new(base: S) -> Self {
+        Appended {
+            base,
+            tail: Vec::new(),
+        }
+    }
+
+    /// Appends `bytes` (an update made for the document as it is now).
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.tail.extend_from_slice(bytes);
+    }
+
+    /// The document as it was given, and everything appended since.
+    pub fn into_parts(self) -> (S, Vec<u8>) {
+        (self.base, self.tail)
+    }
+}
+
+impl Appended<Vec<u8>> {
+    /// The whole document, in one buffer.
+    pub fn into_vec(self) -> Vec<u8> {
+        let (mut base, tail) = self.into_parts();
+        base.extend_from_slice(&tail);
+        base
+    }
+}
+
+impl<S: Source> Source for Appended<S> {
+    fn len(&self) -> u64 {
+        self.base.len() + self.tail.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let base = self.base.len();
+        if offset < base {
+            let room = usize::try_from(base - offset).unwrap_or(usize::MAX);
+            let n = buf.len().min(room);
+            return self.base.read_at(offset, &mut buf[..n]);
+        }
+        self.tail.as_slice().read_at(offset - base, buf)
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        // Contiguous only while nothing is appended.
+        if self.tail.is_empty() {
+            self.base.as_bytes()
+        } else {
+            None
+        }
+    }
+
+    fn copy_range(
+        &self,
+        start: u64,
+        end: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let base = self.base.len();
+        if start < base {
+            self.base.copy_range(start, end.min(base), sink)?;
+        }
+        if end > base {
+            self.tail
+                .as_slice()
+                .copy_range(start.max(base) - base, end - base, sink)?;
+        }
+        Ok(())
     }
 }
 
@@ -333,6 +443,16 @@ pub(crate) fn copy_range(
     end: u64,
     sink: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
+    src.copy_range(start, end, sink)
+}
+
+/// [`Source::copy_range`] as every source does it unless it knows better.
+fn copy_chunks<S: Source + ?Sized>(
+    src: &S,
+    start: u64,
+    end: u64,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
     const CHUNK: u64 = 64 * 1024;
     if let Some(bytes) = src.as_bytes() {
         let range = usize::try_from(start)
@@ -364,6 +484,39 @@ pub(crate) fn copy_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn appended_bytes_read_and_copy_as_one_document() {
+        let base: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let mut doc = Appended::new(base.clone());
+        assert_eq!(doc.as_bytes(), Some(base.as_slice()));
+        doc.push(b"update one ");
+        doc.push(b"and two");
+        let mut whole = base.clone();
+        whole.extend_from_slice(b"update one and two");
+        assert_eq!(doc.len(), whole.len() as u64);
+        assert_eq!(doc.as_bytes(), None);
+        // Reads that end in the base, cross into the tail, and start in it.
+        for (at, n) in [(990u64, 10usize), (995, 12), (1003, 15)] {
+            let mut buf = vec![0; n];
+            doc.read_exact_at(at, &mut buf).expect("inside the document");
+            assert_eq!(buf, whole[at as usize..at as usize + n]);
+        }
+        for (start, end) in [(0u64, 1018u64), (500, 1000), (999, 1001), (1005, 1018)] {
+            let mut copied = Vec::new();
+            doc.copy_range(start, end, &mut |chunk| {
+                copied.extend_from_slice(chunk);
+                Ok(())
+            })
+            .expect("inside the document");
+            assert_eq!(copied, whole[start as usize..end as usize]);
+        }
+        assert!(
+            doc.copy_range(0, 1019, &mut |_| Ok(())).is_err(),
+            "past the end"
+        );
+        assert_eq!(doc.into_vec(), whole);
+    }
 
     #[test]
     fn cursor_reads_across_windows() {
