@@ -499,7 +499,8 @@ mod tests {
         // Reads that end in the base, cross into the tail, and start in it.
         for (at, n) in [(990u64, 10usize), (995, 12), (1003, 15)] {
             let mut buf = vec![0; n];
-            doc.read_exact_at(at, &mut buf).expect("inside the document");
+            doc.read_exact_at(at, &mut buf)
+                .expect("inside the document");
             assert_eq!(buf, whole[at as usize..at as usize + n]);
         }
         for (start, end) in [(0u64, 1018u64), (500, 1000), (999, 1001), (1005, 1018)] {
