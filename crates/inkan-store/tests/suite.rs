@@ -139,6 +139,7 @@ both!(
     corrupt_values_are_errors_not_panics,
     job_dedupe,
     claim_respects_run_at_and_leases,
+    a_job_waits_while_its_twin_runs,
     a_job_whose_worker_always_dies_fails_after_its_attempts,
     failed_attempts_lock_a_key_for_a_while,
     fail_retry_failed_requeue,
@@ -1532,6 +1533,67 @@ async fn claim_respects_run_at_and_leases(ctx: Ctx) {
         .unwrap()
         .iter()
         .all(|j| j.id == later.id));
+}
+
+/// A queued job is not claimed while a job of the same dedupe key runs under a live lease (both
+/// would do the same work); it is once that one ends, or once its lease runs out. Other keys
+/// are claimed meanwhile.
+async fn a_job_waits_while_its_twin_runs(ctx: Ctx) {
+    let s = &*ctx.store;
+    let first = job("seal", Some("seal:e1"), NOW, 5);
+    s.apply(jobs_change(vec![first.clone()])).await.unwrap();
+    let got = s.claim_jobs("w1", NOW, 30, 10).await.unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![first.id]);
+    let twin = job("seal", Some("seal:e1"), NOW, 5);
+    let other = job("seal", Some("seal:e2"), NOW, 5);
+    let plain = job("email", None, NOW, 5);
+    s.apply(jobs_change(vec![
+        twin.clone(),
+        other.clone(),
+        plain.clone(),
+    ]))
+    .await
+    .unwrap();
+    let mut got: Vec<JobId> = s
+        .claim_jobs("w2", NOW + 1, 30, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    got.sort();
+    let mut expected = vec![other.id, plain.id];
+    expected.sort();
+    assert_eq!(got, expected, "the twin waits");
+    s.finish_job(first.id, NOW + 2).await.unwrap();
+    let got = s.claim_jobs("w2", NOW + 2, 30, 10).await.unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![twin.id]);
+    for done in [&twin, &other, &plain] {
+        s.finish_job(done.id, NOW + 2).await.unwrap();
+    }
+
+    // A twin whose worker died (its lease ran out) holds nobody back.
+    let stuck = job("seal", Some("seal:e3"), NOW, 5);
+    s.apply(jobs_change(vec![stuck.clone()])).await.unwrap();
+    assert_eq!(s.claim_jobs("w3", NOW + 3, 30, 10).await.unwrap().len(), 1);
+    let waiting = job("seal", Some("seal:e3"), NOW, 5);
+    s.apply(jobs_change(vec![waiting.clone()])).await.unwrap();
+    assert!(s
+        .claim_jobs("w4", NOW + 33, 30, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let got: Vec<JobId> = s
+        .claim_jobs("w4", NOW + 34, 30, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert!(
+        got.contains(&waiting.id) && got.contains(&stuck.id),
+        "{got:?}"
+    );
 }
 
 /// Failures are counted per key in a window; the one that reaches the limit locks the key, once;

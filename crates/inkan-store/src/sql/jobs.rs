@@ -46,9 +46,15 @@ impl crate::JobStore for SqlStore {
         let exhausted = "UPDATE jobs SET status = 'failed', locked_until = NULL, \
              updated_at = $1, last_error = $2 \
              WHERE status = 'running' AND locked_until < $1 AND attempts >= max_attempts";
+        // A queued job waits while a job of the same `dedupe_key` runs under a live lease: the
+        // running one works on the same thing (an envelope's seal, which seals whatever is
+        // signed by then), and running both at once did its work twice, one of them thrown
+        // away at commit. When the running one ends, the queued one does what is left.
         let sql = format!(
             "WITH due AS (SELECT id FROM jobs \
-             WHERE (status = 'queued' AND run_at <= $2) \
+             WHERE (status = 'queued' AND run_at <= $2 AND (dedupe_key IS NULL OR NOT EXISTS \
+                 (SELECT 1 FROM jobs AS twin WHERE twin.status = 'running' \
+                  AND twin.dedupe_key = jobs.dedupe_key AND twin.locked_until >= $2))) \
              OR (status = 'running' AND locked_until < $2 AND attempts < max_attempts) \
              ORDER BY run_at, id LIMIT $4{}) \
              UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $3, \
