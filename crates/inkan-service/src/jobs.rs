@@ -205,6 +205,21 @@ impl Inkan {
 }
 
 impl Worker {
+    /// Up to `count` due jobs, leased to this worker.
+    async fn claim(&self, now: i64, count: usize) -> Result<Vec<Job>> {
+        let settings = &self.inkan.settings;
+        Ok(self
+            .inkan
+            .store
+            .claim_jobs(
+                &settings.worker_id,
+                now,
+                settings.job_lease_seconds,
+                u32::try_from(count).unwrap_or(u32::MAX),
+            )
+            .await?)
+    }
+
     /// One round: expiry, then due jobs — up to `worker_jobs` at once, a new one claimed as
     /// each finishes, until `batch` have been started or none is due. Returns the jobs run.
     pub async fn run_once(&self) -> Result<usize> {
@@ -222,15 +237,7 @@ impl Worker {
             let free = parallel.saturating_sub(running.len());
             let wanted = free.min((self.batch as usize).saturating_sub(started));
             if wanted > 0 {
-                let jobs = inkan
-                    .store
-                    .claim_jobs(
-                        &inkan.settings.worker_id,
-                        inkan.now(),
-                        inkan.settings.job_lease_seconds,
-                        u32::try_from(wanted).unwrap_or(u32::MAX),
-                    )
-                    .await?;
+                let jobs = self.claim(inkan.now(), wanted).await?;
                 for job in jobs {
                     started += 1;
                     running.spawn_on(attempt(inkan.clone(), job), &background);
@@ -286,15 +293,7 @@ impl Worker {
             }
             let free = parallel.saturating_sub(running.len());
             if free > 0 {
-                let claimed = inkan
-                    .store
-                    .claim_jobs(
-                        &inkan.settings.worker_id,
-                        now,
-                        inkan.settings.job_lease_seconds,
-                        u32::try_from(free).unwrap_or(u32::MAX),
-                    )
-                    .await;
+                let claimed = self.claim(now, free).await;
                 match claimed {
                     Ok(jobs) => {
                         for job in jobs {
