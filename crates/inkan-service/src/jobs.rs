@@ -225,6 +225,7 @@ impl Worker {
     pub async fn run_once(&self) -> Result<usize> {
         let inkan = &self.inkan;
         inkan.expire_due().await?;
+        inkan.store.fail_abandoned_jobs(inkan.now()).await?;
         let parallel = inkan.settings.worker_jobs.max(1);
         let background = crate::background::handle();
         // Dropped with the round (the worker stopped): every job in it stops, as it would with
@@ -289,6 +290,9 @@ impl Worker {
                 last_expiry = now;
                 if let Err(e) = inkan.expire_due().await {
                     tracing::error!(error = %e, "expiring envelopes failed; tried again in a second");
+                }
+                if let Err(e) = inkan.store.fail_abandoned_jobs(now).await {
+                    tracing::error!(error = %e, "failing abandoned jobs failed; tried again in a second");
                 }
             }
             let free = parallel.saturating_sub(running.len());

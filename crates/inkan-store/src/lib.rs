@@ -328,6 +328,11 @@ pub trait JobStore {
         lease_seconds: i64,
         limit: u32,
     ) -> Result<Vec<Job>>;
+    /// Fails for good every running job whose lease ran out with no attempt left: its worker
+    /// stopped before finishing it on every attempt (it crashed on this job, or the job ran
+    /// past its lease each time). [`claim_jobs`](Self::claim_jobs) never takes such a job;
+    /// workers call this once a second, so that it shows as failed. Returns how many.
+    async fn fail_abandoned_jobs(&self, now: i64) -> Result<u64>;
     /// The job succeeded. [`StoreError::NotFound`] if there is no such job.
     async fn finish_job(&self, id: JobId, now: i64) -> Result<()>;
     /// The attempt failed: queued again at `retry_at`, or `Failed` once `attempts` reached

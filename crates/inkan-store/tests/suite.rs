@@ -1668,6 +1668,12 @@ async fn a_job_whose_worker_always_dies_fails_after_its_attempts(ctx: Ctx) {
     s.apply(jobs_change(vec![other.clone()])).await.unwrap();
     let got = s.claim_jobs("w", at, 30, 10).await.unwrap();
     assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![other.id]);
+    // Out of attempts, it is never claimed again; the workers' sweep fails it.
+    assert_eq!(
+        s.job(poison.id).await.unwrap().unwrap().status,
+        JobStatus::Running
+    );
+    assert_eq!(s.fail_abandoned_jobs(at).await.unwrap(), 1);
     let failed = s.job(poison.id).await.unwrap().unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
     assert_eq!(failed.locked_until, None);

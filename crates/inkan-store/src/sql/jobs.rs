@@ -40,12 +40,8 @@ impl crate::JobStore for SqlStore {
         limit: u32,
     ) -> Result<Vec<Job>> {
         // One statement: on PostgreSQL the CTE's rows stay locked until the UPDATE
-        // (others skip them); on SQLite the statement holds the write lock throughout.
-        // A job whose worker died during every allowed attempt (it crashed on it, or ran
-        // past its lease each time) is failed for good instead of claimed forever.
-        let exhausted = "UPDATE jobs SET status = 'failed', locked_until = NULL, \
-             updated_at = $1, last_error = $2 \
-             WHERE status = 'running' AND locked_until < $1 AND attempts >= max_attempts";
+        // (others skip them); on SQLite the statement holds the write lock throughout. A job
+        // out of attempts is never taken over (`fail_abandoned_jobs` fails it).
         // A queued job waits while a job of the same `dedupe_key` runs under a live lease: the
         // running one works on the same thing (an envelope's seal, which seals whatever is
         // signed by then), and running both at once did its work twice, one of them thrown
@@ -66,14 +62,6 @@ impl crate::JobStore for SqlStore {
         let (_turn, mut tx) = self.begin_write().await?;
         // Decoded before the commit: an unreadable row claims nothing.
         let result: Result<Vec<Job>> = async {
-            sqlx::query(exhausted)
-                .bind(now)
-                .bind(
-                    "its worker stopped before finishing it on every attempt \
-                     (it crashed on this job, or the job ran past its lease)",
-                )
-                .execute(&mut *tx)
-                .await?;
             let found = sqlx::query(&sql)
                 .bind(worker)
                 .bind(now)
@@ -87,6 +75,23 @@ impl crate::JobStore for SqlStore {
         let mut jobs = Self::end(tx, result).await?;
         jobs.sort_by_key(|j| (j.run_at, j.id));
         Ok(jobs)
+    }
+
+    async fn fail_abandoned_jobs(&self, now: i64) -> Result<u64> {
+        let _turn = self.write_turn().await;
+        let failed = sqlx::query(
+            "UPDATE jobs SET status = 'failed', locked_until = NULL, \
+             updated_at = $1, last_error = $2 \
+             WHERE status = 'running' AND locked_until < $1 AND attempts >= max_attempts",
+        )
+        .bind(now)
+        .bind(
+            "its worker stopped before finishing it on every attempt \
+             (it crashed on this job, or the job ran past its lease)",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(failed.rows_affected())
     }
 
     async fn finish_job(&self, id: JobId, now: i64) -> Result<()> {

@@ -209,22 +209,18 @@ impl SqlStore {
         organizations.dedup();
         for org in organizations {
             let org_text = org.to_string();
-            sqlx::query(
+            // The head, created at the genesis hash the first time, and locked until the
+            // transaction ends (the no-op update takes the row lock on PostgreSQL, as `FOR
+            // UPDATE` would; SQLite's write lock is held already): one statement.
+            let head = sqlx::query(
                 "INSERT INTO audit_heads (organization, seq, hash) VALUES ($1, 0, $2) \
-                 ON CONFLICT (organization) DO NOTHING",
+                 ON CONFLICT (organization) DO UPDATE SET seq = audit_heads.seq \
+                 RETURNING seq, hash",
             )
             .bind(&org_text)
             .bind(GENESIS_HASH)
-            .execute(&mut **tx)
+            .fetch_one(&mut **tx)
             .await?;
-            let sql = format!(
-                "SELECT seq, hash FROM audit_heads WHERE organization = $1{}",
-                self.backend.for_update()
-            );
-            let head = sqlx::query(&sql)
-                .bind(&org_text)
-                .fetch_one(&mut **tx)
-                .await?;
             let mut seq: i64 = rows::Get::int(&head, "seq")?;
             let mut prev: String = rows::Get::text(&head, "hash")?;
             for entry in entries.iter().filter(|e| e.organization == org) {
