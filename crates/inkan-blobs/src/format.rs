@@ -9,9 +9,26 @@
 //! wrapped data key    w bytes  MasterKey::wrap output
 //! nonce               12 bytes random, for the content
 //! header check        8 bytes  SHA-256 of all the bytes above, truncated
-//! ciphertext          the plaintext's length
+//! ciphertext          the content's length
 //! tag                 16 bytes
 //! ```
+//!
+//! A *continuation* (version 2) holds only what a revision appends to an earlier blob, its
+//! base: its plaintext is the base's plaintext followed by its own content. Between the nonce
+//! and the header check it names the base exactly as it was when the continuation was written:
+//!
+//! ```text
+//! base key length     2 bytes  big-endian, 1..=MAX_KEY_LEN
+//! base key            n bytes  a blob key in the same folder as this blob's key
+//! base length         8 bytes  big-endian, the base's whole plaintext length
+//! base tag            16 bytes the tag that ends the base's stored object
+//! ```
+//!
+//! A PDF's revisions are incremental updates, each the previous file with an update appended;
+//! stored as continuations, an envelope's documents take their size once, not once per
+//! signature, and a signature writes and encrypts a few kilobytes instead of the whole file.
+//! The base's tag is the last 16 bytes of its object, under a data key of its own: a base
+//! replaced since (even by the same plaintext) no longer matches, and the read fails.
 //!
 //! The content is authenticated with associated data = the whole header followed by the blob
 //! key. So any changed byte, a truncation, or an object moved or swapped under another key fails
@@ -30,16 +47,77 @@ use crate::{BlobError, BlobKey, MasterKey, MasterKeyError};
 
 /// First bytes of every stored object.
 pub const MAGIC: &[u8; 4] = b"INKB";
-/// The format version written by this build.
+/// The format version of a whole object.
 pub const VERSION: u8 = 1;
+/// The format version of a continuation: the base's plaintext, then the object's own content.
+pub const CONTINUATION: u8 = 2;
 const CHECK_LEN: usize = 8;
 const MAX_WRAPPED_LEN: usize = 1024;
+
+/// The blob a continuation continues, as it was when the continuation was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    pub key: BlobKey,
+    /// The length of the base's whole plaintext.
+    pub len: u64,
+    /// The tag that ends the base's stored object: it names that very object.
+    pub tag: [u8; TAG_LEN],
+}
+
+/// The folder of a blob key: everything before its last `/` (`""` at the top).
+fn folder(key: &BlobKey) -> &str {
+    key.as_str()
+        .rsplit_once('/')
+        .map_or("", |(folder, _)| folder)
+}
+
+/// Whether `key` may continue `base`: another blob of the same folder (a document's revisions
+/// lie together), so that a continuation never reaches into another envelope's or tenant's
+/// blobs.
+pub(crate) fn may_continue(key: &BlobKey, base: &BlobKey) -> bool {
+    key != base && folder(key) == folder(base)
+}
+
+/// The tag that ends a stored object (all zeros for an object too short to have one, which
+/// then fails to open anyway).
+pub(crate) fn object_tag(object: &[u8]) -> [u8; TAG_LEN] {
+    let mut tag = [0u8; TAG_LEN];
+    if let Some(at) = object.len().checked_sub(TAG_LEN) {
+        tag.copy_from_slice(&object[at..]);
+    }
+    tag
+}
 
 /// Encrypts `plaintext` for `key` under a fresh data key wrapped by `master`.
 pub(crate) fn seal(
     master: &dyn MasterKey,
     key: &BlobKey,
     plaintext: &[u8],
+) -> Result<Vec<u8>, BlobError> {
+    seal_object(master, key, None, plaintext)
+}
+
+/// Encrypts `appended` for `key` as a continuation of `base` (see the module's documentation).
+pub(crate) fn seal_continuation(
+    master: &dyn MasterKey,
+    key: &BlobKey,
+    base: &Base,
+    appended: &[u8],
+) -> Result<Vec<u8>, BlobError> {
+    if !may_continue(key, &base.key) {
+        return Err(BlobError::InvalidKey {
+            key: key.to_string(),
+            reason: "a continuation's base must be another blob of the same folder",
+        });
+    }
+    seal_object(master, key, Some(base), appended)
+}
+
+fn seal_object(
+    master: &dyn MasterKey,
+    key: &BlobKey,
+    base: Option<&Base>,
+    content: &[u8],
 ) -> Result<Vec<u8>, BlobError> {
     let dek = DataKey::generate();
     let wrapped = master.wrap(&dek)?;
@@ -58,21 +136,34 @@ pub(crate) fn seal(
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
 
-    let header_len = 4 + 1 + 1 + id.len() + 2 + wrapped.len() + NONCE_LEN + CHECK_LEN;
-    let mut out = Vec::with_capacity(header_len + plaintext.len() + TAG_LEN);
+    let base_len = base.map_or(0, |b| 2 + b.key.as_str().len() + 8 + TAG_LEN);
+    let header_len = 4 + 1 + 1 + id.len() + 2 + wrapped.len() + NONCE_LEN + base_len + CHECK_LEN;
+    let mut out = Vec::with_capacity(header_len + content.len() + TAG_LEN);
     out.extend_from_slice(MAGIC);
-    out.push(VERSION);
+    out.push(if base.is_some() {
+        CONTINUATION
+    } else {
+        VERSION
+    });
     out.push(id_len);
     out.extend_from_slice(id);
     out.extend_from_slice(&wrapped_len.to_be_bytes());
     out.extend_from_slice(&wrapped);
     out.extend_from_slice(&nonce);
+    if let Some(base) = base {
+        // A BlobKey is at most MAX_KEY_LEN (< 65536) bytes.
+        let name = base.key.as_str().as_bytes();
+        out.extend_from_slice(&u16::try_from(name.len()).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(name);
+        out.extend_from_slice(&base.len.to_be_bytes());
+        out.extend_from_slice(&base.tag);
+    }
     let check = Sha256::digest(&out);
     out.extend_from_slice(&check[..CHECK_LEN]);
     debug_assert_eq!(out.len(), header_len);
 
     let aad = associated_data(&out, key);
-    out.extend_from_slice(plaintext);
+    out.extend_from_slice(content);
     let failed = || MasterKeyError::WrapFailed {
         id: master.id().to_string(),
     };
@@ -95,6 +186,8 @@ pub(crate) struct Header<'a> {
     pub master_key_id: &'a str,
     pub wrapped: &'a [u8],
     pub nonce: &'a [u8],
+    /// What a continuation continues; `None` for a whole object.
+    pub base: Option<Base>,
     /// Length of the header, where the ciphertext starts.
     pub len: usize,
 }
@@ -121,6 +214,19 @@ pub(crate) fn parse_header<'a>(key: &BlobKey, object: &'a [u8]) -> Result<Header
     ]));
     let wrapped = reader.take(wrapped_len).ok_or_else(truncated)?;
     let nonce = reader.take(NONCE_LEN).ok_or_else(truncated)?;
+    let base = match version {
+        CONTINUATION => {
+            let name_len = usize::from(u16::from_be_bytes([
+                reader.byte().ok_or_else(truncated)?,
+                reader.byte().ok_or_else(truncated)?,
+            ]));
+            let name = reader.take(name_len).ok_or_else(truncated)?;
+            let len = reader.take(8).ok_or_else(truncated)?;
+            let tag = reader.take(TAG_LEN).ok_or_else(truncated)?;
+            Some((name, len, tag))
+        }
+        _ => None,
+    };
     let checked = reader.at;
     let check = reader.take(CHECK_LEN).ok_or_else(truncated)?;
     let len = reader.at;
@@ -128,12 +234,33 @@ pub(crate) fn parse_header<'a>(key: &BlobKey, object: &'a [u8]) -> Result<Header
         return Err(corrupt("its header is damaged (header check mismatch)"));
     }
     // Checked after the header check, so a damaged version byte reads as damage.
-    if version != VERSION {
+    if version != VERSION && version != CONTINUATION {
         return Err(corrupt(&format!(
             "it uses format version {version}, which this build does not read \
-             (only version {VERSION}); it was written by a newer Inkan"
+             (only versions {VERSION} and {CONTINUATION}); it was written by a newer Inkan"
         )));
     }
+    let base = match base {
+        None => None,
+        Some((name, len, tag)) => {
+            let base = std::str::from_utf8(name)
+                .ok()
+                .and_then(|name| BlobKey::new(name).ok())
+                .filter(|base| may_continue(key, base))
+                .ok_or_else(|| {
+                    corrupt("it continues a blob that is not another blob of its folder")
+                })?;
+            let mut len_bytes = [0u8; 8];
+            len_bytes.copy_from_slice(len);
+            let mut tag_bytes = [0u8; TAG_LEN];
+            tag_bytes.copy_from_slice(tag);
+            Some(Base {
+                key: base,
+                len: u64::from_be_bytes(len_bytes),
+                tag: tag_bytes,
+            })
+        }
+    };
     if id_len == 0 || wrapped_len == 0 || wrapped_len > MAX_WRAPPED_LEN {
         return Err(corrupt("its header has an empty key id or wrapped key"));
     }
@@ -146,17 +273,38 @@ pub(crate) fn parse_header<'a>(key: &BlobKey, object: &'a [u8]) -> Result<Header
         master_key_id,
         wrapped,
         nonce,
+        base,
         len,
     })
 }
 
-/// Decrypts a stored object; the master key is chosen by the id in its header.
+/// Decrypts a stored object that is whole (not a continuation); the master key is chosen by
+/// the id in its header.
 pub(crate) fn open(
     masters: &[Arc<dyn MasterKey>],
     key: &BlobKey,
-    mut object: Vec<u8>,
+    object: Vec<u8>,
 ) -> Result<Vec<u8>, BlobError> {
+    match open_content(masters, key, object)? {
+        (content, None) => Ok(content),
+        (_, Some(base)) => Err(BlobError::Corrupt {
+            key: key.to_string(),
+            reason: format!(
+                "it is a continuation of blob {}, where a whole object was expected",
+                base.key
+            ),
+        }),
+    }
+}
+
+/// Decrypts a stored object's own content; for a continuation, also what it continues.
+pub(crate) fn open_content(
+    masters: &[Arc<dyn MasterKey>],
+    key: &BlobKey,
+    mut object: Vec<u8>,
+) -> Result<(Vec<u8>, Option<Base>), BlobError> {
     let header = parse_header(key, &object)?;
+    let base = header.base.clone();
     let master = masters
         .iter()
         .find(|m| m.id() == header.master_key_id)
@@ -196,7 +344,7 @@ pub(crate) fn open(
         .map_err(|_| altered())?;
     object.truncate(tag_at);
     object.drain(..header_len);
-    Ok(object)
+    Ok((object, base))
 }
 
 /// AES-256-GCM under a data key, as ring implements it: the same cipher as RustCrypto's

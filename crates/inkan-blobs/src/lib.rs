@@ -23,4 +23,4 @@ pub use error::{BlobError, MasterKeyError, Result};
 pub use key::{BlobKey, MAX_KEY_LEN};
 pub use master::{DataKey, FileMasterKey, MasterKey, MasterKeyConfig, KEY_LEN};
 pub use pkcs11::Pkcs11MasterKey;
-pub use store::{BlobConfig, BlobInfo, BlobStore};
+pub use store::{BlobConfig, BlobInfo, BlobStore, Revision};

@@ -91,6 +91,40 @@ pub struct BlobInfo {
     pub sha256: String,
 }
 
+/// A blob's plaintext as read, naming the exact stored object it came from: a later revision
+/// that appends to it is stored as a continuation ([`BlobStore::put_after`]).
+pub struct Revision {
+    /// The plaintext.
+    pub bytes: Vec<u8>,
+    /// The stored object the plaintext came from (its top object, for a continuation).
+    origin: format::Base,
+    /// How many stored objects make it: 1 for a whole object, one more per continuation.
+    objects: usize,
+}
+
+impl Revision {
+    /// The key it was read from.
+    pub fn key(&self) -> &BlobKey {
+        &self.origin.key
+    }
+}
+
+impl fmt::Debug for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Revision")
+            .field("key", &self.origin.key)
+            .field("len", &self.bytes.len())
+            .field("objects", &self.objects)
+            .finish()
+    }
+}
+
+/// The longest chain of continuations read: more is damage (or a loop) in the store.
+const MAX_OBJECTS_READ: usize = 64;
+/// A revision read from this many objects is written whole, not as one more continuation:
+/// reads stay short however many times a document is signed or timestamped again.
+const MAX_OBJECTS_WRITTEN: usize = 16;
+
 /// Encrypted blobs in a backend.
 ///
 /// Each `put` encrypts under a fresh data key and writes one object; each `get` checks the
@@ -212,19 +246,50 @@ impl BlobStore {
 
     /// Encrypts `plaintext` and stores it under `key`, replacing any blob there.
     pub async fn put(&self, key: &BlobKey, plaintext: &[u8]) -> Result<BlobInfo> {
-        let info = BlobInfo {
-            size: plaintext.len() as u64,
-            sha256: hex::encode(Sha256::digest(plaintext)),
-        };
+        let info = BlobInfo::of(plaintext);
         let masters = Arc::clone(&self.masters);
         let (blob_key, plaintext) = (key.clone(), plaintext.to_vec());
+        let sealed =
+            blocking(move || format::seal(first_master(&masters)?.as_ref(), &blob_key, &plaintext))
+                .await?;
+        self.store_object(key, sealed).await?;
+        Ok(info)
+    }
+
+    /// Stores `plaintext`, a new revision of `previous`, under `key`: when it is `previous`
+    /// with bytes appended (a PDF's incremental update) and `key` lies in the same folder, only
+    /// the appended bytes are encrypted and written, as a continuation of `previous`'s object
+    /// (see [`format`](mod@format)); otherwise the whole plaintext, as [`put`](Self::put).
+    /// Reading `key` gives the whole plaintext either way. `previous`'s object must stay where
+    /// it is for as long as `key` is kept (revisions are never replaced).
+    pub async fn put_after(
+        &self,
+        key: &BlobKey,
+        previous: &Revision,
+        plaintext: &[u8],
+    ) -> Result<BlobInfo> {
+        let continues = previous.objects < MAX_OBJECTS_WRITTEN
+            && format::may_continue(key, &previous.origin.key)
+            && plaintext.starts_with(&previous.bytes);
+        if !continues {
+            return self.put(key, plaintext).await;
+        }
+        let info = BlobInfo::of(plaintext);
+        let masters = Arc::clone(&self.masters);
+        let base = previous.origin.clone();
+        let blob_key = key.clone();
+        let appended = plaintext[previous.bytes.len()..].to_vec();
         let sealed = blocking(move || {
-            let master = masters
-                .first()
-                .ok_or_else(|| BlobError::Config("the blob store has no master key".to_string()))?;
-            format::seal(master.as_ref(), &blob_key, &plaintext)
+            let master = first_master(&masters)?;
+            format::seal_continuation(master.as_ref(), &blob_key, &base, &appended)
         })
         .await?;
+        self.store_object(key, sealed).await?;
+        Ok(info)
+    }
+
+    /// Writes a sealed object; on a local folder, durably.
+    async fn store_object(&self, key: &BlobKey, sealed: Vec<u8>) -> Result<()> {
         let path = object_path(key)?;
         self.backend
             .put(&path, PutPayload::from(sealed))
@@ -238,7 +303,7 @@ impl BlobStore {
             })
             .await?;
         }
-        Ok(info)
+        Ok(())
     }
 
     /// Encrypts a small secret that is kept elsewhere (a database column) exactly as blobs are
@@ -247,13 +312,7 @@ impl BlobStore {
     pub async fn seal_secret(&self, context: &BlobKey, plaintext: &[u8]) -> Result<Vec<u8>> {
         let masters = Arc::clone(&self.masters);
         let (context, plaintext) = (context.clone(), plaintext.to_vec());
-        blocking(move || {
-            let master = masters
-                .first()
-                .ok_or_else(|| BlobError::Config("the blob store has no master key".to_string()))?;
-            format::seal(master.as_ref(), &context, &plaintext)
-        })
-        .await
+        blocking(move || format::seal(first_master(&masters)?.as_ref(), &context, &plaintext)).await
     }
 
     /// The plaintext of [`BlobStore::seal_secret`]'s output, checked against `context`.
@@ -266,6 +325,49 @@ impl BlobStore {
     /// The plaintext of the blob under `key`, after checking that it is exactly what was put
     /// there under that key.
     pub async fn get(&self, key: &BlobKey) -> Result<Vec<u8>> {
+        Ok(self.read(key).await?.bytes)
+    }
+
+    /// The plaintext of the blob under `key`, checked as by [`get`](Self::get), with what names
+    /// its stored object: a new revision of it can then be stored with
+    /// [`put_after`](Self::put_after). A continuation is read with the objects it continues,
+    /// each checked to be the very object it was written after.
+    pub async fn read(&self, key: &BlobKey) -> Result<Revision> {
+        // The stored objects, from `key` down to the first whole one.
+        let mut objects: Vec<(BlobKey, Vec<u8>)> = Vec::new();
+        let mut at = key.clone();
+        loop {
+            let object = match self.fetch(&at).await {
+                Err(BlobError::NotFound { .. }) if !objects.is_empty() => {
+                    return Err(BlobError::Corrupt {
+                        key: key.to_string(),
+                        reason: format!("it continues blob {at}, which is missing"),
+                    })
+                }
+                fetched => fetched?,
+            };
+            let base = format::parse_header(&at, &object)?.base;
+            objects.push((at, object));
+            match base {
+                Some(_) if objects.len() == MAX_OBJECTS_READ => {
+                    return Err(BlobError::Corrupt {
+                        key: key.to_string(),
+                        reason: format!(
+                            "it continues a chain of more than {MAX_OBJECTS_READ} stored objects"
+                        ),
+                    })
+                }
+                Some(base) => at = base.key,
+                None => break,
+            }
+        }
+        let masters = Arc::clone(&self.masters);
+        let top = key.clone();
+        blocking(move || assemble(&masters, &top, objects)).await
+    }
+
+    /// One stored object, as its bytes.
+    async fn fetch(&self, key: &BlobKey) -> Result<Vec<u8>> {
         let path = object_path(key)?;
         let object = self
             .backend
@@ -275,9 +377,7 @@ impl BlobStore {
             .bytes()
             .await
             .map_err(|e| self.backend_error(key, e))?;
-        let masters = Arc::clone(&self.masters);
-        let blob_key = key.clone();
-        blocking(move || format::open(&masters, &blob_key, Vec::from(object))).await
+        Ok(Vec::from(object))
     }
 
     /// Removes the blob under `key`. Removing a blob that is not there succeeds, so a retried
@@ -370,6 +470,82 @@ fn sync_file_and_folder(file: &Path) {
     if let Some(Ok(dir)) = file.parent().map(std::fs::File::open) {
         let _ = dir.sync_all();
     }
+}
+
+impl BlobInfo {
+    fn of(plaintext: &[u8]) -> Self {
+        BlobInfo {
+            size: plaintext.len() as u64,
+            sha256: hex::encode(Sha256::digest(plaintext)),
+        }
+    }
+}
+
+fn first_master(masters: &[Arc<dyn MasterKey>]) -> Result<&Arc<dyn MasterKey>> {
+    masters
+        .first()
+        .ok_or_else(|| BlobError::Config("the blob store has no master key".to_string()))
+}
+
+/// The plaintext of `top` from its stored objects (`top`'s first, each continuation followed by
+/// the object it continues): each object opened, and each continuation checked to continue
+/// exactly the object below it, whole.
+fn assemble(
+    masters: &[Arc<dyn MasterKey>],
+    top: &BlobKey,
+    objects: Vec<(BlobKey, Vec<u8>)>,
+) -> Result<Revision> {
+    let count = objects.len();
+    let mut below: Option<(format::Base, Vec<u8>)> = None;
+    for (key, object) in objects.into_iter().rev() {
+        let tag = format::object_tag(&object);
+        let (content, base) = format::open_content(masters, &key, object)?;
+        let bytes = match (below.take(), base) {
+            (None, None) => content,
+            (Some((origin, mut bytes)), Some(base)) => {
+                if base.key != origin.key
+                    || base.tag != origin.tag
+                    || base.len != bytes.len() as u64
+                {
+                    return Err(BlobError::Corrupt {
+                        key: top.to_string(),
+                        reason: format!(
+                            "blob {key} continues blob {} as it was when written, and that \
+                             blob was replaced or damaged since",
+                            base.key
+                        ),
+                    });
+                }
+                bytes.extend_from_slice(&content);
+                bytes
+            }
+            // `read` follows each continuation down to a whole object, and no further.
+            _ => {
+                return Err(BlobError::Corrupt {
+                    key: top.to_string(),
+                    reason: format!(
+                        "its chain of stored objects changed while it was read ({key})"
+                    ),
+                })
+            }
+        };
+        below = Some((
+            format::Base {
+                key,
+                len: bytes.len() as u64,
+                tag,
+            },
+            bytes,
+        ));
+    }
+    let (origin, bytes) = below.ok_or_else(|| BlobError::NotFound {
+        key: top.to_string(),
+    })?;
+    Ok(Revision {
+        bytes,
+        origin,
+        objects: count,
+    })
 }
 
 async fn blocking<T: Send + 'static>(

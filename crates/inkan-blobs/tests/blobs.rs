@@ -279,6 +279,159 @@ async fn swapped_or_moved_objects_are_detected() {
     }
 }
 
+/// A revision that appends to the one before (a PDF's incremental update) is stored as the
+/// bytes it appends; reading gives the whole plaintext, on both backends.
+#[tokio::test]
+async fn a_revision_that_appends_stores_what_it_appends() {
+    for backend in backends().await {
+        let (name, store) = (backend.name, &backend.store);
+        let (r0, r1, r2) = (
+            key("org/a/env/e/doc/1/r0"),
+            key("org/a/env/e/doc/1/r1"),
+            key("org/a/env/e/doc/1/r2"),
+        );
+        let original = content(300_000, 1);
+        store.put(&r0, &original).await.unwrap();
+        let mut signed = original.clone();
+        signed.extend_from_slice(&content(5_000, 2));
+        let info = store
+            .put_after(&r1, &store.read(&r0).await.unwrap(), &signed)
+            .await
+            .unwrap();
+        assert_eq!(
+            (info.size, info.sha256.clone()),
+            (signed.len() as u64, hex::encode(Sha256::digest(&signed)))
+        );
+        let mut sealed = signed.clone();
+        sealed.extend_from_slice(&content(8_000, 3));
+        store
+            .put_after(&r2, &store.read(&r1).await.unwrap(), &sealed)
+            .await
+            .unwrap();
+        assert_eq!(store.get(&r1).await.unwrap(), signed, "{name}");
+        assert_eq!(store.get(&r2).await.unwrap(), sealed, "{name}");
+        assert_eq!(store.get(&r0).await.unwrap(), original, "{name}");
+        // Each continuation's object holds what it appends, not the document again.
+        let size = |k: &BlobKey| std::fs::metadata(backend.object(k)).unwrap().len();
+        assert!(size(&r1) < 5_000 + 300, "{name}: r1 is {} bytes", size(&r1));
+        assert!(size(&r2) < 8_000 + 300, "{name}: r2 is {} bytes", size(&r2));
+        assert!(size(&r0) > 300_000, "{name}");
+        // Nothing appended in the clear.
+        assert!(!contains(
+            &std::fs::read(backend.object(&r2)).unwrap(),
+            &sealed[sealed.len() - 64..]
+        ));
+
+        // Not an append (the bytes before changed): stored whole.
+        let r3 = key("org/a/env/e/doc/1/r3");
+        let mut rewritten = sealed.clone();
+        rewritten[10] ^= 1;
+        store
+            .put_after(&r3, &store.read(&r2).await.unwrap(), &rewritten)
+            .await
+            .unwrap();
+        assert!(size(&r3) > 300_000, "{name}");
+        assert_eq!(store.get(&r3).await.unwrap(), rewritten);
+        // Another folder (another document, envelope or tenant): stored whole.
+        let elsewhere = key("org/b/env/f/doc/2/r1");
+        store
+            .put_after(&elsewhere, &store.read(&r2).await.unwrap(), &sealed)
+            .await
+            .unwrap();
+        assert!(size(&elsewhere) > 300_000, "{name}");
+        assert_eq!(store.get(&elsewhere).await.unwrap(), sealed);
+    }
+}
+
+/// A continuation reads only over the very objects it was written after: a base replaced
+/// (even by the same plaintext), removed, or damaged makes it unreadable, never wrong.
+#[tokio::test]
+async fn a_continuation_whose_base_changed_is_refused() {
+    for backend in backends().await {
+        let (name, store) = (backend.name, &backend.store);
+        let (r0, r1) = (key("org/a/env/e/doc/1/r0"), key("org/a/env/e/doc/1/r1"));
+        let original = content(50_000, 4);
+        store.put(&r0, &original).await.unwrap();
+        let mut signed = original.clone();
+        signed.extend_from_slice(b"%% an incremental update");
+        store
+            .put_after(&r1, &store.read(&r0).await.unwrap(), &signed)
+            .await
+            .unwrap();
+        let base_object = std::fs::read(backend.object(&r0)).unwrap();
+        let continuation = std::fs::read(backend.object(&r1)).unwrap();
+
+        // Every byte of the continuation matters, its base's name, length and tag included.
+        for i in 0..continuation.len() {
+            let mut damaged = continuation.clone();
+            damaged[i] ^= 0x01;
+            std::fs::write(backend.object(&r1), &damaged).unwrap();
+            assert_corrupt(store.get(&r1).await, &format!("{name}: byte {i}"));
+        }
+        std::fs::write(backend.object(&r1), &continuation).unwrap();
+        assert_eq!(store.get(&r1).await.unwrap(), signed);
+
+        // The base written again with the same plaintext: another object.
+        store.put(&r0, &original).await.unwrap();
+        let err = store.get(&r1).await.unwrap_err();
+        assert!(
+            matches!(&err, BlobError::Corrupt { reason, .. } if reason.contains("replaced")),
+            "{name}: {err}"
+        );
+        // The base removed.
+        store.delete(&r0).await.unwrap();
+        let err = store.get(&r1).await.unwrap_err();
+        assert!(
+            matches!(&err, BlobError::Corrupt { reason, .. } if reason.contains("missing")),
+            "{name}: {err}"
+        );
+        // The base damaged: the base's own check refuses it.
+        let mut damaged = base_object.clone();
+        damaged[base_object.len() / 2] ^= 0x01;
+        std::fs::write(backend.object(&r0), &damaged).unwrap();
+        assert_corrupt(store.get(&r1).await, &format!("{name}: damaged base"));
+        // The original base back: readable again.
+        std::fs::write(backend.object(&r0), &base_object).unwrap();
+        assert_eq!(store.get(&r1).await.unwrap(), signed, "{name}");
+        // A continuation moved into another folder is refused (it would reach its base there).
+        let moved = key("org/b/env/f/doc/1/r1");
+        std::fs::create_dir_all(backend.object(&moved).parent().unwrap()).unwrap();
+        std::fs::write(backend.object(&moved), &continuation).unwrap();
+        assert_corrupt(
+            store.get(&moved).await,
+            &format!("{name}: moved continuation"),
+        );
+    }
+}
+
+/// However often a document is revised, a read opens a bounded number of objects: past 16,
+/// a revision is stored whole again.
+#[tokio::test]
+async fn long_revision_chains_are_cut_by_whole_objects() {
+    let (store, dir) = local_store();
+    let mut plaintext = content(20_000, 5);
+    let first = key("org/a/env/e/doc/1/r0");
+    store.put(&first, &plaintext).await.unwrap();
+    let mut previous = store.read(&first).await.unwrap();
+    let mut whole = Vec::new();
+    for n in 1..=40 {
+        plaintext.extend_from_slice(format!("update {n}\n").as_bytes());
+        let k = key(&format!("org/a/env/e/doc/1/r{n}"));
+        store.put_after(&k, &previous, &plaintext).await.unwrap();
+        if std::fs::metadata(object_file(&dir, k.as_str()))
+            .unwrap()
+            .len()
+            > 20_000
+        {
+            whole.push(n);
+        }
+        previous = store.read(&k).await.unwrap();
+        assert_eq!(previous.bytes, plaintext);
+        assert_eq!(previous.key(), &k);
+    }
+    assert_eq!(whole, vec![16, 32]);
+}
+
 #[tokio::test]
 async fn foreign_objects_are_refused() {
     for backend in backends().await {

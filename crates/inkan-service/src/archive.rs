@@ -222,10 +222,11 @@ impl Inkan {
         item: Item<'_>,
         horizon: i64,
     ) -> Result<(Change, bool)> {
-        let current = self.get_blob(item.blob()).await?;
+        let previous = self.read_blob(item.blob()).await?;
+        let current = &previous.bytes;
         let until = match item.archive_until() {
             Some(until) => until,
-            None => self.engine.archive_horizon(&current)?,
+            None => self.engine.archive_horizon(current)?,
         };
         let mut next = record.clone();
         let mut documents = Vec::new();
@@ -251,7 +252,7 @@ impl Inkan {
             };
             return Ok((change, false));
         }
-        let renewed = self.engine.renew_archive(&current).await?;
+        let renewed = self.engine.renew_archive(current).await?;
         let new_until = self.engine.archive_horizon(&renewed)?;
         if new_until <= until {
             return Err(ServiceError::Unavailable(format!(
@@ -267,7 +268,7 @@ impl Inkan {
             Item::Document(d) => {
                 let revision = d.revision + 1;
                 let key = blob_key(org, record.id(), &format!("doc/{}/r{revision}", d.id));
-                let (size, sha256) = self.put_blob(&key, &renewed).await?;
+                let (size, sha256) = self.put_blob_after(&key, &previous, &renewed).await?;
                 documents.push(DocumentRecord {
                     current_blob: key,
                     revision,
@@ -283,7 +284,7 @@ impl Inkan {
             }
             Item::Certificate(_) => {
                 let key = blob_key(org, record.id(), &format!("certificate/{}", self.now()));
-                let (size, sha256) = self.put_blob(&key, &renewed).await?;
+                let (size, sha256) = self.put_blob_after(&key, &previous, &renewed).await?;
                 next.certificate = Some(StoredCertificate {
                     blob: key,
                     sha256: sha256.clone(),

@@ -179,9 +179,29 @@ impl Inkan {
     }
 
     pub(crate) async fn get_blob(&self, key: &str) -> Result<Vec<u8>> {
+        Ok(self.read_blob(key).await?.bytes)
+    }
+
+    /// A document's revision, to be followed by the next with [`Self::put_blob_after`].
+    pub(crate) async fn read_blob(&self, key: &str) -> Result<inkan_blobs::Revision> {
         let key = inkan_blobs::BlobKey::new(key)
             .map_err(|e| ServiceError::failed(format!("the blob key {key:?}"), e))?;
-        Ok(self.blobs.get(&key).await?)
+        Ok(self.blobs.read(&key).await?)
+    }
+
+    /// Stores the revision that follows `previous`: as the bytes it appends when it is an
+    /// incremental update of it (a signature, a timestamp), so that a document's size is stored
+    /// once, not once per signature.
+    pub(crate) async fn put_blob_after(
+        &self,
+        key: &str,
+        previous: &inkan_blobs::Revision,
+        bytes: &[u8],
+    ) -> Result<(u64, String)> {
+        let key = inkan_blobs::BlobKey::new(key)
+            .map_err(|e| ServiceError::failed(format!("the blob key {key:?}"), e))?;
+        let info = self.blobs.put_after(&key, previous, bytes).await?;
+        Ok((info.size, info.sha256))
     }
 
     /// Sends a draft (送信): approvers are asked first when there are any; otherwise the first

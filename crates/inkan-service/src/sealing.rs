@@ -92,17 +92,25 @@ impl Inkan {
     pub(crate) async fn run_seal(&self, payload: &serde_json::Value) -> Result<()> {
         let job: SealJob = serde_json::from_value(payload.clone())
             .map_err(|e| ServiceError::Invalid(format!("seal job payload: {e}")))?;
+        // The state the next step is computed on: read from the store at first and after a
+        // conflict; after a committed step, what that step wrote (a store read per step less).
+        // A signer who completes meanwhile queues a seal job of their own, which runs when
+        // this one ends: nothing is missed by not reading again. (A step changes neither the
+        // status nor `sealed_at`: the state stays sealable.)
+        let mut known: Option<(EnvelopeRecord, Vec<DocumentRecord>)> = None;
         // Bounded: every iteration either commits a step or returns; conflicts are rare.
         for _ in 0..10_000 {
-            let record = self.load(job.organization, job.envelope).await?;
-            if !matches!(
-                record.envelope.status(),
-                EnvelopeStatus::Sent | EnvelopeStatus::PartiallySigned | EnvelopeStatus::Completed
-            ) || record.sealed_at.is_some()
-            {
-                return Ok(());
-            }
-            let documents = self.store.documents(job.organization, job.envelope).await?;
+            let (record, documents) = match known.take() {
+                Some(state) => state,
+                None => {
+                    let record = self.load(job.organization, job.envelope).await?;
+                    if !Self::sealable(&record) {
+                        return Ok(());
+                    }
+                    let documents = self.store.documents(job.organization, job.envelope).await?;
+                    (record, documents)
+                }
+            };
             let step = documents
                 .iter()
                 .find_map(|d| next_step(&record, d).map(|s| (d, s)));
@@ -114,17 +122,27 @@ impl Inkan {
                 }
                 None => return Ok(()), // waiting for signers
             };
+            let written = written_state(&change, documents);
             match self.store.apply(change).await {
                 Ok(()) if concluding => {
                     self.forget_own_keys(&record).await;
                     return Ok(());
                 }
-                Ok(()) => continue,
+                Ok(()) => known = written,
                 Err(StoreError::Conflict) => continue, // the envelope moved on: redo on the new state
                 Err(e) => return Err(e.into()),
             }
         }
         Err(ServiceError::internal("sealing did not converge"))
+    }
+
+    /// Whether the seal job has work on this envelope: sent, partly signed or completed, and
+    /// not sealed yet.
+    fn sealable(record: &EnvelopeRecord) -> bool {
+        matches!(
+            record.envelope.status(),
+            EnvelopeStatus::Sent | EnvelopeStatus::PartiallySigned | EnvelopeStatus::Completed
+        ) && record.sealed_at.is_none()
     }
 
     async fn seal_step(
@@ -133,7 +151,8 @@ impl Inkan {
         doc: &DocumentRecord,
         step: Step,
     ) -> Result<Change> {
-        let current = self.get_blob(&doc.current_blob).await?;
+        let previous = self.read_blob(&doc.current_blob).await?;
+        let current = &previous.bytes;
         let lta = match step {
             Step::Prepare { last } | Step::Sign { last, .. } => last,
         };
@@ -143,7 +162,7 @@ impl Inkan {
             Step::Prepare { last } => {
                 let bytes = self
                     .engine
-                    .prepare(&current, &record.envelope.conclusion_id, &doc.fields, last)
+                    .prepare(current, &record.envelope.conclusion_id, &doc.fields, last)
                     .await?;
                 (
                     bytes,
@@ -173,7 +192,7 @@ impl Inkan {
                 };
                 let (bytes, certificate) = self
                     .engine
-                    .sign(&current, recipient, &doc.fields, &who, signed_at, last)
+                    .sign(current, recipient, &doc.fields, &who, signed_at, last)
                     .await?;
                 if r.method == SignatureMethod::Party {
                     // 実印タイプ: the certificate's subject is known now, when the signature is
@@ -202,7 +221,7 @@ impl Inkan {
             doc.envelope,
             &format!("doc/{}/r{}", doc.id, next.revision),
         );
-        let (size, sha256) = self.put_blob(&key, &bytes).await?;
+        let (size, sha256) = self.put_blob_after(&key, &previous, &bytes).await?;
         next.current_blob = key;
         next.size = size;
         next.sha256 = sha256.clone();
@@ -304,4 +323,22 @@ impl Inkan {
         change.envelope = Some(self.write_from(record, &sealed));
         Ok(change)
     }
+}
+
+/// The envelope and documents as the store holds them once `change` (a seal step, made from
+/// `documents`) is committed: its envelope at the next version, its documents in place of the
+/// ones they update. `None` if the change writes no envelope.
+fn written_state(
+    change: &Change,
+    mut documents: Vec<DocumentRecord>,
+) -> Option<(EnvelopeRecord, Vec<DocumentRecord>)> {
+    let write = change.envelope.as_ref()?;
+    let mut record = write.record.clone();
+    record.version = write.expected_version?.checked_add(1)?;
+    for written in &change.documents {
+        if let Some(doc) = documents.iter_mut().find(|d| d.id == written.id) {
+            *doc = written.clone();
+        }
+    }
+    Some((record, documents))
 }
