@@ -104,9 +104,38 @@ impl RsaKey {
     }
 }
 
+/// The same EC key in ring, which signs in assembly: a P-256 signature in about 0.03 ms instead
+/// of RustCrypto's 0.2 (the built-in OCSP responder signs one response per certificate of each
+/// signature's validation data). `None` only where ring refuses the key; RustCrypto signs then.
+fn ring_ec_key(material: &Material) -> Option<ring::signature::EcdsaKeyPair> {
+    use ring::signature::{
+        EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING,
+    };
+    let rng = ring::rand::SystemRandom::new();
+    match material {
+        Material::Rsa(_) => None,
+        Material::P256(k) => EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            &Zeroizing::new(k.to_bytes().to_vec()),
+            k.verifying_key().to_encoded_point(false).as_bytes(),
+            &rng,
+        )
+        .ok(),
+        Material::P384(k) => EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P384_SHA384_ASN1_SIGNING,
+            &Zeroizing::new(k.to_bytes().to_vec()),
+            k.verifying_key().to_encoded_point(false).as_bytes(),
+            &rng,
+        )
+        .ok(),
+    }
+}
+
 /// A private key held in memory.
 pub struct SoftwareKey {
     material: Material,
+    /// The EC key in ring (see [`ring_ec_key`]).
+    fast_ec: Option<ring::signature::EcdsaKeyPair>,
     algorithm: SignatureAlgorithm,
     public_key: SubjectPublicKeyInfoOwned,
 }
@@ -161,6 +190,7 @@ impl SoftwareKey {
         let public_key = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes())
             .map_err(|e| KeyError::Format(e.to_string()))?;
         Ok(Self {
+            fast_ec: ring_ec_key(&material),
             material,
             algorithm,
             public_key,
@@ -365,6 +395,14 @@ impl SigningKey for SoftwareKey {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let failed = |e: &dyn std::fmt::Display| KeyError::Signing(e.to_string());
+        if let (Some(fast), false) = (&self.fast_ec, self.algorithm.is_rsa()) {
+            // Randomized (ring draws the nonce), where RustCrypto's is derived (RFC 6979):
+            // both are ECDSA signatures every verifier accepts.
+            return fast
+                .sign(&ring::rand::SystemRandom::new(), message)
+                .map(|sig| sig.as_ref().to_vec())
+                .map_err(|e| failed(&e));
+        }
         match (&self.material, self.algorithm) {
             (Material::Rsa(key), SignatureAlgorithm::RsaPkcs1Sha256) => key.sign(false, message),
             (Material::Rsa(key), SignatureAlgorithm::RsaPssSha256) => key.sign(true, message),
@@ -416,6 +454,32 @@ mod tests {
             let signature = signer.sign(true, message).unwrap();
             let alg = SignatureAlgorithm::RsaPssSha256.identifier();
             crate::verify_signature(&spki, &alg, None, message, &signature).unwrap();
+        }
+    }
+
+    /// ring signs EC keys (P-256 and P-384) when it takes them, and its signatures verify as
+    /// RustCrypto's do, with the key's public key; a key read back from PKCS#8 signs the same way.
+    #[test]
+    fn ring_signs_ec_keys_and_they_verify() {
+        for kind in [KeyKind::EcP256, KeyKind::EcP384] {
+            let key = SoftwareKey::generate(kind).unwrap();
+            assert!(key.fast_ec.is_some(), "{kind:?}: ring takes the key");
+            let again = SoftwareKey::from_pkcs8_der(&key.to_pkcs8_der().unwrap()).unwrap();
+            assert!(again.fast_ec.is_some(), "{kind:?} from PKCS#8");
+            let message = "電子契約 OCSP response".as_bytes();
+            let alg = key.algorithm().identifier();
+            for signer in [&key, &again] {
+                let signature = signer.sign(message).unwrap();
+                crate::verify_signature(key.public_key(), &alg, None, message, &signature).unwrap();
+                assert!(crate::verify_signature(
+                    key.public_key(),
+                    &alg,
+                    None,
+                    b"another message",
+                    &signature
+                )
+                .is_err());
+            }
         }
     }
 }
