@@ -161,6 +161,7 @@ impl Inkan {
             run_at: self.now(),
             max_attempts: ATTEMPTS,
             dedupe_key: Some(format!("archive:{envelope}")),
+            only_with_webhooks: false,
         }
     }
 

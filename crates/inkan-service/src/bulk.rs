@@ -498,6 +498,7 @@ impl Inkan {
                 run_at: now,
                 max_attempts: 8,
                 dedupe_key: Some(format!("bulk:{}:{}", batch.id, l.line)),
+                only_with_webhooks: false,
             });
         }
         let audit = self.audit_entry(

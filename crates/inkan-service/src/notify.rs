@@ -88,6 +88,7 @@ impl Inkan {
             run_at: self.now(),
             max_attempts: 8,
             dedupe_key: None,
+            only_with_webhooks: false,
         }
     }
 

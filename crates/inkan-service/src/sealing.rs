@@ -85,6 +85,7 @@ impl Inkan {
             run_at: self.now(),
             max_attempts: 12,
             dedupe_key: Some(format!("seal:{envelope}")),
+            only_with_webhooks: false,
         }
     }
 

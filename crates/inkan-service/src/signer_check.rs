@@ -418,6 +418,7 @@ impl Inkan {
                     run_at: now,
                     max_attempts: 5,
                     dedupe_key: None,
+                    only_with_webhooks: false,
                 }],
                 audit: vec![self.audit_entry(
                     link.organization,

@@ -74,6 +74,8 @@ impl Inkan {
             run_at: self.now(),
             max_attempts: 5,
             dedupe_key: None,
+            // An organization with no webhook (most) has nothing to deliver: no job.
+            only_with_webhooks: true,
         }
     }
 
@@ -177,6 +179,7 @@ impl Inkan {
                 run_at: self.now(),
                 max_attempts: 10,
                 dedupe_key: None,
+                only_with_webhooks: false,
             })
             .collect();
         self.store

@@ -491,6 +491,10 @@ pub struct NewJob {
     pub run_at: UnixTime,
     pub max_attempts: u32,
     pub dedupe_key: Option<String>,
+    /// Added only if its organization has a webhook registered when the change commits (an
+    /// envelope event, which fans out to the organization's webhooks: without one it would be
+    /// a job that does nothing).
+    pub only_with_webhooks: bool,
 }
 
 /// A job as stored.

@@ -138,6 +138,7 @@ both!(
     search_by_each_criterion_and_combined,
     corrupt_values_are_errors_not_panics,
     job_dedupe,
+    event_jobs_are_added_only_with_a_webhook,
     claim_respects_run_at_and_leases,
     a_job_waits_while_its_twin_runs,
     a_job_whose_worker_always_dies_fails_after_its_attempts,
@@ -364,6 +365,7 @@ fn job(kind: &str, dedupe_key: Option<&str>, run_at: i64, max_attempts: u32) -> 
         run_at,
         max_attempts,
         dedupe_key: dedupe_key.map(str::to_string),
+        only_with_webhooks: false,
     }
 }
 
@@ -1425,6 +1427,40 @@ async fn corrupt_values_are_errors_not_panics(ctx: Ctx) {
 }
 
 // ── Jobs ─────────────────────────────────────────────────────────────────────────────────────
+
+/// A job marked `only_with_webhooks` (an envelope event) is added only when its organization
+/// has a webhook: another organization's webhook does not count.
+async fn event_jobs_are_added_only_with_a_webhook(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (org, other) = (
+        organization(s, "盛岡市").await,
+        organization(s, "花巻市").await,
+    );
+    let event = |org| NewJob {
+        organization: Some(org),
+        only_with_webhooks: true,
+        ..job("event", None, NOW, 5)
+    };
+    s.apply(jobs_change(vec![event(org), job("email", None, NOW, 3)]))
+        .await
+        .unwrap();
+    assert_eq!(count_jobs(s).await, 1, "no webhook: the email only");
+    s.create_webhook(&Webhook {
+        id: inkan_domain::WebhookId::new(),
+        organization: other,
+        url: "https://erp.example.jp/inkan".to_string(),
+        secret: "whsec".to_string(),
+        created_at: NOW,
+    })
+    .await
+    .unwrap();
+    s.apply(jobs_change(vec![event(org)])).await.unwrap();
+    assert_eq!(count_jobs(s).await, 1, "another organization's webhook");
+    let added = event(other);
+    s.apply(jobs_change(vec![added.clone()])).await.unwrap();
+    assert_eq!(count_jobs(s).await, 2);
+    assert_eq!(s.job(added.id).await.unwrap().unwrap().kind, "event");
+}
 
 async fn job_dedupe(ctx: Ctx) {
     let s = &*ctx.store;

@@ -411,13 +411,19 @@ impl SqlStore {
         }
 
         for j in &change.jobs {
-            // A queued job with the same dedupe key already covers this one.
-            sqlx::query(
+            // A queued job with the same dedupe key already covers this one. (SQLite reads an
+            // INSERT … SELECT with an upsert clause only with a WHERE clause.)
+            let condition = if j.only_with_webhooks {
+                "EXISTS (SELECT 1 FROM webhooks WHERE webhooks.organization = $4)"
+            } else {
+                "true"
+            };
+            sqlx::query(&format!(
                 "INSERT INTO jobs (id, kind, payload, organization, status, run_at, \
                  attempts, max_attempts, dedupe_key, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8) \
-                 ON CONFLICT (dedupe_key) WHERE status = 'queued' DO NOTHING",
-            )
+                 SELECT $1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8 WHERE {condition} \
+                 ON CONFLICT (dedupe_key) WHERE status = 'queued' DO NOTHING"
+            ))
             .bind(j.id.to_string())
             .bind(&j.kind)
             .bind(to_json(&j.payload, "job payload")?)
