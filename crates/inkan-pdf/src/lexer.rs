@@ -279,34 +279,62 @@ fn read_literal_string(cur: &mut Cursor<'_>, start: u64) -> Result<Token> {
 }
 
 fn read_hex_string(cur: &mut Cursor<'_>, start: u64) -> Result<Token> {
+    /// Where a scan of the buffered window stopped.
+    enum Stop {
+        /// The closing `>`, after `used` bytes.
+        End { used: usize },
+        /// A byte that is no hex digit, `used` bytes in.
+        Bad { used: usize, byte: u8 },
+        /// The window ran out.
+        More,
+    }
     let mut out = Vec::new();
     let mut high: Option<u8> = None;
+    // A window at a time, not a byte at a time: a signature's /Contents is tens of thousands of
+    // digits, read again by every stage that opens a signed document.
     loop {
         if out.len() > MAX_TOKEN_BYTES {
             return Err(too_long());
         }
-        let Some(c) = cur.next()? else {
+        let window = cur.window()?;
+        if window.is_empty() {
             return Err(PdfError::syntax(start, "a hex string that never ends"));
-        };
-        if c == b'>' {
-            if let Some(h) = high {
-                // An odd number of digits: the last one is followed by an implied 0.
-                out.push(h << 4);
+        }
+        let mut stop = Stop::More;
+        for (i, &c) in window.iter().enumerate() {
+            if c == b'>' {
+                stop = Stop::End { used: i + 1 };
+                break;
             }
-            return Ok(Token::HexString(out));
+            if is_whitespace(c) {
+                continue;
+            }
+            let Some(v) = hex_value(c) else {
+                stop = Stop::Bad { used: i, byte: c };
+                break;
+            };
+            match high.take() {
+                Some(h) => out.push(h << 4 | v),
+                None => high = Some(v),
+            }
         }
-        if is_whitespace(c) {
-            continue;
-        }
-        let Some(v) = hex_value(c) else {
-            return Err(PdfError::syntax(
-                cur.pos() - 1,
-                format!("'{}' in a hex string", char::from(c).escape_default()),
-            ));
-        };
-        match high.take() {
-            Some(h) => out.push(h << 4 | v),
-            None => high = Some(v),
+        let scanned = window.len();
+        match stop {
+            Stop::End { used } => {
+                cur.advance(used);
+                if let Some(h) = high {
+                    // An odd number of digits: the last one is followed by an implied 0.
+                    out.push(h << 4);
+                }
+                return Ok(Token::HexString(out));
+            }
+            Stop::Bad { used, byte } => {
+                return Err(PdfError::syntax(
+                    cur.pos() + used as u64,
+                    format!("'{}' in a hex string", char::from(byte).escape_default()),
+                ));
+            }
+            Stop::More => cur.advance(scanned),
         }
     }
 }
@@ -360,6 +388,33 @@ mod tests {
                 Token::DictClose,
             ]
         );
+    }
+
+    /// A hex string longer than the cursor's window (a signature's /Contents) reads whole,
+    /// across windows, and a bad digit past the first window is reported where it is.
+    #[test]
+    fn long_hex_strings_span_windows() {
+        let bytes: Vec<u8> = (0..12_345u32).map(|i| (i * 7 % 256) as u8).collect();
+        let mut input = b"  <".to_vec();
+        for (i, b) in bytes.iter().enumerate() {
+            input.extend_from_slice(format!("{b:02X}").as_bytes());
+            if i % 40 == 39 {
+                input.extend_from_slice(b"\r\n");
+            }
+        }
+        input.extend_from_slice(b"5> 1");
+        let mut expected = bytes.clone();
+        expected.push(0x50);
+        assert_eq!(
+            tokens(&input),
+            vec![Token::HexString(expected), Token::Int(1)]
+        );
+        let bad_at = 9_001;
+        input[bad_at] = b'x';
+        let mut cur = Cursor::new(&input, 0);
+        let err = next_token(&mut cur).expect_err("a bad digit").to_string();
+        assert!(err.contains(&format!("byte {bad_at}:")), "{err}");
+        assert!(err.contains("'x' in a hex string"), "{err}");
     }
 
     #[test]

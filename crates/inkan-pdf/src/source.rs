@@ -377,6 +377,23 @@ impl<'a> Cursor<'a> {
         self.pos += 1;
     }
 
+    /// The buffered bytes from the current position on (refilled when the position is outside
+    /// the window; empty at the end of the source), without moving: for a scan that goes
+    /// through many bytes at once, then moves with [`Cursor::advance`].
+    pub(crate) fn window(&mut self) -> Result<&[u8]> {
+        if self.peek()?.is_none() {
+            return Ok(&[]);
+        }
+        // In the window by `peek`.
+        let at = usize::try_from(self.pos - self.buf_start).unwrap_or(usize::MAX);
+        Ok(self.buf.get(at..).unwrap_or_default())
+    }
+
+    /// Moves `n` bytes forward.
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.pos = self.pos.saturating_add(n as u64);
+    }
+
     /// True when the bytes at the current position are `literal` (does not move).
     pub(crate) fn starts_with(&mut self, literal: &[u8]) -> Result<bool> {
         let start = self.pos;
