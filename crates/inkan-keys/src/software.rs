@@ -108,27 +108,34 @@ impl RsaKey {
 /// of RustCrypto's 0.2 (the built-in OCSP responder signs one response per certificate of each
 /// signature's validation data). `None` only where ring refuses the key; RustCrypto signs then.
 fn ring_ec_key(material: &Material) -> Option<ring::signature::EcdsaKeyPair> {
-    use ring::signature::{
-        EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING,
-    };
-    let rng = ring::rand::SystemRandom::new();
-    match material {
-        Material::Rsa(_) => None,
-        Material::P256(k) => EcdsaKeyPair::from_private_key_and_public_key(
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING};
+    // (the algorithm, the private scalar, the uncompressed public point)
+    let (algorithm, scalar, point) = match material {
+        Material::Rsa(_) => return None,
+        Material::P256(k) => (
             &ECDSA_P256_SHA256_ASN1_SIGNING,
-            &Zeroizing::new(k.to_bytes().to_vec()),
-            k.verifying_key().to_encoded_point(false).as_bytes(),
-            &rng,
-        )
-        .ok(),
-        Material::P384(k) => EcdsaKeyPair::from_private_key_and_public_key(
+            Zeroizing::new(k.to_bytes().to_vec()),
+            k.verifying_key()
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec(),
+        ),
+        Material::P384(k) => (
             &ECDSA_P384_SHA384_ASN1_SIGNING,
-            &Zeroizing::new(k.to_bytes().to_vec()),
-            k.verifying_key().to_encoded_point(false).as_bytes(),
-            &rng,
-        )
-        .ok(),
-    }
+            Zeroizing::new(k.to_bytes().to_vec()),
+            k.verifying_key()
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec(),
+        ),
+    };
+    ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+        algorithm,
+        &scalar,
+        &point,
+        &ring::rand::SystemRandom::new(),
+    )
+    .ok()
 }
 
 /// A private key held in memory.

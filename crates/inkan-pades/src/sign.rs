@@ -168,7 +168,7 @@ pub async fn sign_pdf(
 
 /// [`sign_pdf`] in memory: `pdf` with the signature's updates appended.
 pub async fn sign_pdf_bytes(
-    pdf: Vec<u8>,
+    pdf: &[u8],
     signer: &Signer<'_>,
     options: &SignOptions,
     services: &Services<'_>,

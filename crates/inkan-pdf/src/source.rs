@@ -249,11 +249,23 @@ impl<S: Source> Appended<S> {
 }
 
 impl Appended<Vec<u8>> {
-    /// The whole document, in one buffer.
+    /// The whole document, in one buffer (the base's, grown once).
     pub fn into_vec(self) -> Vec<u8> {
         let (mut base, tail) = self.into_parts();
+        base.reserve_exact(tail.len());
         base.extend_from_slice(&tail);
         base
+    }
+}
+
+impl Appended<&[u8]> {
+    /// The whole document, in one buffer of its size: the borrowed base is copied once, where
+    /// an owned one would have been copied to be owned and copied again to grow.
+    pub fn into_vec(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.base.len() + self.tail.len());
+        out.extend_from_slice(self.base);
+        out.extend_from_slice(&self.tail);
+        out
     }
 }
 
@@ -534,6 +546,15 @@ mod tests {
             "past the end"
         );
         assert_eq!(doc.into_vec(), whole);
+        // Over a borrowed base: the same document, in a buffer of its size.
+        let mut borrowed = Appended::new(base.as_slice());
+        borrowed.push(b"update one and two");
+        let copied = borrowed.into_vec();
+        assert_eq!(
+            (copied.len(), copied.capacity()),
+            (whole.len(), whole.len())
+        );
+        assert_eq!(copied, whole);
     }
 
     #[test]

@@ -246,7 +246,7 @@ impl SigningEngine {
         let certificate = self.pki.witness_certificate();
         let signer = self.witness(&certificate);
         let anchors = self.gathering_anchors();
-        signed(with_fields, &signer, &options, &self.services(&anchors)).await
+        signed(&with_fields, &signer, &options, &self.services(&anchors)).await
     }
 
     /// The next revision: `recipient`'s fields filled and their signature added; B-LTA when
@@ -286,7 +286,7 @@ impl SigningEngine {
                 options.reason = Some(reason.clone());
                 let certificate = self.pki.witness_certificate();
                 let signer = self.witness(&certificate);
-                let signed = signed(current.to_vec(), &signer, &options, &services).await?;
+                let signed = signed(current, &signer, &options, &services).await?;
                 (signed, (*certificate).clone())
             }
             SignAs::Party { own: Some(own), .. } => {
@@ -303,7 +303,7 @@ impl SigningEngine {
                     certificate: &own.certificate,
                     chain: &own.chain,
                 };
-                let signed = signed(current.to_vec(), &signer, &options, &services).await?;
+                let signed = signed(current, &signer, &options, &services).await?;
                 (signed, own.certificate.clone())
             }
             SignAs::Party {
@@ -339,7 +339,7 @@ impl SigningEngine {
                     certificate: &certificate,
                     chain: &self.chain,
                 };
-                let signed = signed(current.to_vec(), &signer, &options, &services).await?;
+                let signed = signed(current, &signer, &options, &services).await?;
                 (signed, certificate)
             }
         };
@@ -360,7 +360,7 @@ impl SigningEngine {
         let certificate = self.pki.witness_certificate();
         let signer = self.witness(&certificate);
         let anchors = self.gathering_anchors();
-        signed(pdf.to_vec(), &signer, &options, &self.services(&anchors)).await
+        signed(pdf, &signer, &options, &self.services(&anchors)).await
     }
 
     /// The Japanese font the stamps and the certificate are drawn with.
@@ -425,9 +425,9 @@ impl SigningEngine {
 }
 
 /// `pdf` signed in memory (the engine keeps what it signs as encrypted blobs: no plaintext
-/// revision is written to a disk on the way).
+/// revision is written to a disk on the way), read where it lies: the output is its one copy.
 async fn signed(
-    pdf: Vec<u8>,
+    pdf: &[u8],
     signer: &Signer<'_>,
     options: &SignOptions,
     services: &Services<'_>,
